@@ -1,0 +1,4 @@
+import { CreateSchema1795800000000 } from './1795800000000-create-schema.js';
+
+/** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
+export const MIGRATIONS = [CreateSchema1795800000000];

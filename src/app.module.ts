@@ -1,0 +1,68 @@
+import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ApiKeyGuard } from './common/http/api-key.guard.js';
+import { DomainErrorFilter } from './common/http/domain-error.filter.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { EventsModule } from './events/events.module.js';
+import { HandlersModule } from './executor/handlers.module.js';
+import { HealthModule, MetricsModule } from './health/health.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { RedisModule } from './redis/redis.module.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+function loggerModule(config: AppConfig) {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level: config.logLevel,
+      base: { role: config.role, pid: process.pid },
+      // x-request-id is honoured when it looks like an id, else a fresh one is made; it is echoed back.
+      genReqId: (req: IncomingMessage, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+    },
+  });
+}
+
+/** The root module, assembled for one role (DESIGN §1). */
+@Module({})
+export class AppModule {
+  static forRole(config: AppConfig): DynamicModule {
+    const servesHttp = config.role === 'api' || config.role === 'all';
+    const imports: NonNullable<ModuleMetadata['imports']> = [
+      ConfigModule.forRoot(config),
+      loggerModule(config),
+      DatabaseModule,
+      RedisModule,
+      EventsModule,
+      MetricsModule,
+      JobsModule,
+      HandlersModule,
+    ];
+    if (servesHttp) imports.push(HealthModule);
+    return {
+      module: AppModule,
+      imports,
+      providers: servesHttp
+        ? [
+            { provide: APP_FILTER, useClass: DomainErrorFilter },
+            { provide: APP_GUARD, useClass: ApiKeyGuard },
+          ]
+        : [],
+    };
+  }
+}

@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { ValidationPipe, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { JOB_EVENTS } from './events/job-event-bus.js';
+import { Metrics } from './health/metrics.js';
+
+export const API_DESCRIPTION = `
+draconic runs background jobs: submit them over REST, they wait for their dependencies (a DAG) and for
+worker capacity (cpu units, memory, slots), run with retries, exponential backoff and timeouts, and every
+change of state is pushed live over Socket.IO.
+
+**Live updates**: Socket.IO namespace \`/jobs/stream\` (\`io("http://host:8000/jobs/stream")\`), event
+\`job_update\` = \`{type: "job_update", event, job_id, data}\`. Events: ${JOB_EVENTS.map((e) => `\`${e}\``).join(', ')}.
+
+**Errors** always have the shape \`{statusCode, error, message}\`.
+`.trim();
+
+/** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
+export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
+  app.useLogger(app.get(PinoLogger));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      forbidUnknownValues: true,
+      stopAtFirstError: false,
+    }),
+  );
+  const metrics = app.get(Metrics);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  const builder = new DocumentBuilder()
+    .setTitle('draconic')
+    .setDescription(API_DESCRIPTION)
+    .setVersion('0.1.0')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Needed when API_KEYS is set.' }, 'api_key');
+  const document = SwaggerModule.createDocument(app, builder.build());
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  app.enableShutdownHooks();
+  void config;
+}
+
+export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.maxBodyBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(config), adapter, {
+    bufferLogs: true,
+  });
+  configureHttpApp(app, config);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
+
+export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRole(config), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}

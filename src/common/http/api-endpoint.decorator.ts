@@ -1,0 +1,64 @@
+import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
+import { ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiResponse, ApiSecurity } from '@nestjs/swagger';
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input: validation failed, unknown field, unknown type, bad payload, requirements over the limits or malformed id.',
+  401: 'Missing or wrong API key (when API_KEYS is set).',
+  404: 'No job with this id.',
+  409: 'The job is already finished.',
+  413: 'Body over MAX_BODY_BYTES.',
+  422: 'depends_on names an unknown job, or the dependencies form a cycle.',
+  503: 'A dependency (PostgreSQL or Redis) is down.',
+};
+
+const ERROR_EXAMPLE: Record<number, { error: string; message: string }> = {
+  400: { error: 'Bad Request', message: 'type "nope" is not a registered job type; known types: ...' },
+  401: { error: 'Unauthorized', message: 'missing or invalid API key: send it as "Authorization: Bearer <key>" or "x-api-key"' },
+  404: { error: 'Not Found', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e not found' },
+  409: { error: 'Conflict', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is already completed and cannot be cancelled' },
+  413: { error: 'Payload Too Large', message: 'request body is larger than the allowed maximum (MAX_BODY_BYTES)' },
+  422: { error: 'Unprocessable Entity', message: 'depends_on names unknown job: 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f' },
+  503: { error: 'Service Unavailable', message: 'a dependency is down' },
+};
+
+export interface ApiEndpointOptions {
+  summary: string;
+  description?: string;
+  ok?: Type<unknown>;
+  created?: Type<unknown>;
+  /** Also documents a 200 with the `created` type (idempotent repeat). */
+  okToo?: string;
+  errors?: number[];
+  status?: number;
+}
+
+/** One decorator per endpoint for its Swagger description and status (STYLE §4.2), instead of a tower. */
+export function ApiEndpoint(options: ApiEndpointOptions): MethodDecorator {
+  const decorators: Array<MethodDecorator | ClassDecorator> = [
+    ApiOperation({ summary: options.summary, description: options.description }),
+    ApiSecurity('api_key'),
+  ];
+  if (options.created) {
+    decorators.push(ApiCreatedResponse({ type: options.created }));
+    if (options.okToo) decorators.push(ApiOkResponse({ type: options.created, description: options.okToo }));
+  }
+  if (options.ok) decorators.push(ApiOkResponse({ type: options.ok }));
+  if (options.status) decorators.push(HttpCode(options.status));
+  for (const status of [...(options.errors ?? []), 401]) {
+    decorators.push(
+      ApiResponse({
+        status,
+        description: ERROR_TEXT[status],
+        schema: {
+          type: 'object',
+          properties: {
+            statusCode: { type: 'integer', example: status },
+            error: { type: 'string', example: ERROR_EXAMPLE[status]?.error },
+            message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: ERROR_EXAMPLE[status]?.message },
+          },
+        },
+      }),
+    );
+  }
+  return applyDecorators(...decorators) as MethodDecorator;
+}

@@ -1,0 +1,32 @@
+import type { LogLevel, Role } from './env.schema.js';
+
+/** The validated configuration, camelCase. Provided by ConfigModule under this class token. */
+export class AppConfig {
+  port!: number;
+  role!: Role;
+  databaseUrl?: string;
+  redisUrl?: string;
+  maxConcurrentJobs!: number;
+  maxCpuUnits!: number;
+  maxMemoryMb!: number;
+  defaultJobTimeoutSeconds!: number;
+  retry!: { maxAttempts: number; backoffMultiplier: number; initialDelayMs: number; maxDelayMs: number };
+  logLevel!: LogLevel;
+  apiKeys!: string[];
+  maxBodyBytes!: number;
+  heartbeatIntervalMs!: number;
+  workerLostSeconds!: number;
+  starvationSeconds!: number;
+  exportDir!: string;
+  mailOutboxDir!: string;
+  smtpUrl?: string;
+  dataFetchAllowPrivate!: boolean;
+  runMigrations!: boolean;
+  redisPrefix!: string;
+  maxBatchJobs!: number;
+  maxDependenciesPerJob!: number;
+  dbPoolSize!: number;
+  dataDir!: string;
+  workerId?: string;
+  shutdownGraceMs!: number;
+}

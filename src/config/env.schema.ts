@@ -1,0 +1,127 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toNumber = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable draconic reads (DESIGN §8), with its default.
+ * `loadConfig()` is the only reader of process.env; nothing else may touch it.
+ */
+export class EnvSchema {
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 8000;
+
+  @IsIn(ROLES)
+  ROLE: Role = 'all';
+
+  /** Empty = embedded (DESIGN §9). */
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string = undefined;
+
+  /** Empty = embedded (DESIGN §9). */
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  REDIS_URL?: string = undefined;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000)
+  MAX_CONCURRENT_JOBS = 10;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MAX_CPU_UNITS = 8;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000_000)
+  MAX_MEMORY_MB = 4096;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(31_536_000)
+  DEFAULT_JOB_TIMEOUT = 3600;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  MAX_RETRY_ATTEMPTS = 3;
+
+  @Transform(toNumber) @IsNumber() @Min(1) @Max(100)
+  RETRY_BACKOFF_MULTIPLIER = 2.0;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(86_400_000)
+  RETRY_INITIAL_DELAY_MS = 1000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(2_147_483_647)
+  RETRY_MAX_DELAY_MS = 3_600_000;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** Comma-separated; empty = open. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  API_KEYS?: string = undefined;
+
+  @Transform(toInt) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
+  MAX_BODY_BYTES = 1_048_576;
+
+  @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
+  HEARTBEAT_INTERVAL_MS = 2000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  WORKER_LOST_SECONDS = 15;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(31_536_000)
+  STARVATION_SECONDS = 300;
+
+  @IsString()
+  EXPORT_DIR = './data/exports';
+
+  @IsString()
+  MAIL_OUTBOX_DIR = './data/outbox';
+
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string = undefined;
+
+  @Transform(toBool) @IsBoolean()
+  DATA_FETCH_ALLOW_PRIVATE = false;
+
+  // ---- beyond DESIGN §8 (documented in .env.example and the README) ----
+
+  /** Run pending migrations at boot (api and all roles). */
+  @Transform(toBool) @IsBoolean()
+  RUN_MIGRATIONS = true;
+
+  /** Prefix of every Redis key and channel draconic uses (Bull queues, event channel). */
+  @Matches(/^[A-Za-z0-9:_-]{1,100}$/, { message: 'must be 1-100 characters of A-Z a-z 0-9 : _ -' })
+  REDIS_PREFIX = 'draconic';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MAX_BATCH_JOBS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MAX_DEPENDENCIES_PER_JOB = 1000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  DB_POOL_SIZE = 10;
+
+  /** Embedded mode's data folder (DESIGN §9). */
+  @IsString()
+  DATA_DIR = './data';
+
+  /** A stable worker id; default `<host>-<pid>-<random>`. */
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^[A-Za-z0-9._:-]{1,100}$/, { message: 'must be 1-100 characters of A-Z a-z 0-9 . _ : -' })
+  WORKER_ID?: string = undefined;
+
+  /** How long a stopping worker lets running jobs finish before releasing them. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  SHUTDOWN_GRACE_MS = 10_000;
+}

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { AppConfig } from './app-config.js';
+import { EnvSchema } from './env.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(error: ValidationError): string {
+  const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
+  return `${error.property}=${JSON.stringify(error.value)}: ${reasons.join('; ')}`;
+}
+
+/** Validates an environment into an AppConfig. Pure apart from its argument: used by tests with their own env. */
+export function parseConfig(env: Record<string, string | undefined>): AppConfig {
+  const keys = Object.keys(new EnvSchema());
+  const plain: Record<string, string> = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value !== undefined) plain[key] = value;
+  }
+  const e = plainToInstance(EnvSchema, plain);
+  const errors = validateSync(e, { skipMissingProperties: false });
+  if (errors.length > 0) throw new ConfigError(errors.map(describe));
+  return Object.assign(new AppConfig(), {
+    port: e.PORT,
+    role: e.ROLE,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
+    maxCpuUnits: e.MAX_CPU_UNITS,
+    maxMemoryMb: e.MAX_MEMORY_MB,
+    defaultJobTimeoutSeconds: e.DEFAULT_JOB_TIMEOUT,
+    retry: {
+      maxAttempts: e.MAX_RETRY_ATTEMPTS,
+      backoffMultiplier: e.RETRY_BACKOFF_MULTIPLIER,
+      initialDelayMs: e.RETRY_INITIAL_DELAY_MS,
+      maxDelayMs: e.RETRY_MAX_DELAY_MS,
+    },
+    logLevel: e.LOG_LEVEL,
+    apiKeys: (e.API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0),
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    workerLostSeconds: e.WORKER_LOST_SECONDS,
+    starvationSeconds: e.STARVATION_SECONDS,
+    exportDir: e.EXPORT_DIR,
+    mailOutboxDir: e.MAIL_OUTBOX_DIR,
+    smtpUrl: e.SMTP_URL,
+    dataFetchAllowPrivate: e.DATA_FETCH_ALLOW_PRIVATE,
+    runMigrations: e.RUN_MIGRATIONS,
+    redisPrefix: e.REDIS_PREFIX,
+    maxBatchJobs: e.MAX_BATCH_JOBS,
+    maxDependenciesPerJob: e.MAX_DEPENDENCIES_PER_JOB,
+    dbPoolSize: e.DB_POOL_SIZE,
+    dataDir: e.DATA_DIR,
+    workerId: e.WORKER_ID,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  } satisfies AppConfig);
+}
+
+let cached: AppConfig | undefined;
+
+/**
+ * The one reader of process.env. Loads `./.env` first when it exists (variables already set win),
+ * validates once and caches.
+ */
+export function loadConfig(): AppConfig {
+  if (cached) return cached;
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  cached = parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,6 @@
+import { Job } from '../jobs/entities/job.entity.js';
+import { JobDependency } from '../jobs/entities/job-dependency.entity.js';
+import { JobLog } from '../jobs/entities/job-log.entity.js';
+import { Worker } from '../resources/entities/worker.entity.js';
+
+export const ENTITIES = [Job, JobDependency, JobLog, Worker];

@@ -1,0 +1,43 @@
+/** The events of DESIGN §7, declared once. */
+export const JOB_EVENTS = [
+  'job_created',
+  'job_blocked',
+  'job_ready',
+  'job_started',
+  'job_progress',
+  'job_completed',
+  'job_failed',
+  'job_timeout',
+  'job_retry_scheduled',
+  'job_cancelled',
+] as const;
+export type JobEventName = (typeof JOB_EVENTS)[number];
+
+/** The wire `data` of a job_update (DESIGN §7); at least these fields, plus event-specific ones. */
+export interface JobEventData {
+  job_id: string;
+  type: string;
+  priority: string;
+  status: string;
+  attempt: number;
+  /** Per-job sequence number, 1 for job_created, +1 per event (catch-up after a reconnect). */
+  sequence: number;
+  timestamp: string;
+  [extra: string]: unknown;
+}
+
+export interface JobEvent {
+  event: JobEventName;
+  jobId: string;
+  data: JobEventData;
+}
+
+/**
+ * The only way events leave a process: published after the commit of the change they describe,
+ * in transition order. Every role subscribes (the scheduler reacts to events; the gateway relays them).
+ */
+export abstract class JobEventBus {
+  abstract publish(events: readonly JobEvent[]): Promise<void>;
+  /** Returns the unsubscribe function. Listeners get events of every process, their own included. */
+  abstract subscribe(listener: (event: JobEvent) => void): () => void;
+}

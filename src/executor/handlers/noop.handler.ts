@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { IsBoolean, IsInt, IsObject, IsOptional, Max, Min } from 'class-validator';
+import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
+
+export class NoopPayload {
+  /** How long to wait (abortable). */
+  @IsOptional() @IsInt() @Min(0) @Max(86_400_000)
+  duration_ms?: number;
+
+  /** Fail the first n attempts with HANDLER_ERROR (for trying retries). */
+  @IsOptional() @IsInt() @Min(0) @Max(1000)
+  fail_attempts?: number;
+
+  /** Keep waiting when the signal aborts (for trying timeouts of handlers that never return). */
+  @IsOptional() @IsBoolean()
+  ignore_signal?: boolean;
+
+  /** Returned as `result.echo`. */
+  @IsOptional() @IsObject()
+  echo?: Record<string, unknown>;
+}
+
+/** Waits `duration_ms` (abortable) and returns `{ok: true}`: for smoke tests and benchmarks. */
+@Injectable()
+@JobHandler('noop')
+export class NoopHandler implements JobHandlerContract<NoopPayload> {
+  readonly payloadType = NoopPayload;
+
+  async handle(job: RunningJob<NoopPayload>, { signal }: JobContext): Promise<unknown> {
+    const { duration_ms = 0, fail_attempts = 0, ignore_signal = false, echo } = job.payload;
+    if (duration_ms > 0) await wait(duration_ms, ignore_signal ? undefined : signal);
+    if (job.attempt <= fail_attempts) throw new Error(`noop: failing attempt ${job.attempt} of the first ${fail_attempts} on purpose`);
+    return echo === undefined ? { ok: true } : { ok: true, echo };
+  }
+}
+
+function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

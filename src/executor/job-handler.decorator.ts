@@ -1,0 +1,43 @@
+import { DiscoveryService } from '@nestjs/core';
+
+export interface JobLogger {
+  debug(message: string, data?: Record<string, unknown>): Promise<void>;
+  info(message: string, data?: Record<string, unknown>): Promise<void>;
+  warn(message: string, data?: Record<string, unknown>): Promise<void>;
+  error(message: string, data?: Record<string, unknown>): Promise<void>;
+}
+
+/** A dependency's outcome as a handler sees it. */
+export interface DependencyResult {
+  id: string;
+  ref: string | null;
+  type: string;
+  result: unknown;
+}
+
+export interface JobContext {
+  /** Aborts on timeout or cancel. */
+  signal: AbortSignal;
+  /** Writes job_logs rows. */
+  log: JobLogger;
+  /** Publishes job_progress (percent 0..100). */
+  progress(percent: number, data?: Record<string, unknown>): Promise<void>;
+  /** Results of the job's direct dependencies, by id and (for batch-submitted jobs) by ref. */
+  dependencyResults: ReadonlyMap<string, DependencyResult>;
+}
+
+export interface RunningJob<P extends object = object> {
+  id: string;
+  type: string;
+  attempt: number;
+  payload: P;
+}
+
+export interface JobHandlerContract<P extends object = object> {
+  /** class-validator class for the payload, checked at submit. */
+  readonly payloadType?: new () => P;
+  handle(job: RunningJob<P>, ctx: JobContext): Promise<unknown>;
+}
+
+/** Marks a singleton provider as the only handler of one job type: `@JobHandler('send_email')`. */
+export const JobHandler = DiscoveryService.createDecorator<string>();

@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
+import { Metrics } from './metrics.js';
+
+/** Metrics (every role) and, for roles that serve HTTP, /health and /metrics. */
+@Global()
+@Module({
+  providers: [Metrics],
+  exports: [Metrics],
+})
+export class MetricsModule {}
+
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false })],
+  controllers: [HealthController, MetricsController],
+})
+export class HealthModule {}

@@ -1,0 +1,59 @@
+/** The job state machine (DESIGN §3). The only place that knows which moves are legal. No I/O. */
+export const JOB_STATUSES = ['pending', 'blocked', 'ready', 'running', 'completed', 'failed', 'timeout', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+const NEXT: Record<JobStatus, readonly JobStatus[]> = {
+  pending: ['ready', 'blocked', 'cancelled'],
+  blocked: ['ready', 'cancelled'],
+  ready: ['running', 'cancelled'],
+  running: ['completed', 'failed', 'timeout', 'cancelled'],
+  failed: ['pending'], // retry, only while attempts remain
+  timeout: ['pending'], // retry, likewise
+  completed: [],
+  cancelled: [],
+};
+
+/** States a job waits in before it runs. */
+export const WAITING_STATUSES = ['pending', 'blocked', 'ready'] as const satisfies readonly JobStatus[];
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly from: JobStatus,
+    readonly to: JobStatus,
+  ) {
+    super(`illegal job transition ${from} -> ${to}`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+/** `attemptsLeft` matters only for the retry moves failed|timeout -> pending. */
+export function canMove(from: JobStatus, to: JobStatus, attemptsLeft = 1): boolean {
+  const isRetry = to === 'pending' && (from === 'failed' || from === 'timeout');
+  return NEXT[from].includes(to) && (!isRetry || attemptsLeft > 0);
+}
+
+export function assertTransition(from: JobStatus, to: JobStatus, attemptsLeft = 1): void {
+  if (!canMove(from, to, attemptsLeft)) throw new IllegalTransitionError(from, to);
+}
+
+/**
+ * Whether a job in this status is finished for good. `failed` and `timeout` are terminal only once
+ * the scheduler decided not to retry; a stored failed/timeout row is always terminal, because the
+ * retry decision moves it to `pending` in the same transaction.
+ */
+export function isTerminal(status: JobStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'timeout' || status === 'cancelled';
+}
+
+/** Terminal and not successful: dependents of such a job can never run (DESIGN §3). */
+export function isFailedForGood(status: JobStatus): boolean {
+  return status === 'failed' || status === 'timeout' || status === 'cancelled';
+}
+
+/** Sources from which `to` can be reached, for guarded updates that accept several current states. */
+export function sourcesOf(to: JobStatus): JobStatus[] {
+  return JOB_STATUSES.filter((from) => NEXT[from].includes(to));
+}

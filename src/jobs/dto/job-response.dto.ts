@@ -1,0 +1,86 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
+import type { Job } from '../entities/job.entity.js';
+
+class ResourceRequirementsResponseDto {
+  @ApiProperty({ type: 'integer', example: 1 }) cpu_units!: number;
+  @ApiProperty({ type: 'integer', example: 128 }) memory_mb!: number;
+}
+
+class RetryConfigResponseDto {
+  @ApiProperty({ type: 'integer', example: 3 }) max_attempts!: number;
+  @ApiProperty({ example: 2.0 }) backoff_multiplier!: number;
+  @ApiProperty({ type: 'integer', example: 1000 }) initial_delay_ms!: number;
+  @ApiProperty({ type: 'integer', example: 3_600_000 }) max_delay_ms!: number;
+}
+
+class CodeMessageDto {
+  @ApiProperty({ example: 'HANDLER_ERROR' }) code!: string;
+  @ApiProperty({ example: 'connect ECONNREFUSED 10.0.0.7:443' }) message!: string;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** A job on the wire (DESIGN §2). `from()` is the one translation point from the entity. */
+export class JobResponseDto {
+  @ApiProperty({ format: 'uuid', example: '019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e' }) id!: string;
+  @ApiProperty({ example: 'data_export' }) type!: string;
+  @ApiProperty({ enum: PRIORITIES, example: 'normal' }) priority!: Priority;
+  @ApiProperty({ enum: JOB_STATUSES, example: 'ready' }) status!: JobStatus;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { user_id: 123, format: 'csv' } }) payload!: Record<string, unknown>;
+  @ApiProperty({ type: ResourceRequirementsResponseDto }) resource_requirements!: ResourceRequirementsResponseDto;
+  @ApiProperty({ type: RetryConfigResponseDto }) retry_config!: RetryConfigResponseDto;
+  @ApiProperty({ type: 'integer', example: 3600 }) timeout_seconds!: number;
+  @ApiProperty({ type: 'string', format: 'uuid', isArray: true, description: 'Jobs this job waits for.' }) depends_on!: string[];
+  @ApiProperty({ type: 'string', format: 'uuid', isArray: true, description: 'Jobs that wait for this job.' }) dependents!: string[];
+  @ApiProperty({ type: 'string', nullable: true, example: null }) idempotency_key!: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: null, description: 'Name given in a batch submit.' }) ref!: string | null;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Runs started so far.' }) attempts!: number;
+  @ApiProperty({ nullable: true, example: null, description: 'What the handler returned.' }) result!: unknown;
+  @ApiProperty({ type: CodeMessageDto, nullable: true, example: null, description: 'Last failure; code is HANDLER_ERROR, TIMEOUT, WORKER_LOST, DEPENDENCY_FAILED, CANCELLED_BY_USER, ...' }) error!: Record<string, unknown> | null;
+  @ApiProperty({ type: 'string', nullable: true, example: null }) worker_id!: string | null;
+  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: 'NO_WORKERS', message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) updated_at!: string;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) started_at!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) completed_at!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) next_run_at!: string | null;
+
+  static from(job: Job, edges: { dependsOn: string[]; dependents: string[] }): JobResponseDto {
+    return {
+      id: job.id,
+      type: job.type,
+      priority: job.priority,
+      status: job.status,
+      payload: job.payload,
+      resource_requirements: { cpu_units: job.cpuUnits, memory_mb: job.memoryMb },
+      retry_config: {
+        max_attempts: job.maxAttempts,
+        backoff_multiplier: job.backoffMultiplier,
+        initial_delay_ms: job.initialDelayMs,
+        max_delay_ms: job.maxDelayMs,
+      },
+      timeout_seconds: job.timeoutSeconds,
+      depends_on: edges.dependsOn,
+      dependents: edges.dependents,
+      idempotency_key: job.idempotencyKey,
+      ref: job.ref,
+      attempts: job.attempts,
+      result: job.result ?? null,
+      error: job.error,
+      worker_id: job.workerId,
+      waiting_reason: job.waitingReason,
+      created_at: job.createdAt.toISOString(),
+      updated_at: job.updatedAt.toISOString(),
+      started_at: iso(job.startedAt),
+      completed_at: iso(job.completedAt),
+      next_run_at: iso(job.nextRunAt),
+    };
+  }
+}
+
+export class JobPageResponseDto {
+  @ApiProperty({ type: JobResponseDto, isArray: true }) items!: JobResponseDto[];
+  @ApiProperty({ type: 'string', nullable: true, description: 'Pass as `cursor` for the next page; null on the last page.' })
+  next_cursor!: string | null;
+}

@@ -1,0 +1,44 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
+
+/** `?status=a&status=b` and `?status=a,b` both become ['a', 'b']. */
+export const toList = ({ value }: { value: unknown }) => {
+  if (value === undefined) return undefined;
+  const values = Array.isArray(value) ? value : [value];
+  return values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+};
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+
+export class ListJobsQueryDto {
+  @ApiPropertyOptional({ enum: JOB_STATUSES, isArray: true, description: 'Repeatable or comma-separated.', example: ['ready', 'running'] })
+  @IsOptional() @Transform(toList) @IsIn(JOB_STATUSES, { each: true, message: `each status must be one of: ${JOB_STATUSES.join(', ')}` })
+  status?: JobStatus[];
+
+  @ApiPropertyOptional({ type: 'string', isArray: true, description: 'Repeatable or comma-separated.', example: ['data_export'] })
+  @IsOptional() @Transform(toList) @IsString({ each: true }) @Matches(/^[a-z][a-z0-9_]{0,99}$/, { each: true, message: 'each type must be snake_case' })
+  type?: string[];
+
+  @ApiPropertyOptional({ enum: PRIORITIES, isArray: true, description: 'Repeatable or comma-separated.', example: ['high', 'critical'] })
+  @IsOptional() @Transform(toList) @IsIn(PRIORITIES, { each: true, message: `each priority must be one of: ${PRIORITIES.join(', ')}` })
+  priority?: Priority[];
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor is not a cursor returned by this API' })
+  cursor?: string;
+}
+
+export class PageQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 1000' }) @Min(1) @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor is not a cursor returned by this API' })
+  cursor?: string;
+}

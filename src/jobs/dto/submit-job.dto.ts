@@ -1,0 +1,88 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { PRIORITIES, type Priority } from '../domain/job-state.js';
+
+export class ResourceRequirementsDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1, example: 1, description: 'CPU units booked on the worker while the job runs.' })
+  @IsOptional() @IsInt() @Min(1)
+  cpu_units?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 128, example: 128, description: 'Memory in MB booked on the worker while the job runs.' })
+  @IsOptional() @IsInt() @Min(1)
+  memory_mb?: number;
+}
+
+export class RetryConfigDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 3, example: 3, description: 'Runs in all, the first included (MAX_RETRY_ATTEMPTS by default).' })
+  @IsOptional() @IsInt() @Min(1) @Max(100)
+  max_attempts?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 2.0, example: 2.0, description: 'Backoff before attempt n+1 = min(initial_delay_ms * backoff_multiplier^(n-1), max_delay_ms).' })
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(1) @Max(100)
+  backoff_multiplier?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 1000, example: 1000 })
+  @IsOptional() @IsInt() @Min(0) @Max(86_400_000)
+  initial_delay_ms?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 3_600_000, example: 3_600_000 })
+  @IsOptional() @IsInt() @Min(0) @Max(2_147_483_647)
+  max_delay_ms?: number;
+}
+
+/** The body of POST /jobs (DESIGN §2). Property names are the wire names. */
+export class SubmitJobDto {
+  @ApiProperty({ example: 'data_export', description: 'A registered job type: noop, data_fetch, data_processing, data_export, report_generation, send_email.' })
+  @IsString() @Length(1, 100) @Matches(/^[a-z][a-z0-9_]*$/, { message: 'type must be snake_case (a-z, 0-9, _), starting with a letter' })
+  type!: string;
+
+  @ApiPropertyOptional({ enum: PRIORITIES, default: 'normal', example: 'high' })
+  @IsOptional() @IsIn(PRIORITIES, { message: `priority must be one of: ${PRIORITIES.join(', ')}` })
+  priority?: Priority;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    default: {},
+    example: { user_id: 123, format: 'csv' },
+    description: "The job's input, validated against its type's payload schema (unknown fields are refused).",
+  })
+  @IsOptional() @IsObject()
+  payload?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: ResourceRequirementsDto })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => ResourceRequirementsDto)
+  resource_requirements?: ResourceRequirementsDto;
+
+  @ApiPropertyOptional({ type: RetryConfigDto })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => RetryConfigDto)
+  retry_config?: RetryConfigDto;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600, example: 300, description: 'Run time limit in seconds (DEFAULT_JOB_TIMEOUT by default).' })
+  @IsOptional() @IsInt() @Min(1) @Max(31_536_000)
+  timeout_seconds?: number;
+
+  @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, default: [], description: 'Jobs that must complete first.' })
+  @IsOptional() @IsArray() @ArrayMaxSize(100_000) @IsUUID('all', { each: true, message: 'each value in depends_on must be a UUID' })
+  depends_on?: string[];
+
+  @ApiPropertyOptional({ maxLength: 255, example: 'export-user-123-2024-01-15', description: 'A repeated submit with the same key returns the first job (200 instead of 201).' })
+  @IsOptional() @IsString() @Length(1, 255)
+  idempotency_key?: string;
+}

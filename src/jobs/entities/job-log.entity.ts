@@ -1,0 +1,28 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type JobLogLevel = (typeof LOG_LEVELS)[number];
+
+@Entity({ name: 'job_logs' })
+export class JobLog {
+  @PrimaryGeneratedColumn({ type: 'bigint', name: 'id' })
+  id!: string;
+
+  @Column({ type: 'uuid', name: 'job_id' })
+  jobId!: string;
+
+  @Column({ type: 'timestamptz', precision: 3, name: 'created_at', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ type: 'varchar', length: 5, name: 'level' })
+  level!: JobLogLevel;
+
+  @Column({ type: 'text', name: 'message' })
+  message!: string;
+
+  @Column({ type: 'integer', name: 'attempt', default: 0 })
+  attempt!: number;
+
+  @Column({ type: 'jsonb', name: 'data', nullable: true })
+  data!: Record<string, unknown> | null;
+}

@@ -1,0 +1,271 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { JobStatus, Priority } from './domain/job-state.js';
+import type { JobLogLevel } from './entities/job-log.entity.js';
+import { JobLog } from './entities/job-log.entity.js';
+import type { Job, JobErrorInfo, WaitingReason } from './entities/job.entity.js';
+import { JOB_COLUMNS, jobColumns, rowToJob, type JobRow } from './job-row.js';
+
+/** A job about to be inserted, with every default already applied. */
+export interface NewJob {
+  id: string;
+  type: string;
+  priority: Priority;
+  status: JobStatus;
+  payload: Record<string, unknown>;
+  cpuUnits: number;
+  memoryMb: number;
+  maxAttempts: number;
+  backoffMultiplier: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  timeoutSeconds: number;
+  idempotencyKey: string | null;
+  ref: string | null;
+  pendingDependencies: number;
+  error: JobErrorInfo | null;
+  waitingReason: WaitingReason | null;
+  /** Set for jobs stored directly as cancelled. */
+  completedAt: Date | null;
+}
+
+export interface LogLine {
+  jobId: string;
+  level: JobLogLevel;
+  message: string;
+  attempt: number;
+  data?: Record<string, unknown> | null;
+}
+
+export interface ListFilter {
+  statuses?: JobStatus[];
+  types?: string[];
+  priorities?: Priority[];
+  limit: number;
+  after?: { createdAt: string; id: string };
+}
+
+export interface DependencyState {
+  id: string;
+  status: JobStatus;
+  error: JobErrorInfo | null;
+}
+
+/** SQL and row mapping for jobs, their edges and their logs. No decisions (STYLE §4.3). */
+@Injectable()
+export class JobRepository {
+  constructor(private readonly db: DataSource) {}
+
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  /**
+   * Inserts jobs, their edges and one "submitted" log line each, in one statement per table.
+   * Jobs whose idempotency_key already exists are skipped (not returned).
+   */
+  async insert(jobs: readonly NewJob[], edges: ReadonlyArray<[string, string]>, tx: EntityManager = this.db.manager): Promise<Job[]> {
+    if (jobs.length === 0) return [];
+    const col = <K extends keyof NewJob>(key: K) => jobs.map((j) => j[key]);
+    const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
+    const rows: JobRow[] = await tx.query(
+      `WITH inserted AS (
+         INSERT INTO jobs (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
+                           initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
+                           error, waiting_reason, completed_at, event_seq)
+         SELECT *, 1 FROM unnest($1::uuid[], $2::varchar[], $3::job_priority[], $4::job_status[], $5::jsonb[], $6::int[],
+                              $7::int[], $8::int[], $9::float8[], $10::int[], $11::int[], $12::int[], $13::varchar[],
+                              $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[])
+         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING ${JOB_COLUMNS}
+       ), logged AS (
+         INSERT INTO job_logs (job_id, level, message, attempt, data)
+         SELECT id, CASE WHEN status = 'cancelled' THEN 'warn' ELSE 'info' END,
+                'job submitted as ' || status, 0,
+                jsonb_strip_nulls(jsonb_build_object('status', status, 'type', type, 'priority', priority, 'error', error))
+         FROM inserted
+       )
+       SELECT * FROM inserted`,
+      [
+        col('id'), col('type'), col('priority'), col('status'), json(col('payload')), col('cpuUnits'), col('memoryMb'),
+        col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
+        col('idempotencyKey'), col('ref'), col('pendingDependencies'), json(col('error')), json(col('waitingReason')),
+        col('completedAt'),
+      ],
+    );
+    const inserted = rows.map(rowToJob);
+    if (edges.length > 0) {
+      const insertedIds = new Set(inserted.map((j) => j.id));
+      const kept = edges.filter(([jobId]) => insertedIds.has(jobId));
+      if (kept.length > 0) {
+        await tx.query(
+          `INSERT INTO job_dependencies (job_id, depends_on_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
+          [kept.map((e) => e[0]), kept.map((e) => e[1])],
+        );
+      }
+    }
+    return inserted;
+  }
+
+  async findById(id: string, tx: EntityManager = this.db.manager): Promise<Job | null> {
+    const rows: JobRow[] = await tx.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    return rows[0] ? rowToJob(rows[0]) : null;
+  }
+
+  async findByIdempotencyKeys(keys: string[], tx: EntityManager = this.db.manager): Promise<Job[]> {
+    if (keys.length === 0) return [];
+    const rows: JobRow[] = await tx.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ANY($1::varchar[])`, [keys]);
+    return rows.map(rowToJob);
+  }
+
+  /**
+   * Reads the dependencies' states and holds a share lock on them until the transaction ends, so
+   * none of them can change state between this check and the insert of the edges (DAG counters).
+   */
+  async lockDependencies(ids: string[], tx: EntityManager): Promise<DependencyState[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string; status: JobStatus; error: JobErrorInfo | null }> = await tx.query(
+      `SELECT id, status, error FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+      [ids],
+    );
+    return rows;
+  }
+
+  /** depends_on and dependents of each job, in a stable order. */
+  async edgesOf(ids: string[], tx: EntityManager = this.db.manager): Promise<Map<string, { dependsOn: string[]; dependents: string[] }>> {
+    const edges = new Map(ids.map((id) => [id, { dependsOn: [] as string[], dependents: [] as string[] }]));
+    if (ids.length === 0) return edges;
+    const rows: Array<{ job_id: string; depends_on_id: string }> = await tx.query(
+      `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[])
+       UNION ALL
+       SELECT job_id, depends_on_id FROM job_dependencies WHERE depends_on_id = ANY($1::uuid[])
+       ORDER BY job_id, depends_on_id`,
+      [ids],
+    );
+    const seen = new Set<string>();
+    for (const { job_id, depends_on_id } of rows) {
+      const key = `${job_id}>${depends_on_id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      edges.get(job_id)?.dependsOn.push(depends_on_id);
+      edges.get(depends_on_id)?.dependents.push(job_id);
+    }
+    return edges;
+  }
+
+  /** Newest first, keyset on (created_at, id). Returns one more than `limit` when there is a next page. */
+  async list(filter: ListFilter): Promise<Job[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.statuses?.length) add('status = ANY(?::job_status[])', filter.statuses);
+    if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
+    if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
+    if (filter.after) {
+      params.push(filter.after.createdAt, filter.after.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(filter.limit + 1);
+    const rows: JobRow[] = await this.db.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(rowToJob);
+  }
+
+  /** Oldest first, keyset on id. Returns one more than `limit` when there is a next page. */
+  async logs(jobId: string, afterId: string | undefined, limit: number): Promise<JobLog[]> {
+    const rows: Array<Record<string, unknown>> = await this.db.query(
+      `SELECT id, job_id, created_at, level, message, attempt, data FROM job_logs
+       WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
+      [jobId, afterId ?? null, limit + 1],
+    );
+    return rows.map((r) =>
+      Object.assign(new JobLog(), {
+        id: String(r.id),
+        jobId: r.job_id as string,
+        createdAt: r.created_at as Date,
+        level: r.level as JobLogLevel,
+        message: r.message as string,
+        attempt: r.attempt as number,
+        data: (r.data as Record<string, unknown> | null) ?? null,
+      }),
+    );
+  }
+
+  async appendLogs(lines: readonly LogLine[], tx: EntityManager = this.db.manager): Promise<void> {
+    if (lines.length === 0) return;
+    await tx.query(
+      `INSERT INTO job_logs (job_id, level, message, attempt, data)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[])`,
+      [
+        lines.map((l) => l.jobId),
+        lines.map((l) => l.level),
+        lines.map((l) => l.message),
+        lines.map((l) => l.attempt),
+        lines.map((l) => (l.data ? JSON.stringify(l.data) : null)),
+      ],
+    );
+  }
+
+  /**
+   * Cancels one job if it is still in one of `from` (guarded), with a log line. Releases its
+   * resources unless it is running (a running job's handler releases them when it stops).
+   */
+  async cancel(id: string, from: readonly JobStatus[], error: JobErrorInfo, message: string, tx: EntityManager = this.db.manager): Promise<Job | null> {
+    const rows: JobRow[] = await tx.query(
+      `WITH moved AS (
+         UPDATE jobs SET status = 'cancelled', error = $3::jsonb, completed_at = now(), updated_at = now(),
+                waiting_reason = NULL, next_run_at = NULL, event_seq = event_seq + 1,
+                allocated = allocated AND status = 'running'
+         WHERE id = $1 AND status = ANY($2::job_status[])
+         RETURNING ${JOB_COLUMNS}
+       ), logged AS (
+         INSERT INTO job_logs (job_id, level, message, attempt, data) SELECT id, 'warn', $4, attempts, error FROM moved
+       )
+       SELECT * FROM moved`,
+      [id, from, JSON.stringify(error), message],
+    );
+    return rows[0] ? rowToJob(rows[0]) : null;
+  }
+
+  /**
+   * Cancels every unfinished job downstream of `rootId`, transitively, in one statement
+   * (DESIGN §3: DEPENDENCY_FAILED with the direct dependency and the root). Linear in the
+   * edges downstream: the recursion keeps each job once.
+   */
+  async cancelDownstream(rootId: string, rootReason: string, tx: EntityManager = this.db.manager): Promise<Job[]> {
+    const rows: JobRow[] = await tx.query(
+      `WITH RECURSIVE down(id) AS (
+         SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = $1
+         UNION
+         SELECT d.job_id FROM job_dependencies d JOIN down ON d.depends_on_id = down.id
+       ), first_parent AS (
+         -- the direct dependency that failed: the root itself when it is one, else a cancelled one upstream
+         SELECT DISTINCT ON (d.job_id) d.job_id AS id, d.depends_on_id AS parent
+         FROM job_dependencies d JOIN down ON down.id = d.job_id
+         WHERE d.depends_on_id = $1 OR d.depends_on_id IN (SELECT id FROM down)
+         ORDER BY d.job_id, (d.depends_on_id = $1) DESC, d.depends_on_id
+       ), moved AS (
+         UPDATE jobs j SET status = 'cancelled', completed_at = now(), updated_at = now(), waiting_reason = NULL,
+                next_run_at = NULL, event_seq = j.event_seq + 1, allocated = j.allocated AND j.status = 'running',
+                error = jsonb_build_object('code', 'DEPENDENCY_FAILED',
+                  'message', 'dependency ' || fp.parent || ' did not complete (' || $2 || ' at ' || $1 || ')',
+                  'dependency_id', fp.parent, 'root_id', $1::text)
+         FROM first_parent fp
+         WHERE j.id = fp.id AND j.status IN ('pending', 'blocked', 'ready')
+         RETURNING ${jobColumns('j')}
+       ), logged AS (
+         INSERT INTO job_logs (job_id, level, message, attempt, data)
+         SELECT id, 'warn', 'job cancelled: a dependency did not complete', attempts, error FROM moved
+       )
+       SELECT * FROM moved ORDER BY created_at, id`,
+      [rootId, rootReason],
+    );
+    return rows.map(rowToJob);
+  }
+}

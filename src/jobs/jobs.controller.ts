@@ -1,0 +1,95 @@
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
+import { JobLogPageResponseDto, JobLogResponseDto } from './dto/job-log-response.dto.js';
+import { JobPageResponseDto, JobResponseDto } from './dto/job-response.dto.js';
+import { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
+import { SubmitJobDto } from './dto/submit-job.dto.js';
+import { JobsService, type JobWithEdges } from './jobs.service.js';
+
+const toDto = ({ job, dependsOn, dependents }: JobWithEdges) => JobResponseDto.from(job, { dependsOn, dependents });
+
+const SUBMIT_EXAMPLES = {
+  data_export: {
+    summary: 'Seed example: export a user’s data as CSV',
+    value: { type: 'data_export', priority: 'high', payload: { user_id: 123, format: 'csv' }, resource_requirements: { cpu_units: 2, memory_mb: 512 } },
+  },
+  report_generation: {
+    summary: 'Seed example: a daily report that depends on two jobs (put two real job ids in depends_on)',
+    value: {
+      type: 'report_generation',
+      payload: { report_type: 'daily_summary', date: '2024-01-15' },
+      depends_on: ['<id of a job>', '<id of another job>'],
+    },
+  },
+  noop: { summary: 'A no-op that waits 100 ms', value: { type: 'noop', payload: { duration_ms: 100 } } },
+  send_email: {
+    summary: 'An email with retries',
+    value: {
+      type: 'send_email',
+      priority: 'critical',
+      payload: { to: 'ada@example.com', subject: 'Your report', text: 'It is attached.' },
+      retry_config: { max_attempts: 5, backoff_multiplier: 2, initial_delay_ms: 1000, max_delay_ms: 60000 },
+      timeout_seconds: 60,
+      idempotency_key: 'welcome-mail-ada',
+    },
+  },
+};
+
+@ApiTags('jobs')
+@Controller('jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post()
+  @ApiEndpoint({
+    summary: 'Submit a job',
+    description:
+      'Stores the job and returns it with every default applied. A job whose dependencies are all completed is `ready` at once; ' +
+      'one with unfinished dependencies is `blocked`; one that depends on a failed or cancelled job is `cancelled` with `DEPENDENCY_FAILED`.',
+    created: JobResponseDto,
+    okToo: 'A job with the same idempotency_key already exists: it is returned unchanged.',
+    errors: [400, 413, 422],
+  })
+  @ApiBody({ type: SubmitJobDto, examples: SUBMIT_EXAMPLES })
+  async submit(@Body() dto: SubmitJobDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto> {
+    const { job, isNew } = await this.jobs.submit(dto);
+    reply.status(isNew ? 201 : 200);
+    return toDto(job);
+  }
+
+  @Get()
+  @ApiEndpoint({ summary: 'List jobs, newest first', ok: JobPageResponseDto, errors: [400] })
+  async list(@Query() query: ListJobsQueryDto): Promise<JobPageResponseDto> {
+    const page = await this.jobs.list(query);
+    return { items: page.items.map(toDto), next_cursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiEndpoint({ summary: 'Get a job, with depends_on and dependents', ok: JobResponseDto, errors: [400, 404] })
+  async get(@Param('id') id: string): Promise<JobResponseDto> {
+    return toDto(await this.jobs.get(id));
+  }
+
+  @Patch(':id/cancel')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiEndpoint({
+    summary: 'Cancel a job and everything downstream of it',
+    description: 'A running job is cancelled at once: its handler’s signal aborts and its late result is discarded.',
+    ok: JobResponseDto,
+    errors: [400, 404, 409],
+  })
+  async cancel(@Param('id') id: string): Promise<JobResponseDto> {
+    return toDto(await this.jobs.cancel(id));
+  }
+
+  @Get(':id/logs')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiEndpoint({ summary: "A job's log lines, oldest first", ok: JobLogPageResponseDto, errors: [400, 404] })
+  async logs(@Param('id') id: string, @Query() query: PageQueryDto): Promise<JobLogPageResponseDto> {
+    const page = await this.jobs.logs(id, query);
+    return { items: page.items.map(JobLogResponseDto.from), next_cursor: page.nextCursor };
+  }
+}

@@ -1,0 +1,37 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export const WORKER_STATUSES = ['active', 'draining', 'lost', 'stopped'] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+@Entity({ name: 'workers' })
+export class Worker {
+  @PrimaryColumn({ type: 'varchar', length: 100, name: 'id' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 255, name: 'host' })
+  host!: string;
+
+  @Column({ type: 'integer', name: 'pid' })
+  pid!: number;
+
+  @Column({ type: 'varchar', length: 10, name: 'status', default: 'active' })
+  status!: WorkerStatus;
+
+  @Column({ type: 'integer', name: 'max_concurrent_jobs' })
+  maxConcurrentJobs!: number;
+
+  @Column({ type: 'integer', name: 'max_cpu_units' })
+  maxCpuUnits!: number;
+
+  @Column({ type: 'integer', name: 'max_memory_mb' })
+  maxMemoryMb!: number;
+
+  @Column({ type: 'timestamptz', precision: 3, name: 'started_at', default: () => 'now()' })
+  startedAt!: Date;
+
+  @Column({ type: 'timestamptz', precision: 3, name: 'last_heartbeat_at', default: () => 'now()' })
+  lastHeartbeatAt!: Date;
+
+  @Column({ type: 'timestamptz', precision: 3, name: 'stopped_at', nullable: true })
+  stoppedAt!: Date | null;
+}
