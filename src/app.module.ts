@@ -1,8 +1,6 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { ApiKeyGuard } from './common/http/api-key.guard.js';
 import { DomainErrorFilter } from './common/http/domain-error.filter.js';
 import { AppConfig } from './config/app-config.js';
@@ -14,20 +12,11 @@ import { HealthModule, MetricsModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
-
 function loggerModule(config: AppConfig) {
   return LoggerModule.forRoot({
     pinoHttp: {
       level: config.logLevel,
       base: { role: config.role, pid: process.pid },
-      // x-request-id is honoured when it looks like an id, else a fresh one is made; it is echoed back.
-      genReqId: (req: IncomingMessage, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { ValidationPipe, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -41,6 +42,10 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
       reply.elapsedTime / 1000,
     );
   });
+  // Fastify gave the request its id (x-request-id when sent, else a UUID; pino-http logs the same): echo it.
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
   const builder = new DocumentBuilder()
     .setTitle('draconic')
     .setDescription(API_DESCRIPTION)
@@ -56,6 +61,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(config), adapter, {
     bufferLogs: true,

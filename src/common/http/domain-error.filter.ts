@@ -47,7 +47,6 @@ function fromFastifyError(error: unknown): ErrorBody | null {
   if (typeof e.statusCode !== 'number' || typeof e.code !== 'string' || !e.code.startsWith('FST_')) return null;
   if (e.statusCode < 400 || e.statusCode >= 500) return null;
   let message = typeof e.message === 'string' ? e.message : 'bad request';
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'request body is larger than the allowed maximum (MAX_BODY_BYTES)';
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported content type: send application/json';
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'request body is empty: send a JSON object';
   if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message)) {
@@ -73,6 +72,12 @@ export class DomainErrorFilter implements ExceptionFilter {
   }
 
   toBody(exception: unknown): ErrorBody {
+    const body = this.describe(exception);
+    if (body.statusCode === 413) body.message = 'request body is larger than the allowed maximum (MAX_BODY_BYTES)';
+    return body;
+  }
+
+  private describe(exception: unknown): ErrorBody {
     if (exception instanceof DomainError) {
       const statusCode = STATUS[exception.kind];
       return {

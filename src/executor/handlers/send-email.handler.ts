@@ -1,11 +1,27 @@
 import { Injectable } from '@nestjs/common';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsEmail, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsEmail, isEmail, IsOptional, IsString, Length, MaxLength, registerDecorator } from 'class-validator';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 
+function IsEmailOrEmailList(): PropertyDecorator {
+  const valid = (v: unknown) =>
+    typeof v === 'string'
+      ? isEmail(v)
+      : Array.isArray(v) && v.length >= 1 && v.length <= 100 && v.every((a) => typeof a === 'string' && isEmail(a));
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isEmailOrEmailList',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: valid,
+        defaultMessage: () => `${String(propertyName)} must be an email address or a list of 1 to 100 email addresses`,
+      },
+    });
+}
+
 export class SendEmailPayload {
-  /** One address or a list of them. */
-  @ValidateIf((_, v) => !Array.isArray(v)) @IsEmail({}, { message: 'to must be an email address or a list of them' })
-  @ValidateIf((_, v) => Array.isArray(v)) @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in to must be an email address' })
+  /** One address or a list of (up to 100) addresses. */
+  @IsEmailOrEmailList()
   to!: string | string[];
 
   @IsOptional() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in cc must be an email address' })

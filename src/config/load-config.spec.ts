@@ -1,0 +1,65 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, parseConfig } from './load-config.js';
+
+describe(parseConfig.name, () => {
+  it('applies every DESIGN §8 default', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      port: 8000,
+      role: 'all',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      maxConcurrentJobs: 10,
+      maxCpuUnits: 8,
+      maxMemoryMb: 4096,
+      defaultJobTimeoutSeconds: 3600,
+      retry: { maxAttempts: 3, backoffMultiplier: 2, initialDelayMs: 1000, maxDelayMs: 3_600_000 },
+      logLevel: 'info',
+      apiKeys: [],
+      maxBodyBytes: 1_048_576,
+      heartbeatIntervalMs: 2000,
+      workerLostSeconds: 15,
+      starvationSeconds: 300,
+      exportDir: './data/exports',
+      mailOutboxDir: './data/outbox',
+      smtpUrl: undefined,
+      dataFetchAllowPrivate: false,
+    });
+  });
+
+  it('reads and converts values', () => {
+    const config = parseConfig({
+      PORT: '9000',
+      ROLE: 'worker',
+      RETRY_BACKOFF_MULTIPLIER: '1.5',
+      DATA_FETCH_ALLOW_PRIVATE: 'true',
+      API_KEYS: ' a, b ,,c ',
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      REDIS_URL: '',
+    });
+    expect(config).toMatchObject({ port: 9000, role: 'worker', apiKeys: ['a', 'b', 'c'], dataFetchAllowPrivate: true, redisUrl: undefined });
+    expect(config.retry.backoffMultiplier).toBe(1.5);
+  });
+
+  it.each([
+    ['PORT', 'eighty', /PORT="eighty": .*must be an integer number/],
+    ['ROLE', 'boss', /ROLE="boss": must be one of the following values: api, worker, all/],
+    ['MAX_CONCURRENT_JOBS', '0', /MAX_CONCURRENT_JOBS=0: must not be less than 1/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL="mysql:\/\/x": must be a postgres:\/\/ URL/],
+    ['REDIS_URL', 'localhost:6379', /REDIS_URL="localhost:6379": must be a redis:\/\/ URL/],
+    ['DATA_FETCH_ALLOW_PRIVATE', 'maybe', /DATA_FETCH_ALLOW_PRIVATE="maybe": must be a boolean value/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud"/],
+  ])('stops on a bad %s, naming it', (name, value, message) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('names every bad variable at once', () => {
+    try {
+      parseConfig({ PORT: '-1', MAX_CPU_UNITS: 'x' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect((error as ConfigError).problems).toHaveLength(2);
+    }
+  });
+});
