@@ -32,6 +32,7 @@ export class CreateSchema1795800000000 implements MigrationInterface {
         "worker_id" varchar(100),
         "allocated" boolean NOT NULL DEFAULT false,
         "placed_at" timestamptz(3),
+        "queued_at" timestamptz(3),
         "event_seq" integer NOT NULL DEFAULT 0,
         "created_at" timestamptz(3) NOT NULL DEFAULT now(),
         "updated_at" timestamptz(3) NOT NULL DEFAULT now(),
@@ -77,11 +78,36 @@ export class CreateSchema1795800000000 implements MigrationInterface {
         "message" text NOT NULL,
         "attempt" integer NOT NULL DEFAULT 0,
         "data" jsonb,
+        "event" varchar(30),
+        "sequence" integer,
         CONSTRAINT "job_logs_pkey" PRIMARY KEY ("id"),
         CONSTRAINT "job_logs_job_id_fkey" FOREIGN KEY ("job_id") REFERENCES "jobs" ("id") ON DELETE CASCADE,
         CONSTRAINT "job_logs_level_check" CHECK ("level" IN ('debug', 'info', 'warn', 'error'))
       )`);
     await q.query(`CREATE INDEX "job_logs_job_id_idx" ON "job_logs" ("job_id", "id")`);
+    // Every published event is a log row too (event, sequence, data = the event's data): catch-up reads them.
+    await q.query(`CREATE UNIQUE INDEX "job_logs_job_sequence_key" ON "job_logs" ("job_id", "sequence") WHERE "sequence" IS NOT NULL`);
+
+    // The one definition of an event's data (DESIGN §7), used by every statement that changes a job.
+    await q.query(`
+      CREATE FUNCTION "job_event_data"(j "jobs", status_override "job_status" DEFAULT NULL, sequence_override integer DEFAULT NULL)
+      RETURNS jsonb LANGUAGE sql STABLE AS $fn$
+        SELECT jsonb_build_object(
+                 'job_id', j.id, 'type', j.type, 'priority', j.priority, 'status', s.status, 'attempt', j.attempts,
+                 'sequence', coalesce(sequence_override, j.event_seq),
+                 'timestamp', to_char(j.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+               || coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(jsonb_build_object(
+                 'ref', to_jsonb(j.ref),
+                 'worker_id', CASE WHEN s.status IN ('running', 'completed', 'failed', 'timeout') THEN to_jsonb(j.worker_id) END,
+                 'error', CASE WHEN s.status IN ('failed', 'timeout', 'cancelled', 'pending') THEN j.error END,
+                 'result', CASE WHEN s.status = 'completed' THEN
+                             CASE WHEN octet_length(j.result::text) <= 4096 THEN j.result
+                                  ELSE jsonb_build_object('truncated', true, 'bytes', octet_length(j.result::text)) END END,
+                 'next_run_at', CASE WHEN s.status = 'pending' AND j.next_run_at IS NOT NULL
+                                  THEN to_jsonb(to_char(j.next_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END
+               )) WHERE value IS NOT NULL AND value <> 'null'::jsonb), '{}'::jsonb)
+        FROM (SELECT coalesce(status_override, j.status) AS status) s
+      $fn$`);
 
     await q.query(`
       CREATE TABLE "workers" (
@@ -102,6 +128,7 @@ export class CreateSchema1795800000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE "workers"`);
+    await q.query(`DROP FUNCTION "job_event_data"`);
     await q.query(`DROP TABLE "job_logs"`);
     await q.query(`DROP TABLE "job_dependencies"`);
     await q.query(`DROP TABLE "jobs"`);

@@ -4,7 +4,7 @@ import { Job } from './entities/job.entity.js';
 /** Columns of `jobs` in SELECT/RETURNING lists of the hand-written SQL. */
 export const JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
   initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, attempts, pending_dependencies, result, error,
-  waiting_reason, worker_id, allocated, placed_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at`;
+  waiting_reason, worker_id, allocated, placed_at, queued_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at`;
 
 /** Prefixes every column of JOB_COLUMNS with a table alias. */
 export function jobColumns(alias: string): string {
@@ -38,6 +38,7 @@ export function rowToJob(row: JobRow): Job {
   job.workerId = (row.worker_id as string | null) ?? null;
   job.allocated = row.allocated as boolean;
   job.placedAt = (row.placed_at as Date | null) ?? null;
+  job.queuedAt = (row.queued_at as Date | null) ?? null;
   job.eventSeq = row.event_seq as number;
   job.createdAt = row.created_at as Date;
   job.updatedAt = row.updated_at as Date;

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { JobStatus, Priority } from './domain/job-state.js';
+import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
+import { NOTHING_MOVED, type Moved } from './job-transitions.repository.js';
 import { JobLog } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo, WaitingReason } from './entities/job.entity.js';
-import { JOB_COLUMNS, jobColumns, rowToJob, type JobRow } from './job-row.js';
+import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 
 /** A job about to be inserted, with every default already applied. */
 export interface NewJob {
@@ -64,28 +66,33 @@ export class JobRepository {
    * Inserts jobs, their edges and one "submitted" log line each, in one statement per table.
    * Jobs whose idempotency_key already exists are skipped (not returned).
    */
-  async insert(jobs: readonly NewJob[], edges: ReadonlyArray<[string, string]>, tx: EntityManager = this.db.manager): Promise<Job[]> {
-    if (jobs.length === 0) return [];
+  async insert(jobs: readonly NewJob[], edges: ReadonlyArray<[string, string]>, tx: EntityManager = this.db.manager): Promise<Moved> {
+    if (jobs.length === 0) return NOTHING_MOVED;
     const col = <K extends keyof NewJob>(key: K) => jobs.map((j) => j[key]);
     const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
-    const rows: JobRow[] = await tx.query(
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> }> = await tx.query(
       `WITH inserted AS (
-         INSERT INTO jobs (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
+         INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                           error, waiting_reason, completed_at, event_seq)
-         SELECT *, 1 FROM unnest($1::uuid[], $2::varchar[], $3::job_priority[], $4::job_status[], $5::jsonb[], $6::int[],
-                              $7::int[], $8::int[], $9::float8[], $10::int[], $11::int[], $12::int[], $13::varchar[],
-                              $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[])
+                           error, waiting_reason, completed_at, event_seq, queued_at)
+         SELECT *, 1, CASE WHEN t.status = 'ready' THEN now() END
+         FROM unnest($1::uuid[], $2::varchar[], $3::job_priority[], $4::job_status[], $5::jsonb[], $6::int[],
+                     $7::int[], $8::int[], $9::float8[], $10::int[], $11::int[], $12::int[], $13::varchar[],
+                     $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[])
+              AS t(id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
+                   initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
+                   error, waiting_reason, completed_at)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING ${JOB_COLUMNS}
+         RETURNING j AS row
        ), logged AS (
-         INSERT INTO job_logs (job_id, level, message, attempt, data)
-         SELECT id, CASE WHEN status = 'cancelled' THEN 'warn' ELSE 'info' END,
-                'job submitted as ' || status, 0,
-                jsonb_strip_nulls(jsonb_build_object('status', status, 'type', type, 'priority', priority, 'error', error))
-         FROM inserted
+         INSERT INTO job_logs (job_id, level, message, attempt, data, event, sequence)
+         SELECT (s.row).id, CASE WHEN (s.row).status = 'cancelled' THEN 'warn' ELSE 'info' END,
+                'job submitted as ' || (s.row).status, 0, job_event_data(s.row), 'job_created', 1
+         FROM inserted s
+         RETURNING job_id, event, data
        )
-       SELECT * FROM inserted`,
+       SELECT (i.row).*, jsonb_build_array(jsonb_build_object('event', l.event, 'data', l.data)) AS events
+       FROM inserted i JOIN logged l ON l.job_id = (i.row).id`,
       [
         col('id'), col('type'), col('priority'), col('status'), json(col('payload')), col('cpuUnits'), col('memoryMb'),
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
@@ -94,6 +101,7 @@ export class JobRepository {
       ],
     );
     const inserted = rows.map(rowToJob);
+    const events: JobEvent[] = rows.flatMap((row, i) => row.events.map(({ event, data }) => ({ event, jobId: inserted[i]!.id, data })));
     if (edges.length > 0) {
       const insertedIds = new Set(inserted.map((j) => j.id));
       const kept = edges.filter(([jobId]) => insertedIds.has(jobId));
@@ -104,7 +112,7 @@ export class JobRepository {
         );
       }
     }
-    return inserted;
+    return { jobs: inserted, events };
   }
 
   async findById(id: string, tx: EntityManager = this.db.manager): Promise<Job | null> {
@@ -180,7 +188,7 @@ export class JobRepository {
   /** Oldest first, keyset on id. Returns one more than `limit` when there is a next page. */
   async logs(jobId: string, afterId: string | undefined, limit: number): Promise<JobLog[]> {
     const rows: Array<Record<string, unknown>> = await this.db.query(
-      `SELECT id, job_id, created_at, level, message, attempt, data FROM job_logs
+      `SELECT id, job_id, created_at, level, message, attempt, data, event, sequence FROM job_logs
        WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
       [jobId, afterId ?? null, limit + 1],
     );
@@ -193,6 +201,8 @@ export class JobRepository {
         message: r.message as string,
         attempt: r.attempt as number,
         data: (r.data as Record<string, unknown> | null) ?? null,
+        event: (r.event as string | null) ?? null,
+        sequence: (r.sequence as number | null) ?? null,
       }),
     );
   }
@@ -212,60 +222,13 @@ export class JobRepository {
     );
   }
 
-  /**
-   * Cancels one job if it is still in one of `from` (guarded), with a log line. Releases its
-   * resources unless it is running (a running job's handler releases them when it stops).
-   */
-  async cancel(id: string, from: readonly JobStatus[], error: JobErrorInfo, message: string, tx: EntityManager = this.db.manager): Promise<Job | null> {
-    const rows: JobRow[] = await tx.query(
-      `WITH moved AS (
-         UPDATE jobs SET status = 'cancelled', error = $3::jsonb, completed_at = now(), updated_at = now(),
-                waiting_reason = NULL, next_run_at = NULL, event_seq = event_seq + 1,
-                allocated = allocated AND status = 'running'
-         WHERE id = $1 AND status = ANY($2::job_status[])
-         RETURNING ${JOB_COLUMNS}
-       ), logged AS (
-         INSERT INTO job_logs (job_id, level, message, attempt, data) SELECT id, 'warn', $4, attempts, error FROM moved
-       )
-       SELECT * FROM moved`,
-      [id, from, JSON.stringify(error), message],
-    );
-    return rows[0] ? rowToJob(rows[0]) : null;
-  }
 
-  /**
-   * Cancels every unfinished job downstream of `rootId`, transitively, in one statement
-   * (DESIGN §3: DEPENDENCY_FAILED with the direct dependency and the root). Linear in the
-   * edges downstream: the recursion keeps each job once.
-   */
-  async cancelDownstream(rootId: string, rootReason: string, tx: EntityManager = this.db.manager): Promise<Job[]> {
-    const rows: JobRow[] = await tx.query(
-      `WITH RECURSIVE down(id) AS (
-         SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = $1
-         UNION
-         SELECT d.job_id FROM job_dependencies d JOIN down ON d.depends_on_id = down.id
-       ), first_parent AS (
-         -- the direct dependency that failed: the root itself when it is one, else a cancelled one upstream
-         SELECT DISTINCT ON (d.job_id) d.job_id AS id, d.depends_on_id AS parent
-         FROM job_dependencies d JOIN down ON down.id = d.job_id
-         WHERE d.depends_on_id = $1 OR d.depends_on_id IN (SELECT id FROM down)
-         ORDER BY d.job_id, (d.depends_on_id = $1) DESC, d.depends_on_id
-       ), moved AS (
-         UPDATE jobs j SET status = 'cancelled', completed_at = now(), updated_at = now(), waiting_reason = NULL,
-                next_run_at = NULL, event_seq = j.event_seq + 1, allocated = j.allocated AND j.status = 'running',
-                error = jsonb_build_object('code', 'DEPENDENCY_FAILED',
-                  'message', 'dependency ' || fp.parent || ' did not complete (' || $2 || ' at ' || $1 || ')',
-                  'dependency_id', fp.parent, 'root_id', $1::text)
-         FROM first_parent fp
-         WHERE j.id = fp.id AND j.status IN ('pending', 'blocked', 'ready')
-         RETURNING ${jobColumns('j')}
-       ), logged AS (
-         INSERT INTO job_logs (job_id, level, message, attempt, data)
-         SELECT id, 'warn', 'job cancelled: a dependency did not complete', attempts, error FROM moved
-       )
-       SELECT * FROM moved ORDER BY created_at, id`,
-      [rootId, rootReason],
+  /** Results of a job's direct dependencies (DESIGN §5: ctx gives them to the handler). */
+  async dependencyResults(jobId: string): Promise<Array<{ id: string; ref: string | null; type: string; result: unknown }>> {
+    return this.db.query(
+      `SELECT j.id, j.ref, j.type, j.result FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
+       WHERE d.job_id = $1 ORDER BY j.created_at, j.id`,
+      [jobId],
     );
-    return rows.map(rowToJob);
   }
 }

@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
+import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository } from './job.repository.js';
+import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
 
 @Module({
   controllers: [JobsController],
-  providers: [JobsService, JobRepository, JobTypeCatalog],
-  exports: [JobsService, JobTypeCatalog],
+  providers: [JobsService, JobLifecycleService, JobRepository, JobTransitionsRepository, JobTypeCatalog],
+  exports: [JobsService, JobLifecycleService, JobTypeCatalog],
 })
 export class JobsModule {}

@@ -7,14 +7,13 @@ import {
   JobNotFoundError,
   UnknownDependencyError,
 } from '../common/errors/domain-error.js';
-import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
-import { isFailedForGood, sourcesOf, type JobStatus } from './domain/job-state.js';
+import { isFailedForGood, type JobStatus } from './domain/job-state.js';
 import type { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
 import type { SubmitJobDto } from './dto/submit-job.dto.js';
 import type { JobLog } from './entities/job-log.entity.js';
-import type { Job, JobErrorInfo } from './entities/job.entity.js';
-import { jobEvent } from './job-events.js';
+import type { Job } from './entities/job.entity.js';
+import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository, type DependencyState, type NewJob } from './job.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 
@@ -44,7 +43,7 @@ export class JobsService {
     private readonly config: AppConfig,
     private readonly jobs: JobRepository,
     private readonly catalog: JobTypeCatalog,
-    private readonly events: JobEventBus,
+    private readonly lifecycle: JobLifecycleService,
     private readonly metrics: Metrics,
   ) {}
 
@@ -58,7 +57,7 @@ export class JobsService {
       if (existing) return { job: await this.withEdges(existing), isNew: false };
     }
 
-    const inserted =
+    const moved =
       dependsOn.length === 0
         ? await this.jobs.insert([draft], [])
         : await this.jobs.transaction(async (tx) => {
@@ -67,7 +66,7 @@ export class JobsService {
             return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
           });
 
-    const [job] = inserted;
+    const [job] = moved.jobs;
     if (!job) {
       // Lost a race with a concurrent submit of the same idempotency_key: return the winner.
       const [existing] = await this.jobs.findByIdempotencyKeys([draft.idempotencyKey!]);
@@ -75,7 +74,7 @@ export class JobsService {
       return { job: await this.withEdges(existing), isNew: false };
     }
     this.metrics.jobsSubmitted.inc({ type: job.type });
-    await this.publish([jobEvent('job_created', job)]);
+    await this.lifecycle.publish(moved);
     return { job: { job, dependsOn, dependents: [] }, isNew: true };
   }
 
@@ -133,16 +132,11 @@ export class JobsService {
   async cancel(id: string): Promise<JobWithEdges> {
     const current = await this.jobs.findById(this.checkId(id));
     if (!current) throw new JobNotFoundError(id);
-    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: 'cancelled through PATCH /jobs/{id}/cancel' };
-    const { cancelled, downstream } = await this.jobs.transaction(async (tx) => {
-      const moved = await this.jobs.cancel(current.id, sourcesOf('cancelled'), error, 'job cancelled by user', tx);
-      return { cancelled: moved, downstream: moved ? await this.jobs.cancelDownstream(moved.id, 'cancelled', tx) : [] };
-    });
+    const cancelled = await this.lifecycle.cancelByUser(current.id);
     if (!cancelled) {
       const now = await this.jobs.findById(current.id);
       throw new JobAlreadyFinishedError(current.id, now?.status ?? current.status);
     }
-    await this.publish([cancelled, ...downstream].map((job) => jobEvent('job_cancelled', job)));
     return this.withEdges(cancelled);
   }
 
@@ -231,10 +225,6 @@ export class JobsService {
   private async withEdges(job: Job): Promise<JobWithEdges> {
     const edges = (await this.jobs.edgesOf([job.id])).get(job.id)!;
     return { job, ...edges };
-  }
-
-  private async publish(events: JobEvent[]): Promise<void> {
-    await this.events.publish(events);
   }
 }
 

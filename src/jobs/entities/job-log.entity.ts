@@ -25,4 +25,12 @@ export class JobLog {
 
   @Column({ type: 'jsonb', name: 'data', nullable: true })
   data!: Record<string, unknown> | null;
+
+  /** The event this line published (DESIGN §7), with `data` = the event's data; null for handler log lines. */
+  @Column({ type: 'varchar', length: 30, name: 'event', nullable: true })
+  event!: string | null;
+
+  /** The job's event sequence number of that event. */
+  @Column({ type: 'integer', name: 'sequence', nullable: true })
+  sequence!: number | null;
 }

@@ -89,6 +89,10 @@ export class Job {
   @Column({ type: 'timestamptz', precision: 3, name: 'placed_at', nullable: true })
   placedAt!: Date | null;
 
+  /** When the job last became ready (submit, dependencies done, retry due): queue wait and starvation. */
+  @Column({ type: 'timestamptz', precision: 3, name: 'queued_at', nullable: true })
+  queuedAt!: Date | null;
+
   /** Sequence number of the job's last published event (DESIGN §7 catch-up). */
   @Column({ type: 'integer', name: 'event_seq', default: 0 })
   eventSeq!: number;

@@ -1,0 +1,215 @@
+// Start and stop one draconic service process for a benchmark, on a fresh PostgreSQL database and a
+// fresh Redis prefix, and clean both up afterwards.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+export const LOGS_DIR = join(RESULTS_DIR, 'logs');
+
+/** Server URL without a database (the admin connection uses its `postgres` database). */
+const PG_SERVER_URL = (process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const MAIN_JS = join(REPO_ROOT, 'dist', 'src', 'main.js');
+
+let lastStamp = 0;
+/** Date.now(), but strictly increasing within this process (so two services never share a name). */
+function uniqueStamp() {
+  lastStamp = Math.max(Date.now(), lastStamp + 1);
+  return lastStamp;
+}
+
+/** A TCP port that was free a moment ago. */
+async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function tail(file, lines = 30) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Every live service started by this process, so the orchestrator can stop them on failure or Ctrl-C. */
+export const liveServices = new Set();
+
+/**
+ * Spawns `node dist/src/main.js` and waits for `GET /health` to return 200.
+ *
+ * @param {object} [opts]
+ * @param {string} [opts.label]  used in the log file name
+ * @param {'all'|'api'|'worker'} [opts.role]
+ * @param {Record<string,string>} [opts.env]  extra environment for the service
+ * @param {number} [opts.startTimeoutMs]
+ * @param {number} [opts.stopTimeoutMs]  SIGTERM, then SIGKILL after this long
+ * @returns {Promise<Service>}
+ */
+export async function startService(opts = {}) {
+  const { label = 'service', role = 'all', env = {}, startTimeoutMs = 60_000, stopTimeoutMs = 20_000 } = opts;
+  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` first`);
+  const stamp = uniqueStamp();
+  const dbName = `draconic_bench_${stamp}`;
+  const redisPrefix = `bench:${stamp}`;
+  const port = await freePort();
+  mkdirSync(LOGS_DIR, { recursive: true });
+  const logFile = join(LOGS_DIR, `${stamp}-${label.replace(/[^A-Za-z0-9._-]+/g, '_')}.log`);
+  const log = createWriteStream(logFile);
+  await once(log, 'open');
+
+  const child = spawn(process.execPath, [MAIN_JS], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: `${PG_SERVER_URL}/${dbName}`,
+      REDIS_URL,
+      REDIS_PREFIX: redisPrefix,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ROLE: role,
+      API_KEYS: '', // an inherited key would make every request a 401
+      NO_COLOR: '1', // Nest's boot-time console logger would write ANSI colours into the log file
+      RUN_MIGRATIONS: 'true',
+      ...env,
+    },
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const exited = once(child, 'exit').then(
+    ([code, signal]) => ({ code, signal }),
+    (error) => ({ code: null, signal: null, error }),
+  );
+  let exitInfo;
+  void exited.then((info) => (exitInfo = info));
+
+  const service = {
+    label,
+    role,
+    pid: child.pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dbName,
+    redisPrefix,
+    logFile,
+    stopped: false,
+    /** Stops the process (SIGTERM, SIGKILL after the deadline), then drops the database and the Redis keys. */
+    async stop() {
+      if (service.stopped) return service.cleanup;
+      service.stopped = true;
+      liveServices.delete(service);
+      let how = 'already exited';
+      if (!exitInfo) {
+        child.kill('SIGTERM');
+        const result = await Promise.race([exited, sleep(stopTimeoutMs).then(() => null)]);
+        if (result) {
+          how = `SIGTERM (exit ${result.code ?? result.signal})`;
+        } else {
+          child.kill('SIGKILL');
+          await exited;
+          how = `SIGKILL after ${stopTimeoutMs} ms`;
+        }
+      }
+      await new Promise((r) => log.end(r));
+      service.cleanup = { how, ...(await cleanup(dbName, redisPrefix)) };
+      return service.cleanup;
+    },
+  };
+  liveServices.add(service);
+
+  // Wait for readiness (or an early exit).
+  const deadline = Date.now() + startTimeoutMs;
+  let lastError = 'no answer yet';
+  while (true) {
+    if (exitInfo) {
+      await service.stop();
+      throw new Error(
+        `service exited during start-up (code ${exitInfo.code}, signal ${exitInfo.signal}); log ${logFile}:\n${tail(logFile)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      await service.stop();
+      throw new Error(`service not healthy after ${startTimeoutMs} ms (${lastError}); log ${logFile}:\n${tail(logFile)}`);
+    }
+    try {
+      const res = await fetch(`${service.url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) break;
+      lastError = `GET /health ${res.status}`;
+      await res.body?.cancel();
+    } catch (e) {
+      lastError = e.cause?.code ?? e.message;
+    }
+    await sleep(200);
+  }
+  return service;
+}
+
+/** Stops every service still running (for errors and signals). */
+export async function stopAllServices() {
+  await Promise.allSettled([...liveServices].map((s) => s.stop()));
+}
+
+/** Drops the bench database and deletes the prefix's Redis keys; returns what it did. */
+async function cleanup(dbName, redisPrefix) {
+  if (!/^draconic_bench_\d+$/.test(dbName)) throw new Error(`refusing to drop ${dbName}`);
+  if (!/^bench:\d+$/.test(redisPrefix)) throw new Error(`refusing to delete keys of ${redisPrefix}`);
+  const out = { databaseDropped: false, redisKeysDeleted: 0, redisKeysLeft: null, errors: [] };
+
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    out.databaseDropped = rowCount === 0;
+  } catch (e) {
+    out.errors.push(`drop database ${dbName}: ${e.message}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await redis.connect();
+    // Keys are `<prefix>:...` (and possibly the bare prefix); never FLUSHALL.
+    const deleteMatching = async (match) => {
+      let cursor = '0';
+      let n = 0;
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) n += await redis.unlink(...keys);
+      } while (cursor !== '0');
+      return n;
+    };
+    out.redisKeysDeleted = (await deleteMatching(`${redisPrefix}:*`)) + (await redis.unlink(redisPrefix));
+    let left = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      left += keys.length;
+    } while (cursor !== '0');
+    out.redisKeysLeft = left;
+  } catch (e) {
+    out.errors.push(`delete redis keys ${redisPrefix}:*: ${e.message}`);
+  } finally {
+    redis.disconnect();
+  }
+  return out;
+}

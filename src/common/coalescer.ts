@@ -1,0 +1,49 @@
+/**
+ * Gathers calls made close together and runs them as one batch, each caller still getting its own
+ * result (group commit). One batch runs at a time; calls that arrive meanwhile form the next one.
+ * With no load a call runs alone after one event-loop turn, so latency stays low.
+ */
+export class Coalescer<I, O> {
+  private queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
+  private running = false;
+  private scheduled = false;
+
+  constructor(
+    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly maxBatch = 500,
+  ) {}
+
+  push(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.flush(batch.map((b) => b.item));
+          batch.forEach((b, i) => b.resolve(results[i] as O));
+        } catch (error) {
+          batch.forEach((b) => b.reject(error));
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

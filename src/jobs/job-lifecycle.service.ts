@@ -1,0 +1,198 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Coalescer } from '../common/coalescer.js';
+import { JobEventBus } from '../events/job-event-bus.js';
+import { Metrics } from '../health/metrics.js';
+import { sourcesOf } from './domain/job-state.js';
+import { nextRunAt } from './domain/retry-policy.js';
+import type { JobLogLevel } from './entities/job-log.entity.js';
+import type { Job, JobErrorInfo } from './entities/job.entity.js';
+import { JobRepository, type LogLine } from './job.repository.js';
+import { JobTransitionsRepository, mergeMoved, type FailItem, type Moved } from './job-transitions.repository.js';
+
+/** Largest result a handler may return (DESIGN §2). */
+export const MAX_RESULT_BYTES = 1024 * 1024;
+
+export interface StartedJob {
+  job: Job;
+  hasDependencies: boolean;
+}
+
+export interface DependencyOutcome {
+  id: string;
+  ref: string | null;
+  type: string;
+  result: unknown;
+}
+
+/**
+ * Every move of a job after its submit, for the executor and the scheduler: guarded transitions
+ * (through JobTransitionsRepository), group-committed when many happen at once, published through
+ * the JobEventBus after their commit, in order per job.
+ */
+@Injectable()
+export class JobLifecycleService {
+  private readonly logger = new Logger(JobLifecycleService.name);
+  private readonly starters = new Map<string, Coalescer<{ id: string; attempt: number }, StartedJob | null>>();
+  private readonly completions = new Coalescer<{ id: string; attempt: number; result: unknown }, boolean>((items) =>
+    this.flushCompletions(items),
+  );
+  private readonly failures = new Coalescer<FailItem, boolean>((items) => this.flushFailures(items));
+  private readonly logLines = new Coalescer<LogLine, void>(async (lines) => {
+    await this.jobs.appendLogs(lines);
+    return lines.map(() => undefined);
+  });
+
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly transitions: JobTransitionsRepository,
+    private readonly events: JobEventBus,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** ready -> running on `workerId`; null when the job is no longer placed there (cancelled, re-placed, started). */
+  start(id: string, attempt: number, workerId: string): Promise<StartedJob | null> {
+    let coalescer = this.starters.get(workerId);
+    if (!coalescer) {
+      coalescer = new Coalescer((items) => this.flushStarts(items, workerId));
+      this.starters.set(workerId, coalescer);
+    }
+    return coalescer.push({ id, attempt });
+  }
+
+  /** running -> completed. False when the job had already left running (cancelled, timed out, lost). */
+  complete(id: string, attempt: number, result: unknown): Promise<boolean> {
+    return this.completions.push({ id, attempt, result: result === undefined ? null : result });
+  }
+
+  /** running -> failed|timeout, and -> pending when attempts remain. False when the job had already left running. */
+  fail(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo): Promise<boolean> {
+    return this.failures.push(this.failItem(job, attempt, outcome, error));
+  }
+
+  /** Fails many running jobs at once (a lost worker's), following the retry rules. */
+  async failMany(jobs: Job[], error: JobErrorInfo): Promise<number> {
+    const moved = await this.applyFailures(jobs.map((job) => this.failItem(job, job.attempts, 'failed', error)));
+    return moved.jobs.length;
+  }
+
+  /** Cancels a job through the API, and everything downstream of it. Null when it had already finished. */
+  async cancelByUser(id: string): Promise<Job | null> {
+    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: 'cancelled through PATCH /jobs/{id}/cancel' };
+    const moved = await this.jobs.transaction(async (tx) => {
+      const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, 'job cancelled by user', tx);
+      if (cancelled.jobs.length === 0) return cancelled;
+      return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
+    });
+    await this.publish(moved);
+    return moved.jobs.find((j) => j.id === id) ?? null;
+  }
+
+  /** Pending jobs whose retry is due become ready. */
+  async promoteDue(): Promise<Job[]> {
+    const moved = await this.transitions.promoteDue();
+    await this.publish(moved);
+    return moved.jobs;
+  }
+
+  async progress(id: string, attempt: number, percent: number, data?: Record<string, unknown>): Promise<void> {
+    await this.publish(await this.transitions.progress(id, attempt, percent, data));
+  }
+
+  log(jobId: string, attempt: number, level: JobLogLevel, message: string, data?: Record<string, unknown>): Promise<void> {
+    return this.logLines.push({ jobId, attempt, level, message, data: data ?? null });
+  }
+
+  /** A cancelled job's handler stopped: its resources go back to its worker. */
+  async releaseCancelled(id: string): Promise<boolean> {
+    return (await this.transitions.releaseCancelled([id])) > 0;
+  }
+
+  async dependencyResults(jobId: string): Promise<DependencyOutcome[]> {
+    return this.jobs.dependencyResults(jobId);
+  }
+
+  /** Publishes a statement's events (after its commit) and counts its transitions. */
+  async publish(moved: Moved): Promise<void> {
+    if (moved.events.length === 0) return;
+    const types = new Map(moved.jobs.map((j) => [j.id, j.type]));
+    for (const event of moved.events) {
+      this.metrics.transitions.inc({ type: types.get(event.jobId) ?? event.data.type, to: String(event.data.status) });
+    }
+    try {
+      await this.events.publish(moved.events);
+    } catch (error) {
+      // The change is committed and logged (catch-up reads job_logs); a lost publish must not undo it.
+      this.logger.error({ err: error, count: moved.events.length }, 'could not publish job events');
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private failItem(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo): FailItem {
+    return {
+      id: job.id,
+      attempt,
+      outcome,
+      error,
+      retryAt: nextRunAt(attempt, job, new Date()),
+    };
+  }
+
+  private async flushStarts(items: Array<{ id: string; attempt: number }>, workerId: string): Promise<Array<StartedJob | null>> {
+    const moved = await this.transitions.start(items, workerId);
+    await this.publish(moved);
+    const byId = new Map(moved.jobs.map((j) => [j.id, j]));
+    for (const job of moved.jobs) {
+      if (job.queuedAt && job.startedAt) {
+        this.metrics.queueWait.observe({ type: job.type }, (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000);
+      }
+    }
+    return items.map((item) => {
+      const job = byId.get(item.id);
+      return job && job.attempts === item.attempt ? { job, hasDependencies: moved.withDependencies.has(job.id) } : null;
+    });
+  }
+
+  private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {
+    const moved = await this.transitions.complete(items);
+    await this.publish(moved);
+    this.observeRuns(moved, 'completed');
+    const done = new Set(moved.jobs.filter((j) => j.status === 'completed').map((j) => j.id));
+    return items.map((i) => done.has(i.id));
+  }
+
+  private async flushFailures(items: FailItem[]): Promise<boolean[]> {
+    const moved = await this.applyFailures(items);
+    const done = new Set(moved.jobs.map((j) => j.id));
+    return items.map((i) => done.has(i.id));
+  }
+
+  /** Applies failures; final ones cancel their downstream jobs in the same transaction. */
+  private async applyFailures(items: FailItem[]): Promise<Moved> {
+    if (items.length === 0) return { jobs: [], events: [] };
+    const hasFinal = items.some((i) => i.retryAt === null);
+    const moved = hasFinal
+      ? await this.jobs.transaction(async (tx) => {
+          const failed = await this.transitions.fail(items, tx);
+          const cascades: Moved[] = [];
+          for (const job of failed.jobs) {
+            if (job.status === 'failed' || job.status === 'timeout') {
+              cascades.push(await this.transitions.cancelDownstream(job.id, job.status, tx));
+            }
+          }
+          return mergeMoved(failed, ...cascades);
+        })
+      : await this.transitions.fail(items);
+    await this.publish(moved);
+    this.observeRuns(moved, 'failed');
+    return moved;
+  }
+
+  private observeRuns(moved: Moved, outcome: string): void {
+    for (const job of moved.jobs) {
+      if (!job.startedAt || job.status === 'ready' || job.status === 'cancelled') continue;
+      const seconds = (Date.now() - job.startedAt.getTime()) / 1000;
+      this.metrics.runDuration.observe({ type: job.type, outcome: job.status === 'pending' ? outcome : job.status }, seconds);
+    }
+  }
+}

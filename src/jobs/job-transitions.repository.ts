@@ -1,0 +1,337 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
+import type { JobStatus } from './domain/job-state.js';
+import type { Job, JobErrorInfo, WaitingReason } from './entities/job.entity.js';
+import { rowToJob, type JobRow } from './job-row.js';
+
+/** Jobs as they are after a statement, and the events it wrote (in order per job). */
+export interface Moved {
+  jobs: Job[];
+  events: JobEvent[];
+}
+
+export const NOTHING_MOVED: Moved = { jobs: [], events: [] };
+
+export function mergeMoved(...parts: Moved[]): Moved {
+  return { jobs: parts.flatMap((p) => p.jobs), events: parts.flatMap((p) => p.events) };
+}
+
+/**
+ * The tail every transition statement ends with. `moved` holds `row` (the whole jobs row after the
+ * update); `logged` holds the log rows just written, each the record of one event.
+ */
+const RESULT = (moved = 'moved', logged = 'logged') => `
+  SELECT (m.row).*, e.events FROM ${moved} m
+  LEFT JOIN (SELECT job_id, jsonb_agg(jsonb_build_object('event', event, 'data', data) ORDER BY sequence) AS events
+             FROM ${logged} GROUP BY job_id) e ON e.job_id = (m.row).id`;
+
+/** A log row per moved job, recording `event` with the job's event data (the same row is the event). */
+const LOG_EVENT = (source: string, level: string, message: string, event: JobEventName | string, filter = 'true') => `
+  SELECT (s.row).id, ${level}, ${message}, (s.row).attempts, job_event_data(s.row), ${event}, (s.row).event_seq
+  FROM ${source} s WHERE ${filter}`;
+
+const INSERT_LOGS = `INSERT INTO job_logs (job_id, level, message, attempt, data, event, sequence)`;
+
+export interface StartItem {
+  id: string;
+  /** The attempt about to start (attempts + 1). */
+  attempt: number;
+}
+
+export interface FinishItem {
+  id: string;
+  /** The attempt that ended. */
+  attempt: number;
+}
+
+export interface FailItem extends FinishItem {
+  outcome: 'failed' | 'timeout';
+  error: JobErrorInfo;
+  /** When to run again, or null when the failure is final. */
+  retryAt: Date | null;
+}
+
+export interface Placement {
+  id: string;
+  workerId: string;
+}
+
+/**
+ * Every statement that moves a job between states (DESIGN §3): each one guarded by the state it
+ * expects, each writing a log row per event, each working on many jobs at once.
+ */
+@Injectable()
+export class JobTransitionsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  private async run(sql: string, params: unknown[], tx: EntityManager = this.db.manager): Promise<Moved & { rows: JobRow[] }> {
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await tx.query(sql, params);
+    const jobs: Job[] = [];
+    const events: JobEvent[] = [];
+    for (const row of rows) {
+      const job = rowToJob(row);
+      jobs.push(job);
+      for (const { event, data } of row.events ?? []) events.push({ event, jobId: job.id, data });
+    }
+    return { jobs, events, rows };
+  }
+
+  /** Guarded cancel of one job. A running job keeps its allocation until its handler stops. */
+  cancel(id: string, from: readonly JobStatus[], error: JobErrorInfo, message: string, tx?: EntityManager): Promise<Moved> {
+    return this.run(
+      `WITH moved AS (
+         UPDATE jobs j SET status = 'cancelled', error = $3::jsonb, completed_at = now(), updated_at = now(),
+                waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1,
+                allocated = j.allocated AND j.status = 'running'
+         WHERE j.id = $1 AND j.status = ANY($2::job_status[])
+         RETURNING j AS row
+       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`)} RETURNING job_id, event, data, sequence)
+       ${RESULT()}`,
+      [id, from, JSON.stringify(error), message],
+      tx,
+    );
+  }
+
+  /**
+   * Cancels every unfinished job downstream of `rootId`, transitively (DESIGN §3: DEPENDENCY_FAILED
+   * with the direct dependency and the root). Linear in the edges downstream: the recursion keeps
+   * each job once.
+   */
+  cancelDownstream(rootId: string, rootOutcome: string, tx?: EntityManager): Promise<Moved> {
+    return this.run(
+      `WITH RECURSIVE down(id) AS (
+         SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = $1
+         UNION
+         SELECT d.job_id FROM job_dependencies d JOIN down ON d.depends_on_id = down.id
+       ), first_parent AS (
+         -- the direct dependency that did not complete: the root itself when it is one, else one upstream
+         SELECT DISTINCT ON (d.job_id) d.job_id AS id, d.depends_on_id AS parent
+         FROM job_dependencies d JOIN down ON down.id = d.job_id
+         WHERE d.depends_on_id = $1 OR d.depends_on_id IN (SELECT id FROM down)
+         ORDER BY d.job_id, (d.depends_on_id = $1) DESC, d.depends_on_id
+       ), moved AS (
+         UPDATE jobs j SET status = 'cancelled', completed_at = now(), updated_at = now(), waiting_reason = NULL,
+                next_run_at = NULL, event_seq = j.event_seq + 1, allocated = j.allocated AND j.status = 'running',
+                error = jsonb_build_object('code', 'DEPENDENCY_FAILED',
+                  'message', 'dependency ' || fp.parent || ' did not complete (' || $2 || ' at ' || $1 || ')',
+                  'dependency_id', fp.parent, 'root_id', $1::text)
+         FROM first_parent fp
+         WHERE j.id = fp.id AND j.status IN ('pending', 'blocked', 'ready')
+         RETURNING j AS row
+       ), logged AS (
+         ${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, `'job cancelled: a dependency did not complete'`, `'job_cancelled'`)}
+         RETURNING job_id, event, data, sequence
+       )
+       ${RESULT()}`,
+      [rootId, rootOutcome],
+      tx,
+    );
+  }
+
+  /** Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready. */
+  async place(placements: readonly Placement[]): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
+    if (placements.length === 0) return [];
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.db.query(
+      `UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
+       FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
+       WHERE j.id = p.id AND j.status = 'ready' AND NOT j.allocated
+       RETURNING j.id, j.worker_id, j.attempts`,
+      [placements.map((p) => p.id), placements.map((p) => p.workerId)],
+    );
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
+  }
+
+  /** Takes placed-but-not-started jobs back from a worker (lost, stopping), so they are placed again. */
+  async unplace(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string }> = await this.db.query(
+      `UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
+       WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated RETURNING id`,
+      [ids],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** ready -> running on this worker, for jobs placed here and not started yet. */
+  async start(items: readonly StartItem[], workerId: string): Promise<Moved & { withDependencies: Set<string> }> {
+    if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
+    const { jobs, events, rows } = await this.run(
+      `WITH moved AS (
+         UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, started_at = now(), updated_at = now(),
+                waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1
+         FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
+         WHERE j.id = i.id AND j.status = 'ready' AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1
+         RETURNING j AS row
+       ), logged AS (
+         ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, `'attempt ' || (s.row).attempts || ' started on worker ' || $3::text`, `'job_started'`)}
+         RETURNING job_id, event, data, sequence
+       )
+       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies FROM (${RESULT()}) r`,
+      [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
+    );
+    return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
+  }
+
+  /**
+   * running -> completed, storing results and releasing resources; dependents whose last
+   * unfinished dependency this was become ready at once (DAG counters, no rescans).
+   */
+  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>): Promise<Moved> {
+    if (items.length === 0) return NOTHING_MOVED;
+    return this.run(
+      `WITH moved AS (
+         UPDATE jobs j SET status = 'completed', result = i.result, completed_at = now(), updated_at = now(),
+                allocated = false, error = NULL, event_seq = j.event_seq + 1
+         FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS i(id, attempt, result)
+         WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt
+         RETURNING j AS row
+       ), counts AS (
+         SELECT d.job_id, count(*)::int AS n FROM job_dependencies d JOIN moved m ON d.depends_on_id = (m.row).id
+         GROUP BY d.job_id
+       ), released AS (
+         UPDATE jobs j SET pending_dependencies = j.pending_dependencies - c.n,
+                status = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN 'ready' ELSE j.status END,
+                queued_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN now() ELSE j.queued_at END,
+                updated_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN now() ELSE j.updated_at END,
+                waiting_reason = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN NULL ELSE j.waiting_reason END,
+                event_seq = j.event_seq + CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN 1 ELSE 0 END
+         FROM counts c WHERE j.id = c.job_id
+         RETURNING j AS row
+       ), logged AS (
+         ${INSERT_LOGS}
+         ${LOG_EVENT('moved', `'info'`, `'attempt ' || (s.row).attempts || ' completed'`, `'job_completed'`)}
+         UNION ALL
+         ${LOG_EVENT('released', `'info'`, `'dependencies completed: job is ready'`, `'job_ready'`, `(s.row).status = 'ready'`)}
+         RETURNING job_id, event, data, sequence
+       ), everything AS (SELECT row FROM moved UNION ALL SELECT row FROM released WHERE (row).status = 'ready')
+       ${RESULT('everything')}`,
+      [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => JSON.stringify(i.result ?? null))],
+    );
+  }
+
+  /**
+   * running -> failed|timeout, then -> pending when a retry is due (retryAt), in one statement:
+   * resources are released, and each step is logged and published (job_failed|job_timeout, then
+   * job_retry_scheduled).
+   */
+  async fail(items: readonly FailItem[], tx?: EntityManager): Promise<Moved> {
+    if (items.length === 0) return NOTHING_MOVED;
+    return this.run(
+      `WITH moved AS (
+         UPDATE jobs j SET status = CASE WHEN i.retry_at IS NULL THEN i.outcome ELSE 'pending' END,
+                error = i.error, allocated = false, updated_at = now(), next_run_at = i.retry_at,
+                completed_at = CASE WHEN i.retry_at IS NULL THEN now() END,
+                waiting_reason = CASE WHEN i.retry_at IS NULL THEN NULL ELSE jsonb_build_object(
+                  'code', 'RETRY_BACKOFF',
+                  'message', 'attempt ' || j.attempts || ' of ' || j.max_attempts || ' ' || i.outcome || '; retry at '
+                             || to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'until', to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END,
+                event_seq = j.event_seq + CASE WHEN i.retry_at IS NULL THEN 1 ELSE 2 END
+         FROM unnest($1::uuid[], $2::int[], $3::job_status[], $4::jsonb[], $5::timestamptz[]) AS i(id, attempt, outcome, error, retry_at)
+         WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt
+         RETURNING j AS row, i.outcome, i.retry_at
+       ), logged AS (
+         ${INSERT_LOGS}
+         SELECT (s.row).id, 'error', 'attempt ' || (s.row).attempts || ' ' || s.outcome || ': ' || coalesce((s.row).error->>'message', ''),
+                (s.row).attempts,
+                job_event_data(s.row, s.outcome, (s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END),
+                CASE WHEN s.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,
+                (s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END
+         FROM moved s
+         UNION ALL
+         ${LOG_EVENT('moved', `'warn'`, `'retry ' || ((s.row).attempts + 1) || ' of ' || (s.row).max_attempts || ' scheduled at ' || to_char(s.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`, `'job_retry_scheduled'`, 's.retry_at IS NOT NULL')}
+         RETURNING job_id, event, data, sequence
+       )
+       ${RESULT()}`,
+      [
+        items.map((i) => i.id),
+        items.map((i) => i.attempt),
+        items.map((i) => i.outcome),
+        items.map((i) => JSON.stringify(i.error)),
+        items.map((i) => i.retryAt),
+      ],
+      tx,
+    );
+  }
+
+  /** pending jobs whose retry is due -> ready (or blocked, should a dependency be unfinished). */
+  async promoteDue(limit = 1000): Promise<Moved> {
+    return this.run(
+      `WITH due AS (
+         SELECT id FROM jobs WHERE status = 'pending' AND (next_run_at IS NULL OR next_run_at <= now())
+         ORDER BY next_run_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), moved AS (
+         UPDATE jobs j SET status = CASE WHEN j.pending_dependencies > 0 THEN 'blocked' ELSE 'ready' END,
+                queued_at = now(), updated_at = now(), next_run_at = NULL, waiting_reason = NULL, event_seq = j.event_seq + 1
+         FROM due WHERE j.id = due.id AND j.status = 'pending'
+         RETURNING j AS row
+       ), logged AS (
+         ${INSERT_LOGS}
+         ${LOG_EVENT('moved', `'info'`, `'retry due: job is ' || (s.row).status`, `CASE WHEN (s.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`)}
+         RETURNING job_id, event, data, sequence
+       )
+       ${RESULT()}`,
+      [limit],
+    );
+  }
+
+  /** When the earliest pending retry is due, if any. */
+  async nextRetryAt(): Promise<Date | null> {
+    const rows: Array<{ at: Date | null }> = await this.db.query(
+      `SELECT min(next_run_at) AS at FROM jobs WHERE status = 'pending'`,
+    );
+    return rows[0]?.at ?? null;
+  }
+
+  /** A job's handler published progress: bumps its event sequence and records the event. */
+  async progress(id: string, attempt: number, percent: number, data: Record<string, unknown> | undefined): Promise<Moved> {
+    return this.run(
+      `WITH moved AS (
+         UPDATE jobs j SET event_seq = j.event_seq + 1 WHERE j.id = $1 AND j.status = 'running' AND j.attempts = $2
+         RETURNING j AS row
+       ), logged AS (
+         ${INSERT_LOGS}
+         SELECT (s.row).id, 'debug', 'progress ' || $3::text || '%', (s.row).attempts,
+                job_event_data(s.row) || jsonb_build_object('progress', $3::float8) || coalesce(jsonb_build_object('progress_data', $4::jsonb), '{}'),
+                'job_progress', (s.row).event_seq
+         FROM moved s
+         RETURNING job_id, event, data, sequence
+       )
+       ${RESULT()}`,
+      [id, attempt, percent, data === undefined ? null : JSON.stringify(data)],
+    );
+  }
+
+  /** Releases the resources of cancelled jobs whose handlers stopped. */
+  async releaseCancelled(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const rows: Array<{ id: string }> = await this.db.query(
+      `UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND status = 'cancelled' AND allocated RETURNING id`,
+      [ids],
+    );
+    return rows.length;
+  }
+
+  /** Releases cancelled jobs whose handlers did not stop within the grace period. */
+  async releaseStaleCancelled(graceMs: number): Promise<number> {
+    const rows: Array<{ id: string }> = await this.db.query(
+      `UPDATE jobs SET allocated = false
+       WHERE allocated AND status = 'cancelled' AND completed_at < now() - make_interval(secs => $1::float8 / 1000)
+       RETURNING id`,
+      [graceMs],
+    );
+    return rows.length;
+  }
+
+  /** Writes waiting reasons (no event: the job's state does not change). */
+  async setWaitingReasons(items: ReadonlyArray<{ id: string; reason: WaitingReason }>): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.query(
+      `UPDATE jobs j SET waiting_reason = w.reason
+       FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
+       WHERE j.id = w.id AND j.status = 'ready' AND NOT j.allocated`,
+      [items.map((i) => i.id), items.map((i) => JSON.stringify(i.reason))],
+    );
+  }
+}
