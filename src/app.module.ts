@@ -6,11 +6,14 @@ import { DomainErrorFilter } from './common/http/domain-error.filter.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DispatchModule } from './dispatch/dispatch.module.js';
 import { EventsModule } from './events/events.module.js';
+import { ExecutorModule } from './executor/executor.module.js';
 import { HandlersModule } from './executor/handlers.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { SchedulerModule } from './scheduler/scheduler.module.js';
 
 function loggerModule(config: AppConfig) {
   return LoggerModule.forRoot({
@@ -32,17 +35,20 @@ function loggerModule(config: AppConfig) {
 export class AppModule {
   static forRole(config: AppConfig): DynamicModule {
     const servesHttp = config.role === 'api' || config.role === 'all';
+    const runsJobs = config.role === 'worker' || config.role === 'all';
     const imports: NonNullable<ModuleMetadata['imports']> = [
       ConfigModule.forRoot(config),
       loggerModule(config),
       DatabaseModule,
       RedisModule,
       EventsModule,
+      DispatchModule,
       MetricsModule,
       JobsModule,
       HandlersModule,
     ];
-    if (servesHttp) imports.push(HealthModule);
+    if (servesHttp) imports.push(HealthModule, SchedulerModule);
+    if (runsJobs) imports.push(ExecutorModule);
     return {
       module: AppModule,
       imports,

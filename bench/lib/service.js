@@ -117,7 +117,10 @@ export async function startService(opts = {}) {
       let how = 'already exited';
       if (!exitInfo) {
         child.kill('SIGTERM');
-        const result = await Promise.race([exited, sleep(stopTimeoutMs).then(() => null)]);
+        let timer;
+        const deadline = new Promise((r) => (timer = setTimeout(() => r(null), stopTimeoutMs)));
+        const result = await Promise.race([exited, deadline]);
+        clearTimeout(timer);
         if (result) {
           how = `SIGTERM (exit ${result.code ?? result.signal})`;
         } else {

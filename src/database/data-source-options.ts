@@ -20,6 +20,7 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     installExtensions: false,
     poolSize: config.dbPoolSize,
     applicationName: `draconic-${config.role}`,
-    logging: ['error', 'warn', 'migration'],
+    // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
+    logging: ['warn', 'migration'],
   };
 }

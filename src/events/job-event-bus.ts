@@ -32,6 +32,12 @@ export interface JobEvent {
   data: JobEventData;
 }
 
+/** Notes between processes that are not job events: the scheduler reacts to them at once. */
+export type ClusterSignal =
+  | { kind: 'workers_changed'; workerId: string }
+  | { kind: 'capacity_freed'; workerId: string }
+  | { kind: 'jobs_waiting' };
+
 /**
  * The only way events leave a process: published after the commit of the change they describe,
  * in transition order. Every role subscribes (the scheduler reacts to events; the gateway relays them).
@@ -40,4 +46,7 @@ export abstract class JobEventBus {
   abstract publish(events: readonly JobEvent[]): Promise<void>;
   /** Returns the unsubscribe function. Listeners get events of every process, their own included. */
   abstract subscribe(listener: (event: JobEvent) => void): () => void;
+  /** Cluster signals ride the same transport on a channel of their own (the gateway never sees them). */
+  abstract signal(signal: ClusterSignal): Promise<void>;
+  abstract onSignal(listener: (signal: ClusterSignal) => void): () => void;
 }

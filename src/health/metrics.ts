@@ -68,6 +68,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly schedulerLeader = new Gauge({
+    name: 'draconic_scheduler_leader',
+    help: '1 when this process is the elected scheduler, else 0.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'draconic_' });
   }

@@ -58,6 +58,9 @@ export interface Placement {
 }
 
 /**
+ * (Statements whose rows matter are written as `WITH x AS (UPDATE ... RETURNING) SELECT ...`: TypeORM
+ * returns `[rows, count]` for a bare UPDATE or DELETE.)
+ *
  * Every statement that moves a job between states (DESIGN §3): each one guarded by the state it
  * expects, each writing a log row per event, each working on many jobs at once.
  */
@@ -133,10 +136,12 @@ export class JobTransitionsRepository {
   async place(placements: readonly Placement[]): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
     if (placements.length === 0) return [];
     const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.db.query(
-      `UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
-       FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
-       WHERE j.id = p.id AND j.status = 'ready' AND NOT j.allocated
-       RETURNING j.id, j.worker_id, j.attempts`,
+      `WITH placed AS (
+         UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
+         FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
+         WHERE j.id = p.id AND j.status = 'ready' AND NOT j.allocated
+         RETURNING j.id, j.worker_id, j.attempts
+       ) SELECT * FROM placed`,
       [placements.map((p) => p.id), placements.map((p) => p.workerId)],
     );
     return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
@@ -146,8 +151,10 @@ export class JobTransitionsRepository {
   async unplace(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const rows: Array<{ id: string }> = await this.db.query(
-      `UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
-       WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated RETURNING id`,
+      `WITH taken AS (
+         UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
+         WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated RETURNING id
+       ) SELECT id FROM taken`,
       [ids],
     );
     return rows.map((r) => r.id);
@@ -262,7 +269,7 @@ export class JobTransitionsRepository {
          SELECT id FROM jobs WHERE status = 'pending' AND (next_run_at IS NULL OR next_run_at <= now())
          ORDER BY next_run_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED
        ), moved AS (
-         UPDATE jobs j SET status = CASE WHEN j.pending_dependencies > 0 THEN 'blocked' ELSE 'ready' END,
+         UPDATE jobs j SET status = CASE WHEN j.pending_dependencies > 0 THEN 'blocked'::job_status ELSE 'ready'::job_status END,
                 queued_at = now(), updated_at = now(), next_run_at = NULL, waiting_reason = NULL, event_seq = j.event_seq + 1
          FROM due WHERE j.id = due.id AND j.status = 'pending'
          RETURNING j AS row
@@ -307,7 +314,9 @@ export class JobTransitionsRepository {
   async releaseCancelled(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const rows: Array<{ id: string }> = await this.db.query(
-      `UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND status = 'cancelled' AND allocated RETURNING id`,
+      `WITH released AS (
+         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND status = 'cancelled' AND allocated RETURNING id
+       ) SELECT id FROM released`,
       [ids],
     );
     return rows.length;
@@ -316,9 +325,11 @@ export class JobTransitionsRepository {
   /** Releases cancelled jobs whose handlers did not stop within the grace period. */
   async releaseStaleCancelled(graceMs: number): Promise<number> {
     const rows: Array<{ id: string }> = await this.db.query(
-      `UPDATE jobs SET allocated = false
-       WHERE allocated AND status = 'cancelled' AND completed_at < now() - make_interval(secs => $1::float8 / 1000)
-       RETURNING id`,
+      `WITH released AS (
+         UPDATE jobs SET allocated = false
+         WHERE allocated AND status = 'cancelled' AND completed_at < now() - make_interval(secs => $1::float8 / 1000)
+         RETURNING id
+       ) SELECT id FROM released`,
       [graceMs],
     );
     return rows.length;

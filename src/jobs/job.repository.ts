@@ -231,4 +231,64 @@ export class JobRepository {
       [jobId],
     );
   }
+
+  /** Ready jobs not yet placed, critical first, then oldest (jobs_ready_priority_created_idx). */
+  async readyQueue(limit: number): Promise<Array<{ id: string; cpuUnits: number; memoryMb: number; queuedAt: Date | null; createdAt: Date; reasonCode: string | null; reasonMessage: string | null }>> {
+    const rows: Array<Record<string, unknown>> = await this.db.query(
+      `SELECT id, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+              waiting_reason->>'message' AS reason_message
+       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, created_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      cpuUnits: r.cpu_units as number,
+      memoryMb: r.memory_mb as number,
+      queuedAt: (r.queued_at as Date | null) ?? null,
+      createdAt: r.created_at as Date,
+      reasonCode: (r.reason_code as string | null) ?? null,
+      reasonMessage: (r.reason_message as string | null) ?? null,
+    }));
+  }
+
+  /** The allocation ledger, rebuilt from the jobs table: what each worker has booked. */
+  async allocations(): Promise<Array<{ workerId: string; slots: number; cpuUnits: number; memoryMb: number }>> {
+    const rows: Array<Record<string, unknown>> = await this.db.query(
+      `SELECT worker_id, count(*)::int AS slots, sum(cpu_units)::int AS cpu_units, sum(memory_mb)::int AS memory_mb
+       FROM jobs WHERE allocated GROUP BY worker_id`,
+    );
+    return rows.map((r) => ({
+      workerId: r.worker_id as string,
+      slots: r.slots as number,
+      cpuUnits: r.cpu_units as number,
+      memoryMb: r.memory_mb as number,
+    }));
+  }
+
+  /** Jobs holding resources on the given workers. */
+  async allocatedOn(workerIds: string[]): Promise<Job[]> {
+    if (workerIds.length === 0) return [];
+    const rows: JobRow[] = await this.db.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE allocated AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
+      [workerIds],
+    );
+    return rows.map(rowToJob);
+  }
+
+  /** Jobs placed on a worker longer than `graceMs` ago and still not started. */
+  async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.db.query(
+      `SELECT id, worker_id, attempts FROM jobs
+       WHERE status = 'ready' AND allocated AND placed_at < now() - make_interval(secs => $1::float8 / 1000)
+       ORDER BY placed_at LIMIT 1000`,
+      [graceMs],
+    );
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
+  }
+
+  /** Marks placements as handed over again (after a re-dispatch), so the grace period restarts. */
+  async touchPlacements(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated`, [ids]);
+  }
 }

@@ -1,10 +1,10 @@
-import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Owns every ioredis connection draconic opens (except Bull's own), and closes them on shutdown. */
-export class RedisConnections implements OnModuleDestroy {
+export class RedisConnections implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisConnections.name);
-  private readonly opened: Redis[] = [];
+  private readonly opened: Array<{ redis: Redis; blocking: boolean }> = [];
   /** Shared command connection (publish, ping). */
   readonly client: Redis;
 
@@ -15,8 +15,8 @@ export class RedisConnections implements OnModuleDestroy {
     this.client = this.open('client');
   }
 
-  /** A new connection, e.g. for a pub/sub subscriber (which cannot run commands). */
-  open(name: string, options: RedisOptions = {}): Redis {
+  /** A new connection, e.g. for a pub/sub subscriber (which cannot run commands) or a blocking consumer. */
+  open(name: string, options: RedisOptions = {}, blocking = false): Redis {
     const redis = new Redis(this.url, {
       connectionName: `draconic-${name}`,
       maxRetriesPerRequest: null,
@@ -24,7 +24,7 @@ export class RedisConnections implements OnModuleDestroy {
       ...options,
     });
     redis.on('error', (error: Error) => this.logger.warn({ err: error.message, connection: name }, 'redis connection error'));
-    this.opened.push(redis);
+    this.opened.push({ redis, blocking });
     return redis;
   }
 
@@ -33,9 +33,11 @@ export class RedisConnections implements OnModuleDestroy {
     return [this.prefix, ...parts].join(':');
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last of all (after the modules that use the connections closed their queues and listeners). */
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all(
-      this.opened.map(async (redis) => {
+      this.opened.map(async ({ redis, blocking }) => {
+        if (blocking) return redis.disconnect(); // a QUIT would wait for the blocking command
         try {
           await redis.quit();
         } catch {

@@ -36,6 +36,7 @@ export async function createTestSpace(label: string): Promise<TestSpace> {
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: space.redisPrefix,
       RUN_MIGRATIONS: 'false',
+      SHUTDOWN_GRACE_MS: '500',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...extra,
     }),

@@ -1,0 +1,58 @@
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import type Bull from 'bull';
+import { JobDispatcher, workerQueueName, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
+import type { BullQueues } from './bull-queues.js';
+
+/** JobDispatcher over Bull: one queue per worker, Bull job id = `<job id>:<attempt>`. */
+export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy {
+  private readonly logger = new Logger(BullJobDispatcher.name);
+  private readonly queues = new Map<string, Bull.Queue<DispatchedJobData>>();
+
+  constructor(private readonly bull: BullQueues) {
+    super();
+  }
+
+  async dispatch(items: readonly Dispatch[]): Promise<void> {
+    const byWorker = new Map<string, Dispatch[]>();
+    for (const item of items) {
+      const list = byWorker.get(item.workerId) ?? [];
+      list.push(item);
+      byWorker.set(item.workerId, list);
+    }
+    await Promise.all(
+      [...byWorker].map(([workerId, list]) =>
+        this.queue(workerId).addBulk(
+          list.map(({ jobId, attempt }) => ({ data: { jobId, attempt }, opts: { jobId: `${jobId}:${attempt}` } })),
+        ),
+      ),
+    );
+  }
+
+  async forget(workerId: string): Promise<void> {
+    const queue = this.queues.get(workerId);
+    if (!queue) return;
+    this.queues.delete(workerId);
+    try {
+      await queue.obliterate({ force: true });
+    } catch (error) {
+      this.logger.warn({ err: error, workerId }, 'could not remove the queue of a gone worker');
+    }
+    await queue.close().catch(() => undefined);
+  }
+
+  private queue(workerId: string): Bull.Queue<DispatchedJobData> {
+    let queue = this.queues.get(workerId);
+    if (!queue) {
+      queue = this.bull.create(workerQueueName(workerId)) as Bull.Queue<DispatchedJobData>;
+      this.queues.set(workerId, queue);
+    }
+    return queue;
+  }
+
+  /** Stops the queues' timers; their shared connections are closed by RedisConnections afterwards. */
+  async onModuleDestroy(): Promise<void> {
+    const queues = [...this.queues.values()];
+    this.queues.clear();
+    await Promise.all(queues.map((q) => q.close(true).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,26 @@
+/** A placed job handed to its worker. */
+export interface Dispatch {
+  workerId: string;
+  jobId: string;
+  /** The attempt the worker is to start (attempts + 1). */
+  attempt: number;
+}
+
+/**
+ * Hands placed jobs to their workers (DESIGN §1). Repeats are harmless: the worker's start is a
+ * guarded update, and the Bull implementation dedups on `<job id>:<attempt>`.
+ */
+export abstract class JobDispatcher {
+  abstract dispatch(items: readonly Dispatch[]): Promise<void>;
+  /** Drops what the dispatcher holds for a worker that is gone. */
+  abstract forget(workerId: string): Promise<void>;
+}
+
+/** The queue a worker consumes. */
+export const workerQueueName = (workerId: string) => `worker:${workerId}`;
+
+/** What travels through the queue: ids only (PostgreSQL holds the job). */
+export interface DispatchedJobData {
+  jobId: string;
+  attempt: number;
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import type { Worker, WorkerStatus } from './entities/worker.entity.js';
+import { WorkerRepository } from './worker.repository.js';
+
+export interface WorkerCapacity {
+  maxConcurrentJobs: number;
+  maxCpuUnits: number;
+  maxMemoryMb: number;
+}
+
+/** The worker registry (DESIGN §4): who can run jobs, with what capacity, and whether they are alive. */
+@Injectable()
+export class ResourcesService {
+  constructor(private readonly workers: WorkerRepository) {}
+
+  register(worker: { id: string; host: string; pid: number } & WorkerCapacity): Promise<void> {
+    return this.workers.upsert(worker);
+  }
+
+  heartbeat(id: string): Promise<boolean> {
+    return this.workers.heartbeat(id);
+  }
+
+  setStatus(id: string, status: WorkerStatus): Promise<void> {
+    return this.workers.setStatus(id, status);
+  }
+
+  liveWorkers(): Promise<Worker[]> {
+    return this.workers.listLive();
+  }
+
+  recentWorkers(): Promise<Worker[]> {
+    return this.workers.listRecent();
+  }
+
+  markSilentAsLost(seconds: number): Promise<string[]> {
+    return this.workers.markSilentAsLost(seconds);
+  }
+}

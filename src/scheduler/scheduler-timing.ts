@@ -1,0 +1,13 @@
+/** The scheduler's clock settings. Fixed, not configuration: they bound reaction times, not policy. */
+export const SCHEDULER_TIMING = {
+  /** Safety-net sweep: lost workers, stale placements, due retries, a placement pass. */
+  sweepMs: 1000,
+  /** Ready jobs considered per placement round. */
+  passWindow: 500,
+  /** How often waiting reasons are rewritten while jobs are being placed. */
+  reasonRefreshMs: 500,
+  /** A placed job not started after this long is handed to its worker again (Redis lost it). */
+  placementGraceMs: 5000,
+  /** A cancelled running job whose handler ignores its signal keeps its resources this long at most. */
+  cancelGraceMs: 10_000,
+} as const;

@@ -1,0 +1,270 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { JobDispatcher } from '../dispatch/job-dispatcher.js';
+import { JobEventBus, type ClusterSignal, type JobEvent } from '../events/job-event-bus.js';
+import { Metrics } from '../health/metrics.js';
+import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import { JobQueueService } from '../jobs/job-queue.service.js';
+import type { Worker } from '../resources/entities/worker.entity.js';
+import { planPlacements, type QueuedJob, type WorkerRoom } from '../resources/domain/placement.js';
+import { ResourcesService } from '../resources/resources.service.js';
+import { LeaderElection } from './leader-election.js';
+import { SCHEDULER_TIMING } from './scheduler-timing.js';
+
+/** Events after which there may be something to place. */
+const TRIGGERS = new Set<JobEvent['event']>(['job_ready', 'job_completed', 'job_failed', 'job_timeout', 'job_cancelled']);
+
+/**
+ * The scheduler (DESIGN §4), active only in the elected leader: promotes due retries, places ready
+ * jobs (priority, then age; best fit; starvation guard), hands them to their workers, keeps waiting
+ * reasons current, and handles lost workers and placements that never started. It reacts to events
+ * within milliseconds; the periodic sweep is the safety net.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SchedulerService.name);
+  private workers: Worker[] = [];
+  private workersStale = true;
+  private passRunning = false;
+  private passAgain = false;
+  private passScheduled = false;
+  private sweepTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private retryAt: number | null = null;
+  private lastReasonsAt = 0;
+  private unsubscribe: Array<() => void> = [];
+  private stopping = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly leader: LeaderElection,
+    private readonly queue: JobQueueService,
+    private readonly lifecycle: JobLifecycleService,
+    private readonly resources: ResourcesService,
+    private readonly dispatcher: JobDispatcher,
+    private readonly bus: JobEventBus,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.unsubscribe.push(this.bus.subscribe((event) => this.onEvent(event)));
+    this.unsubscribe.push(this.bus.onSignal((signal) => this.onSignal(signal)));
+    this.leader.onChange((leader) => (leader ? this.lead() : this.stepDown()));
+    await this.leader.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    for (const off of this.unsubscribe) off();
+    this.stepDown();
+    await this.leader.stop();
+  }
+
+  isLeader(): boolean {
+    return this.leader.isLeader();
+  }
+
+  private lead(): void {
+    this.metrics.schedulerLeader.set(1);
+    this.workersStale = true;
+    this.sweepTimer = setInterval(() => void this.sweep(), SCHEDULER_TIMING.sweepMs);
+    this.sweepTimer.unref();
+    void this.sweep();
+  }
+
+  private stepDown(): void {
+    this.metrics.schedulerLeader.set(0);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.sweepTimer = undefined;
+    this.retryTimer = undefined;
+    this.retryAt = null;
+  }
+
+  private onEvent(event: JobEvent): void {
+    if (!this.leader.isLeader()) return;
+    if (event.event === 'job_retry_scheduled' && typeof event.data.next_run_at === 'string') {
+      this.armRetryTimer(Date.parse(event.data.next_run_at));
+    } else if (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready')) {
+      this.kick();
+    }
+  }
+
+  private onSignal(signal: ClusterSignal): void {
+    if (!this.leader.isLeader()) return;
+    if (signal.kind === 'workers_changed') this.workersStale = true;
+    this.kick();
+  }
+
+  /** Asks for a placement pass soon; calls made meanwhile share it. */
+  kick(): void {
+    if (!this.leader.isLeader() || this.stopping) return;
+    if (this.passRunning) {
+      this.passAgain = true;
+      return;
+    }
+    if (this.passScheduled) return;
+    this.passScheduled = true;
+    setImmediate(() => {
+      this.passScheduled = false;
+      void this.pass();
+    });
+  }
+
+  private async pass(): Promise<void> {
+    if (this.passRunning || !this.leader.isLeader()) return;
+    this.passRunning = true;
+    try {
+      do {
+        this.passAgain = false;
+        const full = await this.placeOnce();
+        if (full) this.passAgain = true; // a full window: there may be more to place
+      } while (this.passAgain && this.leader.isLeader() && !this.stopping);
+    } catch (error) {
+      this.logger.error({ err: error }, 'scheduling pass failed; the sweep will retry');
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  /** One placement round over the head of the ready queue. Returns true when it placed a full window. */
+  private async placeOnce(): Promise<boolean> {
+    if (this.workersStale) await this.refreshWorkers();
+    const rooms = await this.rooms();
+    const anyRoom = rooms.some((w) => w.accepting && w.allocated.slots < w.capacity.slots);
+    const reasonsDue = Date.now() - this.lastReasonsAt >= SCHEDULER_TIMING.reasonRefreshMs;
+    if (!anyRoom && !reasonsDue) return false;
+
+    const ready = await this.queue.readyQueue(SCHEDULER_TIMING.passWindow);
+    if (ready.length === 0) return false;
+    const starvedBefore = Date.now() - this.config.starvationSeconds * 1000;
+    const queued: QueuedJob[] = ready.map((j) => ({
+      id: j.id,
+      cpuUnits: j.cpuUnits,
+      memoryMb: j.memoryMb,
+      starving: (j.queuedAt ?? j.createdAt).getTime() < starvedBefore,
+    }));
+    const plan = planPlacements(queued, rooms);
+
+    const placed = await this.queue.place(plan.placements.map((p) => ({ id: p.jobId, workerId: p.workerId })));
+    if (placed.length > 0) {
+      await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
+    }
+
+    if (reasonsDue || placed.length === 0) {
+      const current = new Map(ready.map((j) => [j.id, `${j.reasonCode}|${j.reasonMessage}`]));
+      const changed = plan.waiting.filter((w) => current.get(w.jobId) !== `${w.reason.code}|${w.reason.message}`);
+      await this.queue.setWaitingReasons(changed.map((w) => ({ id: w.jobId, reason: w.reason })));
+      this.lastReasonsAt = Date.now();
+    }
+    return placed.length > 0 && ready.length === SCHEDULER_TIMING.passWindow;
+  }
+
+  private async rooms(): Promise<WorkerRoom[]> {
+    const booked = new Map((await this.queue.allocations()).map((a) => [a.workerId, a]));
+    return this.workers.map((w) => ({
+      id: w.id,
+      accepting: w.status === 'active',
+      capacity: { slots: w.maxConcurrentJobs, cpuUnits: w.maxCpuUnits, memoryMb: w.maxMemoryMb },
+      allocated: {
+        slots: booked.get(w.id)?.slots ?? 0,
+        cpuUnits: booked.get(w.id)?.cpuUnits ?? 0,
+        memoryMb: booked.get(w.id)?.memoryMb ?? 0,
+      },
+    }));
+  }
+
+  private async refreshWorkers(): Promise<void> {
+    this.workersStale = false;
+    this.workers = await this.resources.liveWorkers();
+  }
+
+  /** The safety net: lost workers, placements that never started, stuck cancels, due retries, a pass. */
+  private async sweep(): Promise<void> {
+    if (!this.leader.isLeader() || this.stopping) return;
+    try {
+      const lost = await this.resources.markSilentAsLost(this.config.workerLostSeconds);
+      if (lost.length > 0) await this.handleLostWorkers(lost);
+      await this.refreshWorkers();
+      await this.reconcilePlacements();
+      const released = await this.queue.releaseStaleCancelled(SCHEDULER_TIMING.cancelGraceMs);
+      if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
+      await this.promoteDue();
+      await this.pass();
+      await this.observeWorkers();
+    } catch (error) {
+      this.logger.error({ err: error }, 'scheduler sweep failed');
+    }
+  }
+
+  private async handleLostWorkers(workerIds: string[]): Promise<void> {
+    this.logger.warn({ workers: workerIds }, 'workers stopped heartbeating: declared lost');
+    const jobs = await this.queue.allocatedOn(workerIds);
+    const running = jobs.filter((j) => j.status === 'running');
+    const placed = jobs.filter((j) => j.status === 'ready').map((j) => j.id);
+    if (running.length > 0) {
+      for (const workerId of workerIds) {
+        const mine = running.filter((j) => j.workerId === workerId);
+        if (mine.length === 0) continue;
+        await this.lifecycle.failMany(mine, {
+          code: 'WORKER_LOST',
+          message: `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`,
+          worker_id: workerId,
+        });
+      }
+    }
+    await this.queue.unplace(placed);
+    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
+    for (const workerId of workerIds) await this.dispatcher.forget(workerId);
+    this.workersStale = true;
+  }
+
+  /** Placed jobs a worker has not started within the grace period are handed over again (or taken back). */
+  private async reconcilePlacements(): Promise<void> {
+    const stale = await this.queue.stalePlacements(SCHEDULER_TIMING.placementGraceMs);
+    if (stale.length === 0) return;
+    const live = new Set(this.workers.filter((w) => w.status === 'active' || w.status === 'draining').map((w) => w.id));
+    const again = stale.filter((s) => live.has(s.workerId));
+    const orphaned = stale.filter((s) => !live.has(s.workerId)).map((s) => s.id);
+    if (again.length > 0) {
+      this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
+      await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })));
+      await this.queue.touchPlacements(again.map((s) => s.id));
+    }
+    if (orphaned.length > 0) await this.queue.unplace(orphaned);
+  }
+
+  private async promoteDue(): Promise<void> {
+    const promoted = await this.lifecycle.promoteDue();
+    const next = await this.queue.nextRetryAt();
+    this.retryAt = null;
+    if (next) this.armRetryTimer(next.getTime());
+    if (promoted.length > 0) this.kick();
+  }
+
+  /** Wakes the scheduler exactly when the earliest known retry is due. */
+  private armRetryTimer(at: number): void {
+    if (!this.leader.isLeader()) return;
+    if (this.retryAt !== null && this.retryAt <= at) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryAt = null;
+      void this.promoteDue().catch((error: unknown) => this.logger.error({ err: error }, 'retry promotion failed'));
+    }, Math.max(0, at - Date.now()));
+    this.retryTimer.unref();
+  }
+
+  private async observeWorkers(): Promise<void> {
+    const rooms = await this.rooms();
+    this.metrics.workerCapacity.reset();
+    this.metrics.workerAllocated.reset();
+    for (const room of rooms) {
+      for (const [resource, key] of [['slots', 'slots'], ['cpu_units', 'cpuUnits'], ['memory_mb', 'memoryMb']] as const) {
+        this.metrics.workerCapacity.set({ worker_id: room.id, resource }, room.capacity[key]);
+        this.metrics.workerAllocated.set({ worker_id: room.id, resource }, room.allocated[key]);
+      }
+    }
+  }
+}
