@@ -106,6 +106,8 @@ export async function startService(opts = {}) {
     port,
     url: `http://127.0.0.1:${port}`,
     dbName,
+    databaseUrl: `${PG_SERVER_URL}/${dbName}`,
+    redisUrl: REDIS_URL,
     redisPrefix,
     logFile,
     stopped: false,

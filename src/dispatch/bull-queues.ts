@@ -12,7 +12,12 @@ export class BullQueues {
   constructor(private readonly redis: RedisConnections) {}
 
   create(name: string): Bull.Queue {
-    return new Bull(name, {
+    return new Bull(name, this.options());
+  }
+
+  /** Options of every draconic queue (for @nestjs/bull's registerQueueAsync too). */
+  options(): Bull.QueueOptions {
+    return {
       prefix: this.redis.prefix,
       createClient: (type) => {
         if (type === 'client') return this.redis.client;
@@ -25,6 +30,6 @@ export class BullQueues {
       defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
       // Retries, timeouts and lost workers belong to draconic's state machine, not to Bull.
       settings: { maxStalledCount: 0, drainDelay: 5 },
-    });
+    };
   }
 }

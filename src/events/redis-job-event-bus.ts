@@ -1,18 +1,25 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { JobEventBus, type ClusterSignal, type JobEvent } from './job-event-bus.js';
 
 /**
  * JobEventBus over Redis pub/sub: one channel for job events (`<REDIS_PREFIX>:job-events`) and one
  * for cluster signals. Events of one call are published in one pipeline, so their order holds.
+ * Listeners in the publishing process get the events at once, without the round trip through
+ * Redis (the scheduler reacts to a local submit in microseconds); the echo from Redis of a
+ * process's own messages is skipped, recognised by the origin id every message carries.
  */
 export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   private readonly logger = new Logger(RedisJobEventBus.name);
-  private readonly listeners = new Set<(event: JobEvent) => void>();
-  private readonly signalListeners = new Set<(signal: ClusterSignal) => void>();
+  private readonly listeners = new Set<(value: never) => void>();
+  private readonly signalListeners = new Set<(value: never) => void>();
   private subscriber?: Redis;
   private subscribing?: Promise<unknown>;
   private readonly signalChannel: string;
+  private readonly origin = randomUUID();
+  /** How this process's own messages start on the wire (checked before parsing them). */
+  private readonly ownPrefix = `{"origin":"${this.origin}"`;
 
   constructor(
     private readonly publisher: Redis,
@@ -25,29 +32,35 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
 
   async publish(events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
+    for (const event of events) this.deliverTo(this.listeners, event);
     if (events.length === 1) {
-      await this.publisher.publish(this.channel, JSON.stringify(events[0]));
+      await this.publisher.publish(this.channel, this.wrap(events[0]));
       return;
     }
     const pipeline = this.publisher.pipeline();
-    for (const event of events) pipeline.publish(this.channel, JSON.stringify(event));
+    for (const event of events) pipeline.publish(this.channel, this.wrap(event));
     await pipeline.exec();
   }
 
   subscribe(listener: (event: JobEvent) => void): () => void {
-    this.listeners.add(listener);
+    this.listeners.add(listener as (value: never) => void);
     this.ensureSubscriber();
-    return () => this.listeners.delete(listener);
+    return () => this.listeners.delete(listener as (value: never) => void);
   }
 
   async signal(signal: ClusterSignal): Promise<void> {
-    await this.publisher.publish(this.signalChannel, JSON.stringify(signal));
+    this.deliverTo(this.signalListeners, signal);
+    await this.publisher.publish(this.signalChannel, this.wrap(signal));
+  }
+
+  private wrap(message: unknown): string {
+    return JSON.stringify({ origin: this.origin, message });
   }
 
   onSignal(listener: (signal: ClusterSignal) => void): () => void {
-    this.signalListeners.add(listener);
+    this.signalListeners.add(listener as (value: never) => void);
     this.ensureSubscriber();
-    return () => this.signalListeners.delete(listener);
+    return () => this.signalListeners.delete(listener as (value: never) => void);
   }
 
   /** Resolves once the subscription is active, so nothing published after it is missed. */
@@ -66,20 +79,25 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     });
   }
 
-  private deliver(channel: string, message: string): void {
-    let parsed: unknown;
+  private deliver(channel: string, raw: string): void {
+    if (raw.startsWith(this.ownPrefix)) return; // delivered locally already
+    let parsed: { origin?: string; message?: unknown };
     try {
-      parsed = JSON.parse(message);
+      parsed = JSON.parse(raw) as { origin?: string; message?: unknown };
     } catch (error) {
       this.logger.warn({ err: error, channel }, 'dropped a malformed message');
       return;
     }
-    const listeners: Set<(value: never) => void> = channel === this.channel ? this.listeners : this.signalListeners;
+    if (parsed.origin === this.origin || parsed.message === undefined) return; // delivered locally already
+    this.deliverTo(channel === this.channel ? this.listeners : this.signalListeners, parsed.message);
+  }
+
+  private deliverTo(listeners: Set<(value: never) => void>, message: unknown): void {
     for (const listener of listeners) {
       try {
-        listener(parsed as never);
+        listener(message as never);
       } catch (error) {
-        this.logger.error({ err: error, channel }, 'job event listener failed');
+        this.logger.error({ err: error }, 'job event listener failed');
       }
     }
   }

@@ -56,8 +56,6 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       await this.signal();
     } catch (error) {
       this.logger.error({ err: error }, 'worker shutdown did not complete cleanly; the scheduler will declare it lost');
-    } finally {
-      await this.processor.close();
     }
   }
 

@@ -20,6 +20,10 @@ export class JobQueueService {
     return this.jobs.allocations();
   }
 
+  allocatedJobs() {
+    return this.jobs.allocatedJobs();
+  }
+
   allocatedOn(workerIds: string[]): Promise<Job[]> {
     return this.jobs.allocatedOn(workerIds);
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
 import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobStatus } from './domain/job-state.js';
 import type { Job, JobErrorInfo, WaitingReason } from './entities/job.entity.js';
@@ -66,10 +67,10 @@ export interface Placement {
  */
 @Injectable()
 export class JobTransitionsRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
-  private async run(sql: string, params: unknown[], tx: EntityManager = this.db.manager): Promise<Moved & { rows: JobRow[] }> {
-    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await tx.query(sql, params);
+  private async run(sql: string, params: unknown[], tx?: EntityManager): Promise<Moved & { rows: JobRow[] }> {
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await this.sql.query(sql, params, tx);
     const jobs: Job[] = [];
     const events: JobEvent[] = [];
     for (const row of rows) {
@@ -135,14 +136,14 @@ export class JobTransitionsRepository {
   /** Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready. */
   async place(placements: readonly Placement[]): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
     if (placements.length === 0) return [];
-    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.db.query(
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
       `WITH placed AS (
          UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
          FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
          WHERE j.id = p.id AND j.status = 'ready' AND NOT j.allocated
          RETURNING j.id, j.worker_id, j.attempts
        ) SELECT * FROM placed`,
-      [placements.map((p) => p.id), placements.map((p) => p.workerId)],
+      [placements.map((p) => p.id), placements.map((p) => p.workerId)]
     );
     return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
   }
@@ -150,12 +151,12 @@ export class JobTransitionsRepository {
   /** Takes placed-but-not-started jobs back from a worker (lost, stopping), so they are placed again. */
   async unplace(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows: Array<{ id: string }> = await this.db.query(
+    const rows: Array<{ id: string }> = await this.sql.query(
       `WITH taken AS (
          UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
          WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated RETURNING id
        ) SELECT id FROM taken`,
-      [ids],
+      [ids]
     );
     return rows.map((r) => r.id);
   }
@@ -285,8 +286,8 @@ export class JobTransitionsRepository {
 
   /** When the earliest pending retry is due, if any. */
   async nextRetryAt(): Promise<Date | null> {
-    const rows: Array<{ at: Date | null }> = await this.db.query(
-      `SELECT min(next_run_at) AS at FROM jobs WHERE status = 'pending'`,
+    const rows: Array<{ at: Date | null }> = await this.sql.query(
+      `SELECT min(next_run_at) AS at FROM jobs WHERE status = 'pending'`
     );
     return rows[0]?.at ?? null;
   }
@@ -313,24 +314,24 @@ export class JobTransitionsRepository {
   /** Releases the resources of cancelled jobs whose handlers stopped. */
   async releaseCancelled(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const rows: Array<{ id: string }> = await this.db.query(
+    const rows: Array<{ id: string }> = await this.sql.query(
       `WITH released AS (
          UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND status = 'cancelled' AND allocated RETURNING id
        ) SELECT id FROM released`,
-      [ids],
+      [ids]
     );
     return rows.length;
   }
 
   /** Releases cancelled jobs whose handlers did not stop within the grace period. */
   async releaseStaleCancelled(graceMs: number): Promise<number> {
-    const rows: Array<{ id: string }> = await this.db.query(
+    const rows: Array<{ id: string }> = await this.sql.query(
       `WITH released AS (
          UPDATE jobs SET allocated = false
          WHERE allocated AND status = 'cancelled' AND completed_at < now() - make_interval(secs => $1::float8 / 1000)
          RETURNING id
        ) SELECT id FROM released`,
-      [graceMs],
+      [graceMs]
     );
     return rows.length;
   }
@@ -338,11 +339,11 @@ export class JobTransitionsRepository {
   /** Writes waiting reasons (no event: the job's state does not change). */
   async setWaitingReasons(items: ReadonlyArray<{ id: string; reason: WaitingReason }>): Promise<void> {
     if (items.length === 0) return;
-    await this.db.query(
+    await this.sql.query(
       `UPDATE jobs j SET waiting_reason = w.reason
        FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
        WHERE j.id = w.id AND j.status = 'ready' AND NOT j.allocated`,
-      [items.map((i) => i.id), items.map((i) => JSON.stringify(i.reason))],
+      [items.map((i) => i.id), items.map((i) => JSON.stringify(i.reason))]
     );
   }
 }

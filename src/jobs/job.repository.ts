@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
 import type { JobStatus, Priority } from './domain/job-state.js';
 import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
@@ -56,21 +57,21 @@ export interface DependencyState {
 /** SQL and row mapping for jobs, their edges and their logs. No decisions (STYLE §4.3). */
 @Injectable()
 export class JobRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    return this.db.transaction(work);
+    return this.sql.transaction(work);
   }
 
   /**
    * Inserts jobs, their edges and one "submitted" log line each, in one statement per table.
    * Jobs whose idempotency_key already exists are skipped (not returned).
    */
-  async insert(jobs: readonly NewJob[], edges: ReadonlyArray<[string, string]>, tx: EntityManager = this.db.manager): Promise<Moved> {
+  async insert(jobs: readonly NewJob[], edges: ReadonlyArray<[string, string]>, tx?: EntityManager): Promise<Moved> {
     if (jobs.length === 0) return NOTHING_MOVED;
     const col = <K extends keyof NewJob>(key: K) => jobs.map((j) => j[key]);
     const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
-    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> }> = await tx.query(
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> }> = await this.sql.query(
       `WITH inserted AS (
          INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
@@ -98,7 +99,7 @@ export class JobRepository {
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
         col('idempotencyKey'), col('ref'), col('pendingDependencies'), json(col('error')), json(col('waitingReason')),
         col('completedAt'),
-      ],
+      ], tx
     );
     const inserted = rows.map(rowToJob);
     const events: JobEvent[] = rows.flatMap((row, i) => row.events.map(({ event, data }) => ({ event, jobId: inserted[i]!.id, data })));
@@ -106,23 +107,23 @@ export class JobRepository {
       const insertedIds = new Set(inserted.map((j) => j.id));
       const kept = edges.filter(([jobId]) => insertedIds.has(jobId));
       if (kept.length > 0) {
-        await tx.query(
+        await this.sql.query(
           `INSERT INTO job_dependencies (job_id, depends_on_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
-          [kept.map((e) => e[0]), kept.map((e) => e[1])],
+          [kept.map((e) => e[0]), kept.map((e) => e[1])], tx
         );
       }
     }
     return { jobs: inserted, events };
   }
 
-  async findById(id: string, tx: EntityManager = this.db.manager): Promise<Job | null> {
-    const rows: JobRow[] = await tx.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
+  async findById(id: string, tx?: EntityManager): Promise<Job | null> {
+    const rows: JobRow[] = await this.sql.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id], tx);
     return rows[0] ? rowToJob(rows[0]) : null;
   }
 
-  async findByIdempotencyKeys(keys: string[], tx: EntityManager = this.db.manager): Promise<Job[]> {
+  async findByIdempotencyKeys(keys: string[], tx?: EntityManager): Promise<Job[]> {
     if (keys.length === 0) return [];
-    const rows: JobRow[] = await tx.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ANY($1::varchar[])`, [keys]);
+    const rows: JobRow[] = await this.sql.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ANY($1::varchar[])`, [keys], tx);
     return rows.map(rowToJob);
   }
 
@@ -132,23 +133,23 @@ export class JobRepository {
    */
   async lockDependencies(ids: string[], tx: EntityManager): Promise<DependencyState[]> {
     if (ids.length === 0) return [];
-    const rows: Array<{ id: string; status: JobStatus; error: JobErrorInfo | null }> = await tx.query(
+    const rows: Array<{ id: string; status: JobStatus; error: JobErrorInfo | null }> = await this.sql.query(
       `SELECT id, status, error FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
-      [ids],
+      [ids], tx
     );
     return rows;
   }
 
   /** depends_on and dependents of each job, in a stable order. */
-  async edgesOf(ids: string[], tx: EntityManager = this.db.manager): Promise<Map<string, { dependsOn: string[]; dependents: string[] }>> {
+  async edgesOf(ids: string[], tx?: EntityManager): Promise<Map<string, { dependsOn: string[]; dependents: string[] }>> {
     const edges = new Map(ids.map((id) => [id, { dependsOn: [] as string[], dependents: [] as string[] }]));
     if (ids.length === 0) return edges;
-    const rows: Array<{ job_id: string; depends_on_id: string }> = await tx.query(
+    const rows: Array<{ job_id: string; depends_on_id: string }> = await this.sql.query(
       `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[])
        UNION ALL
        SELECT job_id, depends_on_id FROM job_dependencies WHERE depends_on_id = ANY($1::uuid[])
        ORDER BY job_id, depends_on_id`,
-      [ids],
+      [ids], tx
     );
     const seen = new Set<string>();
     for (const { job_id, depends_on_id } of rows) {
@@ -177,20 +178,20 @@ export class JobRepository {
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(filter.limit + 1);
-    const rows: JobRow[] = await this.db.query(
+    const rows: JobRow[] = await this.sql.dynamic(
       `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-      params,
+      params
     );
     return rows.map(rowToJob);
   }
 
   /** Oldest first, keyset on id. Returns one more than `limit` when there is a next page. */
   async logs(jobId: string, afterId: string | undefined, limit: number): Promise<JobLog[]> {
-    const rows: Array<Record<string, unknown>> = await this.db.query(
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT id, job_id, created_at, level, message, attempt, data, event, sequence FROM job_logs
        WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
-      [jobId, afterId ?? null, limit + 1],
+      [jobId, afterId ?? null, limit + 1]
     );
     return rows.map((r) =>
       Object.assign(new JobLog(), {
@@ -207,9 +208,9 @@ export class JobRepository {
     );
   }
 
-  async appendLogs(lines: readonly LogLine[], tx: EntityManager = this.db.manager): Promise<void> {
+  async appendLogs(lines: readonly LogLine[], tx?: EntityManager): Promise<void> {
     if (lines.length === 0) return;
-    await tx.query(
+    await this.sql.query(
       `INSERT INTO job_logs (job_id, level, message, attempt, data)
        SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[])`,
       [
@@ -218,27 +219,27 @@ export class JobRepository {
         lines.map((l) => l.message),
         lines.map((l) => l.attempt),
         lines.map((l) => (l.data ? JSON.stringify(l.data) : null)),
-      ],
+      ], tx
     );
   }
 
 
   /** Results of a job's direct dependencies (DESIGN §5: ctx gives them to the handler). */
   async dependencyResults(jobId: string): Promise<Array<{ id: string; ref: string | null; type: string; result: unknown }>> {
-    return this.db.query(
+    return this.sql.query(
       `SELECT j.id, j.ref, j.type, j.result FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
        WHERE d.job_id = $1 ORDER BY j.created_at, j.id`,
-      [jobId],
+      [jobId]
     );
   }
 
   /** Ready jobs not yet placed, critical first, then oldest (jobs_ready_priority_created_idx). */
   async readyQueue(limit: number): Promise<Array<{ id: string; cpuUnits: number; memoryMb: number; queuedAt: Date | null; createdAt: Date; reasonCode: string | null; reasonMessage: string | null }>> {
-    const rows: Array<Record<string, unknown>> = await this.db.query(
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT id, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
               waiting_reason->>'message' AS reason_message
        FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, created_at, id LIMIT $1`,
-      [limit],
+      [limit]
     );
     return rows.map((r) => ({
       id: r.id as string,
@@ -253,9 +254,9 @@ export class JobRepository {
 
   /** The allocation ledger, rebuilt from the jobs table: what each worker has booked. */
   async allocations(): Promise<Array<{ workerId: string; slots: number; cpuUnits: number; memoryMb: number }>> {
-    const rows: Array<Record<string, unknown>> = await this.db.query(
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT worker_id, count(*)::int AS slots, sum(cpu_units)::int AS cpu_units, sum(memory_mb)::int AS memory_mb
-       FROM jobs WHERE allocated GROUP BY worker_id`,
+       FROM jobs WHERE allocated GROUP BY worker_id`
     );
     return rows.map((r) => ({
       workerId: r.worker_id as string,
@@ -268,20 +269,20 @@ export class JobRepository {
   /** Jobs holding resources on the given workers. */
   async allocatedOn(workerIds: string[]): Promise<Job[]> {
     if (workerIds.length === 0) return [];
-    const rows: JobRow[] = await this.db.query(
+    const rows: JobRow[] = await this.sql.query(
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE allocated AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
-      [workerIds],
+      [workerIds]
     );
     return rows.map(rowToJob);
   }
 
   /** Jobs placed on a worker longer than `graceMs` ago and still not started. */
   async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
-    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.db.query(
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
       `SELECT id, worker_id, attempts FROM jobs
        WHERE status = 'ready' AND allocated AND placed_at < now() - make_interval(secs => $1::float8 / 1000)
        ORDER BY placed_at LIMIT 1000`,
-      [graceMs],
+      [graceMs]
     );
     return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
   }
@@ -289,6 +290,14 @@ export class JobRepository {
   /** Marks placements as handed over again (after a re-dispatch), so the grace period restarts. */
   async touchPlacements(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated`, [ids]);
+    await this.sql.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated`, [ids]);
+  }
+
+  /** Every job holding resources, with what it holds: the allocation ledger, rebuilt from the jobs table. */
+  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number }>> {
+    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number }> = await this.sql.query(
+      `SELECT id, worker_id, cpu_units, memory_mb FROM jobs WHERE allocated`,
+    );
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb }));
   }
 }

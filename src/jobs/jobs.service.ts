@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
+import { Coalescer } from '../common/coalescer.js';
 import { AppConfig } from '../config/app-config.js';
 import {
   InvalidInputError,
@@ -47,6 +48,14 @@ export class JobsService {
     private readonly metrics: Metrics,
   ) {}
 
+  /** Submits of jobs without dependencies made close together share one INSERT (group commit). */
+  private readonly inserts = new Coalescer<NewJob, Job | null>(async (drafts) => {
+    const moved = await this.jobs.insert(drafts, []);
+    await this.lifecycle.publish(moved);
+    const byId = new Map(moved.jobs.map((j) => [j.id, j]));
+    return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
+  });
+
   /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. */
   async submit(dto: SubmitJobDto): Promise<{ job: JobWithEdges; isNew: boolean }> {
     const dependsOn = [...new Set((dto.depends_on ?? []).map((id) => id.toLowerCase()))];
@@ -57,16 +66,18 @@ export class JobsService {
       if (existing) return { job: await this.withEdges(existing), isNew: false };
     }
 
-    const moved =
-      dependsOn.length === 0
-        ? await this.jobs.insert([draft], [])
-        : await this.jobs.transaction(async (tx) => {
-            const deps = await this.jobs.lockDependencies(dependsOn, tx);
-            this.evaluateDependencies(draft, dependsOn, deps);
-            return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
-          });
-
-    const [job] = moved.jobs;
+    let job: Job | null;
+    if (dependsOn.length === 0) {
+      job = await this.inserts.push(draft);
+    } else {
+      const moved = await this.jobs.transaction(async (tx) => {
+        const deps = await this.jobs.lockDependencies(dependsOn, tx);
+        this.evaluateDependencies(draft, dependsOn, deps);
+        return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
+      });
+      await this.lifecycle.publish(moved);
+      job = moved.jobs[0] ?? null;
+    }
     if (!job) {
       // Lost a race with a concurrent submit of the same idempotency_key: return the winner.
       const [existing] = await this.jobs.findByIdempotencyKeys([draft.idempotencyKey!]);
@@ -74,7 +85,6 @@ export class JobsService {
       return { job: await this.withEdges(existing), isNew: false };
     }
     this.metrics.jobsSubmitted.inc({ type: job.type });
-    await this.lifecycle.publish(moved);
     return { job: { job, dependsOn, dependents: [] }, isNew: true };
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Sql } from '../database/sql.js';
 import { Worker, type WorkerStatus } from './entities/worker.entity.js';
 
 type WorkerRow = Record<string, unknown>;
@@ -22,61 +22,61 @@ function rowToWorker(r: WorkerRow): Worker {
 /** SQL of the workers table. */
 @Injectable()
 export class WorkerRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   async upsert(w: Pick<Worker, 'id' | 'host' | 'pid' | 'maxConcurrentJobs' | 'maxCpuUnits' | 'maxMemoryMb'>): Promise<void> {
-    await this.db.query(
+    await this.sql.query(
       `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb, started_at, last_heartbeat_at)
        VALUES ($1, $2, $3, 'active', $4, $5, $6, now(), now())
        ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, status = 'active',
          max_concurrent_jobs = EXCLUDED.max_concurrent_jobs, max_cpu_units = EXCLUDED.max_cpu_units,
          max_memory_mb = EXCLUDED.max_memory_mb, started_at = now(), last_heartbeat_at = now(), stopped_at = NULL`,
-      [w.id, w.host, w.pid, w.maxConcurrentJobs, w.maxCpuUnits, w.maxMemoryMb],
+      [w.id, w.host, w.pid, w.maxConcurrentJobs, w.maxCpuUnits, w.maxMemoryMb]
     );
   }
 
   /** False when the worker is no longer active or draining (declared lost, or stopped). */
   async heartbeat(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+    const rows: unknown[] = await this.sql.query(
       `WITH beat AS (
          UPDATE workers SET last_heartbeat_at = now() WHERE id = $1 AND status IN ('active', 'draining') RETURNING id
        ) SELECT id FROM beat`,
-      [id],
+      [id]
     );
     return rows.length > 0;
   }
 
   async setStatus(id: string, status: WorkerStatus): Promise<void> {
-    await this.db.query(
+    await this.sql.query(
       `UPDATE workers SET status = $2::varchar, stopped_at = CASE WHEN $2::varchar IN ('stopped', 'lost') THEN now() ELSE stopped_at END WHERE id = $1`,
-      [id, status],
+      [id, status]
     );
   }
 
   /** Active and draining workers. */
   async listLive(): Promise<Worker[]> {
-    const rows: WorkerRow[] = await this.db.query(`SELECT * FROM workers WHERE status IN ('active', 'draining') ORDER BY id`);
+    const rows: WorkerRow[] = await this.sql.query(`SELECT * FROM workers WHERE status IN ('active', 'draining') ORDER BY id`);
     return rows.map(rowToWorker);
   }
 
   /** Live workers plus those lost or stopped within the last hour, for GET /workers. */
   async listRecent(): Promise<Worker[]> {
-    const rows: WorkerRow[] = await this.db.query(
+    const rows: WorkerRow[] = await this.sql.query(
       `SELECT * FROM workers WHERE status IN ('active', 'draining') OR coalesce(stopped_at, last_heartbeat_at) > now() - interval '1 hour'
-       ORDER BY started_at, id`,
+       ORDER BY started_at, id`
     );
     return rows.map(rowToWorker);
   }
 
   /** Marks live workers silent for longer than `seconds` as lost; returns their ids. */
   async markSilentAsLost(seconds: number): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.db.query(
+    const rows: Array<{ id: string }> = await this.sql.query(
       `WITH lost AS (
          UPDATE workers SET status = 'lost', stopped_at = now()
          WHERE status IN ('active', 'draining') AND last_heartbeat_at < now() - make_interval(secs => $1::float8)
          RETURNING id
        ) SELECT id FROM lost`,
-      [seconds],
+      [seconds]
     );
     return rows.map((r) => r.id);
   }

@@ -8,11 +8,14 @@ import { JobQueueService } from '../jobs/job-queue.service.js';
 import type { Worker } from '../resources/entities/worker.entity.js';
 import { planPlacements, type QueuedJob, type WorkerRoom } from '../resources/domain/placement.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { AllocationLedger } from './allocation-ledger.js';
 import { LeaderElection } from './leader-election.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /** Events after which there may be something to place. */
 const TRIGGERS = new Set<JobEvent['event']>(['job_ready', 'job_completed', 'job_failed', 'job_timeout', 'job_cancelled']);
+/** Events of a job leaving running, which frees its booking (job_cancelled is rebuilt from the table). */
+const RELEASES = new Set<JobEvent['event']>(['job_completed', 'job_failed', 'job_timeout']);
 
 /**
  * The scheduler (DESIGN §4), active only in the elected leader: promotes due retries, places ready
@@ -24,6 +27,7 @@ const TRIGGERS = new Set<JobEvent['event']>(['job_ready', 'job_completed', 'job_
 export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SchedulerService.name);
   private workers: Worker[] = [];
+  private readonly ledger = new AllocationLedger();
   private workersStale = true;
   private passRunning = false;
   private passAgain = false;
@@ -67,6 +71,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private lead(): void {
     this.metrics.schedulerLeader.set(1);
     this.workersStale = true;
+    this.ledger.stale = true;
     this.sweepTimer = setInterval(() => void this.sweep(), SCHEDULER_TIMING.sweepMs);
     this.sweepTimer.unref();
     void this.sweep();
@@ -83,6 +88,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   private onEvent(event: JobEvent): void {
     if (!this.leader.isLeader()) return;
+    if (RELEASES.has(event.event)) this.ledger.release(event.jobId);
+    if (event.event === 'job_cancelled') this.ledger.stale = true; // a running job keeps its booking until its handler stops
     if (event.event === 'job_retry_scheduled' && typeof event.data.next_run_at === 'string') {
       this.armRetryTimer(Date.parse(event.data.next_run_at));
     } else if (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready')) {
@@ -93,6 +100,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private onSignal(signal: ClusterSignal): void {
     if (!this.leader.isLeader()) return;
     if (signal.kind === 'workers_changed') this.workersStale = true;
+    if (signal.kind === 'capacity_freed') this.ledger.stale = true;
     this.kick();
   }
 
@@ -130,7 +138,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** One placement round over the head of the ready queue. Returns true when it placed a full window. */
   private async placeOnce(): Promise<boolean> {
     if (this.workersStale) await this.refreshWorkers();
-    const rooms = await this.rooms();
+    const rooms = await this.rooms(true);
     const anyRoom = rooms.some((w) => w.accepting && w.allocated.slots < w.capacity.slots);
     const reasonsDue = Date.now() - this.lastReasonsAt >= SCHEDULER_TIMING.reasonRefreshMs;
     if (!anyRoom && !reasonsDue) return false;
@@ -147,6 +155,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const plan = planPlacements(queued, rooms);
 
     const placed = await this.queue.place(plan.placements.map((p) => ({ id: p.jobId, workerId: p.workerId })));
+    const sizes = new Map(ready.map((j) => [j.id, j]));
+    for (const p of placed) {
+      const job = sizes.get(p.id)!;
+      this.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb });
+    }
     if (placed.length > 0) {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
@@ -160,8 +173,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return placed.length > 0 && ready.length === SCHEDULER_TIMING.passWindow;
   }
 
-  private async rooms(): Promise<WorkerRoom[]> {
-    const booked = new Map((await this.queue.allocations()).map((a) => [a.workerId, a]));
+  /** Workers with what they have booked. Only a pass may rebuild the ledger (passes never overlap). */
+  private async rooms(rebuild: boolean): Promise<WorkerRoom[]> {
+    if (rebuild && this.ledger.stale) await this.ledger.rebuild(() => this.queue.allocatedJobs());
+    const booked = this.ledger.usage();
     return this.workers.map((w) => ({
       id: w.id,
       accepting: w.status === 'active',
@@ -187,6 +202,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       if (lost.length > 0) await this.handleLostWorkers(lost);
       await this.refreshWorkers();
       await this.reconcilePlacements();
+      this.ledger.stale = true; // the safety net: rebuilt from the table once a second
       const released = await this.queue.releaseStaleCancelled(SCHEDULER_TIMING.cancelGraceMs);
       if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
       await this.promoteDue();
@@ -217,6 +233,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
     this.workersStale = true;
+    this.ledger.stale = true;
   }
 
   /** Placed jobs a worker has not started within the grace period are handed over again (or taken back). */
@@ -231,7 +248,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })));
       await this.queue.touchPlacements(again.map((s) => s.id));
     }
-    if (orphaned.length > 0) await this.queue.unplace(orphaned);
+    if (orphaned.length > 0) {
+      await this.queue.unplace(orphaned);
+      this.ledger.stale = true;
+    }
   }
 
   private async promoteDue(): Promise<void> {
@@ -257,7 +277,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async observeWorkers(): Promise<void> {
-    const rooms = await this.rooms();
+    const rooms = await this.rooms(false);
     this.metrics.workerCapacity.reset();
     this.metrics.workerAllocated.reset();
     for (const room of rooms) {

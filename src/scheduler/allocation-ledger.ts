@@ -1,0 +1,59 @@
+import type { Resources } from '../resources/domain/placement.js';
+
+export interface Booking {
+  workerId: string;
+  cpuUnits: number;
+  memoryMb: number;
+}
+
+/**
+ * The leader's copy of the allocation ledger (DESIGN §4): what each placed, unfinished job holds.
+ * Rebuilt from the jobs table (at leadership, on every sweep, after anything the leader cannot
+ * follow exactly, such as cancels of running jobs), and kept current in between from its own
+ * placements and the completion events, so a placement pass needs no ledger query.
+ */
+export class AllocationLedger {
+  private readonly bookings = new Map<string, Booking>();
+  /** Releases seen while a rebuild was reading the table; applied to its result. */
+  private releasedDuringRebuild: Set<string> | null = null;
+  stale = true;
+
+  book(jobId: string, booking: Booking): void {
+    this.bookings.set(jobId, booking);
+  }
+
+  release(jobId: string): void {
+    this.bookings.delete(jobId);
+    this.releasedDuringRebuild?.add(jobId);
+  }
+
+  async rebuild(read: () => Promise<Array<{ id: string } & Booking>>): Promise<void> {
+    this.releasedDuringRebuild = new Set();
+    this.stale = false;
+    try {
+      const rows = await read();
+      this.bookings.clear();
+      for (const row of rows) {
+        if (!this.releasedDuringRebuild.has(row.id)) this.bookings.set(row.id, row);
+      }
+    } catch (error) {
+      this.stale = true;
+      throw error;
+    } finally {
+      this.releasedDuringRebuild = null;
+    }
+  }
+
+  /** What is booked on each worker. */
+  usage(): Map<string, Resources> {
+    const usage = new Map<string, Resources>();
+    for (const b of this.bookings.values()) {
+      const u = usage.get(b.workerId) ?? { slots: 0, cpuUnits: 0, memoryMb: 0 };
+      u.slots += 1;
+      u.cpuUnits += b.cpuUnits;
+      u.memoryMb += b.memoryMb;
+      usage.set(b.workerId, u);
+    }
+    return usage;
+  }
+}
