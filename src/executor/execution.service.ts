@@ -179,7 +179,10 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     }
     if (stopReason === 'cancelled') {
       // Its resources stay booked until the handler stops, or the grace period ends.
-      await Promise.race([outcome, givenUp, new Promise((resolve) => setTimeout(resolve, CANCEL_GRACE_MS))]);
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, CANCEL_GRACE_MS)));
+      await Promise.race([outcome, givenUp, grace]);
+      clearTimeout(graceTimer);
       await this.releaseIfCancelled(job.id);
       return;
     }

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { BUILT_IN_HANDLERS } from './handlers/index.js';
+import { MailTransport } from './handlers/mail-transport.service.js';
 
 /**
  * The job handlers and their registry, loaded in every role: the API validates payloads against the
@@ -10,7 +11,7 @@ import { BUILT_IN_HANDLERS } from './handlers/index.js';
  */
 @Module({
   imports: [DiscoveryModule, JobsModule],
-  providers: [JobHandlerRegistry, ...BUILT_IN_HANDLERS],
+  providers: [JobHandlerRegistry, MailTransport, ...BUILT_IN_HANDLERS],
   exports: [JobHandlerRegistry],
 })
 export class HandlersModule {}

@@ -127,6 +127,11 @@ export class JobRepository {
     return rows.map(rowToJob);
   }
 
+  /** Serializes concurrent submits of the same idempotency keys until the transaction ends. */
+  async lockIdempotencyKeys(keys: string[], tx: EntityManager): Promise<void> {
+    await this.sql.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 7236003)) FROM unnest($1::text[]) AS k ORDER BY k`, [[...new Set(keys)]], tx);
+  }
+
   /**
    * Reads the dependencies' states and holds a share lock on them until the transaction ends, so
    * none of them can change state between this check and the insert of the edges (DAG counters).
@@ -299,5 +304,43 @@ export class JobRepository {
       `SELECT id, worker_id, cpu_units, memory_mb FROM jobs WHERE allocated`,
     );
     return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb }));
+  }
+
+  /** The connected dependency graph around a job (both directions), at most `limit` nodes. */
+  async graph(id: string, limit: number): Promise<{ nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }>; edges: Array<{ job_id: string; depends_on_id: string }> }> {
+    const nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }> = await this.sql.query(
+      `WITH RECURSIVE comp(id) AS (
+         SELECT $1::uuid
+         UNION
+         SELECT n.id FROM comp JOIN LATERAL (
+           SELECT d.depends_on_id AS id FROM job_dependencies d WHERE d.job_id = comp.id
+           UNION ALL
+           SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = comp.id
+         ) n ON true
+       )
+       SELECT j.id, j.ref, j.type, j.status FROM comp JOIN jobs j ON j.id = comp.id ORDER BY j.created_at, j.id LIMIT $2`,
+      [id, limit],
+    );
+    const edges: Array<{ job_id: string; depends_on_id: string }> = await this.sql.query(
+      `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[]) AND depends_on_id = ANY($1::uuid[])
+       ORDER BY depends_on_id, job_id`,
+      [nodes.map((n) => n.id)],
+    );
+    return { nodes, edges };
+  }
+
+  /** The unfinished dependencies of blocked jobs (their live WAITING_FOR_DEPENDENCIES reason). */
+  async unfinishedDependencies(jobIds: string[]): Promise<Map<string, { unfinished: string[]; total: number }>> {
+    const out = new Map<string, { unfinished: string[]; total: number }>();
+    if (jobIds.length === 0) return out;
+    const rows: Array<{ job_id: string; unfinished: string[]; total: number }> = await this.sql.query(
+      `SELECT d.job_id, count(*)::int AS total,
+              coalesce(array_agg(d.depends_on_id ORDER BY j.created_at, j.id) FILTER (WHERE j.status <> 'completed'), '{}') AS unfinished
+       FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
+       WHERE d.job_id = ANY($1::uuid[]) GROUP BY d.job_id`,
+      [jobIds],
+    );
+    for (const r of rows) out.set(r.job_id, { unfinished: r.unfinished, total: r.total });
+    return out;
   }
 }

@@ -5,7 +5,9 @@ import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { JobLogPageResponseDto, JobLogResponseDto } from './dto/job-log-response.dto.js';
 import { JobPageResponseDto, JobResponseDto } from './dto/job-response.dto.js';
 import { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
-import { SubmitJobDto } from './dto/submit-job.dto.js';
+import { JobBatchResponseDto, JobGraphResponseDto } from './dto/job-graph-response.dto.js';
+import { SubmitBatchDto, SubmitJobDto } from './dto/submit-job.dto.js';
+import { BatchSubmissionService } from './batch-submission.service.js';
 import { JobsService, type JobWithEdges } from './jobs.service.js';
 
 const toDto = ({ job, dependsOn, dependents }: JobWithEdges) => JobResponseDto.from(job, { dependsOn, dependents });
@@ -37,10 +39,27 @@ const SUBMIT_EXAMPLES = {
   },
 };
 
+const BATCH_EXAMPLES = {
+  pipeline: {
+    summary: 'A diamond: fetch, then process and export in parallel, then a report',
+    value: {
+      jobs: [
+        { ref: 'first', type: 'noop', payload: { duration_ms: 200 } },
+        { ref: 'left', type: 'noop', depends_on: ['first'] },
+        { ref: 'right', type: 'noop', depends_on: ['first'] },
+        { ref: 'report', type: 'report_generation', payload: { report_type: 'daily_summary', date: '2024-01-15' }, depends_on: ['left', 'right'] },
+      ],
+    },
+  },
+};
+
 @ApiTags('jobs')
 @Controller('jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly batches: BatchSubmissionService,
+  ) {}
 
   @Post()
   @ApiEndpoint({
@@ -59,6 +78,24 @@ export class JobsController {
     return toDto(job);
   }
 
+  @Post('batch')
+  @ApiEndpoint({
+    summary: 'Submit several jobs at once, all or nothing',
+    description:
+      'Jobs may depend on each other by `ref` (and on existing jobs by id). The graph is checked first: a cycle or a ' +
+      'self-dependency is a 422 naming it (`dependency cycle: a -> b -> a`), a depends_on that names neither a ref of the ' +
+      'batch nor a job id is a 400, an unknown id a 422. Nothing of a rejected batch is written. Items come back in order.',
+    created: JobBatchResponseDto,
+    okToo: 'Every job of the batch already existed (repeated idempotency keys).',
+    errors: [400, 409, 413, 422],
+  })
+  @ApiBody({ type: SubmitBatchDto, examples: BATCH_EXAMPLES })
+  async submitBatch(@Body() dto: SubmitBatchDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobBatchResponseDto> {
+    const { items, anyNew } = await this.batches.submit(dto);
+    reply.status(anyNew ? 201 : 200);
+    return { items: items.map(toDto) };
+  }
+
   @Get()
   @ApiEndpoint({ summary: 'List jobs, newest first', ok: JobPageResponseDto, errors: [400] })
   async list(@Query() query: ListJobsQueryDto): Promise<JobPageResponseDto> {
@@ -71,6 +108,19 @@ export class JobsController {
   @ApiEndpoint({ summary: 'Get a job, with depends_on and dependents', ok: JobResponseDto, errors: [400, 404] })
   async get(@Param('id') id: string): Promise<JobResponseDto> {
     return toDto(await this.jobs.get(id));
+  }
+
+  @Get(':id/graph')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiEndpoint({
+    summary: "The job's whole connected dependency graph",
+    description: 'Every job connected to this one through dependencies, in either direction, with the edges between them.',
+    ok: JobGraphResponseDto,
+    errors: [400, 404],
+  })
+  async graph(@Param('id') id: string): Promise<JobGraphResponseDto> {
+    const { nodes, edges, truncated } = await this.jobs.graph(id);
+    return { nodes, edges: edges.map((e) => ({ from: e.depends_on_id, to: e.job_id })), truncated };
   }
 
   @Patch(':id/cancel')

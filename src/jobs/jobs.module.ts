@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { BatchSubmissionService } from './batch-submission.service.js';
+import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobQueueService } from './job-queue.service.js';
 import { JobRepository } from './job.repository.js';
@@ -9,7 +11,7 @@ import { JobsService } from './jobs.service.js';
 
 @Module({
   controllers: [JobsController],
-  providers: [JobsService, JobLifecycleService, JobQueueService, JobRepository, JobTransitionsRepository, JobTypeCatalog],
+  providers: [JobsService, BatchSubmissionService, JobDraftFactory, JobLifecycleService, JobQueueService, JobRepository, JobTransitionsRepository, JobTypeCatalog],
   exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog],
 })
 export class JobsModule {}

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import { Coalescer } from '../common/coalescer.js';
-import { AppConfig } from '../config/app-config.js';
 import {
   InvalidInputError,
   JobAlreadyFinishedError,
@@ -9,14 +7,15 @@ import {
   UnknownDependencyError,
 } from '../common/errors/domain-error.js';
 import { Metrics } from '../health/metrics.js';
-import { isFailedForGood, type JobStatus } from './domain/job-state.js';
+import { firstState, type DependencyView } from './domain/first-state.js';
+import type { JobStatus } from './domain/job-state.js';
 import type { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
 import type { SubmitJobDto } from './dto/submit-job.dto.js';
 import type { JobLog } from './entities/job-log.entity.js';
 import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository, type DependencyState, type NewJob } from './job.repository.js';
-import { JobTypeCatalog } from './job-type-catalog.js';
+import { JobDraftFactory } from './job-draft.factory.js';
 
 export interface JobWithEdges {
   job: Job;
@@ -35,15 +34,16 @@ function decodeCursor(cursor: string, count: number): string[] {
   if (parts.length !== count) throw new InvalidInputError('cursor is not a cursor returned by this API');
   return parts;
 }
+/** Most nodes GET /jobs/{id}/graph returns. */
+const GRAPH_NODE_LIMIT = 20_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Submission, reading, listing and cancelling of jobs. Owns transactions; publishes after commit. */
 @Injectable()
 export class JobsService {
   constructor(
-    private readonly config: AppConfig,
     private readonly jobs: JobRepository,
-    private readonly catalog: JobTypeCatalog,
+    private readonly drafts: JobDraftFactory,
     private readonly lifecycle: JobLifecycleService,
     private readonly metrics: Metrics,
   ) {}
@@ -59,7 +59,7 @@ export class JobsService {
   /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. */
   async submit(dto: SubmitJobDto): Promise<{ job: JobWithEdges; isNew: boolean }> {
     const dependsOn = [...new Set((dto.depends_on ?? []).map((id) => id.toLowerCase()))];
-    const draft = this.draft(dto, dependsOn.length);
+    const draft = this.drafts.draft(dto, dependsOn.length);
 
     if (draft.idempotencyKey) {
       const [existing] = await this.jobs.findByIdempotencyKeys([draft.idempotencyKey]);
@@ -115,6 +115,7 @@ export class JobsService {
     const last = page[page.length - 1];
     const nextCursor = rows.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null;
     const edges = await this.jobs.edgesOf(page.map((j) => j.id));
+    await this.refreshWaitingForDependencies(page);
     return {
       items: page.map((job) => ({ job, ...(edges.get(job.id) ?? { dependsOn: [], dependents: [] }) })),
       nextCursor,
@@ -157,84 +158,46 @@ export class JobsService {
     return id.toLowerCase();
   }
 
-  /** Validates what the DTO's decorators cannot (type, payload, limits) and applies every default. */
-  private draft(dto: SubmitJobDto, dependencyCount: number): NewJob {
-    const payload = dto.payload ?? {};
-    this.catalog.validatePayload(dto.type, payload);
-    const cpuUnits = dto.resource_requirements?.cpu_units ?? 1;
-    const memoryMb = dto.resource_requirements?.memory_mb ?? 128;
-    const over: string[] = [];
-    if (cpuUnits > this.config.maxCpuUnits) {
-      over.push(`resource_requirements.cpu_units ${cpuUnits} exceeds MAX_CPU_UNITS ${this.config.maxCpuUnits}`);
-    }
-    if (memoryMb > this.config.maxMemoryMb) {
-      over.push(`resource_requirements.memory_mb ${memoryMb} exceeds MAX_MEMORY_MB ${this.config.maxMemoryMb}`);
-    }
-    if (over.length > 0) {
-      throw new InvalidInputError(`the job can never run: ${over.join('; ')} (no worker can be that large)`, { messages: over });
-    }
-    if (dependencyCount > this.config.maxDependenciesPerJob) {
-      throw new InvalidInputError(
-        `depends_on lists ${dependencyCount} jobs; at most ${this.config.maxDependenciesPerJob} are allowed (MAX_DEPENDENCIES_PER_JOB)`,
-      );
-    }
-    const retry = this.config.retry;
-    const initialDelayMs = dto.retry_config?.initial_delay_ms ?? retry.initialDelayMs;
-    const maxDelayMs = dto.retry_config?.max_delay_ms ?? Math.max(retry.maxDelayMs, initialDelayMs);
-    if (maxDelayMs < initialDelayMs) {
-      throw new InvalidInputError(`retry_config.max_delay_ms (${maxDelayMs}) must be at least initial_delay_ms (${initialDelayMs})`);
-    }
-    return {
-      id: uuidv7(),
-      type: dto.type,
-      priority: dto.priority ?? 'normal',
-      status: 'ready',
-      payload,
-      cpuUnits,
-      memoryMb,
-      maxAttempts: dto.retry_config?.max_attempts ?? retry.maxAttempts,
-      backoffMultiplier: dto.retry_config?.backoff_multiplier ?? retry.backoffMultiplier,
-      initialDelayMs,
-      maxDelayMs,
-      timeoutSeconds: dto.timeout_seconds ?? this.config.defaultJobTimeoutSeconds,
-      idempotencyKey: dto.idempotency_key ?? null,
-      ref: null,
-      pendingDependencies: 0,
-      error: null,
-      waitingReason: null,
-      completedAt: null,
-    };
-  }
-
   /** Sets the first evaluated state of a job from its dependencies' states (DESIGN §3). */
   private evaluateDependencies(draft: NewJob, dependsOn: string[], deps: DependencyState[]): void {
     const known = new Map(deps.map((d) => [d.id, d]));
     const unknown = dependsOn.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new UnknownDependencyError(unknown);
-    const failed = dependsOn.map((id) => known.get(id)!).find((d) => isFailedForGood(d.status));
-    if (failed) {
-      const rootId = typeof failed.error?.root_id === 'string' ? failed.error.root_id : failed.id;
-      draft.status = 'cancelled';
-      draft.completedAt = new Date();
-      draft.error = {
-        code: 'DEPENDENCY_FAILED',
-        message: `dependency ${failed.id} ended ${failed.status}; this job can never run`,
-        dependency_id: failed.id,
-        root_id: rootId,
-      };
-      return;
-    }
-    const unfinished = dependsOn.filter((id) => known.get(id)!.status !== 'completed');
-    draft.pendingDependencies = unfinished.length;
-    if (unfinished.length > 0) {
-      draft.status = 'blocked';
-      draft.waitingReason = waitingForDependencies(unfinished, dependsOn.length);
-    }
+    const state = firstState(dependsOn.map((id) => dependencyView(known.get(id)!)));
+    draft.status = state.status;
+    draft.pendingDependencies = state.pendingDependencies;
+    draft.error = state.error;
+    if (state.status === 'cancelled') draft.completedAt = new Date();
+    if (state.status === 'blocked') draft.waitingReason = waitingForDependencies(state.unfinished, dependsOn.length);
   }
 
   private async withEdges(job: Job): Promise<JobWithEdges> {
     const edges = (await this.jobs.edgesOf([job.id])).get(job.id)!;
+    await this.refreshWaitingForDependencies([job]);
     return { job, ...edges };
+  }
+
+  /** A blocked job's reason lists its unfinished dependencies as they are now, not as they were at submit. */
+  private async refreshWaitingForDependencies(jobs: Job[]): Promise<void> {
+    const blocked = jobs.filter((j) => j.status === 'blocked');
+    if (blocked.length === 0) return;
+    const live = await this.jobs.unfinishedDependencies(blocked.map((j) => j.id));
+    for (const job of blocked) {
+      const deps = live.get(job.id);
+      if (deps) job.waitingReason = waitingForDependencies(deps.unfinished, deps.total);
+    }
+  }
+
+  /** The job's whole connected dependency graph (GET /jobs/{id}/graph). */
+  async graph(id: string): Promise<{ nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }>; edges: Array<{ job_id: string; depends_on_id: string }>; truncated: boolean }> {
+    const job = await this.jobs.findById(this.checkId(id));
+    if (!job) throw new JobNotFoundError(id);
+    const limit = GRAPH_NODE_LIMIT;
+    const { nodes, edges } = await this.jobs.graph(job.id, limit + 1);
+    const truncated = nodes.length > limit;
+    const kept = nodes.slice(0, limit);
+    const keptIds = new Set(kept.map((n) => n.id));
+    return { nodes: kept, edges: edges.filter((e) => keptIds.has(e.job_id) && keptIds.has(e.depends_on_id)), truncated };
   }
 }
 
@@ -249,3 +212,9 @@ export function waitingForDependencies(unfinished: string[], total: number): Job
 }
 
 export type { JobStatus };
+
+/** A locked dependency row as the first-state rule sees it. */
+export function dependencyView(d: DependencyState): DependencyView {
+  const rootId = typeof d.error?.root_id === 'string' ? d.error.root_id : undefined;
+  return { id: d.id, status: d.status, rootId };
+}

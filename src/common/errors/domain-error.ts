@@ -50,6 +50,11 @@ export class JobAlreadyFinishedError extends DomainError {
   }
 }
 
+export class ConflictError extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'CONFLICT';
+}
+
 export class UnknownDependencyError extends DomainError {
   readonly kind = 'unprocessable';
   readonly code = 'UNKNOWN_DEPENDENCY';

@@ -5,7 +5,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input: validation failed, unknown field, unknown type, bad payload, requirements over the limits or malformed id.',
   401: 'Missing or wrong API key (when API_KEYS is set).',
   404: 'No job with this id.',
-  409: 'The job is already finished.',
+  409: 'Conflict: the job already finished (cancel), or a concurrent submit took an idempotency key of the batch.',
   413: 'Body over MAX_BODY_BYTES.',
   422: 'depends_on names an unknown job, or the dependencies form a cycle.',
   503: 'A dependency (PostgreSQL or Redis) is down.',

@@ -1,38 +1,74 @@
 import { Injectable } from '@nestjs/common';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
+import { collectRecords, distinctDependencies, type DataRecord } from './dependency-results.js';
+import { writeFileAtomically } from './export-files.js';
+import { defaultExportName, EXPORT_FORMATS, recordsOfUser, renderRecords, type ExportFormat } from './export-format.js';
+import { PLAIN_FILE_NAME } from './file-paths.js';
 
-export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
+export { EXPORT_FORMATS };
 
 export class DataExportPayload {
   @IsIn(EXPORT_FORMATS, { message: `format must be one of: ${EXPORT_FORMATS.join(', ')}` })
-  format!: (typeof EXPORT_FORMATS)[number];
+  format!: ExportFormat;
 
   /** Records to write; when absent, the records of the dependencies' results. */
   @IsOptional() @IsArray() @ArrayMaxSize(1_000_000) @IsObject({ each: true, message: 'each record must be an object' })
-  records?: Record<string, unknown>[];
+  records?: DataRecord[];
 
-  /** A plain file name under EXPORT_DIR (no folders). */
+  /** A plain file name under EXPORT_DIR (no folders); default `[user-<user_id>-]export-<job id>.<format>`. */
   @IsOptional() @IsString() @MaxLength(200)
-  @Matches(/^(?!\.)[A-Za-z0-9._-]+$/, { message: 'filename must be a plain file name (letters, digits, . _ -; no folders, not starting with a dot)' })
+  @Matches(PLAIN_FILE_NAME, { message: 'filename must be a plain file name (letters, digits, . _ -; no folders, not starting with a dot)' })
   filename?: string;
 
-  /** Columns, in order (CSV); default: the union of the records' keys. */
-  @IsOptional() @IsArray() @ArrayMaxSize(1000) @IsString({ each: true })
+  /** Columns, in order (dotted paths allowed); default: the union of the records' keys. */
+  @IsOptional() @IsArray() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true })
   fields?: string[];
 
-  /** Seed example: tags the export as this user's (file name and result). */
+  /** Seed example: export this user's records only (those whose `user_id` equals it); also names the file. */
   @IsOptional() @IsInt() @Min(0)
   user_id?: number;
 }
 
-/** Writes records to a file under EXPORT_DIR (DESIGN §5). */
+/**
+ * Writes records to a file under EXPORT_DIR (DESIGN §5), atomically. Records: `payload.records`, else
+ * those of the dependencies' results; with `user_id`, only that user's. Result:
+ * `{path, file_name, format, rows, columns, bytes, sha256, source, user_id?}`.
+ */
 @Injectable()
 @JobHandler('data_export')
 export class DataExportHandler implements JobHandlerContract<DataExportPayload> {
   readonly payloadType = DataExportPayload;
 
-  async handle(_job: RunningJob<DataExportPayload>, _ctx: JobContext): Promise<unknown> {
-    throw new Error('data_export is not implemented yet (issue #6)');
+  constructor(private readonly config: AppConfig) {}
+
+  async handle(job: RunningJob<DataExportPayload>, ctx: JobContext): Promise<unknown> {
+    const { format, fields, user_id: userId } = job.payload;
+    let records: DataRecord[];
+    let source: 'payload' | 'dependencies' | 'none';
+    if (job.payload.records) {
+      records = job.payload.records;
+      source = 'payload';
+    } else {
+      const collected = collectRecords(distinctDependencies(ctx.dependencyResults));
+      records = collected.records;
+      source = collected.fromIds.length > 0 ? 'dependencies' : 'none';
+      if (source === 'none') await ctx.log.warn('no records given and no dependency result carries records: writing an empty export');
+      else await ctx.log.info(`took ${records.length} records from ${collected.fromIds.length} dependencies`, { dependency_ids: collected.fromIds });
+    }
+    if (userId !== undefined) {
+      const before = records.length;
+      records = recordsOfUser(records, userId);
+      await ctx.log.info(`kept the ${records.length} of ${before} records whose user_id is ${userId}`);
+    }
+    ctx.signal.throwIfAborted();
+    const { content, columns } = renderRecords(records, format, fields);
+    await ctx.progress(50);
+    const fileName = job.payload.filename ?? defaultExportName(job.id, format, userId);
+    const file = await writeFileAtomically(this.config.exportDir, fileName, content);
+    await ctx.progress(100);
+    await ctx.log.info(`wrote ${records.length} rows as ${format} to ${file.path} (${file.bytes} bytes)`, { rows: records.length, bytes: file.bytes, sha256: file.sha256 });
+    return { ...file, format, rows: records.length, columns, source, ...(userId === undefined ? {} : { user_id: userId }) };
   }
 }

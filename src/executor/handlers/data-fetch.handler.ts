@@ -1,41 +1,210 @@
-import { Injectable } from '@nestjs/common';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, IsUrl, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsUrl,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  ValidateIf,
+  type ValidationArguments,
+} from 'class-validator';
+import { lookup } from 'node:dns/promises';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
+import { isPlainObject } from './dependency-results.js';
+import { assertAddressAllowed, guardedLookup, ipLiteralOf } from './fetch-policy.js';
+import { decodeBody, followRedirect, urlForLog, type HopRequest } from './fetch-response.js';
 
 export const FETCH_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export const FETCH_DEFAULTS = { timeoutMs: 30_000, maxBytes: 1_000_000, maxRedirects: 5 } as const;
+/** Results are stored (≤ 1 MiB), so a body cannot be larger than this. */
+export const FETCH_MAX_BYTES_LIMIT = 1_000_000;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function Check(name: string, valid: (value: unknown, args: ValidationArguments) => boolean, message: string): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({ name, target: target.constructor, propertyName: String(propertyName), validator: { validate: valid, defaultMessage: () => message } });
+}
 
 export class DataFetchPayload {
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'url must be an http(s) URL' })
   @MaxLength(2048)
   url!: string;
 
-  @IsOptional() @IsIn(FETCH_METHODS)
+  @IsOptional() @IsIn(FETCH_METHODS, { message: `method must be one of: ${FETCH_METHODS.join(', ')}` })
   method?: (typeof FETCH_METHODS)[number];
 
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @Check(
+    'isHeaderMap',
+    (v) => isPlainObject(v) && Object.keys(v).length <= 100 && Object.entries(v).every(([k, x]) => HEADER_NAME.test(k) && typeof x === 'string' && !/[\r\n\0]/.test(x) && x.length <= 8192),
+    'headers must be an object of at most 100 header names to string values (no line breaks)',
+  )
   headers?: Record<string, string>;
 
-  /** A string is sent as is; an object is sent as JSON. */
-  @IsOptional() @ValidateIf((_, v) => typeof v === 'string') @IsString() @MaxLength(1_000_000)
-  body?: string | Record<string, unknown>;
+  /** A string is sent as is; an object is sent as JSON. Not with GET or HEAD. */
+  @ValidateIf((o: DataFetchPayload) => o.body !== undefined)
+  @Check('isFetchBody', (v) => (typeof v === 'string' && v.length <= 1_000_000) || isPlainObject(v) || Array.isArray(v), 'body must be a string (at most 1000000 characters) or a JSON object or array')
+  @Check('isBodyAllowed', (_v, args) => !['GET', 'HEAD'].includes((args.object as DataFetchPayload).method ?? 'GET'), 'body needs a method that carries one (POST, PUT, PATCH or DELETE)')
+  body?: string | Record<string, unknown> | unknown[];
 
   @IsOptional() @IsInt() @Min(1) @Max(600_000)
   timeout_ms?: number;
 
-  @IsOptional() @IsInt() @Min(1) @Max(100 * 1024 * 1024)
+  @IsOptional() @IsInt() @Min(1) @Max(FETCH_MAX_BYTES_LIMIT, { message: `max_bytes must not be greater than ${FETCH_MAX_BYTES_LIMIT} (the result is stored, at most 1 MiB)` })
   max_bytes?: number;
 
   @IsOptional() @IsInt() @Min(0) @Max(20)
   max_redirects?: number;
 }
 
-/** HTTP request with time and size limits (DESIGN §5). */
+/**
+ * HTTP request with time and size limits (DESIGN §5). Redirects are followed by hand so every hop is
+ * checked; every connection goes through a lookup that refuses non-public addresses (unless
+ * DATA_FETCH_ALLOW_PRIVATE) and connects to the addresses it checked.
+ */
 @Injectable()
 @JobHandler('data_fetch')
-export class DataFetchHandler implements JobHandlerContract<DataFetchPayload> {
+export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, OnModuleDestroy {
   readonly payloadType = DataFetchPayload;
+  private agent?: Agent;
 
-  async handle(_job: RunningJob<DataFetchPayload>, _ctx: JobContext): Promise<unknown> {
-    throw new Error('data_fetch is not implemented yet (issue #6)');
+  constructor(private readonly config: AppConfig) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.agent?.destroy();
   }
+
+  private dispatcher(): Agent {
+    this.agent ??= new Agent({
+      connect: {
+        lookup: guardedLookup(
+          (hostname, family) => lookup(hostname, { all: true, family, order: 'verbatim' }),
+          this.config.dataFetchAllowPrivate,
+        ) as never,
+      },
+    });
+    return this.agent;
+  }
+
+  async handle(job: RunningJob<DataFetchPayload>, ctx: JobContext): Promise<unknown> {
+    const p = job.payload;
+    const timeoutMs = p.timeout_ms ?? FETCH_DEFAULTS.timeoutMs;
+    const maxBytes = p.max_bytes ?? FETCH_DEFAULTS.maxBytes;
+    const maxRedirects = p.max_redirects ?? FETCH_DEFAULTS.maxRedirects;
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    const startedAt = Date.now();
+    const headers: Record<string, string> = { 'user-agent': 'draconic data_fetch', ...p.headers };
+    let body: string | undefined;
+    if (typeof p.body === 'string') body = p.body;
+    else if (p.body !== undefined) {
+      body = JSON.stringify(p.body);
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    }
+    let hop: HopRequest = { url: new URL(p.url), method: p.method ?? 'GET', headers, body };
+    const redirects: string[] = [];
+    try {
+      for (;;) {
+        const literal = ipLiteralOf(hop.url);
+        if (literal) assertAddressAllowed(literal, literal, this.config.dataFetchAllowPrivate);
+        const response = await request(hop.url, { dispatcher: this.dispatcher(), method: hop.method as 'GET', headers: hop.headers, body: hop.body, signal });
+        const next = followRedirect(response.statusCode, header(response.headers.location), hop);
+        if (next) {
+          await response.body.dump({ limit: 64 * 1024, signal }).catch(() => undefined);
+          if (redirects.length >= maxRedirects) throw new Error(`data_fetch: more than max_redirects (${maxRedirects}) redirects; last to ${urlForLog(next.url)}`);
+          redirects.push(urlForLog(next.url));
+          await ctx.log.debug(`${response.statusCode} redirect to ${urlForLog(next.url)}`);
+          hop = next;
+          continue;
+        }
+        const contentType = header(response.headers['content-type']);
+        if (response.statusCode < 200 || response.statusCode > 299) {
+          const snippet = (await readBody(response.body, 300, { truncate: true }).catch(() => Buffer.alloc(0))).toString('utf8').replace(/\s+/g, ' ').trim();
+          throw Object.assign(new Error(`data_fetch: ${hop.method} ${urlForLog(hop.url)} answered ${response.statusCode}${snippet ? `: ${snippet}` : ''}`), {
+            code: `HTTP_${response.statusCode}`,
+          });
+        }
+        const declared = Number(header(response.headers['content-length']) ?? NaN);
+        if (declared > maxBytes) {
+          response.body.destroy();
+          throw new Error(`data_fetch: the response is ${declared} bytes, more than max_bytes (${maxBytes})`);
+        }
+        const bytes = hop.method === 'HEAD' ? Buffer.alloc(0) : await readBody(response.body, maxBytes, { declared, progress: (percent) => ctx.progress(percent) });
+        const decoded = decodeBody(bytes, contentType);
+        const elapsedMs = Date.now() - startedAt;
+        await ctx.log.info(`${hop.method} ${urlForLog(hop.url)} answered ${response.statusCode}, ${bytes.length} bytes of ${contentType ?? 'unknown type'} in ${elapsedMs} ms`, {
+          status: response.statusCode,
+          bytes: bytes.length,
+          redirects: redirects.length,
+        });
+        return {
+          url: withoutCredentials(hop.url),
+          status: response.statusCode,
+          content_type: contentType ?? null,
+          headers: Object.fromEntries(Object.entries(response.headers).filter(([k]) => k !== 'set-cookie')),
+          bytes: bytes.length,
+          redirects,
+          elapsed_ms: elapsedMs,
+          encoding: decoded.encoding,
+          body: decoded.body,
+        };
+      }
+    } catch (error) {
+      if (signal.aborted && !ctx.signal.aborted) {
+        throw Object.assign(new Error(`data_fetch: no complete response from ${urlForLog(hop.url)} within timeout_ms (${timeoutMs} ms)`), { code: 'FETCH_TIMEOUT' });
+      }
+      throw unwrap(error);
+    }
+  }
+}
+
+/** Reads a body up to `limit` bytes; past it, stops the download and throws (or, with `truncate`, returns what it has). */
+async function readBody(
+  body: Readable,
+  limit: number,
+  { progress, declared, truncate = false }: { progress?: (percent: number) => Promise<void>; declared?: number; truncate?: boolean },
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let reported = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) {
+      body.destroy();
+      if (truncate) return Buffer.concat([...chunks, chunk]).subarray(0, limit);
+      throw new Error(`data_fetch: the response body exceeds max_bytes (${limit}); download stopped`);
+    }
+    chunks.push(chunk);
+    if (progress && declared && Number.isFinite(declared)) {
+      const percent = Math.floor((total / declared) * 10) * 10;
+      if (percent > reported) await progress((reported = percent));
+    }
+  }
+  return Buffer.concat(chunks);
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function withoutCredentials(url: URL): string {
+  const copy = new URL(url);
+  copy.username = '';
+  copy.password = '';
+  return copy.toString();
+}
+
+/** undici wraps connect errors; surface ours (AddressNotAllowedError) as the job's error. */
+function unwrap(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 3 && current instanceof Error; depth++) {
+    if ((current as { code?: unknown }).code === 'ADDRESS_NOT_ALLOWED') return current;
+    current = current.cause;
+  }
+  return error;
 }

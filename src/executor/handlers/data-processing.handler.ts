@@ -9,7 +9,8 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
-import { describeOperationProblems } from './data-processing.operations.js';
+import { applyOperation, describeOperationProblems, type Operation } from './data-processing.operations.js';
+import { collectRecords, distinctDependencies, type DataRecord } from './dependency-results.js';
 
 function IsOperationList(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
@@ -34,13 +35,42 @@ export class DataProcessingPayload {
   operations!: unknown[];
 }
 
-/** filter / select / sort / group_by / limit over records (DESIGN §5). */
+/**
+ * filter / select / sort / group_by / limit over records (DESIGN §5): `payload.records` when given, else
+ * the records of the dependencies' results (see collectRecords). Result: `{records, count, input_count, source, steps}`.
+ */
 @Injectable()
 @JobHandler('data_processing')
 export class DataProcessingHandler implements JobHandlerContract<DataProcessingPayload> {
   readonly payloadType = DataProcessingPayload;
 
-  async handle(_job: RunningJob<DataProcessingPayload>, _ctx: JobContext): Promise<unknown> {
-    throw new Error('data_processing is not implemented yet (issue #6)');
+  async handle(job: RunningJob<DataProcessingPayload>, ctx: JobContext): Promise<unknown> {
+    const operations = job.payload.operations as Operation[];
+    let rows: DataRecord[];
+    let source: 'payload' | 'dependencies';
+    if (job.payload.records) {
+      rows = job.payload.records;
+      source = 'payload';
+    } else {
+      const dependencies = distinctDependencies(ctx.dependencyResults);
+      const collected = collectRecords(dependencies);
+      rows = collected.records;
+      source = 'dependencies';
+      await ctx.log.info(`took ${rows.length} records from ${collected.fromIds.length} of ${dependencies.length} dependencies`, {
+        dependency_ids: collected.fromIds,
+        skipped_non_objects: collected.skipped,
+      });
+      if (collected.fromIds.length === 0) await ctx.log.warn('no dependency result carries records (an array, records, body or body.records/items/data)');
+    }
+    const inputCount = rows.length;
+    const steps: Array<{ op: string; rows: number }> = [];
+    for (const [i, operation] of operations.entries()) {
+      ctx.signal.throwIfAborted();
+      rows = applyOperation(rows, operation);
+      steps.push({ op: operation.op, rows: rows.length });
+      await ctx.progress(((i + 1) / operations.length) * 100);
+    }
+    await ctx.log.info(`processed ${inputCount} records into ${rows.length} with ${operations.length} operations`, { source, steps });
+    return { records: rows, count: rows.length, input_count: inputCount, source, steps };
   }
 }

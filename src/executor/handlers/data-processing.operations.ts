@@ -1,6 +1,8 @@
 /** The operations of data_processing and their validation. Pure: no I/O. */
+import { isDeepStrictEqual } from 'node:util';
 export const FILTER_OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'exists'] as const;
 export const AGGREGATE_FNS = ['count', 'sum', 'avg', 'min', 'max'] as const;
+const COMPARISONS = ['gt', 'gte', 'lt', 'lte'] as const;
 
 export type Operation =
   | { op: 'filter'; field: string; operator: (typeof FILTER_OPERATORS)[number]; value?: unknown }
@@ -42,6 +44,11 @@ export function describeOperationProblems(value: unknown): string[] {
         if (!FILTER_OPERATORS.includes(raw.operator as never)) bad(`has an unknown operator ${JSON.stringify(raw.operator)}`);
         if ((raw.operator === 'in' || raw.operator === 'nin') && !Array.isArray(raw.value)) bad('needs an array value for in/nin');
         if (raw.operator !== 'exists' && !('value' in raw)) bad('needs a value');
+        if (raw.operator === 'exists' && 'value' in raw && typeof raw.value !== 'boolean') bad('needs a boolean value (or none) for exists');
+        if (COMPARISONS.includes(raw.operator as never) && typeof raw.value !== 'number' && typeof raw.value !== 'string') {
+          bad(`needs a number or string value for ${String(raw.operator)}`);
+        }
+        if (raw.operator === 'contains' && (raw.value === null || typeof raw.value === 'object')) bad('needs a scalar value for contains');
         const extra = extraKeys(raw, ['op', 'field', 'operator', 'value']);
         if (extra.length) bad(`has unknown fields ${extra.join(', ')}`);
         break;
@@ -85,4 +92,129 @@ export function describeOperationProblems(value: unknown): string[] {
     return undefined;
   });
   return problems;
+}
+
+// ---- running the operations ------------------------------------------------------------------
+
+type Row = Record<string, unknown>;
+
+/** A field's value: the key itself when the record has it, else a dotted path into nested objects (`address.city`). */
+export function getField(record: Row, path: string): unknown {
+  if (Object.hasOwn(record, path)) return record[path];
+  let value: unknown = record;
+  for (const part of path.split('.')) {
+    if (!isObject(value) || !Object.hasOwn(value, part)) return undefined;
+    value = value[part];
+  }
+  return value;
+}
+
+const isMissing = (v: unknown) => v === undefined || v === null;
+const typeRank = (v: unknown) => (typeof v === 'number' ? 0 : typeof v === 'string' ? 1 : typeof v === 'boolean' ? 2 : 3);
+
+/** Total order over JSON values: numbers, then strings (code-unit order), then booleans, then the rest by their JSON. */
+export function compareValues(a: unknown, b: unknown): number {
+  const rank = typeRank(a) - typeRank(b);
+  if (rank !== 0) return rank;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const [x, y] = typeRank(a) === 3 ? [JSON.stringify(a), JSON.stringify(b)] : [a as string | boolean, b as string | boolean];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Ordered comparisons only hold between two numbers or two strings (ISO dates compare as strings). */
+function ordered(v: unknown, target: unknown, test: (c: number) => boolean): boolean {
+  const comparable = (typeof v === 'number' && typeof target === 'number') || (typeof v === 'string' && typeof target === 'string');
+  return comparable && test(compareValues(v, target));
+}
+
+function matches(record: Row, { field, operator, value }: Extract<Operation, { op: 'filter' }>): boolean {
+  const v = getField(record, field);
+  switch (operator) {
+    case 'eq': return isDeepStrictEqual(v, value);
+    case 'ne': return !isDeepStrictEqual(v, value);
+    case 'gt': return ordered(v, value, (c) => c > 0);
+    case 'gte': return ordered(v, value, (c) => c >= 0);
+    case 'lt': return ordered(v, value, (c) => c < 0);
+    case 'lte': return ordered(v, value, (c) => c <= 0);
+    case 'in': return (value as unknown[]).some((x) => isDeepStrictEqual(x, v));
+    case 'nin': return !(value as unknown[]).some((x) => isDeepStrictEqual(x, v));
+    case 'contains':
+      if (typeof v === 'string') return v.includes(String(value));
+      return Array.isArray(v) && v.some((x) => isDeepStrictEqual(x, value));
+    case 'exists': return !isMissing(v) === (value ?? true);
+  }
+}
+
+/** The name of an aggregate's output column: `as`, else `count`, `count_<field>` or `<fn>_<field>`. */
+export function aggregateName({ fn, field, as }: { fn: string; field?: string; as?: string }): string {
+  return as ?? (field ? `${fn}_${field}` : fn);
+}
+
+function aggregate(rows: Row[], fn: (typeof AGGREGATE_FNS)[number], field?: string): unknown {
+  if (fn === 'count') return field ? rows.filter((r) => !isMissing(getField(r, field))).length : rows.length;
+  const values = rows.map((r) => getField(r, field!)).filter((v) => !isMissing(v));
+  if (fn === 'min' || fn === 'max') {
+    if (values.length === 0) return null;
+    return values.reduce((best, v) => ((fn === 'min' ? compareValues(v, best) < 0 : compareValues(v, best) > 0) ? v : best));
+  }
+  const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const sum = numbers.reduce((s, n) => s + n, 0);
+  if (fn === 'sum') return sum;
+  return numbers.length === 0 ? null : sum / numbers.length;
+}
+
+function groupBy(rows: Row[], { by, aggregates }: Extract<Operation, { op: 'group_by' }>): Row[] {
+  const keys = Array.isArray(by) ? by : [by];
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = JSON.stringify(keys.map((k) => getField(row, k) ?? null));
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return [...groups.values()].map((members) => {
+    const out: Row = {};
+    for (const k of keys) out[k] = getField(members[0], k) ?? null;
+    for (const agg of aggregates) out[aggregateName(agg)] = aggregate(members, agg.fn, agg.field);
+    return out;
+  });
+}
+
+export function applyOperation(rows: Row[], operation: Operation): Row[] {
+  switch (operation.op) {
+    case 'filter':
+      return rows.filter((r) => matches(r, operation));
+    case 'select':
+      return rows.map((r) => {
+        const out: Row = {};
+        for (const f of operation.fields) {
+          const v = getField(r, f);
+          if (v !== undefined) out[f] = v;
+        }
+        return out;
+      });
+    case 'sort': {
+      const sign = operation.order === 'desc' ? -1 : 1;
+      return [...rows].sort((a, b) => {
+        const [x, y] = [getField(a, operation.by), getField(b, operation.by)];
+        if (isMissing(x) || isMissing(y)) return Number(isMissing(x)) - Number(isMissing(y)); // missing last, both orders
+        return sign * compareValues(x, y);
+      });
+    }
+    case 'group_by':
+      return groupBy(rows, operation);
+    case 'limit':
+      return rows.slice(0, operation.count);
+  }
+}
+
+/** Runs a validated operation list in order; `steps` says how many rows each one left. */
+export function applyOperations(rows: Row[], operations: Operation[]): { records: Row[]; steps: Array<{ op: string; rows: number }> } {
+  const steps: Array<{ op: string; rows: number }> = [];
+  let current = rows;
+  for (const operation of operations) {
+    current = applyOperation(current, operation);
+    steps.push({ op: operation.op, rows: current.length });
+  }
+  return { records: current, steps };
 }

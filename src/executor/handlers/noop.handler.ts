@@ -18,6 +18,10 @@ export class NoopPayload {
   /** Returned as `result.echo`. */
   @IsOptional() @IsObject()
   echo?: Record<string, unknown>;
+
+  /** Return the results of the job's dependencies as `result.dependencies` (by id) and `result.by_ref`. */
+  @IsOptional() @IsBoolean()
+  echo_dependencies?: boolean;
 }
 
 /** Waits `duration_ms` (abortable) and returns `{ok: true}`: for smoke tests and benchmarks. */
@@ -26,11 +30,23 @@ export class NoopPayload {
 export class NoopHandler implements JobHandlerContract<NoopPayload> {
   readonly payloadType = NoopPayload;
 
-  async handle(job: RunningJob<NoopPayload>, { signal }: JobContext): Promise<unknown> {
-    const { duration_ms = 0, fail_attempts = 0, ignore_signal = false, echo } = job.payload;
+  async handle(job: RunningJob<NoopPayload>, { signal, dependencyResults }: JobContext): Promise<unknown> {
+    const { duration_ms = 0, fail_attempts = 0, ignore_signal = false, echo, echo_dependencies = false } = job.payload;
     if (duration_ms > 0) await wait(duration_ms, ignore_signal ? undefined : signal);
     if (job.attempt <= fail_attempts) throw new Error(`noop: failing attempt ${job.attempt} of the first ${fail_attempts} on purpose`);
-    return echo === undefined ? { ok: true } : { ok: true, echo };
+    const result: Record<string, unknown> = { ok: true };
+    if (echo !== undefined) result.echo = echo;
+    if (echo_dependencies) {
+      const byId: Record<string, unknown> = {};
+      const byRef: Record<string, unknown> = {};
+      for (const [key, dep] of dependencyResults) {
+        if (key === dep.id) byId[dep.id] = dep.result;
+        else byRef[key] = dep.result;
+      }
+      result.dependencies = byId;
+      result.by_ref = byRef;
+    }
+    return result;
   }
 }
 

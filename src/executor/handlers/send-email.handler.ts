@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ArrayMaxSize, IsArray, IsBoolean, IsEmail, isEmail, IsOptional, IsString, Length, MaxLength, registerDecorator } from 'class-validator';
-import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
+import { realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { AppConfig } from '../../config/app-config.js';
+import { JobHandler, type DependencyResult, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
+import { collectFiles, distinctDependencies } from './dependency-results.js';
+import { asList, defaultText, DEFAULT_FROM, MAX_ATTACHMENT_BYTES, planAttachments } from './mail-message.js';
+import { MailTransport } from './mail-transport.service.js';
 
 function IsEmailOrEmailList(): PropertyDecorator {
   const valid = (v: unknown) =>
@@ -47,13 +53,67 @@ export class SendEmailPayload {
   attach_dependency_files?: boolean;
 }
 
-/** Sends mail through SMTP_URL, or writes .eml files to MAIL_OUTBOX_DIR (DESIGN §5). */
+/**
+ * Sends mail through SMTP_URL, or writes a .eml file to MAIL_OUTBOX_DIR (DESIGN §5). With
+ * attach_dependency_files it attaches the files its dependencies produced (their results' `path`, `paths`
+ * and `files[].path`) that lie inside EXPORT_DIR. Result: `{message_id, delivery, accepted, rejected, attachments, path?}`.
+ */
 @Injectable()
 @JobHandler('send_email')
 export class SendEmailHandler implements JobHandlerContract<SendEmailPayload> {
   readonly payloadType = SendEmailPayload;
 
-  async handle(_job: RunningJob<SendEmailPayload>, _ctx: JobContext): Promise<unknown> {
-    throw new Error('send_email is not implemented yet (issue #6)');
+  constructor(
+    private readonly mail: MailTransport,
+    private readonly config: AppConfig,
+  ) {}
+
+  async handle(job: RunningJob<SendEmailPayload>, ctx: JobContext): Promise<unknown> {
+    const p = job.payload;
+    const dependencies = distinctDependencies(ctx.dependencyResults);
+    const attachments = p.attach_dependency_files ? await this.attachments(dependencies, ctx) : [];
+    const to = asList(p.to);
+    ctx.signal.throwIfAborted();
+    const sent = await this.mail.send(
+      {
+        from: p.from ?? DEFAULT_FROM,
+        to,
+        cc: p.cc,
+        bcc: p.bcc,
+        subject: p.subject,
+        text: p.text ?? (p.html ? undefined : defaultText(job.id, attachments, dependencies.length)),
+        html: p.html,
+        attachments: attachments.map(({ filename, path }) => ({ filename, path })),
+        headers: { 'X-Draconic-Job-Id': job.id },
+      },
+      job.id,
+    );
+    const recipients = to.length + (p.cc?.length ?? 0) + (p.bcc?.length ?? 0);
+    await ctx.log.info(
+      `${sent.delivery === 'smtp' ? 'sent over SMTP' : `wrote ${sent.path}`} to ${recipients} recipient(s) with ${attachments.length} attachment(s)`,
+      { message_id: sent.message_id, delivery: sent.delivery, accepted: sent.accepted.length, rejected: sent.rejected.length },
+    );
+    return { ...sent, attachments: attachments.map(({ filename, path, bytes }) => ({ filename, path, bytes })) };
+  }
+
+  /** The dependencies' files inside EXPORT_DIR (compared as real paths), each checked to exist. */
+  private async attachments(dependencies: DependencyResult[], ctx: JobContext): Promise<Array<{ filename: string; path: string; bytes: number }>> {
+    const exportDir = await realpath(this.config.exportDir).catch(() => resolve(this.config.exportDir));
+    const files = await Promise.all(collectFiles(dependencies).map(async (f) => ({ ...f, path: await realpath(f.path).catch(() => resolve(f.path)) })));
+    const plan = planAttachments(files, exportDir);
+    if (plan.refused.length) await ctx.log.warn(`not attaching ${plan.refused.length} file(s) outside EXPORT_DIR`, { paths: plan.refused });
+    if (plan.attach.length === 0) await ctx.log.warn('attach_dependency_files is set, but the dependencies produced no file to attach');
+    const out = [];
+    let total = 0;
+    for (const file of plan.attach) {
+      const info = await stat(file.path).catch(() => null);
+      if (!info?.isFile()) {
+        throw new Error(`attachment ${file.path} (from job ${file.jobId}) is missing: is EXPORT_DIR shared by the workers?`);
+      }
+      total += info.size;
+      if (total > MAX_ATTACHMENT_BYTES) throw new Error(`the attachments weigh more than ${MAX_ATTACHMENT_BYTES} bytes together`);
+      out.push({ filename: file.filename, path: file.path, bytes: info.size });
+    }
+    return out;
   }
 }

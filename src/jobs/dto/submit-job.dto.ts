@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayMinSize,
   IsArray,
   IsIn,
   IsInt,
@@ -46,8 +47,8 @@ export class RetryConfigDto {
   max_delay_ms?: number;
 }
 
-/** The body of POST /jobs (DESIGN §2). Property names are the wire names. */
-export class SubmitJobDto {
+/** The fields of a job common to POST /jobs and POST /jobs/batch (DESIGN §2). Property names are the wire names. */
+export class JobFieldsDto {
   @ApiProperty({ example: 'data_export', description: 'A registered job type: noop, data_fetch, data_processing, data_export, report_generation, send_email.' })
   @IsString() @Length(1, 100) @Matches(/^[a-z][a-z0-9_]*$/, { message: 'type must be snake_case (a-z, 0-9, _), starting with a letter' })
   type!: string;
@@ -78,11 +79,32 @@ export class SubmitJobDto {
   @IsOptional() @IsInt() @Min(1) @Max(31_536_000)
   timeout_seconds?: number;
 
-  @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, default: [], description: 'Jobs that must complete first.' })
-  @IsOptional() @IsArray() @ArrayMaxSize(100_000) @IsUUID('all', { each: true, message: 'each value in depends_on must be a UUID' })
-  depends_on?: string[];
-
   @ApiPropertyOptional({ maxLength: 255, example: 'export-user-123-2024-01-15', description: 'A repeated submit with the same key returns the first job (200 instead of 201).' })
   @IsOptional() @IsString() @Length(1, 255)
   idempotency_key?: string;
+}
+
+/** The body of POST /jobs. */
+export class SubmitJobDto extends JobFieldsDto {
+  @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, default: [], description: 'Jobs that must complete first.' })
+  @IsOptional() @IsArray() @ArrayMaxSize(100_000) @IsUUID('all', { each: true, message: 'each value in depends_on must be a UUID' })
+  depends_on?: string[];
+}
+
+/** One job of POST /jobs/batch: `depends_on` may name refs of the same batch as well as existing ids. */
+export class SubmitBatchItemDto extends JobFieldsDto {
+  @ApiPropertyOptional({ maxLength: 200, example: 'fetch', description: 'A name other jobs of the same batch can list in depends_on (not UUID-shaped).' })
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9._:-]{1,200}$/, { message: 'ref must be 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  ref?: string;
+
+  @ApiPropertyOptional({ type: 'string', isArray: true, default: [], example: ['fetch'], description: 'Refs of this batch or ids of existing jobs that must complete first.' })
+  @IsOptional() @IsArray() @ArrayMaxSize(100_000) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each value in depends_on must be a ref or a job id' })
+  depends_on?: string[];
+}
+
+export class SubmitBatchDto {
+  @ApiProperty({ type: SubmitBatchItemDto, isArray: true, description: 'Jobs to submit together: all or nothing (MAX_BATCH_JOBS at most).' })
+  @IsArray() @ArrayMinSize(1, { message: 'jobs must list at least one job' }) @ArrayMaxSize(1_000_000)
+  @ValidateNested({ each: true }) @Type(() => SubmitBatchItemDto)
+  jobs!: SubmitBatchItemDto[];
 }

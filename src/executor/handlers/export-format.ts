@@ -1,0 +1,56 @@
+/** How data_export renders records as CSV, JSON or NDJSON. Pure: no I/O. */
+import { stringify } from 'csv-stringify/sync';
+import { getField } from './data-processing.operations.js';
+import type { DataRecord } from './dependency-results.js';
+
+export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Every key of the records, in the order first seen. */
+export function columnsOf(records: DataRecord[]): string[] {
+  const columns = new Set<string>();
+  for (const record of records) for (const key of Object.keys(record)) columns.add(key);
+  return [...columns];
+}
+
+/** A CSV cell: empty for null/missing, true/false for booleans, JSON for objects and arrays. */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value);
+}
+
+/** Keeps only the given fields (dotted paths allowed), in that order; all of each record when none are given. */
+export function project(records: DataRecord[], fields?: string[]): DataRecord[] {
+  if (!fields) return records;
+  return records.map((r) => Object.fromEntries(fields.map((f) => [f, getField(r, f) ?? null])));
+}
+
+/**
+ * The file content: CSV (RFC 4180 quoting by csv-stringify, a header row of the columns; no header when there
+ * are no columns), pretty JSON array, or one JSON object per line. Columns: `fields` when given, else every key.
+ */
+export function renderRecords(records: DataRecord[], format: ExportFormat, fields?: string[]): { content: string; columns: string[] } {
+  const rows = project(records, fields);
+  const columns = fields ?? columnsOf(rows);
+  switch (format) {
+    case 'csv':
+      if (columns.length === 0) return { content: '', columns };
+      return { content: stringify(rows.map((r) => columns.map((c) => csvCell(r[c]))), { header: true, columns }), columns };
+    case 'json':
+      return { content: `${JSON.stringify(rows, null, 2)}\n`, columns };
+    case 'ndjson':
+      return { content: rows.map((r) => `${JSON.stringify(r)}\n`).join(''), columns };
+  }
+}
+
+/** With a user_id: the records whose `user_id` equals it (a number, or the same digits as a string). */
+export function recordsOfUser(records: DataRecord[], userId: number): DataRecord[] {
+  return records.filter((r) => r.user_id === userId || r.user_id === String(userId));
+}
+
+/** `export-<job id>.<ext>`, or `user-<id>-export-<job id>.<ext>`: one name per job, so a retry replaces its own file. */
+export function defaultExportName(jobId: string, format: ExportFormat, userId?: number): string {
+  return `${userId === undefined ? '' : `user-${userId}-`}export-${jobId}.${format}`;
+}

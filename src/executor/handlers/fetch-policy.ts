@@ -1,0 +1,71 @@
+/** Which addresses data_fetch may connect to, and a DNS lookup that enforces it. Pure: the resolver is injected. */
+import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
+
+/** Thrown when a request would reach a private, loopback, link-local or otherwise non-public address. */
+export class AddressNotAllowedError extends Error {
+  readonly code = 'ADDRESS_NOT_ALLOWED';
+  constructor(host: string, address: string, range: string) {
+    super(
+      `data_fetch refused ${host}${host === address ? '' : ` (resolves to ${address})`}: ${range} addresses are not allowed; ` +
+        'set DATA_FETCH_ALLOW_PRIVATE=true to allow private, loopback and link-local addresses',
+    );
+    this.name = 'AddressNotAllowedError';
+  }
+}
+
+/**
+ * The ipaddr.js range of an address (IPv4-mapped IPv6 is judged as the IPv4 it carries) and whether it
+ * is public. Only global `unicast` is public: private, loopback, linkLocal, uniqueLocal, unspecified,
+ * carrierGradeNat, multicast, broadcast, reserved, 6to4/teredo/NAT64 and the like are not.
+ */
+export function classifyAddress(address: string): { range: string; isPublic: boolean } {
+  if (!ipaddr.isValid(address)) return { range: 'invalid', isPublic: false };
+  const range = ipaddr.process(address).range();
+  return { range, isPublic: range === 'unicast' };
+}
+
+/** The IP literal a URL's host names (brackets of IPv6 removed), or null for a DNS name. */
+export function ipLiteralOf(url: URL): string | null {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return isIP(host) ? host : null;
+}
+
+/** Throws AddressNotAllowedError unless the address is public or private ones are allowed. */
+export function assertAddressAllowed(host: string, address: string, allowPrivate: boolean): void {
+  if (allowPrivate) return;
+  const { range, isPublic } = classifyAddress(address);
+  if (!isPublic) throw new AddressNotAllowedError(host, address, range);
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+export type Resolver = (hostname: string, family: number) => Promise<ResolvedAddress[]>;
+type LookupCallback = (error: Error | null, address: string | ResolvedAddress[], family?: number) => void;
+export type LookupFunction = (hostname: string, options: { family?: number | string; all?: boolean }, callback: LookupCallback) => void;
+
+/**
+ * A `net.connect` lookup that resolves the name itself, refuses the connection when any resolved address
+ * is not allowed (so a name cannot mix a public and a private address), and hands the socket exactly
+ * the addresses it checked: no second resolution can slip in another address.
+ */
+export function guardedLookup(resolve: Resolver, allowPrivate: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family ?? 0) || 0;
+    resolve(hostname, family).then(
+      (addresses) => {
+        if (addresses.length === 0) return callback(Object.assign(new Error(`data_fetch: ${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+        try {
+          for (const { address } of addresses) assertAddressAllowed(hostname, address, allowPrivate);
+        } catch (error) {
+          return callback(error as Error, []);
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0].address, addresses[0].family);
+      },
+      (error: Error) => callback(error, []),
+    );
+  };
+}

@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import {
+  ConflictError,
+  DependencyCycleError,
+  InvalidInputError,
+  UnknownDependencyError,
+} from '../common/errors/domain-error.js';
+import { Metrics } from '../health/metrics.js';
+import { findCycle, topologicalOrder, type Edge } from './domain/dependency-graph.js';
+import { firstState, type DependencyView } from './domain/first-state.js';
+import type { SubmitBatchDto } from './dto/submit-job.dto.js';
+import type { Job } from './entities/job.entity.js';
+import { JobDraftFactory } from './job-draft.factory.js';
+import { JobLifecycleService } from './job-lifecycle.service.js';
+import { JobRepository, type NewJob } from './job.repository.js';
+import { dependencyView, waitingForDependencies, type JobWithEdges } from './jobs.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Item {
+  index: number;
+  /** The node name in the batch graph: its ref, or `#<index>` without one. */
+  node: string;
+  draft: NewJob;
+  /** Existing job returned for a repeated idempotency_key (nothing inserted for this item). */
+  existing?: Job;
+  refDeps: number[];
+  idDeps: string[];
+}
+
+/**
+ * POST /jobs/batch (DESIGN §6): jobs that name each other by `ref`, checked as a graph (cycles,
+ * self-dependencies, unknown refs and ids, limits) before anything is written, then inserted in
+ * one transaction, in dependency order, all or nothing.
+ */
+@Injectable()
+export class BatchSubmissionService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly jobs: JobRepository,
+    private readonly drafts: JobDraftFactory,
+    private readonly lifecycle: JobLifecycleService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async submit(dto: SubmitBatchDto): Promise<{ items: JobWithEdges[]; anyNew: boolean }> {
+    if (dto.jobs.length > this.config.maxBatchJobs) {
+      throw new InvalidInputError(`jobs lists ${dto.jobs.length} jobs; at most ${this.config.maxBatchJobs} are allowed (MAX_BATCH_JOBS)`);
+    }
+    const items = this.resolve(dto);
+    const edges: Edge[] = items.flatMap((item) => item.refDeps.map((d) => ({ job: item.node, dependsOn: items[d]!.node })));
+    const cycle = findCycle(edges, items.map((i) => i.node));
+    if (cycle) throw new DependencyCycleError(cycle);
+
+    const { inserted, published } = await this.jobs.transaction(async (tx) => {
+      await this.reuseExisting(items, tx);
+      const external = [...new Set(items.filter((i) => !i.existing).flatMap((i) => i.idDeps))];
+      // Existing jobs reused by key are dependencies too: lock them with the rest (DAG counters).
+      const reused = items.filter((i) => i.existing).map((i) => i.existing!.id);
+      const locked = await this.jobs.lockDependencies([...new Set([...external, ...reused])], tx);
+      const states = new Map(locked.map((d) => [d.id, dependencyView(d)]));
+      const unknown = external.filter((id) => !states.has(id));
+      if (unknown.length > 0) throw new UnknownDependencyError(unknown);
+
+      const byNode = new Map(items.map((i) => [i.node, i]));
+      const order = topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
+      for (const item of order) {
+        if (item.existing) continue;
+        const deps: DependencyView[] = [
+          ...item.refDeps.map((d) => (items[d]!.existing ? states.get(items[d]!.existing!.id)! : viewOf(items[d]!))),
+          ...item.idDeps.map((id) => states.get(id)!),
+        ];
+        const state = firstState(deps);
+        item.draft.status = state.status;
+        item.draft.pendingDependencies = state.pendingDependencies;
+        item.draft.error = state.error;
+        item.draft.completedAt = state.status === 'cancelled' ? new Date() : null;
+        item.draft.waitingReason = state.status === 'blocked' ? waitingForDependencies(state.unfinished, deps.length) : null;
+      }
+      const fresh = order.filter((i) => !i.existing);
+      const rows = fresh.map((i) => i.draft);
+      const edgeRows = fresh.flatMap((i) => [
+        ...i.refDeps.map((d) => [i.draft.id, idOf(items[d]!)] as [string, string]),
+        ...i.idDeps.map((id) => [i.draft.id, id] as [string, string]),
+      ]);
+      const moved = await this.jobs.insert(rows, edgeRows, tx);
+      if (moved.jobs.length !== rows.length) {
+        throw new ConflictError('an idempotency_key of this batch was used by a concurrent submit; nothing was written, retry the batch');
+      }
+      return { inserted: new Map(moved.jobs.map((j) => [j.id, j])), published: moved };
+    });
+    await this.lifecycle.publish(published);
+    for (const job of inserted.values()) this.metrics.jobsSubmitted.inc({ type: job.type });
+
+    const dependents = new Map<string, string[]>();
+    for (const item of items) {
+      for (const dep of [...item.refDeps.map((d) => idOf(items[d]!)), ...item.idDeps]) {
+        const list = dependents.get(dep) ?? [];
+        list.push(idOf(item));
+        dependents.set(dep, list);
+      }
+    }
+    const existingEdges = await this.jobs.edgesOf(items.filter((i) => i.existing).map((i) => i.existing!.id));
+    return {
+      anyNew: inserted.size > 0,
+      items: items.map((item) => {
+        if (item.existing) return { job: item.existing, ...existingEdges.get(item.existing.id)! };
+        return {
+          job: inserted.get(item.draft.id)!,
+          dependsOn: [...item.refDeps.map((d) => idOf(items[d]!)), ...item.idDeps],
+          dependents: dependents.get(item.draft.id) ?? [],
+        };
+      }),
+    };
+  }
+
+  /** Drafts every job and sorts its depends_on into batch refs and existing ids. */
+  private resolve(dto: SubmitBatchDto): Item[] {
+    const refs = new Map<string, number>();
+    dto.jobs.forEach((job, index) => {
+      if (job.ref === undefined) return;
+      if (UUID.test(job.ref)) throw new InvalidInputError(`jobs[${index}].ref "${job.ref}" looks like a job id; choose a ref that is not UUID-shaped`);
+      if (refs.has(job.ref)) throw new InvalidInputError(`jobs[${index}].ref "${job.ref}" is already used by jobs[${refs.get(job.ref)}]`);
+      refs.set(job.ref, index);
+    });
+    return dto.jobs.map((job, index) => {
+      const at = `jobs[${index}]: `;
+      const names = [...new Set(job.depends_on ?? [])];
+      const refDeps: number[] = [];
+      const idDeps: string[] = [];
+      for (const name of names) {
+        const ref = refs.get(name);
+        if (ref === index) throw new DependencyCycleError([name, name]);
+        if (ref !== undefined) refDeps.push(ref);
+        else if (UUID.test(name)) idDeps.push(name.toLowerCase());
+        else throw new InvalidInputError(`${at}depends_on names "${name}", which is neither a ref of this batch nor a job id`);
+      }
+      const draft = this.drafts.draft(job, refDeps.length + idDeps.length, at);
+      draft.ref = job.ref ?? null;
+      return { index, node: job.ref ?? `#${index}`, draft, refDeps, idDeps };
+    });
+  }
+
+  /** Items whose idempotency_key already exists stand for that job instead of a new one. */
+  private async reuseExisting(items: Item[], tx: EntityManager): Promise<void> {
+    const keys = items.map((i) => i.draft.idempotencyKey).filter((k): k is string => k !== null);
+    if (keys.length === 0) return;
+    await this.jobs.lockIdempotencyKeys(keys, tx);
+    const existing = new Map((await this.jobs.findByIdempotencyKeys(keys, tx)).map((j) => [j.idempotencyKey!, j]));
+    for (const item of items) {
+      const job = item.draft.idempotencyKey ? existing.get(item.draft.idempotencyKey) : undefined;
+      if (job) item.existing = job;
+    }
+  }
+}
+
+const idOf = (item: Item) => item.existing?.id ?? item.draft.id;
+
+/** A new batch item as a dependency of another item of the same batch. */
+function viewOf(item: Item): DependencyView {
+  const rootId = typeof item.draft.error?.root_id === 'string' ? (item.draft.error.root_id as string) : undefined;
+  return { id: item.draft.id, status: item.draft.status, rootId };
+}
