@@ -10,6 +10,7 @@ import { DispatchModule } from './dispatch/dispatch.module.js';
 import { EventsModule } from './events/events.module.js';
 import { ExecutorModule } from './executor/executor.module.js';
 import { HandlersModule } from './executor/handlers.module.js';
+import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -47,7 +48,7 @@ export class AppModule {
       JobsModule,
       HandlersModule,
     ];
-    if (servesHttp) imports.push(HealthModule, SchedulerModule);
+    if (servesHttp) imports.push(HealthModule, SchedulerModule, GatewayModule);
     if (runsJobs) imports.push(ExecutorModule);
     return {
       module: AppModule,

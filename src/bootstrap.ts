@@ -8,7 +8,9 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
+import { RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import { Metrics } from './health/metrics.js';
+import { RedisConnections } from './redis/redis-connections.js';
 
 export const API_DESCRIPTION = `
 draconic runs background jobs: submit them over REST, they wait for their dependencies (a DAG) and for
@@ -24,6 +26,7 @@ change of state is pushed live over Socket.IO.
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(PinoLogger));
+  app.useWebSocketAdapter(new RedisIoAdapter(app, app.get(RedisConnections)));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

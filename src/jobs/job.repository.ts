@@ -343,4 +343,12 @@ export class JobRepository {
     for (const r of rows) out.set(r.job_id, { unfinished: r.unfinished, total: r.total });
     return out;
   }
+
+  /** A job's published events after `afterSequence` (each is a job_logs row), in order. */
+  async eventsSince(jobId: string, afterSequence: number, limit: number): Promise<Array<{ event: JobEventName; data: JobEvent['data'] }>> {
+    return this.sql.query(
+      `SELECT event, data FROM job_logs WHERE job_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
+      [jobId, afterSequence, limit],
+    );
+  }
 }

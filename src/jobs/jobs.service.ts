@@ -6,6 +6,7 @@ import {
   JobNotFoundError,
   UnknownDependencyError,
 } from '../common/errors/domain-error.js';
+import type { JobEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
 import { firstState, type DependencyView } from './domain/first-state.js';
 import type { JobStatus } from './domain/job-state.js';
@@ -34,6 +35,8 @@ function decodeCursor(cursor: string, count: number): string[] {
   if (parts.length !== count) throw new InvalidInputError('cursor is not a cursor returned by this API');
   return parts;
 }
+/** Most events one replay returns (a job has a handful, plus its progress events). */
+const REPLAY_LIMIT = 10_000;
 /** Most nodes GET /jobs/{id}/graph returns. */
 const GRAPH_NODE_LIMIT = 20_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -186,6 +189,14 @@ export class JobsService {
       const deps = live.get(job.id);
       if (deps) job.waitingReason = waitingForDependencies(deps.unfinished, deps.total);
     }
+  }
+
+  /** Catch-up for live updates (DESIGN §7): the job's events after a sequence number; null for an unknown job. */
+  async eventsSince(jobId: string, afterSequence: number): Promise<JobEvent[] | null> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) return null;
+    const rows = await this.jobs.eventsSince(job.id, afterSequence, REPLAY_LIMIT);
+    return rows.map((r) => ({ event: r.event, jobId: job.id, data: r.data }));
   }
 
   /** The job's whole connected dependency graph (GET /jobs/{id}/graph). */

@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import { EventOrder } from './event-order.js';
+import { EMPTY, isAll, parseFilter, roomsFor, roomsOf, subscribe, unsubscribe, view, type Filter, type Subscriptions } from './subscriptions.js';
+
+const ID = '019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e';
+const ID2 = '019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f';
+const filter = (input: unknown, requireOne = true) => parseFilter(input, { requireOne }) as Filter;
+const subs = (s: Subscriptions | { error: string }) => s as Subscriptions;
+
+describe(parseFilter.name, () => {
+  it.each([
+    [{ job_id: ID }, { jobIds: [ID], types: [] }],
+    [{ type: 'send_email' }, { jobIds: [], types: ['send_email'] }],
+    [{ job_id: `${ID},${ID2}`, type: ['noop', 'data_fetch'] }, { jobIds: [ID, ID2], types: ['noop', 'data_fetch'] }],
+    [{ job_id: ID.toUpperCase() }, { jobIds: [ID], types: [] }],
+  ])('reads %j', (input, expected) => expect(parseFilter(input, { requireOne: true })).toEqual(expected));
+
+  it.each([
+    [{ job_id: 'nope' }, 'job_id "nope" is not a UUID'],
+    [{ type: 'Send-Email' }, 'type "Send-Email" is not a job type (snake_case)'],
+    [{ job_id: 5 }, 'job_id must be a string or a list of strings'],
+    [{}, 'name a job_id or a type'],
+    ['text', 'expected an object like {job_id: "<uuid>"} or {type: "<job type>"}'],
+    [[ID], 'expected an object like {job_id: "<uuid>"} or {type: "<job type>"}'],
+  ])('refuses %j', (input, error) => expect(parseFilter(input, { requireOne: true })).toEqual({ error }));
+
+  it('accepts no filter in a handshake', () => expect(parseFilter({}, { requireOne: false })).toEqual({ jobIds: [], types: [] }));
+});
+
+describe('subscriptions', () => {
+  it('starts unfiltered, in the room of every event', () => {
+    expect(isAll(EMPTY)).toBe(true);
+    expect(roomsOf(EMPTY)).toEqual(['all']);
+    expect(view(EMPTY)).toEqual({ all: true, job_ids: [], types: [] });
+  });
+
+  it('narrows on the first subscribe and adds up after', () => {
+    const one = subs(subscribe(EMPTY, filter({ job_id: ID })));
+    expect(view(one)).toEqual({ all: false, job_ids: [ID], types: [] });
+    const two = subs(subscribe(one, filter({ type: 'noop' })));
+    expect(roomsOf(two)).toEqual([`job:${ID}`, 'type:noop']);
+  });
+
+  it('becomes unfiltered again when the last filter goes', () => {
+    const one = subs(subscribe(EMPTY, filter({ type: 'noop' })));
+    const none = unsubscribe(one, filter({ type: 'noop' }));
+    expect(view(none).all).toBe(true);
+  });
+
+  it('reaches a job event through every room that matches', () => expect(roomsFor(ID, 'noop')).toEqual(['all', `job:${ID}`, 'type:noop']));
+});
+
+describe(EventOrder.name, () => {
+  const e = (sequence: number, jobId = 'j') => ({ jobId, sequence });
+
+  it('passes events in order straight through', () => {
+    const order = new EventOrder();
+    expect(order.push(e(1), 0)).toEqual([e(1)]);
+    expect(order.push(e(2), 0)).toEqual([e(2)]);
+  });
+
+  it('holds an event that arrives early until the missing one comes', () => {
+    const order = new EventOrder();
+    order.push(e(1), 0);
+    expect(order.push(e(3), 1)).toEqual([]);
+    expect(order.push(e(2), 2)).toEqual([e(2), e(3)]);
+  });
+
+  it('gives up on a gap after the hold time', () => {
+    const order = new EventOrder(100);
+    order.push(e(1), 0);
+    order.push(e(3), 10);
+    expect(order.flush(50)).toEqual([]);
+    expect(order.flush(111)).toEqual([e(3)]);
+  });
+
+  it('drops duplicates', () => {
+    const order = new EventOrder();
+    order.push(e(1), 0);
+    expect(order.push(e(1), 1)).toEqual([]);
+  });
+
+  it('keeps jobs apart, and starts a job at whatever sequence it is first seen', () => {
+    const order = new EventOrder();
+    expect(order.push(e(5, 'a'), 0)).toEqual([e(5, 'a')]);
+    expect(order.push(e(1, 'b'), 0)).toEqual([e(1, 'b')]);
+  });
+
+  it('forgets the least recently seen jobs past its bound', () => {
+    const order = new EventOrder(100, 2);
+    order.push(e(1, 'a'), 0);
+    order.push(e(1, 'b'), 0);
+    order.push(e(1, 'c'), 0);
+    expect(order.push(e(9, 'a'), 0)).toEqual([e(9, 'a')]); // 'a' was forgotten, so 9 is taken as it comes
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * What a Socket.IO client listens to (DESIGN §7). Pure. A client with no filter gets every job's
+ * events; filters add up (any job named, any type named); the first filter narrows an unfiltered
+ * client, and removing the last one makes it unfiltered again.
+ */
+export interface Subscriptions {
+  jobIds: ReadonlySet<string>;
+  types: ReadonlySet<string>;
+}
+
+export interface SubscriptionView {
+  all: boolean;
+  job_ids: string[];
+  types: string[];
+}
+
+export interface Filter {
+  jobIds: string[];
+  types: string[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TYPE = /^[a-z][a-z0-9_]{0,99}$/;
+/** Most filters one client may hold. */
+export const MAX_FILTERS = 1000;
+
+export const EMPTY: Subscriptions = { jobIds: new Set(), types: new Set() };
+
+export function isAll(s: Subscriptions): boolean {
+  return s.jobIds.size === 0 && s.types.size === 0;
+}
+
+export function view(s: Subscriptions): SubscriptionView {
+  return { all: isAll(s), job_ids: [...s.jobIds].sort(), types: [...s.types].sort() };
+}
+
+/** `a,b` and `['a', 'b']` both give ['a', 'b']. */
+function values(raw: unknown): string[] | null {
+  if (raw === undefined || raw === null) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (!list.every((v) => typeof v === 'string')) return null;
+  return (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/**
+ * Reads a filter from a handshake query or a subscribe/unsubscribe message (`{job_id}` and/or
+ * `{type}`, each a string, a comma-separated string or a list). Returns an error message for bad values.
+ */
+export function parseFilter(input: unknown, { requireOne }: { requireOne: boolean }): Filter | { error: string } {
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    return { error: 'expected an object like {job_id: "<uuid>"} or {type: "<job type>"}' };
+  }
+  const record = (input ?? {}) as Record<string, unknown>;
+  const jobIds = values(record.job_id);
+  const types = values(record.type);
+  if (jobIds === null) return { error: 'job_id must be a string or a list of strings' };
+  if (types === null) return { error: 'type must be a string or a list of strings' };
+  const badId = jobIds.find((id) => !UUID.test(id));
+  if (badId !== undefined) return { error: `job_id "${badId.slice(0, 100)}" is not a UUID` };
+  const badType = types.find((t) => !TYPE.test(t));
+  if (badType !== undefined) return { error: `type "${badType.slice(0, 100)}" is not a job type (snake_case)` };
+  if (requireOne && jobIds.length === 0 && types.length === 0) return { error: 'name a job_id or a type' };
+  return { jobIds: jobIds.map((id) => id.toLowerCase()), types };
+}
+
+export function subscribe(s: Subscriptions, f: Filter): Subscriptions | { error: string } {
+  const jobIds = new Set([...s.jobIds, ...f.jobIds]);
+  const types = new Set([...s.types, ...f.types]);
+  if (jobIds.size + types.size > MAX_FILTERS) return { error: `at most ${MAX_FILTERS} filters per client` };
+  return { jobIds, types };
+}
+
+export function unsubscribe(s: Subscriptions, f: Filter): Subscriptions {
+  const jobIds = new Set(s.jobIds);
+  const types = new Set(s.types);
+  for (const id of f.jobIds) jobIds.delete(id);
+  for (const t of f.types) types.delete(t);
+  return { jobIds, types };
+}
+
+/** The rooms a client with these subscriptions sits in. */
+export function roomsOf(s: Subscriptions): string[] {
+  if (isAll(s)) return ['all'];
+  return [...[...s.jobIds].map((id) => `job:${id}`), ...[...s.types].map((t) => `type:${t}`)];
+}
+
+/** The rooms an event of this job reaches. */
+export function roomsFor(jobId: string, type: string): string[] {
+  return ['all', `job:${jobId}`, `type:${type}`];
+}

@@ -1,0 +1,145 @@
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { isValidApiKey } from '../common/http/api-key.guard.js';
+import { AppConfig } from '../config/app-config.js';
+import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { EventOrder } from './domain/event-order.js';
+import {
+  EMPTY,
+  parseFilter,
+  roomsFor,
+  roomsOf,
+  subscribe,
+  unsubscribe,
+  view,
+  type Filter,
+  type Subscriptions,
+} from './domain/subscriptions.js';
+
+/** The wire shape of a job update (DESIGN §7). */
+export interface JobUpdate {
+  type: 'job_update';
+  event: JobEvent['event'];
+  job_id: string;
+  data: JobEvent['data'];
+}
+
+type Ack = { ok: true; [key: string]: unknown } | { ok: false; error: string };
+
+const toUpdate = (e: JobEvent): JobUpdate => ({ type: 'job_update', event: e.event, job_id: e.jobId, data: e.data });
+
+/**
+ * Live updates on `/jobs/stream` (DESIGN §7): relays the JobEventBus to Socket.IO rooms, in
+ * sequence order per job, with filters, acknowledged (un)subscriptions and catch-up from
+ * PostgreSQL. It decides nothing about jobs.
+ */
+@WebSocketGateway({ namespace: '/jobs/stream' })
+export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
+  private readonly logger = new Logger(JobStreamGateway.name);
+  @WebSocketServer() private readonly server!: Namespace;
+  private readonly order = new EventOrder<{ jobId: string; sequence: number; event: JobEvent }>();
+  private unsubscribe?: () => void;
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly bus: JobEventBus,
+    private readonly jobs: JobsService,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    namespace.use((socket, next) => {
+      if (this.config.apiKeys.length === 0) return next();
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      if (typeof token === 'string' && isValidApiKey(this.config.apiKeys, token)) return next();
+      next(new Error(token === undefined ? 'missing API key: connect with auth: {token: "<key>"}' : 'invalid API key'));
+    });
+    namespace.use((socket, next) => {
+      const filter = parseFilter({ job_id: socket.handshake.query.job_id, type: socket.handshake.query.type }, { requireOne: false });
+      if ('error' in filter) return next(new Error(`bad filter in the handshake query: ${filter.error}`));
+      (socket.data as { subscriptions: Subscriptions }).subscriptions = { jobIds: new Set(filter.jobIds), types: new Set(filter.types) };
+      next();
+    });
+    this.unsubscribe = this.bus.subscribe((event) => this.relay(event));
+    this.flushTimer = setInterval(() => this.emit(this.order.flush(Date.now())), 100);
+    this.flushTimer.unref();
+  }
+
+  handleConnection(socket: Socket): void {
+    void socket.join(roomsOf(this.subscriptionsOf(socket)));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+  }
+
+  @SubscribeMessage('subscribe')
+  onSubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    const filter = parseFilter(body, { requireOne: true });
+    if ('error' in filter) return { ok: false, error: filter.error };
+    const next = subscribe(this.subscriptionsOf(socket), filter);
+    if ('error' in next) return { ok: false, error: next.error };
+    return this.move(socket, next);
+  }
+
+  @SubscribeMessage('unsubscribe')
+  onUnsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    const filter = parseFilter(body, { requireOne: true });
+    if ('error' in filter) return { ok: false, error: filter.error };
+    return this.move(socket, unsubscribe(this.subscriptionsOf(socket), filter as Filter));
+  }
+
+  /** Catch-up: the job's events after `after_sequence`, from PostgreSQL, in order. */
+  @SubscribeMessage('replay')
+  async onReplay(@MessageBody() body: unknown): Promise<Ack> {
+    const input = (typeof body === 'object' && body !== null ? body : {}) as { job_id?: unknown; after_sequence?: unknown };
+    const filter = parseFilter({ job_id: input.job_id }, { requireOne: true });
+    if ('error' in filter || filter.jobIds.length !== 1) {
+      return { ok: false, error: 'error' in filter ? filter.error : 'name exactly one job_id' };
+    }
+    const after = input.after_sequence ?? 0;
+    if (typeof after !== 'number' || !Number.isInteger(after) || after < 0) {
+      return { ok: false, error: 'after_sequence must be an integer >= 0' };
+    }
+    const events = await this.jobs.eventsSince(filter.jobIds[0]!, after);
+    if (events === null) return { ok: false, error: `job ${filter.jobIds[0]} not found` };
+    return { ok: true, job_id: filter.jobIds[0], events: events.map(toUpdate) };
+  }
+
+  private relay(event: JobEvent): void {
+    const sequence = typeof event.data.sequence === 'number' ? event.data.sequence : NaN;
+    if (Number.isNaN(sequence)) return this.emit([{ event }]);
+    this.emit(this.order.push({ jobId: event.jobId, sequence, event }, Date.now()));
+  }
+
+  private emit(items: Array<{ event: JobEvent }>): void {
+    for (const { event } of items) {
+      // Every API instance gets every event from the bus, so each emits to its own clients only.
+      this.server.local.to(roomsFor(event.jobId, String(event.data.type))).emit('job_update', toUpdate(event));
+    }
+  }
+
+  private move(socket: Socket, next: Subscriptions): Ack {
+    const before = roomsOf(this.subscriptionsOf(socket));
+    const after = roomsOf(next);
+    for (const room of before) if (!after.includes(room)) void socket.leave(room);
+    void socket.join(after);
+    (socket.data as { subscriptions: Subscriptions }).subscriptions = next;
+    return { ok: true, subscriptions: view(next) };
+  }
+
+  private subscriptionsOf(socket: Socket): Subscriptions {
+    return (socket.data as { subscriptions?: Subscriptions }).subscriptions ?? EMPTY;
+  }
+}

@@ -1,0 +1,29 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Server, ServerOptions } from 'socket.io';
+import type { RedisConnections } from '../redis/redis-connections.js';
+
+/**
+ * Socket.IO on the Fastify server with the Redis adapter, so several API instances behind a load
+ * balancer form one Socket.IO cluster (rooms, broadcasts and fetchSockets across instances).
+ * Job events themselves reach every instance through the JobEventBus, and each instance emits
+ * them to its own clients only (see JobStreamGateway), so nothing is delivered twice.
+ * The adapter's two connections are closed by RedisConnections at shutdown.
+ */
+export class RedisIoAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly redis: RedisConnections,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server = super.createIOServer(port, { ...options, cors: { origin: true, credentials: true } } as ServerOptions) as Server;
+    const pub = this.redis.open('socket.io-pub');
+    const sub = this.redis.open('socket.io-sub');
+    server.adapter(createAdapter(pub, sub, { key: this.redis.key('socket.io') }));
+    return server;
+  }
+}
