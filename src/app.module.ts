@@ -5,15 +5,14 @@ import { ApiKeyGuard } from './common/http/api-key.guard.js';
 import { DomainErrorFilter } from './common/http/domain-error.filter.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { deploymentOf } from './config/deployment.js';
 import { DatabaseModule } from './database/database.module.js';
-import { DispatchModule } from './dispatch/dispatch.module.js';
-import { EventsModule } from './events/events.module.js';
 import { ExecutorModule } from './executor/executor.module.js';
 import { HandlersModule } from './executor/handlers.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
-import { RedisModule } from './redis/redis.module.js';
+import { PortsModule } from './ports/ports.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 
 function loggerModule(config: AppConfig) {
@@ -37,19 +36,18 @@ export class AppModule {
   static forRole(config: AppConfig): DynamicModule {
     const servesHttp = config.role === 'api' || config.role === 'all';
     const runsJobs = config.role === 'worker' || config.role === 'all';
+    const deployment = deploymentOf(config);
     const imports: NonNullable<ModuleMetadata['imports']> = [
       ConfigModule.forRoot(config),
       loggerModule(config),
       DatabaseModule,
-      RedisModule,
-      EventsModule,
-      DispatchModule,
+      PortsModule.forDeployment(config, deployment),
       MetricsModule,
       JobsModule,
       HandlersModule,
     ];
     if (servesHttp) imports.push(HealthModule, SchedulerModule, GatewayModule);
-    if (runsJobs) imports.push(ExecutorModule);
+    if (runsJobs) imports.push(ExecutorModule.forDeployment(deployment));
     return {
       module: AppModule,
       imports,

@@ -7,7 +7,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
+import { IoAdapter } from '@nestjs/platform-socket.io';
 import { RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import { Metrics } from './health/metrics.js';
 import { RedisConnections } from './redis/redis-connections.js';
@@ -26,7 +28,8 @@ change of state is pushed live over Socket.IO.
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(PinoLogger));
-  app.useWebSocketAdapter(new RedisIoAdapter(app, app.get(RedisConnections)));
+  const redisMessaging = deploymentOf(config).messaging === 'redis';
+  app.useWebSocketAdapter(redisMessaging ? new RedisIoAdapter(app, app.get(RedisConnections)) : new IoAdapter(app));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -56,8 +59,6 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Needed when API_KEYS is set.' }, 'api_key');
   const document = SwaggerModule.createDocument(app, builder.build());
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  app.enableShutdownHooks();
-  void config;
 }
 
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -79,7 +80,6 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
 export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(AppModule.forRole(config), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
-  app.enableShutdownHooks();
   await app.init();
   return app;
 }

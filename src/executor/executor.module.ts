@@ -1,11 +1,15 @@
 import { BullModule } from '@nestjs/bull';
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import type { Deployment } from '../config/deployment.js';
 import { BullQueues } from '../dispatch/bull-queues.js';
+import { BullWorkerQueue, EXECUTION_QUEUE } from '../dispatch/bull-worker-queue.js';
+import { InProcessQueues } from '../dispatch/in-process-queues.js';
 import { workerQueueName } from '../dispatch/job-dispatcher.js';
+import { WorkerQueue } from '../dispatch/worker-queue.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
-import { EXECUTION_QUEUE, ExecutionProcessor } from './execution.processor.js';
+import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { HandlersModule } from './handlers.module.js';
 import { WorkerAgent } from './worker-agent.service.js';
@@ -18,21 +22,38 @@ import { WorkerIdentity } from './worker-identity.js';
 })
 export class WorkerIdentityModule {}
 
-/** The worker: registration, heartbeat, its Bull consumer and the runs of jobs (worker and all roles). */
-@Module({
-  imports: [
-    JobsModule,
-    ResourcesModule,
-    HandlersModule,
-    WorkerIdentityModule,
-    // The worker's own queue, named after it (known only at boot, hence the async registration).
-    BullModule.registerQueueAsync({
-      name: EXECUTION_QUEUE,
-      imports: [WorkerIdentityModule],
-      inject: [WorkerIdentity, BullQueues],
-      useFactory: (identity: WorkerIdentity, bull: BullQueues) => ({ ...bull.options(), name: workerQueueName(identity.id) }),
-    }),
-  ],
-  providers: [ExecutionService, ExecutionProcessor, WorkerAgent],
-})
-export class ExecutorModule {}
+/** The worker: registration, heartbeat, its queue's consumer and the runs of jobs (worker and all roles). */
+@Module({})
+export class ExecutorModule {
+  static forDeployment(deployment: Deployment): DynamicModule {
+    const queue: Pick<DynamicModule, 'imports' | 'providers'> =
+      deployment.messaging === 'redis'
+        ? {
+            imports: [
+              // The worker's own Bull queue, named after it (known only at boot, hence the async registration).
+              BullModule.registerQueueAsync({
+                name: EXECUTION_QUEUE,
+                imports: [WorkerIdentityModule],
+                inject: [WorkerIdentity, BullQueues],
+                useFactory: (identity: WorkerIdentity, bull: BullQueues) => ({ ...bull.options(), name: workerQueueName(identity.id) }),
+              }),
+            ],
+            providers: [{ provide: WorkerQueue, useClass: BullWorkerQueue }],
+          }
+        : {
+            imports: [],
+            providers: [
+              {
+                provide: WorkerQueue,
+                inject: [InProcessQueues, WorkerIdentity],
+                useFactory: (queues: InProcessQueues, identity: WorkerIdentity) => queues.queueOf(identity.id),
+              },
+            ],
+          };
+    return {
+      module: ExecutorModule,
+      imports: [JobsModule, ResourcesModule, HandlersModule, WorkerIdentityModule, ...(queue.imports ?? [])],
+      providers: [ExecutionService, ExecutionProcessor, WorkerAgent, ...(queue.providers ?? [])],
+    };
+  }
+}

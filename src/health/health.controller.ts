@@ -1,4 +1,4 @@
-import { Controller, Get, HttpException, Res } from '@nestjs/common';
+import { Controller, Get, HttpException, Optional, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
@@ -13,7 +13,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    private readonly redis: RedisConnections,
+    @Optional() private readonly redis?: RedisConnections,
   ) {}
 
   @Get()
@@ -24,14 +24,18 @@ export class HealthController {
     try {
       return await this.health.check([
         () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
-        () =>
-          this.indicators
+        () => {
+          const redis = this.redis;
+          // Embedded mode (no REDIS_URL): queue and events are in-process, so there is nothing to ping.
+          if (!redis) return this.indicators.check('redis').up({ mode: 'in-process' });
+          return this.indicators
             .check('redis')
             .attempt(async () => {
-              const answer = await this.redis.client.ping();
+              const answer = await redis.client.ping();
               if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
             })
-            .withTimeout(CHECK_TIMEOUT_MS),
+            .withTimeout(CHECK_TIMEOUT_MS);
+        },
       ]);
     } catch (error) {
       if (!(error instanceof HttpException)) throw error;

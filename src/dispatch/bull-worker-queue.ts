@@ -1,0 +1,31 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import type Bull from 'bull';
+import type { DispatchedJobData } from './job-dispatcher.js';
+import { WorkerQueue } from './worker-queue.js';
+
+/** Injection name of this worker's own Bull queue (its Bull name is `worker:<worker id>`). */
+export const EXECUTION_QUEUE = 'execution';
+
+/**
+ * The worker's Bull consumer: its own queue (built and closed by @nestjs/bull), registered at
+ * bootstrap with queue.process (STYLE §4.1: not @Process, whose arguments are frozen at import time).
+ */
+@Injectable()
+export class BullWorkerQueue extends WorkerQueue {
+  private readonly logger = new Logger(BullWorkerQueue.name);
+
+  constructor(@InjectQueue(EXECUTION_QUEUE) private readonly queue: Bull.Queue<DispatchedJobData>) {
+    super();
+  }
+
+  async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
+    this.queue.on('error', (error) => this.logger.warn({ err: error.message }, 'bull queue error'));
+    void this.queue.process(concurrency, async (bullJob: Bull.Job<DispatchedJobData>) => run(bullJob.data));
+    await this.queue.isReady();
+  }
+
+  async pause(): Promise<void> {
+    await this.queue.pause(true, true).catch(() => undefined);
+  }
+}

@@ -1,0 +1,78 @@
+import { JobDispatcher, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
+import { WorkerQueue } from './worker-queue.js';
+
+/** In-process queues by worker id, shared by the dispatcher and the consumer (embedded mode). */
+export class InProcessQueues {
+  private readonly queues = new Map<string, InProcessWorkerQueue>();
+
+  queueOf(workerId: string): InProcessWorkerQueue {
+    let queue = this.queues.get(workerId);
+    if (!queue) {
+      queue = new InProcessWorkerQueue();
+      this.queues.set(workerId, queue);
+    }
+    return queue;
+  }
+
+  forget(workerId: string): void {
+    this.queues.delete(workerId);
+  }
+}
+
+/** JobDispatcher for one process: a repeat of a queued or running `<job id>:<attempt>` is ignored. */
+export class InProcessJobDispatcher extends JobDispatcher {
+  constructor(private readonly queues: InProcessQueues) {
+    super();
+  }
+
+  async dispatch(items: readonly Dispatch[]): Promise<void> {
+    for (const { workerId, jobId, attempt } of items) this.queues.queueOf(workerId).add({ jobId, attempt });
+  }
+
+  async forget(workerId: string): Promise<void> {
+    this.queues.forget(workerId);
+  }
+}
+
+/** A FIFO with a concurrency limit, fed by InProcessJobDispatcher. */
+export class InProcessWorkerQueue extends WorkerQueue {
+  private readonly waiting: DispatchedJobData[] = [];
+  private readonly known = new Set<string>();
+  private run?: (data: DispatchedJobData) => Promise<void>;
+  private concurrency = 0;
+  private active = 0;
+  private paused = false;
+
+  add(data: DispatchedJobData): void {
+    const key = `${data.jobId}:${data.attempt}`;
+    if (this.known.has(key)) return;
+    this.known.add(key);
+    this.waiting.push(data);
+    this.pump();
+  }
+
+  async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
+    this.concurrency = concurrency;
+    this.run = run;
+    this.paused = false;
+    this.pump();
+  }
+
+  async pause(): Promise<void> {
+    this.paused = true;
+  }
+
+  private pump(): void {
+    while (this.run && !this.paused && this.active < this.concurrency && this.waiting.length > 0) {
+      const data = this.waiting.shift()!;
+      this.active += 1;
+      void this.run(data)
+        .catch(() => undefined)
+        .finally(() => {
+          this.active -= 1;
+          this.known.delete(`${data.jobId}:${data.attempt}`);
+          this.pump();
+        });
+    }
+  }
+}

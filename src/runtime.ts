@@ -1,0 +1,54 @@
+import { Logger } from '@nestjs/common';
+import type { AppConfig } from './config/app-config.js';
+import { deploymentOf, type Deployment } from './config/deployment.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
+import { ensureDatabaseExists, runMigrations } from './database/prepare-database.js';
+
+export interface Runtime {
+  /** The configuration the app runs with (DATABASE_URL filled in when the database is embedded). */
+  config: AppConfig;
+  deployment: Deployment;
+  /** Stops what the runtime started (the embedded database), after the app has closed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything that must exist before the Nest app boots: the embedded database when DATABASE_URL
+ * is empty (DESIGN §9), the database itself, and the migrations (unless RUN_MIGRATIONS=false).
+ */
+export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
+  const deployment = deploymentOf(config);
+  let embedded: EmbeddedPostgres | undefined;
+  let effective = config;
+  if (deployment.database === 'embedded') {
+    embedded = await startEmbeddedPostgres(config.dataDir);
+    effective = Object.assign(Object.create(Object.getPrototypeOf(config)) as AppConfig, config, { databaseUrl: embedded.url, dbPoolSize: 1 });
+  }
+  try {
+    if (config.runMigrations) {
+      if (!embedded) await ensureDatabaseExists(effective.databaseUrl!);
+      await runMigrations(effective);
+    }
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+  describe(deployment, effective, embedded);
+  return { config: effective, deployment, stop: async () => embedded?.stop() };
+}
+
+function describe(deployment: Deployment, config: AppConfig, embedded?: EmbeddedPostgres): void {
+  const logger = new Logger('Runtime');
+  if (deployment.database === 'postgres' && deployment.messaging === 'redis') {
+    logger.log(`PostgreSQL and Redis mode (ROLE=${config.role})`);
+    return;
+  }
+  const parts = [
+    embedded ? `PostgreSQL is embedded (PGlite), its data in ${embedded.dataDir}` : 'PostgreSQL at DATABASE_URL',
+    deployment.messaging === 'in-process' ? 'the job queue and events are in-process' : 'the job queue and events go through Redis',
+  ];
+  logger.warn(
+    `EMBEDDED MODE: ${parts.join('; ')}. One process only (ROLE=all). For production set ` +
+      'DATABASE_URL=postgres://user@host:5432/draconic and REDIS_URL=redis://host:6379/0 (see the README).',
+  );
+}
