@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io } from 'socket.io-client';
+import { ApiProcess, freePort, stopAllProcesses } from '../support/processes.js';
+import { expectEventually } from '../support/test-app.js';
+
+/**
+ * The embedded mode (DESIGN §9), as a newcomer gets it: neither DATABASE_URL nor REDIS_URL,
+ * PGlite in a temporary DATA_DIR, the queue and the events in-process.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'draconic-embedded-'));
+let api: ApiProcess;
+
+/** Starts `node dist/src/main.js` with no database or Redis URL (empty, so a local .env cannot fill them). */
+async function startEmbedded(): Promise<ApiProcess> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    DATABASE_URL: '',
+    REDIS_URL: '',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    SHUTDOWN_GRACE_MS: '500',
+    EXPORT_DIR: join(dataDir, 'exports'),
+    MAIL_OUTBOX_DIR: join(dataDir, 'outbox'),
+  };
+  if (process.env.HOME) env.HOME = process.env.HOME;
+  const proc = new ApiProcess(`embedded :${port}`, port, env);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (!proc.running) throw new Error(`embedded process exited early:\n${proc.output()}`);
+    try {
+      if ((await proc.get('/health')).status === 200) return proc;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`embedded process not healthy in time:\n${proc.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const done = (id: string, status = 'completed') =>
+  expectEventually(
+    async () => {
+      const job = await api.getJob(id);
+      expect(job.status).toBe(status);
+      return job;
+    },
+    { timeoutMs: 20_000 },
+  );
+
+beforeAll(async () => {
+  api = await startEmbedded();
+}, 120_000);
+
+afterAll(async () => {
+  await stopAllProcesses();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('embedded mode', () => {
+  it('says plainly at boot that it is embedded, where the data lives and how to switch', () => {
+    expect(api.output()).toContain('EMBEDDED MODE');
+    expect(api.output()).toContain(dataDir);
+    expect(api.output()).toContain('DATABASE_URL=');
+    expect(api.output()).toContain('REDIS_URL=');
+  });
+
+  it('reports health without Redis', async () => {
+    const health = await api.get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up', mode: 'in-process' } } });
+  });
+
+  it('serves Swagger UI', async () => {
+    expect((await api.get('/docs')).status).toBe(200);
+  });
+
+  it('runs a submitted job to completion', async () => {
+    const job = await api.submit({ type: 'noop', payload: { duration_ms: 50 } });
+    expect(await done(job.id)).toMatchObject({ attempts: 1, result: { ok: true } });
+  });
+
+  it('runs the seed examples to an end', async () => {
+    const exported = await api.submit({ type: 'data_export', priority: 'high', payload: { user_id: 123, format: 'csv' }, resource_requirements: { cpu_units: 2, memory_mb: 512 } });
+    const other = await api.submit({ type: 'noop' });
+    const report = await api.submit({ type: 'report_generation', payload: { report_type: 'daily_summary', date: '2024-01-15' }, depends_on: [exported.id, other.id] });
+    await expectEventually(
+      async () => {
+        const job = await api.getJob(report.id);
+        expect(['completed', 'failed', 'cancelled']).toContain(job.status);
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+
+  it('runs a diamond in dependency order', async () => {
+    const response = await api.post('/jobs/batch', {
+      jobs: [
+        { ref: 'a', type: 'noop', payload: { duration_ms: 50 } },
+        { ref: 'b', type: 'noop', depends_on: ['a'] },
+        { ref: 'c', type: 'noop', depends_on: ['a'] },
+        { ref: 'd', type: 'noop', depends_on: ['b', 'c'] },
+      ],
+    });
+    expect(response.status).toBe(201);
+    const [a, b, c, d] = await Promise.all(response.body.items.map((i: any) => done(i.id)));
+    expect(Date.parse(b.started_at)).toBeGreaterThanOrEqual(Date.parse(a.completed_at));
+    expect(Date.parse(c.started_at)).toBeGreaterThanOrEqual(Date.parse(a.completed_at));
+    expect(Date.parse(d.started_at)).toBeGreaterThanOrEqual(Math.max(Date.parse(b.completed_at), Date.parse(c.completed_at)));
+  });
+
+  it('retries with backoff', async () => {
+    const job = await api.submit({ type: 'noop', payload: { fail_attempts: 2 }, retry_config: { max_attempts: 3, initial_delay_ms: 200, backoff_multiplier: 2 } });
+    const finished = await done(job.id);
+    expect(finished.attempts).toBe(3);
+    const logs = (await api.get(`/jobs/${job.id}/logs`)).body.items as any[];
+    const starts = logs.filter((l) => /^attempt \d started/.test(l.message)).map((l) => Date.parse(l.timestamp));
+    expect(starts).toHaveLength(3);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(200);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(400);
+  });
+
+  it('times out a job whose handler never returns', async () => {
+    const job = await api.submit({ type: 'noop', payload: { duration_ms: 60_000, ignore_signal: true }, timeout_seconds: 1, retry_config: { max_attempts: 1 } });
+    expect(await done(job.id, 'timeout')).toMatchObject({ error: { code: 'TIMEOUT' } });
+  });
+
+  it('cancels a running job', async () => {
+    const job = await api.submit({ type: 'noop', payload: { duration_ms: 60_000 } });
+    await done(job.id, 'running');
+    const cancelled = await api.patch(`/jobs/${job.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED_BY_USER' } });
+    await expectEventually(async () => {
+      const workers = (await api.get('/workers')).body.items as any[];
+      expect(workers.every((w) => w.allocated.slots === 0)).toBe(true);
+    });
+  });
+
+  it('streams live events on /jobs/stream', async () => {
+    const socket = io(`${api.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false });
+    const events: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const job = await api.submit({ type: 'noop' });
+      socket.on('job_update', (u: { job_id: string; event: string }) => u.job_id === job.id && events.push(u.event));
+      await expectEventually(() => expect(events).toContain('job_completed'));
+      const replay = await socket.emitWithAck('replay', { job_id: job.id, after_sequence: 0 });
+      expect(replay.events.map((e: { event: string }) => e.event)).toEqual(['job_created', 'job_started', 'job_completed']);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('refuses a second process on the same DATA_DIR', async () => {
+    const port = await freePort();
+    const intruder = new ApiProcess('second embedded', port, {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+    });
+    const exit = await intruder.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    expect(intruder.output()).toContain(`DATA_DIR ${dataDir} is in use by another draconic process`);
+  });
+
+  it('refuses ROLE=worker without DATABASE_URL and REDIS_URL', async () => {
+    const port = await freePort();
+    const worker = new ApiProcess('embedded worker', port, {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      ROLE: 'worker',
+      DATA_DIR: join(dataDir, 'other'),
+    });
+    const exit = await worker.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    expect(worker.output()).toContain('ROLE=worker needs DATABASE_URL and REDIS_URL');
+  });
+
+  it('keeps its jobs across a restart', async () => {
+    const job = await api.submit({ type: 'noop', idempotency_key: 'survives-restart' });
+    await done(job.id);
+    await api.stop(20_000);
+    api = await startEmbedded();
+    expect(await api.getJob(job.id)).toMatchObject({ id: job.id, status: 'completed', idempotency_key: 'survives-restart' });
+    const next = await api.submit({ type: 'noop' });
+    await done(next.id);
+  });
+});
