@@ -1,8 +1,10 @@
 // End-to-end throughput (submit -> completed) and pickup latency (submit -> running) of noop jobs,
-// one `ROLE=all` process (issue 3).
+// one `ROLE=all` process (issue 3); the throughput also in embedded mode (issue 7).
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventFeed, jobCounts, postJson, sleep } from '../lib/events.js';
 import { percentile } from '../lib/stats.js';
 
 const JOBS = Number(process.env.BENCH_E2E_JOBS ?? 20_000);
@@ -10,110 +12,97 @@ const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 500);
 const BODY = JSON.stringify({ type: 'noop' });
 /** Capacity of the one worker: enough slots and units that noop jobs are never held back by placement. */
 const WORKER_ENV = { MAX_CONCURRENT_JOBS: '200', MAX_CPU_UNITS: '200', MAX_MEMORY_MB: '1000000', DB_POOL_SIZE: '20' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function counts(client) {
-  const { rows } = await client.query(
-    `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed, count(*)::int AS total,
-            extract(epoch FROM max(completed_at) - min(created_at)) AS span_s FROM jobs`,
-  );
-  return rows[0];
-}
-
-async function endToEnd(ctx, service) {
-  const client = new pg.Client({ connectionString: service.databaseUrl });
-  await client.connect();
-  try {
-    const started = performance.now();
-    const r = await autocannon({
-      url: `${service.url}/jobs`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: BODY,
-      connections: 64,
-      amount: JOBS,
-      timeout: 30,
-    });
-    const submittedS = (performance.now() - started) / 1000;
-    const deadline = Date.now() + 180_000;
-    let c = await counts(client);
-    while (c.completed < JOBS && Date.now() < deadline) {
-      await sleep(100);
-      c = await counts(client);
-    }
-    const wallS = (performance.now() - started) / 1000;
-    const warnings = [];
-    if (r.non2xx || r.errors) warnings.push(`${r.non2xx} non-2xx, ${r.errors} errors while submitting`);
-    if (c.completed < JOBS) warnings.push(`only ${c.completed}/${JOBS} completed before the deadline`);
-    return {
-      label: `e2e ${JOBS} noop, POST /jobs x64`,
-      metrics: {
-        'jobs/s': c.completed / Number(c.span_s),
-        'submit req/s': JOBS / submittedS,
-        'wall s': wallS,
-        completed: c.completed,
-      },
-      warnings,
-    };
-  } finally {
-    await client.end();
+async function endToEnd(service, label, jobs) {
+  const started = performance.now();
+  const r = await autocannon({
+    url: `${service.url}/jobs`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+    connections: 64,
+    amount: jobs,
+    timeout: 60,
+  });
+  const submittedS = (performance.now() - started) / 1000;
+  const deadline = Date.now() + 300_000;
+  let completed = 0;
+  while (Date.now() < deadline) {
+    completed = (await jobCounts(service)).completed ?? 0;
+    if (completed >= jobs) break;
+    await sleep(50);
   }
+  const wallS = (performance.now() - started) / 1000;
+  const warnings = [];
+  if (r.non2xx || r.errors) warnings.push(`${r.non2xx} non-2xx, ${r.errors} errors while submitting`);
+  if (completed < jobs) warnings.push(`only ${completed}/${jobs} completed before the deadline`);
+  return {
+    label,
+    metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed },
+    warnings,
+  };
 }
 
-async function pickup(ctx, service) {
-  const redis = new Redis(service.redisUrl);
+async function pickup(service) {
+  const feed = await eventFeed(service);
   const created = new Map();
   const latencies = [];
-  await redis.subscribe(`${service.redisPrefix}:job-events`);
-  redis.on('message', (_channel, raw) => {
-    const now = performance.now();
-    const { message } = JSON.parse(raw);
-    if (message.event === 'job_created') created.set(message.jobId, now);
-    if (message.event === 'job_started' && created.has(message.jobId)) latencies.push(now - created.get(message.jobId));
+  feed.on((message, at) => {
+    if (message.event === 'job_created') created.set(message.jobId, at);
+    if (message.event === 'job_started' && created.has(message.jobId)) latencies.push(at - created.get(message.jobId));
   });
   try {
     for (let i = 0; i < PICKUP_JOBS; i++) {
-      await fetch(`${service.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      await postJson(service, '/jobs', { type: 'noop' });
       await sleep(10);
     }
     const deadline = Date.now() + 30_000;
     while (latencies.length < PICKUP_JOBS && Date.now() < deadline) await sleep(50);
     return {
       label: `pickup, ${PICKUP_JOBS} jobs 10 ms apart`,
-      metrics: {
-        'p50 ms': percentile(latencies, 50),
-        'p99 ms': percentile(latencies, 99),
-        'max ms': Math.max(...latencies),
-        measured: latencies.length,
-      },
+      metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length },
       warnings: latencies.length < PICKUP_JOBS ? [`only ${latencies.length}/${PICKUP_JOBS} started`] : [],
     };
   } finally {
-    redis.disconnect();
+    feed.close();
   }
 }
 
 export default {
   name: 'engine-throughput',
   description:
-    `One \`ROLE=all\` service per run (fresh database; worker capacity ${JSON.stringify(WORKER_ENV)}). ` +
-    `**e2e**: ${JOBS} \`noop\` jobs through \`POST /jobs\` from 64 connections (autocannon); jobs/s = jobs / (last completed_at - first created_at). ` +
-    `**pickup**: on a fresh idle service, ${PICKUP_JOBS} jobs submitted one at a time 10 ms apart; latency = job_started event received - job_created event received ` +
-    '(both read from the Redis event channel by the bench, so the pub/sub delivery cancels out).',
+    `One \`ROLE=all\` service per measurement (fresh database; worker capacity ${JSON.stringify(WORKER_ENV)}). ` +
+    `**e2e**: ${JOBS} \`noop\` jobs through \`POST /jobs\` from 64 connections (autocannon); jobs/s = jobs / (first submit -> all completed, ` +
+    'completion polled every 50 ms on /metrics). **embedded**: the same with neither DATABASE_URL nor REDIS_URL (PGlite, in-process queue). ' +
+    `**pickup**: on a fresh idle service, ${PICKUP_JOBS} jobs submitted one at a time 10 ms apart; latency = job_started event received - ` +
+    'job_created event received (both read from the Redis event channel by the bench, so the pub/sub delivery cancels out).',
 
   async run(ctx) {
     const rows = [];
     let service = await ctx.startService({ label: `engine-pickup-run${ctx.run}`, env: WORKER_ENV });
     try {
-      rows.push(await pickup(ctx, service));
+      rows.push(await pickup(service));
     } finally {
       await ctx.stopService(service);
     }
     service = await ctx.startService({ label: `engine-e2e-run${ctx.run}`, env: WORKER_ENV });
     try {
-      rows.push(await endToEnd(ctx, service));
+      rows.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64`, JOBS));
     } finally {
       await ctx.stopService(service);
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'draconic-bench-embedded-'));
+    const embeddedJobs = Math.min(JOBS, Number(process.env.BENCH_EMBEDDED_JOBS ?? 5000));
+    service = await ctx.startService({
+      label: `engine-embedded-run${ctx.run}`,
+      env: { ...WORKER_ENV, DB_POOL_SIZE: '1', DATABASE_URL: '', REDIS_URL: '', DATA_DIR: dataDir },
+      startTimeoutMs: 120_000,
+    });
+    try {
+      rows.push(await endToEnd(service, `embedded: ${embeddedJobs} noop, POST /jobs x64`, embeddedJobs));
+    } finally {
+      await ctx.stopService(service);
+      rmSync(dataDir, { recursive: true, force: true });
     }
     return rows;
   },
