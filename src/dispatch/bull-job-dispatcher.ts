@@ -12,7 +12,7 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
     super();
   }
 
-  async dispatch(items: readonly Dispatch[]): Promise<void> {
+  async dispatch(items: readonly Dispatch[], options: { again?: boolean } = {}): Promise<void> {
     const byWorker = new Map<string, Dispatch[]>();
     for (const item of items) {
       const list = byWorker.get(item.workerId) ?? [];
@@ -20,12 +20,22 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
       byWorker.set(item.workerId, list);
     }
     await Promise.all(
-      [...byWorker].map(([workerId, list]) =>
-        this.queue(workerId).addBulk(
-          list.map(({ jobId, attempt }) => ({ data: { jobId, attempt }, opts: { jobId: `${jobId}:${attempt}` } })),
-        ),
-      ),
+      [...byWorker].map(async ([workerId, list]) => {
+        const queue = this.queue(workerId);
+        // Bull's add ignores an id it still has a hash for, e.g. one left failed after Redis lost the job's lock.
+        if (options.again) await Promise.all(list.map(({ jobId, attempt }) => this.removeIdle(queue, `${jobId}:${attempt}`)));
+        await queue.addBulk(list.map(({ jobId, attempt }) => ({ data: { jobId, attempt }, opts: { jobId: `${jobId}:${attempt}` } })));
+      }),
     );
+  }
+
+  private async removeIdle(queue: Bull.Queue<DispatchedJobData>, id: string): Promise<void> {
+    try {
+      const job = await queue.getJob(id);
+      if (job && !(await job.isActive())) await job.remove();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message, bullJobId: id }, 'could not clear a stale queue entry');
+    }
   }
 
   async forget(workerId: string): Promise<void> {

@@ -25,6 +25,7 @@ export class InProcessJobDispatcher extends JobDispatcher {
     super();
   }
 
+  /** An in-process queue loses nothing, so a hand-over `again` is a plain (deduplicated) add. */
   async dispatch(items: readonly Dispatch[]): Promise<void> {
     for (const { workerId, jobId, attempt } of items) this.queues.queueOf(workerId).add({ jobId, attempt });
   }

@@ -11,7 +11,11 @@ export interface Dispatch {
  * guarded update, and the Bull implementation dedups on `<job id>:<attempt>`.
  */
 export abstract class JobDispatcher {
-  abstract dispatch(items: readonly Dispatch[]): Promise<void>;
+  /**
+   * `again`: these were handed over before and never started (the queue may have lost them, or hold
+   * a dead copy): a copy that is not running is replaced.
+   */
+  abstract dispatch(items: readonly Dispatch[], options?: { again?: boolean }): Promise<void>;
   /** Drops what the dispatcher holds for a worker that is gone. */
   abstract forget(workerId: string): Promise<void>;
 }

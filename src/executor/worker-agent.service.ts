@@ -39,7 +39,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    // Heartbeats go on while draining: a worker finishing its jobs must not be declared lost.
     try {
       await this.resources.setStatus(this.identity.id, 'draining');
       await this.signal();
@@ -52,10 +52,13 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       }
       const placed = (await this.queue.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
       await this.queue.unplace(placed.map((j) => j.id));
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.resources.setStatus(this.identity.id, 'stopped');
       await this.signal();
     } catch (error) {
       this.logger.error({ err: error }, 'worker shutdown did not complete cleanly; the scheduler will declare it lost');
+    } finally {
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     }
   }
 

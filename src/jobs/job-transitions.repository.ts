@@ -187,34 +187,58 @@ export class JobTransitionsRepository {
    */
   async complete(items: ReadonlyArray<FinishItem & { result: unknown }>): Promise<Moved> {
     if (items.length === 0) return NOTHING_MOVED;
+    // Two statements in one transaction, on purpose: the release must look for dependents with a
+    // snapshot taken after the completion got its row locks. A submit that depended on this job held
+    // a share lock on it until it committed its edges; a single statement would keep the snapshot
+    // from before that wait, miss those edges, and leave the new dependents blocked forever.
+    return this.sql.transaction(async (tx) => {
+      const completed = await this.run(
+        `WITH moved AS (
+           UPDATE jobs j SET status = 'completed', result = i.result, completed_at = now(), updated_at = now(),
+                  allocated = false, error = NULL, event_seq = j.event_seq + 1
+           FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS i(id, attempt, result)
+           WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt
+           RETURNING j AS row
+         ), logged AS (
+           ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, `'attempt ' || (s.row).attempts || ' completed'`, `'job_completed'`)}
+           RETURNING job_id, event, data, sequence
+         )
+         ${RESULT()}`,
+        [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => JSON.stringify(i.result ?? null))],
+        tx,
+      );
+      if (completed.jobs.length === 0) return completed;
+      const released = await this.releaseDependents(completed.jobs.map((j) => j.id), tx);
+      return mergeMoved(completed, released);
+    });
+  }
+
+  /**
+   * Counts completed dependencies off their dependents (DAG counters, no rescans); those whose last
+   * unfinished dependency this was become ready, with their event.
+   */
+  private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved> {
     return this.run(
-      `WITH moved AS (
-         UPDATE jobs j SET status = 'completed', result = i.result, completed_at = now(), updated_at = now(),
-                allocated = false, error = NULL, event_seq = j.event_seq + 1
-         FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS i(id, attempt, result)
-         WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt
-         RETURNING j AS row
-       ), counts AS (
-         SELECT d.job_id, count(*)::int AS n FROM job_dependencies d JOIN moved m ON d.depends_on_id = (m.row).id
+      `WITH counts AS (
+         SELECT d.job_id, count(*)::int AS n FROM job_dependencies d WHERE d.depends_on_id = ANY($1::uuid[])
          GROUP BY d.job_id
        ), released AS (
-         UPDATE jobs j SET pending_dependencies = j.pending_dependencies - c.n,
-                status = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN 'ready' ELSE j.status END,
-                queued_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN now() ELSE j.queued_at END,
-                updated_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN now() ELSE j.updated_at END,
-                waiting_reason = CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN NULL ELSE j.waiting_reason END,
-                event_seq = j.event_seq + CASE WHEN j.status = 'blocked' AND j.pending_dependencies = c.n THEN 1 ELSE 0 END
+         UPDATE jobs j SET pending_dependencies = GREATEST(j.pending_dependencies - c.n, 0),
+                status = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN 'ready' ELSE j.status END,
+                queued_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN now() ELSE j.queued_at END,
+                updated_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN now() ELSE j.updated_at END,
+                waiting_reason = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN NULL ELSE j.waiting_reason END,
+                event_seq = j.event_seq + CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN 1 ELSE 0 END
          FROM counts c WHERE j.id = c.job_id
          RETURNING j AS row
-       ), logged AS (
-         ${INSERT_LOGS}
-         ${LOG_EVENT('moved', `'info'`, `'attempt ' || (s.row).attempts || ' completed'`, `'job_completed'`)}
-         UNION ALL
-         ${LOG_EVENT('released', `'info'`, `'dependencies completed: job is ready'`, `'job_ready'`, `(s.row).status = 'ready'`)}
+       ), ready AS (SELECT row FROM released WHERE (row).status = 'ready' AND (row).pending_dependencies = 0),
+       logged AS (
+         ${INSERT_LOGS} ${LOG_EVENT('ready', `'info'`, `'dependencies completed: job is ready'`, `'job_ready'`)}
          RETURNING job_id, event, data, sequence
-       ), everything AS (SELECT row FROM moved UNION ALL SELECT row FROM released WHERE (row).status = 'ready')
-       ${RESULT('everything')}`,
-      [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => JSON.stringify(i.result ?? null))],
+       )
+       ${RESULT('ready')}`,
+      [completedIds],
+      tx,
     );
   }
 

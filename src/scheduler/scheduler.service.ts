@@ -245,7 +245,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const orphaned = stale.filter((s) => !live.has(s.workerId)).map((s) => s.id);
     if (again.length > 0) {
       this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
-      await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })));
+      await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
       await this.queue.touchPlacements(again.map((s) => s.id));
     }
     if (orphaned.length > 0) {

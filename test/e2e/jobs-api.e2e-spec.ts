@@ -1,19 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { aJob } from '../builders/job.builder.js';
+import { makeTempDir, removeTempDir } from '../support/handler-peers.js';
 import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 const UNKNOWN_ID = '01900000-0000-7000-8000-000000000000';
 
 let space: TestSpace;
 let app: TestApp;
+/** The built-in jobs submitted here run for real: keep their files out of the working tree. */
+let fileDir: string;
+const files = () => ({ EXPORT_DIR: `${fileDir}/exports`, MAIL_OUTBOX_DIR: `${fileDir}/outbox` });
 
 beforeAll(async () => {
+  fileDir = await makeTempDir('jobs-api');
   space = await createTestSpace('jobs_api');
-  app = await startTestApp(space, { MAX_BODY_BYTES: '65536', MAX_CPU_UNITS: '8', MAX_MEMORY_MB: '4096' });
+  app = await startTestApp(space, { MAX_BODY_BYTES: '65536', MAX_CPU_UNITS: '8', MAX_MEMORY_MB: '4096', ...files() });
 });
 
 afterAll(async () => {
   await app?.close();
+  await removeTempDir(fileDir);
 });
 
 /** A job that will not start soon: it waits for a long no-op. */
@@ -176,6 +182,28 @@ describe('POST /jobs: bad input (DESIGN §6)', () => {
     ['data_fetch', { url: 'ftp://example.com/file' }, /payload.url must be an http\(s\) URL/],
     ['data_processing', { operations: [{ op: 'explode' }] }, /operations\[0\].op must be one of/],
     ['data_processing', { operations: [{ op: 'filter', field: 'x', operator: 'like', value: 1 }] }, /unknown operator "like"/],
+    ['data_processing', { operations: [{ op: 'filter', field: 'x', operator: 'exists', value: 'yes' }] }, /boolean value \(or none\) for exists/],
+    ['data_processing', { operations: [{ op: 'filter', field: 'x', operator: 'gt', value: [1] }] }, /number or string value for gt/],
+    ['data_processing', { operations: [{ op: 'group_by', by: 'x', aggregates: [{ fn: 'median', field: 'y' }] }] }, /aggregates\[0\] needs fn/],
+    ['data_processing', { records: [1, 2], operations: [] }, /each record must be an object/],
+    ['data_fetch', { url: 'https://example.com', headers: { 'x-a': 1 } }, /headers must be an object of at most 100 header names to string values/],
+    ['data_fetch', { url: 'https://example.com', headers: { 'bad name': 'v' } }, /headers must be an object/],
+    ['data_fetch', { url: 'https://example.com', body: 'x' }, /body needs a method that carries one/],
+    ['data_fetch', { url: 'https://example.com', method: 'POST', body: 42 }, /body must be a string .* or a JSON object or array/],
+    ['data_fetch', { url: 'https://example.com', max_bytes: 5_000_000 }, /max_bytes must not be greater than 1000000/],
+    ['data_fetch', { url: 'https://example.com', max_redirects: 50 }, /max_redirects must not be greater than 20/],
+    ['data_fetch', { url: 'https://example.com', method: 'TRACE' }, /method must be one of: GET, POST/],
+    ['data_export', { format: 'xlsx' }, /payload.format must be one of: csv, json, ndjson/],
+    ['data_export', { format: 'csv', filename: '.hidden' }, /payload.filename must be a plain file name/],
+    ['data_export', { format: 'csv', filename: 'a/b.csv' }, /payload.filename must be a plain file name/],
+    ['data_export', { format: 'csv', fields: [1] }, /payload.fields/],
+    ['data_export', { format: 'csv', user_id: 'abc' }, /payload.user_id must be an integer/],
+    ['report_generation', { report_type: 'daily_summary', format: 'pdf' }, /payload.format must be one of: markdown, html/],
+    ['report_generation', { report_type: 'Daily Summary' }, /report_type must be snake_case/],
+    ['send_email', { to: ['a@example.com', 'nope'], subject: 'x' }, /payload.to must be an email address or a list/],
+    ['send_email', { to: 'a@example.com', subject: 'x', cc: ['nope'] }, /each address in cc must be an email address/],
+    ['send_email', { to: 'a@example.com', subject: 'x', from: 'a\r\nBcc: evil@example.com' }, /from must be an email address/],
+    ['send_email', { to: 'a@example.com', subject: 'x', attach_dependency_files: 'yes' }, /attach_dependency_files must be a boolean/],
   ])('refuses a bad %s payload %j with 400', async (type, payload, message) => {
     const response = await app.post('/jobs', { type, payload });
     expect(response.status).toBe(400);
@@ -269,7 +297,7 @@ describe('GET /jobs', () => {
   let created: any[];
 
   beforeAll(async () => {
-    local = await startTestApp(await createTestSpace('jobs_list'));
+    local = await startTestApp(await createTestSpace('jobs_list'), files());
     created = [];
     const plan: Array<[string, string]> = [
       ['noop', 'low'], ['send_email', 'high'], ['noop', 'critical'], ['noop', 'high'], ['data_export', 'normal'],
@@ -395,7 +423,7 @@ describe('API keys', () => {
   let secured: TestApp;
 
   beforeAll(async () => {
-    secured = await startTestApp(space, { API_KEYS: 'k1,k2' });
+    secured = await startTestApp(space, { API_KEYS: 'k1,k2', ...files() });
   });
 
   afterAll(async () => {

@@ -22,7 +22,7 @@ export class DataExportPayload {
   @Matches(PLAIN_FILE_NAME, { message: 'filename must be a plain file name (letters, digits, . _ -; no folders, not starting with a dot)' })
   filename?: string;
 
-  /** Columns, in order (dotted paths allowed); default: the union of the records' keys. */
+  /** Columns, in order (dotted paths allowed); default: the columns the dependencies declare, then the records' other keys. */
   @IsOptional() @IsArray() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true })
   fields?: string[];
 
@@ -47,12 +47,14 @@ export class DataExportHandler implements JobHandlerContract<DataExportPayload> 
     const { format, fields, user_id: userId } = job.payload;
     let records: DataRecord[];
     let source: 'payload' | 'dependencies' | 'none';
+    let columnOrder: string[] = [];
     if (job.payload.records) {
       records = job.payload.records;
       source = 'payload';
     } else {
       const collected = collectRecords(distinctDependencies(ctx.dependencyResults));
       records = collected.records;
+      columnOrder = collected.columns;
       source = collected.fromIds.length > 0 ? 'dependencies' : 'none';
       if (source === 'none') await ctx.log.warn('no records given and no dependency result carries records: writing an empty export');
       else await ctx.log.info(`took ${records.length} records from ${collected.fromIds.length} dependencies`, { dependency_ids: collected.fromIds });
@@ -63,7 +65,7 @@ export class DataExportHandler implements JobHandlerContract<DataExportPayload> 
       await ctx.log.info(`kept the ${records.length} of ${before} records whose user_id is ${userId}`);
     }
     ctx.signal.throwIfAborted();
-    const { content, columns } = renderRecords(records, format, fields);
+    const { content, columns } = renderRecords(records, format, { fields, columnOrder });
     await ctx.progress(50);
     const fileName = job.payload.filename ?? defaultExportName(job.id, format, userId);
     const file = await writeFileAtomically(this.config.exportDir, fileName, content);

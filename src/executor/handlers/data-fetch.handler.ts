@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
-import { isPlainObject } from './dependency-results.js';
+import { columnsOf, isPlainObject, recordListOf } from './dependency-results.js';
 import { assertAddressAllowed, guardedLookup, ipLiteralOf } from './fetch-policy.js';
 import { decodeBody, followRedirect, urlForLog, type HopRequest } from './fetch-response.js';
 
@@ -130,7 +130,7 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
           });
         }
         const declared = Number(header(response.headers['content-length']) ?? NaN);
-        if (declared > maxBytes) {
+        if (hop.method !== 'HEAD' && declared > maxBytes) {
           response.body.destroy();
           throw new Error(`data_fetch: the response is ${declared} bytes, more than max_bytes (${maxBytes})`);
         }
@@ -152,6 +152,7 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
           elapsed_ms: elapsedMs,
           encoding: decoded.encoding,
           body: decoded.body,
+          ...columnsOfBody(decoded.body),
         };
       }
     } catch (error) {
@@ -186,6 +187,12 @@ async function readBody(
     }
   }
   return Buffer.concat(chunks);
+}
+
+/** A record-list body's key order as `columns`: the stored jsonb result does not keep it. */
+function columnsOfBody(body: unknown): { columns?: string[] } {
+  const list = recordListOf({ body });
+  return list ? { columns: columnsOf(list.filter(isPlainObject)) } : {};
 }
 
 function header(value: string | string[] | undefined): string | undefined {

@@ -10,7 +10,7 @@ import {
 } from 'class-validator';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { applyOperation, describeOperationProblems, type Operation } from './data-processing.operations.js';
-import { collectRecords, distinctDependencies, type DataRecord } from './dependency-results.js';
+import { collectRecords, columnsOf, distinctDependencies, type DataRecord } from './dependency-results.js';
 
 function IsOperationList(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
@@ -37,7 +37,8 @@ export class DataProcessingPayload {
 
 /**
  * filter / select / sort / group_by / limit over records (DESIGN §5): `payload.records` when given, else
- * the records of the dependencies' results (see collectRecords). Result: `{records, count, input_count, source, steps}`.
+ * the records of the dependencies' results (see collectRecords). Result: `{records, columns, count, input_count, source, steps}`
+ * (`columns` keeps the key order, which the stored jsonb loses).
  */
 @Injectable()
 @JobHandler('data_processing')
@@ -71,6 +72,6 @@ export class DataProcessingHandler implements JobHandlerContract<DataProcessingP
       await ctx.progress(((i + 1) / operations.length) * 100);
     }
     await ctx.log.info(`processed ${inputCount} records into ${rows.length} with ${operations.length} operations`, { source, steps });
-    return { records: rows, count: rows.length, input_count: inputCount, source, steps };
+    return { records: rows, columns: columnsOf(rows), count: rows.length, input_count: inputCount, source, steps };
   }
 }

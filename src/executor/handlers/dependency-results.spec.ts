@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DependencyResult } from '../job-handler.decorator.js';
-import { collectFiles, collectRecords, distinctDependencies, filesOf, recordListOf } from './dependency-results.js';
+import { collectFiles, collectRecords, declaredColumnsOf, distinctDependencies, filesOf, orderColumns, recordListOf } from './dependency-results.js';
 
 const dep = (id: string, result: unknown, type = 'noop', ref: string | null = null): DependencyResult => ({ id, ref, type, result });
 
@@ -31,11 +31,31 @@ describe(recordListOf.name, () => {
 
 describe(collectRecords.name, () => {
   it('concatenates in dependency order and leaves out non-objects', () => {
-    expect(collectRecords([dep('a', [{ n: 1 }, 'x']), dep('b', { ok: true }), dep('c', { records: [{ n: 2 }, null] })])).toEqual({
-      records: [{ n: 1 }, { n: 2 }],
+    expect(collectRecords([dep('a', [{ n: 1 }, 'x']), dep('b', { ok: true }), dep('c', { records: [{ n: 2, m: 3 }, null] })])).toEqual({
+      records: [{ n: 1 }, { n: 2, m: 3 }],
+      columns: ['n', 'm'],
       fromIds: ['a', 'c'],
       skipped: 2,
     });
+  });
+
+  it('takes the column order a result declares, then the keys it did not declare', () => {
+    expect(collectRecords([dep('a', { records: [{ id: 1, zeta: 2, x: 0 }], columns: ['zeta', 'id'] })]).columns).toEqual(['zeta', 'id', 'x']);
+  });
+});
+
+describe(declaredColumnsOf.name, () => {
+  it.each([
+    [{ columns: ['b', 'a'] }, ['b', 'a']],
+    [{ columns: ['b', 1] }, null],
+    [{ columns: 'b' }, null],
+    [['b'], null],
+  ])('reads %j', (result, columns) => {
+    expect(declaredColumnsOf(result)).toEqual(columns);
+  });
+
+  it('orders the declared columns first', () => {
+    expect(orderColumns(['b', 'z'], [{ a: 1, b: 2 }, { c: 3 }])).toEqual(['b', 'z', 'a', 'c']);
   });
 });
 

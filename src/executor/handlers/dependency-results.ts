@@ -36,8 +36,31 @@ export function recordListOf(result: unknown): unknown[] | null {
   return null;
 }
 
+/**
+ * The column order a result declares in `columns` (data_fetch, data_processing and data_export set it):
+ * results are stored as PostgreSQL jsonb, which does not keep the order of object keys.
+ */
+export function declaredColumnsOf(result: unknown): string[] | null {
+  if (!isPlainObject(result) || !Array.isArray(result.columns)) return null;
+  return result.columns.every((c) => typeof c === 'string') ? (result.columns as string[]) : null;
+}
+
+/** Every key of the records, in the order first seen. */
+export function columnsOf(records: DataRecord[]): string[] {
+  const columns = new Set<string>();
+  for (const record of records) for (const key of Object.keys(record)) columns.add(key);
+  return [...columns];
+}
+
+/** The declared order first, then any other key of the records. */
+export function orderColumns(declared: string[], records: DataRecord[]): string[] {
+  return [...new Set([...declared, ...columnsOf(records)])];
+}
+
 export interface CollectedRecords {
   records: DataRecord[];
+  /** The columns in order: each dependency's declared columns (else its keys as stored), merged. */
+  columns: string[];
   /** Ids of the dependencies that gave a record list. */
   fromIds: string[];
   /** Entries of those lists that are not objects (left out). */
@@ -47,18 +70,19 @@ export interface CollectedRecords {
 /** The records of every dependency that has some, concatenated in dependency order (oldest first). */
 export function collectRecords(dependencies: DependencyResult[]): CollectedRecords {
   const records: DataRecord[] = [];
+  const columns: string[] = [];
   const fromIds: string[] = [];
   let skipped = 0;
   for (const dep of dependencies) {
     const list = recordListOf(dep.result);
     if (!list) continue;
     fromIds.push(dep.id);
-    for (const item of list) {
-      if (isPlainObject(item)) records.push(item);
-      else skipped++;
-    }
+    const own = list.filter(isPlainObject);
+    skipped += list.length - own.length;
+    records.push(...own);
+    columns.push(...orderColumns(declaredColumnsOf(dep.result) ?? [], own));
   }
-  return { records, fromIds, skipped };
+  return { records, columns: [...new Set(columns)], fromIds, skipped };
 }
 
 export interface ProducedFile {

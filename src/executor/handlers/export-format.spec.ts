@@ -38,8 +38,13 @@ describe(renderRecords.name, () => {
   });
 
   it('writes the chosen fields, in order, with a header row even with no records', () => {
-    expect(renderRecords(records, 'csv', ['name', 'id']).content).toBe('name,id\n"Ada, Countess",1\nGrace,2\n');
-    expect(renderRecords([], 'csv', ['user_id', 'total']).content).toBe('user_id,total\n');
+    expect(renderRecords(records, 'csv', { fields: ['name', 'id'] }).content).toBe('name,id\n"Ada, Countess",1\nGrace,2\n');
+    expect(renderRecords([], 'csv', { fields: ['user_id', 'total'] }).content).toBe('user_id,total\n');
+  });
+
+  it('puts the known column order first, then the other keys', () => {
+    expect(renderRecords([{ b: 1, a: 2, c: 3 }], 'csv', { columnOrder: ['c', 'a', 'gone'] })).toEqual({ content: 'c,a,gone,b\n3,2,,1\n', columns: ['c', 'a', 'gone', 'b'] });
+    expect(renderRecords([{ b: 1, a: 2 }], 'ndjson', { columnOrder: ['a'] }).content).toBe('{"b":1,"a":2}\n');
   });
 
   it('writes an empty CSV when there are no columns at all', () => {

@@ -1,17 +1,12 @@
 /** How data_export renders records as CSV, JSON or NDJSON. Pure: no I/O. */
 import { stringify } from 'csv-stringify/sync';
 import { getField } from './data-processing.operations.js';
-import type { DataRecord } from './dependency-results.js';
+import { columnsOf, orderColumns, type DataRecord } from './dependency-results.js';
 
 export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** Every key of the records, in the order first seen. */
-export function columnsOf(records: DataRecord[]): string[] {
-  const columns = new Set<string>();
-  for (const record of records) for (const key of Object.keys(record)) columns.add(key);
-  return [...columns];
-}
+export { columnsOf };
 
 /** A CSV cell: empty for null/missing, true/false for booleans, JSON for objects and arrays. */
 export function csvCell(value: unknown): string {
@@ -29,11 +24,16 @@ export function project(records: DataRecord[], fields?: string[]): DataRecord[] 
 
 /**
  * The file content: CSV (RFC 4180 quoting by csv-stringify, a header row of the columns; no header when there
- * are no columns), pretty JSON array, or one JSON object per line. Columns: `fields` when given, else every key.
+ * are no columns), pretty JSON array, or one JSON object per line. Columns: `fields` when given (JSON and
+ * NDJSON then hold only those), else the `columnOrder` known from the dependencies, then any other key.
  */
-export function renderRecords(records: DataRecord[], format: ExportFormat, fields?: string[]): { content: string; columns: string[] } {
+export function renderRecords(
+  records: DataRecord[],
+  format: ExportFormat,
+  { fields, columnOrder = [] }: { fields?: string[]; columnOrder?: string[] } = {},
+): { content: string; columns: string[] } {
   const rows = project(records, fields);
-  const columns = fields ?? columnsOf(rows);
+  const columns = fields ?? orderColumns(columnOrder, rows);
   switch (format) {
     case 'csv':
       if (columns.length === 0) return { content: '', columns };

@@ -5,7 +5,7 @@ import { buildReportView, detailsOf, humanize, markdownText, renderHtml, renderM
 const dep = (id: string, type: string, result: unknown, ref: string | null = null): DependencyResult => ({ id, ref, type, result });
 const deps = [
   dep('f1', 'data_fetch', { status: 200, url: 'http://x.test/users', body: [{ id: 1, name: '<script>alert(1)</script>' }, { id: 2, name: 'a|b' }] }, 'fetch'),
-  dep('p1', 'data_processing', { records: [{ team: 'core', count: 2 }], count: 1 }),
+  dep('p1', 'data_processing', { records: [{ team: 'core', count: 2 }], columns: ['count', 'team'], count: 1 }),
   dep('e1', 'data_export', { path: '/exports/users.csv', format: 'csv', rows: 2, bytes: 40, sha256: 'ab'.repeat(32) }),
   dep('n1', 'noop', { ok: true }),
 ];
@@ -51,6 +51,7 @@ describe(buildReportView.name, () => {
     expect(view.totals).toEqual({ dependencies: 4, with_records: 2, records: 3, exports: 1 });
     expect(view.dependencies.map((d) => [d.label, d.records])).toEqual([['fetch', 2], ['p1', 1], ['e1', null], ['n1', null]]);
     expect(view.exports).toEqual([{ path: '/exports/users.csv', type: 'data_export', job_id: 'e1', format: 'csv', rows: '2', bytes: '40', sha256: 'ab'.repeat(32) }]);
+    expect(view.samples[1].columns).toEqual(['count', 'team']);
     expect(view.samples[0]).toEqual({ label: 'fetch', type: 'data_fetch', total: 2, shown: 2, columns: ['id', 'name'], rows: [['1', '<script>alert(1)</script>'], ['2', 'a|b']] });
   });
 

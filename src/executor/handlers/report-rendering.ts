@@ -2,8 +2,8 @@
 import Handlebars from 'handlebars';
 import type { DependencyResult } from '../job-handler.decorator.js';
 import { getField } from './data-processing.operations.js';
-import { collectFiles, isPlainObject, recordListOf } from './dependency-results.js';
-import { columnsOf, csvCell } from './export-format.js';
+import { collectFiles, declaredColumnsOf, isPlainObject, orderColumns, recordListOf } from './dependency-results.js';
+import { csvCell } from './export-format.js';
 
 export const REPORT_LIMITS = { rows: 10, columns: 8, cell: 80, details: 6 } as const;
 
@@ -69,7 +69,7 @@ export function buildReportView(input: ReportInput): ReportView {
     .filter((x): x is { dep: DependencyResult; list: unknown[] } => x.list !== null && x.list.length > 0)
     .map(({ dep, list }) => {
       const shown = list.slice(0, REPORT_LIMITS.rows).map((r) => (isPlainObject(r) ? r : { value: r }));
-      const columns = columnsOf(shown).slice(0, REPORT_LIMITS.columns);
+      const columns = orderColumns(declaredColumnsOf(dep.result) ?? [], shown).slice(0, REPORT_LIMITS.columns);
       return {
         label: label(dep),
         type: dep.type,

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { expectEventually, createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import { runToCompletion, startHttpPeer, USERS, waitForJob, type HttpPeer } from '../support/handler-peers.js';
+
+const ONCE = { max_attempts: 1 };
+
+let peer: HttpPeer;
+let app: TestApp; // DATA_FETCH_ALLOW_PRIVATE=true: the peer is on 127.0.0.1
+let strict: TestApp; // the default: private addresses refused
+
+beforeAll(async () => {
+  peer = await startHttpPeer();
+  [app, strict] = await Promise.all([
+    createTestSpace('fetch').then((space) => startTestApp(space, { DATA_FETCH_ALLOW_PRIVATE: 'true' })),
+    createTestSpace('fetch_strict').then((space) => startTestApp(space)),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([app?.close(), strict?.close()]);
+  await peer?.close();
+});
+
+const fetchJob = (payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: 'data_fetch', payload, ...extra });
+
+describe('data_fetch', () => {
+  it('parses a JSON body into the result', async () => {
+    const job = await runToCompletion(app, fetchJob({ url: `${peer.url}/users` }));
+    expect(job.result).toMatchObject({ url: `${peer.url}/users`, status: 200, content_type: 'application/json', encoding: 'json', redirects: [], body: USERS });
+    expect(job.result.bytes).toBe(Buffer.byteLength(JSON.stringify(USERS)));
+    const logs = await app.get(`/jobs/${job.id}/logs`);
+    expect(logs.body.items.map((l: any) => l.message)).toContainEqual(expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/users answered 200, \d+ bytes of application\/json/));
+  });
+
+  it('keeps other content as text', async () => {
+    const job = await runToCompletion(app, fetchJob({ url: `${peer.url}/text` }));
+    expect(job.result).toMatchObject({ encoding: 'text', body: 'hello from the peer' });
+  });
+
+  it('sends a JSON body with the method and headers given', async () => {
+    await runToCompletion(app, fetchJob({ url: `${peer.url}/echo`, method: 'POST', headers: { 'x-trace': 'abc' }, body: { hello: 'world' } }));
+    expect(peer.lastEcho).toMatchObject({ method: 'POST', body: '{"hello":"world"}', headers: { 'x-trace': 'abc', 'content-type': 'application/json' } });
+  });
+
+  it('follows redirects, each hop checked, and lists them', async () => {
+    const job = await runToCompletion(app, fetchJob({ url: `${peer.url}/redirect/3` }));
+    expect(job.result.body).toEqual({ redirected: true });
+    expect(job.result.redirects).toEqual([`${peer.url}/redirect/2`, `${peer.url}/redirect/1`, `${peer.url}/redirect/0`]);
+    expect(job.result.url).toBe(`${peer.url}/redirect/0`);
+  });
+
+  it('fails past max_redirects', async () => {
+    const job = await app.submit(fetchJob({ url: `${peer.url}/redirect/4`, max_redirects: 2 }, { retry_config: ONCE }));
+    const done = await waitForJob(app, job.id);
+    expect(done.status).toBe('failed');
+    expect(done.error.message).toMatch(/more than max_redirects \(2\) redirects/);
+  });
+
+  it('fails the attempt on a non-2xx answer, so it is retried', async () => {
+    const job = await app.submit(fetchJob({ url: `${peer.url}/status/404` }, { retry_config: { max_attempts: 2, initial_delay_ms: 0 } }));
+    const done = await waitForJob(app, job.id);
+    expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'HANDLER_ERROR', cause_code: 'HTTP_404' } });
+    expect(done.error.message).toMatch(/answered 404: \{"status":404\}/);
+  });
+
+  it('succeeds on the retry after a flaky server fails twice', async () => {
+    const job = await runToCompletion(app, fetchJob({ url: `${peer.url}/flaky/k1?fails=2` }, { retry_config: { max_attempts: 3, initial_delay_ms: 50 } }));
+    expect(job.attempts).toBe(3);
+    expect(job.result.body).toEqual([{ attempt: 3 }]);
+    expect(peer.hits.get('/flaky/k1')).toBe(3);
+  });
+
+  it('gives up on a slow server after timeout_ms and closes the connection', async () => {
+    const job = await app.submit(fetchJob({ url: `${peer.url}/slow?ms=10000`, timeout_ms: 300 }, { retry_config: ONCE }));
+    const done = await waitForJob(app, job.id);
+    expect(done).toMatchObject({ status: 'failed', error: { cause_code: 'FETCH_TIMEOUT' } });
+    expect(done.error.message).toMatch(/no complete response from http:\/\/127\.0\.0\.1:\d+\/slow\?… within timeout_ms \(300 ms\)/);
+    await expectEventually(() => expect(peer.aborted).toContain('/slow'));
+  });
+
+  it('aborts the request when the job is cancelled', async () => {
+    const before = peer.aborted.length;
+    const job = await app.submit(fetchJob({ url: `${peer.url}/slow?ms=30000` }));
+    await waitForJob(app, job.id, ['running']);
+    await expectEventually(() => expect(peer.hits.get('/slow')).toBeGreaterThan(0));
+    expect((await app.patch(`/jobs/${job.id}/cancel`)).status).toBe(200);
+    await expectEventually(() => expect(peer.aborted.length).toBe(before + 1));
+  });
+
+  it.each([
+    ['/huge', /exceeds max_bytes \(100000\); download stopped/],
+    ['/huge-declared', /the response is 5242880 bytes, more than max_bytes \(100000\)/],
+  ])('stops %s past max_bytes', async (path, message) => {
+    const job = await app.submit(fetchJob({ url: `${peer.url}${path}`, max_bytes: 100_000 }, { retry_config: ONCE }));
+    const done = await waitForJob(app, job.id);
+    expect(done.status).toBe('failed');
+    expect(done.error.message).toMatch(message);
+    await expectEventually(() => expect(peer.aborted).toContain(path));
+  });
+
+  describe('with DATA_FETCH_ALLOW_PRIVATE=false (the default)', () => {
+    it.each([
+      ['an IP literal', (port: string) => `http://127.0.0.1:${port}/users`, /refused 127\.0\.0\.1: loopback addresses are not allowed/],
+      ['a name that resolves to loopback', (port: string) => `http://localhost:${port}/users`, /refused localhost \(resolves to (127\.0\.0\.1|::1)\): loopback/],
+      ['an IPv4-mapped IPv6 literal of a private address', () => 'http://[::ffff:10.0.0.1]:9/', /refused ::ffff:a00:1: private/],
+    ])('refuses %s before connecting', async (_label, url, message) => {
+      const hitsBefore = peer.hits.get('/users') ?? 0;
+      const job = await strict.submit(fetchJob({ url: url(new URL(peer.url).port) }, { retry_config: ONCE }));
+      const done = await waitForJob(strict, job.id);
+      expect(done.status).toBe('failed');
+      expect(done.error.message).toMatch(message);
+      expect(done.error.message).toMatch(/DATA_FETCH_ALLOW_PRIVATE=true/);
+      expect(peer.hits.get('/users') ?? 0).toBe(hitsBefore);
+    });
+  });
+});
