@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHttpApp } from '../../src/bootstrap.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -28,6 +31,8 @@ export async function createTestSpace(label: string): Promise<TestSpace> {
   } finally {
     await admin.end();
   }
+  // Files the built-in job types write go to a temporary folder, never into ./data.
+  const files = mkdtempSync(join(tmpdir(), `draconic-test-${suffix}-`));
   const space: TestSpace = {
     databaseUrl: databaseUrl(name),
     redisPrefix: `test:${run}:${suffix}`,
@@ -37,6 +42,8 @@ export async function createTestSpace(label: string): Promise<TestSpace> {
       REDIS_PREFIX: space.redisPrefix,
       RUN_MIGRATIONS: 'false',
       SHUTDOWN_GRACE_MS: '500',
+      EXPORT_DIR: join(files, 'exports'),
+      MAIL_OUTBOX_DIR: join(files, 'outbox'),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...extra,
     }),
