@@ -89,24 +89,27 @@ export class CreateSchema1795800000000 implements MigrationInterface {
     await q.query(`CREATE UNIQUE INDEX "job_logs_job_sequence_key" ON "job_logs" ("job_id", "sequence") WHERE "sequence" IS NOT NULL`);
 
     // The one definition of an event's data (DESIGN §7), used by every statement that changes a job.
+    // One expression without FROM or subqueries, so PostgreSQL inlines it into the calling statement.
     await q.query(`
       CREATE FUNCTION "job_event_data"(j "jobs", status_override "job_status" DEFAULT NULL, sequence_override integer DEFAULT NULL)
       RETURNS jsonb LANGUAGE sql STABLE AS $fn$
         SELECT jsonb_build_object(
-                 'job_id', j.id, 'type', j.type, 'priority', j.priority, 'status', s.status, 'attempt', j.attempts,
+                 'job_id', j.id, 'type', j.type, 'priority', j.priority,
+                 'status', coalesce(status_override, j.status), 'attempt', j.attempts,
                  'sequence', coalesce(sequence_override, j.event_seq),
                  'timestamp', to_char(j.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-               || coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(jsonb_build_object(
-                 'ref', to_jsonb(j.ref),
-                 'worker_id', CASE WHEN s.status IN ('running', 'completed', 'failed', 'timeout') THEN to_jsonb(j.worker_id) END,
-                 'error', CASE WHEN s.status IN ('failed', 'timeout', 'cancelled', 'pending') THEN j.error END,
-                 'result', CASE WHEN s.status = 'completed' THEN
-                             CASE WHEN octet_length(j.result::text) <= 4096 THEN j.result
-                                  ELSE jsonb_build_object('truncated', true, 'bytes', octet_length(j.result::text)) END END,
-                 'next_run_at', CASE WHEN s.status = 'pending' AND j.next_run_at IS NOT NULL
-                                  THEN to_jsonb(to_char(j.next_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END
-               )) WHERE value IS NOT NULL AND value <> 'null'::jsonb), '{}'::jsonb)
-        FROM (SELECT coalesce(status_override, j.status) AS status) s
+          || CASE WHEN j.ref IS NOT NULL THEN jsonb_build_object('ref', j.ref) ELSE '{}' END
+          || CASE WHEN j.worker_id IS NOT NULL AND coalesce(status_override, j.status) IN ('running', 'completed', 'failed', 'timeout')
+                  THEN jsonb_build_object('worker_id', j.worker_id) ELSE '{}' END
+          || CASE WHEN j.error IS NOT NULL AND coalesce(status_override, j.status) IN ('failed', 'timeout', 'cancelled', 'pending')
+                  THEN jsonb_build_object('error', j.error) ELSE '{}' END
+          || CASE WHEN coalesce(status_override, j.status) = 'completed'
+                  THEN jsonb_build_object('result', CASE WHEN octet_length(j.result::text) <= 4096 THEN j.result
+                                                          ELSE jsonb_build_object('truncated', true, 'bytes', octet_length(j.result::text)) END)
+                  ELSE '{}' END
+          || CASE WHEN coalesce(status_override, j.status) = 'pending' AND j.next_run_at IS NOT NULL
+                  THEN jsonb_build_object('next_run_at', to_char(j.next_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                  ELSE '{}' END
       $fn$`);
 
     await q.query(`
