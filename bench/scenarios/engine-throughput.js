@@ -11,7 +11,7 @@ const JOBS = Number(process.env.BENCH_E2E_JOBS ?? 20_000);
 const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 500);
 const BODY = JSON.stringify({ type: 'noop' });
 /** Capacity of the one worker: enough slots and units that noop jobs are never held back by placement. */
-const WORKER_ENV = { MAX_CONCURRENT_JOBS: '200', MAX_CPU_UNITS: '200', MAX_MEMORY_MB: '1000000', DB_POOL_SIZE: '20' };
+const WORKER_ENV = { MAX_CONCURRENT_JOBS: '500', MAX_CPU_UNITS: '500', MAX_MEMORY_MB: '1000000', DB_POOL_SIZE: '20' };
 
 async function endToEnd(service, label, jobs) {
   const started = performance.now();
@@ -40,6 +40,33 @@ async function endToEnd(service, label, jobs) {
     label,
     metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed },
     warnings,
+  };
+}
+
+/** The same jobs through POST /jobs/batch (1,000 per batch, 4 batches in flight): the engine without per-job HTTP. */
+async function endToEndBatch(service, label, jobs) {
+  const started = performance.now();
+  const batches = Array.from({ length: Math.ceil(jobs / 1000) }, (_, i) => Math.min(1000, jobs - i * 1000));
+  const body = (n) => ({ jobs: Array.from({ length: n }, () => ({ type: 'noop' })) });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < batches.length) await postJson(service, '/jobs/batch', body(batches[next++]));
+    }),
+  );
+  const submittedS = (performance.now() - started) / 1000;
+  const deadline = Date.now() + 300_000;
+  let completed = 0;
+  while (Date.now() < deadline) {
+    completed = (await jobCounts(service)).completed ?? 0;
+    if (completed >= jobs) break;
+    await sleep(50);
+  }
+  const wallS = (performance.now() - started) / 1000;
+  return {
+    label,
+    metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed },
+    warnings: completed < jobs ? [`only ${completed}/${jobs} completed before the deadline`] : [],
   };
 }
 
@@ -73,7 +100,7 @@ export default {
   description:
     `One \`ROLE=all\` service per measurement (fresh database; worker capacity ${JSON.stringify(WORKER_ENV)}). ` +
     `**e2e**: ${JOBS} \`noop\` jobs through \`POST /jobs\` from 64 connections (autocannon); jobs/s = jobs / (first submit -> all completed, ` +
-    'completion polled every 50 ms on /metrics). **embedded**: the same with neither DATABASE_URL nor REDIS_URL (PGlite, in-process queue). ' +
+    'completion polled every 50 ms on /metrics). **batch**: the same jobs through `POST /jobs/batch`, 1,000 per batch, 4 in flight. **embedded**: the same with neither DATABASE_URL nor REDIS_URL (PGlite, in-process queue). ' +
     `**pickup**: on a fresh idle service, ${PICKUP_JOBS} jobs submitted one at a time 10 ms apart; latency = job_started event received - ` +
     'job_created event received (both read from the Redis event channel by the bench, so the pub/sub delivery cancels out).',
 
@@ -88,6 +115,12 @@ export default {
     service = await ctx.startService({ label: `engine-e2e-run${ctx.run}`, env: WORKER_ENV });
     try {
       rows.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64`, JOBS));
+    } finally {
+      await ctx.stopService(service);
+    }
+    service = await ctx.startService({ label: `engine-e2e-batch-run${ctx.run}`, env: { ...WORKER_ENV, MAX_BODY_BYTES: '16777216' } });
+    try {
+      rows.push(await endToEndBatch(service, `e2e ${JOBS} noop, POST /jobs/batch of 1,000`, JOBS));
     } finally {
       await ctx.stopService(service);
     }

@@ -10,6 +10,9 @@ import { DataSource, type EntityManager } from 'typeorm';
  * (a filter list), so it is not kept prepared. Rows come back for every statement kind (TypeORM's
  * `query` returns `[rows, count]` for a bare UPDATE or DELETE).
  */
+/** Largest batch still run as a prepared statement (see `batch`). */
+const SMALL_BATCH = 8;
+
 @Injectable()
 export class Sql {
   private readonly names = new Map<string, string>();
@@ -18,6 +21,16 @@ export class Sql {
 
   async query<T = Record<string, unknown>>(text: string, values: unknown[] = [], tx?: EntityManager): Promise<T[]> {
     return this.run<T>({ name: this.nameOf(text), text, values }, tx);
+  }
+
+  /**
+   * For statements over a batch of `size` rows passed as arrays: prepared while the batch is small,
+   * planned afresh when it is large. A prepared statement's generic plan cannot know how many
+   * elements the arrays hold (it assumes 10) and may join the wrong way round, which costs
+   * little for a few rows and a lot for hundreds; a fresh plan sees the real array sizes.
+   */
+  async batch<T = Record<string, unknown>>(size: number, text: string, values: unknown[] = [], tx?: EntityManager): Promise<T[]> {
+    return size <= SMALL_BATCH ? this.query<T>(text, values, tx) : this.dynamic<T>(text, values, tx);
   }
 
   async dynamic<T = Record<string, unknown>>(text: string, values: unknown[] = [], tx?: EntityManager): Promise<T[]> {

@@ -18,14 +18,16 @@ export function mergeMoved(...parts: Moved[]): Moved {
   return { jobs: parts.flatMap((p) => p.jobs), events: parts.flatMap((p) => p.events) };
 }
 
+/** The events of a moved job `m`, as a JSON array: one event named `name` (an SQL expression) by default. */
+const ONE = (name: string, data = 'job_event_data(m.row)') => `jsonb_build_array(jsonb_build_object('event', ${name}, 'data', ${data}))`;
+
 /**
- * The tail every transition statement ends with. `moved` holds `row` (the whole jobs row after the
- * update); `logged` holds the log rows just written, each the record of one event.
+ * The tail every transition statement ends with: the rows of CTE `moved` (`row` = the whole jobs
+ * row after the update) with their events, computed from the row itself. The log rows written by
+ * the statement's `logged` CTE hold the same data; the events are not read back from them, because
+ * joining the two would make PostgreSQL re-aggregate per row (quadratic in the batch size).
  */
-const RESULT = (moved = 'moved', logged = 'logged') => `
-  SELECT (m.row).*, e.events FROM ${moved} m
-  LEFT JOIN (SELECT job_id, jsonb_agg(jsonb_build_object('event', event, 'data', data) ORDER BY sequence) AS events
-             FROM ${logged} GROUP BY job_id) e ON e.job_id = (m.row).id`;
+const RESULT = (moved: string, events: string) => `SELECT (m.row).*, ${events} AS events FROM ${moved} m`;
 
 /** A log row per moved job, recording `event` with the job's event data (the same row is the event). */
 const LOG_EVENT = (source: string, level: string, message: string, event: JobEventName | string, filter = 'true') => `
@@ -69,8 +71,9 @@ export interface Placement {
 export class JobTransitionsRepository {
   constructor(private readonly sql: Sql) {}
 
-  private async run(sql: string, params: unknown[], tx?: EntityManager): Promise<Moved & { rows: JobRow[] }> {
-    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await this.sql.query(sql, params, tx);
+  /** `size`: how many jobs the statement's arrays name (see Sql.batch). */
+  private async run(sql: string, params: unknown[], tx?: EntityManager, size = 1): Promise<Moved & { rows: JobRow[] }> {
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await this.sql.batch(size, sql, params, tx);
     const jobs: Job[] = [];
     const events: JobEvent[] = [];
     for (const row of rows) {
@@ -90,8 +93,8 @@ export class JobTransitionsRepository {
                 allocated = j.allocated AND j.status = 'running'
          WHERE j.id = $1 AND j.status = ANY($2::job_status[])
          RETURNING j AS row
-       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`)} RETURNING job_id, event, data, sequence)
-       ${RESULT()}`,
+       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`)} )
+       ${RESULT('moved', ONE(`'job_cancelled'`))}`,
       [id, from, JSON.stringify(error), message],
       tx,
     );
@@ -125,9 +128,8 @@ export class JobTransitionsRepository {
          RETURNING j AS row
        ), logged AS (
          ${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, `'job cancelled: a dependency did not complete'`, `'job_cancelled'`)}
-         RETURNING job_id, event, data, sequence
        )
-       ${RESULT()}`,
+       ${RESULT('moved', ONE(`'job_cancelled'`))}`,
       [rootId, rootOutcome],
       tx,
     );
@@ -136,7 +138,7 @@ export class JobTransitionsRepository {
   /** Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready. */
   async place(placements: readonly Placement[]): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
     if (placements.length === 0) return [];
-    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.batch(placements.length, 
       `WITH placed AS (
          UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
          FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
@@ -151,7 +153,7 @@ export class JobTransitionsRepository {
   /** Takes placed-but-not-started jobs back from a worker (lost, stopping), so they are placed again. */
   async unplace(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows: Array<{ id: string }> = await this.sql.query(
+    const rows: Array<{ id: string }> = await this.sql.batch(ids.length, 
       `WITH taken AS (
          UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
          WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated RETURNING id
@@ -173,10 +175,11 @@ export class JobTransitionsRepository {
          RETURNING j AS row
        ), logged AS (
          ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, `'attempt ' || (s.row).attempts || ' started on worker ' || $3::text`, `'job_started'`)}
-         RETURNING job_id, event, data, sequence
        )
-       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies FROM (${RESULT()}) r`,
+       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies FROM (${RESULT('moved', ONE(`'job_started'`))}) r`,
       [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
+      undefined,
+      items.length,
     );
     return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
   }
@@ -201,11 +204,11 @@ export class JobTransitionsRepository {
            RETURNING j AS row
          ), logged AS (
            ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, `'attempt ' || (s.row).attempts || ' completed'`, `'job_completed'`)}
-           RETURNING job_id, event, data, sequence
          )
-         ${RESULT()}`,
+         ${RESULT('moved', ONE(`'job_completed'`))}`,
         [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => JSON.stringify(i.result ?? null))],
         tx,
+        items.length,
       );
       if (completed.jobs.length === 0) return completed;
       const released = await this.releaseDependents(completed.jobs.map((j) => j.id), tx);
@@ -234,11 +237,11 @@ export class JobTransitionsRepository {
        ), ready AS (SELECT row FROM released WHERE (row).status = 'ready' AND (row).pending_dependencies = 0),
        logged AS (
          ${INSERT_LOGS} ${LOG_EVENT('ready', `'info'`, `'dependencies completed: job is ready'`, `'job_ready'`)}
-         RETURNING job_id, event, data, sequence
        )
-       ${RESULT('ready')}`,
+       ${RESULT('ready', ONE(`'job_ready'`))}`,
       [completedIds],
       tx,
+      completedIds.length,
     );
   }
 
@@ -273,9 +276,13 @@ export class JobTransitionsRepository {
          FROM moved s
          UNION ALL
          ${LOG_EVENT('moved', `'warn'`, `'retry ' || ((s.row).attempts + 1) || ' of ' || (s.row).max_attempts || ' scheduled at ' || to_char(s.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`, `'job_retry_scheduled'`, 's.retry_at IS NOT NULL')}
-         RETURNING job_id, event, data, sequence
        )
-       ${RESULT()}`,
+       ${RESULT('moved', `CASE WHEN m.retry_at IS NULL
+           THEN jsonb_build_array(jsonb_build_object('event', CASE WHEN m.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,
+                                                     'data', job_event_data(m.row, m.outcome, (m.row).event_seq)))
+           ELSE jsonb_build_array(jsonb_build_object('event', CASE WHEN m.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,
+                                                     'data', job_event_data(m.row, m.outcome, (m.row).event_seq - 1)),
+                                  jsonb_build_object('event', 'job_retry_scheduled', 'data', job_event_data(m.row))) END`)}`,
       [
         items.map((i) => i.id),
         items.map((i) => i.attempt),
@@ -284,6 +291,7 @@ export class JobTransitionsRepository {
         items.map((i) => i.retryAt),
       ],
       tx,
+      items.length,
     );
   }
 
@@ -301,9 +309,8 @@ export class JobTransitionsRepository {
        ), logged AS (
          ${INSERT_LOGS}
          ${LOG_EVENT('moved', `'info'`, `'retry due: job is ' || (s.row).status`, `CASE WHEN (s.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`)}
-         RETURNING job_id, event, data, sequence
        )
-       ${RESULT()}`,
+       ${RESULT('moved', ONE(`CASE WHEN (m.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`))}`,
       [limit],
     );
   }
@@ -325,12 +332,13 @@ export class JobTransitionsRepository {
        ), logged AS (
          ${INSERT_LOGS}
          SELECT (s.row).id, 'debug', 'progress ' || $3::text || '%', (s.row).attempts,
-                job_event_data(s.row) || jsonb_build_object('progress', $3::float8) || coalesce(jsonb_build_object('progress_data', $4::jsonb), '{}'),
+                job_event_data(s.row) || jsonb_build_object('progress', $3::float8)
+                  || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END,
                 'job_progress', (s.row).event_seq
          FROM moved s
-         RETURNING job_id, event, data, sequence
        )
-       ${RESULT()}`,
+       ${RESULT('moved', ONE(`'job_progress'`, `job_event_data(m.row) || jsonb_build_object('progress', $3::float8)
+                  || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END`))}`,
       [id, attempt, percent, data === undefined ? null : JSON.stringify(data)],
     );
   }
@@ -363,7 +371,7 @@ export class JobTransitionsRepository {
   /** Writes waiting reasons (no event: the job's state does not change). */
   async setWaitingReasons(items: ReadonlyArray<{ id: string; reason: WaitingReason }>): Promise<void> {
     if (items.length === 0) return;
-    await this.sql.query(
+    await this.sql.batch(items.length, 
       `UPDATE jobs j SET waiting_reason = w.reason
        FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
        WHERE j.id = w.id AND j.status = 'ready' AND NOT j.allocated`,

@@ -71,7 +71,7 @@ export class JobRepository {
     if (jobs.length === 0) return NOTHING_MOVED;
     const col = <K extends keyof NewJob>(key: K) => jobs.map((j) => j[key]);
     const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
-    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> }> = await this.sql.query(
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> }> = await this.sql.batch(jobs.length, 
       `WITH inserted AS (
          INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
@@ -90,10 +90,9 @@ export class JobRepository {
          SELECT (s.row).id, CASE WHEN (s.row).status = 'cancelled' THEN 'warn' ELSE 'info' END,
                 'job submitted as ' || (s.row).status, 0, job_event_data(s.row), 'job_created', 1
          FROM inserted s
-         RETURNING job_id, event, data
        )
-       SELECT (i.row).*, jsonb_build_array(jsonb_build_object('event', l.event, 'data', l.data)) AS events
-       FROM inserted i JOIN logged l ON l.job_id = (i.row).id`,
+       SELECT (i.row).*, jsonb_build_array(jsonb_build_object('event', 'job_created', 'data', job_event_data(i.row))) AS events
+       FROM inserted i`,
       [
         col('id'), col('type'), col('priority'), col('status'), json(col('payload')), col('cpuUnits'), col('memoryMb'),
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),

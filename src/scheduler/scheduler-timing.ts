@@ -4,8 +4,11 @@ export const SCHEDULER_TIMING = {
   sweepMs: 1000,
   /** Ready jobs considered per placement round. */
   passWindow: 500,
-  /** How often waiting reasons are rewritten while jobs are being placed. */
-  reasonRefreshMs: 500,
+  /**
+   * How often waiting reasons are rewritten. Not on every pass: under load most jobs are placed
+   * before their reason would matter, and each write is one more row version.
+   */
+  reasonRefreshMs: 1000,
   /** A placed job not started after this long is handed to its worker again (Redis lost it). */
   placementGraceMs: 5000,
   /** A cancelled running job whose handler ignores its signal keeps its resources this long at most. */

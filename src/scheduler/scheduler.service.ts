@@ -164,7 +164,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
 
-    if (reasonsDue || placed.length === 0) {
+    if (reasonsDue) {
       const current = new Map(ready.map((j) => [j.id, `${j.reasonCode}|${j.reasonMessage}`]));
       const changed = plan.waiting.filter((w) => current.get(w.jobId) !== `${w.reason.code}|${w.reason.message}`);
       await this.queue.setWaitingReasons(changed.map((w) => ({ id: w.jobId, reason: w.reason })));
