@@ -13,6 +13,18 @@ const BODY = JSON.stringify({ type: 'noop' });
 /** Capacity of the one worker: enough slots and units that noop jobs are never held back by placement. */
 const WORKER_ENV = { MAX_CONCURRENT_JOBS: '500', MAX_CPU_UNITS: '500', MAX_MEMORY_MB: '1000000', DB_POOL_SIZE: '20' };
 
+/** Polls /metrics every 50 ms until `jobs` are completed (or 5 minutes pass). */
+async function untilCompleted(service, jobs, started) {
+  const deadline = Date.now() + 300_000;
+  let completed = 0;
+  while (Date.now() < deadline) {
+    completed = (await jobCounts(service)).completed ?? 0;
+    if (completed >= jobs) break;
+    await sleep(50);
+  }
+  return { completed, wallS: (performance.now() - started) / 1000 };
+}
+
 async function endToEnd(service, label, jobs) {
   const started = performance.now();
   const r = await autocannon({
@@ -25,14 +37,7 @@ async function endToEnd(service, label, jobs) {
     timeout: 60,
   });
   const submittedS = (performance.now() - started) / 1000;
-  const deadline = Date.now() + 300_000;
-  let completed = 0;
-  while (Date.now() < deadline) {
-    completed = (await jobCounts(service)).completed ?? 0;
-    if (completed >= jobs) break;
-    await sleep(50);
-  }
-  const wallS = (performance.now() - started) / 1000;
+  const { completed, wallS } = await untilCompleted(service, jobs, started);
   const warnings = [];
   if (r.non2xx || r.errors) warnings.push(`${r.non2xx} non-2xx, ${r.errors} errors while submitting`);
   if (completed < jobs) warnings.push(`only ${completed}/${jobs} completed before the deadline`);
@@ -55,14 +60,7 @@ async function endToEndBatch(service, label, jobs) {
     }),
   );
   const submittedS = (performance.now() - started) / 1000;
-  const deadline = Date.now() + 300_000;
-  let completed = 0;
-  while (Date.now() < deadline) {
-    completed = (await jobCounts(service)).completed ?? 0;
-    if (completed >= jobs) break;
-    await sleep(50);
-  }
-  const wallS = (performance.now() - started) / 1000;
+  const { completed, wallS } = await untilCompleted(service, jobs, started);
   return {
     label,
     metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed },
