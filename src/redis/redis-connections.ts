@@ -12,7 +12,10 @@ export class RedisConnections implements OnApplicationShutdown {
     readonly url: string,
     readonly prefix: string,
   ) {
-    this.client = this.open('client');
+    // Commands on the shared connection fail after a few reconnection attempts instead of waiting for
+    // Redis forever: a publish, a ping (GET /health answers 503) or a dispatch errors out, and the
+    // reconciliation hands placed jobs over again once Redis is back.
+    this.client = this.open('client', { maxRetriesPerRequest: 3 });
   }
 
   /** A new connection, e.g. for a pub/sub subscriber (which cannot run commands) or a blocking consumer. */
@@ -37,7 +40,8 @@ export class RedisConnections implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
       this.opened.map(async ({ redis, blocking }) => {
-        if (blocking) return redis.disconnect(); // a QUIT would wait for the blocking command
+        // A QUIT would wait for a blocking command, or for a connection that never came up.
+        if (blocking || redis.status !== 'ready') return redis.disconnect();
         try {
           await redis.quit();
         } catch {

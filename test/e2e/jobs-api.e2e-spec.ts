@@ -485,6 +485,17 @@ describe('operations endpoints', () => {
     expect(doc.body.components.schemas.SubmitJobDto.properties.priority.enum).toEqual(['low', 'normal', 'high', 'critical']);
   });
 
+  it('GET /health answers 503 in the Terminus shape when Redis is down', async () => {
+    const cut = await startTestApp(await createTestSpace('health_down'), { ROLE: 'api', REDIS_URL: 'redis://127.0.0.1:1/0' });
+    try {
+      const response = await cut.get('/health');
+      expect(response.status).toBe(503);
+      expect(response.body).toMatchObject({ status: 'error', info: { database: { status: 'up' } }, error: { redis: { status: 'down' } } });
+    } finally {
+      await cut.close();
+    }
+  });
+
   it('echoes a request id', async () => {
     const response = await app.get('/health', { 'x-request-id': 'abc-123' });
     expect(response.headers['x-request-id']).toBe('abc-123');
