@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 
 /**
- * Subscribes to the service's event channel on Redis and stamps each event with performance.now()
+ * Subscribes to the service's event channel on Redis (messages carry arrays of events) and stamps each event with performance.now()
  * on arrival. Both ends of a latency measured from two stamps of this feed travel the same path,
  * so the delivery delay cancels out.
  */
@@ -13,7 +13,7 @@ export async function eventFeed(service) {
   redis.on('message', (_channel, raw) => {
     const at = performance.now();
     const { message } = JSON.parse(raw);
-    for (const listener of listeners) listener(message, at);
+    for (const event of message) for (const listener of listeners) listener(event, at);
   });
   return {
     on(listener) {

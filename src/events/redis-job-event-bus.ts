@@ -3,9 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { JobEventBus, type ClusterSignal, type JobEvent } from './job-event-bus.js';
 
+/** Most events in one pub/sub message. */
+const PUBLISH_CHUNK = 500;
+
 /**
  * JobEventBus over Redis pub/sub: one channel for job events (`<REDIS_PREFIX>:job-events`) and one
- * for cluster signals. Events of one call are published in one pipeline, so their order holds.
+ * for cluster signals. The events of one call travel together, in order: `{origin, message: [event, ...]}`.
  * Listeners in the publishing process get the events at once, without the round trip through
  * Redis (the scheduler reacts to a local submit in microseconds); the echo from Redis of a
  * process's own messages is skipped, recognised by the origin id every message carries.
@@ -33,12 +36,14 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   async publish(events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
     for (const event of events) this.deliverTo(this.listeners, event);
-    if (events.length === 1) {
-      await this.publisher.publish(this.channel, this.wrap(events[0]));
+    // One message carries up to PUBLISH_CHUNK events: far fewer Redis commands for batches, and a
+    // subscriber gets them in order.
+    if (events.length <= PUBLISH_CHUNK) {
+      await this.publisher.publish(this.channel, this.wrap(events));
       return;
     }
     const pipeline = this.publisher.pipeline();
-    for (const event of events) pipeline.publish(this.channel, this.wrap(event));
+    for (let i = 0; i < events.length; i += PUBLISH_CHUNK) pipeline.publish(this.channel, this.wrap(events.slice(i, i + PUBLISH_CHUNK)));
     await pipeline.exec();
   }
 
@@ -89,7 +94,11 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
       return;
     }
     if (parsed.origin === this.origin || parsed.message === undefined) return; // delivered locally already
-    this.deliverTo(channel === this.channel ? this.listeners : this.signalListeners, parsed.message);
+    if (channel === this.channel) {
+      for (const event of parsed.message as JobEvent[]) this.deliverTo(this.listeners, event);
+    } else {
+      this.deliverTo(this.signalListeners, parsed.message);
+    }
   }
 
   private deliverTo(listeners: Set<(value: never) => void>, message: unknown): void {

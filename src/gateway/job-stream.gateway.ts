@@ -118,6 +118,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   }
 
   private relay(event: JobEvent): void {
+    if (this.server.sockets.size === 0) return; // nobody listening here: no ordering or encoding work
     const sequence = typeof event.data.sequence === 'number' ? event.data.sequence : NaN;
     if (Number.isNaN(sequence)) return this.emit([{ event }]);
     this.emit(this.order.push({ jobId: event.jobId, sequence, event }, Date.now()));

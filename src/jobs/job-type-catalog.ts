@@ -40,11 +40,25 @@ export class JobTypeCatalog {
     return this.payloadTypes.has(type);
   }
 
+  /** Payloads (small ones, by type and JSON text) already found valid: batches often repeat one payload. */
+  private readonly valid = new Set<string>();
+
   /** Validates a payload against its type's class; throws a 400-kind error listing every problem. */
   validatePayload(type: string, payload: Record<string, unknown>): void {
     if (!this.payloadTypes.has(type)) throw new UnknownJobTypeError(type, this.types());
     const payloadType = this.payloadTypes.get(type);
     if (!payloadType) return;
+    const text = JSON.stringify(payload);
+    const key = text.length <= 1024 ? `${type}\u0000${text}` : null;
+    if (key !== null && this.valid.has(key)) return;
+    this.check(type, payloadType, payload);
+    if (key !== null) {
+      if (this.valid.size >= 10_000) this.valid.clear();
+      this.valid.add(key);
+    }
+  }
+
+  private check(type: string, payloadType: PayloadClass, payload: Record<string, unknown>): void {
     const instance = plainToInstance(payloadType, payload);
     const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
     if (errors.length > 0) {
