@@ -1,9 +1,12 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type JobLogLevel = (typeof LOG_LEVELS)[number];
 
 @Entity({ name: 'job_logs' })
+@Index('job_logs_job_id_idx', { synchronize: false })
+@Index('job_logs_job_sequence_key', { synchronize: false })
+@Check('job_logs_level_check', `((level)::text = ANY ((ARRAY['debug'::character varying, 'info'::character varying, 'warn'::character varying, 'error'::character varying])::text[]))`)
 export class JobLog {
   @PrimaryGeneratedColumn({ type: 'bigint', name: 'id' })
   id!: string;

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 
 export interface JobErrorInfo {
@@ -14,7 +14,18 @@ export interface WaitingReason {
 }
 
 /** A job row. The TypeORM entity is the model (STYLE §4.3); JobResponseDto.from() is the wire translation. */
+// Indexes and checks are written in the migrations (partial, DESC); declared here so that
+// `npm run migration:generate` knows them and proposes only real changes.
 @Entity({ name: 'jobs' })
+@Index('jobs_idempotency_key_key', { synchronize: false })
+@Index('jobs_ready_priority_created_idx', { synchronize: false })
+@Index('jobs_pending_next_run_idx', { synchronize: false })
+@Index('jobs_allocated_worker_idx', { synchronize: false })
+@Index('jobs_created_idx', { synchronize: false })
+@Check('jobs_cpu_units_check', '(cpu_units >= 1)')
+@Check('jobs_memory_mb_check', '(memory_mb >= 1)')
+@Check('jobs_max_attempts_check', '(max_attempts >= 1)')
+@Check('jobs_pending_dependencies_check', '(pending_dependencies >= 0)')
 export class Job {
   @PrimaryColumn({ type: 'uuid', name: 'id' })
   id!: string;

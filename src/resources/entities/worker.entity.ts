@@ -1,9 +1,10 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 
 export const WORKER_STATUSES = ['active', 'draining', 'lost', 'stopped'] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
 @Entity({ name: 'workers' })
+@Check('workers_status_check', `((status)::text = ANY ((ARRAY['active'::character varying, 'draining'::character varying, 'lost'::character varying, 'stopped'::character varying])::text[]))`)
 export class Worker {
   @PrimaryColumn({ type: 'varchar', length: 100, name: 'id' })
   id!: string;
