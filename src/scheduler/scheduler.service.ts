@@ -113,7 +113,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
     if (this.passScheduled) return;
     this.passScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.passScheduled = false;
       void this.pass();
     });
