@@ -18,7 +18,6 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   private readonly listeners = new Set<(value: never) => void>();
   private readonly signalListeners = new Set<(value: never) => void>();
   private subscriber?: Redis;
-  private subscribing?: Promise<unknown>;
   private readonly signalChannel: string;
   private readonly origin = randomUUID();
   /** How this process's own messages start on the wire (checked before parsing them). */
@@ -68,18 +67,12 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     return () => this.signalListeners.delete(listener as (value: never) => void);
   }
 
-  /** Resolves once the subscription is active, so nothing published after it is missed. */
-  async ready(): Promise<void> {
-    this.ensureSubscriber();
-    await this.subscribing;
-  }
-
   private ensureSubscriber(): void {
     if (this.subscriber) return;
     const subscriber = this.makeSubscriber();
     this.subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
-    this.subscribing = subscriber.subscribe(this.channel, this.signalChannel).catch((error: unknown) => {
+    void subscriber.subscribe(this.channel, this.signalChannel).catch((error: unknown) => {
       this.logger.error({ err: error }, 'cannot subscribe to the job event channels');
     });
   }

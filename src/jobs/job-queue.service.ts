@@ -16,10 +16,6 @@ export class JobQueueService {
     return this.jobs.readyQueue(limit);
   }
 
-  allocations() {
-    return this.jobs.allocations();
-  }
-
   allocatedJobs() {
     return this.jobs.allocatedJobs();
   }

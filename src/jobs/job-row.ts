@@ -6,11 +6,6 @@ export const JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memo
   initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, attempts, pending_dependencies, result, error,
   waiting_reason, worker_id, allocated, placed_at, queued_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at`;
 
-/** Prefixes every column of JOB_COLUMNS with a table alias. */
-export function jobColumns(alias: string): string {
-  return JOB_COLUMNS.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
-}
-
 export type JobRow = Record<string, unknown>;
 
 /** Maps a raw `jobs` row (snake_case, as pg returns it) to the entity. */

@@ -258,20 +258,6 @@ export class JobRepository {
     }));
   }
 
-  /** The allocation ledger, rebuilt from the jobs table: what each worker has booked. */
-  async allocations(): Promise<Array<{ workerId: string; slots: number; cpuUnits: number; memoryMb: number }>> {
-    const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `SELECT worker_id, count(*)::int AS slots, sum(cpu_units)::int AS cpu_units, sum(memory_mb)::int AS memory_mb
-       FROM jobs WHERE allocated GROUP BY worker_id`
-    );
-    return rows.map((r) => ({
-      workerId: r.worker_id as string,
-      slots: r.slots as number,
-      cpuUnits: r.cpu_units as number,
-      memoryMb: r.memory_mb as number,
-    }));
-  }
-
   /** Jobs holding resources on the given workers. */
   async allocatedOn(workerIds: string[]): Promise<Job[]> {
     if (workerIds.length === 0) return [];

@@ -13,8 +13,8 @@ import { expectEventually } from '../support/test-app.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'draconic-embedded-'));
 let api: ApiProcess;
 
-/** Starts `node dist/src/main.js` with no database or Redis URL (empty, so a local .env cannot fill them). */
-async function startEmbedded(): Promise<ApiProcess> {
+/** Forks `node dist/src/main.js` with no database or Redis URL (empty, so a local .env cannot fill them). */
+async function embeddedProcess(label: string, extra: Record<string, string> = {}): Promise<ApiProcess> {
   const port = await freePort();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -26,9 +26,15 @@ async function startEmbedded(): Promise<ApiProcess> {
     SHUTDOWN_GRACE_MS: '500',
     EXPORT_DIR: join(dataDir, 'exports'),
     MAIL_OUTBOX_DIR: join(dataDir, 'outbox'),
+    ...extra,
   };
   if (process.env.HOME) env.HOME = process.env.HOME;
-  const proc = new ApiProcess(`embedded :${port}`, port, env);
+  return new ApiProcess(`${label} :${port}`, port, env);
+}
+
+/** Starts an embedded service and waits until GET /health answers 200. */
+async function startEmbedded(): Promise<ApiProcess> {
+  const proc = await embeddedProcess('embedded');
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (!proc.running) throw new Error(`embedded process exited early:\n${proc.output()}`);
@@ -160,28 +166,14 @@ describe('embedded mode', () => {
   });
 
   it('refuses a second process on the same DATA_DIR', async () => {
-    const port = await freePort();
-    const intruder = new ApiProcess('second embedded', port, {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      DATA_DIR: dataDir,
-      PORT: String(port),
-    });
+    const intruder = await embeddedProcess('second embedded');
     const exit = await intruder.waitForExit(30_000);
     expect(exit.code).toBe(1);
     expect(intruder.output()).toContain(`DATA_DIR ${dataDir} is in use by another draconic process`);
   });
 
   it('refuses ROLE=worker without DATABASE_URL and REDIS_URL', async () => {
-    const port = await freePort();
-    const worker = new ApiProcess('embedded worker', port, {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      ROLE: 'worker',
-      DATA_DIR: join(dataDir, 'other'),
-    });
+    const worker = await embeddedProcess('embedded worker', { ROLE: 'worker', DATA_DIR: join(dataDir, 'other') });
     const exit = await worker.waitForExit(30_000);
     expect(exit.code).toBe(1);
     expect(worker.output()).toContain('ROLE=worker needs DATABASE_URL and REDIS_URL');

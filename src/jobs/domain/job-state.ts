@@ -16,9 +16,6 @@ const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   cancelled: [],
 };
 
-/** States a job waits in before it runs. */
-export const WAITING_STATUSES = ['pending', 'blocked', 'ready'] as const satisfies readonly JobStatus[];
-
 export class IllegalTransitionError extends Error {
   constructor(
     readonly from: JobStatus,
