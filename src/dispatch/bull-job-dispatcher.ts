@@ -2,19 +2,32 @@ import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import type Bull from 'bull';
 import { JobDispatcher, workerQueueName, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
 import type { BullQueues } from './bull-queues.js';
+import type { InProcessQueues } from './in-process-queues.js';
 
-/** JobDispatcher over Bull: one queue per worker, Bull job id = `<job id>:<attempt>`. */
+/**
+ * JobDispatcher over Bull: one queue per worker, Bull job id = `<job id>:<attempt>`. A job placed on
+ * the worker of this very process (ROLE=all) skips Redis: it goes through the in-process lane, as
+ * nothing has to be carried between processes (the worker dies with the scheduler that placed it,
+ * and the next leader re-places what was not started, as for a lost Bull queue).
+ */
 export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy {
   private readonly logger = new Logger(BullJobDispatcher.name);
   private readonly queues = new Map<string, Bull.Queue<DispatchedJobData>>();
 
-  constructor(private readonly bull: BullQueues) {
+  constructor(
+    private readonly bull: BullQueues,
+    private readonly local: InProcessQueues,
+  ) {
     super();
   }
 
   async dispatch(items: readonly Dispatch[], options: { again?: boolean } = {}): Promise<void> {
     const byWorker = new Map<string, Dispatch[]>();
     for (const item of items) {
+      if (this.local.consumes(item.workerId)) {
+        this.local.queueOf(item.workerId).add({ jobId: item.jobId, attempt: item.attempt });
+        continue;
+      }
       const list = byWorker.get(item.workerId) ?? [];
       list.push(item);
       byWorker.set(item.workerId, list);

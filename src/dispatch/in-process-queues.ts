@@ -1,9 +1,17 @@
 import { JobDispatcher, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
 import { WorkerQueue } from './worker-queue.js';
 
-/** In-process queues by worker id, shared by the dispatcher and the consumer (embedded mode). */
+/**
+ * In-process queues by worker id, shared by the dispatcher and the consumer: every queue in embedded
+ * mode; with Redis, the lane from a leading scheduler to the worker of its own process.
+ */
 export class InProcessQueues {
   private readonly queues = new Map<string, InProcessWorkerQueue>();
+
+  /** True when a consumer in this process takes this worker's jobs. */
+  consumes(workerId: string): boolean {
+    return this.queues.get(workerId)?.started ?? false;
+  }
 
   queueOf(workerId: string): InProcessWorkerQueue {
     let queue = this.queues.get(workerId);
@@ -43,6 +51,10 @@ export class InProcessWorkerQueue extends WorkerQueue {
   private concurrency = 0;
   private active = 0;
   private paused = false;
+
+  get started(): boolean {
+    return this.run !== undefined;
+  }
 
   add(data: DispatchedJobData): void {
     const key = `${data.jobId}:${data.attempt}`;

@@ -7,3 +7,22 @@ export abstract class WorkerQueue {
   /** Stops taking new jobs (running ones go on). */
   abstract pause(): Promise<void>;
 }
+
+/**
+ * A worker fed by more than one queue: its Bull queue (jobs placed by a scheduler in another process)
+ * and the in-process lane (placed by the scheduler of its own process). Each lane runs up to the
+ * worker's slots; the scheduler's ledger, which books every placement, keeps the sum within them.
+ */
+export class LanedWorkerQueue extends WorkerQueue {
+  constructor(private readonly lanes: readonly WorkerQueue[]) {
+    super();
+  }
+
+  async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.start(concurrency, run)));
+  }
+
+  async pause(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.pause()));
+  }
+}

@@ -6,7 +6,7 @@ import { BullQueues } from '../dispatch/bull-queues.js';
 import { BullWorkerQueue, EXECUTION_QUEUE } from '../dispatch/bull-worker-queue.js';
 import { InProcessQueues } from '../dispatch/in-process-queues.js';
 import { workerQueueName } from '../dispatch/job-dispatcher.js';
-import { WorkerQueue } from '../dispatch/worker-queue.js';
+import { LanedWorkerQueue, WorkerQueue } from '../dispatch/worker-queue.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { ExecutionProcessor } from './execution.processor.js';
@@ -38,7 +38,15 @@ export class ExecutorModule {
                 useFactory: (identity: WorkerIdentity, bull: BullQueues) => ({ ...bull.options(), name: workerQueueName(identity.id) }),
               }),
             ],
-            providers: [{ provide: WorkerQueue, useClass: BullWorkerQueue }],
+            providers: [
+              BullWorkerQueue,
+              {
+                provide: WorkerQueue,
+                inject: [BullWorkerQueue, InProcessQueues, WorkerIdentity],
+                useFactory: (bull: BullWorkerQueue, local: InProcessQueues, identity: WorkerIdentity) =>
+                  new LanedWorkerQueue([bull, local.queueOf(identity.id)]),
+              },
+            ],
           }
         : {
             imports: [],

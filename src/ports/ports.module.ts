@@ -24,6 +24,8 @@ export class PortsModule {
   static forDeployment(config: AppConfig, deployment: Deployment): DynamicModule {
     const providers: Provider[] = [{ provide: Deployment, useValue: deployment }];
     const exported: Array<Provider | Function> = [Deployment, JobEventBus, JobDispatcher, LeaderElection];
+    providers.push({ provide: InProcessQueues, useValue: new InProcessQueues() });
+    exported.push(InProcessQueues);
     if (deployment.messaging === 'redis') {
       providers.push(
         { provide: RedisConnections, useFactory: () => new RedisConnections(config.redisUrl!, config.redisPrefix) },
@@ -34,16 +36,18 @@ export class PortsModule {
             new RedisJobEventBus(redis.client, () => redis.open('events-subscriber'), redis.key('job-events')),
         },
         { provide: BullQueues, inject: [RedisConnections], useFactory: (redis: RedisConnections) => new BullQueues(redis) },
-        { provide: JobDispatcher, inject: [BullQueues], useFactory: (bull: BullQueues) => new BullJobDispatcher(bull) },
+        {
+          provide: JobDispatcher,
+          inject: [BullQueues, InProcessQueues],
+          useFactory: (bull: BullQueues, local: InProcessQueues) => new BullJobDispatcher(bull, local),
+        },
       );
       exported.push(RedisConnections, BullQueues);
     } else {
       providers.push(
-        { provide: InProcessQueues, useValue: new InProcessQueues() },
         { provide: JobEventBus, useValue: new InProcessJobEventBus() },
         { provide: JobDispatcher, inject: [InProcessQueues], useFactory: (queues: InProcessQueues) => new InProcessJobDispatcher(queues) },
       );
-      exported.push(InProcessQueues);
     }
     providers.push({
       provide: LeaderElection,

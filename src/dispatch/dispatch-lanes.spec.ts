@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import type Bull from 'bull';
+import { BullJobDispatcher } from './bull-job-dispatcher.js';
+import type { BullQueues } from './bull-queues.js';
+import { InProcessQueues } from './in-process-queues.js';
+import type { DispatchedJobData } from './job-dispatcher.js';
+import { LanedWorkerQueue } from './worker-queue.js';
+
+/** Records what reaches Bull, by queue name, instead of talking to Redis. */
+function recordingBull() {
+  const added = new Map<string, string[]>();
+  const bull = {
+    create: (name: string) =>
+      ({
+        addBulk: async (jobs: Array<{ opts: { jobId: string } }>) => {
+          added.set(name, [...(added.get(name) ?? []), ...jobs.map((j) => j.opts.jobId)]);
+          return [];
+        },
+      }) as unknown as Bull.Queue,
+  } as unknown as BullQueues;
+  return { bull, added };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('dispatch lanes (ROLE=all with Redis)', () => {
+  it('hands jobs placed on the worker of this process over in memory, and every other worker through its Bull queue', async () => {
+    const { bull, added } = recordingBull();
+    const local = new InProcessQueues();
+    const ran: DispatchedJobData[] = [];
+    await local.queueOf('here').start(10, async (data) => void ran.push(data));
+    const dispatcher = new BullJobDispatcher(bull, local);
+
+    await dispatcher.dispatch([
+      { workerId: 'here', jobId: 'a', attempt: 1 },
+      { workerId: 'elsewhere', jobId: 'b', attempt: 2 },
+      { workerId: 'here', jobId: 'c', attempt: 3 },
+    ]);
+    await settle();
+
+    expect(ran).toEqual([{ jobId: 'a', attempt: 1 }, { jobId: 'c', attempt: 3 }]);
+    expect(Object.fromEntries(added)).toEqual({ 'worker:elsewhere': ['b:2'] });
+  });
+
+  it('uses Bull for a worker of this process whose consumer has not started (a queue nobody takes from loses nothing to memory)', async () => {
+    const { bull, added } = recordingBull();
+    const local = new InProcessQueues();
+    local.queueOf('here'); // created by the executor's wiring, not started yet
+    await new BullJobDispatcher(bull, local).dispatch([{ workerId: 'here', jobId: 'a', attempt: 1 }]);
+    expect(Object.fromEntries(added)).toEqual({ 'worker:here': ['a:1'] });
+  });
+
+  it('ignores a repeat of a job still queued or running in the lane', async () => {
+    const local = new InProcessQueues();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    await local.queueOf('here').start(1, async (data) => {
+      ran.push(`${data.jobId}:${data.attempt}`);
+      await gate;
+    });
+    const dispatcher = new BullJobDispatcher(recordingBull().bull, local);
+    await dispatcher.dispatch([{ workerId: 'here', jobId: 'a', attempt: 1 }]);
+    await dispatcher.dispatch([{ workerId: 'here', jobId: 'a', attempt: 1 }], { again: true });
+    release();
+    await settle();
+    expect(ran).toEqual(['a:1']);
+  });
+
+  it('starts and pauses every lane of a worker', async () => {
+    const calls: string[] = [];
+    const lane = (name: string) => ({
+      start: async (concurrency: number) => void calls.push(`${name} start ${concurrency}`),
+      pause: async () => void calls.push(`${name} pause`),
+    });
+    const queue = new LanedWorkerQueue([lane('bull'), lane('local')]);
+    await queue.start(4, async () => undefined);
+    await queue.pause();
+    expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause']);
+  });
+});
