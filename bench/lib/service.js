@@ -72,7 +72,7 @@ export async function startService(opts = {}) {
   const log = createWriteStream(logFile);
   await once(log, 'open');
 
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), MAIN_JS], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

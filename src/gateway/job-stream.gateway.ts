@@ -14,6 +14,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { EventOrder } from './domain/event-order.js';
+import { sendWebSocketFlushesInOneWrite } from './websocket-flushes.js';
 import {
   EMPTY,
   parseFilter,
@@ -58,6 +59,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   ) {}
 
   afterInit(namespace: Namespace): void {
+    sendWebSocketFlushesInOneWrite(namespace.server.engine);
     namespace.use((socket, next) => {
       if (this.config.apiKeys.length === 0) return next();
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;

@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 /** A connected client that records every job_update it gets. */
-async function client(target: ApiProcess, options: { query?: Record<string, string>; auth?: Record<string, string> } = {}) {
+async function client(
+  target: ApiProcess,
+  options: { query?: Record<string, string>; auth?: Record<string, string>; transports?: string[] } = {},
+) {
   const socket = io(`${target.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false, ...options });
   sockets.push(socket);
   const updates: Update[] = [];
@@ -76,6 +79,23 @@ describe('job_update events', () => {
     expect((await api.patch(`/jobs/${job.id}/cancel`)).status).toBe(200);
     await expectEventually(() => expect(eventsOf(c.of(job.id))).toEqual(['job_created', 'job_started', 'job_cancelled']));
     expect(c.of(job.id)[2].data).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED_BY_USER' } });
+  });
+
+  it('arrive whole and in order in bursts, over websocket and over polling upgraded to websocket', async () => {
+    // The gateway writes each flush of frames to a websocket in one system call (websocket-flushes.ts).
+    const direct = await client(api);
+    const upgraded = await client(api, { transports: ['polling', 'websocket'] });
+    await expectEventually(() => expect(upgraded.socket.io.engine.transport.name).toBe('websocket'));
+    const response = await api.post('/jobs/batch', { jobs: Array.from({ length: 50 }, () => ({ type: 'noop' })) });
+    expect(response.status).toBe(201);
+    const ids = (response.body.items as Array<{ id: string }>).map((i) => i.id);
+    for (const c of [direct, upgraded]) {
+      await expectEventually(() => expect(ids.filter((id) => eventsOf(c.of(id)).includes('job_completed'))).toHaveLength(50), { timeoutMs: 15_000 });
+      for (const id of ids) {
+        expect(eventsOf(c.of(id))).toEqual(['job_created', 'job_started', 'job_completed']);
+        expect(c.of(id).map((u) => u.data.sequence)).toEqual([1, 2, 3]);
+      }
+    }
   });
 
   it('reach clients of every API instance alike', async () => {
