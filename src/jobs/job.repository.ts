@@ -86,14 +86,14 @@ export class JobRepository {
                    initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
                    error, waiting_reason, completed_at)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING j AS row
+         RETURNING j.id, j.status, j.created_at, j.queued_at, job_event_data(j) AS data
        ), logged AS (
          INSERT INTO job_logs (job_id, level, message, attempt, data, event, sequence)
-         SELECT (s.row).id, CASE WHEN (s.row).status = 'cancelled' THEN 'warn' ELSE 'info' END,
-                'job submitted as ' || (s.row).status, 0, job_event_data(s.row), 'job_created', 1
+         SELECT s.id, CASE WHEN s.status = 'cancelled' THEN 'warn' ELSE 'info' END,
+                'job submitted as ' || s.status, 0, s.data, 'job_created', 1
          FROM inserted s
        )
-       SELECT (i.row).id, (i.row).created_at, (i.row).queued_at, job_event_data(i.row) AS data FROM inserted i`,
+       SELECT id, created_at, queued_at, data FROM inserted`,
       [
         col('id'), col('type'), col('priority'), col('status'), json(col('payload')), col('cpuUnits'), col('memoryMb'),
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
