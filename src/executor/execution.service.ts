@@ -3,7 +3,7 @@ import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import type { Job } from '../jobs/entities/job.entity.js';
 import { JobLifecycleService, MAX_RESULT_BYTES } from '../jobs/job-lifecycle.service.js';
-import type { DependencyResult, JobContext, JobLogger } from './job-handler.decorator.js';
+import { isNonRetryable, type DependencyResult, type JobContext, type JobLogger } from './job-handler.decorator.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { WorkerIdentity } from './worker-identity.js';
 
@@ -139,7 +139,7 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
         return;
       }
       if (first.ok) await this.succeed(job, attempt, first.value);
-      else await this.lifecycle.fail(job, attempt, 'failed', describeError(first.error));
+      else await this.lifecycle.fail(job, attempt, 'failed', describeError(first.error), { retry: !isNonRetryable(first.error) });
     } catch (error) {
       this.logger.error({ err: error, ...log }, 'job execution failed unexpectedly');
       await this.lifecycle.fail(job, attempt, 'failed', describeError(error)).catch(() => undefined);
@@ -232,6 +232,7 @@ export function describeError(error: unknown): { code: string; message: string; 
       message: error.message.slice(0, 2000) || error.name,
       name: error.name,
       ...(typeof code === 'string' || typeof code === 'number' ? { cause_code: String(code) } : {}),
+      ...(isNonRetryable(error) ? { retryable: false } : {}),
     };
   }
   return { code: 'HANDLER_ERROR', message: String(error).slice(0, 2000) };

@@ -41,3 +41,5 @@ export interface JobHandlerContract<P extends object = object> {
 
 /** Marks a singleton provider as the only handler of one job type: `@JobHandler('send_email')`. */
 export const JobHandler = DiscoveryService.createDecorator<string>();
+
+export { isNonRetryable, NonRetryableError } from './non-retryable-error.js';

@@ -64,9 +64,12 @@ export class JobLifecycleService {
     return this.completions.push({ id, attempt, result: result === undefined ? null : result });
   }
 
-  /** running -> failed|timeout, and -> pending when attempts remain. False when the job had already left running. */
-  fail(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo): Promise<boolean> {
-    return this.failures.push(this.failItem(job, attempt, outcome, error));
+  /**
+   * running -> failed|timeout, and -> pending when attempts remain (unless `retry` is false: the
+   * handler said another attempt cannot help). False when the job had already left running.
+   */
+  fail(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
+    return this.failures.push(this.failItem(job, attempt, outcome, error, retry));
   }
 
   /** Fails many running jobs at once (a lost worker's), following the retry rules. */
@@ -128,13 +131,13 @@ export class JobLifecycleService {
 
   // ---------------------------------------------------------------------------------------------
 
-  private failItem(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo): FailItem {
+  private failItem(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, retry = true): FailItem {
     return {
       id: job.id,
       attempt,
       outcome,
       error,
-      retryAt: nextRunAt(attempt, job, new Date()),
+      retryAt: retry ? nextRunAt(attempt, job, new Date()) : null,
     };
   }
 

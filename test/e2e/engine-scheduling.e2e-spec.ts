@@ -109,6 +109,18 @@ describe('one worker with one slot', () => {
     expect(published.map((e) => e.data.attempt)).toEqual([0, 1, 1, 1, 1, 2, 2]);
   });
 
+  it('fails at once, attempts left or not, when the handler throws a NonRetryableError', async () => {
+    const job = await app.submit(aJob({ payload: { fail_permanently: true }, retry_config: { max_attempts: 5, initial_delay_ms: 100 } }));
+    const failed = await settled(app, job.id, 'failed');
+    expect(failed).toMatchObject({
+      attempts: 1,
+      next_run_at: null,
+      error: { code: 'HANDLER_ERROR', name: 'NonRetryableError', retryable: false, message: 'noop: failing for good on purpose (fail_permanently)' },
+    });
+    await expectEventually(() => expect(events.filter((e) => e.jobId === job.id).at(-1)?.event).toBe('job_failed'));
+    expect(events.filter((e) => e.jobId === job.id).map((e) => e.event)).toEqual(['job_created', 'job_started', 'job_failed']);
+  });
+
   it('leaves nothing allocated once every job is over', async () => {
     await expectEventually(async () => expect((await workerView(app, 'solo')).allocated).toEqual(NOTHING_ALLOCATED));
   });

@@ -103,11 +103,13 @@ describe('data_fetch', () => {
       ['an IP literal', (port: string) => `http://127.0.0.1:${port}/users`, /refused 127\.0\.0\.1: loopback addresses are not allowed/],
       ['a name that resolves to loopback', (port: string) => `http://localhost:${port}/users`, /refused localhost \(resolves to (127\.0\.0\.1|::1)\): loopback/],
       ['an IPv4-mapped IPv6 literal of a private address', () => 'http://[::ffff:10.0.0.1]:9/', /refused ::ffff:a00:1: private/],
-    ])('refuses %s before connecting', async (_label, url, message) => {
+    ])('refuses %s before connecting, and does not retry', async (_label, url, message) => {
       const hitsBefore = peer.hits.get('/users') ?? 0;
-      const job = await strict.submit(fetchJob({ url: url(new URL(peer.url).port) }, { retry_config: ONCE }));
+      const job = await strict.submit(fetchJob({ url: url(new URL(peer.url).port) }, { retry_config: { max_attempts: 3, initial_delay_ms: 100 } }));
       const done = await waitForJob(strict, job.id);
       expect(done.status).toBe('failed');
+      expect(done.attempts).toBe(1);
+      expect(done.error.retryable).toBe(false);
       expect(done.error.message).toMatch(message);
       expect(done.error.message).toMatch(/DATA_FETCH_ALLOW_PRIVATE=true/);
       expect(peer.hits.get('/users') ?? 0).toBe(hitsBefore);

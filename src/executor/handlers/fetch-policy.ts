@@ -5,6 +5,8 @@ import { isIP } from 'node:net';
 /** Thrown when a request would reach a private, loopback, link-local or otherwise non-public address. */
 export class AddressNotAllowedError extends Error {
   readonly code = 'ADDRESS_NOT_ALLOWED';
+  /** A policy refusal: another attempt would be refused the same way (see NonRetryableError). */
+  readonly retryable = false;
   constructor(host: string, address: string, range: string) {
     super(
       `data_fetch refused ${host}${host === address ? '' : ` (resolves to ${address})`}: ${range} addresses are not allowed; ` +

@@ -1,5 +1,7 @@
 /** How data_fetch follows redirects and turns a response body into a result. Pure: no I/O. */
 
+import { NonRetryableError } from '../non-retryable-error.js';
+
 export type BodyKind = 'json' | 'text' | 'binary';
 
 const TEXT_TYPES = new Set([
@@ -69,7 +71,7 @@ export function followRedirect(status: number, location: string | undefined, cur
   } catch {
     throw new Error(`data_fetch: ${status} redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`data_fetch: redirect to ${url.protocol} is not followed (http and https only)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NonRetryableError(`data_fetch: redirect to ${url.protocol} is not followed (http and https only)`);
   const toGet = status === 303 ? current.method !== 'HEAD' : (status === 301 || status === 302) && current.method === 'POST';
   let headers = { ...current.headers };
   if (toGet) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !['content-type', 'content-length'].includes(k.toLowerCase())));

@@ -1,5 +1,6 @@
 /** File names and folders of the files handlers write and read. Pure: path arithmetic, no I/O. */
 import { basename, isAbsolute, relative, resolve } from 'node:path';
+import { NonRetryableError } from '../non-retryable-error.js';
 
 /** A plain file name: letters, digits, `.`, `_`, `-`; no folder, not hidden, not `.`/`..`. */
 export const PLAIN_FILE_NAME = /^(?!\.)[A-Za-z0-9._-]{1,200}$/;
@@ -13,7 +14,7 @@ export function isInsideDir(dir: string, file: string): boolean {
 /** The absolute path of a plain file name inside dir; throws for anything that could leave it. */
 export function resolveInside(dir: string, fileName: string): string {
   if (!PLAIN_FILE_NAME.test(fileName) || basename(fileName) !== fileName || !isInsideDir(dir, fileName)) {
-    throw new Error(`refused file name ${JSON.stringify(fileName)}: a plain file name is needed (letters, digits, . _ -; no folders)`);
+    throw new NonRetryableError(`refused file name ${JSON.stringify(fileName)}: a plain file name is needed (letters, digits, . _ -; no folders)`);
   }
   return resolve(dir, fileName);
 }

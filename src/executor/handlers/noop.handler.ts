@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsBoolean, IsInt, IsObject, IsOptional, Max, Min } from 'class-validator';
-import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
+import { JobHandler, NonRetryableError, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 
 export class NoopPayload {
   /** How long to wait (abortable). */
@@ -10,6 +10,10 @@ export class NoopPayload {
   /** Fail the first n attempts with HANDLER_ERROR (for trying retries). */
   @IsOptional() @IsInt() @Min(0) @Max(1000)
   fail_attempts?: number;
+
+  /** Fail with a NonRetryableError (for trying failures that skip the remaining attempts). */
+  @IsOptional() @IsBoolean()
+  fail_permanently?: boolean;
 
   /** Keep waiting when the signal aborts (for trying timeouts of handlers that never return). */
   @IsOptional() @IsBoolean()
@@ -31,8 +35,9 @@ export class NoopHandler implements JobHandlerContract<NoopPayload> {
   readonly payloadType = NoopPayload;
 
   async handle(job: RunningJob<NoopPayload>, { signal, dependencyResults }: JobContext): Promise<unknown> {
-    const { duration_ms = 0, fail_attempts = 0, ignore_signal = false, echo, echo_dependencies = false } = job.payload;
+    const { duration_ms = 0, fail_attempts = 0, fail_permanently = false, ignore_signal = false, echo, echo_dependencies = false } = job.payload;
     if (duration_ms > 0) await wait(duration_ms, ignore_signal ? undefined : signal);
+    if (fail_permanently) throw new NonRetryableError('noop: failing for good on purpose (fail_permanently)');
     if (job.attempt <= fail_attempts) throw new Error(`noop: failing attempt ${job.attempt} of the first ${fail_attempts} on purpose`);
     const result: Record<string, unknown> = { ok: true };
     if (echo !== undefined) result.echo = echo;
