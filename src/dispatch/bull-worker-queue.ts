@@ -28,4 +28,13 @@ export class BullWorkerQueue extends WorkerQueue {
   async pause(): Promise<void> {
     await this.queue.pause(true, true).catch(() => undefined);
   }
+
+  /** Deletes the queue's keys from Redis (a stopped worker's queue would otherwise stay for good). */
+  override async discard(): Promise<void> {
+    try {
+      await this.queue.obliterate({ force: true });
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not remove this worker\'s queue from Redis');
+    }
+  }
 }

@@ -6,6 +6,8 @@ export abstract class WorkerQueue {
   abstract start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void>;
   /** Stops taking new jobs (running ones go on). */
   abstract pause(): Promise<void>;
+  /** After a clean stop (nothing runs, nothing placed is left): removes what the queue keeps. */
+  async discard(): Promise<void> {}
 }
 
 /**
@@ -24,5 +26,9 @@ export class LanedWorkerQueue extends WorkerQueue {
 
   async pause(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.pause()));
+  }
+
+  override async discard(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.discard()));
   }
 }

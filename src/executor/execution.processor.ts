@@ -28,4 +28,9 @@ export class ExecutionProcessor {
   async pause(): Promise<void> {
     await this.queue.pause();
   }
+
+  /** After a clean stop: removes this worker's queue. */
+  async discard(): Promise<void> {
+    await this.queue.discard();
+  }
 }

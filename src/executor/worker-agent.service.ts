@@ -55,6 +55,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.resources.setStatus(this.identity.id, 'stopped');
       await this.signal();
+      await this.processor.discard();
     } catch (error) {
       this.logger.error({ err: error }, 'worker shutdown did not complete cleanly; the scheduler will declare it lost');
     } finally {

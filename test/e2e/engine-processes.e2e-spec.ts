@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { aJob } from '../builders/job.builder.js';
-import { attemptStarts, deleteRedisKeys, jobLogs, NOTHING_ALLOCATED, workerView } from '../support/engine.js';
+import { attemptStarts, deleteRedisKeys, jobLogs, NOTHING_ALLOCATED, redisKeys, workerView } from '../support/engine.js';
 import { startWorkerProcess, stopAllProcesses, type WorkerProcess } from '../support/processes.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
@@ -102,6 +102,8 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(Date.parse(done.completed_at)).toBeGreaterThan(sigtermAt); // it was still running when asked to stop
     await drains.waitForExit();
     expect(await workerView(api, 'g1-drains')).toMatchObject({ status: 'stopped', allocated: NOTHING_ALLOCATED });
+    expect(await redisKeys(`${space.redisPrefix}:worker:g1-drains`)).toEqual([]); // its Bull queue is gone
+    expect(await redisKeys(`${space.redisPrefix}:worker:${MAIN}`)).not.toEqual([]); // a running worker's is not
   });
 
   it('releases a job still running after the grace period with WORKER_SHUTDOWN, to be retried on another worker', async () => {

@@ -86,6 +86,24 @@ export function expectNoOverlap(jobs: ReadonlyArray<{ id: string; started_at: st
 }
 
 /** Deletes every Redis key under `prefix:` (SCAN + DEL, never FLUSHALL: the Redis is shared). Returns the count. */
+/** The Redis keys under `prefix` (SCAN, never KEYS). */
+export async function redisKeys(prefix: string): Promise<string[]> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
+  await redis.connect();
+  const found: string[] = [];
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return found;
+}
+
 export async function deleteRedisKeys(prefix: string): Promise<number> {
   const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
   await redis.connect();
