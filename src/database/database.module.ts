@@ -3,13 +3,17 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { Sql } from './sql.js';
+import { installTimestampParser } from './timestamps.js';
 
 @Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), migrationsRun: false }),
+      useFactory: (config: AppConfig) => {
+        installTimestampParser();
+        return { ...dataSourceOptions(config), migrationsRun: false };
+      },
     }),
   ],
   providers: [Sql],
