@@ -29,4 +29,6 @@ export class AppConfig {
   dataDir!: string;
   workerId?: string;
   shutdownGraceMs!: number;
+  /** ROLE=worker: the port of its /metrics and /health; undefined = none. */
+  metricsPort?: number;
 }

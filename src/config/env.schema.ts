@@ -124,4 +124,8 @@ export class EnvSchema {
   /** How long a stopping worker lets running jobs finish before releasing them. */
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
   SHUTDOWN_GRACE_MS = 10_000;
+
+  /** ROLE=worker only: serve GET /metrics and GET /health on this port (unset = no HTTP). */
+  @Transform(({ value }) => toInt({ value: emptyToUndefined({ value }) })) @IsOptional() @IsInt() @Min(1) @Max(65535)
+  METRICS_PORT?: number = undefined;
 }

@@ -49,9 +49,16 @@ describe(parseConfig.name, () => {
     ['REDIS_URL', 'localhost:6379', /REDIS_URL="localhost:6379": must be a redis:\/\/ URL/],
     ['DATA_FETCH_ALLOW_PRIVATE', 'maybe', /DATA_FETCH_ALLOW_PRIVATE="maybe": must be a boolean value/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud"/],
+    ['METRICS_PORT', '70000', /METRICS_PORT=70000: must not be greater than 65535/],
   ])('stops on a bad %s, naming it', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('reads METRICS_PORT, empty meaning none', () => {
+    expect(parseConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(parseConfig({ METRICS_PORT: '' }).metricsPort).toBeUndefined();
+    expect(parseConfig({}).metricsPort).toBeUndefined();
   });
 
   it('names every bad variable at once', () => {

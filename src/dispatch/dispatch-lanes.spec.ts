@@ -67,15 +67,17 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
     expect(ran).toEqual(['a:1']);
   });
 
-  it('starts and pauses every lane of a worker', async () => {
+  it('starts, pauses and discards every lane of a worker', async () => {
     const calls: string[] = [];
     const lane = (name: string) => ({
       start: async (concurrency: number) => void calls.push(`${name} start ${concurrency}`),
       pause: async () => void calls.push(`${name} pause`),
+      discard: async () => void calls.push(`${name} discard`),
     });
     const queue = new LanedWorkerQueue([lane('bull'), lane('local')]);
     await queue.start(4, async () => undefined);
     await queue.pause();
-    expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause']);
+    await queue.discard();
+    expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause', 'bull discard', 'local discard']);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { aJob } from '../builders/job.builder.js';
 import { attemptStarts, deleteRedisKeys, jobLogs, NOTHING_ALLOCATED, redisKeys, workerView } from '../support/engine.js';
-import { startWorkerProcess, stopAllProcesses, type WorkerProcess } from '../support/processes.js';
+import { freePort, startWorkerProcess, stopAllProcesses, type WorkerProcess } from '../support/processes.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /**
@@ -15,11 +15,13 @@ const MAIN = 'main-worker';
 let space: TestSpace;
 let api: TestApp;
 let main: WorkerProcess;
+let mainMetricsPort: number;
 
 beforeAll(async () => {
   space = await createTestSpace('engine_processes');
   api = await startTestApp(space, { ROLE: 'api', ...HEARTBEAT });
-  main = await startWorkerProcess(space, { ...HEARTBEAT, MAX_CONCURRENT_JOBS: '4', MAX_CPU_UNITS: '4', WORKER_ID: MAIN });
+  mainMetricsPort = await freePort();
+  main = await startWorkerProcess(space, { ...HEARTBEAT, MAX_CONCURRENT_JOBS: '4', MAX_CPU_UNITS: '4', WORKER_ID: MAIN, METRICS_PORT: String(mainMetricsPort) });
 });
 
 afterAll(async () => {
@@ -36,6 +38,27 @@ async function reaches(id: string, expected: Record<string, unknown>, timeoutMs 
 }
 
 const allocatedOn = async (workerId: string) => (await workerView(api, workerId)).allocated;
+
+describe('a worker process (ROLE=worker) with METRICS_PORT', () => {
+  it('serves the metrics counted in its own process: run durations, queue waits, transitions', async () => {
+    const job = await api.submit(aJob({ payload: { echo: { metrics: true } } }));
+    await reaches(job.id, { status: 'completed', worker_id: MAIN });
+    const metrics = await fetch(`http://127.0.0.1:${mainMetricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await metrics.text();
+    const count = (name: string) => Number(text.match(new RegExp(`^${name}_count\\{[^}]*type="noop"[^}]*\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    expect(count('draconic_job_run_duration_seconds')).toBeGreaterThanOrEqual(1);
+    expect(count('draconic_job_queue_wait_seconds')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^draconic_job_transitions_total\{type="noop",to="completed"\} [1-9]/m);
+    expect(text).toMatch(/^draconic_jobs\{status="completed"\} [1-9]/m);
+
+    const health = await fetch(`http://127.0.0.1:${mainMetricsPort}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', role: 'worker' });
+    expect((await fetch(`http://127.0.0.1:${mainMetricsPort}/jobs`)).status).toBe(404);
+  });
+});
 
 describe('timeout', () => {
   it('times out a handler that never returns, and releases its resources on time', async () => {
