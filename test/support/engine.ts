@@ -85,8 +85,7 @@ export function expectNoOverlap(jobs: ReadonlyArray<{ id: string; started_at: st
   }
 }
 
-/** Deletes every Redis key under `prefix:` (SCAN + DEL, never FLUSHALL: the Redis is shared). Returns the count. */
-/** The Redis keys under `prefix` (SCAN, never KEYS). */
+/** The Redis keys under `prefix:` (SCAN, never KEYS). */
 export async function redisKeys(prefix: string): Promise<string[]> {
   const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
   await redis.connect();
@@ -104,19 +103,17 @@ export async function redisKeys(prefix: string): Promise<string[]> {
   return found;
 }
 
+/** Deletes every Redis key under `prefix:` (SCAN + DEL, never FLUSHALL: the Redis is shared). Returns the count. */
 export async function deleteRedisKeys(prefix: string): Promise<number> {
+  const keys = await redisKeys(prefix);
+  if (keys.length === 0) return 0;
   const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
   await redis.connect();
-  let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += 1000) deleted += await redis.del(...keys.slice(i, i + 1000));
+    return deleted;
   } finally {
     redis.disconnect();
   }
-  return deleted;
 }
