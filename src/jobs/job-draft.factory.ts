@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../common/uuid-v7.js';
 import { InvalidInputError } from '../common/errors/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import type { JobFieldsDto } from './dto/submit-job.dto.js';

@@ -114,19 +114,22 @@ export class JobLifecycleService {
     return this.jobs.dependencyResults(jobId);
   }
 
-  /** Publishes a statement's events (after its commit) and counts its transitions. */
+  /**
+   * Publishes a statement's events (after its commit) and counts its transitions. Local listeners
+   * get them before this returns; the Redis publish is sent at once, in call order (one connection,
+   * so per-job order holds), and not waited for: a batch's callers and the next batch need not wait
+   * a Redis round trip. A failed publish is logged (the change is committed and logged in job_logs,
+   * which replay reads); it must not undo the transition.
+   */
   async publish(moved: Moved): Promise<void> {
     if (moved.events.length === 0) return;
     const types = new Map(moved.jobs.map((j) => [j.id, j.type]));
     for (const event of moved.events) {
       this.metrics.transitions.inc({ type: types.get(event.jobId) ?? event.data.type, to: String(event.data.status) });
     }
-    try {
-      await this.events.publish(moved.events);
-    } catch (error) {
-      // The change is committed and logged (catch-up reads job_logs); a lost publish must not undo it.
+    this.events.publish(moved.events).catch((error: unknown) => {
       this.logger.error({ err: error, count: moved.events.length }, 'could not publish job events');
-    }
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -86,9 +86,8 @@ export interface Placement {
 export class JobTransitionsRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** `size`: how many jobs the statement's arrays name (see Sql.batch). */
-  private async run(sql: string, params: unknown[], tx?: EntityManager, size = 1): Promise<Moved & { rows: JobRow[] }> {
-    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await this.sql.batch(size, sql, params, tx);
+  private async run(sql: string, params: unknown[], tx?: EntityManager): Promise<Moved & { rows: JobRow[] }> {
+    const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await this.sql.query(sql, params, tx);
     const jobs: Job[] = [];
     const events: JobEvent[] = [];
     for (const row of rows) {
@@ -153,7 +152,7 @@ export class JobTransitionsRepository {
   /** Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready. */
   async place(placements: readonly Placement[]): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
     if (placements.length === 0) return [];
-    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.batch(placements.length, 
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
       `WITH placed AS (
          UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
          FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
@@ -168,7 +167,7 @@ export class JobTransitionsRepository {
   /** Takes placed-but-not-started jobs back from a worker (lost, stopping), so they are placed again. */
   async unplace(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows: Array<{ id: string }> = await this.sql.batch(ids.length, 
+    const rows: Array<{ id: string }> = await this.sql.query(
       `WITH taken AS (
          UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
          WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated RETURNING id
@@ -193,8 +192,6 @@ export class JobTransitionsRepository {
        )
        SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies FROM (${RESULT_FLAT('moved', `'job_started'`)}) r`,
       [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
-      undefined,
-      items.length,
     );
     return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
   }
@@ -223,7 +220,6 @@ export class JobTransitionsRepository {
          ${RESULT_FLAT('moved', `'job_completed'`)}`,
         [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => JSON.stringify(i.result ?? null))],
         tx,
-        items.length,
       );
       if (completed.jobs.length === 0) return completed;
       const released = await this.releaseDependents(completed.jobs.map((j) => j.id), tx);
@@ -256,7 +252,6 @@ export class JobTransitionsRepository {
        ${RESULT_FLAT('ready', `'job_ready'`)}`,
       [completedIds],
       tx,
-      completedIds.length,
     );
   }
 
@@ -306,7 +301,6 @@ export class JobTransitionsRepository {
         items.map((i) => i.retryAt),
       ],
       tx,
-      items.length,
     );
   }
 
@@ -386,7 +380,7 @@ export class JobTransitionsRepository {
   /** Writes waiting reasons (no event: the job's state does not change). */
   async setWaitingReasons(items: ReadonlyArray<{ id: string; reason: WaitingReason }>): Promise<void> {
     if (items.length === 0) return;
-    await this.sql.batch(items.length, 
+    await this.sql.query(
       `UPDATE jobs j SET waiting_reason = w.reason
        FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
        WHERE j.id = w.id AND j.status = 'ready' AND NOT j.allocated`,

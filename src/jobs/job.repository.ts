@@ -73,7 +73,7 @@ export class JobRepository {
     const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
     // Only what the database decided comes back (times, the event's data): the rest is in the drafts,
     // and not parsing 10,000 whole rows back is a good part of a big batch's time.
-    const rows: Array<{ id: string; created_at: Date; queued_at: Date | null; data: JobEvent['data'] }> = await this.sql.batch(jobs.length, 
+    const rows: Array<{ id: string; created_at: Date; queued_at: Date | null; data: JobEvent['data'] }> = await this.sql.query(
       `WITH inserted AS (
          INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
