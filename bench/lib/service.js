@@ -16,7 +16,8 @@ export const LOGS_DIR = join(RESULTS_DIR, 'logs');
 /** Server URL without a database (the admin connection uses its `postgres` database). */
 const PG_SERVER_URL = (process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const MAIN_JS = join(REPO_ROOT, 'dist', 'src', 'main.js');
+/** The service to run: this checkout's build, or another's (BENCH_MAIN_JS) to compare two builds side by side. */
+const MAIN_JS = process.env.BENCH_MAIN_JS ? resolve(process.env.BENCH_MAIN_JS) : join(REPO_ROOT, 'dist', 'src', 'main.js');
 
 let lastStamp = 0;
 /** Date.now(), but strictly increasing within this process (so two services never share a name). */

@@ -1,6 +1,7 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import type Bull from 'bull';
 import { JobDispatcher, workerQueueName, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
+import type { StartedJob } from '../jobs/job-lifecycle.service.js';
 import type { BullQueues } from './bull-queues.js';
 import type { InProcessQueues } from './in-process-queues.js';
 
@@ -40,6 +41,14 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
         await queue.addBulk(list.map(({ jobId, attempt }) => ({ data: { jobId, attempt }, opts: { jobId: `${jobId}:${attempt}` } })));
       }),
     );
+  }
+
+  runsHere(workerId: string): boolean {
+    return this.local.consumes(workerId);
+  }
+
+  handOver(workerId: string, started: readonly StartedJob[]): void {
+    this.local.queueOf(workerId).handOver(started);
   }
 
   private async removeIdle(queue: Bull.Queue<DispatchedJobData>, id: string): Promise<void> {

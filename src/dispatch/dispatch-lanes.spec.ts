@@ -4,6 +4,7 @@ import { BullJobDispatcher } from './bull-job-dispatcher.js';
 import type { BullQueues } from './bull-queues.js';
 import { InProcessQueues } from './in-process-queues.js';
 import type { DispatchedJobData } from './job-dispatcher.js';
+import type { StartedJob } from '../jobs/job-lifecycle.service.js';
 import { LanedWorkerQueue } from './worker-queue.js';
 
 /** Records what reaches Bull, by queue name, instead of talking to Redis. */
@@ -79,5 +80,40 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
     await queue.pause();
     await queue.discard();
     expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause', 'bull discard', 'local discard']);
+  });
+
+  it('runs jobs handed over already started, even while paused (they are running in the table), before queued ones', async () => {
+    const local = new InProcessQueues();
+    const ran: string[] = [];
+    await local.queueOf('here').start(10, async (data) => void ran.push(`${data.jobId}:${data.attempt}:${data.started ? 'started' : 'queued'}`));
+    const dispatcher = new BullJobDispatcher(recordingBull().bull, local);
+    expect(dispatcher.runsHere('here')).toBe(true);
+    expect(dispatcher.runsHere('elsewhere')).toBe(false);
+
+    await local.queueOf('here').pause();
+    await dispatcher.dispatch([{ workerId: 'here', jobId: 'q', attempt: 1 }]);
+    const started = (id: string, attempts: number) => ({ job: { id, attempts }, hasDependencies: false }) as unknown as StartedJob;
+    dispatcher.handOver('here', [started('s1', 1), started('s2', 3)]);
+    await settle();
+    expect(ran).toEqual(['s1:1:started', 's2:3:started']); // the queued one waits for a start that never comes
+  });
+
+  it('keeps jobs handed over within the lane\'s concurrency: the rest wait for a free slot', async () => {
+    const local = new InProcessQueues();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    await local.queueOf('here').start(1, async (data) => {
+      ran.push(data.jobId);
+      await gate;
+    });
+    const started = (id: string) => ({ job: { id, attempts: 1 }, hasDependencies: false }) as unknown as StartedJob;
+    new BullJobDispatcher(recordingBull().bull, local).handOver('here', [started('a'), started('b')]);
+    await settle();
+    expect(ran).toEqual(['a']);
+    release();
+    await settle();
+    await settle();
+    expect(ran).toEqual(['a', 'b']);
   });
 });

@@ -1,3 +1,4 @@
+import type { StartedJob } from '../jobs/job-lifecycle.service.js';
 import { JobDispatcher, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
 import { WorkerQueue } from './worker-queue.js';
 
@@ -38,14 +39,27 @@ export class InProcessJobDispatcher extends JobDispatcher {
     for (const { workerId, jobId, attempt } of items) this.queues.queueOf(workerId).add({ jobId, attempt });
   }
 
+  runsHere(workerId: string): boolean {
+    return this.queues.consumes(workerId);
+  }
+
+  handOver(workerId: string, started: readonly StartedJob[]): void {
+    this.queues.queueOf(workerId).handOver(started);
+  }
+
   async forget(workerId: string): Promise<void> {
     this.queues.forget(workerId);
   }
 }
 
-/** A FIFO with a concurrency limit, fed by InProcessJobDispatcher. */
+/**
+ * A FIFO with a concurrency limit, fed by InProcessJobDispatcher (and by the scheduler of this
+ * process through `handOver`). Jobs handed over already started are run even while the queue is
+ * paused: they are `running` in the table, and a stopping worker waits for (or releases) what runs.
+ */
 export class InProcessWorkerQueue extends WorkerQueue {
   private readonly waiting: DispatchedJobData[] = [];
+  private readonly startedWaiting: DispatchedJobData[] = [];
   private readonly known = new Set<string>();
   private run?: (data: DispatchedJobData) => Promise<void>;
   private concurrency = 0;
@@ -64,6 +78,11 @@ export class InProcessWorkerQueue extends WorkerQueue {
     this.pump();
   }
 
+  handOver(started: readonly StartedJob[]): void {
+    for (const s of started) this.startedWaiting.push({ jobId: s.job.id, attempt: s.job.attempts, started: s });
+    this.pump();
+  }
+
   async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
     this.concurrency = concurrency;
     this.run = run;
@@ -76,8 +95,9 @@ export class InProcessWorkerQueue extends WorkerQueue {
   }
 
   private pump(): void {
-    while (this.run && !this.paused && this.active < this.concurrency && this.waiting.length > 0) {
-      const data = this.waiting.shift()!;
+    while (this.run && this.active < this.concurrency) {
+      const data = this.startedWaiting.shift() ?? (this.paused ? undefined : this.waiting.shift());
+      if (!data) return;
       this.active += 1;
       void this.run(data)
         .catch(() => undefined)

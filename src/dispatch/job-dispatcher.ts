@@ -1,3 +1,5 @@
+import type { StartedJob } from '../jobs/job-lifecycle.service.js';
+
 /** A placed job handed to its worker. */
 export interface Dispatch {
   workerId: string;
@@ -16,6 +18,13 @@ export abstract class JobDispatcher {
    * a dead copy): a copy that is not running is replaced.
    */
   abstract dispatch(items: readonly Dispatch[], options?: { again?: boolean }): Promise<void>;
+  /**
+   * True when the worker consumes its jobs in this very process: the scheduler then places and
+   * starts them in one statement and hands them over started (`handOver`), with no queue between.
+   */
+  abstract runsHere(workerId: string): boolean;
+  /** Gives jobs already started on a worker of this process to it (see `runsHere`). */
+  abstract handOver(workerId: string, started: readonly StartedJob[]): void;
   /** Drops what the dispatcher holds for a worker that is gone. */
   abstract forget(workerId: string): Promise<void>;
 }
@@ -27,4 +36,6 @@ export const workerQueueName = (workerId: string) => `worker:${workerId}`;
 export interface DispatchedJobData {
   jobId: string;
   attempt: number;
+  /** Set only in-process (never through Bull): the job was started by the hand-over itself. */
+  started?: StartedJob;
 }

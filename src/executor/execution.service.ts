@@ -88,7 +88,9 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     return this.runningJobs();
   }
 
-  async run({ jobId, attempt }: DispatchedJobData): Promise<void> {
+  async run({ jobId, attempt, started: handedOver }: DispatchedJobData): Promise<void> {
+    // Handed over by the scheduler of this process, which started it already (one statement).
+    if (handedOver) return this.execute(handedOver.job, handedOver.job.attempts, handedOver.hasDependencies);
     let started;
     try {
       started = await this.lifecycle.start(jobId, attempt, this.identity.id);

@@ -59,6 +59,15 @@ export class JobLifecycleService {
     return coalescer.push({ id, attempt });
   }
 
+  /**
+   * ready -> placed on `workerId` and running, in one statement: for the scheduler handing jobs to the
+   * worker of its own process. Returns the jobs that started (the others were taken meanwhile, or
+   * the worker stopped taking work).
+   */
+  async placeAndStart(ids: readonly string[], workerId: string): Promise<StartedJob[]> {
+    return this.afterStart(await this.transitions.placeAndStart(ids, workerId));
+  }
+
   /** running -> completed. False when the job had already left running (cancelled, timed out, lost). */
   complete(id: string, attempt: number, result: unknown): Promise<boolean> {
     return this.completions.push({ id, attempt, result: result === undefined ? null : result });
@@ -145,18 +154,23 @@ export class JobLifecycleService {
   }
 
   private async flushStarts(items: Array<{ id: string; attempt: number }>, workerId: string): Promise<Array<StartedJob | null>> {
-    const moved = await this.transitions.start(items, workerId);
-    await this.publish(moved);
-    const byId = new Map(moved.jobs.map((j) => [j.id, j]));
+    const started = this.afterStart(await this.transitions.start(items, workerId));
+    const byId = new Map(started.map((s) => [s.job.id, s]));
+    return items.map((item) => {
+      const s = byId.get(item.id);
+      return s && s.job.attempts === item.attempt ? s : null;
+    });
+  }
+
+  /** Publishes a start statement's events and observes the queue waits. */
+  private afterStart(moved: Moved & { withDependencies: Set<string> }): StartedJob[] {
+    void this.publish(moved);
     for (const job of moved.jobs) {
       if (job.queuedAt && job.startedAt) {
         this.metrics.queueWait.observe({ type: job.type }, (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000);
       }
     }
-    return items.map((item) => {
-      const job = byId.get(item.id);
-      return job && job.attempts === item.attempt ? { job, hasDependencies: moved.withDependencies.has(job.id) } : null;
-    });
+    return moved.jobs.map((job) => ({ job, hasDependencies: moved.withDependencies.has(job.id) }));
   }
 
   private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {

@@ -24,6 +24,10 @@ export class JobQueueService {
     return this.jobs.allocatedOn(workerIds);
   }
 
+  runningOnGoneWorkers(): Promise<Job[]> {
+    return this.jobs.runningOnGoneWorkers();
+  }
+
   place(placements: readonly Placement[]) {
     return this.transitions.place(placements);
   }

@@ -180,18 +180,42 @@ export class JobTransitionsRepository {
   /** ready -> running on this worker, for jobs placed here and not started yet. */
   async start(items: readonly StartItem[], workerId: string): Promise<Moved & { withDependencies: Set<string> }> {
     if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
+    return this.startWhere(
+      `FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
+       WHERE j.id = i.id AND j.status = 'ready' AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
+      [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
+    );
+  }
+
+  /**
+   * ready (not placed) -> placed on `workerId` and running there, in one statement: the scheduler's
+   * hand-over to the worker of its own process, which needs no queue in between. Only while that
+   * worker is `active` (a draining one takes no new work).
+   */
+  async placeAndStart(ids: readonly string[], workerId: string): Promise<Moved & { withDependencies: Set<string> }> {
+    if (ids.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
+    return this.startWhere(
+      `WHERE j.id = ANY($1::uuid[]) AND j.status = 'ready' AND NOT j.allocated
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = $2 AND w.status = 'active')`,
+      [ids, workerId],
+      `, allocated = true, worker_id = $2, placed_at = now()`,
+    );
+  }
+
+  /** ready -> running for the rows `where` picks; the worker's id is parameter `$<last>`. */
+  private async startWhere(where: string, params: unknown[], place = ''): Promise<Moved & { withDependencies: Set<string> }> {
+    const worker = `$${params.length}::text`;
     const { jobs, events, rows } = await this.run(
       `WITH moved AS (
          UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, started_at = now(), updated_at = now(),
-                waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1
-         FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
-         WHERE j.id = i.id AND j.status = 'ready' AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1
+                waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1${place}
+         ${where}
          ${RETURNING_FLAT}
        ), logged AS (
-         ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' started on worker ' || $3::text`, `'job_started'`)}
+         ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' started on worker ' || ${worker}`, `'job_started'`)}
        )
        SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies FROM (${RESULT_FLAT('moved', `'job_started'`)}) r`,
-      [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
+      params,
     );
     return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
   }

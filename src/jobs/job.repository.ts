@@ -268,6 +268,16 @@ export class JobRepository {
     return rows.map(rowToJob);
   }
 
+  /** Jobs still running on workers that stopped or were declared lost (their failure was never recorded). */
+  async runningOnGoneWorkers(): Promise<Job[]> {
+    const rows: JobRow[] = await this.sql.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running'
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id AND w.status IN ('stopped', 'lost'))
+       ORDER BY created_at, id`,
+    );
+    return rows.map(rowToJob);
+  }
+
   /** Jobs placed on a worker longer than `graceMs` ago and still not started. */
   async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
     const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(

@@ -5,6 +5,7 @@ import { JobEventBus, type ClusterSignal, type JobEvent } from '../events/job-ev
 import { Metrics } from '../health/metrics.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
+import type { Job } from '../jobs/entities/job.entity.js';
 import type { Worker } from '../resources/entities/worker.entity.js';
 import { planPlacements, type QueuedJob, type WorkerRoom } from '../resources/domain/placement.js';
 import { ResourcesService } from '../resources/resources.service.js';
@@ -154,7 +155,22 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }));
     const plan = planPlacements(queued, rooms);
 
-    const placed = await this.queue.place(plan.placements.map((p) => ({ id: p.jobId, workerId: p.workerId })));
+    // A worker of this process gets its jobs placed and started in one statement and handed over in
+    // memory; the others get them booked here and carried by their queues.
+    const here = new Map<string, string[]>();
+    const elsewhere: Array<{ id: string; workerId: string }> = [];
+    for (const p of plan.placements) {
+      if (!this.dispatcher.runsHere(p.workerId)) elsewhere.push({ id: p.jobId, workerId: p.workerId });
+      else here.set(p.workerId, [...(here.get(p.workerId) ?? []), p.jobId]);
+    }
+    let handedOver = 0;
+    for (const [workerId, ids] of here) {
+      const started = await this.lifecycle.placeAndStart(ids, workerId);
+      for (const { job } of started) this.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb });
+      this.dispatcher.handOver(workerId, started);
+      handedOver += started.length;
+    }
+    const placed = await this.queue.place(elsewhere);
     const sizes = new Map(ready.map((j) => [j.id, j]));
     for (const p of placed) {
       const job = sizes.get(p.id)!;
@@ -170,7 +186,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       await this.queue.setWaitingReasons(changed.map((w) => ({ id: w.jobId, reason: w.reason })));
       this.lastReasonsAt = Date.now();
     }
-    return placed.length > 0 && ready.length === SCHEDULER_TIMING.passWindow;
+    return placed.length + handedOver > 0 && ready.length === SCHEDULER_TIMING.passWindow;
   }
 
   /** Workers with what they have booked. Only a pass may rebuild the ledger (passes never overlap). */
@@ -200,6 +216,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     try {
       const lost = await this.resources.markSilentAsLost(this.config.workerLostSeconds);
       if (lost.length > 0) await this.handleLostWorkers(lost);
+      await this.failOrphans();
       await this.refreshWorkers();
       await this.reconcilePlacements();
       this.ledger.stale = true; // the safety net: rebuilt from the table once a second
@@ -218,21 +235,32 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const jobs = await this.queue.allocatedOn(workerIds);
     const running = jobs.filter((j) => j.status === 'running');
     const placed = jobs.filter((j) => j.status === 'ready').map((j) => j.id);
-    if (running.length > 0) {
-      for (const workerId of workerIds) {
-        const mine = running.filter((j) => j.workerId === workerId);
-        if (mine.length === 0) continue;
-        await this.lifecycle.failMany(mine, {
-          code: 'WORKER_LOST',
-          message: `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`,
-          worker_id: workerId,
-        });
-      }
-    }
+    await this.failAsLost(running, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
     await this.queue.unplace(placed);
     for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
     this.workersStale = true;
+    this.ledger.stale = true;
+  }
+
+  /** Fails running jobs with WORKER_LOST (retried by the rules), per worker. */
+  private async failAsLost(running: Job[], message: (workerId: string) => string): Promise<void> {
+    for (const workerId of new Set(running.map((j) => j.workerId!))) {
+      const mine = running.filter((j) => j.workerId === workerId);
+      await this.lifecycle.failMany(mine, { code: 'WORKER_LOST', message: message(workerId), worker_id: workerId });
+    }
+  }
+
+  /**
+   * Jobs left `running` on a worker that has stopped or was lost: e.g. handed over by this process's
+   * scheduler in the moment its worker began to stop, or a failure the stopping worker could not
+   * record. Nothing will finish them: they fail as lost and follow the retry rules.
+   */
+  private async failOrphans(): Promise<void> {
+    const orphaned = await this.queue.runningOnGoneWorkers();
+    if (orphaned.length === 0) return;
+    this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped or lost workers: failing them as lost');
+    await this.failAsLost(orphaned, (workerId) => `worker ${workerId} stopped while the job was running`);
     this.ledger.stale = true;
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { JobEventBus, type JobEvent } from '../../src/events/job-event-bus.js';
 import { aJob } from '../builders/job.builder.js';
 import { attemptStarts, expectNoOverlap, jobLogs, NOTHING_ALLOCATED, workerView } from '../support/engine.js';
@@ -188,5 +189,45 @@ describe('resources of one worker (4 slots, 4 cpu units, 1024 MB)', () => {
     expect((await app.patch(`/jobs/${big.id}/cancel`)).status).toBe(200);
     for (const job of [needsCpu, needsMemory]) expect(await settled(app, job.id)).toMatchObject({ waiting_reason: null });
     await expectEventually(async () => expect((await workerView(app, 'quad')).allocated).toEqual(NOTHING_ALLOCATED));
+  });
+});
+
+describe('a job left running on a worker that stopped', () => {
+  let app: TestApp;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    const space = await createTestSpace('engine_orphans');
+    app = await startTestApp(space, { WORKER_ID: 'alive' });
+    db = new pg.Client({ connectionString: space.databaseUrl });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await app?.close();
+  });
+
+  it('is failed as lost by the sweep and retried on a live worker (nothing finishes it otherwise)', async () => {
+    // The state a hand-over in the moment a worker began to stop can leave: running, booked on a
+    // worker that is gone, which no heartbeat check looks at any more.
+    await db.query(
+      `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb, stopped_at)
+       VALUES ('gone', 'elsewhere', 1, 'stopped', 4, 4, 1024, now())`,
+    );
+    const gate = await app.submit(aJob({ payload: { duration_ms: 60_000 } }));
+    const job = await app.submit(aJob({ depends_on: [gate.id], retry_config: { max_attempts: 2, initial_delay_ms: 0 } }));
+    await db.query(
+      `UPDATE jobs SET status = 'running', allocated = true, worker_id = 'gone', attempts = 1, started_at = now(), pending_dependencies = 0
+       WHERE id = $1`,
+      [job.id],
+    );
+
+    const done = await settled(app, job.id, 'completed', 10_000);
+    expect(done).toMatchObject({ attempts: 2, worker_id: 'alive' });
+    const lost = (await jobLogs(app, job.id)).find((l) => l.attempt === 1 && l.level === 'error');
+    expect(lost?.message).toMatch(/worker gone stopped while the job was running/);
+    expect(lost?.data).toMatchObject({ status: 'failed', error: { code: 'WORKER_LOST', worker_id: 'gone' } });
+    expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
   });
 });
