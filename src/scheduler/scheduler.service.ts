@@ -161,7 +161,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const elsewhere: Array<{ id: string; workerId: string }> = [];
     for (const p of plan.placements) {
       if (!this.dispatcher.runsHere(p.workerId)) elsewhere.push({ id: p.jobId, workerId: p.workerId });
-      else here.set(p.workerId, [...(here.get(p.workerId) ?? []), p.jobId]);
+      else if (here.has(p.workerId)) here.get(p.workerId)!.push(p.jobId);
+      else here.set(p.workerId, [p.jobId]);
     }
     let handedOver = 0;
     for (const [workerId, ids] of here) {
