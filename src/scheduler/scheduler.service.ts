@@ -220,10 +220,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       await this.failOrphans();
       await this.refreshWorkers();
       await this.reconcilePlacements();
-      this.ledger.stale = true; // the safety net: rebuilt from the table once a second
       const released = await this.queue.releaseStaleCancelled(SCHEDULER_TIMING.cancelGraceMs);
       if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
       await this.promoteDue();
+      // The safety net: the ledger is rebuilt from the table once a second, by the sweep's own pass
+      // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
+      this.ledger.stale = true;
       await this.pass();
       await this.observeWorkers();
     } catch (error) {
