@@ -268,11 +268,15 @@ export class JobRepository {
     return rows.map(rowToJob);
   }
 
-  /** Jobs still running on workers that stopped or were declared lost (their failure was never recorded). */
+  /**
+   * Jobs still running on a worker that stopped or was declared lost, or that registered again (a
+   * restart under the same WORKER_ID) after the job started: nothing will record how they end.
+   */
   async runningOnGoneWorkers(): Promise<Job[]> {
     const rows: JobRow[] = await this.sql.query(
       `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running'
-         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id AND w.status IN ('stopped', 'lost'))
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id
+                       AND (w.status IN ('stopped', 'lost') OR w.started_at > j.started_at))
        ORDER BY created_at, id`,
     );
     return rows.map(rowToJob);

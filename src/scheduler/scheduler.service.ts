@@ -255,15 +255,17 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Jobs left `running` on a worker that has stopped or was lost: e.g. handed over by this process's
-   * scheduler in the moment its worker began to stop, or a failure the stopping worker could not
-   * record. Nothing will finish them: they fail as lost and follow the retry rules.
+   * Jobs left `running` on a worker that has stopped or was lost, or that started again under the
+   * same WORKER_ID since (killed and restarted within WORKER_LOST_SECONDS): e.g. handed over by this
+   * process's scheduler in the moment its worker began to stop, a failure a stopping worker could not
+   * record, or the runs of a worker's previous life. Nothing will finish them: they fail as lost and
+   * follow the retry rules.
    */
   private async failOrphans(): Promise<void> {
     const orphaned = await this.queue.runningOnGoneWorkers();
     if (orphaned.length === 0) return;
-    this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped or lost workers: failing them as lost');
-    await this.failAsLost(orphaned, (workerId) => `worker ${workerId} stopped while the job was running`);
+    this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped, lost or restarted workers: failing them as lost');
+    await this.failAsLost(orphaned, (workerId) => `worker ${workerId} stopped or restarted while the job was running`);
     this.ledger.stale = true;
   }
 

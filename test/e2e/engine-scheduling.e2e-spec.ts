@@ -226,8 +226,34 @@ describe('a job left running on a worker that stopped', () => {
     const done = await settled(app, job.id, 'completed', 10_000);
     expect(done).toMatchObject({ attempts: 2, worker_id: 'alive' });
     const lost = (await jobLogs(app, job.id)).find((l) => l.attempt === 1 && l.level === 'error');
-    expect(lost?.message).toMatch(/worker gone stopped while the job was running/);
+    expect(lost?.message).toMatch(/worker gone stopped or restarted while the job was running/);
     expect(lost?.data).toMatchObject({ status: 'failed', error: { code: 'WORKER_LOST', worker_id: 'gone' } });
+    expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
+  });
+
+  it('is failed as lost when its worker registered again since it started (killed and restarted under the same WORKER_ID)', async () => {
+    // The worker row is active and heartbeating, but it belongs to a new process that never heard of the
+    // job. One slot, which the run it did start fills: the retry goes to the live worker of this app.
+    await db.query(
+      `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb, started_at, last_heartbeat_at)
+       VALUES ('reborn', 'elsewhere', 2, 'active', 1, 4, 1024, now(), now() + interval '1 hour')`,
+    );
+    const gate = await app.submit(aJob({ payload: { duration_ms: 60_000 } }));
+    const job = await app.submit(aJob({ depends_on: [gate.id], retry_config: { max_attempts: 2, initial_delay_ms: 0 } }));
+    const untouched = await app.submit(aJob({ depends_on: [gate.id] }));
+    await db.query(
+      `UPDATE jobs SET status = 'running', allocated = true, worker_id = 'reborn', attempts = 1, pending_dependencies = 0,
+              started_at = CASE WHEN id = $1 THEN now() - interval '1 minute' ELSE now() + interval '1 minute' END
+       WHERE id = ANY($2::uuid[])`,
+      [job.id, [job.id, untouched.id]],
+    );
+
+    const done = await settled(app, job.id, 'completed', 10_000);
+    expect(done).toMatchObject({ attempts: 2, worker_id: 'alive' });
+    const lost = (await jobLogs(app, job.id)).find((l) => l.attempt === 1 && l.level === 'error');
+    expect(lost?.data).toMatchObject({ status: 'failed', error: { code: 'WORKER_LOST', worker_id: 'reborn' } });
+    // A run the new process started itself (after it registered) is left alone.
+    expect(await app.getJob(untouched.id)).toMatchObject({ status: 'running', worker_id: 'reborn' });
     expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
   });
 });
