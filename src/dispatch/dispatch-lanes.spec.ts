@@ -24,6 +24,22 @@ function recordingBull() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A lane of worker 'here' with one slot whose runs stay busy until `release()`; `ran` records what started. */
+async function oneSlotLane(record: (data: DispatchedJobData) => string) {
+  const local = new InProcessQueues();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const ran: string[] = [];
+  await local.queueOf('here').start(1, async (data) => {
+    ran.push(record(data));
+    await gate;
+  });
+  return { local, ran, release };
+}
+
+/** What the scheduler hands over: a job it started itself (only id and attempts matter to the lane). */
+const startedJob = (id: string, attempts = 1) => ({ job: { id, attempts }, hasDependencies: false }) as unknown as StartedJob;
+
 describe('dispatch lanes (ROLE=all with Redis)', () => {
   it('hands jobs placed on the worker of this process over in memory, and every other worker through its Bull queue', async () => {
     const { bull, added } = recordingBull();
@@ -52,14 +68,7 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
   });
 
   it('ignores a repeat of a job still queued or running in the lane', async () => {
-    const local = new InProcessQueues();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const ran: string[] = [];
-    await local.queueOf('here').start(1, async (data) => {
-      ran.push(`${data.jobId}:${data.attempt}`);
-      await gate;
-    });
+    const { local, ran, release } = await oneSlotLane((data) => `${data.jobId}:${data.attempt}`);
     const dispatcher = new BullJobDispatcher(recordingBull().bull, local);
     await dispatcher.dispatch([{ workerId: 'here', jobId: 'a', attempt: 1 }]);
     await dispatcher.dispatch([{ workerId: 'here', jobId: 'a', attempt: 1 }], { again: true });
@@ -92,23 +101,14 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
 
     await local.queueOf('here').pause();
     await dispatcher.dispatch([{ workerId: 'here', jobId: 'q', attempt: 1 }]);
-    const started = (id: string, attempts: number) => ({ job: { id, attempts }, hasDependencies: false }) as unknown as StartedJob;
-    dispatcher.handOver('here', [started('s1', 1), started('s2', 3)]);
+    dispatcher.handOver('here', [startedJob('s1', 1), startedJob('s2', 3)]);
     await settle();
     expect(ran).toEqual(['s1:1:started', 's2:3:started']); // the queued one waits for a start that never comes
   });
 
   it('keeps jobs handed over within the lane\'s concurrency: the rest wait for a free slot', async () => {
-    const local = new InProcessQueues();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const ran: string[] = [];
-    await local.queueOf('here').start(1, async (data) => {
-      ran.push(data.jobId);
-      await gate;
-    });
-    const started = (id: string) => ({ job: { id, attempts: 1 }, hasDependencies: false }) as unknown as StartedJob;
-    new BullJobDispatcher(recordingBull().bull, local).handOver('here', [started('a'), started('b')]);
+    const { local, ran, release } = await oneSlotLane((data) => data.jobId);
+    new BullJobDispatcher(recordingBull().bull, local).handOver('here', [startedJob('a'), startedJob('b')]);
     await settle();
     expect(ran).toEqual(['a']);
     release();

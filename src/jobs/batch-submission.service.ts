@@ -91,7 +91,7 @@ export class BatchSubmissionService {
       }
       return { inserted: new Map(moved.jobs.map((j) => [j.id, j])), published: moved };
     });
-    await this.lifecycle.publish(published);
+    this.lifecycle.publish(published);
     for (const job of inserted.values()) this.metrics.jobsSubmitted.inc({ type: job.type });
 
     const dependents = new Map<string, string[]>();

@@ -95,19 +95,19 @@ export class JobLifecycleService {
       if (cancelled.jobs.length === 0) return cancelled;
       return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
     });
-    await this.publish(moved);
+    this.publish(moved);
     return moved.jobs.find((j) => j.id === id) ?? null;
   }
 
   /** Pending jobs whose retry is due become ready. */
   async promoteDue(): Promise<Job[]> {
     const moved = await this.transitions.promoteDue();
-    await this.publish(moved);
+    this.publish(moved);
     return moved.jobs;
   }
 
   async progress(id: string, attempt: number, percent: number, data?: Record<string, unknown>): Promise<void> {
-    await this.publish(await this.transitions.progress(id, attempt, percent, data));
+    this.publish(await this.transitions.progress(id, attempt, percent, data));
   }
 
   log(jobId: string, attempt: number, level: JobLogLevel, message: string, data?: Record<string, unknown>): Promise<void> {
@@ -130,7 +130,7 @@ export class JobLifecycleService {
    * a Redis round trip. A failed publish is logged (the change is committed and logged in job_logs,
    * which replay reads); it must not undo the transition.
    */
-  async publish(moved: Moved): Promise<void> {
+  publish(moved: Moved): void {
     if (moved.events.length === 0) return;
     const types = new Map(moved.jobs.map((j) => [j.id, j.type]));
     for (const event of moved.events) {
@@ -164,7 +164,7 @@ export class JobLifecycleService {
 
   /** Publishes a start statement's events and observes the queue waits. */
   private afterStart(moved: Moved & { withDependencies: Set<string> }): StartedJob[] {
-    void this.publish(moved);
+    this.publish(moved);
     for (const job of moved.jobs) {
       if (job.queuedAt && job.startedAt) {
         this.metrics.queueWait.observe({ type: job.type }, (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000);
@@ -175,7 +175,7 @@ export class JobLifecycleService {
 
   private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {
     const moved = await this.transitions.complete(items);
-    await this.publish(moved);
+    this.publish(moved);
     this.observeRuns(moved, 'completed');
     const done = new Set(moved.jobs.filter((j) => j.status === 'completed').map((j) => j.id));
     return items.map((i) => done.has(i.id));
@@ -203,7 +203,7 @@ export class JobLifecycleService {
           return mergeMoved(failed, ...cascades);
         })
       : await this.transitions.fail(items);
-    await this.publish(moved);
+    this.publish(moved);
     this.observeRuns(moved, 'failed');
     return moved;
   }

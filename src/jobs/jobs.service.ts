@@ -54,7 +54,7 @@ export class JobsService {
   /** Submits of jobs without dependencies made close together share one INSERT (group commit). */
   private readonly inserts = new Coalescer<NewJob, Job | null>(async (drafts) => {
     const moved = await this.jobs.insert(drafts, []);
-    await this.lifecycle.publish(moved);
+    this.lifecycle.publish(moved);
     const byId = new Map(moved.jobs.map((j) => [j.id, j]));
     return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
   });
@@ -78,7 +78,7 @@ export class JobsService {
         this.evaluateDependencies(draft, dependsOn, deps);
         return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
       });
-      await this.lifecycle.publish(moved);
+      this.lifecycle.publish(moved);
       job = moved.jobs[0] ?? null;
     }
     if (!job) {
