@@ -57,4 +57,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
 # and reaps no zombies, so run it with an init: `init: true` in compose, `--init` with
 # `docker run` (both inject Docker's tini). Even without one, the SIGTERM still reaches node,
 # because the app handles the signal itself (DESIGN §5 graceful shutdown: Nest shutdown hooks).
-CMD ["node", "dist/src/main.js"]
+# --max-semi-space-size=64: the young generation V8 collects most often, 4x its default, as in `npm run
+# start:prod` (README Decisions: a third of the scavenging time a job).
+CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]

@@ -19,6 +19,17 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 /** The service to run: this checkout's build, or another's (BENCH_MAIN_JS) to compare two builds side by side. */
 const MAIN_JS = process.env.BENCH_MAIN_JS ? resolve(process.env.BENCH_MAIN_JS) : join(REPO_ROOT, 'dist', 'src', 'main.js');
 
+/**
+ * Node's flags for the service: those `npm run start:prod` runs it with (package.json, the one place they
+ * are written), then BENCH_NODE_ARGS (e.g. `--cpu-prof`, or `--max-semi-space-size=16` to override one).
+ */
+export function serviceNodeArgs() {
+  const startProd = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
+  const flags = /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(startProd);
+  if (!flags) throw new Error(`package.json start:prod is not "node [flags] dist/src/main.js": ${startProd}`);
+  return [...flags[1].split(/\s+/), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ')].filter(Boolean);
+}
+
 let lastStamp = 0;
 /** Date.now(), but strictly increasing within this process (so two services never share a name). */
 function uniqueStamp() {
@@ -73,7 +84,7 @@ export async function startService(opts = {}) {
   const log = createWriteStream(logFile);
   await once(log, 'open');
 
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), MAIN_JS], {
+  const child = spawn(process.execPath, [...serviceNodeArgs(), MAIN_JS], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
