@@ -16,7 +16,7 @@ export interface DependencyResult {
 }
 
 export interface JobContext {
-  /** Aborts on timeout or cancel. */
+  /** Aborts on timeout or cancel. Made on first read, so a handler that never waits need not read it. */
   signal: AbortSignal;
   /** Writes job_logs rows. */
   log: JobLogger;

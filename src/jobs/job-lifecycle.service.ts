@@ -7,7 +7,7 @@ import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import { JobRepository, type LogLine } from './job.repository.js';
-import { JobTransitionsRepository, mergeMoved, type FailItem, type Moved } from './job-transitions.repository.js';
+import { JobTransitionsRepository, mergeMoved, type FailItem, type Moved, type MovedJob } from './job-transitions.repository.js';
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
@@ -130,7 +130,7 @@ export class JobLifecycleService {
    * a Redis round trip. A failed publish is logged (the change is committed and logged in job_logs,
    * which replay reads); it must not undo the transition.
    */
-  publish(moved: Moved): void {
+  publish(moved: Moved<MovedJob>): void {
     if (moved.events.length === 0) return;
     const types = new Map(moved.jobs.map((j) => [j.id, j.type]));
     for (const event of moved.events) {
@@ -208,7 +208,7 @@ export class JobLifecycleService {
     return moved;
   }
 
-  private observeRuns(moved: Moved, outcome: string): void {
+  private observeRuns(moved: Moved<MovedJob>, outcome: string): void {
     for (const job of moved.jobs) {
       if (!job.startedAt || job.status === 'ready' || job.status === 'cancelled') continue;
       const seconds = (Date.now() - job.startedAt.getTime()) / 1000;

@@ -6,15 +6,18 @@ import type { JobStatus } from './domain/job-state.js';
 import type { Job, JobErrorInfo, WaitingReason } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 
-/** Jobs as they are after a statement, and the events it wrote (in order per job). */
-export interface Moved {
-  jobs: Job[];
+/** What publishing and the run metrics read of a moved job: all a completion returns of it. */
+export type MovedJob = Pick<Job, 'id' | 'type' | 'status' | 'startedAt'>;
+
+/** Jobs as they are after a statement (whole, or only what `MovedJob` names), and the events it wrote (in order per job). */
+export interface Moved<J extends MovedJob = Job> {
+  jobs: J[];
   events: JobEvent[];
 }
 
 export const NOTHING_MOVED: Moved = { jobs: [], events: [] };
 
-export function mergeMoved(...parts: Moved[]): Moved {
+export function mergeMoved<J extends MovedJob>(...parts: Array<Moved<J>>): Moved<J> {
   return { jobs: parts.flatMap((p) => p.jobs), events: parts.flatMap((p) => p.events) };
 }
 
@@ -47,9 +50,17 @@ const RETURNING_FLAT = `RETURNING j.*, job_event_data(j) AS event_data`;
 /** A log row per job of flat CTE `source`, recording `event` with its event data. */
 const LOG_FLAT = (source: string, level: string, message: string, event: JobEventName | string) => `
   SELECT m.id, ${level}, ${message}, m.attempts, m.event_data, ${event}, m.event_seq FROM ${source} m`;
-/** The rows of flat CTE `source` with their one event each. */
-const RESULT_FLAT = (source: string, event: string) =>
-  `SELECT ${JOB_COLUMNS}, jsonb_build_array(jsonb_build_object('event', ${event}, 'data', m.event_data)) AS events FROM ${source} m`;
+/** The rows of flat CTE `source` with their one event each; `columns` = only those (MovedJob's), not every one. */
+const RESULT_FLAT = (source: string, event: string, columns = JOB_COLUMNS) =>
+  `SELECT ${columns}, jsonb_build_array(jsonb_build_object('event', ${event}, 'data', m.event_data)) AS events FROM ${source} m`;
+/** The columns of `MovedJob`: completions return no more (a row's ~30 columns were a tenth of a completion's cost in node-postgres). */
+const MOVED_JOB_COLUMNS = 'id, type, status, started_at';
+const rowToMovedJob = (row: JobRow): MovedJob => ({
+  id: row.id as string,
+  type: row.type as string,
+  status: row.status as JobStatus,
+  startedAt: (row.started_at as Date | null) ?? null,
+});
 
 export interface StartItem {
   id: string;
@@ -86,12 +97,19 @@ export interface Placement {
 export class JobTransitionsRepository {
   constructor(private readonly sql: Sql) {}
 
-  private async run(sql: string, params: unknown[], tx?: EntityManager): Promise<Moved & { rows: JobRow[] }> {
+  private run(sql: string, params: unknown[], tx?: EntityManager): Promise<Moved & { rows: JobRow[] }>;
+  private run<J extends MovedJob>(sql: string, params: unknown[], tx: EntityManager | undefined, toJob: (row: JobRow) => J): Promise<Moved<J> & { rows: JobRow[] }>;
+  private async run(
+    sql: string,
+    params: unknown[],
+    tx?: EntityManager,
+    toJob: (row: JobRow) => MovedJob = rowToJob,
+  ): Promise<Moved<MovedJob> & { rows: JobRow[] }> {
     const rows: Array<JobRow & { events: Array<{ event: JobEventName; data: JobEvent['data'] }> | null }> = await this.sql.query(sql, params, tx);
-    const jobs: Job[] = [];
+    const jobs: MovedJob[] = [];
     const events: JobEvent[] = [];
     for (const row of rows) {
-      const job = rowToJob(row);
+      const job = toJob(row);
       jobs.push(job);
       for (const { event, data } of row.events ?? []) events.push({ event, jobId: job.id, data });
     }
@@ -224,7 +242,7 @@ export class JobTransitionsRepository {
    * running -> completed, storing results and releasing resources; dependents whose last
    * unfinished dependency this was become ready at once (DAG counters, no rescans).
    */
-  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>): Promise<Moved> {
+  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>): Promise<Moved<MovedJob>> {
     if (items.length === 0) return NOTHING_MOVED;
     // Two statements in one transaction, on purpose: the release must look for dependents with a
     // snapshot taken after the completion got its row locks. A submit that depended on this job held
@@ -241,9 +259,10 @@ export class JobTransitionsRepository {
          ), logged AS (
            ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' completed'`, `'job_completed'`)}
          )
-         ${RESULT_FLAT('moved', `'job_completed'`)}`,
+         ${RESULT_FLAT('moved', `'job_completed'`, MOVED_JOB_COLUMNS)}`,
         [items.map((i) => i.id), items.map((i) => i.attempt), items.map((i) => JSON.stringify(i.result ?? null))],
         tx,
+        rowToMovedJob,
       );
       if (completed.jobs.length === 0) return completed;
       const released = await this.releaseDependents(completed.jobs.map((j) => j.id), tx);
@@ -255,7 +274,7 @@ export class JobTransitionsRepository {
    * Counts completed dependencies off their dependents (DAG counters, no rescans); those whose last
    * unfinished dependency this was become ready, with their event.
    */
-  private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved> {
+  private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved<MovedJob>> {
     return this.run(
       `WITH counts AS (
          SELECT d.job_id, count(*)::int AS n FROM job_dependencies d WHERE d.depends_on_id = ANY($1::uuid[])
@@ -273,9 +292,10 @@ export class JobTransitionsRepository {
        logged AS (
          ${INSERT_LOGS} ${LOG_FLAT('ready', `'info'`, `'dependencies completed: job is ready'`, `'job_ready'`)}
        )
-       ${RESULT_FLAT('ready', `'job_ready'`)}`,
+       ${RESULT_FLAT('ready', `'job_ready'`, MOVED_JOB_COLUMNS)}`,
       [completedIds],
       tx,
+      rowToMovedJob,
     );
   }
 

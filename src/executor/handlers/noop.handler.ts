@@ -34,9 +34,10 @@ export class NoopPayload {
 export class NoopHandler implements JobHandlerContract<NoopPayload> {
   readonly payloadType = NoopPayload;
 
-  async handle(job: RunningJob<NoopPayload>, { signal, dependencyResults }: JobContext): Promise<unknown> {
+  async handle(job: RunningJob<NoopPayload>, ctx: JobContext): Promise<unknown> {
     const { duration_ms = 0, fail_attempts = 0, fail_permanently = false, ignore_signal = false, echo, echo_dependencies = false } = job.payload;
-    if (duration_ms > 0) await wait(duration_ms, ignore_signal ? undefined : signal);
+    // ctx.signal is read only when there is something to abort: the executor makes it on first use.
+    if (duration_ms > 0) await wait(duration_ms, ignore_signal ? undefined : ctx.signal);
     if (fail_permanently) throw new NonRetryableError('noop: failing for good on purpose (fail_permanently)');
     if (job.attempt <= fail_attempts) throw new Error(`noop: failing attempt ${job.attempt} of the first ${fail_attempts} on purpose`);
     const result: Record<string, unknown> = { ok: true };
@@ -44,7 +45,7 @@ export class NoopHandler implements JobHandlerContract<NoopPayload> {
     if (echo_dependencies) {
       const byId: Record<string, unknown> = {};
       const byRef: Record<string, unknown> = {};
-      for (const [key, dep] of dependencyResults) {
+      for (const [key, dep] of ctx.dependencyResults) {
         if (key === dep.id) byId[dep.id] = dep.result;
         else byRef[key] = dep.result;
       }
