@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { Sql } from './sql.js';
+import { TableStatistics } from './table-statistics.js';
 import { installTimestampParser } from './timestamps.js';
 
 @Global()
@@ -16,7 +17,7 @@ import { installTimestampParser } from './timestamps.js';
       },
     }),
   ],
-  providers: [Sql],
-  exports: [Sql],
+  providers: [Sql, TableStatistics],
+  exports: [Sql, TableStatistics],
 })
 export class DatabaseModule {}

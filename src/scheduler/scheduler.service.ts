@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { TableStatistics } from '../database/table-statistics.js';
 import { JobDispatcher } from '../dispatch/job-dispatcher.js';
 import { JobEventBus, type ClusterSignal, type JobEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
@@ -49,6 +50,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly dispatcher: JobDispatcher,
     private readonly bus: JobEventBus,
     private readonly metrics: Metrics,
+    private readonly statistics: TableStatistics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -211,7 +213,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.workers = await this.resources.liveWorkers();
   }
 
-  /** The safety net: lost workers, placements that never started, stuck cancels, due retries, a pass. */
+  /**
+   * The safety net: lost workers, placements that never started, stuck cancels, due retries, a pass;
+   * then the planner statistics of the hot tables (TableStatistics).
+   */
   private async sweep(): Promise<void> {
     if (!this.leader.isLeader() || this.stopping) return;
     try {
@@ -231,6 +236,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     } catch (error) {
       this.logger.error({ err: error }, 'scheduler sweep failed');
     }
+    await this.statistics.refreshGrown().then(
+      (analyzed) => analyzed.length > 0 && this.logger.debug({ tables: analyzed }, 'analyzed tables that outgrew their statistics'),
+      (error: unknown) => this.logger.warn({ err: error }, 'could not refresh table statistics; the next sweep tries again'),
+    );
   }
 
   private async handleLostWorkers(workerIds: string[]): Promise<void> {
