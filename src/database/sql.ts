@@ -11,7 +11,8 @@ import { DataSource, type EntityManager } from 'typeorm';
  * element, which is the right plan for 500 as well, and planning afresh per call cost PostgreSQL more
  * than executing (measured with pg_stat_statements under POST /jobs load: 2.6 s of planning against
  * 5.9 s of execution for 20,000 jobs; PostgreSQL CPU 418 -> 238 us a job once prepared). A cached
- * plan is rebuilt when ANALYZE changes the table's statistics. Use `dynamic` for text built at run time
+ * plan is rebuilt when ANALYZE changes the table's statistics; TableStatistics sees that a young table
+ * gets some before a generic plan from its empty days does harm. Use `dynamic` for text built at run time
  * (a filter list), so it is not kept prepared. Rows come back for every statement kind (TypeORM's
  * `query` returns `[rows, count]` for a bare UPDATE or DELETE).
  */
