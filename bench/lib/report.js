@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, RESULTS_DIR } from './service.js';
+import { REPO_ROOT, RESULTS_DIR, serviceNodeArgs } from './service.js';
 
 /** Where and on what the benchmark ran. */
 export function collectMeta(startedAt = new Date()) {
@@ -25,6 +25,9 @@ export function collectMeta(startedAt = new Date()) {
     total_memory_gb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     git_commit: git('rev-parse', '--short', 'HEAD'),
     git_dirty: status === null ? null : status.length > 0,
+    // The service measured: another build's when BENCH_MAIN_JS is set (then git_commit is only the bench's own).
+    service_main_js: process.env.BENCH_MAIN_JS ?? null,
+    service_node_args: serviceNodeArgs().join(' '),
     note: 'Figures are from one shared, noisy 2-core machine that also runs PostgreSQL, Redis and the load generator: compare runs on the same machine only, not as absolute capacity.',
   };
 }
@@ -65,6 +68,8 @@ export function renderMarkdown(report) {
     `- node: ${meta.node} (${meta.platform})`,
     `- CPU: ${meta.cpu_model} × ${meta.cpu_count}, RAM ${meta.total_memory_gb} GB`,
     `- git commit: ${meta.git_commit ?? 'unknown'}${meta.git_dirty ? ' (with uncommitted changes)' : ''}`,
+    `- service: ${meta.service_main_js ? `\`${meta.service_main_js}\` (BENCH_MAIN_JS: another build, not this commit's)` : "this commit's `dist/src/main.js`"}` +
+      `, node flags: \`${meta.service_node_args || '(none)'}\``,
     `- runs per scenario: ${options.runs} (each figure is the median over the runs)` +
       (options.duration_s ? `; measured window ${options.duration_s} s after a ${options.warmup_s} s warm-up` : ''),
     `- note: ${meta.note}`,
