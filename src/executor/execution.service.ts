@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
-import type { Job } from '../jobs/entities/job.entity.js';
+import type { RunnableJob } from '../jobs/job-row.js';
 import { JobLifecycleService, MAX_RESULT_BYTES } from '../jobs/job-lifecycle.service.js';
 import { isNonRetryable, type DependencyResult, type JobContext, type JobLogger } from './job-handler.decorator.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
@@ -13,7 +13,7 @@ export const CANCEL_GRACE_MS = 5000;
 type StopReason = 'timeout' | 'cancelled' | 'shutdown' | 'lost';
 
 interface Execution {
-  job: Job;
+  job: RunnableJob;
   attempt: number;
   /**
    * Made when the handler first reads `ctx.signal` (aborted at once if the job was stopped before):
@@ -70,7 +70,7 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     return this.running.size;
   }
 
-  runningJobs(): Job[] {
+  runningJobs(): RunnableJob[] {
     return [...this.running.values()].map((e) => e.job);
   }
 
@@ -84,7 +84,7 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Waits until no job runs here, or the deadline passes. Returns the jobs still running. */
-  async waitIdle(deadlineMs: number): Promise<Job[]> {
+  async waitIdle(deadlineMs: number): Promise<RunnableJob[]> {
     const deadline = Date.now() + deadlineMs;
     while (this.running.size > 0 && Date.now() < deadline) {
       await Promise.race([
@@ -110,7 +110,7 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     await this.execute(started.job, attempt, started.hasDependencies);
   }
 
-  private async execute(job: Job, attempt: number, hasDependencies: boolean): Promise<void> {
+  private async execute(job: RunnableJob, attempt: number, hasDependencies: boolean): Promise<void> {
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
     let giveUp!: () => void;
@@ -159,7 +159,7 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async succeed(job: Job, attempt: number, value: unknown): Promise<void> {
+  private async succeed(job: RunnableJob, attempt: number, value: unknown): Promise<void> {
     const result = value === undefined ? null : value;
     let size: number;
     try {

@@ -6,6 +6,7 @@ import { sourcesOf } from './domain/job-state.js';
 import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
+import type { RunnableJob } from './job-row.js';
 import { JobRepository, type LogLine } from './job.repository.js';
 import { JobTransitionsRepository, mergeMoved, type FailItem, type Moved, type MovedJob } from './job-transitions.repository.js';
 
@@ -13,7 +14,7 @@ import { JobTransitionsRepository, mergeMoved, type FailItem, type Moved, type M
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
 export interface StartedJob {
-  job: Job;
+  job: RunnableJob;
   hasDependencies: boolean;
 }
 
@@ -77,7 +78,7 @@ export class JobLifecycleService {
    * running -> failed|timeout, and -> pending when attempts remain (unless `retry` is false: the
    * handler said another attempt cannot help). False when the job had already left running.
    */
-  fail(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
+  fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
     return this.failures.push(this.failItem(job, attempt, outcome, error, retry));
   }
 
@@ -143,7 +144,7 @@ export class JobLifecycleService {
 
   // ---------------------------------------------------------------------------------------------
 
-  private failItem(job: Job, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, retry = true): FailItem {
+  private failItem(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, retry = true): FailItem {
     return {
       id: job.id,
       attempt,
@@ -163,7 +164,7 @@ export class JobLifecycleService {
   }
 
   /** Publishes a start statement's events and observes the queue waits. */
-  private afterStart(moved: Moved & { withDependencies: Set<string> }): StartedJob[] {
+  private afterStart(moved: Moved<RunnableJob> & { withDependencies: Set<string> }): StartedJob[] {
     this.publish(moved);
     for (const job of moved.jobs) {
       if (job.queuedAt && job.startedAt) {

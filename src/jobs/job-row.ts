@@ -8,6 +8,38 @@ export const JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memo
 
 export type JobRow = Record<string, unknown>;
 
+/** What running a job needs of it (the executor, its retry policy, the scheduler's ledger, the queue-wait metric). */
+export type RunnableJob = Pick<
+  Job,
+  | 'id' | 'type' | 'priority' | 'status' | 'payload' | 'cpuUnits' | 'memoryMb' | 'maxAttempts' | 'backoffMultiplier'
+  | 'initialDelayMs' | 'maxDelayMs' | 'timeoutSeconds' | 'attempts' | 'workerId' | 'queuedAt' | 'startedAt'
+>;
+
+/** The columns of `RunnableJob`: what a start returns (half of a row's columns, two of its seven timestamps). */
+export const RUNNABLE_JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
+  initial_delay_ms, max_delay_ms, timeout_seconds, attempts, worker_id, queued_at, started_at`;
+
+export function rowToRunnableJob(row: JobRow): RunnableJob {
+  return {
+    id: row.id as string,
+    type: row.type as string,
+    priority: row.priority as Priority,
+    status: row.status as JobStatus,
+    payload: row.payload as Record<string, unknown>,
+    cpuUnits: row.cpu_units as number,
+    memoryMb: row.memory_mb as number,
+    maxAttempts: row.max_attempts as number,
+    backoffMultiplier: Number(row.backoff_multiplier),
+    initialDelayMs: row.initial_delay_ms as number,
+    maxDelayMs: row.max_delay_ms as number,
+    timeoutSeconds: row.timeout_seconds as number,
+    attempts: row.attempts as number,
+    workerId: (row.worker_id as string | null) ?? null,
+    queuedAt: (row.queued_at as Date | null) ?? null,
+    startedAt: (row.started_at as Date | null) ?? null,
+  };
+}
+
 /** Maps a raw `jobs` row (snake_case, as pg returns it) to the entity. */
 export function rowToJob(row: JobRow): Job {
   const job = new Job();

@@ -4,7 +4,7 @@ import { Sql } from '../database/sql.js';
 import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobStatus } from './domain/job-state.js';
 import type { Job, JobErrorInfo, WaitingReason } from './entities/job.entity.js';
-import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
+import { JOB_COLUMNS, rowToJob, rowToRunnableJob, RUNNABLE_JOB_COLUMNS, type JobRow, type RunnableJob } from './job-row.js';
 
 /** What publishing and the run metrics read of a moved job: all a completion returns of it. */
 export type MovedJob = Pick<Job, 'id' | 'type' | 'status' | 'startedAt'>;
@@ -196,7 +196,7 @@ export class JobTransitionsRepository {
   }
 
   /** ready -> running on this worker, for jobs placed here and not started yet. */
-  async start(items: readonly StartItem[], workerId: string): Promise<Moved & { withDependencies: Set<string> }> {
+  async start(items: readonly StartItem[], workerId: string): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
@@ -210,7 +210,7 @@ export class JobTransitionsRepository {
    * hand-over to the worker of its own process, which needs no queue in between. Only while that
    * worker is `active` (a draining one takes no new work).
    */
-  async placeAndStart(ids: readonly string[], workerId: string): Promise<Moved & { withDependencies: Set<string> }> {
+  async placeAndStart(ids: readonly string[], workerId: string): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     if (ids.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `WHERE j.id = ANY($1::uuid[]) AND j.status = 'ready' AND NOT j.allocated
@@ -221,7 +221,7 @@ export class JobTransitionsRepository {
   }
 
   /** ready -> running for the rows `where` picks; the worker's id is parameter `$<last>`. */
-  private async startWhere(where: string, params: unknown[], place = ''): Promise<Moved & { withDependencies: Set<string> }> {
+  private async startWhere(where: string, params: unknown[], place = ''): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     const worker = `$${params.length}::text`;
     const { jobs, events, rows } = await this.run(
       `WITH moved AS (
@@ -232,8 +232,11 @@ export class JobTransitionsRepository {
        ), logged AS (
          ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' started on worker ' || ${worker}`, `'job_started'`)}
        )
-       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies FROM (${RESULT_FLAT('moved', `'job_started'`)}) r`,
+       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies
+       FROM (${RESULT_FLAT('moved', `'job_started'`, RUNNABLE_JOB_COLUMNS)}) r`,
       params,
+      undefined,
+      rowToRunnableJob,
     );
     return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
   }
