@@ -17,6 +17,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(WorkerAgent.name);
   private heartbeatTimer?: NodeJS.Timeout;
   private beating = false;
+  /** Set when shutdown begins: from then on the worker never registers again. */
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -40,6 +42,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
 
   async beforeApplicationShutdown(): Promise<void> {
     // Heartbeats go on while draining: a worker finishing its jobs must not be declared lost.
+    this.stopping = true;
     try {
       await this.resources.setStatus(this.identity.id, 'draining');
       await this.signal();
@@ -75,8 +78,11 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       const alive = await this.resources.heartbeat(this.identity.id);
       if (!alive) {
         // Declared lost (e.g. after a long pause): its jobs were failed and will run elsewhere.
-        this.logger.warn('this worker was declared lost: abandoning its running jobs and registering again');
         for (const job of this.executions.runningJobs()) this.executions.stop(job.id, 'lost');
+        // A beat in flight when shutdown marked the worker stopped lands here too: a stopping worker
+        // must not register again (it would be shown active, and be given work, as it exits).
+        if (this.stopping) return;
+        this.logger.warn('this worker was declared lost: abandoning its running jobs and registering again');
         await this.register();
       }
     } catch (error) {
