@@ -42,34 +42,18 @@ export function rowToRunnableJob(row: JobRow): RunnableJob {
 
 /** Maps a raw `jobs` row (snake_case, as pg returns it) to the entity. */
 export function rowToJob(row: JobRow): Job {
-  const job = new Job();
-  job.id = row.id as string;
-  job.type = row.type as string;
-  job.priority = row.priority as Priority;
-  job.status = row.status as JobStatus;
-  job.payload = row.payload as Record<string, unknown>;
-  job.cpuUnits = row.cpu_units as number;
-  job.memoryMb = row.memory_mb as number;
-  job.maxAttempts = row.max_attempts as number;
-  job.backoffMultiplier = Number(row.backoff_multiplier);
-  job.initialDelayMs = row.initial_delay_ms as number;
-  job.maxDelayMs = row.max_delay_ms as number;
-  job.timeoutSeconds = row.timeout_seconds as number;
+  const job = Object.assign(new Job(), rowToRunnableJob(row));
   job.idempotencyKey = (row.idempotency_key as string | null) ?? null;
   job.ref = (row.ref as string | null) ?? null;
-  job.attempts = row.attempts as number;
   job.pendingDependencies = row.pending_dependencies as number;
   job.result = row.result ?? null;
   job.error = (row.error as Job['error']) ?? null;
   job.waitingReason = (row.waiting_reason as Job['waitingReason']) ?? null;
-  job.workerId = (row.worker_id as string | null) ?? null;
   job.allocated = row.allocated as boolean;
   job.placedAt = (row.placed_at as Date | null) ?? null;
-  job.queuedAt = (row.queued_at as Date | null) ?? null;
   job.eventSeq = row.event_seq as number;
   job.createdAt = row.created_at as Date;
   job.updatedAt = row.updated_at as Date;
-  job.startedAt = (row.started_at as Date | null) ?? null;
   job.completedAt = (row.completed_at as Date | null) ?? null;
   job.nextRunAt = (row.next_run_at as Date | null) ?? null;
   return job;
