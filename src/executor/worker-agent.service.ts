@@ -41,8 +41,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    // Heartbeats go on while draining: a worker finishing its jobs must not be declared lost.
     this.stopping = true;
+    // Heartbeats go on while draining: a worker finishing its jobs must not be declared lost.
     try {
       await this.resources.setStatus(this.identity.id, 'draining');
       await this.signal();
