@@ -17,13 +17,14 @@ const GROWTH = 4;
  * until ANALYZE changes the table's statistics. Autovacuum analyzes only after its naptime (a minute by
  * default). Meanwhile each completion batch joined the whole `jobs` table, rebuilding a copy of its
  * `unnest` row for every running job. Measured over 20,000 `POST /jobs` on a fresh database: one
- * ANALYZE after the first second gave +17–22 % jobs/s and −10–30 % PostgreSQL CPU a job in three
+ * ANALYZE after the first second gave +17–22 % jobs/s and −11–29 % PostgreSQL CPU a job in three
  * alternating pairs.
  *
- * A table is analyzed when it holds at least MIN_ROWS live rows and GROWTH times the rows of its last
- * statistics (any, when it never had any). So it happens a few times while a table grows from empty
- * (1,000, 4,000, 16,000 rows...), and on a large table autovacuum's 10 % threshold comes first. The leader's sweep calls this once a
- * second: one catalog read, and now and then an ANALYZE of up to 30,000 sampled rows (~10–20 ms here).
+ * A table is analyzed when it holds at least MIN_ROWS live rows and more than GROWTH times the rows of
+ * its last statistics (any, when it never had any). So it happens a few times while a table grows from
+ * empty (1,000, 4,001, 16,005 rows...), and on a large table autovacuum's 10 % threshold comes first.
+ * The leader's sweep calls this once a second: one catalog read, and now and then an ANALYZE of up to
+ * 30,000 sampled rows (~10–20 ms here).
  */
 @Injectable()
 export class TableStatistics {
