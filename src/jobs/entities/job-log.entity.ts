@@ -1,17 +1,17 @@
-import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type JobLogLevel = (typeof LOG_LEVELS)[number];
 
 @Entity({ name: 'job_logs' })
-@Index('job_logs_job_id_idx', { synchronize: false })
 @Index('job_logs_job_sequence_key', { synchronize: false })
 @Check('job_logs_level_check', `((level)::text = ANY ((ARRAY['debug'::character varying, 'info'::character varying, 'warn'::character varying, 'error'::character varying])::text[]))`)
+/** Primary key (job_id, id): lines are read by job, in id order (migration 1795900000000). */
 export class JobLog {
   @PrimaryGeneratedColumn({ type: 'bigint', name: 'id' })
   id!: string;
 
-  @Column({ type: 'uuid', name: 'job_id' })
+  @PrimaryColumn({ type: 'uuid', name: 'job_id' })
   jobId!: string;
 
   @Column({ type: 'timestamptz', precision: 3, name: 'created_at', default: () => 'now()' })
