@@ -174,7 +174,8 @@ export default {
       await ctx.stopService(service);
     }
     // Each throughput case runs twice on one service: the first round is a fresh process (V8 still
-    // compiling the hot paths, PostgreSQL's connections and plans new), the second the same process warm.
+    // compiling the hot paths; a fresh process on a database the first round had filled was as slow),
+    // the second the same process warm.
     service = await ctx.startService({ label: `engine-e2e-run${ctx.run}`, env: WORKER_ENV });
     try {
       rows.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64, ${FRESH}`, JOBS));

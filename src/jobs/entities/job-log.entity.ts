@@ -3,10 +3,13 @@ import { Check, Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } f
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type JobLogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * A job's log line, or an event it published. Primary key (job_id, id): lines are only read by job, in
+ * id order (migration 1795900000000).
+ */
 @Entity({ name: 'job_logs' })
 @Index('job_logs_job_sequence_key', { synchronize: false })
 @Check('job_logs_level_check', `((level)::text = ANY ((ARRAY['debug'::character varying, 'info'::character varying, 'warn'::character varying, 'error'::character varying])::text[]))`)
-/** Primary key (job_id, id): lines are read by job, in id order (migration 1795900000000). */
 export class JobLog {
   @PrimaryGeneratedColumn({ type: 'bigint', name: 'id' })
   id!: string;
