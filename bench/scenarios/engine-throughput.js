@@ -4,6 +4,7 @@ import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpuPerJob, cpuSnapshot } from '../lib/cpu.js';
 import { eventFeed, jobCounts, postJson, sleep } from '../lib/events.js';
 import { percentile } from '../lib/stats.js';
 
@@ -70,8 +71,19 @@ function polledCompletion(service, jobs, started, submitted) {
   return { wait: () => result };
 }
 
+/**
+ * Where the CPU went, a job (µs) and the machine's busy share: what bounds the figure. The embedded
+ * service has its database inside its own process, so only its own CPU and the machine's are shown.
+ */
+function cpuMetrics(cpu, embedded = false) {
+  if (!cpu) return {};
+  const servers = embedded ? {} : { 'postgres µs/job': cpu.postgres, 'redis µs/job': cpu.redis };
+  return { 'service µs/job': cpu.service, ...servers, 'machine busy %': cpu.machineBusyPct };
+}
+
 async function endToEnd(service, label, jobs, { embedded = false } = {}) {
   const completedBefore = (await jobCounts(service)).completed ?? 0;
+  const cpuBefore = cpuSnapshot(service.pid);
   const started = performance.now();
   let responses = 0;
   let allAnswered;
@@ -95,13 +107,14 @@ async function endToEnd(service, label, jobs, { embedded = false } = {}) {
   allAnswered(); // also when some requests failed (the warnings say so)
   const submittedS = (lastResponse - started) / 1000;
   const { completed, wallS } = await completion.wait();
+  const cpu = cpuPerJob(cpuBefore, cpuSnapshot(service.pid), jobs);
   const counted = ((await jobCounts(service)).completed ?? 0) - completedBefore;
   const warnings = [];
   if (r.non2xx || r.errors) warnings.push(`${r.non2xx} non-2xx, ${r.errors} errors while submitting`);
   if (completed < jobs || counted < jobs) warnings.push(`only ${Math.min(completed, counted)}/${jobs} completed before the deadline`);
   return {
     label,
-    metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed: counted },
+    metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed: counted, ...cpuMetrics(cpu, embedded) },
     warnings,
   };
 }
@@ -109,6 +122,7 @@ async function endToEnd(service, label, jobs, { embedded = false } = {}) {
 /** The same jobs through POST /jobs/batch (1,000 per batch, 4 batches in flight): the engine without per-job HTTP. */
 async function endToEndBatch(service, label, jobs) {
   const completedBefore = (await jobCounts(service)).completed ?? 0;
+  const cpuBefore = cpuSnapshot(service.pid);
   const started = performance.now();
   const completion = await completionOf(service, jobs, started);
   const batches = Array.from({ length: Math.ceil(jobs / 1000) }, (_, i) => Math.min(1000, jobs - i * 1000));
@@ -121,10 +135,11 @@ async function endToEndBatch(service, label, jobs) {
   );
   const submittedS = (performance.now() - started) / 1000;
   const { completed, wallS } = await completion.wait();
+  const cpu = cpuPerJob(cpuBefore, cpuSnapshot(service.pid), jobs);
   const counted = ((await jobCounts(service)).completed ?? 0) - completedBefore;
   return {
     label,
-    metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed: counted },
+    metrics: { 'jobs/s': completed / wallS, 'submit req/s': jobs / submittedS, 'wall s': wallS, completed: counted, ...cpuMetrics(cpu) },
     warnings: completed < jobs || counted < jobs ? [`only ${Math.min(completed, counted)}/${jobs} completed before the deadline`] : [],
   };
 }
@@ -163,7 +178,9 @@ export default {
     `Both run two rounds on one service: *${FRESH}* is its first ${JOBS} jobs, *${WARM}* the next ${JOBS} once those completed (V8 has compiled the hot paths by then; the tables hold the first round's jobs). ` +
     '**embedded**: one round of the same with neither DATABASE_URL nor REDIS_URL (PGlite, in-process queue) on a fresh process. ' +
     `**pickup**: on a fresh idle service, ${PICKUP_JOBS} jobs submitted one at a time 10 ms apart; latency = job_started event received - ` +
-    'job_created event received (both read from the Redis event channel by the bench, so the pub/sub delivery cancels out).',
+    'job_created event received (both read from the Redis event channel by the bench, so the pub/sub delivery cancels out). ' +
+    '**µs/job**: CPU time a job of the service process, and of the PostgreSQL and Redis server processes, over the round (from /proc); ' +
+    '**machine busy %**: of all cores over the round.',
 
   async run(ctx) {
     const rows = [];
