@@ -47,9 +47,9 @@ function machineJiffies() {
 }
 
 /**
- * A snapshot to diff later with `cpuPerJob`. PostgreSQL and Redis are counted per process: backends
- * alive at both snapshots (the service's pooled connections are), so one that starts and exits in
- * between is missed, and every database's backends count (run the bench on a machine doing nothing else).
+ * A snapshot to diff later with `cpuPerJob`. PostgreSQL and Redis are counted per process: those alive
+ * at the second snapshot (one started in between counts whole), so one that exits in between is missed;
+ * every database's backends count (run the bench on a machine doing nothing else).
  */
 export function cpuSnapshot(servicePid) {
   if (process.platform !== 'linux') return null;
@@ -66,9 +66,11 @@ export function cpuPerJob(before, after, jobs) {
   if (!before || !after || jobs <= 0) return null;
   const sum = (comm) => {
     let ms = 0;
-    for (const [pid, { comm: c, ms: start }] of before.perPid) {
-      const end = after.perPid.get(pid);
-      if (c === comm && start !== null && end?.ms != null) ms += end.ms - start;
+    for (const [pid, { comm: c, ms: end }] of after.perPid) {
+      if (c !== comm || end === null) continue;
+      // A process started since the first snapshot (a connection the pool opened meanwhile) spent all its CPU in between.
+      const start = before.perPid.get(pid)?.comm === comm ? before.perPid.get(pid).ms : 0;
+      if (start !== null) ms += end - start;
     }
     return ms;
   };
