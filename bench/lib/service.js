@@ -15,7 +15,7 @@ export const LOGS_DIR = join(RESULTS_DIR, 'logs');
 
 /** Server URL without a database (the admin connection uses its `postgres` database). */
 const PG_SERVER_URL = (process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 /** The service to run: this checkout's build, or another's (BENCH_MAIN_JS) to compare two builds side by side. */
 const MAIN_JS = process.env.BENCH_MAIN_JS ? resolve(process.env.BENCH_MAIN_JS) : join(REPO_ROOT, 'dist', 'src', 'main.js');
 
@@ -35,6 +35,11 @@ let lastStamp = 0;
 function uniqueStamp() {
   lastStamp = Math.max(Date.now(), lastStamp + 1);
   return lastStamp;
+}
+
+/** A Redis key prefix of its own (`bench:<stamp>`) for something the bench runs beside a service. */
+export function benchRedisPrefix() {
+  return `bench:${uniqueStamp()}`;
 }
 
 /** A TCP port that was free a moment ago. */
@@ -200,10 +205,20 @@ async function cleanup(dbName, redisPrefix) {
     await client.end().catch(() => {});
   }
 
+  const redisOut = await deleteRedisKeys(redisPrefix);
+  out.redisKeysDeleted = redisOut.deleted;
+  out.redisKeysLeft = redisOut.left;
+  out.errors.push(...redisOut.errors);
+  return out;
+}
+
+/** Deletes the keys `<prefix>:*` (and the bare prefix) with SCAN + UNLINK, never FLUSHALL: { deleted, left, errors }. */
+export async function deleteRedisKeys(redisPrefix) {
+  if (!/^bench:[\w-]+$/.test(redisPrefix)) throw new Error(`refusing to delete keys of ${redisPrefix}`);
+  const out = { deleted: 0, left: null, errors: [] };
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   try {
     await redis.connect();
-    // Keys are `<prefix>:...` (and possibly the bare prefix); never FLUSHALL.
     const deleteMatching = async (match) => {
       let cursor = '0';
       let n = 0;
@@ -214,7 +229,7 @@ async function cleanup(dbName, redisPrefix) {
       } while (cursor !== '0');
       return n;
     };
-    out.redisKeysDeleted = (await deleteMatching(`${redisPrefix}:*`)) + (await redis.unlink(redisPrefix));
+    out.deleted = (await deleteMatching(`${redisPrefix}:*`)) + (await redis.unlink(redisPrefix));
     let left = 0;
     let cursor = '0';
     do {
@@ -222,7 +237,7 @@ async function cleanup(dbName, redisPrefix) {
       cursor = next;
       left += keys.length;
     } while (cursor !== '0');
-    out.redisKeysLeft = left;
+    out.left = left;
   } catch (e) {
     out.errors.push(`delete redis keys ${redisPrefix}:*: ${e.message}`);
   } finally {

@@ -1,11 +1,13 @@
 // End-to-end throughput (submit -> completed) and pickup latency (submit -> running) of noop jobs,
 // one `ROLE=all` process (issue 3); the throughput also in embedded mode (issue 7).
 import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuPerJob, cpuSnapshot } from '../lib/cpu.js';
 import { eventFeed, jobCounts, postJson, sleep } from '../lib/events.js';
+import { benchRedisPrefix, deleteRedisKeys, REDIS_URL } from '../lib/service.js';
 import { percentile } from '../lib/stats.js';
 
 const JOBS = Number(process.env.BENCH_E2E_JOBS ?? 20_000);
@@ -169,6 +171,94 @@ async function pickup(service) {
   }
 }
 
+/**
+ * The BullMQ reference (bench/lib/bullmq-reference.js) in a fresh child process on a Redis prefix of its own:
+ * `request(msg)` sends a command and resolves with its answer; `stop()` ends it and deletes its keys.
+ */
+async function startBullmq() {
+  const redisPrefix = benchRedisPrefix();
+  const child = fork(new URL('../lib/bullmq-reference.js', import.meta.url), {
+    execArgv: [],
+    env: { ...process.env, REDIS_URL, REDIS_PREFIX: redisPrefix, BULLMQ_CONCURRENCY: '64' },
+  });
+  let pending = null;
+  let failure = null;
+  const fail = (error) => {
+    failure ??= error;
+    pending?.reject(error);
+    pending = null;
+  };
+  child.on('message', (msg) => {
+    if (msg.error) return fail(new Error(`BullMQ reference: ${msg.error}`));
+    pending?.resolve(msg);
+    pending = null;
+  });
+  child.on('exit', (code, signal) => fail(new Error(`BullMQ reference exited (${code ?? signal})`)));
+  const request = (msg) =>
+    new Promise((resolve, reject) => {
+      if (failure) return reject(failure);
+      pending = { resolve, reject };
+      if (msg) child.send(msg);
+    });
+  await request(null); // { ready }
+  return {
+    pid: child.pid,
+    request,
+    async stop() {
+      if (!failure) {
+        child.send({ cmd: 'stop' });
+        await Promise.race([new Promise((r) => child.once('exit', r)), sleep(10_000)]);
+      }
+      child.kill('SIGKILL');
+      const { left, errors } = await deleteRedisKeys(redisPrefix);
+      return left === 0 && errors.length === 0 ? [] : [`BullMQ reference: ${left} keys of ${redisPrefix} left ${errors.join('; ')}`];
+    },
+  };
+}
+
+async function bullmqPickup() {
+  const bullmq = await startBullmq();
+  try {
+    const { pickup: latencies } = await bullmq.request({ cmd: 'pickup', jobs: PICKUP_JOBS, gapMs: 10 });
+    return {
+      label: `BullMQ reference: pickup, ${PICKUP_JOBS} jobs 10 ms apart`,
+      metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length },
+      warnings: [...(latencies.length < PICKUP_JOBS ? [`only ${latencies.length}/${PICKUP_JOBS} started`] : []), ...(await bullmq.stop())],
+    };
+  } catch (e) {
+    await bullmq.stop();
+    throw e;
+  }
+}
+
+async function bullmqRounds(jobs) {
+  const bullmq = await startBullmq();
+  try {
+    const rows = [];
+    for (const when of [FRESH, WARM]) {
+      const cpuBefore = cpuSnapshot(bullmq.pid);
+      const { round } = await bullmq.request({ cmd: 'round', jobs });
+      const cpu = cpuPerJob(cpuBefore, cpuSnapshot(bullmq.pid), jobs);
+      rows.push({
+        label: `BullMQ reference: ${jobs} noop, queue.add x64, ${when}`,
+        metrics: { 'jobs/s': round.completed / round.wallS, 'wall s': round.wallS, completed: round.completed, ...cpuMetrics(cpu) },
+        warnings: round.completed < jobs ? [`only ${round.completed}/${jobs} completed before the deadline`] : [],
+      });
+    }
+    rows[rows.length - 1].warnings.push(...(await bullmq.stop()));
+    return rows;
+  } catch (e) {
+    await bullmq.stop();
+    throw e;
+  }
+}
+
+/** The row's headline figure over the same figure of the BullMQ row measured beside it in this run. */
+function versus(row, reference, metric) {
+  row.metrics['vs BullMQ'] = row.metrics[metric] / reference.metrics[metric];
+  return row;
+}
+
 export default {
   name: 'engine-throughput',
   description:
@@ -185,21 +275,27 @@ export default {
   async run(ctx) {
     const rows = [];
     let service = await ctx.startService({ label: `engine-pickup-run${ctx.run}`, env: WORKER_ENV });
+    let draconic;
     try {
-      rows.push(await pickup(service));
+      draconic = await pickup(service);
     } finally {
       await ctx.stopService(service);
     }
+    const bullmqPick = await bullmqPickup();
+    rows.push(versus(draconic, bullmqPick, 'p99 ms'), bullmqPick);
     // Each throughput case runs twice on one service: the first round is a fresh process (V8 still
     // compiling the hot paths; a fresh process on a database the first round had filled was as slow),
     // the second the same process warm.
     service = await ctx.startService({ label: `engine-e2e-run${ctx.run}`, env: WORKER_ENV });
+    const e2e = [];
     try {
-      rows.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64, ${FRESH}`, JOBS));
-      rows.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64, ${WARM}`, JOBS));
+      e2e.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64, ${FRESH}`, JOBS));
+      e2e.push(await endToEnd(service, `e2e ${JOBS} noop, POST /jobs x64, ${WARM}`, JOBS));
     } finally {
       await ctx.stopService(service);
     }
+    const bullmq = await bullmqRounds(JOBS);
+    rows.push(...e2e.map((row, i) => versus(row, bullmq[i], 'jobs/s')), ...bullmq);
     service = await ctx.startService({ label: `engine-e2e-batch-run${ctx.run}`, env: { ...WORKER_ENV, MAX_BODY_BYTES: '16777216' } });
     try {
       rows.push(await endToEndBatch(service, `e2e ${JOBS} noop, POST /jobs/batch of 1,000, ${FRESH}`, JOBS));
