@@ -270,7 +270,10 @@ export default {
     `**pickup**: on a fresh idle service, ${PICKUP_JOBS} jobs submitted one at a time 10 ms apart; latency = job_started event received - ` +
     'job_created event received (both read from the Redis event channel by the bench, so the pub/sub delivery cancels out). ' +
     '**µs/job**: CPU time a job of the service process, and of the PostgreSQL and Redis server processes, over the round (from /proc); ' +
-    '**machine busy %**: of all cores over the round.',
+    '**machine busy %**: of all cores over the round. ' +
+    '**BullMQ reference**: the same measurements of BullMQ in the same run (bench/lib/bullmq-reference.js: one fresh process holding a Queue and a ' +
+    'Worker of concurrency 64; 64 concurrent `queue.add` loops; pickup = add() called -> handler entered); **vs BullMQ**: draconic\'s jobs/s over ' +
+    'BullMQ\'s in the same round (fresh with fresh, warm with warm), and on the pickup row its p99 over BullMQ\'s.',
 
   async run(ctx) {
     const rows = [];
