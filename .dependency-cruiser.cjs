@@ -79,6 +79,13 @@ module.exports = {
       from: { path: '^src/[^/]+/domain/' },
       to: { pathNot: '^src/[^/]+/domain/', dependencyTypesNot: ['type-only'] },
     },
+    {
+      name: 'no-dev-dependencies-at-run-time',
+      severity: 'error',
+      comment: 'devDependencies (jest, autocannon, the bench\'s BullMQ reference, ...) are not installed in production: src/ must not need them.',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
