@@ -219,24 +219,19 @@ export async function deleteRedisKeys(redisPrefix) {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   try {
     await redis.connect();
-    const deleteMatching = async (match) => {
+    /** Every key matching `match`, a SCAN page at a time. */
+    const scanPages = async function* (match) {
       let cursor = '0';
-      let n = 0;
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
         cursor = next;
-        if (keys.length > 0) n += await redis.unlink(...keys);
+        yield keys;
       } while (cursor !== '0');
-      return n;
     };
-    out.deleted = (await deleteMatching(`${redisPrefix}:*`)) + (await redis.unlink(redisPrefix));
+    for await (const keys of scanPages(`${redisPrefix}:*`)) if (keys.length > 0) out.deleted += await redis.unlink(...keys);
+    out.deleted += await redis.unlink(redisPrefix);
     let left = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      left += keys.length;
-    } while (cursor !== '0');
+    for await (const keys of scanPages(`${redisPrefix}:*`)) left += keys.length;
     out.left = left;
   } catch (e) {
     out.errors.push(`delete redis keys ${redisPrefix}:*: ${e.message}`);

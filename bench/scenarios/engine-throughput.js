@@ -161,14 +161,19 @@ async function pickup(service) {
     }
     const deadline = Date.now() + 30_000;
     while (latencies.length < PICKUP_JOBS && Date.now() < deadline) await sleep(50);
-    return {
-      label: `pickup, ${PICKUP_JOBS} jobs 10 ms apart`,
-      metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length },
-      warnings: latencies.length < PICKUP_JOBS ? [`only ${latencies.length}/${PICKUP_JOBS} started`] : [],
-    };
+    return pickupRow(`pickup, ${PICKUP_JOBS} jobs 10 ms apart`, latencies);
   } finally {
     feed.close();
   }
+}
+
+/** The pickup row of draconic or of the reference: percentiles of the latencies, and a warning for jobs that never started. */
+function pickupRow(label, latencies) {
+  return {
+    label,
+    metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length },
+    warnings: latencies.length < PICKUP_JOBS ? [`only ${latencies.length}/${PICKUP_JOBS} started`] : [],
+  };
 }
 
 /**
@@ -216,24 +221,29 @@ async function startBullmq() {
   };
 }
 
-async function bullmqPickup() {
+/** Runs `measure(bullmq)` on a fresh reference process, then stops it; its clean-up warnings go on the last row. */
+async function withBullmq(measure) {
   const bullmq = await startBullmq();
+  let rows;
   try {
-    const { pickup: latencies } = await bullmq.request({ cmd: 'pickup', jobs: PICKUP_JOBS, gapMs: 10 });
-    return {
-      label: `BullMQ reference: pickup, ${PICKUP_JOBS} jobs 10 ms apart`,
-      metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length },
-      warnings: [...(latencies.length < PICKUP_JOBS ? [`only ${latencies.length}/${PICKUP_JOBS} started`] : []), ...(await bullmq.stop())],
-    };
-  } catch (e) {
-    await bullmq.stop();
-    throw e;
+    rows = await measure(bullmq);
+  } finally {
+    const warnings = await bullmq.stop();
+    rows?.at(-1)?.warnings.push(...warnings);
   }
+  return rows;
 }
 
-async function bullmqRounds(jobs) {
-  const bullmq = await startBullmq();
-  try {
+async function bullmqPickup() {
+  const [row] = await withBullmq(async (bullmq) => {
+    const { pickup: latencies } = await bullmq.request({ cmd: 'pickup', jobs: PICKUP_JOBS, gapMs: 10 });
+    return [pickupRow(`BullMQ reference: pickup, ${PICKUP_JOBS} jobs 10 ms apart`, latencies)];
+  });
+  return row;
+}
+
+function bullmqRounds(jobs) {
+  return withBullmq(async (bullmq) => {
     const rows = [];
     for (const when of [FRESH, WARM]) {
       const cpuBefore = cpuSnapshot(bullmq.pid);
@@ -245,12 +255,8 @@ async function bullmqRounds(jobs) {
         warnings: round.completed < jobs ? [`only ${round.completed}/${jobs} completed before the deadline`] : [],
       });
     }
-    rows[rows.length - 1].warnings.push(...(await bullmq.stop()));
     return rows;
-  } catch (e) {
-    await bullmq.stop();
-    throw e;
-  }
+  });
 }
 
 /** The row's headline figure over the same figure of the BullMQ row measured beside it in this run. */
