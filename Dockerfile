@@ -1,4 +1,4 @@
-# draconic: one image, three roles (ROLE=api|worker|all; DESIGN §1).
+# draconic: one image, three roles (ROLE=api|worker|all; docs/design.md §1).
 #
 #   docker build -t draconic .
 #   docker run --init -p 8000:8000 \
@@ -13,8 +13,8 @@ WORKDIR /app
 # Install dependencies first so that this layer stays cached until the lockfile changes.
 # --ignore-scripts: only three packages have install scripts (msgpackr-extract, @parcel/watcher,
 # @scarf/scarf); the first two ship prebuilt binaries as optional packages that are loaded at
-# run time, the third is telemetry. This also matches npm 11, which skips them by default
-# (STACK.md §5.13), while the npm 10 in node:20 would run them.
+# run time, the third is telemetry. This also matches npm 11, which skips install scripts unless
+# they are approved, while the npm 10 in node:20 would run them.
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
@@ -43,20 +43,19 @@ RUN mkdir -p /app/data/exports /app/data/outbox \
 USER node
 EXPOSE 8000
 
-# Healthcheck, tolerant of the role: the api and all roles serve GET /health (PostgreSQL +
-# Redis, Terminus shape), the worker role serves no HTTP at all, so for ROLE=worker the
-# check passes as long as the container is running (a worker that dies ends its container).
-# docker-compose.yml sets the api check explicitly and disables it for workers, so that a
-# worker never reports a "healthy" it did not measure. Node's built-in fetch is used
-# because the slim image has no curl or wget.
+# Healthcheck, by role: the api and all roles serve GET /health on PORT (PostgreSQL + Redis,
+# Terminus shape). A worker (ROLE=worker) has no HTTP API: with METRICS_PORT set it answers
+# GET /health on that port while the process runs, which is probed; without it the check passes
+# as long as the container runs (a worker that dies ends its container). docker-compose.yml
+# sets both checks explicitly. Node's built-in fetch, because the slim image has no curl or wget.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "if (process.env.ROLE === 'worker') process.exit(0); fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const e = process.env; const port = e.ROLE === 'worker' ? e.METRICS_PORT : (e.PORT || 8000); if (!port) process.exit(0); fetch('http://127.0.0.1:' + port + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # Exec form: node is the process that receives SIGTERM (no shell in between), so a worker
 # drains its running jobs on `docker stop`. Node as PID 1 gets no default signal handling
 # and reaps no zombies, so run it with an init: `init: true` in compose, `--init` with
 # `docker run` (both inject Docker's tini). Even without one, the SIGTERM still reaches node,
-# because the app handles the signal itself (DESIGN §5 graceful shutdown: Nest shutdown hooks).
+# because the app handles the signal itself (graceful shutdown, docs/design.md §5: Nest shutdown hooks).
 # --max-semi-space-size=64: the young generation V8 collects most often, 4x its default, as in `npm run
-# start:prod` (README Decisions: a third of the scavenging time a job).
+# start:prod` (docs/decisions.md: a third of the scavenging time a job).
 CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]

@@ -1,4 +1,4 @@
-// The reference the issue measures draconic against: BullMQ on the same machine, in the same run. Run as a
+// The reference draconic is measured against: BullMQ on the same machine, in the same run. Run as a
 // child process of the bench (`fork`), so it is a fresh process like the draconic service it is compared with.
 // One process holds the producer (64 concurrent `queue.add` loops, as autocannon's 64 connections) and one
 // Worker whose handler does nothing. It waits for commands from the parent over IPC, so the parent can take

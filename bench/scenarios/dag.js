@@ -1,4 +1,4 @@
-// Dependency graphs (issue 4): hop latency along a chain, a 1,000-way fan-in, and the submit of a
+// Dependency graphs: hop latency along a chain, a 1,000-way fan-in, and the submit of a
 // 10,000-job random DAG.
 import { eventFeed, postJson, sleep } from '../lib/events.js';
 import { percentile } from '../lib/stats.js';

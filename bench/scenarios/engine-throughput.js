@@ -1,5 +1,5 @@
 // End-to-end throughput (submit -> completed) and pickup latency (submit -> running) of noop jobs,
-// one `ROLE=all` process (issue 3); the throughput also in embedded mode (issue 7).
+// one `ROLE=all` process; the throughput also in embedded mode.
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Live updates (issue 5): many Socket.IO clients while jobs run; delivery latency and loss.
+// Live updates: many Socket.IO clients while jobs run; delivery latency and loss.
 import { Worker } from 'node:worker_threads';
 import { postJson, sleep } from '../lib/events.js';
 import { percentile } from '../lib/stats.js';

@@ -96,7 +96,7 @@ export class EnvSchema {
 
   // ---- beyond DESIGN §8 (documented in .env.example and the README) ----
 
-  /** Run pending migrations at boot (api and all roles). */
+  /** Create the database if missing and run pending migrations at boot (every role; workers normally set false). */
   @Transform(toBool) @IsBoolean()
   RUN_MIGRATIONS = true;
 

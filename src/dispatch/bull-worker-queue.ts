@@ -9,7 +9,7 @@ export const EXECUTION_QUEUE = 'execution';
 
 /**
  * The worker's Bull consumer: its own queue (built and closed by @nestjs/bull), registered at
- * bootstrap with queue.process (STYLE §4.1: not @Process, whose arguments are frozen at import time).
+ * bootstrap with queue.process (not @Process, whose arguments are fixed at import time).
  */
 @Injectable()
 export class BullWorkerQueue extends WorkerQueue {

@@ -21,7 +21,7 @@ export function flattenValidationErrors(errors: ValidationError[], path: string)
 
 /**
  * The job types the service knows, with each type's payload class. A passive slot in JobsModule
- * that the executor's handler registry fills at boot (STYLE §4.1), so jobs never imports executor.
+ * that the executor's handler registry fills at boot, so jobs never imports executor.
  */
 @Injectable()
 export class JobTypeCatalog {

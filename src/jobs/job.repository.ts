@@ -54,7 +54,7 @@ export interface DependencyState {
   error: JobErrorInfo | null;
 }
 
-/** SQL and row mapping for jobs, their edges and their logs. No decisions (STYLE §4.3). */
+/** SQL and row mapping for jobs, their edges and their logs. No decisions: those belong to the services. */
 @Injectable()
 export class JobRepository {
   constructor(private readonly sql: Sql) {}

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { ApiProcess, freePort, stopAllProcesses } from '../support/processes.js';
 import { expectEventually } from '../support/test-app.js';
+import { runTempDir } from '../support/test-env.js';
 
 /**
  * The embedded mode (DESIGN §9), as a newcomer gets it: neither DATABASE_URL nor REDIS_URL,
  * PGlite in a temporary DATA_DIR, the queue and the events in-process.
  */
-const dataDir = mkdtempSync(join(tmpdir(), 'draconic-embedded-'));
+const dataDir = mkdtempSync(join(runTempDir(), 'embedded-'));
 let api: ApiProcess;
 
 /** Forks `node dist/src/main.js` with no database or Redis URL (empty, so a local .env cannot fill them). */

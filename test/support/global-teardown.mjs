@@ -1,14 +1,19 @@
 // Plain ESM (Jest runs global teardown outside its transform).
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
-/** Drops every database and Redis key this run created (only this run's: never FLUSHALL). */
+/** Removes every database, Redis key and temp folder this run created (only this run's: never FLUSHALL). */
 export default async function globalTeardown() {
   const run = process.env.DRACONIC_TEST_RUN;
   if (!run) return;
+  // The run's temp folder (test/support/test-env.ts runTempDir): exports, outboxes, embedded data.
+  await rm(join(tmpdir(), `draconic-test-${run}`), { recursive: true, force: true });
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();
   try {

@@ -2,11 +2,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { expectEventually, type TestApp } from './test-app.js';
+import { runTempDir } from './test-env.js';
 
 export const USERS = [
   { id: 1, user_id: 123, name: 'Ada Lovelace', team: 'core', amount: 30, note: 'likes "engines", commas' },
@@ -136,9 +136,9 @@ export async function startSmtpPeer(): Promise<SmtpPeer> {
   return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** A fresh folder under the OS temp dir; remove it with removeTempDir. */
+/** A fresh folder in this run's temp folder; remove it with removeTempDir (the teardown removes the rest). */
 export function makeTempDir(label: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `draconic-${label}-`));
+  return mkdtemp(join(runTempDir(), `${label}-`));
 }
 
 export function removeTempDir(dir: string | undefined): Promise<void> {

@@ -3,12 +3,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpApp } from '../../src/bootstrap.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { databaseUrl, runId, templateDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from './test-env.js';
+import { databaseUrl, runId, runTempDir, templateDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from './test-env.js';
 
 export interface TestSpace {
   /** DATABASE_URL of a database cloned from the migrated template. */
@@ -31,8 +30,8 @@ export async function createTestSpace(label: string): Promise<TestSpace> {
   } finally {
     await admin.end();
   }
-  // Files the built-in job types write go to a temporary folder, never into ./data.
-  const files = mkdtempSync(join(tmpdir(), `draconic-test-${suffix}-`));
+  // Files the built-in job types write go to this run's temp folder (removed at teardown), never into ./data.
+  const files = mkdtempSync(join(runTempDir(), `${suffix}-`));
   const space: TestSpace = {
     databaseUrl: databaseUrl(name),
     redisPrefix: `test:${run}:${suffix}`,

@@ -1,3 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 /**
  * Where the test run's services live and what this run is called. Test code may read process.env:
  * the "config in one place" rule is for src/.
@@ -12,6 +16,16 @@ export function runId(): string {
 }
 
 export const templateDatabase = (run: string) => `draconic_test_${run}_template`;
+
+/**
+ * This run's folder under the OS temp dir: every file a test writes goes below it, and the global
+ * teardown removes it (test/support/global-teardown.mjs names the same folder).
+ */
+export function runTempDir(): string {
+  const dir = join(tmpdir(), `draconic-test-${runId()}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 export function databaseUrl(name: string): string {
   const url = new URL(TEST_DATABASE_URL);

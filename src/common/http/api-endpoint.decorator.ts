@@ -32,7 +32,7 @@ export interface ApiEndpointOptions {
   status?: number;
 }
 
-/** One decorator per endpoint for its Swagger description and status (STYLE §4.2), instead of a tower. */
+/** One decorator per endpoint for its Swagger description and status, instead of a tower of decorators. */
 export function ApiEndpoint(options: ApiEndpointOptions): MethodDecorator {
   const decorators: Array<MethodDecorator | ClassDecorator> = [
     ApiOperation({ summary: options.summary, description: options.description }),

@@ -13,7 +13,7 @@ export interface WaitingReason {
   [extra: string]: unknown;
 }
 
-/** A job row. The TypeORM entity is the model (STYLE §4.3); JobResponseDto.from() is the wire translation. */
+/** A job row. The TypeORM entity is the model, with no separate domain class; JobResponseDto.from() is the wire translation. */
 // Indexes and checks are written in the migrations (partial, DESC); declared here so that
 // `npm run migration:generate` knows them and proposes only real changes.
 @Entity({ name: 'jobs' })
