@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { ValidationPipe, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { installJsonBodyParser } from './common/http/json-body-parser.js';
+import { RequestValidationPipe } from './common/http/request-validation.js';
 import { cacheValidationMetadata } from './common/http/validation-metadata-cache.js';
 import type { AppConfig } from './config/app-config.js';
 import { deploymentOf } from './config/deployment.js';
@@ -23,7 +25,8 @@ change of state is pushed live over Socket.IO.
 **Live updates**: Socket.IO namespace \`/jobs/stream\` (\`io("http://host:8000/jobs/stream")\`), event
 \`job_update\` = \`{type: "job_update", event, job_id, data}\`. Events: ${JOB_EVENTS.map((e) => `\`${e}\``).join(', ')}.
 
-**Errors** always have the shape \`{statusCode, error, message}\`.
+**Errors** always have the shape \`{statusCode, error, message, code}\`; validation errors (\`code: VALIDATION_FAILED\`)
+add \`details: [{field, message}]\`.
 `.trim();
 
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
@@ -32,17 +35,10 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   const redisMessaging = deploymentOf(config).messaging === 'redis';
   app.useWebSocketAdapter(redisMessaging ? new RedisIoAdapter(app, app.get(RedisConnections)) : new IoAdapter(app));
   cacheValidationMetadata();
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      forbidUnknownValues: true,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(new RequestValidationPipe());
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
+  installJsonBodyParser(fastify, config.maxBodyBytes);
   // Both hooks are plain callbacks, not async functions: an async hook costs every request a promise
   // and a microtask hop through Fastify's hook runner.
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -74,8 +70,10 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+  // bodyParser: false: the one body parser is installJsonBodyParser's (no form or text bodies).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(config), adapter, {
     bufferLogs: true,
+    bodyParser: false,
   });
   configureHttpApp(app, config);
   await app.init();
