@@ -1,3 +1,4 @@
+import type { ApiKeyEntry } from './api-keys.js';
 import type { LogLevel, Role } from './env.schema.js';
 
 /** The validated configuration, camelCase. Provided by ConfigModule under this class token. */
@@ -12,7 +13,8 @@ export class AppConfig {
   defaultJobTimeoutSeconds!: number;
   retry!: { maxAttempts: number; backoffMultiplier: number; initialDelayMs: number; maxDelayMs: number };
   logLevel!: LogLevel;
-  apiKeys!: string[];
+  /** Empty = the API is open (every request acts as `anonymous`, with every role). */
+  apiKeys!: ApiKeyEntry[];
   maxBodyBytes!: number;
   heartbeatIntervalMs!: number;
   workerLostSeconds!: number;

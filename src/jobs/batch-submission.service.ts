@@ -55,7 +55,8 @@ export class BatchSubmissionService {
     private readonly metrics: Metrics,
   ) {}
 
-  async submit(dto: SubmitBatchDto): Promise<{ items: JobWithEdges[]; anyNew: boolean }> {
+  /** `actor`: who submits (recorded in every job's job_created log row and event). */
+  async submit(dto: SubmitBatchDto, actor: string | null = null): Promise<{ items: JobWithEdges[]; anyNew: boolean }> {
     // Counted before any item is looked at: a body of 100,000 empty items costs nothing to refuse.
     if (dto.jobs.length > this.config.maxBatchJobs) {
       const message = `jobs lists ${dto.jobs.length} jobs; at most ${this.config.maxBatchJobs} are allowed (MAX_BATCH_JOBS)`;
@@ -63,6 +64,7 @@ export class BatchSubmissionService {
     }
     const jobs = await this.validateItems(dto.jobs);
     const items = await this.resolve(jobs);
+    for (const item of items) item.draft.actor = actor;
     const edges: Edge[] = items.flatMap((item) => item.refDeps.map((d) => ({ job: item.node, dependsOn: items[d]!.node })));
     const cycle = findCycle(edges, items.map((i) => i.node));
     if (cycle) throw new DependencyCycleError(cycle);

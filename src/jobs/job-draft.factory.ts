@@ -77,6 +77,7 @@ export class JobDraftFactory {
       error: null,
       waitingReason: null,
       completedAt: null,
+      actor: null,
     };
   }
 }

@@ -2,6 +2,8 @@ import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/c
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
+import { Actor } from '../common/http/api-keys.js';
+import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
 import { serializeListInSlices } from '../common/time-slices.js';
 import { JobLogPageResponseDto, JobLogResponseDto } from './dto/job-log-response.dto.js';
 import { JobPageResponseDto, JobResponseDto } from './dto/job-response.dto.js';
@@ -73,8 +75,9 @@ export class JobsController {
     errors: [400, 413, 422],
   })
   @ApiBody({ type: SubmitJobDto, examples: SUBMIT_EXAMPLES })
-  async submit(@Body() dto: SubmitJobDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto> {
-    const { job, isNew } = await this.jobs.submit(dto);
+  @RequiresRole(ACTION_ROLES.submit)
+  async submit(@Body() dto: SubmitJobDto, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto> {
+    const { job, isNew } = await this.jobs.submit(dto, actor);
     reply.status(isNew ? 201 : 200);
     return toDto(job);
   }
@@ -91,8 +94,9 @@ export class JobsController {
     errors: [400, 409, 413, 422],
   })
   @ApiBody({ type: SubmitBatchDto, examples: BATCH_EXAMPLES })
-  async submitBatch(@Body() dto: SubmitBatchDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    const { items, anyNew } = await this.batches.submit(dto);
+  @RequiresRole(ACTION_ROLES.submit)
+  async submitBatch(@Body() dto: SubmitBatchDto, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const { items, anyNew } = await this.batches.submit(dto, actor);
     reply.status(anyNew ? 201 : 200).type('application/json; charset=utf-8');
     // JobBatchResponseDto, written in slices of event-loop time (up to MAX_BATCH_JOBS jobs).
     return serializeListInSlices('items', items, toDto);
@@ -133,8 +137,9 @@ export class JobsController {
     ok: JobResponseDto,
     errors: [400, 404, 409],
   })
-  async cancel(@Param('id') id: string): Promise<JobResponseDto> {
-    return toDto(await this.jobs.cancel(id));
+  @RequiresRole(ACTION_ROLES.cancel)
+  async cancel(@Param('id') id: string, @Actor() actor: string): Promise<JobResponseDto> {
+    return toDto(await this.jobs.cancel(id, actor));
   }
 
   @Get(':id/logs')

@@ -63,10 +63,11 @@ export class JobsService {
     return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
   });
 
-  /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. */
-  async submit(dto: SubmitJobDto): Promise<{ job: JobWithEdges; isNew: boolean }> {
+  /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. `actor`: who submits. */
+  async submit(dto: SubmitJobDto, actor: string | null = null): Promise<{ job: JobWithEdges; isNew: boolean }> {
     const dependsOn = [...new Set((dto.depends_on ?? []).map((id) => id.toLowerCase()))];
     const draft = this.drafts.draft(dto, dependsOn.length);
+    draft.actor = actor;
 
     if (draft.idempotencyKey) {
       const [existing] = await this.jobs.findByIdempotencyKeys([draft.idempotencyKey]);
@@ -145,10 +146,10 @@ export class JobsService {
    * Cancels a job that has not finished, and everything downstream of it (DESIGN §3, §6).
    * A running job is marked cancelled at once; its worker aborts the handler's signal.
    */
-  async cancel(id: string): Promise<JobWithEdges> {
+  async cancel(id: string, actor: string): Promise<JobWithEdges> {
     const current = await this.jobs.findById(this.checkId(id));
     if (!current) throw new JobNotFoundError(id);
-    const cancelled = await this.lifecycle.cancelByUser(current.id);
+    const cancelled = await this.lifecycle.cancelByUser(current.id, actor);
     if (!cancelled) {
       const now = await this.jobs.findById(current.id);
       throw new JobAlreadyFinishedError(current.id, now?.status ?? current.status);

@@ -405,14 +405,14 @@ describe('GET /jobs/{id}/logs', () => {
     await app.patch(`/jobs/${job.id}/cancel`);
     const response = await app.get(`/jobs/${job.id}/logs`);
     expect(response.status).toBe(200);
-    expect(response.body.items.map((l: any) => l.message)).toEqual(['job submitted as blocked', 'job cancelled by user']);
+    expect(response.body.items.map((l: any) => l.message)).toEqual(['job submitted as blocked', 'job cancelled by anonymous']);
     expect(response.body.items[0]).toMatchObject({ level: 'info', attempt: 0, data: { status: 'blocked' } });
     expect(response.body.items[1]).toMatchObject({ level: 'warn', data: { status: 'cancelled', error: { code: 'CANCELLED_BY_USER' } } });
     expect(response.body.next_cursor).toBeNull();
     const first = await app.get(`/jobs/${job.id}/logs?limit=1`);
     expect(first.body.items).toHaveLength(1);
     const second = await app.get(`/jobs/${job.id}/logs?limit=1&cursor=${first.body.next_cursor}`);
-    expect(second.body.items[0].message).toBe('job cancelled by user');
+    expect(second.body.items[0].message).toBe('job cancelled by anonymous');
   });
 
   it('answers 404 for an unknown job', async () => {
