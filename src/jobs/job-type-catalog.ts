@@ -56,18 +56,14 @@ export class JobTypeCatalog {
   }
 
   private check(payloadType: PayloadClass | undefined, check: PayloadCheck | undefined, payload: Record<string, unknown>, path: string): void {
-    if (payloadType) {
-      // Payload classes declare no nested types: a shallow instance is all class-validator needs,
-      // and nothing walks (copies) a large payload.
-      const result = toValidatedDto(payloadType, payload, path, { shallow: true });
-      if ('problems' in result) throw new ValidationFailedError(result.problems);
-    }
-    const problems = check?.(payload) ?? [];
-    if (problems.length > 0) {
-      throw new ValidationFailedError(
-        problems.map((p) => ({ field: `${path}.${p.field}`, message: `${path}.${p.field}: ${p.message}` })),
-        problems[0]!.code ?? 'VALIDATION_FAILED',
-      );
-    }
+    // Payload classes declare no nested types: a shallow instance is all class-validator needs, and
+    // nothing walks (copies) a large payload.
+    const result = payloadType ? toValidatedDto(payloadType, payload, path, { shallow: true }) : null;
+    const problems: FieldProblem[] = result && 'problems' in result ? result.problems : [];
+    // The handler's check runs even when the class found problems: its finding (e.g. a refused
+    // address) is usually the more useful one, and its code names it.
+    const found = check?.(payload) ?? [];
+    problems.push(...found.map((p) => ({ field: `${path}.${p.field}`, message: `${path}.${p.field}: ${p.message}` })));
+    if (problems.length > 0) throw new ValidationFailedError(problems, found[0]?.code ?? 'VALIDATION_FAILED');
   }
 }

@@ -96,7 +96,7 @@ describe('actor: who changed a job', () => {
     sockets.push(socket);
     const created: Array<{ job_id: string; data: Record<string, unknown> }> = [];
     socket.on('job_update', (u) => u.event === 'job_created' && created.push(u));
-    await new Promise((resolve) => socket.once('connect', resolve));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const job = (await app.post('/jobs', { type: 'noop' }, as(KEYS.ci))).body;
     const logs = await app.get(`/jobs/${job.id}/logs`, as(KEYS.viewer));
     expect(logs.body.items[0]).toMatchObject({ message: 'job submitted as ready', data: { actor: 'ci' } });
