@@ -6,14 +6,14 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { httpServerOptions, registerHttpProtection, socketServerOptions } from './common/http/http-protection.js';
 import { installJsonBodyParser } from './common/http/json-body-parser.js';
 import { RequestValidationPipe } from './common/http/request-validation.js';
 import { cacheValidationMetadata } from './common/http/validation-metadata-cache.js';
 import type { AppConfig } from './config/app-config.js';
 import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
-import { IoAdapter } from '@nestjs/platform-socket.io';
-import { RedisIoAdapter } from './gateway/redis-io.adapter.js';
+import { ConfiguredIoAdapter, RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import { Metrics } from './health/metrics.js';
 import { RedisConnections } from './redis/redis-connections.js';
 
@@ -33,7 +33,10 @@ add \`details: [{field, message}]\`.
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(PinoLogger));
   const redisMessaging = deploymentOf(config).messaging === 'redis';
-  app.useWebSocketAdapter(redisMessaging ? new RedisIoAdapter(app, app.get(RedisConnections)) : new IoAdapter(app));
+  const socketOptions = socketServerOptions(config);
+  app.useWebSocketAdapter(
+    redisMessaging ? new RedisIoAdapter(app, app.get(RedisConnections), socketOptions) : new ConfiguredIoAdapter(app, socketOptions),
+  );
   cacheValidationMetadata();
   app.useGlobalPipes(new RequestValidationPipe());
   const metrics = app.get(Metrics);
@@ -60,7 +63,8 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     .setVersion('0.1.0')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Needed when API_KEYS is set.' }, 'api_key');
   const document = SwaggerModule.createDocument(app, builder.build());
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // No validator badge: it would load an image from another site (refused by the CSP anyway).
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
 }
 
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -69,12 +73,14 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    ...httpServerOptions(config),
   });
   // bodyParser: false: the one body parser is installJsonBodyParser's (no form or text bodies).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(config), adapter, {
     bufferLogs: true,
     bodyParser: false,
   });
+  await registerHttpProtection(app, config);
   configureHttpApp(app, config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

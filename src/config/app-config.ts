@@ -31,6 +31,17 @@ export class AppConfig {
   dataDir!: string;
   workerId?: string;
   shutdownGraceMs!: number;
+  http!: {
+    requestTimeoutMs: number;
+    connectionTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Requests per window per key or address; 0 = no limit. */
+    rateLimitMax: number;
+    rateLimitWindowMs: number;
+    maxSubmitsInFlight: number;
+    /** Origins allowed cross-origin (REST and Socket.IO); empty = same origin only; `*` = any. */
+    corsOrigins: string[];
+  };
   /** ROLE=worker: the port of its /metrics and /health; undefined = none. */
   metricsPort?: number;
 }

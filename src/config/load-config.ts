@@ -32,7 +32,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
   const e = plainToInstance(EnvSchema, plain);
   const errors = validateSync(e, { skipMissingProperties: false });
   const apiKeys = parseApiKeys(e.API_KEYS);
-  const problems = [...errors.map(describe), ...apiKeys.problems];
+  const corsOrigins = parseOrigins(e.CORS_ORIGINS);
+  const problems = [...errors.map(describe), ...apiKeys.problems, ...corsOrigins.problems];
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.assign(new AppConfig(), {
     port: e.PORT,
@@ -68,7 +69,25 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     workerId: e.WORKER_ID,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,
+    http: {
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      rateLimitMax: e.RATE_LIMIT_MAX,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+      maxSubmitsInFlight: e.MAX_SUBMITS_IN_FLIGHT,
+      corsOrigins: corsOrigins.origins,
+    },
   } satisfies AppConfig);
+}
+
+/** CORS_ORIGINS: `*`, or origins such as `https://dash.example.com` (scheme, host, optional port; no path). */
+function parseOrigins(raw: string | undefined): { origins: string[]; problems: string[] } {
+  const origins = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const problems = origins
+    .filter((o) => o !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o) && !/^https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(o))
+    .map((o) => `CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path or trailing slash) or *`);
+  return { origins, problems };
 }
 
 let cached: AppConfig | undefined;

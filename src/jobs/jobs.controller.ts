@@ -3,6 +3,7 @@ import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { Actor } from '../common/http/api-keys.js';
+import { Submission } from '../common/http/http-protection.js';
 import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
 import { serializeListInSlices } from '../common/time-slices.js';
 import { JobLogPageResponseDto, JobLogResponseDto } from './dto/job-log-response.dto.js';
@@ -72,10 +73,11 @@ export class JobsController {
       'one with unfinished dependencies is `blocked`; one that depends on a failed or cancelled job is `cancelled` with `DEPENDENCY_FAILED`.',
     created: JobResponseDto,
     okToo: 'A job with the same idempotency_key already exists: it is returned unchanged.',
-    errors: [400, 413, 422],
+    errors: [400, 413, 415, 422, 503],
   })
   @ApiBody({ type: SubmitJobDto, examples: SUBMIT_EXAMPLES })
   @RequiresRole(ACTION_ROLES.submit)
+  @Submission()
   async submit(@Body() dto: SubmitJobDto, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto> {
     const { job, isNew } = await this.jobs.submit(dto, actor);
     reply.status(isNew ? 201 : 200);
@@ -91,10 +93,11 @@ export class JobsController {
       'batch nor a job id is a 400, an unknown id a 422. Nothing of a rejected batch is written. Items come back in order.',
     created: JobBatchResponseDto,
     okToo: 'Every job of the batch already existed (repeated idempotency keys).',
-    errors: [400, 409, 413, 422],
+    errors: [400, 409, 413, 415, 422, 503],
   })
   @ApiBody({ type: SubmitBatchDto, examples: BATCH_EXAMPLES })
   @RequiresRole(ACTION_ROLES.submit)
+  @Submission()
   async submitBatch(@Body() dto: SubmitBatchDto, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     const { items, anyNew } = await this.batches.submit(dto, actor);
     reply.status(anyNew ? 201 : 200).type('application/json; charset=utf-8');
