@@ -48,6 +48,22 @@ const isJsonObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
+ * The path of a nested object with its own `constructor` key, or null. class-transformer reads
+ * `value.constructor` of every object it walks and fails on such a key (a TypeError, so a 500):
+ * no DTO declares such a field, so it is refused as unknown before any walk.
+ */
+function constructorKeyIn(value: Record<string, unknown>, at: string): string | null {
+  const stack: Array<[unknown, string]> = Object.entries(value).map(([k, v]) => [v, at ? `${at}.${k}` : k]);
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (Object.hasOwn(node, 'constructor')) return `${path}.constructor`;
+    for (const [k, v] of Object.entries(node)) stack.push([v, Array.isArray(node) ? `${path}[${k}]` : `${path}.${k}`]);
+  }
+  return null;
+}
+
+/**
  * Validates a plain JSON object against a DTO class and returns the instance, or every problem
  * (paths under `at`, e.g. `jobs[3]`). Unknown fields are reported before anything is built, so a
  * key such as `constructor` never lands on the instance. `shallow`: copy the fields onto the
@@ -71,6 +87,10 @@ export function toValidatedDto<T extends object>(
   if (unknown.length > 0 || (untransformed.length > 0 && !shallow)) {
     source = { ...plain };
     for (const key of [...unknown, ...untransformed]) delete source[key];
+  }
+  if (!shallow) {
+    const bad = constructorKeyIn(source, at);
+    if (bad) return { problems: [...problems, { field: bad, message: `property ${bad} should not exist` }] };
   }
   const instance: T = shallow ? Object.assign(new dto(), source) : plainToInstance(dto, source);
   for (const key of untransformed) if (Object.hasOwn(plain, key)) (instance as Record<string, unknown>)[key] = plain[key];
