@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { findJsonProblem, textFault } from './json-limits.js';
+import { findJsonProblem, mayHaveJsonProblem, textFault } from './json-limits.js';
 
 const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
 
@@ -25,6 +25,27 @@ describe(findJsonProblem.name, () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(findJsonProblem(deep, 32, 'payload')).toMatchObject({ field: `payload${'[0]'.repeat(32)}`, code: 'NESTING_TOO_DEEP' });
+  });
+});
+
+describe(mayHaveJsonProblem.name, () => {
+  it.each([
+    ['{"a":[1,{"b":"x"}]}', 3, false],
+    ['{"a":[1,{"b":"x"}]}', 2, true],
+    ['{"s":"[[[[[[["}', 2, false], // brackets inside a string do not nest
+    ['{"s":"\\"[[["}', 2, false], // nor after an escaped quote
+    ['{"s":"a\\u0000"}', 5, true],
+    ['{"s":"\\ud83d\\ude00"}', 5, true], // a pair: walked, and found fine
+    ['{"s":"\\u0041"}', 5, false],
+  ])('%s at most %i deep: %s', (text, maxDepth, may) => {
+    expect(mayHaveJsonProblem(text, maxDepth)).toBe(may);
+  });
+
+  it('never says no where findJsonProblem finds one', () => {
+    for (const text of ['{"a":"\\u0000"}', '{"a\\udc00":1}', '[[[[1]]]]']) {
+      expect(findJsonProblem(JSON.parse(text), 3)).not.toBeNull();
+      expect(mayHaveJsonProblem(text, 3)).toBe(true);
+    }
   });
 });
 

@@ -34,6 +34,29 @@ export function textFault(text: string): string | null {
 }
 
 /**
+ * A quick look at JSON text before any walk of the parsed value: whether it may hold a problem
+ * findJsonProblem would find. NUL and lone surrogates can only be written as `\u` escapes in JSON
+ * (a raw control character is invalid, invalid UTF-8 decodes to U+FFFD), and the nesting is counted
+ * on the text in one pass. False means the value is fine; true means walk it for the exact field.
+ */
+export function mayHaveJsonProblem(text: string, maxDepth: number): boolean {
+  if (/\\u(0000|[dD][89a-fA-F])/.test(text)) return true;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
+}
+
+/**
  * The first problem in a parsed JSON value, or null: nesting deeper than `maxDepth`, or a string
  * (value or key) that cannot be stored. Iterative, so a value nested 100,000 levels deep is refused
  * without a deep stack; one pass over every node, no copies. `at` prefixes the paths (`payload`).

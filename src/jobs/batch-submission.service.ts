@@ -66,7 +66,8 @@ export class BatchSubmissionService {
     const items = await this.resolve(jobs);
     for (const item of items) item.draft.actor = actor;
     const edges: Edge[] = items.flatMap((item) => item.refDeps.map((d) => ({ job: item.node, dependsOn: items[d]!.node })));
-    const cycle = findCycle(edges, items.map((i) => i.node));
+    // Without edges inside the batch there is no cycle, and the order sent is a dependency order.
+    const cycle = edges.length === 0 ? null : findCycle(edges, items.map((i) => i.node));
     if (cycle) throw new DependencyCycleError(cycle);
 
     const { inserted, published } = await this.jobs.transaction(async (tx) => {
@@ -79,8 +80,7 @@ export class BatchSubmissionService {
       const unknown = external.filter((id) => !states.has(id));
       if (unknown.length > 0) throw new UnknownDependencyError(unknown);
 
-      const byNode = new Map(items.map((i) => [i.node, i]));
-      const order = topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
+      const order = edges.length === 0 ? items : this.inDependencyOrder(items, edges);
       // In statements of INSERT_CHUNK jobs, in dependency order (an edge's dependency is always in an
       // earlier or the same statement): no single step holds the event loop for long.
       const fresh = order.filter((i) => !i.existing);
@@ -171,6 +171,11 @@ export class BatchSubmissionService {
       draft.ref = job.ref ?? null;
       return { index, node: job.ref ?? `#${index}`, draft, refDeps, idDeps };
     });
+  }
+
+  private inDependencyOrder(items: readonly Item[], edges: readonly Edge[]): Item[] {
+    const byNode = new Map(items.map((i) => [i.node, i]));
+    return topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
   }
 
   /** The first evaluated state of a new item, from its dependencies' (earlier items already have theirs). */

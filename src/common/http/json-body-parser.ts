@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { MalformedBodyError, ValidationFailedError } from '../errors/domain-error.js';
-import { findJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
+import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
 
 /** Parses a JSON body; refuses `__proto__` and `constructor.prototype` keys (prototype pollution), as Fastify's own parser does. */
 export function parseJsonBody(text: string): unknown {
@@ -17,7 +17,8 @@ export function parseJsonBody(text: string): unknown {
     }
     throw new MalformedBodyError('INVALID_JSON', `request body is not valid JSON: ${reason}`);
   }
-  const problem = findJsonProblem(parsed, MAX_BODY_DEPTH);
+  // Walking every node of a large body costs more than scanning its text: walk only when the text says so.
+  const problem = mayHaveJsonProblem(text, MAX_BODY_DEPTH) ? findJsonProblem(parsed, MAX_BODY_DEPTH) : null;
   if (problem) throw new ValidationFailedError([problem], problem.code);
   return parsed;
 }
