@@ -1,17 +1,19 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { ValidationPipe, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { httpServerOptions, registerHttpProtection, socketServerOptions } from './common/http/http-protection.js';
+import { installJsonBodyParser } from './common/http/json-body-parser.js';
+import { RequestValidationPipe } from './common/http/request-validation.js';
 import { cacheValidationMetadata } from './common/http/validation-metadata-cache.js';
 import type { AppConfig } from './config/app-config.js';
 import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
-import { IoAdapter } from '@nestjs/platform-socket.io';
-import { RedisIoAdapter } from './gateway/redis-io.adapter.js';
+import { ConfiguredIoAdapter, RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import { Metrics } from './health/metrics.js';
 import { RedisConnections } from './redis/redis-connections.js';
 
@@ -23,26 +25,23 @@ change of state is pushed live over Socket.IO.
 **Live updates**: Socket.IO namespace \`/jobs/stream\` (\`io("http://host:8000/jobs/stream")\`), event
 \`job_update\` = \`{type: "job_update", event, job_id, data}\`. Events: ${JOB_EVENTS.map((e) => `\`${e}\``).join(', ')}.
 
-**Errors** always have the shape \`{statusCode, error, message}\`.
+**Errors** always have the shape \`{statusCode, error, message, code}\`; validation errors (\`code: VALIDATION_FAILED\`)
+add \`details: [{field, message}]\`.
 `.trim();
 
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(PinoLogger));
   const redisMessaging = deploymentOf(config).messaging === 'redis';
-  app.useWebSocketAdapter(redisMessaging ? new RedisIoAdapter(app, app.get(RedisConnections)) : new IoAdapter(app));
-  cacheValidationMetadata();
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      forbidUnknownValues: true,
-      stopAtFirstError: false,
-    }),
+  const socketOptions = socketServerOptions(config);
+  app.useWebSocketAdapter(
+    redisMessaging ? new RedisIoAdapter(app, app.get(RedisConnections), socketOptions) : new ConfiguredIoAdapter(app, socketOptions),
   );
+  cacheValidationMetadata();
+  app.useGlobalPipes(new RequestValidationPipe());
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
+  installJsonBodyParser(fastify, config.maxBodyBytes);
   // Both hooks are plain callbacks, not async functions: an async hook costs every request a promise
   // and a microtask hop through Fastify's hook runner.
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -64,7 +63,8 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     .setVersion('0.1.0')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Needed when API_KEYS is set.' }, 'api_key');
   const document = SwaggerModule.createDocument(app, builder.build());
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // No validator badge: it would load an image from another site (refused by the CSP anyway).
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
 }
 
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -73,10 +73,14 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    ...httpServerOptions(config),
   });
+  // bodyParser: false: the one body parser is installJsonBodyParser's (no form or text bodies).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(config), adapter, {
     bufferLogs: true,
+    bodyParser: false,
   });
+  await registerHttpProtection(app, config);
   configureHttpApp(app, config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

@@ -1,3 +1,4 @@
+import type { ApiKeyEntry } from './api-keys.js';
 import type { LogLevel, Role } from './env.schema.js';
 
 /** The validated configuration, camelCase. Provided by ConfigModule under this class token. */
@@ -12,7 +13,8 @@ export class AppConfig {
   defaultJobTimeoutSeconds!: number;
   retry!: { maxAttempts: number; backoffMultiplier: number; initialDelayMs: number; maxDelayMs: number };
   logLevel!: LogLevel;
-  apiKeys!: string[];
+  /** Empty = the API is open (every request acts as `anonymous`, with every role). */
+  apiKeys!: ApiKeyEntry[];
   maxBodyBytes!: number;
   heartbeatIntervalMs!: number;
   workerLostSeconds!: number;
@@ -29,6 +31,17 @@ export class AppConfig {
   dataDir!: string;
   workerId?: string;
   shutdownGraceMs!: number;
+  http!: {
+    requestTimeoutMs: number;
+    connectionTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Requests per window per key or address; 0 = no limit. */
+    rateLimitMax: number;
+    rateLimitWindowMs: number;
+    maxSubmitsInFlight: number;
+    /** Origins allowed cross-origin (REST and Socket.IO); empty = same origin only; `*` = any. */
+    corsOrigins: string[];
+  };
   /** ROLE=worker: the port of its /metrics and /health; undefined = none. */
   metricsPort?: number;
 }

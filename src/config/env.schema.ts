@@ -125,6 +125,35 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
   SHUTDOWN_GRACE_MS = 10_000;
 
+  // ---- the HTTP door (README "Security") ----
+
+  /** A request (headers and body) must arrive within this long, else 408. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  REQUEST_TIMEOUT_MS = 30_000;
+
+  /** A connection with no traffic for this long is closed (0 = never). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  CONNECTION_TIMEOUT_MS = 120_000;
+
+  /** How long an idle keep-alive connection stays open between requests. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+  /** Requests per RATE_LIMIT_WINDOW_MS per API key (per address without one); 0 = no limit. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(100_000_000)
+  RATE_LIMIT_MAX = 1000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
+  RATE_LIMIT_WINDOW_MS = 10_000;
+
+  /** Submissions (POST /jobs, POST /jobs/batch) being handled at once past which a submit gets 503 at once. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MAX_SUBMITS_IN_FLIGHT = 256;
+
+  /** Comma-separated origins allowed to call the API and the Socket.IO stream from a browser (`*` = any); empty = same origin only. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  CORS_ORIGINS?: string = undefined;
+
   /** ROLE=worker only: serve GET /metrics and GET /health on this port (unset = no HTTP). */
   @Transform(({ value }) => toInt({ value: emptyToUndefined({ value }) })) @IsOptional() @IsInt() @Min(1) @Max(65535)
   METRICS_PORT?: number = undefined;

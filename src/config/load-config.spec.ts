@@ -37,7 +37,12 @@ describe(parseConfig.name, () => {
       DATABASE_URL: 'postgres://u@h:5432/db',
       REDIS_URL: '',
     });
-    expect(config).toMatchObject({ port: 9000, role: 'worker', apiKeys: ['a', 'b', 'c'], dataFetchAllowPrivate: true, redisUrl: undefined });
+    expect(config).toMatchObject({ port: 9000, role: 'worker', dataFetchAllowPrivate: true, redisUrl: undefined });
+    expect(config.apiKeys).toEqual([
+      { name: 'key1', key: 'a', role: 'admin' },
+      { name: 'key2', key: 'b', role: 'admin' },
+      { name: 'key3', key: 'c', role: 'admin' },
+    ]);
     expect(config.retry.backoffMultiplier).toBe(1.5);
   });
 
@@ -68,5 +73,32 @@ describe(parseConfig.name, () => {
     } catch (error) {
       expect((error as ConfigError).problems).toHaveLength(2);
     }
+  });
+
+  it('reads named keys with roles, beside bare admin keys', () => {
+    const config = parseConfig({ API_KEYS: 'dash:s3cret-read:read, ci:op-key:operate,root-key' });
+    expect(config.apiKeys).toEqual([
+      { name: 'dash', key: 's3cret-read', role: 'read' },
+      { name: 'ci', key: 'op-key', role: 'operate' },
+      { name: 'key3', key: 'root-key', role: 'admin' },
+    ]);
+  });
+
+  it.each([
+    ['a:b', /API_KEYS entry 1: expected "name:key:role" or a bare key/],
+    ['ci:k1:owner', /API_KEYS entry 1: the role must be one of read, operate, admin/],
+    ['c i:k1:read', /API_KEYS entry 1: the name must be/],
+    ['ci:k1:read,ci:k2:admin', /API_KEYS entry 2: the name "ci" is used twice/],
+    ['a:k1:read,b:k1:admin', /API_KEYS entry 2: its key is the same as another entry's/],
+  ])('refuses API_KEYS=%s without showing a key', (value, message) => {
+    let error: unknown;
+    try {
+      parseConfig({ API_KEYS: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toMatch(/k1|k2/);
   });
 });

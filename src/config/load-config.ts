@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
+import { parseApiKeys } from './api-keys.js';
 import { AppConfig } from './app-config.js';
 import { EnvSchema } from './env.schema.js';
 
@@ -11,9 +12,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values are secrets: a message names them, never shows them. */
+const SECRET = new Set(['API_KEYS']);
+
 function describe(error: ValidationError): string {
   const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
-  return `${error.property}=${JSON.stringify(error.value)}: ${reasons.join('; ')}`;
+  const value = SECRET.has(error.property) ? '(hidden)' : JSON.stringify(error.value);
+  return `${error.property}=${value}: ${reasons.join('; ')}`;
 }
 
 /** Validates an environment into an AppConfig. Pure apart from its argument: used by tests with their own env. */
@@ -26,7 +31,10 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
   }
   const e = plainToInstance(EnvSchema, plain);
   const errors = validateSync(e, { skipMissingProperties: false });
-  if (errors.length > 0) throw new ConfigError(errors.map(describe));
+  const apiKeys = parseApiKeys(e.API_KEYS);
+  const corsOrigins = parseOrigins(e.CORS_ORIGINS);
+  const problems = [...errors.map(describe), ...apiKeys.problems, ...corsOrigins.problems];
+  if (problems.length > 0) throw new ConfigError(problems);
   return Object.assign(new AppConfig(), {
     port: e.PORT,
     role: e.ROLE,
@@ -43,7 +51,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       maxDelayMs: e.RETRY_MAX_DELAY_MS,
     },
     logLevel: e.LOG_LEVEL,
-    apiKeys: (e.API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0),
+    apiKeys: apiKeys.entries,
     maxBodyBytes: e.MAX_BODY_BYTES,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     workerLostSeconds: e.WORKER_LOST_SECONDS,
@@ -61,7 +69,25 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     workerId: e.WORKER_ID,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,
+    http: {
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      rateLimitMax: e.RATE_LIMIT_MAX,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+      maxSubmitsInFlight: e.MAX_SUBMITS_IN_FLIGHT,
+      corsOrigins: corsOrigins.origins,
+    },
   } satisfies AppConfig);
+}
+
+/** CORS_ORIGINS: `*`, or origins such as `https://dash.example.com` (scheme, host, optional port; no path). */
+function parseOrigins(raw: string | undefined): { origins: string[]; problems: string[] } {
+  const origins = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const problems = origins
+    .filter((o) => o !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o) && !/^https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(o))
+    .map((o) => `CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path or trailing slash) or *`);
+  return { origins, problems };
 }
 
 let cached: AppConfig | undefined;

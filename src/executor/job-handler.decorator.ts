@@ -1,4 +1,5 @@
 import { DiscoveryService } from '@nestjs/core';
+import type { PayloadProblem } from '../jobs/job-type-catalog.js';
 
 export interface JobLogger {
   debug(message: string, data?: Record<string, unknown>): Promise<void>;
@@ -36,6 +37,12 @@ export interface RunningJob<P extends object = object> {
 export interface JobHandlerContract<P extends object = object> {
   /** class-validator class for the payload, checked at submit. */
   readonly payloadType?: new () => P;
+  /**
+   * Checks at submit what decorators cannot (e.g. against the configuration); each problem's field is
+   * relative to the payload (`url`). Runs even when the class found problems, so it must not trust
+   * the payload's types. A problem found here is a 400, not a failed run.
+   */
+  checkPayload?(payload: P): PayloadProblem[];
   handle(job: RunningJob<P>, ctx: JobContext): Promise<unknown>;
 }
 

@@ -25,7 +25,7 @@ export class JobHandlerRegistry implements OnModuleInit {
       const taken = this.byType.get(type);
       if (taken) throw new Error(`job type "${type}" has two handlers: ${taken.constructor.name} and ${wrapper.name}; keep one`);
       this.byType.set(type, handler);
-      this.catalog.register(type, handler.payloadType);
+      this.catalog.register(type, handler.payloadType, handler.checkPayload && ((payload) => handler.checkPayload!(payload)));
     }
     if (this.byType.size === 0) throw new Error('no @JobHandler providers found: add handlers to ExecutorModule');
   }

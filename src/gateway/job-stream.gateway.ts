@@ -9,7 +9,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { isValidApiKey } from '../common/http/api-key.guard.js';
+import { ApiKeyRing } from '../common/http/api-keys.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -60,10 +60,12 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   afterInit(namespace: Namespace): void {
     sendWebSocketFlushesInOneWrite(namespace.server.engine);
+    // Every role may read the stream: a valid key is all the handshake needs.
+    const keys = new ApiKeyRing(this.config.apiKeys);
     namespace.use((socket, next) => {
-      if (this.config.apiKeys.length === 0) return next();
+      if (keys.isOpen) return next();
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      if (typeof token === 'string' && isValidApiKey(this.config.apiKeys, token)) return next();
+      if (typeof token === 'string' && keys.identify(token)) return next();
       next(new Error(token === undefined ? 'missing API key: connect with auth: {token: "<key>"}' : 'invalid API key'));
     });
     namespace.use((socket, next) => {

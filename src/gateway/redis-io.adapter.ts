@@ -4,23 +4,38 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
 import type { RedisConnections } from '../redis/redis-connections.js';
 
-/**
- * Socket.IO on the Fastify server with the Redis adapter, so several API instances behind a load
- * balancer form one Socket.IO cluster (rooms, broadcasts and fetchSockets across instances).
- * Job events themselves reach every instance through the JobEventBus, and each instance emits
- * them to its own clients only (see JobStreamGateway), so nothing is delivered twice.
- * The adapter's two connections are closed by RedisConnections at shutdown.
- */
-export class RedisIoAdapter extends IoAdapter {
+/** Socket.IO on the Fastify server, with the server options the composition root gives (origins, CORS). */
+export class ConfiguredIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
-    private readonly redis: RedisConnections,
+    private readonly serverOptions: Partial<ServerOptions>,
   ) {
     super(app);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    const server = super.createIOServer(port, { ...options, cors: { origin: true, credentials: true } } as ServerOptions) as Server;
+    return super.createIOServer(port, { ...options, ...this.serverOptions } as ServerOptions) as Server;
+  }
+}
+
+/**
+ * Socket.IO with the Redis adapter, so several API instances behind a load balancer form one
+ * Socket.IO cluster (rooms, broadcasts and fetchSockets across instances).
+ * Job events themselves reach every instance through the JobEventBus, and each instance emits
+ * them to its own clients only (see JobStreamGateway), so nothing is delivered twice.
+ * The adapter's two connections are closed by RedisConnections at shutdown.
+ */
+export class RedisIoAdapter extends ConfiguredIoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly redis: RedisConnections,
+    serverOptions: Partial<ServerOptions>,
+  ) {
+    super(app, serverOptions);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server = super.createIOServer(port, options);
     const pub = this.redis.open('socket.io-pub');
     const sub = this.redis.open('socket.io-sub');
     server.adapter(createAdapter(pub, sub, { key: this.redis.key('socket.io') }));

@@ -6,18 +6,28 @@ import {
   DependencyCycleError,
   InvalidInputError,
   UnknownDependencyError,
+  ValidationFailedError,
+  type FieldProblem,
 } from '../common/errors/domain-error.js';
+import { toValidatedDto } from '../common/http/request-validation.js';
+import { mapInSlices } from '../common/time-slices.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Metrics } from '../health/metrics.js';
 import { findCycle, topologicalOrder, type Edge } from './domain/dependency-graph.js';
 import { firstState, type DependencyView } from './domain/first-state.js';
-import type { SubmitBatchDto } from './dto/submit-job.dto.js';
+import { SubmitBatchItemDto, type SubmitBatchDto } from './dto/submit-job.dto.js';
 import type { Job } from './entities/job.entity.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository, type NewJob } from './job.repository.js';
+import type { Moved } from './job-transitions.repository.js';
 import { dependencyView, waitingForDependencies, type JobWithEdges } from './jobs.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Jobs per INSERT statement of a batch. */
+const INSERT_CHUNK = 500;
+/** Most problems a refused batch lists (a batch of 10,000 bad items need not say so 10,000 times). */
+const MAX_REPORTED_PROBLEMS = 100;
 
 interface Item {
   index: number;
@@ -45,13 +55,19 @@ export class BatchSubmissionService {
     private readonly metrics: Metrics,
   ) {}
 
-  async submit(dto: SubmitBatchDto): Promise<{ items: JobWithEdges[]; anyNew: boolean }> {
+  /** `actor`: who submits (recorded in every job's job_created log row and event). */
+  async submit(dto: SubmitBatchDto, actor: string | null = null): Promise<{ items: JobWithEdges[]; anyNew: boolean }> {
+    // Counted before any item is looked at: a body of 100,000 empty items costs nothing to refuse.
     if (dto.jobs.length > this.config.maxBatchJobs) {
-      throw new InvalidInputError(`jobs lists ${dto.jobs.length} jobs; at most ${this.config.maxBatchJobs} are allowed (MAX_BATCH_JOBS)`);
+      const message = `jobs lists ${dto.jobs.length} jobs; at most ${this.config.maxBatchJobs} are allowed (MAX_BATCH_JOBS)`;
+      throw new ValidationFailedError([{ field: 'jobs', message }], 'BATCH_TOO_LARGE');
     }
-    const items = this.resolve(dto);
+    const jobs = await this.validateItems(dto.jobs);
+    const items = await this.resolve(jobs);
+    for (const item of items) item.draft.actor = actor;
     const edges: Edge[] = items.flatMap((item) => item.refDeps.map((d) => ({ job: item.node, dependsOn: items[d]!.node })));
-    const cycle = findCycle(edges, items.map((i) => i.node));
+    // Without edges inside the batch there is no cycle, and the order sent is a dependency order.
+    const cycle = edges.length === 0 ? null : findCycle(edges, items.map((i) => i.node));
     if (cycle) throw new DependencyCycleError(cycle);
 
     const { inserted, published } = await this.jobs.transaction(async (tx) => {
@@ -64,35 +80,33 @@ export class BatchSubmissionService {
       const unknown = external.filter((id) => !states.has(id));
       if (unknown.length > 0) throw new UnknownDependencyError(unknown);
 
-      const byNode = new Map(items.map((i) => [i.node, i]));
-      const order = topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
-      for (const item of order) {
-        if (item.existing) continue;
-        const deps: DependencyView[] = [
-          ...item.refDeps.map((d) => (items[d]!.existing ? states.get(items[d]!.existing!.id)! : viewOf(items[d]!))),
-          ...item.idDeps.map((id) => states.get(id)!),
-        ];
-        const state = firstState(deps);
-        item.draft.status = state.status;
-        item.draft.pendingDependencies = state.pendingDependencies;
-        item.draft.error = state.error;
-        item.draft.completedAt = state.status === 'cancelled' ? new Date() : null;
-        item.draft.waitingReason = state.status === 'blocked' ? waitingForDependencies(state.unfinished, deps.length) : null;
-      }
+      const order = edges.length === 0 ? items : this.inDependencyOrder(items, edges);
+      // In statements of INSERT_CHUNK jobs, in dependency order (an edge's dependency is always in an
+      // earlier or the same statement): no single step holds the event loop for long.
       const fresh = order.filter((i) => !i.existing);
-      const rows = fresh.map((i) => i.draft);
-      const edgeRows = fresh.flatMap((i) => [
-        ...i.refDeps.map((d) => [i.draft.id, idOf(items[d]!)] as [string, string]),
-        ...i.idDeps.map((id) => [i.draft.id, id] as [string, string]),
-      ]);
-      const moved = await this.jobs.insert(rows, edgeRows, tx);
-      if (moved.jobs.length !== rows.length) {
-        throw new ConflictError('an idempotency_key of this batch was used by a concurrent submit; nothing was written, retry the batch');
+      const inserted = new Map<string, Job>();
+      const published: Moved[] = [];
+      for (let start = 0; start < fresh.length; start += INSERT_CHUNK) {
+        const chunk = fresh.slice(start, start + INSERT_CHUNK);
+        for (const item of chunk) this.setFirstState(item, items, states);
+        const edgeRows = chunk.flatMap((i) => [
+          ...i.refDeps.map((d) => [i.draft.id, idOf(items[d]!)] as [string, string]),
+          ...i.idDeps.map((id) => [i.draft.id, id] as [string, string]),
+        ]);
+        const moved = await this.jobs.insert(chunk.map((i) => i.draft), edgeRows, tx);
+        if (moved.jobs.length !== chunk.length) {
+          throw new ConflictError('an idempotency_key of this batch was used by a concurrent submit; nothing was written, retry the batch');
+        }
+        for (const job of moved.jobs) inserted.set(job.id, job);
+        published.push(moved);
       }
-      return { inserted: new Map(moved.jobs.map((j) => [j.id, j])), published: moved };
+      return { inserted, published };
     });
-    this.lifecycle.publish(published);
-    for (const job of inserted.values()) this.metrics.jobsSubmitted.inc({ type: job.type });
+    for (const moved of published) {
+      this.lifecycle.publish(moved);
+      for (const job of moved.jobs) this.metrics.jobsSubmitted.inc({ type: job.type });
+      if (published.length > 1) await nextTurn();
+    }
 
     const dependents = new Map<string, string[]>();
     for (const item of items) {
@@ -105,7 +119,7 @@ export class BatchSubmissionService {
     const existingEdges = await this.jobs.edgesOf(items.filter((i) => i.existing).map((i) => i.existing!.id));
     return {
       anyNew: inserted.size > 0,
-      items: items.map((item) => {
+      items: await mapInSlices(items, (item) => {
         if (item.existing) return { job: item.existing, ...existingEdges.get(item.existing.id)! };
         return {
           job: inserted.get(item.draft.id)!,
@@ -116,17 +130,33 @@ export class BatchSubmissionService {
     };
   }
 
-  /** Drafts every job and sorts its depends_on into batch refs and existing ids. */
-  private resolve(dto: SubmitBatchDto): Item[] {
+  /** Validates every item as POST /jobs validates a job, in slices of event-loop time; stops at MAX_REPORTED_PROBLEMS. */
+  private async validateItems(raw: readonly unknown[]): Promise<SubmitBatchItemDto[]> {
+    const problems: FieldProblem[] = [];
+    const jobs = await mapInSlices(raw, (item, index) => {
+      if (problems.length >= MAX_REPORTED_PROBLEMS) return null;
+      const result = toValidatedDto(SubmitBatchItemDto, item, `jobs[${index}]`);
+      if ('problems' in result) {
+        problems.push(...result.problems);
+        return null;
+      }
+      return result.dto;
+    });
+    if (problems.length > 0) throw new ValidationFailedError(problems.slice(0, MAX_REPORTED_PROBLEMS));
+    return jobs as SubmitBatchItemDto[];
+  }
+
+  /** Drafts every job (payloads checked, in slices of event-loop time) and sorts its depends_on into batch refs and existing ids. */
+  private async resolve(jobs: readonly SubmitBatchItemDto[]): Promise<Item[]> {
     const refs = new Map<string, number>();
-    dto.jobs.forEach((job, index) => {
+    jobs.forEach((job, index) => {
       if (job.ref === undefined) return;
       if (UUID.test(job.ref)) throw new InvalidInputError(`jobs[${index}].ref "${job.ref}" looks like a job id; choose a ref that is not UUID-shaped`);
       if (refs.has(job.ref)) throw new InvalidInputError(`jobs[${index}].ref "${job.ref}" is already used by jobs[${refs.get(job.ref)}]`);
       refs.set(job.ref, index);
     });
-    return dto.jobs.map((job, index) => {
-      const at = `jobs[${index}]: `;
+    return mapInSlices(jobs, (job, index) => {
+      const at = `jobs[${index}]`;
       const names = [...new Set(job.depends_on ?? [])];
       const refDeps: number[] = [];
       const idDeps: string[] = [];
@@ -135,12 +165,31 @@ export class BatchSubmissionService {
         if (ref === index) throw new DependencyCycleError([name, name]);
         if (ref !== undefined) refDeps.push(ref);
         else if (UUID.test(name)) idDeps.push(name.toLowerCase());
-        else throw new InvalidInputError(`${at}depends_on names "${name}", which is neither a ref of this batch nor a job id`);
+        else throw new InvalidInputError(`${at}: depends_on names "${name}", which is neither a ref of this batch nor a job id`);
       }
       const draft = this.drafts.draft(job, refDeps.length + idDeps.length, at);
       draft.ref = job.ref ?? null;
       return { index, node: job.ref ?? `#${index}`, draft, refDeps, idDeps };
     });
+  }
+
+  private inDependencyOrder(items: readonly Item[], edges: readonly Edge[]): Item[] {
+    const byNode = new Map(items.map((i) => [i.node, i]));
+    return topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
+  }
+
+  /** The first evaluated state of a new item, from its dependencies' (earlier items already have theirs). */
+  private setFirstState(item: Item, items: readonly Item[], states: ReadonlyMap<string, DependencyView>): void {
+    const deps: DependencyView[] = [
+      ...item.refDeps.map((d) => (items[d]!.existing ? states.get(items[d]!.existing!.id)! : viewOf(items[d]!))),
+      ...item.idDeps.map((id) => states.get(id)!),
+    ];
+    const state = firstState(deps);
+    item.draft.status = state.status;
+    item.draft.pendingDependencies = state.pendingDependencies;
+    item.draft.error = state.error;
+    item.draft.completedAt = state.status === 'cancelled' ? new Date() : null;
+    item.draft.waitingReason = state.status === 'blocked' ? waitingForDependencies(state.unfinished, deps.length) : null;
   }
 
   /** Items whose idempotency_key already exists stand for that job instead of a new one. */

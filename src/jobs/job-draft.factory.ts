@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '../common/uuid-v7.js';
-import { InvalidInputError } from '../common/errors/domain-error.js';
+import { UnknownJobTypeError, ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
+import { findJsonProblem, MAX_PAYLOAD_DEPTH } from '../common/json-limits.js';
 import { AppConfig } from '../config/app-config.js';
 import type { JobFieldsDto } from './dto/submit-job.dto.js';
 import type { NewJob } from './job.repository.js';
@@ -8,7 +9,8 @@ import { JobTypeCatalog } from './job-type-catalog.js';
 
 /**
  * Turns a submitted job into a row to insert: checks what the DTO's decorators cannot (type,
- * payload, limits) and applies every default (DESIGN §2). `at` prefixes messages (`jobs[3]: `).
+ * payload, limits) and applies every default (DESIGN §2). `at` is where the job sits in the
+ * request (`jobs[3]` in a batch): it prefixes fields and messages.
  */
 @Injectable()
 export class JobDraftFactory {
@@ -19,35 +21,42 @@ export class JobDraftFactory {
 
   draft(dto: JobFieldsDto, dependencyCount: number, at = ''): NewJob {
     const payload = dto.payload ?? {};
+    const payloadPath = at ? `${at}.payload` : 'payload';
+    const tooDeep = findJsonProblem(payload, MAX_PAYLOAD_DEPTH, payloadPath);
+    if (tooDeep) throw new ValidationFailedError([tooDeep], tooDeep.code);
     try {
-      this.catalog.validatePayload(dto.type, payload);
+      this.catalog.validatePayload(dto.type, payload, payloadPath);
     } catch (error) {
-      if (!at || !(error instanceof InvalidInputError || (error as Error).name === 'UnknownJobTypeError')) throw error;
-      const e = error as InvalidInputError;
-      throw new InvalidInputError(`${at}${e.message}`, { messages: e.messages?.map((m) => `${at}${m}`) });
+      if (!at || !(error instanceof UnknownJobTypeError)) throw error;
+      throw new UnknownJobTypeError(dto.type, this.catalog.types(), `${at}: `);
     }
+    const field = (name: string) => (at ? `${at}.${name}` : name);
     const cpuUnits = dto.resource_requirements?.cpu_units ?? 1;
     const memoryMb = dto.resource_requirements?.memory_mb ?? 128;
-    const over: string[] = [];
+    const over: FieldProblem[] = [];
     if (cpuUnits > this.config.maxCpuUnits) {
-      over.push(`${at}resource_requirements.cpu_units ${cpuUnits} exceeds MAX_CPU_UNITS ${this.config.maxCpuUnits}`);
+      const name = field('resource_requirements.cpu_units');
+      over.push({ field: name, message: `${name} ${cpuUnits} exceeds MAX_CPU_UNITS ${this.config.maxCpuUnits}` });
     }
     if (memoryMb > this.config.maxMemoryMb) {
-      over.push(`${at}resource_requirements.memory_mb ${memoryMb} exceeds MAX_MEMORY_MB ${this.config.maxMemoryMb}`);
+      const name = field('resource_requirements.memory_mb');
+      over.push({ field: name, message: `${name} ${memoryMb} exceeds MAX_MEMORY_MB ${this.config.maxMemoryMb}` });
     }
-    if (over.length > 0) {
-      throw new InvalidInputError(`the job can never run: ${over.join('; ')} (no worker can be that large)`, { messages: over });
-    }
+    // The job could never run: no worker can be that large.
+    if (over.length > 0) throw new ValidationFailedError(over, 'EXCEEDS_WORKER_LIMITS');
     if (dependencyCount > this.config.maxDependenciesPerJob) {
-      throw new InvalidInputError(
-        `${at}depends_on lists ${dependencyCount} jobs; at most ${this.config.maxDependenciesPerJob} are allowed (MAX_DEPENDENCIES_PER_JOB)`,
+      const name = field('depends_on');
+      throw new ValidationFailedError(
+        [{ field: name, message: `${at ? `${at}: ` : ''}depends_on lists ${dependencyCount} jobs; at most ${this.config.maxDependenciesPerJob} are allowed (MAX_DEPENDENCIES_PER_JOB)` }],
+        'TOO_MANY_DEPENDENCIES',
       );
     }
     const retry = this.config.retry;
     const initialDelayMs = dto.retry_config?.initial_delay_ms ?? retry.initialDelayMs;
     const maxDelayMs = dto.retry_config?.max_delay_ms ?? Math.max(retry.maxDelayMs, initialDelayMs);
     if (maxDelayMs < initialDelayMs) {
-      throw new InvalidInputError(`${at}retry_config.max_delay_ms (${maxDelayMs}) must be at least initial_delay_ms (${initialDelayMs})`);
+      const name = field('retry_config.max_delay_ms');
+      throw new ValidationFailedError([{ field: name, message: `${name} (${maxDelayMs}) must be at least initial_delay_ms (${initialDelayMs})` }]);
     }
     return {
       id: uuidv7(),
@@ -68,6 +77,7 @@ export class JobDraftFactory {
       error: null,
       waitingReason: null,
       completedAt: null,
+      actor: null,
     };
   }
 }

@@ -88,13 +88,16 @@ export class JobLifecycleService {
     return moved.jobs.length;
   }
 
-  /** Cancels a job through the API, and everything downstream of it. Null when it had already finished. */
-  async cancelByUser(id: string): Promise<Job | null> {
-    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: 'cancelled through PATCH /jobs/{id}/cancel' };
+  /**
+   * Cancels a job through the API, and everything downstream of it. Null when it had already finished.
+   * `actor` (an API key's name) is kept in the error, the log rows and the events: who cancelled it.
+   */
+  async cancelByUser(id: string, actor: string): Promise<Job | null> {
+    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: `cancelled by ${actor} through PATCH /jobs/{id}/cancel`, actor };
     const moved = await this.jobs.transaction(async (tx) => {
-      const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, 'job cancelled by user', tx);
+      const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, `job cancelled by ${actor}`, tx, actor);
       if (cancelled.jobs.length === 0) return cancelled;
-      return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
+      return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx, actor));
     });
     this.publish(moved);
     return moved.jobs.find((j) => j.id === id) ?? null;

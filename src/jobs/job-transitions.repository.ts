@@ -21,6 +21,13 @@ export function mergeMoved<J extends MovedJob>(...parts: Array<Moved<J>>): Moved
   return { jobs: parts.flatMap((p) => p.jobs), events: parts.flatMap((p) => p.events) };
 }
 
+/**
+ * `{"actor": <name>}` for a change a request made (an SQL text expression: a parameter or a column),
+ * `{}` when it is null: merged into the data of the log rows and events a statement writes, so every
+ * state change a request causes says which API key's holder caused it.
+ */
+export const ACTOR_DATA = (expression: string) => `jsonb_strip_nulls(jsonb_build_object('actor', ${expression}::text))`;
+
 /** The events of a moved job `m`, as a JSON array: one event named `name` (an SQL expression) by default. */
 const ONE = (name: string, data = 'job_event_data(m.row)') => `jsonb_build_array(jsonb_build_object('event', ${name}, 'data', ${data}))`;
 
@@ -32,9 +39,9 @@ const ONE = (name: string, data = 'job_event_data(m.row)') => `jsonb_build_array
  */
 const RESULT = (moved: string, events: string) => `SELECT (m.row).*, ${events} AS events FROM ${moved} m`;
 
-/** A log row per moved job, recording `event` with the job's event data (the same row is the event). */
-const LOG_EVENT = (source: string, level: string, message: string, event: JobEventName | string, filter = 'true') => `
-  SELECT (s.row).id, ${level}, ${message}, (s.row).attempts, job_event_data(s.row), ${event}, (s.row).event_seq
+/** A log row per moved job, recording `event` with the job's event data (the same row is the event), plus `extra` (jsonb). */
+const LOG_EVENT = (source: string, level: string, message: string, event: JobEventName | string, filter = 'true', extra = `'{}'::jsonb`) => `
+  SELECT (s.row).id, ${level}, ${message}, (s.row).attempts, job_event_data(s.row) || ${extra}, ${event}, (s.row).event_seq
   FROM ${source} s WHERE ${filter}`;
 
 const INSERT_LOGS = `INSERT INTO job_logs (job_id, level, message, attempt, data, event, sequence)`;
@@ -116,8 +123,8 @@ export class JobTransitionsRepository {
     return { jobs, events, rows };
   }
 
-  /** Guarded cancel of one job. A running job keeps its allocation until its handler stops. */
-  cancel(id: string, from: readonly JobStatus[], error: JobErrorInfo, message: string, tx?: EntityManager): Promise<Moved> {
+  /** Guarded cancel of one job. A running job keeps its allocation until its handler stops. `actor`: who asked. */
+  cancel(id: string, from: readonly JobStatus[], error: JobErrorInfo, message: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
     return this.run(
       `WITH moved AS (
          UPDATE jobs j SET status = 'cancelled', error = $3::jsonb, completed_at = now(), updated_at = now(),
@@ -125,9 +132,9 @@ export class JobTransitionsRepository {
                 allocated = j.allocated AND j.status = 'running'
          WHERE j.id = $1 AND j.status = ANY($2::job_status[])
          RETURNING j AS row
-       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`)} )
-       ${RESULT('moved', ONE(`'job_cancelled'`))}`,
-      [id, from, JSON.stringify(error), message],
+       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`, 'true', ACTOR_DATA('$5'))} )
+       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$5')}`))}`,
+      [id, from, JSON.stringify(error), message, actor],
       tx,
     );
   }
@@ -135,9 +142,9 @@ export class JobTransitionsRepository {
   /**
    * Cancels every unfinished job downstream of `rootId`, transitively (DESIGN §3: DEPENDENCY_FAILED
    * with the direct dependency and the root). Linear in the edges downstream: the recursion keeps
-   * each job once.
+   * each job once. `actor`: who cancelled the root, when a request did.
    */
-  cancelDownstream(rootId: string, rootOutcome: string, tx?: EntityManager): Promise<Moved> {
+  cancelDownstream(rootId: string, rootOutcome: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
     return this.run(
       `WITH RECURSIVE down(id) AS (
          SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = $1
@@ -159,10 +166,10 @@ export class JobTransitionsRepository {
          WHERE j.id = fp.id AND j.status IN ('pending', 'blocked', 'ready')
          RETURNING j AS row
        ), logged AS (
-         ${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, `'job cancelled: a dependency did not complete'`, `'job_cancelled'`)}
+         ${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, `'job cancelled: a dependency did not complete'`, `'job_cancelled'`, 'true', ACTOR_DATA('$3'))}
        )
-       ${RESULT('moved', ONE(`'job_cancelled'`))}`,
-      [rootId, rootOutcome],
+       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$3')}`))}`,
+      [rootId, rootOutcome, actor],
       tx,
     );
   }

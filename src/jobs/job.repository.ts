@@ -4,7 +4,7 @@ import { Sql } from '../database/sql.js';
 import type { JobStatus, Priority } from './domain/job-state.js';
 import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
-import { NOTHING_MOVED, type Moved } from './job-transitions.repository.js';
+import { ACTOR_DATA, NOTHING_MOVED, type Moved } from './job-transitions.repository.js';
 import { JobLog } from './entities/job-log.entity.js';
 import { Job, type JobErrorInfo, type WaitingReason } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
@@ -30,6 +30,8 @@ export interface NewJob {
   waitingReason: WaitingReason | null;
   /** Set for jobs stored directly as cancelled. */
   completedAt: Date | null;
+  /** Who submitted it (an API key's name): recorded as `actor` in its job_created log row and event. */
+  actor: string | null;
 }
 
 export interface LogLine {
@@ -87,18 +89,21 @@ export class JobRepository {
                    error, waiting_reason, completed_at)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING j.id, j.status, j.created_at, j.queued_at, job_event_data(j) AS data
+       ), created AS (
+         SELECT s.id, s.status, s.created_at, s.queued_at, s.data || ${ACTOR_DATA('a.actor')} AS data
+         FROM inserted s JOIN unnest($1::uuid[], $19::text[]) AS a(id, actor) ON a.id = s.id
        ), logged AS (
          INSERT INTO job_logs (job_id, level, message, attempt, data, event, sequence)
          SELECT s.id, CASE WHEN s.status = 'cancelled' THEN 'warn' ELSE 'info' END,
                 'job submitted as ' || s.status, 0, s.data, 'job_created', 1
-         FROM inserted s
+         FROM created s
        )
-       SELECT id, created_at, queued_at, data FROM inserted`,
+       SELECT id, created_at, queued_at, data FROM created`,
       [
         col('id'), col('type'), col('priority'), col('status'), json(col('payload')), col('cpuUnits'), col('memoryMb'),
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
         col('idempotencyKey'), col('ref'), col('pendingDependencies'), json(col('error')), json(col('waitingReason')),
-        col('completedAt'),
+        col('completedAt'), col('actor'),
       ], tx
     );
     const drafts = new Map(jobs.map((j) => [j.id, j]));

@@ -2,6 +2,10 @@ import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/c
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
+import { Actor } from '../common/http/api-keys.js';
+import { Submission } from '../common/http/http-protection.js';
+import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
+import { serializeListInSlices } from '../common/time-slices.js';
 import { JobLogPageResponseDto, JobLogResponseDto } from './dto/job-log-response.dto.js';
 import { JobPageResponseDto, JobResponseDto } from './dto/job-response.dto.js';
 import { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
@@ -69,11 +73,13 @@ export class JobsController {
       'one with unfinished dependencies is `blocked`; one that depends on a failed or cancelled job is `cancelled` with `DEPENDENCY_FAILED`.',
     created: JobResponseDto,
     okToo: 'A job with the same idempotency_key already exists: it is returned unchanged.',
-    errors: [400, 413, 422],
+    errors: [400, 413, 415, 422, 503],
   })
   @ApiBody({ type: SubmitJobDto, examples: SUBMIT_EXAMPLES })
-  async submit(@Body() dto: SubmitJobDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto> {
-    const { job, isNew } = await this.jobs.submit(dto);
+  @RequiresRole(ACTION_ROLES.submit)
+  @Submission()
+  async submit(@Body() dto: SubmitJobDto, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto> {
+    const { job, isNew } = await this.jobs.submit(dto, actor);
     reply.status(isNew ? 201 : 200);
     return toDto(job);
   }
@@ -87,13 +93,16 @@ export class JobsController {
       'batch nor a job id is a 400, an unknown id a 422. Nothing of a rejected batch is written. Items come back in order.',
     created: JobBatchResponseDto,
     okToo: 'Every job of the batch already existed (repeated idempotency keys).',
-    errors: [400, 409, 413, 422],
+    errors: [400, 409, 413, 415, 422, 503],
   })
   @ApiBody({ type: SubmitBatchDto, examples: BATCH_EXAMPLES })
-  async submitBatch(@Body() dto: SubmitBatchDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobBatchResponseDto> {
-    const { items, anyNew } = await this.batches.submit(dto);
-    reply.status(anyNew ? 201 : 200);
-    return { items: items.map(toDto) };
+  @RequiresRole(ACTION_ROLES.submit)
+  @Submission()
+  async submitBatch(@Body() dto: SubmitBatchDto, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const { items, anyNew } = await this.batches.submit(dto, actor);
+    reply.status(anyNew ? 201 : 200).type('application/json; charset=utf-8');
+    // JobBatchResponseDto, written in slices of event-loop time (up to MAX_BATCH_JOBS jobs).
+    return serializeListInSlices('items', items, toDto);
   }
 
   @Get()
@@ -131,8 +140,9 @@ export class JobsController {
     ok: JobResponseDto,
     errors: [400, 404, 409],
   })
-  async cancel(@Param('id') id: string): Promise<JobResponseDto> {
-    return toDto(await this.jobs.cancel(id));
+  @RequiresRole(ACTION_ROLES.cancel)
+  async cancel(@Param('id') id: string, @Actor() actor: string): Promise<JobResponseDto> {
+    return toDto(await this.jobs.cancel(id, actor));
   }
 
   @Get(':id/logs')

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Coalescer } from '../common/coalescer.js';
 import {
-  InvalidInputError,
   JobAlreadyFinishedError,
   JobNotFoundError,
   UnknownDependencyError,
+  ValidationFailedError,
 } from '../common/errors/domain-error.js';
 import type { JobEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
@@ -30,11 +30,15 @@ export interface Page<T> {
 }
 
 const encodeCursor = (parts: string[]) => Buffer.from(parts.join('|'), 'utf8').toString('base64url');
+const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: 'cursor is not a cursor returned by this API' }], 'INVALID_CURSOR');
 function decodeCursor(cursor: string, count: number): string[] {
   const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (parts.length !== count) throw new InvalidInputError('cursor is not a cursor returned by this API');
+  if (parts.length !== count) throw badCursor();
   return parts;
 }
+/** Exactly what `toISOString()` writes for a real date from 1970 on (every created_at; PostgreSQL reads it as meant). */
+const ISO_INSTANT = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const isIsoInstant = (text: string) => ISO_INSTANT.test(text) && new Date(text).toISOString() === text;
 /** Most events one replay returns (a job has a handful, plus its progress events). */
 const REPLAY_LIMIT = 10_000;
 /** Most nodes GET /jobs/{id}/graph returns. */
@@ -59,10 +63,11 @@ export class JobsService {
     return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
   });
 
-  /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. */
-  async submit(dto: SubmitJobDto): Promise<{ job: JobWithEdges; isNew: boolean }> {
+  /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. `actor`: who submits. */
+  async submit(dto: SubmitJobDto, actor: string | null = null): Promise<{ job: JobWithEdges; isNew: boolean }> {
     const dependsOn = [...new Set((dto.depends_on ?? []).map((id) => id.toLowerCase()))];
     const draft = this.drafts.draft(dto, dependsOn.length);
+    draft.actor = actor;
 
     if (draft.idempotencyKey) {
       const [existing] = await this.jobs.findByIdempotencyKeys([draft.idempotencyKey]);
@@ -102,9 +107,7 @@ export class JobsService {
     let after: { createdAt: string; id: string } | undefined;
     if (query.cursor) {
       const [createdAt, id] = decodeCursor(query.cursor, 2);
-      if (!createdAt || Number.isNaN(Date.parse(createdAt)) || !id || !UUID.test(id)) {
-        throw new InvalidInputError('cursor is not a cursor returned by this API');
-      }
+      if (!createdAt || !isIsoInstant(createdAt) || !id || !UUID.test(id)) throw badCursor();
       after = { createdAt, id };
     }
     const rows = await this.jobs.list({
@@ -131,7 +134,7 @@ export class JobsService {
     let afterId: string | undefined;
     if (query.cursor) {
       [afterId] = decodeCursor(query.cursor, 1);
-      if (!afterId || !/^\d{1,18}$/.test(afterId)) throw new InvalidInputError('cursor is not a cursor returned by this API');
+      if (!afterId || !/^\d{1,18}$/.test(afterId)) throw badCursor();
     }
     const rows = await this.jobs.logs(id, afterId, limit);
     const items = rows.slice(0, limit);
@@ -143,10 +146,10 @@ export class JobsService {
    * Cancels a job that has not finished, and everything downstream of it (DESIGN §3, §6).
    * A running job is marked cancelled at once; its worker aborts the handler's signal.
    */
-  async cancel(id: string): Promise<JobWithEdges> {
+  async cancel(id: string, actor: string): Promise<JobWithEdges> {
     const current = await this.jobs.findById(this.checkId(id));
     if (!current) throw new JobNotFoundError(id);
-    const cancelled = await this.lifecycle.cancelByUser(current.id);
+    const cancelled = await this.lifecycle.cancelByUser(current.id, actor);
     if (!cancelled) {
       const now = await this.jobs.findById(current.id);
       throw new JobAlreadyFinishedError(current.id, now?.status ?? current.status);
@@ -157,7 +160,7 @@ export class JobsService {
   // ---------------------------------------------------------------------------------------------
 
   private checkId(id: string): string {
-    if (!UUID.test(id)) throw new InvalidInputError(`id must be a UUID, got "${id.slice(0, 100)}"`);
+    if (!UUID.test(id)) throw new ValidationFailedError([{ field: 'id', message: `id must be a UUID, got "${id.slice(0, 100)}"` }], 'INVALID_ID');
     return id.toLowerCase();
   }
 

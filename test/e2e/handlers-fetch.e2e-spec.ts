@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { expectEventually, createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
+import { classifyAddress } from '../../src/executor/handlers/fetch-policy.js';
 import { runToCompletion, startHttpPeer, USERS, waitForJob, type HttpPeer } from '../support/handler-peers.js';
 
 const ONCE = { max_attempts: 1 };
@@ -100,17 +103,43 @@ describe('data_fetch', () => {
 
   describe('with DATA_FETCH_ALLOW_PRIVATE=false (the default)', () => {
     it.each([
-      ['an IP literal', (port: string) => `http://127.0.0.1:${port}/users`, /refused 127\.0\.0\.1: loopback addresses are not allowed/],
-      ['a name that resolves to loopback', (port: string) => `http://localhost:${port}/users`, /refused localhost \(resolves to (127\.0\.0\.1|::1)\): loopback/],
-      ['an IPv4-mapped IPv6 literal of a private address', () => 'http://[::ffff:10.0.0.1]:9/', /refused ::ffff:a00:1: private/],
-    ])('refuses %s before connecting, and does not retry', async (_label, url, message) => {
+      ['a loopback IP literal', 'http://127.0.0.1:9/users', /refused 127\.0\.0\.1: loopback addresses are not allowed/],
+      ['localhost', 'http://localhost:9/', /refused localhost: loopback names are not allowed/],
+      ['a name under localhost', 'http://api.localhost./', /refused api\.localhost: loopback names/],
+      ['a decimal IPv4 literal', 'http://2130706433/', /refused 127\.0\.0\.1: loopback/],
+      ['a hex IPv4 literal', 'http://0x7f000001/', /refused 127\.0\.0\.1: loopback/],
+      ['a dotted hex IPv4 literal', 'http://0x7f.0x0.0x0.0x1/', /refused 127\.0\.0\.1: loopback/],
+      ['an octal IPv4 literal', 'http://0177.0.0.1/', /refused 127\.0\.0\.1: loopback/],
+      ['a short IPv4 literal', 'http://127.1/', /refused 127\.0\.0\.1: loopback/],
+      ['the unspecified address', 'http://0.0.0.0:9/', /refused 0\.0\.0\.0: unspecified/],
+      ['a private address', 'http://10.0.0.1/', /refused 10\.0\.0\.1: private/],
+      ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data', /refused 169\.254\.169\.254: linkLocal/],
+      ['the IPv6 loopback', 'http://[::1]:9/', /refused ::1: loopback/],
+      ['an IPv4-mapped IPv6 literal of a private address', 'http://[::ffff:10.0.0.1]:9/', /refused ::ffff:a00:1: private/],
+      ['an IPv4-mapped IPv6 literal of loopback', 'http://[::ffff:7f00:1]/', /refused ::ffff:7f00:1: loopback/],
+      ['a unique-local IPv6 literal', 'http://[fd00::1]/', /refused fd00::1: uniqueLocal/],
+    ])('refuses %s at submit with 400 ADDRESS_NOT_ALLOWED, writing nothing', async (_label, url, message) => {
+      const response = await strict.post('/jobs', fetchJob({ url }));
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ code: 'ADDRESS_NOT_ALLOWED' });
+      expect(response.body.details).toContainEqual({ field: 'payload.url', message: expect.stringMatching(message) });
+      expect([response.body.message].flat().join('\n')).toMatch(/DATA_FETCH_ALLOW_PRIVATE=true/);
+      expect((await strict.get('/jobs')).body.items).toEqual([]);
+    });
+
+    it('refuses at run time, after resolving it, a name whose address is not public, and does not retry', async () => {
+      // This machine's own name resolves to a loopback or private address (checked here first).
+      const name = hostname();
+      const { address } = await lookup(name);
+      expect(classifyAddress(address).isPublic).toBe(false);
       const hitsBefore = peer.hits.get('/users') ?? 0;
-      const job = await strict.submit(fetchJob({ url: url(new URL(peer.url).port) }, { retry_config: { max_attempts: 3, initial_delay_ms: 100 } }));
+      const url = `http://${name}:${new URL(peer.url).port}/users`;
+      const job = await strict.submit(fetchJob({ url }, { retry_config: { max_attempts: 3, initial_delay_ms: 100 } }));
       const done = await waitForJob(strict, job.id);
       expect(done.status).toBe('failed');
       expect(done.attempts).toBe(1);
       expect(done.error.retryable).toBe(false);
-      expect(done.error.message).toMatch(message);
+      expect(done.error.message).toMatch(new RegExp(`refused ${name.replace(/[.]/g, '\\.')} \\(resolves to `));
       expect(done.error.message).toMatch(/DATA_FETCH_ALLOW_PRIVATE=true/);
       expect(peer.hits.get('/users') ?? 0).toBe(hitsBefore);
     });

@@ -134,6 +134,12 @@ export class ServiceProcess {
     }
   }
 
+  /** Calls `listener` with every line written from now on (all of them, not only the last ones kept); returns the stop function. */
+  onLine(listener: (line: string) => void): () => void {
+    this.lineListeners.add(listener);
+    return () => this.lineListeners.delete(listener);
+  }
+
   /** Resolves with the first line (already written or to come) that matches; rejects on exit or timeout. */
   waitForLine(matches: (line: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
     const seen = this.lines.find(matches);

@@ -2,7 +2,22 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
-export type DomainErrorKind = 'invalid' | 'unauthorized' | 'not_found' | 'conflict' | 'unprocessable' | 'too_large';
+export type DomainErrorKind =
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'too_large'
+  | 'too_many_requests'
+  | 'overloaded';
+
+/** One problem with one field of a request, `field` being its path (`jobs[2].payload.url`). */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -26,11 +41,38 @@ export class InvalidInputError extends DomainError {
   readonly code = 'INVALID_INPUT';
 }
 
+/**
+ * A request that failed validation: every problem with the field it concerns. `message` lists the
+ * messages (DESIGN §6); `details` carries `{field, message}` pairs for clients that show them per field.
+ */
+export class ValidationFailedError extends DomainError {
+  readonly kind = 'invalid';
+  readonly code: string;
+  constructor(problems: readonly FieldProblem[], code = 'VALIDATION_FAILED') {
+    const messages = problems.map((p) => p.message);
+    // One problem reads as one message; several as the list (DESIGN §6 allows both).
+    super(messages.join('; '), {
+      messages: messages.length > 1 ? messages : undefined,
+      details: { details: problems.map((p) => ({ field: p.field, message: p.message })) },
+    });
+    this.code = code;
+  }
+}
+
+/** A request body that is not a JSON value the service reads (empty, malformed, a forbidden key). */
+export class MalformedBodyError extends DomainError {
+  readonly kind = 'invalid';
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
 export class UnknownJobTypeError extends DomainError {
   readonly kind = 'invalid';
   readonly code = 'UNKNOWN_JOB_TYPE';
-  constructor(type: string, known: readonly string[]) {
-    super(`type "${type}" is not a registered job type; known types: ${known.join(', ')}`);
+  /** `at` prefixes the message (`jobs[3]: `). */
+  constructor(type: string, known: readonly string[], at = '') {
+    super(`${at}type "${type}" is not a registered job type; known types: ${known.join(', ')}`);
   }
 }
 
@@ -76,4 +118,33 @@ export class DependencyCycleError extends DomainError {
 export class UnauthorizedError extends DomainError {
   readonly kind = 'unauthorized';
   readonly code = 'UNAUTHORIZED';
+}
+
+/** A valid key whose role may not do what was asked. */
+export class ForbiddenError extends DomainError {
+  readonly kind = 'forbidden';
+  readonly code = 'ROLE_NOT_ALLOWED';
+  constructor(message: string, details: { role: string; required_role: string }) {
+    super(message, { details });
+  }
+}
+
+/** Too many requests for one key (or address) in the rate-limit window; `retryAfterSeconds` goes to Retry-After. */
+export class RateLimitedError extends DomainError {
+  readonly kind = 'too_many_requests';
+  readonly code = 'RATE_LIMITED';
+  constructor(readonly retryAfterSeconds: number, limit: number, windowMs: number) {
+    super(`too many requests: at most ${limit} per ${windowMs} ms for this key (or address); retry in ${retryAfterSeconds} s`, {
+      details: { retry_after_seconds: retryAfterSeconds },
+    });
+  }
+}
+
+/** The service sheds load at once rather than queue more work behind a slow dependency. */
+export class OverloadedError extends DomainError {
+  readonly kind = 'overloaded';
+  readonly code = 'OVERLOADED';
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message, { details: { retry_after_seconds: retryAfterSeconds } });
+  }
 }

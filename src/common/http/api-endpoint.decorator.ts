@@ -4,21 +4,27 @@ import { ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiResponse, ApiSecuri
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input: validation failed, unknown field, unknown type, bad payload, requirements over the limits or malformed id.',
   401: 'Missing or wrong API key (when API_KEYS is set).',
+  403: "The key's role may not do this (ROLE_NOT_ALLOWED): read < operate < admin.",
   404: 'No job with this id.',
   409: 'Conflict: the job already finished (cancel), or a concurrent submit took an idempotency key of the batch.',
   413: 'Body over MAX_BODY_BYTES.',
+  415: 'The body is not sent as Content-Type: application/json.',
   422: 'depends_on names an unknown job, or the dependencies form a cycle.',
-  503: 'A dependency (PostgreSQL or Redis) is down.',
+  429: 'Over the rate limit of the key (or address): see Retry-After.',
+  503: 'Too many submissions in flight (OVERLOADED, see Retry-After), or a dependency (PostgreSQL or Redis) is down.',
 };
 
 const ERROR_EXAMPLE: Record<number, { error: string; message: string }> = {
   400: { error: 'Bad Request', message: 'type "nope" is not a registered job type; known types: ...' },
-  401: { error: 'Unauthorized', message: 'missing or invalid API key: send it as "Authorization: Bearer <key>" or "x-api-key"' },
+  401: { error: 'Unauthorized', message: 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"' },
+  403: { error: 'Forbidden', message: 'key "dashboard" has role read; POST /jobs needs operate' },
   404: { error: 'Not Found', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e not found' },
   409: { error: 'Conflict', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is already completed and cannot be cancelled' },
   413: { error: 'Payload Too Large', message: 'request body is larger than the allowed maximum (MAX_BODY_BYTES)' },
+  415: { error: 'Unsupported Media Type', message: 'unsupported content type: send the body as JSON with the header "Content-Type: application/json"' },
+  429: { error: 'Too Many Requests', message: 'too many requests: at most 1000 per 10000 ms for this key (or address); retry in 3 s' },
   422: { error: 'Unprocessable Entity', message: 'depends_on names unknown job: 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f' },
-  503: { error: 'Service Unavailable', message: 'a dependency is down' },
+  503: { error: 'Service Unavailable', message: '256 submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly' },
 };
 
 export interface ApiEndpointOptions {
@@ -44,7 +50,7 @@ export function ApiEndpoint(options: ApiEndpointOptions): MethodDecorator {
   }
   if (options.ok) decorators.push(ApiOkResponse({ type: options.ok }));
   if (options.status) decorators.push(HttpCode(options.status));
-  for (const status of [...(options.errors ?? []), 401]) {
+  for (const status of [...new Set([...(options.errors ?? []), 401, 403, 429])]) {
     decorators.push(
       ApiResponse({
         status,
@@ -55,6 +61,12 @@ export function ApiEndpoint(options: ApiEndpointOptions): MethodDecorator {
             statusCode: { type: 'integer', example: status },
             error: { type: 'string', example: ERROR_EXAMPLE[status]?.error },
             message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: ERROR_EXAMPLE[status]?.message },
+            code: { type: 'string', description: 'Machine-readable, stable: VALIDATION_FAILED, JOB_NOT_FOUND, ROLE_NOT_ALLOWED, RATE_LIMITED, ...' },
+            details: {
+              type: 'array',
+              description: 'Validation errors: one entry per field.',
+              items: { type: 'object', properties: { field: { type: 'string', example: 'payload.url' }, message: { type: 'string' } } },
+            },
           },
         },
       }),

@@ -1,38 +1,54 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { timingSafeEqual } from 'node:crypto';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
-import { UnauthorizedError } from '../errors/domain-error.js';
+import { ForbiddenError, UnauthorizedError } from '../errors/domain-error.js';
+import { ACTOR, ANONYMOUS, ApiKeyRing, presentedKey, type RequestActor } from './api-keys.js';
+import { defaultRole, REQUIRED_ROLE, roleAllows, type KeyRole } from './roles.js';
 
-/** Paths open without a key: liveness, metrics scraping and the API docs. */
-const OPEN = [/^\/health\/?$/, /^\/metrics\/?$/, /^\/docs(\/|-json|-yaml|$)/];
+/** Paths open without a key: health probes, metrics scraping, the API docs and the dashboard's files. */
+const OPEN = [/^\/health(\/.*)?$/, /^\/metrics\/?$/, /^\/docs(\/|-json|-yaml|$)/, /^\/(ui(\/.*)?)?$/];
 
-export function isValidApiKey(keys: readonly string[], presented: string | undefined): boolean {
-  if (!presented) return false;
-  const given = Buffer.from(presented);
-  return keys.some((key) => {
-    const expected = Buffer.from(key);
-    return expected.length === given.length && timingSafeEqual(expected, given);
-  });
-}
-
-/** When API_KEYS is set, every REST call needs `Authorization: Bearer <key>` or `x-api-key: <key>` (DESIGN §6: 401). */
+/**
+ * When API_KEYS is set, every REST call needs `Authorization: Bearer <key>` or `x-api-key: <key>`
+ * (DESIGN §6: 401), and a key whose role is below the endpoint's (`@RequiresRole`, else by method)
+ * gets a 403. Leaves the request's actor for `@Actor()`.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(private readonly config: AppConfig) {}
+  private readonly keys: ApiKeyRing;
+
+  constructor(
+    config: AppConfig,
+    private readonly reflector: Reflector,
+  ) {
+    this.keys = new ApiKeyRing(config.apiKeys);
+  }
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.config.apiKeys.length === 0 || context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { [ACTOR]?: RequestActor }>();
+    if (this.keys.isOpen) {
+      request[ACTOR] = ANONYMOUS;
+      return true;
+    }
     const path = request.url.split('?')[0] ?? '';
     if (OPEN.some((re) => re.test(path))) return true;
-    const header = request.headers.authorization;
-    const bearer = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
-    const apiKey = request.headers['x-api-key'];
-    const presented = bearer ?? (typeof apiKey === 'string' ? apiKey : undefined);
-    if (isValidApiKey(this.config.apiKeys, presented)) return true;
-    throw new UnauthorizedError(
-      presented ? 'invalid API key' : 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
-    );
+    const presented = presentedKey(request.headers);
+    const entry = this.keys.identify(presented);
+    if (!entry) {
+      throw new UnauthorizedError(
+        presented ? 'invalid API key' : 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
+      );
+    }
+    const required = this.reflector.get<KeyRole | undefined>(REQUIRED_ROLE, context.getHandler()) ?? defaultRole(request.method);
+    if (!roleAllows(entry.role, required)) {
+      throw new ForbiddenError(`key "${entry.name}" has role ${entry.role}; ${request.method} ${request.routeOptions.url ?? path} needs ${required}`, {
+        role: entry.role,
+        required_role: required,
+      });
+    }
+    request[ACTOR] = { name: entry.name, role: entry.role };
+    return true;
   }
 }

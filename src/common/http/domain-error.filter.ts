@@ -12,17 +12,22 @@ import { DomainError, type DomainErrorKind } from '../errors/domain-error.js';
 const STATUS: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
   unauthorized: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
   too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  too_many_requests: HttpStatus.TOO_MANY_REQUESTS,
+  overloaded: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
@@ -32,32 +37,64 @@ const REASON: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** The code of an error that carries none of its own (a Nest HttpException, such as an unknown route). */
+const CODE: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  413: 'BODY_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Fastify's body and URL errors, by their code. */
+const FASTIFY_CODE: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+};
+
 export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
-  code?: string;
+  code: string;
   [extra: string]: unknown;
 }
 
-/** Fastify errors (body parsing, body limit, content type) carry a statusCode and a code. */
+/** Fastify errors (body parsing, body limit, content type, bad URL) carry a statusCode and a code. */
 function fromFastifyError(error: unknown): ErrorBody | null {
   if (typeof error !== 'object' || error === null) return null;
-  const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
-  if (typeof e.statusCode !== 'number' || typeof e.code !== 'string' || !e.code.startsWith('FST_')) return null;
-  if (e.statusCode < 400 || e.statusCode >= 500) return null;
+  const e = error as { statusCode?: unknown; code?: unknown; message?: unknown; name?: unknown };
+  if (typeof e.statusCode !== 'number' || e.statusCode < 400 || e.statusCode >= 500) return null;
+  // Fastify's own errors have an FST_ code; its JSON parser passes on the parser's SyntaxError with a 400.
+  const isJsonSyntax = e.name === 'SyntaxError' && e.statusCode === 400;
+  if (!isJsonSyntax && !(typeof e.code === 'string' && e.code.startsWith('FST_'))) return null;
   let message = typeof e.message === 'string' ? e.message : 'bad request';
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported content type: send application/json';
-  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'request body is empty: send a JSON object';
-  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message)) {
+  let code = FASTIFY_CODE[String(e.code)] ?? CODE[e.statusCode] ?? 'BAD_REQUEST';
+  if (code === 'UNSUPPORTED_MEDIA_TYPE') {
+    message = 'unsupported content type: send the body as JSON with the header "Content-Type: application/json"';
+  }
+  if (code === 'EMPTY_BODY') message = 'request body is empty: send a JSON object with "Content-Type: application/json"';
+  if (code === 'INVALID_JSON' || isJsonSyntax) {
+    code = /prototype/.test(message) ? 'FORBIDDEN_JSON_KEY' : 'INVALID_JSON';
     message = `request body is not valid JSON: ${message}`;
   }
-  return { statusCode: e.statusCode, error: REASON[e.statusCode] ?? 'Bad Request', message };
+  return { statusCode: e.statusCode, error: REASON[e.statusCode] ?? 'Bad Request', message, code };
 }
 
 /**
  * The one error filter: DomainErrors, Nest HttpExceptions and Fastify's own errors all leave in
- * DESIGN §6's shape `{statusCode, error, message}`; anything else is a 500 with no detail.
+ * DESIGN §6's shape `{statusCode, error, message}` plus a machine-readable `code` (and the error's
+ * details); anything else is a 500 with no detail. Errors with a retry delay set Retry-After.
  */
 @Catch()
 export class DomainErrorFilter implements ExceptionFilter {
@@ -68,12 +105,17 @@ export class DomainErrorFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     if (typeof reply?.status !== 'function') return; // not HTTP (e.g. a websocket context)
+    const retryAfter = exception instanceof DomainError ? (exception as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
   toBody(exception: unknown): ErrorBody {
     const body = this.describe(exception);
-    if (body.statusCode === 413) body.message = 'request body is larger than the allowed maximum (MAX_BODY_BYTES)';
+    if (body.statusCode === 413) {
+      body.message = 'request body is larger than the allowed maximum (MAX_BODY_BYTES)';
+      body.code = 'BODY_TOO_LARGE';
+    }
     return body;
   }
 
@@ -89,17 +131,20 @@ export class DomainErrorFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof HttpException) {
+      // Nest wraps Fastify's 4xx errors (body parsing, content type) in an HttpException: describe the original.
+      const fastifyCause = fromFastifyError(exception.cause);
+      if (fastifyCause) return fastifyCause;
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
       const message =
         typeof response === 'object' && response !== null && 'message' in response
           ? (response as { message: string | string[] }).message
           : exception.message;
-      return { statusCode, error: REASON[statusCode] ?? exception.name, message };
+      return { statusCode, error: REASON[statusCode] ?? exception.name, message, code: CODE[statusCode] ?? 'ERROR' };
     }
     const fastify = fromFastifyError(exception);
     if (fastify) return fastify;
     this.logger.error({ err: exception }, 'unhandled error');
-    return { statusCode: 500, error: 'Internal Server Error', message: 'internal server error' };
+    return { statusCode: 500, error: 'Internal Server Error', message: 'internal server error', code: 'INTERNAL_ERROR' };
   }
 }

@@ -17,7 +17,8 @@ import { Agent, request } from 'undici';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { columnsOf, isPlainObject, recordListOf } from './dependency-results.js';
-import { assertAddressAllowed, guardedLookup, ipLiteralOf } from './fetch-policy.js';
+import type { PayloadProblem } from '../../jobs/job-type-catalog.js';
+import { assertAddressAllowed, guardedLookup, ipLiteralOf, submitTimeRefusal } from './fetch-policy.js';
 import { decodeBody, followRedirect, urlForLog, type HopRequest } from './fetch-response.js';
 
 export const FETCH_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -64,9 +65,10 @@ export class DataFetchPayload {
 }
 
 /**
- * HTTP request with time and size limits (DESIGN §5). Redirects are followed by hand so every hop is
- * checked; every connection goes through a lookup that refuses non-public addresses (unless
- * DATA_FETCH_ALLOW_PRIVATE) and connects to the addresses it checked.
+ * HTTP request with time and size limits (DESIGN §5). A URL naming a non-public address outright is
+ * refused at submit (checkPayload); redirects are followed by hand so every hop is checked; every
+ * connection goes through a lookup that refuses non-public addresses (unless DATA_FETCH_ALLOW_PRIVATE)
+ * and connects to the addresses it checked.
  */
 @Injectable()
 @JobHandler('data_fetch')
@@ -75,6 +77,13 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
   private agent?: Agent;
 
   constructor(private readonly config: AppConfig) {}
+
+  /** A URL whose address is known at submit (an IP literal, localhost) is refused then, not at run time. */
+  checkPayload(payload: DataFetchPayload): PayloadProblem[] {
+    if (typeof payload.url !== 'string') return [];
+    const refusal = submitTimeRefusal(payload.url, this.config.dataFetchAllowPrivate);
+    return refusal ? [{ field: 'url', message: refusal, code: 'ADDRESS_NOT_ALLOWED' }] : [];
+  }
 
   async onModuleDestroy(): Promise<void> {
     await this.agent?.destroy();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AddressNotAllowedError, classifyAddress, guardedLookup, ipLiteralOf, type ResolvedAddress } from './fetch-policy.js';
+import { AddressNotAllowedError, classifyAddress, guardedLookup, ipLiteralOf, submitTimeRefusal, type ResolvedAddress } from './fetch-policy.js';
 
 describe(classifyAddress.name, () => {
   it.each([
@@ -35,6 +35,31 @@ describe(ipLiteralOf.name, () => {
     ['https://example.com/', null],
   ])('%s -> %s', (url, literal) => {
     expect(ipLiteralOf(new URL(url))).toBe(literal);
+  });
+});
+
+describe(submitTimeRefusal.name, () => {
+  it.each([
+    ['http://127.0.0.1/', /refused 127\.0\.0\.1: loopback/],
+    ['http://2130706433/', /refused 127\.0\.0\.1: loopback/],
+    ['http://0177.0.0.1/', /refused 127\.0\.0\.1: loopback/],
+    ['http://0x7f.1/', /refused 127\.0\.0\.1: loopback/],
+    ['http://LOCALHOST:8000/', /refused localhost: loopback names/],
+    ['http://a.b.localhost/', /refused a\.b\.localhost: loopback names/],
+    ['http://[::ffff:192.168.0.1]/', /refused ::ffff:c0a8:1: private/],
+    ['http://[fe80::1]/', /refused fe80::1: linkLocal/],
+    ['https://example.com/', null],
+    ['https://93.184.216.34/', null],
+    ['https://localhost.example.com/', null],
+    ['not a url', null],
+  ])('%s -> %s', (url, refusal) => {
+    const found = submitTimeRefusal(url, false);
+    if (refusal === null) expect(found).toBeNull();
+    else expect(found).toMatch(refusal);
+  });
+
+  it('refuses nothing when private addresses are allowed', () => {
+    expect(submitTimeRefusal('http://127.0.0.1/', true)).toBeNull();
   });
 });
 

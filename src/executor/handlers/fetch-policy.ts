@@ -33,6 +33,29 @@ export function ipLiteralOf(url: URL): string | null {
   return isIP(host) ? host : null;
 }
 
+/**
+ * Why a URL is refused before any lookup (at submit), or null: `localhost` (and `*.localhost`,
+ * RFC 6761) and IP literals that are not public, in any notation the URL parser accepts (decimal
+ * `2130706433`, octal `0177.0.0.1`, hex `0x7f.1`, short `127.1`, IPv6, IPv4-mapped IPv6), since
+ * it writes them all as the address they mean. Other names are checked when they are resolved.
+ */
+export function submitTimeRefusal(rawUrl: string, allowPrivate: boolean): string | null {
+  if (allowPrivate) return null;
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return null; // not a URL: the payload's own validation says so
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) {
+    return `data_fetch refused ${host}: loopback names are not allowed; set DATA_FETCH_ALLOW_PRIVATE=true to allow private, loopback and link-local addresses`;
+  }
+  if (!isIP(host)) return null;
+  const { range, isPublic } = classifyAddress(host);
+  return isPublic ? null : new AddressNotAllowedError(host, host, range).message;
+}
+
 /** Throws AddressNotAllowedError unless the address is public or private ones are allowed. */
 export function assertAddressAllowed(host: string, address: string, allowPrivate: boolean): void {
   if (allowPrivate) return;

@@ -17,6 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { Untransformed } from '../../common/http/request-validation.js';
 import { PRIORITIES, type Priority } from '../domain/job-state.js';
 
 export class ResourceRequirementsDto {
@@ -64,7 +65,7 @@ export class JobFieldsDto {
     example: { user_id: 123, format: 'csv' },
     description: "The job's input, validated against its type's payload schema (unknown fields are refused).",
   })
-  @IsOptional() @IsObject()
+  @IsOptional() @IsObject() @Untransformed()
   payload?: Record<string, unknown>;
 
   @ApiPropertyOptional({ type: ResourceRequirementsDto })
@@ -102,9 +103,13 @@ export class SubmitBatchItemDto extends JobFieldsDto {
   depends_on?: string[];
 }
 
+/**
+ * The body of POST /jobs/batch. Only the list itself is checked here: its length is compared with
+ * MAX_BATCH_JOBS before any item is looked at, then the items are validated as SubmitBatchItemDto
+ * in slices of event-loop time (BatchSubmissionService).
+ */
 export class SubmitBatchDto {
   @ApiProperty({ type: SubmitBatchItemDto, isArray: true, description: 'Jobs to submit together: all or nothing (MAX_BATCH_JOBS at most).' })
-  @IsArray() @ArrayMinSize(1, { message: 'jobs must list at least one job' }) @ArrayMaxSize(1_000_000)
-  @ValidateNested({ each: true }) @Type(() => SubmitBatchItemDto)
-  jobs!: SubmitBatchItemDto[];
+  @IsArray() @ArrayMinSize(1, { message: 'jobs must list at least one job' }) @Untransformed()
+  jobs!: unknown[];
 }

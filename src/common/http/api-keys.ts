@@ -1,0 +1,60 @@
+/** Finds the API key a request presents, in constant time, and remembers who made the request. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { ApiKeyEntry, KeyRole } from '../../config/api-keys.js';
+
+/** Who made a request: the key's name and role, or `anonymous` (with every role) when API_KEYS is empty. */
+export interface RequestActor {
+  name: string;
+  role: KeyRole;
+}
+
+export const ANONYMOUS: RequestActor = { name: 'anonymous', role: 'admin' };
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The configured keys, compared by their SHA-256 digests with timingSafeEqual, every key every
+ * time: neither the position of a match nor a key's length shows in the time an answer takes.
+ */
+export class ApiKeyRing {
+  private readonly digests: Array<{ entry: ApiKeyEntry; digest: Buffer }>;
+
+  constructor(entries: readonly ApiKeyEntry[]) {
+    this.digests = entries.map((entry) => ({ entry, digest: digest(entry.key) }));
+  }
+
+  get isOpen(): boolean {
+    return this.digests.length === 0;
+  }
+
+  identify(presented: string | undefined): ApiKeyEntry | null {
+    if (presented === undefined || presented.length === 0 || presented.length > 4096) return null;
+    const given = digest(presented);
+    let found: ApiKeyEntry | null = null;
+    for (const { entry, digest: expected } of this.digests) {
+      if (timingSafeEqual(expected, given) && !found) found = entry;
+    }
+    return found;
+  }
+}
+
+/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string' && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey : undefined;
+}
+
+/** Where the guard leaves the request's actor. */
+export const ACTOR = Symbol.for('draconic.actor');
+
+/**
+ * The name of who made the request (`anonymous` when API_KEYS is empty): a state-changing endpoint
+ * passes it down, and it is recorded as `actor` in the job's logs and events.
+ */
+export const Actor = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  const request = context.switchToHttp().getRequest<{ [ACTOR]?: RequestActor }>();
+  return (request[ACTOR] ?? ANONYMOUS).name;
+});

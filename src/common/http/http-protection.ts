@@ -1,0 +1,193 @@
+/** The HTTP door: timeouts, security headers, CORS, the per-key rate limit and the bound on submissions in flight. */
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { RouteConfig, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import type { AppConfig } from '../../config/app-config.js';
+import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
+import { ApiKeyRing, presentedKey } from './api-keys.js';
+
+/** Paths never rate-limited: probes and scrapes must get through a flood. */
+const UNLIMITED = /^\/(health(\/|\?|$)|metrics(\?|$))/;
+
+/**
+ * The Content-Security-Policy of every response. It fits Swagger UI at /docs (its scripts are files;
+ * its page has one inline <style> and style attributes, hence 'unsafe-inline' for styles only; its
+ * icons are data: URLs) and the dashboard at /ui/ (Vite-built module scripts and styles from the same
+ * origin, fetch and the Socket.IO websocket to the same origin: 'self' covers ws: and wss: there).
+ * No inline or eval'd script anywhere. No upgrade-insecure-requests: the service is often reached
+ * over plain HTTP on a private network, where it would break every asset.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'", 'data:'],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+};
+
+const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/** Answers on a bare socket (no request object to reply through) in the service's error shape, then closes it. */
+function answerAndClose(socket: Socket, status: number, code: string, message: string, error?: Error): void {
+  const body = JSON.stringify({ statusCode: status, error: STATUS_LINE[status], message, code });
+  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !response?.headersSent) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+const timeoutMessage = (ms: number) => `the request did not arrive whole within ${ms} ms (REQUEST_TIMEOUT_MS)`;
+
+/**
+ * Fastify's server options for the timeouts: the request line and headers must arrive within
+ * REQUEST_TIMEOUT_MS (Node's requestTimeout, checked every second at most; the body is timed by
+ * registerHttpProtection), an idle connection closes after CONNECTION_TIMEOUT_MS. Errors Node finds
+ * before a request exists (a timeout, oversized headers, bad HTTP) are answered in the service's error shape.
+ */
+export function httpServerOptions(config: AppConfig): Partial<FastifyServerOptions> & { http?: { connectionsCheckingInterval: number } } {
+  const { requestTimeoutMs, connectionTimeoutMs, keepAliveTimeoutMs } = config.http;
+  return {
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeoutMs / 4))) },
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerAndClose(socket, 408, 'REQUEST_TIMEOUT', timeoutMessage(requestTimeoutMs), error);
+      else if (error.code === 'HPE_HEADER_OVERFLOW') answerAndClose(socket, 431, 'HEADERS_TOO_LARGE', 'the request line and headers are too large', error);
+      else answerAndClose(socket, 400, 'BAD_HTTP_REQUEST', 'malformed HTTP request', error);
+    },
+  };
+}
+
+const BODY_TIMER = Symbol('draconic.bodyTimer');
+
+/**
+ * Node stops timing a request once its headers are in, so a client that promises a longer body than
+ * it sends would hold its connection (and a body parser) forever: the body gets the rest of
+ * REQUEST_TIMEOUT_MS, then a 408 and the connection closed.
+ */
+function timeBodies(fastify: FastifyInstance, requestTimeoutMs: number): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const { headers } = request;
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
+    if (!hasBody) return done();
+    const timer = setTimeout(() => {
+      if (!reply.sent) answerAndClose(request.raw.socket, 408, 'REQUEST_TIMEOUT', timeoutMessage(requestTimeoutMs));
+    }, requestTimeoutMs);
+    (request as FastifyRequest & { [BODY_TIMER]?: NodeJS.Timeout })[BODY_TIMER] = timer;
+    reply.raw.once('close', () => clearTimeout(timer));
+    done();
+  });
+  // The body is parsed by then.
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    clearTimeout((request as FastifyRequest & { [BODY_TIMER]?: NodeJS.Timeout })[BODY_TIMER]);
+    done();
+  });
+}
+
+const SUBMISSION = 'draconicSubmission';
+
+/**
+ * Marks an endpoint that submits work (POST /jobs, POST /jobs/batch; later retry and trigger): at
+ * most MAX_SUBMITS_IN_FLIGHT of them are handled at once, and past that a submit gets 503 with
+ * Retry-After at once, before its body is read, instead of queueing behind a slow PostgreSQL.
+ */
+export const Submission = () => RouteConfig({ [SUBMISSION]: true });
+
+/** Body timeouts, helmet, CORS, the rate limit and the submissions bound. Call before `app.init()` (they hook every route). */
+export async function registerHttpProtection(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs } = config.http;
+  timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
+  await app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } });
+
+  // Closed unless CORS_ORIGINS names origins: a page elsewhere can then neither read answers nor
+  // send JSON (a JSON POST needs a preflight, which gets no CORS headers).
+  if (corsOrigins.length > 0) {
+    app.enableCors({
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      maxAge: 600,
+    });
+  }
+
+  if (rateLimitMax > 0) {
+    const keys = new ApiKeyRing(config.apiKeys);
+    await app.register(rateLimit, {
+      max: rateLimitMax,
+      timeWindow: rateLimitWindowMs,
+      // Per key when a valid one is presented, else per address (so guessing keys is limited too).
+      keyGenerator: (request) => {
+        const entry = keys.isOpen ? null : keys.identify(presentedKey(request.headers));
+        return entry ? `key:${entry.name}` : `address:${request.ip}`;
+      },
+      allowList: (request) => UNLIMITED.test(request.url),
+      errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, rateLimitWindowMs),
+    });
+  }
+
+  let inFlight = 0;
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    if (!(request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[SUBMISSION]) return done();
+    if (inFlight >= maxSubmitsInFlight) {
+      return done(new OverloadedError(`${inFlight} submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly`, 1));
+    }
+    inFlight += 1;
+    let released = false;
+    reply.raw.once('close', () => {
+      if (released) return;
+      released = true;
+      inFlight -= 1;
+    });
+    done();
+  });
+}
+
+/**
+ * Whether a browser page at `origin` may talk to the service at `host`: its own origin always,
+ * others only when CORS_ORIGINS names them (or is `*`). No Origin header: not a browser's
+ * cross-site request (curl, a service), which the API key guards instead.
+ */
+export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined) return true;
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Socket.IO's options for the same policy as REST: CORS headers (long-polling) only for
+ * CORS_ORIGINS, and a handshake from a page of another origin refused (a websocket is not subject
+ * to CORS, so the Origin header is checked here).
+ */
+export function socketServerOptions(config: AppConfig): {
+  cors?: { origin: string | string[]; methods: string[] };
+  allowRequest: (request: { headers: Record<string, string | string[] | undefined> }, callback: (error: string | null | undefined, success: boolean) => void) => void;
+} {
+  const origins = config.http.corsOrigins;
+  return {
+    ...(origins.length > 0 ? { cors: { origin: origins.includes('*') ? '*' : origins, methods: ['GET', 'POST'] } } : {}),
+    allowRequest: (request, callback) => {
+      const { origin, host } = request.headers;
+      const allowed = isOriginAllowed(typeof origin === 'string' ? origin : undefined, typeof host === 'string' ? host : undefined, origins);
+      callback(allowed ? null : 'origin not allowed (CORS_ORIGINS)', allowed);
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** The only request body parser: JSON, checked for depth and storable text before anything reads it. */
+import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { MalformedBodyError, ValidationFailedError } from '../errors/domain-error.js';
+import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
+
+/** Parses a JSON body; refuses `__proto__` and `constructor.prototype` keys (prototype pollution), as Fastify's own parser does. */
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) throw new MalformedBodyError('EMPTY_BODY', 'request body is empty: send a JSON object with "Content-Type: application/json"');
+  let parsed: unknown;
+  try {
+    parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (/forbidden prototype property/.test(reason)) {
+      throw new MalformedBodyError('FORBIDDEN_JSON_KEY', 'request body has a "__proto__" or "constructor.prototype" key, which is refused');
+    }
+    throw new MalformedBodyError('INVALID_JSON', `request body is not valid JSON: ${reason}`);
+  }
+  // Walking every node of a large body costs more than scanning its text: walk only when the text says so.
+  const problem = mayHaveJsonProblem(text, MAX_BODY_DEPTH) ? findJsonProblem(parsed, MAX_BODY_DEPTH) : null;
+  if (problem) throw new ValidationFailedError([problem], problem.code);
+  return parsed;
+}
+
+/**
+ * Replaces every body parser with one for `application/json`, which refuses bodies nested deeper
+ * than MAX_BODY_DEPTH (class-transformer recurses once per level) and strings PostgreSQL cannot
+ * store. Any other content type (a form post, text/plain) is a 415: a browser form on another site
+ * cannot send a body the service reads.
+ */
+export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: number): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}

@@ -1,0 +1,39 @@
+/** Who may call what: the role each endpoint requires, declared on it or defaulted from its method. */
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
+import { KEY_ROLES, type KeyRole } from '../../config/api-keys.js';
+
+export { KEY_ROLES, type KeyRole };
+
+export const REQUIRED_ROLE = 'draconic:requiredRole';
+
+/**
+ * The role every endpoint needs, by what it does (DESIGN §13-§15 included, for the endpoints still
+ * to come): a new endpoint takes its row, `@RequiresRole(ACTION_ROLES.retry)`. `read` is GET and the
+ * live-update socket; `operate` also changes jobs; `admin` also changes how the service runs.
+ */
+export const ACTION_ROLES = {
+  read: 'read',
+  submit: 'operate',
+  cancel: 'operate',
+  retry: 'operate',
+  trigger: 'operate',
+  queueSettings: 'admin',
+  schedules: 'admin',
+  bulk: 'admin',
+  delete: 'admin',
+} as const satisfies Record<string, KeyRole>;
+
+/** Declares the role an endpoint requires (also written into the OpenAPI document as `x-required-role`). */
+export function RequiresRole(role: KeyRole): MethodDecorator {
+  return applyDecorators(SetMetadata(REQUIRED_ROLE, role), ApiExtension('x-required-role', role)) as MethodDecorator;
+}
+
+/** An endpoint that declares no role: reads need `read`; anything else `admin`, so a forgotten declaration fails closed. */
+export function defaultRole(method: string): KeyRole {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'admin';
+}
+
+export function roleAllows(held: KeyRole, required: KeyRole): boolean {
+  return KEY_ROLES.indexOf(held) >= KEY_ROLES.indexOf(required);
+}

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { io, type Socket } from 'socket.io-client';
+import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+
+let closed: TestApp;
+let open: TestApp;
+const sockets: Socket[] = [];
+const DASHBOARD = 'https://dash.example.com';
+
+beforeAll(async () => {
+  [closed, open] = await Promise.all([
+    createTestSpace('browser_closed').then((space) => startTestApp(space)),
+    createTestSpace('browser_open').then((space) => startTestApp(space, { CORS_ORIGINS: `${DASHBOARD},http://localhost:5173` })),
+  ]);
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.close();
+  await Promise.all([closed?.close(), open?.close()]);
+});
+
+/** The directives of a Content-Security-Policy header, by name. */
+function directives(header: unknown): Map<string, string[]> {
+  return new Map(
+    String(header)
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((parts) => parts[0])
+      .map(([name, ...values]) => [name!, values]),
+  );
+}
+
+describe('security headers', () => {
+  it('sends a CSP without inline or eval script, and the usual hardening headers, on API answers', async () => {
+    const response = await closed.get('/jobs');
+    const csp = directives(response.headers['content-security-policy']);
+    expect(csp.get('script-src')).toEqual(["'self'"]);
+    expect(csp.get('script-src-attr')).toEqual(["'none'"]);
+    expect(csp.get('object-src')).toEqual(["'none'"]);
+    expect(csp.get('frame-ancestors')).toEqual(["'none'"]);
+    expect(csp.get('connect-src')).toEqual(["'self'"]);
+    expect(csp.has('upgrade-insecure-requests')).toBe(false);
+    expect(response.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-opener-policy': 'same-origin',
+    });
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('serves Swagger UI whose every script is a same-origin file the CSP allows, and whose assets load', async () => {
+    const page = await closed.get('/docs');
+    expect(page.status).toBe(200);
+    const html = String(page.body);
+    const csp = directives(page.headers['content-security-policy']);
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, content] of scripts) {
+      // No inline script (script-src 'self' blocks it): each one is a relative file.
+      expect(attributes).toMatch(/\bsrc="\.\/docs\/[^"]+\.js"/);
+      expect(content!.trim()).toBe('');
+    }
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i); // no inline event handlers (script-src-attr 'none')
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i); // nothing from another origin
+    // Its one inline <style> and its style attributes need 'unsafe-inline' for styles (and only styles).
+    expect(html).toMatch(/<style>/);
+    expect(csp.get('style-src')).toEqual(["'self'", "'unsafe-inline'"]);
+    expect(csp.get('img-src')).toEqual(["'self'", 'data:']);
+    const assets = [...html.matchAll(/(?:src|href)="\.\/(docs\/[^"]+)"/g)].map((m) => `/${m[1]}`);
+    expect(assets).toEqual(expect.arrayContaining(['/docs/swagger-ui-bundle.js', '/docs/swagger-ui-init.js', '/docs/swagger-ui.css']));
+    for (const asset of assets) {
+      const response = await closed.get(asset);
+      expect([asset, response.status]).toEqual([asset, 200]);
+      const type = String(response.headers['content-type']);
+      if (asset.endsWith('.js')) expect(type).toMatch(/javascript/);
+      if (asset.endsWith('.css')) expect(type).toMatch(/text\/css/);
+    }
+    // The initializer turns off the validator badge, an image from another site the CSP would refuse.
+    const init = String((await closed.get('/docs/swagger-ui-init.js')).body);
+    expect(init).toMatch(/"validatorUrl":\s*null/);
+  });
+});
+
+describe('CORS', () => {
+  it('is closed by default: no CORS headers for another origin, preflight included', async () => {
+    const get = await closed.get('/jobs', { origin: DASHBOARD });
+    expect(get.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = await closed.request('OPTIONS', '/jobs', undefined, {
+      origin: DASHBOARD,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type',
+    });
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('opens to the origins in CORS_ORIGINS, and only to them', async () => {
+    const preflight = await open.request('OPTIONS', '/jobs', undefined, {
+      origin: DASHBOARD,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,x-api-key',
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(DASHBOARD);
+    expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/x-api-key/);
+    const get = await open.get('/jobs', { origin: DASHBOARD });
+    expect(get.headers['access-control-allow-origin']).toBe(DASHBOARD);
+    expect(String(get.headers['access-control-expose-headers'])).toMatch(/retry-after/);
+    const other = await open.get('/jobs', { origin: 'https://evil.example.com' });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  const connect = (app: TestApp, origin?: string) =>
+    new Promise<string>((resolve) => {
+      const socket = io(`${app.baseUrl}/jobs/stream`, {
+        transports: ['websocket'],
+        reconnection: false,
+        extraHeaders: origin ? { origin } : {},
+      });
+      sockets.push(socket);
+      socket.once('connect', () => resolve('connected'));
+      socket.once('connect_error', (error) => resolve(`refused: ${error.message}`));
+    });
+
+  it('applies to the Socket.IO stream alike: same origin, listed origins and non-browser clients connect', async () => {
+    expect(await connect(closed)).toBe('connected');
+    expect(await connect(closed, closed.baseUrl)).toBe('connected');
+    expect(await connect(closed, DASHBOARD)).toMatch(/^refused/);
+    expect(await connect(open, DASHBOARD)).toBe('connected');
+    expect(await connect(open, 'https://evil.example.com')).toMatch(/^refused/);
+  });
+});

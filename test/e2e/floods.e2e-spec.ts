@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect } from 'node:net';
+import pg from 'pg';
+import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+
+let limited: TestApp;
+let bounded: TestApp;
+let boundedSpace: TestSpace;
+
+beforeAll(async () => {
+  boundedSpace = await createTestSpace('floods_bounded');
+  [limited, bounded] = await Promise.all([
+    createTestSpace('floods_limited').then((space) =>
+      startTestApp(space, { API_KEYS: 'a:key-a-0123456789:operate,b:key-b-0123456789:operate', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000' }),
+    ),
+    startTestApp(boundedSpace, { MAX_SUBMITS_IN_FLIGHT: '2', REQUEST_TIMEOUT_MS: '500', RATE_LIMIT_MAX: '0' }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([limited?.close(), bounded?.close()]);
+});
+
+describe('the rate limit', () => {
+  it('answers 429 with Retry-After past RATE_LIMIT_MAX requests of one key, and counts each key apart', async () => {
+    const a = { 'x-api-key': 'key-a-0123456789' };
+    for (let i = 0; i < 5; i++) expect((await limited.get('/jobs', a)).status).toBe(200);
+    const over = await limited.get('/jobs', a);
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests', code: 'RATE_LIMITED' });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    expect(over.body.retry_after_seconds).toBe(Number(over.headers['retry-after']));
+    expect((await limited.get('/jobs', { 'x-api-key': 'key-b-0123456789' })).status).toBe(200);
+  });
+
+  it('limits requests without a valid key by address, and never /health', async () => {
+    for (let i = 0; i < 5; i++) expect((await limited.get('/jobs', { 'x-api-key': `wrong-${i}` })).status).toBe(401);
+    expect((await limited.get('/jobs', { 'x-api-key': 'wrong-again' })).status).toBe(429);
+    for (let i = 0; i < 10; i++) expect((await limited.get('/health')).status).toBe(200);
+  });
+});
+
+describe('submissions in flight', () => {
+  it('answers 503 with Retry-After at once past MAX_SUBMITS_IN_FLIGHT while PostgreSQL is slow, and recovers', async () => {
+    const locker = new pg.Client({ connectionString: boundedSpace.databaseUrl });
+    await locker.connect();
+    try {
+      // Inserts into jobs wait for this lock: two batch submits stay in flight.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE jobs IN SHARE MODE');
+      const first = bounded.post('/jobs/batch', { jobs: [{ type: 'noop' }] });
+      const second = bounded.post('/jobs/batch', { jobs: [{ type: 'noop' }] });
+      await expectEventually(async () => {
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        expect(rows[0].n).toBe(2);
+      });
+      const refused = await bounded.post('/jobs', { type: 'noop' });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', code: 'OVERLOADED' });
+      expect(refused.headers['retry-after']).toBe('1');
+      expect((await bounded.get('/jobs')).status).toBe(200); // reads are not bounded
+      await locker.query('COMMIT');
+      expect((await first).status).toBe(201);
+      expect((await second).status).toBe(201);
+    } finally {
+      await locker.end();
+    }
+    expect((await bounded.post('/jobs', { type: 'noop' })).status).toBe(201);
+  });
+});
+
+/** Writes `text` on a raw connection and resolves with everything the server sends until it closes. */
+function rawExchange(baseUrl: string, text: string, timeoutMs = 15_000): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms; got: ${received}`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => (received += chunk));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
+describe('request timeouts', () => {
+  it('answers 408 when a body is shorter than its content-length, writing nothing', async () => {
+    const countJobs = async () => (await bounded.get('/jobs?limit=200')).body.items.length as number;
+    const before = await countJobs();
+    const answer = await rawExchange(
+      bounded.baseUrl,
+      'POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":"noop"',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    expect(body).toEqual({
+      statusCode: 408,
+      error: 'Request Timeout',
+      code: 'REQUEST_TIMEOUT',
+      message: 'the request did not arrive whole within 500 ms (REQUEST_TIMEOUT_MS)',
+    });
+    expect(await countJobs()).toBe(before);
+  });
+
+  it('answers 408 to headers that never end', async () => {
+    const answer = await rawExchange(bounded.baseUrl, 'GET /jobs HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+});

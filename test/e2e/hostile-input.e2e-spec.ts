@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp(await createTestSpace('hostile_input'), { MAX_BATCH_JOBS: '1000' });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+/** Rows a submit writes (log lines are left out: the jobs accepted here run, and log as they do). */
+const countRows = async () => {
+  const [row] = await app.app
+    .get(DataSource)
+    .query(`SELECT (SELECT count(*) FROM jobs)::int AS jobs, (SELECT count(*) FROM job_dependencies)::int AS edges`);
+  return row as { jobs: number; edges: number };
+};
+
+/** Nested arrays `depth` levels deep, as JSON text (built as text: a value that deep cannot be stringified). */
+const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
+describe('requests that answered 5xx before', () => {
+  it.each([
+    ['a payload nested 10,000 levels deep', `{"type":"noop","payload":{"echo":{"a":${nested(10_000)}}}}`, 'NESTING_TOO_DEEP', /^payload\.echo\.a(\[0\])+$/],
+    ['a payload nested 33 levels deep', `{"type":"noop","payload":{"echo":{"a":${nested(31)}}}}`, 'NESTING_TOO_DEEP', /^payload\.echo\.a(\[0\]){30}$/],
+    ['a NUL in idempotency_key', '{"type":"noop","idempotency_key":"a\\u0000b"}', 'INVALID_TEXT', 'idempotency_key'],
+    ['a NUL in a payload string', '{"type":"noop","payload":{"echo":{"text":"x\\u0000"}}}', 'INVALID_TEXT', 'payload.echo.text'],
+    ['a NUL in a payload key', '{"type":"noop","payload":{"echo":{"a\\u0000":1}}}', 'INVALID_TEXT', 'payload.echo'],
+    ['a lone surrogate in a payload string', '{"type":"noop","payload":{"echo":{"list":["ok","\\ud800"]}}}', 'INVALID_TEXT', 'payload.echo.list[1]'],
+    ['a lone low surrogate in the type', '{"type":"\\udc00noop"}', 'INVALID_TEXT', 'type'],
+  ])('refuses %s with 400 naming the field, writing nothing', async (_case, body, code, field) => {
+    const before = await countRows();
+    const response = await app.request('POST', '/jobs', body, { 'content-type': 'application/json' });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request', code });
+    expect(response.body.details).toHaveLength(1);
+    expect(response.body.details[0].field).toMatch(field);
+    expect(await countRows()).toEqual(before);
+  });
+
+  it('accepts a payload nested exactly 32 levels deep', async () => {
+    const response = await app.request('POST', '/jobs', `{"type":"noop","payload":{"echo":{"a":${nested(30)}}}}`, { 'content-type': 'application/json' });
+    expect(response.status).toBe(201);
+  });
+
+  it('refuses a NUL in a batch item, naming the item', async () => {
+    const before = await countRows();
+    const response = await app.request('POST', '/jobs/batch', '{"jobs":[{"type":"noop"},{"type":"noop","payload":{"echo":{"t":"\\u0000"}}}]}', {
+      'content-type': 'application/json',
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'INVALID_TEXT', details: [{ field: 'jobs[1].payload.echo.t' }] });
+    expect(await countRows()).toEqual(before);
+  });
+
+  it.each([
+    ['a Date.parse-able time that is not an instant', '0|00000000-0000-0000-0000-000000000000'],
+    ['year 0', '0000-01-01T00:00:00.000Z|00000000-0000-0000-0000-000000000000'],
+    ['an impossible date', '2024-02-31T00:00:00.000Z|00000000-0000-0000-0000-000000000000'],
+    ['a time with an offset', '2024-01-01T00:00:00+01:00|00000000-0000-0000-0000-000000000000'],
+  ])('refuses a crafted cursor (%s) with 400 INVALID_CURSOR', async (_case, raw) => {
+    const cursor = Buffer.from(raw).toString('base64url');
+    const response = await app.get(`/jobs?cursor=${cursor}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'INVALID_CURSOR', details: [{ field: 'cursor' }] });
+  });
+
+  it('refuses a crafted log cursor with 400', async () => {
+    const job = await app.submit({ type: 'noop' });
+    const response = await app.get(`/jobs/${job.id}/logs?cursor=${Buffer.from('99999999999999999999').toString('base64url')}`);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('INVALID_CURSOR');
+  });
+});
+
+describe('POST /jobs/batch: size before content', () => {
+  it('refuses more jobs than MAX_BATCH_JOBS before looking at any item', async () => {
+    // Items that would each fail validation: only the count is reported.
+    const response = await app.post('/jobs/batch', { jobs: Array.from({ length: 100_000 }, () => ({})) });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      code: 'BATCH_TOO_LARGE',
+      message: 'jobs lists 100000 jobs; at most 1000 are allowed (MAX_BATCH_JOBS)',
+      details: [{ field: 'jobs' }],
+    });
+  });
+
+  it('lists at most 100 problems of a batch of bad items', async () => {
+    const response = await app.post('/jobs/batch', { jobs: Array.from({ length: 1000 }, () => ({})) });
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+    expect(response.body.details).toHaveLength(100);
+    expect(response.body.details[0]).toEqual({ field: 'jobs[0].type', message: 'jobs[0].type is required' });
+  });
+});
+
+describe('the error shape: every error has a code', () => {
+  it('says "type is required" once for a missing type, with per-field details', async () => {
+    const response = await app.post('/jobs', { priority: 'high' });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+      message: 'type is required',
+      details: [{ field: 'type', message: 'type is required' }],
+    });
+  });
+
+  it('lists every bad field, one message each, with the type check alone for a wrong type', async () => {
+    const response = await app.post('/jobs', { type: 5, priority: 'urgent', resource_requirements: { cpu_units: 0 } });
+    expect(response.status).toBe(400);
+    expect(response.body.details).toEqual([
+      { field: 'type', message: 'type must be a string' },
+      { field: 'priority', message: 'priority must be one of: low, normal, high, critical' },
+      { field: 'resource_requirements.cpu_units', message: 'resource_requirements.cpu_units must not be less than 1' },
+    ]);
+    expect(response.body.message).toEqual(response.body.details.map((d: { message: string }) => d.message));
+  });
+
+  it.each([
+    [{ type: 'noop', timeout: 30 }, 'property timeout should not exist; did you mean "timeout_seconds"?'],
+    [{ type: 'noop', dependsOn: [] }, 'property dependsOn should not exist; did you mean "depends_on"?'],
+    [{ type: 'noop', prority: 'high' }, 'property prority should not exist; did you mean "priority"?'],
+    [{ type: 'noop', retry_config: { max_attempt: 2 } }, 'property retry_config.max_attempt should not exist; did you mean "max_attempts"?'],
+    [{ type: 'noop', payload: { duration: 5 } }, 'property payload.duration should not exist; did you mean "duration_ms"?'],
+    [{ type: 'noop', colour: 'red' }, 'property colour should not exist'],
+  ])('suggests the field meant by a near miss: %j', async (body, message) => {
+    const response = await app.post('/jobs', body);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+    expect([response.body.message].flat()).toContain(message);
+  });
+
+  it.each([
+    ['a form post', 'application/x-www-form-urlencoded', 'type=noop'],
+    ['plain text', 'text/plain', '{"type":"noop"}'],
+    ['multipart', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="type"\r\n\r\nnoop\r\n--x--'],
+  ])('answers %s with 415, telling to send JSON', async (_case, contentType, body) => {
+    const before = await countRows();
+    const response = await app.request('POST', '/jobs', body, { 'content-type': contentType });
+    expect(response.status).toBe(415);
+    expect(response.body).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type', code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(response.body.message).toMatch(/Content-Type: application\/json/);
+    expect(await countRows()).toEqual(before);
+  });
+
+  it.each([
+    ['malformed JSON', 'POST', '/jobs', '{"type":', 400, 'INVALID_JSON'],
+    ['an empty JSON body', 'POST', '/jobs', '', 400, 'EMPTY_BODY'],
+    ['a __proto__ key', 'POST', '/jobs', '{"type":"noop","__proto__":{"x":1}}', 400, 'FORBIDDEN_JSON_KEY'],
+    ['a constructor.prototype key', 'POST', '/jobs', '{"type":"noop","payload":{"constructor":{"prototype":{}}}}', 400, 'FORBIDDEN_JSON_KEY'],
+    ['a constructor key', 'POST', '/jobs', '{"type":"noop","constructor":1}', 400, 'VALIDATION_FAILED'],
+    ['a body that is a list', 'POST', '/jobs', '[1]', 400, 'VALIDATION_FAILED'],
+    ['an unknown route', 'GET', '/nope', undefined, 404, 'NOT_FOUND'],
+    ['a malformed id', 'GET', '/jobs/123', undefined, 400, 'INVALID_ID'],
+    ['an unknown job', 'GET', '/jobs/01900000-0000-7000-8000-000000000000', undefined, 404, 'JOB_NOT_FOUND'],
+    ['a bad query', 'GET', '/jobs?limit=0', undefined, 400, 'VALIDATION_FAILED'],
+  ])('gives %s a code', async (_case, method, url, body, status, code) => {
+    const response = await app.request(method, url, body, body === undefined ? {} : { 'content-type': 'application/json' });
+    expect(response.status).toBe(status);
+    expect(response.body).toMatchObject({ statusCode: status, code });
+    expect(typeof response.body.error).toBe('string');
+    expect(response.body.message).toBeTruthy();
+  });
+});
