@@ -4,6 +4,7 @@ type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }
 import { MIGRATIONS } from '../../migrations/index.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ENTITIES } from './entities.js';
+import { logConnectionError, ResilientPgClient } from './resilient-pg-client.js';
 
 /** The one DataSource shape, shared by the app, the TypeORM CLI and the tests. Never `synchronize`. */
 export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): PostgresConnectionOptions {
@@ -19,8 +20,17 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     poolSize: config.dbPoolSize,
-    applicationName: `draconic-${config.role}`,
+    applicationName: applicationName(config),
+    // Every pooled client always has an 'error' listener (see ResilientPgClient), and so has the pool.
+    extra: { Client: ResilientPgClient },
+    poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
     logging: ['warn', 'migration'],
   };
+}
+
+/** `draconic-<role>`, with the worker's id when it has one, so pg_stat_activity tells the processes apart. */
+export function applicationName(config: AppConfig): string {
+  const name = config.role !== 'api' && config.workerId ? `draconic-${config.role}-${config.workerId}` : `draconic-${config.role}`;
+  return name.slice(0, 63); // PostgreSQL keeps NAMEDATALEN - 1 bytes
 }

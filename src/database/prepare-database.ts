@@ -3,6 +3,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
+import { ResilientPgClient } from './resilient-pg-client.js';
 
 const MIGRATION_LOCK = 7_236_001; // pg_advisory_lock key: one migrator at a time across instances
 const logger = new Logger('Database');
@@ -12,7 +13,7 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) return;
-  const probe = new pg.Client({ connectionString: url });
+  const probe = new ResilientPgClient({ connectionString: url, application_name: 'draconic-boot' });
   try {
     await probe.connect();
     return;
@@ -23,7 +24,7 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
   }
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
+  const client = new ResilientPgClient({ connectionString: admin.toString(), application_name: 'draconic-boot' });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);

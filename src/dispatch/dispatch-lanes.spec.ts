@@ -83,12 +83,14 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
       start: async (concurrency: number) => void calls.push(`${name} start ${concurrency}`),
       pause: async () => void calls.push(`${name} pause`),
       discard: async () => void calls.push(`${name} discard`),
+      heldStartedJobIds: () => [`${name}-held`],
     });
     const queue = new LanedWorkerQueue([lane('bull'), lane('local')]);
     await queue.start(4, async () => undefined);
     await queue.pause();
     await queue.discard();
     expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause', 'bull discard', 'local discard']);
+    expect(queue.heldStartedJobIds()).toEqual(['bull-held', 'local-held']);
   });
 
   it('runs jobs handed over already started, even while paused (they are running in the table), before queued ones', async () => {
@@ -111,6 +113,7 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
     new BullJobDispatcher(recordingBull().bull, local).handOver('here', [startedJob('a'), startedJob('b')]);
     await settle();
     expect(ran).toEqual(['a']);
+    expect(local.queueOf('here').heldStartedJobIds()).toEqual(['b']); // running in the table: the heartbeat reports it
     release();
     await settle();
     await settle();

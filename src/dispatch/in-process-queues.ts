@@ -94,6 +94,11 @@ export class InProcessWorkerQueue extends WorkerQueue {
     this.paused = true;
   }
 
+  /** Handed over started, waiting for a free slot of the lane: running in the table, executed soon. */
+  override heldStartedJobIds(): string[] {
+    return this.startedWaiting.map((d) => d.jobId);
+  }
+
   private pump(): void {
     while (this.run && this.active < this.concurrency) {
       const data = this.startedWaiting.shift() ?? (this.paused ? undefined : this.waiting.shift());

@@ -8,6 +8,10 @@ export abstract class WorkerQueue {
   abstract pause(): Promise<void>;
   /** After a clean stop (nothing runs, nothing placed is left): removes what the queue keeps. */
   async discard(): Promise<void> {}
+  /** Jobs already started that the queue holds until a slot frees (the worker reports them as executing). */
+  heldStartedJobIds(): string[] {
+    return [];
+  }
 }
 
 /**
@@ -30,5 +34,9 @@ export class LanedWorkerQueue extends WorkerQueue {
 
   override async discard(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.discard()));
+  }
+
+  override heldStartedJobIds(): string[] {
+    return this.lanes.flatMap((lane) => lane.heldStartedJobIds());
   }
 }

@@ -29,6 +29,11 @@ export class ExecutionProcessor {
     await this.queue.pause();
   }
 
+  /** Jobs the queue holds already started, waiting for a slot (see WorkerQueue.heldStartedJobIds). */
+  heldStartedJobIds(): string[] {
+    return this.queue.heldStartedJobIds();
+  }
+
   /** After a clean stop: removes this worker's queue. */
   async discard(): Promise<void> {
     await this.queue.discard();

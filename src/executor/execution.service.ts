@@ -1,10 +1,13 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import type { RunnableJob } from '../jobs/job-row.js';
-import { JobLifecycleService, MAX_RESULT_BYTES } from '../jobs/job-lifecycle.service.js';
+import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import { WorkerLease } from './domain/worker-lease.js';
 import { isNonRetryable, type DependencyResult, type JobContext, type JobLogger } from './job-handler.decorator.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
 import { WorkerIdentity } from './worker-identity.js';
 
 /** How long a cancelled job's handler may take to stop before its resources are released anyway. */
@@ -24,10 +27,8 @@ interface Execution {
   stopReason?: StopReason;
   /** Ends the wait for the handler's outcome when the job is stopped. */
   onStop: () => void;
-  /** Resolves when the execution is over (its outcome recorded, or given up on). */
+  /** Resolves when the execution is over (its outcome stored, or given up on). */
   settled: Promise<void>;
-  /** Lets run() stop waiting for a handler that will not return. */
-  giveUp: () => void;
 }
 
 class StopSignal extends Error {
@@ -38,13 +39,15 @@ class StopSignal extends Error {
 }
 
 /**
- * Runs one dispatched job through its handler (DESIGN §5): the guarded start, the context,
- * the timeout, cancellation from any process, and the outcome. Never throws: every outcome is a
- * transition (or nothing, when the job was no longer ours).
+ * Runs one dispatched job through its handler (DESIGN §5): the guarded start, the context, the
+ * timeout, cancellation from any process, the worker's lease, and the outcome (OutcomeRecorder).
+ * Never throws: every outcome is a transition (or nothing, when the job was no longer ours). An
+ * execution stays listed (`executingJobIds`, which the heartbeat reports) until its outcome is stored.
  */
 @Injectable()
-export class ExecutionService implements OnModuleInit, OnModuleDestroy {
+export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ExecutionService.name);
+  /** By `<job id>:<attempt>`: an attempt whose outcome is still being stored may meet the next one here. */
   private readonly running = new Map<string, Execution>();
   private unsubscribe?: () => void;
 
@@ -53,6 +56,8 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     private readonly lifecycle: JobLifecycleService,
     private readonly handlers: JobHandlerRegistry,
     private readonly bus: JobEventBus,
+    private readonly recorder: OutcomeRecorder,
+    private readonly lease: WorkerLease,
   ) {}
 
   onModuleInit(): void {
@@ -62,7 +67,8 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /** Not before: a cancel must still reach the jobs that run while the worker drains. */
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
   }
 
@@ -74,13 +80,27 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     return [...this.running.values()].map((e) => e.job);
   }
 
+  /** The jobs this worker executes or is starting, for its heartbeat (see WorkerRepository.heartbeat). */
+  executingJobIds(): string[] {
+    const ids = new Set(this.lifecycle.startingJobIds());
+    for (const execution of this.running.values()) ids.add(execution.job.id);
+    return [...ids];
+  }
+
   /** Aborts a running job's signal (no-op when it does not run here). */
   stop(jobId: string, reason: StopReason): void {
-    const execution = this.running.get(jobId);
-    if (!execution || execution.stopReason) return;
-    execution.stopReason = reason;
-    execution.controller?.abort(new StopSignal(reason));
-    execution.onStop();
+    for (const execution of this.running.values()) {
+      if (execution.job.id === jobId) this.stopExecution(execution, reason);
+    }
+  }
+
+  /**
+   * The worker's lease lapsed: aborts every running handler, and stores no outcome for them (the
+   * scheduler fails them as WORKER_LOST, or OUTCOME_LOST). Returns the jobs that were running.
+   */
+  fence(): string[] {
+    for (const execution of this.running.values()) this.stopExecution(execution, 'lost');
+    return [...this.running.values()].map((e) => e.job.id);
   }
 
   /** Waits until no job runs here, or the deadline passes. Returns the jobs still running. */
@@ -97,12 +117,19 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
   }
 
   async run({ jobId, attempt, started: handedOver }: DispatchedJobData): Promise<void> {
+    if (this.lease.isLapsed(performance.now())) {
+      // Fenced until a heartbeat renews the lease: a job handed over started is failed as lost by the
+      // scheduler; one not started yet stays placed and is handed over again.
+      this.logger.warn({ jobId, attempt }, 'not running the job: this worker could not renew its lease in time');
+      return;
+    }
     // Handed over by the scheduler of this process, which started it already (one statement).
     if (handedOver) return this.execute(handedOver.job, handedOver.job.attempts, handedOver.hasDependencies);
     let started;
     try {
       started = await this.lifecycle.start(jobId, attempt, this.identity.id);
     } catch (error) {
+      // Its start may have been stored with the answer lost: the scheduler then fails it as OUTCOME_LOST.
       this.logger.error({ err: error, jobId, attempt }, 'could not start job; the scheduler will hand it over again');
       return;
     }
@@ -110,26 +137,36 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     await this.execute(started.job, attempt, started.hasDependencies);
   }
 
+  private stopExecution(execution: Execution, reason: StopReason): void {
+    if (execution.stopReason) return;
+    execution.stopReason = reason;
+    execution.controller?.abort(new StopSignal(reason));
+    execution.onStop();
+  }
+
   private async execute(job: RunnableJob, attempt: number, hasDependencies: boolean): Promise<void> {
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
-    let giveUp!: () => void;
-    const givenUp = new Promise<'given_up'>((resolve) => (giveUp = () => resolve('given_up')));
     let onStop!: () => void;
     const aborted = new Promise<'aborted'>((resolve) => (onStop = () => resolve('aborted')));
-    const execution: Execution = { job, attempt, settled, giveUp, onStop };
-    this.running.set(job.id, execution);
-    const log = { jobId: job.id, type: job.type, attempt };
-    const timer = setTimeout(() => this.stop(job.id, 'timeout'), job.timeoutSeconds * 1000);
+    const execution: Execution = { job, attempt, settled, onStop };
+    const key = `${job.id}:${attempt}`;
+    this.running.set(key, execution);
+    const timer = setTimeout(() => this.stopExecution(execution, 'timeout'), job.timeoutSeconds * 1000);
     try {
       const handler = this.handlers.get(job.type);
+      const dependencyResults = hasDependencies
+        ? await this.recorder.read('dependency results', job, attempt, () => execution.stopReason !== undefined, () => this.dependencyResults(job.id))
+        : new Map<string, DependencyResult>();
       const ctx: JobContext = {
         get signal() {
           return signalOf(execution);
         },
+        attempt,
+        idempotencyKey: job.id,
         log: this.jobLogger(job.id, attempt),
         progress: (percent, data) => this.progress(job.id, attempt, percent, data),
-        dependencyResults: hasDependencies ? await this.dependencyResults(job.id) : new Map(),
+        dependencyResults,
       };
       const outcome = Promise.resolve()
         .then(() => handler.handle({ id: job.id, type: job.type, attempt, payload: job.payload }, ctx))
@@ -137,78 +174,47 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
           (value) => ({ ok: true as const, value }),
           (error: unknown) => ({ ok: false as const, error }),
         );
-
       const first = await Promise.race([outcome, aborted]);
-      if (first === 'aborted') {
-        await this.afterStop(execution, outcome, givenUp);
-        return;
-      }
-      if (execution.stopReason) {
-        await this.afterStop(execution, outcome, givenUp);
-        return;
-      }
-      if (first.ok) await this.succeed(job, attempt, first.value);
-      else await this.lifecycle.fail(job, attempt, 'failed', describeError(first.error), { retry: !isNonRetryable(first.error) });
+      clearTimeout(timer);
+      if (first === 'aborted' || execution.stopReason) await this.afterStop(execution, outcome);
+      else if (first.ok) await this.recorder.complete(job, attempt, first.value);
+      else await this.recorder.fail(job, attempt, 'failed', describeError(first.error), { retry: !isNonRetryable(first.error) });
     } catch (error) {
-      this.logger.error({ err: error, ...log }, 'job execution failed unexpectedly');
-      await this.lifecycle.fail(job, attempt, 'failed', describeError(error)).catch(() => undefined);
+      if (execution.stopReason) await this.afterStop(execution, Promise.resolve());
+      else {
+        this.logger.error({ err: error, jobId: job.id, type: job.type, attempt }, 'job execution failed unexpectedly');
+        await this.recorder.fail(job, attempt, 'failed', describeError(error));
+      }
     } finally {
       clearTimeout(timer);
       settle();
-      this.running.delete(job.id);
+      if (this.running.get(key) === execution) this.running.delete(key);
     }
-  }
-
-  private async succeed(job: RunnableJob, attempt: number, value: unknown): Promise<void> {
-    const result = value === undefined ? null : value;
-    let size: number;
-    try {
-      size = Buffer.byteLength(JSON.stringify(result) ?? 'null');
-    } catch (error) {
-      await this.lifecycle.fail(job, attempt, 'failed', { code: 'RESULT_NOT_JSON', message: `the result cannot be stored as JSON: ${(error as Error).message}` });
-      return;
-    }
-    if (size > MAX_RESULT_BYTES) {
-      await this.lifecycle.fail(job, attempt, 'failed', { code: 'RESULT_TOO_LARGE', message: `the result is ${size} bytes; at most ${MAX_RESULT_BYTES} are stored` });
-      return;
-    }
-    const completed = await this.lifecycle.complete(job.id, attempt, result);
-    if (!completed) await this.releaseIfCancelled(job.id);
   }
 
   /** After the signal aborted: record the outcome now, without waiting for a handler that may never return. */
-  private async afterStop(execution: Execution, outcome: Promise<unknown>, givenUp: Promise<'given_up'>): Promise<void> {
+  private async afterStop(execution: Execution, outcome: Promise<unknown>): Promise<void> {
     const { job, attempt, stopReason } = execution;
     if (stopReason === 'timeout') {
-      await this.lifecycle.fail(job, attempt, 'timeout', {
-        code: 'TIMEOUT',
-        message: `the job ran longer than its timeout_seconds (${job.timeoutSeconds} s)`,
-      });
-      return; // the late result, if any, is discarded: the job has left running
+      // The late result, if any, is discarded: the job leaves running now.
+      return this.recorder.fail(job, attempt, 'timeout', { code: 'TIMEOUT', message: `the job ran longer than its timeout_seconds (${job.timeoutSeconds} s)` });
     }
     if (stopReason === 'cancelled') {
       // Its resources stay booked until the handler stops, or the grace period ends.
       let graceTimer: NodeJS.Timeout | undefined;
       const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, CANCEL_GRACE_MS)));
-      await Promise.race([outcome, givenUp, grace]);
+      await Promise.race([outcome, grace]);
       clearTimeout(graceTimer);
-      await this.releaseIfCancelled(job.id);
-      return;
+      return this.recorder.releaseIfCancelled(job.id);
     }
     if (stopReason === 'shutdown') {
-      await this.lifecycle.fail(job, attempt, 'failed', {
+      return this.recorder.fail(job, attempt, 'failed', {
         code: 'WORKER_SHUTDOWN',
         message: `worker ${this.identity.id} stopped before the job finished; it is released for a retry`,
         worker_id: this.identity.id,
       });
     }
-    // lost: the scheduler already failed the job with WORKER_LOST.
-  }
-
-  private async releaseIfCancelled(jobId: string): Promise<void> {
-    if (await this.lifecycle.releaseCancelled(jobId)) {
-      await this.bus.signal({ kind: 'capacity_freed', workerId: this.identity.id }).catch(() => undefined);
-    }
+    // lost: the scheduler fails the job (WORKER_LOST, or OUTCOME_LOST when this worker fenced itself in time).
   }
 
   private async dependencyResults(jobId: string): Promise<Map<string, DependencyResult>> {
@@ -220,15 +226,21 @@ export class ExecutionService implements OnModuleInit, OnModuleDestroy {
     return results;
   }
 
+  /** Log lines are kept on a best-effort basis: a line PostgreSQL could not take must not fail the handler. */
   private jobLogger(jobId: string, attempt: number): JobLogger {
     const write = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: Record<string, unknown>) =>
-      this.lifecycle.log(jobId, attempt, level, String(message).slice(0, 10_000), data);
+      this.lifecycle.log(jobId, attempt, level, String(message).slice(0, 10_000), data).catch((error: unknown) => {
+        this.logger.warn({ err: (error as Error).message, jobId, attempt }, 'could not store a log line of the job');
+      });
     return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
   }
 
+  /** Like log lines, progress is best effort. */
   private async progress(jobId: string, attempt: number, percent: number, data?: Record<string, unknown>): Promise<void> {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) throw new TypeError('progress(percent): percent must be a number');
-    await this.lifecycle.progress(jobId, attempt, Math.min(100, Math.max(0, percent)), data);
+    await this.lifecycle.progress(jobId, attempt, Math.min(100, Math.max(0, percent)), data).catch((error: unknown) => {
+      this.logger.warn({ err: (error as Error).message, jobId, attempt }, 'could not store the progress of the job');
+    });
   }
 }
 
@@ -243,15 +255,16 @@ function signalOf(execution: Execution): AbortSignal {
 
 /** A handler's error as stored in the job (DESIGN §2: code HANDLER_ERROR), without a stack. */
 export function describeError(error: unknown): { code: string; message: string; [extra: string]: unknown } {
+  const clean = (text: string) => text.replace(/\u0000/g, '').slice(0, 2000); // jsonb cannot hold NUL
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return {
       code: 'HANDLER_ERROR',
-      message: error.message.slice(0, 2000) || error.name,
+      message: clean(error.message) || error.name,
       name: error.name,
-      ...(typeof code === 'string' || typeof code === 'number' ? { cause_code: String(code) } : {}),
+      ...(typeof code === 'string' || typeof code === 'number' ? { cause_code: clean(String(code)) } : {}),
       ...(isNonRetryable(error) ? { retryable: false } : {}),
     };
   }
-  return { code: 'HANDLER_ERROR', message: String(error).slice(0, 2000) };
+  return { code: 'HANDLER_ERROR', message: clean(String(error)) };
 }

@@ -9,9 +9,11 @@ import { workerQueueName } from '../dispatch/job-dispatcher.js';
 import { LanedWorkerQueue, WorkerQueue } from '../dispatch/worker-queue.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
+import { workerLeaseMs, WorkerLease } from './domain/worker-lease.js';
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { HandlersModule } from './handlers.module.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
 import { WorkerAgent } from './worker-agent.service.js';
 import { WorkerIdentity } from './worker-identity.js';
 
@@ -61,7 +63,18 @@ export class ExecutorModule {
     return {
       module: ExecutorModule,
       imports: [JobsModule, ResourcesModule, HandlersModule, WorkerIdentityModule, ...(queue.imports ?? [])],
-      providers: [ExecutionService, ExecutionProcessor, WorkerAgent, ...(queue.providers ?? [])],
+      providers: [
+        ExecutionService,
+        ExecutionProcessor,
+        OutcomeRecorder,
+        WorkerAgent,
+        {
+          provide: WorkerLease,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => new WorkerLease(workerLeaseMs(config.workerLostSeconds, config.heartbeatIntervalMs)),
+        },
+        ...(queue.providers ?? []),
+      ],
     };
   }
 }

@@ -16,9 +16,24 @@ export interface DependencyResult {
   result: unknown;
 }
 
+/**
+ * What a handler gets besides its job. Delivery is at least once: an attempt whose worker froze, lost
+ * its connection or crashed is run again, possibly while the first copy's effects are still on their
+ * way, and a handler whose outcome could not be stored may have done its work already. So a handler
+ * must honour `signal` (stop promptly when it aborts) and make its effects idempotent: pass
+ * `idempotencyKey` to the outside world (an `Idempotency-Key` header, a message id, a unique key in a
+ * database) so that a repeat is recognised there.
+ */
 export interface JobContext {
-  /** Aborts on timeout or cancel. Made on first read, so a handler that never waits need not read it. */
+  /**
+   * Aborts on timeout, cancel, and when the worker loses its lease (the job then runs elsewhere).
+   * Made on first read, so a handler that never waits need not read it.
+   */
   signal: AbortSignal;
+  /** This run's number, 1 for the first (the same as `job.attempt`). */
+  attempt: number;
+  /** Stable across every attempt of the job (its id): the token to give the outside world for deduplication. */
+  idempotencyKey: string;
   /** Writes job_logs rows. */
   log: JobLogger;
   /** Publishes job_progress (percent 0..100). */

@@ -1,21 +1,30 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { leaseCheckMs, WorkerLease } from './domain/worker-lease.js';
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
 
 /**
- * The worker's life (DESIGN §4, §5): registers its capacity, heartbeats, consumes its queue, and on
- * SIGTERM drains: stops taking work, lets running jobs finish within SHUTDOWN_GRACE_MS, releases the
- * rest for a retry elsewhere, and deregisters.
+ * The worker's life (DESIGN §4, §5): registers its capacity, heartbeats (each beat says what the
+ * worker executes), consumes its queue, and on SIGTERM drains: stops taking work, lets running jobs
+ * finish within SHUTDOWN_GRACE_MS, releases the rest for a retry elsewhere, and deregisters.
+ * Every accepted heartbeat renews the worker's lease (domain/worker-lease.ts); a watchdog fences the
+ * worker the moment the lease lapses (a pause, a frozen VM, PostgreSQL out of reach): its running
+ * jobs are aborted before the scheduler can run them elsewhere, and none is started until a
+ * heartbeat gets through again.
  */
 @Injectable()
 export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerAgent.name);
   private heartbeatTimer?: NodeJS.Timeout;
+  private watchdogTimer?: NodeJS.Timeout;
+  /** Set while the lease is lapsed and the worker is fenced (logged once per lapse). */
+  private fenced = false;
   private beating = false;
   /** Set when shutdown begins: from then on the worker never registers again. */
   private stopping = false;
@@ -28,6 +37,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly processor: ExecutionProcessor,
     private readonly executions: ExecutionService,
     private readonly bus: JobEventBus,
+    private readonly lease: WorkerLease,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -35,6 +45,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     await this.processor.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.config.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
+    this.watchdogTimer = setInterval(() => this.checkLease(), leaseCheckMs(this.lease.leaseMs));
+    this.watchdogTimer.unref();
     this.logger.log(
       `worker ${this.identity.id} ready: ${this.identity.maxConcurrentJobs} slots, ${this.identity.maxCpuUnits} cpu units, ${this.identity.maxMemoryMb} MB`,
     );
@@ -54,7 +66,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
         await this.executions.waitIdle(5000);
       }
       const placed = (await this.queue.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
-      await this.queue.unplace(placed.map((j) => j.id));
+      await this.queue.unplace(placed.map((j) => j.id), null); // its own placements: no leadership to fence
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.resources.setStatus(this.identity.id, 'stopped');
       await this.signal();
@@ -63,20 +75,48 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       this.logger.error({ err: error }, 'worker shutdown did not complete cleanly; the scheduler will declare it lost');
     } finally {
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     }
   }
 
   private async register(): Promise<void> {
+    const sentAt = performance.now();
     await this.resources.register(this.identity);
+    this.renewed(sentAt);
     await this.signal();
+  }
+
+  /** Fences the worker when its lease lapsed: aborts every running job (their outcomes are not stored). */
+  private checkLease(): void {
+    const now = performance.now();
+    if (!this.lease.isLapsed(now) || this.fenced) return;
+    this.fenced = true;
+    const aborted = this.executions.fence();
+    this.logger.error(
+      { silentMs: Math.round(this.lease.silentFor(now)), leaseMs: this.lease.leaseMs, jobs: aborted },
+      'no heartbeat accepted within the lease: aborting the running jobs (the scheduler runs them again elsewhere) until a heartbeat gets through',
+    );
+  }
+
+  private renewed(sentAt: number): void {
+    this.lease.renew(sentAt);
+    if (this.fenced && !this.lease.isLapsed(performance.now())) {
+      this.fenced = false;
+      this.logger.warn('heartbeat accepted again: the lease is renewed, the worker takes jobs again');
+    }
   }
 
   private async heartbeat(): Promise<void> {
     if (this.beating) return;
     this.beating = true;
     try {
-      const alive = await this.resources.heartbeat(this.identity.id);
-      if (!alive) {
+      // First of all, after a pause: a lease that ran out is noticed before anything else is done.
+      this.checkLease();
+      const sentAt = performance.now();
+      const executing = [...this.executions.executingJobIds(), ...this.processor.heldStartedJobIds()];
+      const alive = await this.resources.heartbeat(this.identity.id, executing);
+      if (alive) this.renewed(sentAt);
+      else {
         // Declared lost (e.g. after a long pause): its jobs were failed and will run elsewhere.
         for (const job of this.executions.runningJobs()) this.executions.stop(job.id, 'lost');
         // A beat in flight when shutdown marked the worker stopped lands here too: a stopping worker

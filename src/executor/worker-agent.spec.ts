@@ -7,6 +7,7 @@ import type { ExecutionProcessor } from './execution.processor.js';
 import type { ExecutionService } from './execution.service.js';
 import { WorkerAgent } from './worker-agent.service.js';
 import type { WorkerIdentity } from './worker-identity.js';
+import { WorkerLease } from './domain/worker-lease.js';
 
 /**
  * The agent's answer to a heartbeat the database refused (the worker is no longer active or
@@ -21,6 +22,8 @@ function agentWithRefusedHeartbeats() {
   } as unknown as ResourcesService;
   const executions = {
     runningJobs: () => [],
+    executingJobIds: () => [],
+    fence: () => [],
     stop: () => undefined,
     waitIdle: async () => [],
   } as unknown as ExecutionService;
@@ -29,9 +32,10 @@ function agentWithRefusedHeartbeats() {
     { id: 'w1' } as WorkerIdentity,
     resources,
     { allocatedOn: async () => [], unplace: async () => [] } as unknown as JobQueueService,
-    { pause: async () => undefined, discard: async () => undefined } as unknown as ExecutionProcessor,
+    { pause: async () => undefined, discard: async () => undefined, heldStartedJobIds: () => [] } as unknown as ExecutionProcessor,
     executions,
     { signal: async () => undefined } as unknown as JobEventBus,
+    new WorkerLease(60_000),
   );
   const beat = () => (agent as unknown as { heartbeat(): Promise<void> }).heartbeat();
   return { agent, calls, beat };

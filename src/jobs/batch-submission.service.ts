@@ -20,7 +20,7 @@ import type { Job } from './entities/job.entity.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository, type NewJob } from './job.repository.js';
-import type { Moved } from './job-transitions.repository.js';
+import type { Moved } from './transition-sql.js';
 import { dependencyView, waitingForDependencies, type JobWithEdges } from './jobs.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

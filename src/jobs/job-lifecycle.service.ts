@@ -8,7 +8,9 @@ import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import type { RunnableJob } from './job-row.js';
 import { JobRepository, type LogLine } from './job.repository.js';
-import { JobTransitionsRepository, mergeMoved, type FailItem, type Moved, type MovedJob } from './job-transitions.repository.js';
+import { JobPlacementsRepository } from './job-placements.repository.js';
+import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
+import { mergeMoved, type Moved, type MovedJob } from './transition-sql.js';
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
@@ -38,6 +40,8 @@ export class JobLifecycleService {
     this.flushCompletions(items),
   );
   private readonly failures = new Coalescer<FailItem, boolean>((items) => this.flushFailures(items));
+  /** Jobs whose start statement is on its way (their ids, counted): a heartbeat reports them as executing. */
+  private readonly startsInFlight = new Map<string, number>();
   private readonly logLines = new Coalescer<LogLine, void>(async (lines) => {
     await this.jobs.appendLogs(lines);
     return lines.map(() => undefined);
@@ -46,6 +50,7 @@ export class JobLifecycleService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitionsRepository,
+    private readonly placements: JobPlacementsRepository,
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
   ) {}
@@ -57,6 +62,7 @@ export class JobLifecycleService {
       coalescer = new Coalescer((items) => this.flushStarts(items, workerId));
       this.starters.set(workerId, coalescer);
     }
+    this.trackStarts([id], 1);
     return coalescer.push({ id, attempt });
   }
 
@@ -65,8 +71,22 @@ export class JobLifecycleService {
    * worker of its own process. Returns the jobs that started (the others were taken meanwhile, or
    * the worker stopped taking work).
    */
-  async placeAndStart(ids: readonly string[], workerId: string): Promise<StartedJob[]> {
-    return this.afterStart(await this.transitions.placeAndStart(ids, workerId));
+  async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null): Promise<StartedJob[]> {
+    this.trackStarts(ids, 1);
+    try {
+      return this.afterStart(await this.placements.placeAndStart(ids, workerId, epoch));
+    } finally {
+      this.trackStarts(ids, -1);
+    }
+  }
+
+  /**
+   * Jobs a start statement is on its way for. Their start may have committed already while its
+   * answer has not arrived (or is lost with its connection): a worker's heartbeat reports them as
+   * executing, so that nothing declares them lost before the worker knows.
+   */
+  startingJobIds(): string[] {
+    return [...this.startsInFlight.keys()];
   }
 
   /** running -> completed. False when the job had already left running (cancelled, timed out, lost). */
@@ -80,6 +100,18 @@ export class JobLifecycleService {
    */
   fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
     return this.failures.push(this.failItem(job, attempt, outcome, error, retry));
+  }
+
+  /**
+   * `complete` and `fail` in a statement of their own, without group commit: when a batch cannot be
+   * stored, tells which of its jobs is the cause.
+   */
+  async completeAlone(id: string, attempt: number, result: unknown): Promise<boolean> {
+    return (await this.flushCompletions([{ id, attempt, result: result === undefined ? null : result }]))[0]!;
+  }
+
+  async failAlone(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
+    return (await this.flushFailures([this.failItem(job, attempt, outcome, error, retry)]))[0]!;
   }
 
   /** Fails many running jobs at once (a lost worker's), following the retry rules. */
@@ -120,7 +152,7 @@ export class JobLifecycleService {
 
   /** A cancelled job's handler stopped: its resources go back to its worker. */
   async releaseCancelled(id: string): Promise<boolean> {
-    return (await this.transitions.releaseCancelled([id])) > 0;
+    return (await this.placements.releaseCancelled([id])) > 0;
   }
 
   async dependencyResults(jobId: string): Promise<DependencyOutcome[]> {
@@ -157,8 +189,23 @@ export class JobLifecycleService {
     };
   }
 
+  private trackStarts(ids: readonly string[], delta: 1 | -1): void {
+    for (const id of ids) {
+      const n = (this.startsInFlight.get(id) ?? 0) + delta;
+      if (n > 0) this.startsInFlight.set(id, n);
+      else this.startsInFlight.delete(id);
+    }
+  }
+
   private async flushStarts(items: Array<{ id: string; attempt: number }>, workerId: string): Promise<Array<StartedJob | null>> {
-    const started = this.afterStart(await this.transitions.start(items, workerId));
+    // Their callers learn the outcome in this same run of microtasks, before any heartbeat can look.
+    let moved;
+    try {
+      moved = await this.placements.start(items, workerId);
+    } finally {
+      this.trackStarts(items.map((i) => i.id), -1);
+    }
+    const started = this.afterStart(moved);
     const byId = new Map(started.map((s) => [s.job.id, s]));
     return items.map((item) => {
       const s = byId.get(item.id);

@@ -1,15 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import type { WaitingReason } from './entities/job.entity.js';
-import type { Job } from './entities/job.entity.js';
+import type { Job, WaitingReason } from './entities/job.entity.js';
+import { JobPlacementsRepository, type Placement } from './job-placements.repository.js';
 import { JobRepository } from './job.repository.js';
-import { JobTransitionsRepository, type Placement } from './job-transitions.repository.js';
+import { JobTransitionsRepository } from './job-transitions.repository.js';
+import { StuckJobsRepository } from './stuck-jobs.repository.js';
 
-/** What the scheduler reads and books: the ready queue, the allocation ledger, placements. */
+/** A fenced placement found that another process leads now: the caller must step down. */
+export class LeadershipLostError extends Error {
+  constructor(readonly epoch: number | null) {
+    super(`leadership epoch ${epoch} is no longer current: another scheduler leads`);
+    this.name = 'LeadershipLostError';
+  }
+}
+
+/** What the scheduler reads and books: the ready queue, the allocation ledger, placements, stuck work. */
 @Injectable()
 export class JobQueueService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitionsRepository,
+    private readonly placements: JobPlacementsRepository,
+    private readonly stuck: StuckJobsRepository,
   ) {}
 
   readyQueue(limit: number) {
@@ -25,15 +36,29 @@ export class JobQueueService {
   }
 
   runningOnGoneWorkers(): Promise<Job[]> {
-    return this.jobs.runningOnGoneWorkers();
+    return this.stuck.runningOnGoneWorkers();
   }
 
-  place(placements: readonly Placement[]) {
-    return this.transitions.place(placements);
+  runningNotExecuting(): Promise<Job[]> {
+    return this.stuck.runningNotExecuting();
   }
 
-  unplace(ids: readonly string[]) {
-    return this.transitions.unplace(ids);
+  /** Books placements under leadership `epoch` (null: unfenced). Throws LeadershipLostError when it is not current. */
+  async place(placements: readonly Placement[], epoch: number | null) {
+    const { leading, placed } = await this.placements.place(placements, epoch);
+    if (!leading) throw new LeadershipLostError(epoch);
+    return placed;
+  }
+
+  /** Takes placements back, under leadership `epoch` when the scheduler does it (null: the worker itself). */
+  async unplace(ids: readonly string[], epoch: number | null): Promise<string[]> {
+    const { leading, taken } = await this.placements.unplace(ids, epoch);
+    if (!leading) throw new LeadershipLostError(epoch);
+    return taken;
+  }
+
+  isCurrentEpoch(epoch: number): Promise<boolean> {
+    return this.placements.isCurrentEpoch(epoch);
   }
 
   stalePlacements(graceMs: number) {
@@ -45,7 +70,7 @@ export class JobQueueService {
   }
 
   setWaitingReasons(items: ReadonlyArray<{ id: string; reason: WaitingReason }>) {
-    return this.transitions.setWaitingReasons(items);
+    return this.placements.setWaitingReasons(items);
   }
 
   nextRetryAt() {
@@ -53,6 +78,6 @@ export class JobQueueService {
   }
 
   releaseStaleCancelled(graceMs: number) {
-    return this.transitions.releaseStaleCancelled(graceMs);
+    return this.placements.releaseStaleCancelled(graceMs);
   }
 }

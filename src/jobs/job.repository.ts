@@ -4,7 +4,7 @@ import { Sql } from '../database/sql.js';
 import type { JobStatus, Priority } from './domain/job-state.js';
 import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
-import { ACTOR_DATA, NOTHING_MOVED, type Moved } from './job-transitions.repository.js';
+import { ACTOR_DATA, NOTHING_MOVED, type Moved } from './transition-sql.js';
 import { JobLog } from './entities/job-log.entity.js';
 import { Job, type JobErrorInfo, type WaitingReason } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
@@ -269,20 +269,6 @@ export class JobRepository {
     const rows: JobRow[] = await this.sql.query(
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE allocated AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
       [workerIds]
-    );
-    return rows.map(rowToJob);
-  }
-
-  /**
-   * Jobs still running on a worker that stopped or was declared lost, or that registered again (a
-   * restart under the same WORKER_ID) after the job started: nothing will record how they end.
-   */
-  async runningOnGoneWorkers(): Promise<Job[]> {
-    const rows: JobRow[] = await this.sql.query(
-      `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running'
-         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id
-                       AND (w.status IN ('stopped', 'lost') OR w.started_at > j.started_at))
-       ORDER BY created_at, id`,
     );
     return rows.map(rowToJob);
   }

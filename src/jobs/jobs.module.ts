@@ -4,14 +4,27 @@ import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobQueueService } from './job-queue.service.js';
 import { JobRepository } from './job.repository.js';
+import { JobPlacementsRepository } from './job-placements.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
+import { StuckJobsRepository } from './stuck-jobs.repository.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
 
 @Module({
   controllers: [JobsController],
-  providers: [JobsService, BatchSubmissionService, JobDraftFactory, JobLifecycleService, JobQueueService, JobRepository, JobTransitionsRepository, JobTypeCatalog],
+  providers: [
+    JobsService,
+    BatchSubmissionService,
+    JobDraftFactory,
+    JobLifecycleService,
+    JobQueueService,
+    JobRepository,
+    JobTransitionsRepository,
+    JobPlacementsRepository,
+    StuckJobsRepository,
+    JobTypeCatalog,
+  ],
   exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog],
 })
 export class JobsModule {}

@@ -17,8 +17,9 @@ export class ResourcesService {
     return this.workers.upsert(worker);
   }
 
-  heartbeat(id: string): Promise<boolean> {
-    return this.workers.heartbeat(id);
+  /** `executingJobIds`: what the worker runs or is starting right now (see WorkerRepository.heartbeat). */
+  heartbeat(id: string, executingJobIds: readonly string[]): Promise<boolean> {
+    return this.workers.heartbeat(id, executingJobIds);
   }
 
   setStatus(id: string, status: WorkerStatus): Promise<void> {

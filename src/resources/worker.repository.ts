@@ -16,6 +16,8 @@ function rowToWorker(r: WorkerRow): Worker {
     startedAt: r.started_at as Date,
     lastHeartbeatAt: r.last_heartbeat_at as Date,
     stoppedAt: (r.stopped_at as Date | null) ?? null,
+    executingJobIds: (r.executing_job_ids as string[] | null) ?? [],
+    previousHeartbeatAt: (r.previous_heartbeat_at as Date | null) ?? null,
   });
 }
 
@@ -30,18 +32,25 @@ export class WorkerRepository {
        VALUES ($1, $2, $3, 'active', $4, $5, $6, now(), now())
        ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, status = 'active',
          max_concurrent_jobs = EXCLUDED.max_concurrent_jobs, max_cpu_units = EXCLUDED.max_cpu_units,
-         max_memory_mb = EXCLUDED.max_memory_mb, started_at = now(), last_heartbeat_at = now(), stopped_at = NULL`,
+         max_memory_mb = EXCLUDED.max_memory_mb, started_at = now(), last_heartbeat_at = now(), stopped_at = NULL,
+         executing_job_ids = '{}', previous_heartbeat_at = NULL`,
       [w.id, w.host, w.pid, w.maxConcurrentJobs, w.maxCpuUnits, w.maxMemoryMb]
     );
   }
 
-  /** False when the worker is no longer active or draining (declared lost, or stopped). */
-  async heartbeat(id: string): Promise<boolean> {
+  /**
+   * Records a heartbeat with the jobs the worker executes (or is starting) right now, and keeps the
+   * time of the beat before: a job started before that beat and missing from this list is one the
+   * worker no longer runs (the leader's OutcomeReaper). False when the worker is no longer active or
+   * draining (declared lost, or stopped).
+   */
+  async heartbeat(id: string, executingJobIds: readonly string[]): Promise<boolean> {
     const rows: unknown[] = await this.sql.query(
       `WITH beat AS (
-         UPDATE workers SET last_heartbeat_at = now() WHERE id = $1 AND status IN ('active', 'draining') RETURNING id
+         UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[]
+         WHERE id = $1 AND status IN ('active', 'draining') RETURNING id
        ) SELECT id FROM beat`,
-      [id]
+      [id, executingJobIds]
     );
     return rows.length > 0;
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
+import { LostWorkReaper } from './lost-work-reaper.js';
 import { SchedulerService } from './scheduler.service.js';
 import { WorkersController } from './workers.controller.js';
 
@@ -8,6 +9,6 @@ import { WorkersController } from './workers.controller.js';
 @Module({
   imports: [JobsModule, ResourcesModule],
   controllers: [WorkersController],
-  providers: [SchedulerService],
+  providers: [SchedulerService, LostWorkReaper],
 })
 export class SchedulerModule {}

@@ -5,13 +5,13 @@ import { JobDispatcher } from '../dispatch/job-dispatcher.js';
 import { JobEventBus, type ClusterSignal, type JobEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
-import { JobQueueService } from '../jobs/job-queue.service.js';
-import type { Job } from '../jobs/entities/job.entity.js';
+import { JobQueueService, LeadershipLostError } from '../jobs/job-queue.service.js';
 import type { Worker } from '../resources/entities/worker.entity.js';
 import { planPlacements, type QueuedJob, type WorkerRoom } from '../resources/domain/placement.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { AllocationLedger } from './allocation-ledger.js';
 import { LeaderElection } from './leader-election.js';
+import { LostWorkReaper } from './lost-work-reaper.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /** Events after which there may be something to place. */
@@ -22,8 +22,10 @@ const RELEASES = new Set<JobEvent['event']>(['job_completed', 'job_failed', 'job
 /**
  * The scheduler (DESIGN §4), active only in the elected leader: promotes due retries, places ready
  * jobs (priority, then age; best fit; starvation guard), hands them to their workers, keeps waiting
- * reasons current, and handles lost workers and placements that never started. It reacts to events
- * within milliseconds; the periodic sweep is the safety net.
+ * reasons current, and repairs lost work (LostWorkReaper) and placements that never started. It
+ * reacts to events within milliseconds; the periodic sweep is the safety net. Its placements are
+ * fenced by the leadership epoch (LeaderElection), so a leader deposed without knowing it yet
+ * places nothing.
  */
 @Injectable()
 export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,6 +53,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly bus: JobEventBus,
     private readonly metrics: Metrics,
     private readonly statistics: TableStatistics,
+    private readonly reaper: LostWorkReaper,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -132,14 +135,24 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         if (full) this.passAgain = true; // a full window: there may be more to place
       } while (this.passAgain && this.leader.isLeader() && !this.stopping);
     } catch (error) {
-      this.logger.error({ err: error }, 'scheduling pass failed; the sweep will retry');
+      if (!this.relinquishedOn(error)) this.logger.error({ err: error }, 'scheduling pass failed; the sweep will retry');
     } finally {
       this.passRunning = false;
     }
   }
 
+  /** A fenced statement found another leader: step down at once (true), or it was another error (false). */
+  private relinquishedOn(error: unknown): boolean {
+    if (!(error instanceof LeadershipLostError)) return false;
+    this.logger.warn({ epoch: error.epoch }, 'another scheduler leads now: stepping down');
+    this.leader.relinquish(error.message);
+    return true;
+  }
+
   /** One placement round over the head of the ready queue. Returns true when it placed a full window. */
   private async placeOnce(): Promise<boolean> {
+    // Every write of this round is fenced by the epoch of the term it was planned in.
+    const epoch = this.leader.epoch();
     if (this.workersStale) await this.refreshWorkers();
     const rooms = await this.rooms(true);
     const anyRoom = rooms.some((w) => w.accepting && w.allocated.slots < w.capacity.slots);
@@ -168,12 +181,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
     let handedOver = 0;
     for (const [workerId, ids] of here) {
-      const started = await this.lifecycle.placeAndStart(ids, workerId);
+      const started = await this.lifecycle.placeAndStart(ids, workerId, epoch);
+      // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
+      if (started.length < ids.length && epoch !== null && !(await this.queue.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
       for (const { job } of started) this.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb });
       this.dispatcher.handOver(workerId, started);
       handedOver += started.length;
     }
-    const placed = await this.queue.place(elsewhere);
+    const placed = await this.queue.place(elsewhere, epoch);
     const sizes = new Map(ready.map((j) => [j.id, j]));
     for (const p of placed) {
       const job = sizes.get(p.id)!;
@@ -214,17 +229,22 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * The safety net: lost workers, placements that never started, stuck cancels, due retries, a pass;
-   * then the planner statistics of the hot tables (TableStatistics).
+   * The safety net: lost work (LostWorkReaper), placements never started, stuck cancels, due
+   * retries, a pass; then the planner statistics of the hot tables (TableStatistics).
    */
   private async sweep(): Promise<void> {
     if (!this.leader.isLeader() || this.stopping) return;
+    const epoch = this.leader.epoch();
     try {
       const lost = await this.resources.markSilentAsLost(this.config.workerLostSeconds);
-      if (lost.length > 0) await this.handleLostWorkers(lost);
-      await this.failOrphans();
+      if (lost.length > 0) {
+        await this.reaper.reapLostWorkers(lost, epoch);
+        this.ledger.stale = true;
+      }
+      if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.ledger.stale = true;
       await this.refreshWorkers();
-      await this.reconcilePlacements();
+      const live = this.workers.filter((w) => w.status === 'active' || w.status === 'draining').map((w) => w.id);
+      if ((await this.reaper.reconcilePlacements(new Set(live), epoch)) > 0) this.ledger.stale = true;
       const released = await this.queue.releaseStaleCancelled(SCHEDULER_TIMING.cancelGraceMs);
       if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
       await this.promoteDue();
@@ -234,66 +254,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       await this.pass();
       await this.observeWorkers();
     } catch (error) {
-      this.logger.error({ err: error }, 'scheduler sweep failed');
+      if (!this.relinquishedOn(error)) this.logger.error({ err: error }, 'scheduler sweep failed');
     }
     await this.statistics.refreshGrown().then(
       (analyzed) => analyzed.length > 0 && this.logger.debug({ tables: analyzed }, 'analyzed tables that outgrew their statistics'),
       (error: unknown) => this.logger.warn({ err: error }, 'could not refresh table statistics; the next sweep tries again'),
     );
-  }
-
-  private async handleLostWorkers(workerIds: string[]): Promise<void> {
-    this.logger.warn({ workers: workerIds }, 'workers stopped heartbeating: declared lost');
-    const jobs = await this.queue.allocatedOn(workerIds);
-    const running = jobs.filter((j) => j.status === 'running');
-    const placed = jobs.filter((j) => j.status === 'ready').map((j) => j.id);
-    await this.failAsLost(running, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
-    await this.queue.unplace(placed);
-    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
-    for (const workerId of workerIds) await this.dispatcher.forget(workerId);
-    this.workersStale = true;
-    this.ledger.stale = true;
-  }
-
-  /** Fails running jobs with WORKER_LOST (retried by the rules), per worker. */
-  private async failAsLost(running: Job[], message: (workerId: string) => string): Promise<void> {
-    for (const workerId of new Set(running.map((j) => j.workerId!))) {
-      const mine = running.filter((j) => j.workerId === workerId);
-      await this.lifecycle.failMany(mine, { code: 'WORKER_LOST', message: message(workerId), worker_id: workerId });
-    }
-  }
-
-  /**
-   * Jobs left `running` on a worker that has stopped or was lost, or that started again under the
-   * same WORKER_ID since (killed and restarted within WORKER_LOST_SECONDS): e.g. handed over by this
-   * process's scheduler in the moment its worker began to stop, a failure a stopping worker could not
-   * record, or the runs of a worker's previous life. Nothing will finish them: they fail as lost and
-   * follow the retry rules.
-   */
-  private async failOrphans(): Promise<void> {
-    const orphaned = await this.queue.runningOnGoneWorkers();
-    if (orphaned.length === 0) return;
-    this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped, lost or restarted workers: failing them as lost');
-    await this.failAsLost(orphaned, (workerId) => `worker ${workerId} stopped or restarted while the job was running`);
-    this.ledger.stale = true;
-  }
-
-  /** Placed jobs a worker has not started within the grace period are handed over again (or taken back). */
-  private async reconcilePlacements(): Promise<void> {
-    const stale = await this.queue.stalePlacements(SCHEDULER_TIMING.placementGraceMs);
-    if (stale.length === 0) return;
-    const live = new Set(this.workers.filter((w) => w.status === 'active' || w.status === 'draining').map((w) => w.id));
-    const again = stale.filter((s) => live.has(s.workerId));
-    const orphaned = stale.filter((s) => !live.has(s.workerId)).map((s) => s.id);
-    if (again.length > 0) {
-      this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
-      await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
-      await this.queue.touchPlacements(again.map((s) => s.id));
-    }
-    if (orphaned.length > 0) {
-      await this.queue.unplace(orphaned);
-      this.ledger.stale = true;
-    }
   }
 
   private async promoteDue(): Promise<void> {

@@ -9,6 +9,14 @@ export class SingleProcessLeadership extends LeaderElection {
     return this.leader;
   }
 
+  /** Nothing to fence: no other process can schedule. */
+  epoch(): number | null {
+    return null;
+  }
+
+  /** Nobody can take over from the only process, so there is nothing to give up. */
+  relinquish(): void {}
+
   onChange(listener: (leader: boolean) => void): void {
     this.listeners.push(listener);
   }

@@ -48,6 +48,7 @@ describe('send_email over SMTP_URL', () => {
     });
     expect(mail.envelopeTo.sort()).toEqual(['ada@example.com', 'grace@example.com', 'ken@example.com']);
     expect(mail.messageId).toBe(job.result.message_id);
+    expect(mail.messageId).toBe(`<${job.id}@draconic>`); // the same on every attempt of the job
     expect(mail.text?.trim()).toBe('Here it is.');
     expect(mail.headers.get('x-draconic-job-id')).toBe(job.id);
     expect(mail.attachments).toHaveLength(1);

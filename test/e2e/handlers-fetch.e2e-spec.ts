@@ -40,9 +40,18 @@ describe('data_fetch', () => {
     expect(job.result).toMatchObject({ encoding: 'text', body: 'hello from the peer' });
   });
 
-  it('sends a JSON body with the method and headers given', async () => {
-    await runToCompletion(app, fetchJob({ url: `${peer.url}/echo`, method: 'POST', headers: { 'x-trace': 'abc' }, body: { hello: 'world' } }));
-    expect(peer.lastEcho).toMatchObject({ method: 'POST', body: '{"hello":"world"}', headers: { 'x-trace': 'abc', 'content-type': 'application/json' } });
+  it('sends a JSON body with the method and headers given, and the job id as Idempotency-Key', async () => {
+    const job = await runToCompletion(app, fetchJob({ url: `${peer.url}/echo`, method: 'POST', headers: { 'x-trace': 'abc' }, body: { hello: 'world' } }));
+    expect(peer.lastEcho).toMatchObject({
+      method: 'POST',
+      body: '{"hello":"world"}',
+      headers: { 'x-trace': 'abc', 'content-type': 'application/json', 'idempotency-key': job.id },
+    });
+  });
+
+  it('keeps an Idempotency-Key the payload sets (any letter case)', async () => {
+    await runToCompletion(app, fetchJob({ url: `${peer.url}/echo`, headers: { 'IDEMPOTENCY-KEY': 'order-42' } }));
+    expect(peer.lastEcho?.headers['idempotency-key']).toBe('order-42');
   });
 
   it('follows redirects, each hop checked, and lists them', async () => {

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   IsIn,
   IsInt,
@@ -68,11 +68,12 @@ export class DataFetchPayload {
  * HTTP request with time and size limits (DESIGN §5). A URL naming a non-public address outright is
  * refused at submit (checkPayload); redirects are followed by hand so every hop is checked; every
  * connection goes through a lookup that refuses non-public addresses (unless DATA_FETCH_ALLOW_PRIVATE)
- * and connects to the addresses it checked.
+ * and connects to the addresses it checked. Every request carries `Idempotency-Key: <job id>` unless the
+ * payload sets that header itself.
  */
 @Injectable()
 @JobHandler('data_fetch')
-export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, OnModuleDestroy {
+export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, OnApplicationShutdown {
   readonly payloadType = DataFetchPayload;
   private agent?: Agent;
 
@@ -85,7 +86,8 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
     return refusal ? [{ field: 'url', message: refusal, code: 'ADDRESS_NOT_ALLOWED' }] : [];
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the worker drained (BeforeApplicationShutdown): requests still running keep their connections until then. */
+  async onApplicationShutdown(): Promise<void> {
     await this.agent?.destroy();
   }
 
@@ -109,6 +111,8 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
     const startedAt = Date.now();
     const headers: Record<string, string> = { 'user-agent': 'draconic data_fetch', ...p.headers };
+    // The same key on every attempt, so that the server can recognise a repeat (at-least-once delivery).
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'idempotency-key')) headers['idempotency-key'] = ctx.idempotencyKey;
     let body: string | undefined;
     if (typeof p.body === 'string') body = p.body;
     else if (p.body !== undefined) {

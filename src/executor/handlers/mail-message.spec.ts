@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { asList, defaultText, planAttachments } from './mail-message.js';
+import { asList, defaultText, messageIdOf, planAttachments } from './mail-message.js';
 
 describe(asList.name, () => {
   it.each([
@@ -42,5 +42,11 @@ describe(defaultText.name, () => {
     [[{ filename: 'a.csv' }, { filename: 'r.md' }], 3, 'Sent by draconic job J after 3 dependencies.\n\nAttached:\n- a.csv\n- r.md\n'],
   ])('lists %j', (attachments, dependencies, text) => {
     expect(defaultText('J', attachments, dependencies)).toBe(text);
+  });
+});
+
+describe(messageIdOf.name, () => {
+  it('is the same for every attempt of a job, in angle brackets', () => {
+    expect(messageIdOf('0190f3a2-7c4e-7b1a-9f00-1234567890ab')).toBe('<0190f3a2-7c4e-7b1a-9f00-1234567890ab@draconic>');
   });
 });

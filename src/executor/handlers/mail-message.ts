@@ -7,6 +7,9 @@ export const DEFAULT_FROM = 'draconic <draconic@localhost>';
 /** The most a message's attachments may weigh together (SMTP servers commonly refuse more). */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 
+/** The Message-ID of a job's message, the same on every attempt (RFC 5322 msg-id, angle brackets included). */
+export const messageIdOf = (idempotencyKey: string): string => `<${idempotencyKey}@draconic>`;
+
 export const asList = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 export interface AttachmentPlan {

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { AppConfig } from '../../config/app-config.js';
 import { writeFileAtomically } from './export-files.js';
@@ -23,7 +23,7 @@ const stringsOf = (list: unknown): string[] =>
  * it as `<job id>.eml` into MAIL_OUTBOX_DIR (so send_email works out of the box, and a retry replaces its file).
  */
 @Injectable()
-export class MailTransport implements OnModuleDestroy {
+export class MailTransport implements OnApplicationShutdown {
   private transporter?: Transporter;
 
   constructor(private readonly config: AppConfig) {}
@@ -32,7 +32,8 @@ export class MailTransport implements OnModuleDestroy {
     return this.config.smtpUrl ? 'smtp' : 'outbox';
   }
 
-  onModuleDestroy(): void {
+  /** After the worker drained (BeforeApplicationShutdown): a message being sent keeps its connection until then. */
+  onApplicationShutdown(): void {
     this.transporter?.close();
   }
 

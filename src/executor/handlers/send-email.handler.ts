@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type DependencyResult, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { collectFiles, distinctDependencies } from './dependency-results.js';
-import { asList, defaultText, DEFAULT_FROM, MAX_ATTACHMENT_BYTES, planAttachments } from './mail-message.js';
+import { asList, defaultText, DEFAULT_FROM, MAX_ATTACHMENT_BYTES, messageIdOf, planAttachments } from './mail-message.js';
 import { MailTransport } from './mail-transport.service.js';
 
 function IsEmailOrEmailList(): PropertyDecorator {
@@ -56,7 +56,8 @@ export class SendEmailPayload {
 /**
  * Sends mail through SMTP_URL, or writes a .eml file to MAIL_OUTBOX_DIR (DESIGN §5). With
  * attach_dependency_files it attaches the files its dependencies produced (their results' `path`, `paths`
- * and `files[].path`) that lie inside EXPORT_DIR. Result: `{message_id, delivery, accepted, rejected, attachments, path?}`.
+ * and `files[].path`) that lie inside EXPORT_DIR. Every attempt of a job sends the same Message-ID
+ * (`<job id>@draconic`). Result: `{message_id, delivery, accepted, rejected, attachments, path?}`.
  */
 @Injectable()
 @JobHandler('send_email')
@@ -85,6 +86,8 @@ export class SendEmailHandler implements JobHandlerContract<SendEmailPayload> {
         html: p.html,
         attachments: attachments.map(({ filename, path }) => ({ filename, path })),
         headers: { 'X-Draconic-Job-Id': job.id },
+        // One Message-ID for every attempt: a receiving system can drop the copy a retry sends again.
+        messageId: messageIdOf(ctx.idempotencyKey),
       },
       job.id,
     );

@@ -35,4 +35,12 @@ export class Worker {
 
   @Column({ type: 'timestamptz', precision: 3, name: 'stopped_at', nullable: true })
   stoppedAt!: Date | null;
+
+  /** The jobs the worker said it executes (or is starting), at its last heartbeat. */
+  @Column({ type: 'uuid', array: true, name: 'executing_job_ids', default: () => "'{}'" })
+  executingJobIds!: string[];
+
+  /** The time of the heartbeat before the last: a job started before it must be in `executingJobIds`. */
+  @Column({ type: 'timestamptz', precision: 3, name: 'previous_heartbeat_at', nullable: true })
+  previousHeartbeatAt!: Date | null;
 }

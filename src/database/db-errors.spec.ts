@@ -1,0 +1,21 @@
+import { describe, expect, it } from '@jest/globals';
+import { isTransientDbError } from './db-errors.js';
+
+describe(isTransientDbError.name, () => {
+  it.each([
+    ['terminating connection due to administrator command', { code: '57P01' }, true],
+    ['idle-session timeout', { code: '57P05' }, true],
+    ['connection failure', { code: '08006' }, true],
+    ['too many connections', { code: '53300' }, true],
+    ['serialization failure', { code: '40001' }, true],
+    ['deadlock', { code: '40P01' }, true],
+    ['driver: Connection terminated unexpectedly', new Error('Connection terminated unexpectedly'), true],
+    ['node: ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), true],
+    ['nothing at all', undefined, true],
+    ['unsupported Unicode escape (NUL in jsonb)', { code: '22P05' }, false],
+    ['invalid text representation', { code: '22P02' }, false],
+    ['unique violation', { code: '23505' }, false],
+    ['undefined column', { code: '42703' }, false],
+    ['raised by plpgsql', { code: 'P0001' }, false],
+  ])('%s: transient %s', (_what, error, expected) => expect(isTransientDbError(error)).toBe(expected));
+});

@@ -1,0 +1,49 @@
+/**
+ * A worker's lease on its running jobs (DESIGN §4, §5). The scheduler declares a worker lost, fails
+ * its running jobs with WORKER_LOST and runs them elsewhere once the worker has not heartbeaten for
+ * WORKER_LOST_SECONDS. So a worker that could not renew in time (a GC pause, a frozen VM, a network
+ * split) must assume its jobs already run elsewhere: it fences itself, aborting them before the
+ * scheduler could retry them, and runs no handler until a heartbeat renews the lease. Pure: times
+ * are milliseconds of one monotonic clock.
+ */
+
+/**
+ * How long a heartbeat keeps the lease: three quarters of WORKER_LOST_SECONDS, so the worker stops
+ * its jobs before the scheduler can declare it lost, but never less than two heartbeat intervals
+ * (one late beat is not a lapse).
+ */
+export function workerLeaseMs(workerLostSeconds: number, heartbeatIntervalMs: number): number {
+  return Math.max(Math.floor(workerLostSeconds * 1000 * 0.75), heartbeatIntervalMs * 2);
+}
+
+/** How often the worker checks its lease: often enough to abort within a tenth of it. */
+export function leaseCheckMs(leaseMs: number): number {
+  return Math.max(10, Math.min(100, Math.floor(leaseMs / 10)));
+}
+
+export class WorkerLease {
+  /** When the last renewal that PostgreSQL accepted was sent (null: none yet). */
+  private renewedAt: number | null = null;
+
+  constructor(readonly leaseMs: number) {}
+
+  /** A heartbeat sent at `sentAt` was accepted. The database stamped it later than that, so this is the safe side. */
+  renew(sentAt: number): void {
+    if (this.renewedAt === null || sentAt > this.renewedAt) this.renewedAt = sentAt;
+  }
+
+  /** True when no accepted renewal was sent within the last `leaseMs` (and one was, ever). */
+  isLapsed(now: number): boolean {
+    return this.renewedAt !== null && now - this.renewedAt >= this.leaseMs;
+  }
+
+  /** Milliseconds since the last accepted renewal was sent (0 before the first). */
+  silentFor(now: number): number {
+    return this.renewedAt === null ? 0 : now - this.renewedAt;
+  }
+}
+
+/** Pause before writing an outcome again after PostgreSQL refused it: 50 ms doubling up to 2 s. */
+export function outcomeRetryDelayMs(failures: number): number {
+  return Math.min(2000, 50 * 2 ** Math.max(0, Math.min(failures - 1, 10)));
+}

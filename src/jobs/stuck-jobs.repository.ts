@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '../database/sql.js';
+import type { Job } from './entities/job.entity.js';
+import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
+
+/** Finds `running` jobs whose outcome nothing will ever record. SQL only; the scheduler decides. */
+@Injectable()
+export class StuckJobsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * Jobs still running on a worker that stopped or was declared lost, or that registered again (a
+   * restart under the same WORKER_ID) after the job started: nothing will record how they end.
+   */
+  async runningOnGoneWorkers(): Promise<Job[]> {
+    const rows: JobRow[] = await this.sql.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running'
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id
+                       AND (w.status IN ('stopped', 'lost') OR w.started_at > j.started_at))
+       ORDER BY created_at, id`,
+    );
+    return rows.map(rowToJob);
+  }
+
+  /**
+   * Jobs running on a live worker that no longer executes them: started before the worker's
+   * previous heartbeat, yet missing from what its last heartbeat said it executes or is starting
+   * (WorkerRepository.heartbeat). The worker took that list after the previous beat had been
+   * stored, so such a job's start had already committed, and the worker either never learnt of it
+   * (the answer was lost with its connection) or ended it without recording an outcome.
+   */
+  async runningNotExecuting(limit = 1000): Promise<Job[]> {
+    const rows: JobRow[] = await this.sql.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running'
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id AND w.status IN ('active', 'draining')
+                       AND w.previous_heartbeat_at > j.started_at AND NOT (j.id = ANY (w.executing_job_ids)))
+       ORDER BY created_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(rowToJob);
+  }
+}

@@ -1,0 +1,91 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { JobDispatcher } from '../dispatch/job-dispatcher.js';
+import { OUTCOME_LOST, WORKER_LOST } from '../jobs/domain/error-codes.js';
+import type { Job } from '../jobs/entities/job.entity.js';
+import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import { JobQueueService } from '../jobs/job-queue.service.js';
+import { SCHEDULER_TIMING } from './scheduler-timing.js';
+
+/**
+ * The leader's repairs of work that nothing would ever finish (DESIGN §4), each failing the jobs
+ * concerned by the retry rules, which releases their resources:
+ * - the running and placed jobs of workers declared lost;
+ * - jobs left running on stopped, lost or restarted workers;
+ * - jobs running on a live worker that no longer executes them (OUTCOME_LOST): the worker's
+ *   heartbeat says what it executes, so finding them costs no write per job; a running job keeps
+ *   its place while its worker executes it and while its outcome is not yet stored, and loses it
+ *   only when the worker let go of it without a stored outcome;
+ * - placements their worker never started.
+ * The scheduler rebuilds its ledger after any of them changed something.
+ */
+@Injectable()
+export class LostWorkReaper {
+  private readonly logger = new Logger(LostWorkReaper.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly queue: JobQueueService,
+    private readonly lifecycle: JobLifecycleService,
+    private readonly dispatcher: JobDispatcher,
+  ) {}
+
+  /** Fails the running jobs of workers just declared lost, takes their placements back, forgets their queues. */
+  async reapLostWorkers(workerIds: string[], epoch: number | null): Promise<void> {
+    this.logger.warn({ workers: workerIds }, 'workers stopped heartbeating: declared lost');
+    const jobs = await this.queue.allocatedOn(workerIds);
+    const running = jobs.filter((j) => j.status === 'running');
+    await this.fail(running, WORKER_LOST, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
+    await this.queue.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
+    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
+    for (const workerId of workerIds) await this.dispatcher.forget(workerId);
+  }
+
+  /**
+   * Jobs left `running` on a worker that has stopped or was lost, or that started again under the
+   * same WORKER_ID since (killed and restarted within WORKER_LOST_SECONDS): e.g. handed over by this
+   * process's scheduler in the moment its worker began to stop, a failure a stopping worker could not
+   * record, or the runs of a worker's previous life. Nothing will finish them.
+   */
+  async reapOrphans(): Promise<number> {
+    const orphaned = await this.queue.runningOnGoneWorkers();
+    if (orphaned.length === 0) return 0;
+    this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped, lost or restarted workers: failing them as lost');
+    await this.fail(orphaned, WORKER_LOST, (workerId) => `worker ${workerId} stopped or restarted while the job was running`);
+    return orphaned.length;
+  }
+
+  /** Jobs running on a live worker that no longer executes them, and whose outcome was never stored. */
+  async reapUnexecuted(): Promise<number> {
+    const lost = await this.queue.runningNotExecuting();
+    if (lost.length === 0) return 0;
+    this.logger.warn({ jobs: lost.map((j) => j.id) }, 'jobs running on a live worker that no longer executes them: failing them as OUTCOME_LOST');
+    await this.fail(lost, OUTCOME_LOST, (workerId) => `worker ${workerId} no longer runs this attempt, and its outcome was never recorded`);
+    return lost.length;
+  }
+
+  /**
+   * Placed jobs a worker has not started within the grace period are handed over again (Redis may
+   * have lost them), or taken back when their worker is no longer live. Returns how many were taken back.
+   */
+  async reconcilePlacements(liveWorkerIds: ReadonlySet<string>, epoch: number | null): Promise<number> {
+    const stale = await this.queue.stalePlacements(SCHEDULER_TIMING.placementGraceMs);
+    if (stale.length === 0) return 0;
+    const again = stale.filter((s) => liveWorkerIds.has(s.workerId));
+    const orphaned = stale.filter((s) => !liveWorkerIds.has(s.workerId)).map((s) => s.id);
+    if (again.length > 0) {
+      this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
+      await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
+      await this.queue.touchPlacements(again.map((s) => s.id));
+    }
+    return (await this.queue.unplace(orphaned, epoch)).length;
+  }
+
+  /** Fails running jobs with `code` (retried by the rules), per worker. */
+  private async fail(running: Job[], code: string, message: (workerId: string) => string): Promise<void> {
+    for (const workerId of new Set(running.map((j) => j.workerId!))) {
+      const mine = running.filter((j) => j.workerId === workerId);
+      await this.lifecycle.failMany(mine, { code, message: message(workerId), worker_id: workerId });
+    }
+  }
+}
