@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { performance } from 'node:perf_hooks';
 import type { AppConfig } from '../config/app-config.js';
 import type { JobEventBus } from '../events/job-event-bus.js';
 import type { JobQueueService } from '../jobs/job-queue.service.js';
@@ -13,7 +14,7 @@ import { WorkerLease } from './domain/worker-lease.js';
  * The agent's answer to a heartbeat the database refused (the worker is no longer active or
  * draining). Its collaborators record calls instead of talking to PostgreSQL, Redis or a queue.
  */
-function agentWithRefusedHeartbeats() {
+function agentWithRefusedHeartbeats(lease = new WorkerLease(60_000)) {
   const calls: string[] = [];
   const resources = {
     register: async () => void calls.push('register'),
@@ -23,7 +24,10 @@ function agentWithRefusedHeartbeats() {
   const executions = {
     runningJobs: () => [],
     executingJobIds: () => [],
-    fence: () => [],
+    fence: () => {
+      calls.push('fence');
+      return ['j1'];
+    },
     stop: () => undefined,
     waitIdle: async () => [],
   } as unknown as ExecutionService;
@@ -35,7 +39,7 @@ function agentWithRefusedHeartbeats() {
     { pause: async () => undefined, discard: async () => undefined, heldStartedJobIds: () => [] } as unknown as ExecutionProcessor,
     executions,
     { signal: async () => undefined } as unknown as JobEventBus,
-    new WorkerLease(60_000),
+    lease,
   );
   const beat = () => (agent as unknown as { heartbeat(): Promise<void> }).heartbeat();
   return { agent, calls, beat };
@@ -54,5 +58,15 @@ describe(WorkerAgent.name, () => {
     expect(calls).toEqual(['status:draining', 'status:stopped']);
     await beat();
     expect(calls).toEqual(['status:draining', 'status:stopped']);
+  });
+
+  it('fences itself before its first heartbeat after a pause longer than its lease, and once per lapse', async () => {
+    const lease = new WorkerLease(1000);
+    lease.renew(performance.now() - 5000); // the last accepted heartbeat, sent before a 5 s pause
+    const { agent, calls, beat } = agentWithRefusedHeartbeats(lease);
+    await beat();
+    expect(calls).toEqual(['fence', 'register']); // aborted first, then told by PostgreSQL that it was lost
+    (agent as unknown as { checkLease(): void }).checkLease();
+    expect(calls).toEqual(['fence', 'register']); // registering renewed the lease
   });
 });

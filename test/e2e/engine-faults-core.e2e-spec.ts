@@ -105,7 +105,10 @@ describe('PostgreSQL terminating the service connections every 10 ms for 3 s', (
 
     const unfinished = () => faults.query(`SELECT id, status FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'timeout')`);
     await expectEventually(async () => expect(await unfinished()).toEqual([]), { timeoutMs: 45_000, intervalMs: 250 });
-    expect(await faults.query(`SELECT status, count(*)::int AS n FROM jobs GROUP BY status`)).toEqual([{ status: 'completed', n: accepted }]);
+    // Every job stored is completed (a batch may have been stored with its answer lost: at least those acknowledged).
+    const ends = await faults.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM jobs GROUP BY status`);
+    expect(ends.map((e) => e.status)).toEqual(['completed']);
+    expect(ends[0]!.n).toBeGreaterThanOrEqual(accepted);
     // noop never fails: an attempt may have been lost to the storm, never stored as the handler's failure.
     expect(await faults.query(`SELECT job_id, message FROM job_logs WHERE level = 'error' AND data->'error'->>'code' = 'HANDLER_ERROR'`)).toEqual([]);
     await nothingBooked(api);
