@@ -185,7 +185,8 @@ export class JobLifecycleService {
       attempt,
       outcome,
       error,
-      retryAt: retry ? nextRunAt(attempt, job, new Date()) : null,
+      // The run budget counts from the last manual retry (DESIGN §13); `attempts` counts every run.
+      retryAt: retry ? nextRunAt(attempt - job.attemptBase, job, new Date()) : null,
     };
   }
 

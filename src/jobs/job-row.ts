@@ -3,7 +3,7 @@ import { Job } from './entities/job.entity.js';
 
 /** Columns of `jobs` in SELECT/RETURNING lists of the hand-written SQL. */
 export const JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
-  initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, attempts, pending_dependencies, result, error,
+  initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, attempts, attempt_base, pending_dependencies, result, error,
   waiting_reason, worker_id, allocated, placed_at, queued_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at`;
 
 export type JobRow = Record<string, unknown>;
@@ -12,12 +12,12 @@ export type JobRow = Record<string, unknown>;
 export type RunnableJob = Pick<
   Job,
   | 'id' | 'type' | 'priority' | 'status' | 'payload' | 'cpuUnits' | 'memoryMb' | 'maxAttempts' | 'backoffMultiplier'
-  | 'initialDelayMs' | 'maxDelayMs' | 'timeoutSeconds' | 'attempts' | 'workerId' | 'queuedAt' | 'startedAt'
+  | 'initialDelayMs' | 'maxDelayMs' | 'timeoutSeconds' | 'attempts' | 'attemptBase' | 'workerId' | 'queuedAt' | 'startedAt'
 >;
 
 /** The columns of `RunnableJob`: what a start returns (half of a row's columns, two of its seven timestamps). */
 export const RUNNABLE_JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
-  initial_delay_ms, max_delay_ms, timeout_seconds, attempts, worker_id, queued_at, started_at`;
+  initial_delay_ms, max_delay_ms, timeout_seconds, attempts, attempt_base, worker_id, queued_at, started_at`;
 
 export function rowToRunnableJob(row: JobRow): RunnableJob {
   return {
@@ -34,6 +34,7 @@ export function rowToRunnableJob(row: JobRow): RunnableJob {
     maxDelayMs: row.max_delay_ms as number,
     timeoutSeconds: row.timeout_seconds as number,
     attempts: row.attempts as number,
+    attemptBase: (row.attempt_base as number | undefined) ?? 0,
     workerId: (row.worker_id as string | null) ?? null,
     queuedAt: (row.queued_at as Date | null) ?? null,
     startedAt: (row.started_at as Date | null) ?? null,

@@ -169,7 +169,7 @@ export class JobTransitionsRepository {
                 completed_at = CASE WHEN i.retry_at IS NULL THEN now() END,
                 waiting_reason = CASE WHEN i.retry_at IS NULL THEN NULL ELSE jsonb_build_object(
                   'code', 'RETRY_BACKOFF',
-                  'message', 'attempt ' || j.attempts || ' of ' || j.max_attempts || ' ' || i.outcome || '; retry at '
+                  'message', 'attempt ' || j.attempts || ' of ' || (j.attempt_base + j.max_attempts) || ' ' || i.outcome || '; retry at '
                              || to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                   'until', to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END,
                 event_seq = j.event_seq + CASE WHEN i.retry_at IS NULL THEN 1 ELSE 2 END
@@ -185,7 +185,7 @@ export class JobTransitionsRepository {
                 (s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END
          FROM moved s
          UNION ALL
-         ${LOG_EVENT('moved', `'warn'`, `'retry ' || ((s.row).attempts + 1) || ' of ' || (s.row).max_attempts || ' scheduled at ' || to_char(s.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`, `'job_retry_scheduled'`, 's.retry_at IS NOT NULL')}
+         ${LOG_EVENT('moved', `'warn'`, `'retry ' || ((s.row).attempts + 1) || ' of ' || ((s.row).attempt_base + (s.row).max_attempts) || ' scheduled at ' || to_char(s.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`, `'job_retry_scheduled'`, 's.retry_at IS NOT NULL')}
        )
        ${RESULT('moved', `CASE WHEN m.retry_at IS NULL
            THEN jsonb_build_array(jsonb_build_object('event', CASE WHEN m.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,

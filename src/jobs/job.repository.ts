@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import type { JobStatus, Priority } from './domain/job-state.js';
+import { JOB_STATUSES, type JobStatus, type Priority } from './domain/job-state.js';
 import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import { ACTOR_DATA, NOTHING_MOVED, type Moved } from './transition-sql.js';
@@ -173,7 +173,11 @@ export class JobRepository {
     return edges;
   }
 
-  /** Newest first, keyset on (created_at, id). Returns one more than `limit` when there is a next page. */
+  /**
+   * Newest first, keyset on (created_at, id). Returns one more than `limit` when there is a next page.
+   * One index range per status (jobs_status_created_idx), all of them when no status is asked, merged
+   * newest first: a page reads a few entries per status whatever the table holds.
+   */
   async list(filter: ListFilter): Promise<Job[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -181,7 +185,6 @@ export class JobRepository {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    if (filter.statuses?.length) add('status = ANY(?::job_status[])', filter.statuses);
     if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
     if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
     if (filter.after) {
@@ -189,9 +192,15 @@ export class JobRepository {
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(filter.limit + 1);
+    const limit = `$${params.length}`;
+    const statuses = filter.statuses?.length ? [...new Set(filter.statuses)] : JOB_STATUSES;
+    const branches = statuses.map((status) => {
+      params.push(status);
+      const conditions = [`status = $${params.length}::job_status`, ...where].join(' AND ');
+      return `(SELECT ${JOB_COLUMNS} FROM jobs WHERE ${conditions} ORDER BY created_at DESC, id DESC LIMIT ${limit})`;
+    });
     const rows: JobRow[] = await this.sql.dynamic(
-      `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      `SELECT * FROM (${branches.join(' UNION ALL ')}) page ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
       params
     );
     return rows.map(rowToJob);
@@ -363,6 +372,7 @@ function newJobRow(draft: NewJob, createdAt: Date, queuedAt: Date | null): Job {
     idempotencyKey: draft.idempotencyKey,
     ref: draft.ref,
     attempts: 0,
+    attemptBase: 0,
     pendingDependencies: draft.pendingDependencies,
     result: null,
     error: draft.error,

@@ -10,9 +10,12 @@ import { JobTypeCatalog } from './job-type-catalog.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
+import { JobRerunController } from './job-rerun.controller.js';
+import { JobRerunRepository } from './job-rerun.repository.js';
+import { JobRerunService } from './job-rerun.service.js';
 
 @Module({
-  controllers: [JobsController],
+  controllers: [JobsController, JobRerunController],
   providers: [
     JobsService,
     BatchSubmissionService,
@@ -24,6 +27,8 @@ import { JobsService } from './jobs.service.js';
     JobPlacementsRepository,
     StuckJobsRepository,
     JobTypeCatalog,
+    JobRerunService,
+    JobRerunRepository,
   ],
   exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog],
 })

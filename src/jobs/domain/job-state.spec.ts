@@ -4,7 +4,9 @@ import {
   canMove,
   IllegalTransitionError,
   isFailedForGood,
+  isRetryable,
   isTerminal,
+  RETRYABLE_STATUSES,
   JOB_STATUSES,
   sourcesOf,
   type JobStatus,
@@ -24,15 +26,21 @@ const LEGAL: ReadonlyArray<[JobStatus, JobStatus]> = [
   ['running', 'cancelled'],
   ['failed', 'pending'],
   ['timeout', 'pending'],
+  ['failed', 'ready'],
+  ['failed', 'blocked'],
+  ['timeout', 'ready'],
+  ['timeout', 'blocked'],
+  ['cancelled', 'ready'],
+  ['cancelled', 'blocked'],
 ];
 const isLegal = (from: JobStatus, to: JobStatus) => LEGAL.some(([f, t]) => f === from && t === to);
 const ALL_PAIRS = JOB_STATUSES.flatMap((from) => JOB_STATUSES.map((to) => [from, to] as [JobStatus, JobStatus]));
 const ILLEGAL = ALL_PAIRS.filter(([from, to]) => !isLegal(from, to));
 
 describe(canMove.name, () => {
-  it('knows exactly 13 legal moves out of 64 pairs', () => {
-    expect(LEGAL).toHaveLength(13);
-    expect(ILLEGAL).toHaveLength(64 - 13);
+  it('knows exactly 19 legal moves out of 64 pairs', () => {
+    expect(LEGAL).toHaveLength(19);
+    expect(ILLEGAL).toHaveLength(64 - 19);
   });
 
   it.each(LEGAL)('allows %s -> %s', (from, to) => expect(canMove(from, to)).toBe(true));
@@ -67,10 +75,10 @@ describe(isTerminal.name, () => {
     (status, terminal) => expect(isTerminal(status)).toBe(terminal),
   );
 
-  it('has no legal move out of completed or cancelled', () =>
+  it('has no legal move out of completed, and only a manual retry out of cancelled', () =>
     JOB_STATUSES.forEach((to) => {
       expect(canMove('completed', to)).toBe(false);
-      expect(canMove('cancelled', to)).toBe(false);
+      expect(canMove('cancelled', to)).toBe(to === 'ready' || to === 'blocked');
     }));
 });
 
@@ -85,10 +93,18 @@ describe(isFailedForGood.name, () => {
   ] as const)('%s: %s', (status, failed) => expect(isFailedForGood(status)).toBe(failed));
 });
 
+describe(isRetryable.name, () => {
+  it('re-runs exactly the jobs that ended without completing', () => {
+    expect(RETRYABLE_STATUSES).toEqual(['failed', 'timeout', 'cancelled']);
+    expect(JOB_STATUSES.filter(isRetryable)).toEqual(['failed', 'timeout', 'cancelled']);
+  });
+});
+
 describe(sourcesOf.name, () => {
   it.each([
     ['cancelled', ['pending', 'blocked', 'ready', 'running']],
-    ['ready', ['pending', 'blocked']],
+    ['ready', ['pending', 'blocked', 'failed', 'timeout', 'cancelled']],
+    ['blocked', ['pending', 'failed', 'timeout', 'cancelled']],
     ['pending', ['failed', 'timeout']],
     ['running', ['ready']],
   ] as const)('reaches %s from %j', (to, from) => expect(sourcesOf(to)).toEqual(from));

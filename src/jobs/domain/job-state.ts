@@ -10,10 +10,10 @@ const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   blocked: ['ready', 'cancelled'],
   ready: ['running', 'cancelled'],
   running: ['completed', 'failed', 'timeout', 'cancelled'],
-  failed: ['pending'], // retry, only while attempts remain
-  timeout: ['pending'], // retry, likewise
+  failed: ['pending', 'ready', 'blocked'], // retry while attempts remain (-> pending); a manual retry (-> ready | blocked)
+  timeout: ['pending', 'ready', 'blocked'], // likewise
   completed: [],
-  cancelled: [],
+  cancelled: ['ready', 'blocked'], // a manual retry (DESIGN §13)
 };
 
 export class IllegalTransitionError extends Error {
@@ -48,6 +48,14 @@ export function isTerminal(status: JobStatus): boolean {
 /** Terminal and not successful: dependents of such a job can never run (DESIGN §3). */
 export function isFailedForGood(status: JobStatus): boolean {
   return status === 'failed' || status === 'timeout' || status === 'cancelled';
+}
+
+/** States a manual retry (POST /jobs/{id}/retry) re-runs: those with a move to `ready` other than `blocked`'s and `pending`'s. */
+export const RETRYABLE_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((from) => isFailedForGood(from) && NEXT[from].includes('ready'));
+
+/** Whether a manual retry may re-run a job in this status. */
+export function isRetryable(status: JobStatus): boolean {
+  return RETRYABLE_STATUSES.includes(status);
 }
 
 /** Sources from which `to` can be reached, for guarded updates that accept several current states. */

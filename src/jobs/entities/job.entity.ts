@@ -21,7 +21,7 @@ export interface WaitingReason {
 @Index('jobs_ready_priority_created_idx', { synchronize: false })
 @Index('jobs_pending_next_run_idx', { synchronize: false })
 @Index('jobs_allocated_worker_idx', { synchronize: false })
-@Index('jobs_created_idx', { synchronize: false })
+@Index('jobs_status_created_idx', { synchronize: false })
 @Check('jobs_cpu_units_check', '(cpu_units >= 1)')
 @Check('jobs_memory_mb_check', '(memory_mb >= 1)')
 @Check('jobs_max_attempts_check', '(max_attempts >= 1)')
@@ -72,6 +72,10 @@ export class Job {
 
   @Column({ type: 'integer', name: 'attempts', default: 0 })
   attempts!: number;
+
+  /** Runs before the last manual retry (DESIGN §13): the retry rules count `attempts - attemptBase` against `maxAttempts`. */
+  @Column({ type: 'integer', name: 'attempt_base', default: 0 })
+  attemptBase!: number;
 
   /** Dependencies not yet completed; the job becomes ready when this reaches 0. */
   @Column({ type: 'integer', name: 'pending_dependencies', default: 0 })

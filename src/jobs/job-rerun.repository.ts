@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
+import type { JobStatus } from './domain/job-state.js';
+import type { RerunStep } from './domain/rerun-plan.js';
+import type { WaitingReason } from './entities/job.entity.js';
+import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
+
+export interface LockedJob {
+  id: string;
+  status: JobStatus;
+  allocated: boolean;
+}
+
+export interface RerunRow extends RerunStep {
+  waitingReason: WaitingReason | null;
+  /** The log line the move writes. */
+  message: string;
+}
+
+/**
+ * The SQL of manual retries (DESIGN §13): finding what a job's end cancelled downstream, locking the
+ * jobs involved upstream first (as completions and failures lock them), and the guarded move back.
+ */
+@Injectable()
+export class JobRerunRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * Jobs downstream of `rootId` that its end cancelled: `DEPENDENCY_FAILED` with it as `root_id`,
+   * reached through such jobs only. Read without locks: the caller locks and re-checks.
+   */
+  async cancelledDownstream(rootId: string, tx: EntityManager): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH RECURSIVE down(id) AS (
+         SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+         WHERE d.depends_on_id = $1 AND j.status = 'cancelled'
+           AND j.error->>'code' = 'DEPENDENCY_FAILED' AND j.error->>'root_id' = $1::text
+         UNION
+         SELECT d.job_id FROM down JOIN job_dependencies d ON d.depends_on_id = down.id JOIN jobs j ON j.id = d.job_id
+         WHERE j.status = 'cancelled' AND j.error->>'code' = 'DEPENDENCY_FAILED' AND j.error->>'root_id' = $1::text
+       )
+       SELECT down.id FROM down JOIN jobs j ON j.id = down.id ORDER BY j.created_at, j.id`,
+      [rootId],
+      tx,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** The dependencies of each job (edges never change once written). */
+  async dependenciesOf(ids: readonly string[], tx: EntityManager): Promise<Array<{ job_id: string; depends_on_id: string }>> {
+    if (ids.length === 0) return [];
+    return this.sql.query(
+      `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, depends_on_id`,
+      [ids],
+      tx,
+    );
+  }
+
+  /**
+   * Share-locks jobs until the transaction ends (the dependencies of the jobs coming back): none of
+   * them can complete or fail between the plan and the move, so the DAG counters stay exact.
+   */
+  async lockShared(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
+    if (ids.length === 0) return [];
+    return this.sql.query(`SELECT id, status, allocated FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [ids], tx);
+  }
+
+  /** Locks the jobs a retry may move, for update. */
+  async lockForUpdate(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
+    if (ids.length === 0) return [];
+    return this.sql.query(`SELECT id, status, allocated FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);
+  }
+
+  /**
+   * failed|timeout|cancelled -> ready|blocked, with a new run budget (`attempt_base` = the runs so
+   * far), the error cleared (the logs keep it), a log line and a `job_ready` / `job_blocked` event
+   * with `retried: true` each. Guarded: a job no longer in one of those states, or still holding
+   * resources, does not move.
+   */
+  async moveBack(rows: readonly RerunRow[], actor: string | null, tx: EntityManager): Promise<Moved> {
+    if (rows.length === 0) return NOTHING_MOVED;
+    const extra = `(jsonb_build_object('retried', true) || ${ACTOR_DATA('$6')})`;
+    const event = (alias: string) => `CASE WHEN (${alias}.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`;
+    return runTransition(
+      this.sql,
+      `WITH moved AS (
+         UPDATE jobs j SET status = i.status, pending_dependencies = i.pending, waiting_reason = i.reason,
+                error = NULL, completed_at = NULL, next_run_at = NULL, placed_at = NULL, allocated = false,
+                queued_at = CASE WHEN i.status = 'ready' THEN now() ELSE j.queued_at END,
+                attempt_base = j.attempts, updated_at = now(), event_seq = j.event_seq + 1
+         FROM unnest($1::uuid[], $2::job_status[], $3::int[], $4::jsonb[], $5::text[]) AS i(id, status, pending, reason, message)
+         WHERE j.id = i.id AND j.status IN ('failed', 'timeout', 'cancelled') AND NOT j.allocated
+         RETURNING j AS row, i.message
+       ), logged AS (
+         ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, 's.message', event('s'), 'true', extra)}
+       )
+       ${RESULT('moved', ONE(event('m'), `job_event_data(m.row) || ${extra}`))}`,
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.status),
+        rows.map((r) => r.pendingDependencies),
+        rows.map((r) => (r.waitingReason ? JSON.stringify(r.waitingReason) : null)),
+        rows.map((r) => r.message),
+        actor,
+      ],
+      tx,
+    );
+  }
+}

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { JobNotFoundError } from '../common/errors/domain-error.js';
+import { DependencyNotCompletedError, JobNotRetryableError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
+import type { JobStatus } from './domain/job-state.js';
+import { planRerun, type RerunNode, type RerunPlan } from './domain/rerun-plan.js';
+import type { Job } from './entities/job.entity.js';
+import { JobLifecycleService } from './job-lifecycle.service.js';
+import { JobRerunRepository, type RerunRow } from './job-rerun.repository.js';
+import { JobRepository } from './job.repository.js';
+import { waitingForDependencies } from './jobs.service.js';
+import type { Moved } from './transition-sql.js';
+
+/** How often a retry that lost a deadlock to a concurrent transition is tried again. */
+const DEADLOCK_TRIES = 3;
+
+export type RetryOutcome =
+  | { ok: true; job: Job; moved: number }
+  | { ok: false; error: JobNotRetryableError | DependencyNotCompletedError | JobStillStoppingError | JobNotFoundError };
+
+/**
+ * Manual retries (DESIGN §13): a job that ended failed, timeout or cancelled runs again with a new
+ * run budget, and the jobs its end cancelled downstream come back to `blocked`, so a DAG resumes
+ * where it failed. One transaction per retried job; events published after the commit.
+ */
+@Injectable()
+export class JobRerunService {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly reruns: JobRerunRepository,
+    private readonly lifecycle: JobLifecycleService,
+  ) {}
+
+  /** Retries one job; throws the refusal (404 or 409) as a domain error. */
+  async retry(id: string, actor: string): Promise<Job> {
+    const outcome = await this.tryRetry(id, actor);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.job;
+  }
+
+  /** Retries one job, returning the refusal instead of throwing it (bulk retries list them). */
+  async tryRetry(id: string, actor: string | null): Promise<RetryOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.jobs.transaction((tx) => this.retryIn(id, actor, tx));
+        if (!result.ok) return result;
+        this.lifecycle.publish(result.moved);
+        const job = result.moved.jobs.find((j) => j.id === id)!;
+        return { ok: true, job, moved: result.moved.jobs.length };
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if ((code === '40P01' || code === '40001') && attempt < DEADLOCK_TRIES) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async retryIn(
+    id: string,
+    actor: string | null,
+    tx: EntityManager,
+  ): Promise<{ ok: true; moved: Moved } | { ok: false; error: JobNotRetryableError | DependencyNotCompletedError | JobStillStoppingError | JobNotFoundError }> {
+    const downstream = await this.reruns.cancelledDownstream(id, tx);
+    const family = [id, ...downstream];
+    const edges = await this.reruns.dependenciesOf(family, tx);
+    const inFamily = new Set(family);
+    const outside = [...new Set(edges.map((e) => e.depends_on_id).filter((d) => !inFamily.has(d)))];
+    // Upstream first, as a completion (the dependency, then its dependents) and a failure cascade lock them.
+    const upstream = await this.reruns.lockShared(outside, tx);
+    const locked = await this.reruns.lockForUpdate(family, tx);
+    const status = new Map<string, JobStatus>([...upstream, ...locked].map((j) => [j.id, j.status]));
+    const target = locked.find((j) => j.id === id);
+    if (!target) return { ok: false, error: new JobNotFoundError(id) };
+
+    const dependencies = new Map<string, string[]>();
+    for (const e of edges) dependencies.set(e.job_id, [...(dependencies.get(e.job_id) ?? []), e.depends_on_id]);
+    // A dependency deleted since (DELETE, retention) no longer counts: only finished jobs are ever deleted.
+    const node = (jobId: string): RerunNode => ({
+      id: jobId,
+      status: status.get(jobId)!,
+      dependencies: (dependencies.get(jobId) ?? []).filter((d) => status.has(d)).map((d) => ({ id: d, status: status.get(d)! })),
+    });
+    const plan: RerunPlan = planRerun(
+      node(id),
+      downstream.filter((d) => status.has(d)).map(node),
+    );
+    if (!plan.ok) {
+      return {
+        ok: false,
+        error:
+          plan.code === 'JOB_NOT_RETRYABLE'
+            ? new JobNotRetryableError(id, plan.status)
+            : new DependencyNotCompletedError(id, plan.dependencyId, plan.dependencyStatus),
+      };
+    }
+    if (target.allocated) return { ok: false, error: new JobStillStoppingError(id) };
+
+    const who = actor ? ` by ${actor}` : '';
+    const rows: RerunRow[] = plan.steps.map((step) => ({
+      ...step,
+      waitingReason: step.status === 'blocked' ? waitingForDependencies(step.unfinished, node(step.id).dependencies.length) : null,
+      message: step.id === id ? `job retried${who}: job is ${step.status}` : `dependency ${id} retried${who}: job is ${step.status} again`,
+    }));
+    // The jobs are locked and were checked under the lock: the guarded move takes every one of them.
+    const moved = await this.reruns.moveBack(rows, actor, tx);
+    if (!moved.jobs.some((j) => j.id === id)) throw new Error(`retry of ${id}: the locked job did not move`);
+    return { ok: true, moved };
+  }
+}

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { aJob } from '../builders/job.builder.js';
+import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  const space = await createTestSpace('rerun');
+  app = await startTestApp(space, { MAX_CONCURRENT_JOBS: '20', MAX_CPU_UNITS: '20', MAX_MEMORY_MB: '10000' });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+/** A job that fails its first run for good (one run allowed), then completes when run again. */
+const failingOnce = (extra: Record<string, unknown> = {}) => ({
+  type: 'noop',
+  payload: { fail_attempts: 1, ...((extra.payload as object) ?? {}) },
+  retry_config: { max_attempts: 1 },
+  ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'payload')),
+});
+
+async function batch(jobs: Array<Record<string, unknown>>): Promise<any[]> {
+  const response = await app.post('/jobs/batch', { jobs });
+  if (response.status !== 201) throw new Error(`POST /jobs/batch answered ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body.items;
+}
+
+const statusOf = (ids: string[], expected: string[], timeoutMs = 30_000) =>
+  expectEventually(
+    async () => {
+      const jobs = await Promise.all(ids.map((id) => app.getJob(id)));
+      expect(jobs.map((j) => j.status)).toEqual(expected);
+      return jobs;
+    },
+    { timeoutMs },
+  );
+
+const events = (id: string) =>
+  app.app
+    .get(DataSource)
+    .query(`SELECT event, data, message, sequence FROM job_logs WHERE job_id = $1 AND event IS NOT NULL ORDER BY sequence`, [id]) as Promise<
+    Array<{ event: string; data: any; message: string; sequence: number }>
+  >;
+
+describe('POST /jobs/{id}/retry', () => {
+  it('runs a failed job again with a new run budget: attempts keep counting, the error is cleared, the logs keep it', async () => {
+    const job = await app.submit(failingOnce());
+    const [failed] = await statusOf([job.id], ['failed']);
+    expect(failed.attempts).toBe(1);
+    expect(failed.error.code).toBe('HANDLER_ERROR');
+
+    const response = await app.post(`/jobs/${job.id}/retry`, {});
+    expect(response.status).toBe(200);
+    expect(['ready', 'running', 'completed']).toContain(response.body.status);
+    expect(response.body.error).toBeNull();
+
+    const [done] = await statusOf([job.id], ['completed']);
+    expect(done.attempts).toBe(2);
+    expect(done.error).toBeNull();
+    const log = await events(job.id);
+    expect(log.map((e) => e.event)).toEqual(['job_created', 'job_started', 'job_failed', 'job_ready', 'job_started', 'job_completed']);
+    const ready = log.find((e) => e.event === 'job_ready')!;
+    expect(ready.data).toMatchObject({ retried: true, status: 'ready', actor: 'anonymous' });
+    expect(ready.message).toContain('job retried');
+    // The sequence numbers of the events stay one step apart: no event was lost or written twice.
+    expect(log.map((e) => e.sequence)).toEqual(log.map((_, i) => i + 1));
+  });
+
+  it('gives a job that used all its attempts max_attempts more runs, retried by the usual rules', async () => {
+    const job = await app.submit({
+      type: 'noop',
+      payload: { fail_attempts: 3 },
+      retry_config: { max_attempts: 2, initial_delay_ms: 10, backoff_multiplier: 1, max_delay_ms: 10 },
+    });
+    const [failed] = await statusOf([job.id], ['failed']);
+    expect(failed.attempts).toBe(2);
+    expect((await app.post(`/jobs/${job.id}/retry`, {})).status).toBe(200);
+    // Run 3 fails (its first of two new ones) and is retried; run 4 completes.
+    const [done] = await statusOf([job.id], ['completed']);
+    expect(done.attempts).toBe(4);
+    expect(done.retry_config.max_attempts).toBe(2);
+  });
+
+  it('resumes a failed chain where it failed: the jobs its end cancelled come back blocked, the completed ones are not run again', async () => {
+    const [first, root, middle, last] = await batch([
+      { ref: 'first', type: 'noop' },
+      failingOnce({ ref: 'root', depends_on: ['first'] }),
+      { ref: 'middle', type: 'noop', depends_on: ['root'] },
+      { ref: 'last', type: 'noop', payload: { echo_dependencies: true }, depends_on: ['middle'] },
+    ]);
+    const ids = [first.id, root.id, middle.id, last.id];
+    const before = await statusOf(ids, ['completed', 'failed', 'cancelled', 'cancelled']);
+    expect(before[2].error).toMatchObject({ code: 'DEPENDENCY_FAILED', root_id: root.id, dependency_id: root.id });
+    expect(before[3].error).toMatchObject({ code: 'DEPENDENCY_FAILED', root_id: root.id, dependency_id: middle.id });
+
+    // The cancelled jobs cannot be retried before the job whose end cancelled them.
+    const refused = await app.post(`/jobs/${middle.id}/retry`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'DEPENDENCY_NOT_COMPLETED', dependency_id: root.id });
+    expect(refused.body.message).toContain(root.id);
+
+    const response = await app.post(`/jobs/${root.id}/retry`, {});
+    expect(response.status).toBe(200);
+    const after = await statusOf(ids, ['completed', 'completed', 'completed', 'completed']);
+    expect(after[0].completed_at).toBe(before[0].completed_at);
+    expect(after[0].attempts).toBe(1);
+    expect(after[1].attempts).toBe(2);
+    expect(after[2].attempts).toBe(1);
+    expect(after[3].result.dependencies[middle.id]).toEqual({ ok: true });
+
+    const middleEvents = await events(middle.id);
+    expect(middleEvents.map((e) => e.event)).toEqual(['job_created', 'job_cancelled', 'job_blocked', 'job_ready', 'job_started', 'job_completed']);
+    expect(middleEvents[2]!.data).toMatchObject({ retried: true, status: 'blocked' });
+    expect(middleEvents[2]!.message).toContain(`dependency ${root.id} retried`);
+  });
+
+  it('resumes a diamond: the failed side runs again, the bottom reads its new result, the other side is untouched', async () => {
+    const [top, left, right, bottom] = await batch([
+      { ref: 'top', type: 'noop' },
+      failingOnce({ ref: 'left', depends_on: ['top'], payload: { echo: { side: 'left' } } }),
+      { ref: 'right', type: 'noop', depends_on: ['top'], payload: { echo: { side: 'right' } } },
+      { ref: 'bottom', type: 'noop', payload: { echo_dependencies: true }, depends_on: ['left', 'right'] },
+    ]);
+    const ids = [top.id, left.id, right.id, bottom.id];
+    const before = await statusOf(ids, ['completed', 'failed', 'completed', 'cancelled']);
+    expect((await app.post(`/jobs/${left.id}/retry`, {})).status).toBe(200);
+    const blocked = await app.getJob(bottom.id);
+    expect(['blocked', 'ready', 'running', 'completed']).toContain(blocked.status);
+
+    const after = await statusOf(ids, ['completed', 'completed', 'completed', 'completed']);
+    expect(after[0].completed_at).toBe(before[0].completed_at);
+    expect(after[2].completed_at).toBe(before[2].completed_at);
+    expect(after[2].attempts).toBe(1);
+    expect(after[3].result.by_ref).toEqual({ left: { ok: true, echo: { side: 'left' } }, right: { ok: true, echo: { side: 'right' } } });
+  });
+
+  it('brings back a blocked dependent with its waiting reason when the retried job is itself blocked', async () => {
+    const gate = await app.submit({ type: 'noop', payload: { duration_ms: 1500 } });
+    const failing = await app.submit(failingOnce());
+    await statusOf([failing.id], ['failed']);
+    const [job] = await batch([{ ref: 'j', type: 'noop', depends_on: [gate.id, failing.id] }]);
+    expect(job.status).toBe('cancelled');
+    // job depends on a failed job: retry that one first.
+    const refused = await app.post(`/jobs/${job.id}/retry`, {});
+    expect(refused.body).toMatchObject({ code: 'DEPENDENCY_NOT_COMPLETED', dependency_id: failing.id });
+    expect((await app.post(`/jobs/${failing.id}/retry`, {})).status).toBe(200);
+    const back = await app.getJob(job.id);
+    expect(['blocked', 'ready', 'running', 'completed']).toContain(back.status);
+    await statusOf([gate.id, failing.id, job.id], ['completed', 'completed', 'completed']);
+  });
+
+  it('refuses with the right codes: 400 malformed id, 404 unknown id, 409 naming the state', async () => {
+    expect((await app.post('/jobs/not-a-uuid/retry', {})).status).toBe(400);
+    const unknown = await app.post('/jobs/019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e/retry', {});
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('JOB_NOT_FOUND');
+
+    const done = await app.submit(aJob());
+    await statusOf([done.id], ['completed']);
+    const completed = await app.post(`/jobs/${done.id}/retry`, {});
+    expect(completed.status).toBe(409);
+    expect(completed.body).toMatchObject({ code: 'JOB_NOT_RETRYABLE', status: 'completed' });
+    expect(completed.body.message).toContain('completed');
+
+    const long = await app.submit(aJob({ payload: { duration_ms: 60_000 } }));
+    await statusOf([long.id], ['running']);
+    const running = await app.post(`/jobs/${long.id}/retry`, {});
+    expect(running.status).toBe(409);
+    expect(running.body).toMatchObject({ code: 'JOB_NOT_RETRYABLE', status: 'running' });
+    expect((await app.patch(`/jobs/${long.id}/cancel`)).status).toBe(200);
+    // Cancelled while running: it can run again once its handler stopped (JOB_STILL_STOPPING until then).
+    await expectEventually(async () => expect((await app.post(`/jobs/${long.id}/retry`, {})).status).toBe(200), { timeoutMs: 20_000 });
+    expect((await app.patch(`/jobs/${long.id}/cancel`)).status).toBe(200);
+  });
+
+  it('leaves one consistent state when a retry and a cancel of the same job race, and when two retries race', async () => {
+    const jobs = await Promise.all(Array.from({ length: 8 }, () => app.submit(failingOnce({ payload: { duration_ms: 300 } }))));
+    await statusOf(jobs.map((j) => j.id), jobs.map(() => 'failed'));
+    for (const job of jobs) {
+      const [retry, cancel, retryAgain] = await Promise.all([
+        app.post(`/jobs/${job.id}/retry`, {}),
+        app.patch(`/jobs/${job.id}/cancel`),
+        app.post(`/jobs/${job.id}/retry`, {}),
+      ]);
+      expect([retry.status, cancel.status, retryAgain.status].every((s) => s === 200 || s === 409)).toBe(true);
+      const retries = [retry, retryAgain].filter((r) => r.status === 200).length;
+      // A cancel can only take a job a retry brought back; each retry takes a job that ended.
+      if (cancel.status === 200) expect(retries).toBeGreaterThanOrEqual(1);
+      else expect(retries).toBe(1);
+      const final = await expectEventually(
+        async () => {
+          const j = await app.getJob(job.id);
+          expect(['completed', 'cancelled', 'failed']).toContain(j.status);
+          return j;
+        },
+        { timeoutMs: 20_000 },
+      );
+      const log = await events(job.id);
+      expect(log.map((e) => e.sequence)).toEqual(log.map((_, i) => i + 1));
+      expect(log.filter((e) => e.data.retried === true)).toHaveLength(retries);
+      expect(log.filter((e) => e.event === 'job_cancelled')).toHaveLength(cancel.status === 200 ? 1 : 0);
+      expect(final.status).toBe(log[log.length - 1]!.data.status);
+    }
+  });
+});
