@@ -23,6 +23,8 @@ export class AppConfig {
   mailOutboxDir!: string;
   smtpUrl?: string;
   dataFetchAllowPrivate!: boolean;
+  /** DESIGN §13: seconds a finished job is kept (0 = forever), and how the leader deletes the rest. */
+  retention!: { completedSeconds: number; failedSeconds: number; intervalMs: number; batchSize: number; pauseMs: number };
   runMigrations!: boolean;
   redisPrefix!: string;
   maxBatchJobs!: number;

@@ -94,6 +94,26 @@ export class EnvSchema {
   @Transform(toBool) @IsBoolean()
   DATA_FETCH_ALLOW_PRIVATE = false;
 
+  /** Seconds after which the leader deletes a completed job (DESIGN §13); 0 = keep forever. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_153_600_000)
+  RETENTION_COMPLETED_SECONDS = 604_800;
+
+  /** Seconds after which the leader deletes a failed, timed out or cancelled job; 0 = keep forever. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_153_600_000)
+  RETENTION_FAILED_SECONDS = 2_592_000;
+
+  /** How often the leader looks for jobs past their retention (beyond DESIGN §8). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
+  RETENTION_INTERVAL_MS = 60_000;
+
+  /** Jobs deleted per retention batch, each batch its own transaction (at most 1,000). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  RETENTION_BATCH_SIZE = 1000;
+
+  /** Pause between two retention batches, so pickup and completions never wait behind them. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  RETENTION_PAUSE_MS = 200;
+
   // ---- beyond DESIGN §8 (documented in .env.example and the README) ----
 
   /** Create the database if missing and run pending migrations at boot (every role; workers normally set false). */

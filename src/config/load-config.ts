@@ -60,6 +60,13 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     mailOutboxDir: e.MAIL_OUTBOX_DIR,
     smtpUrl: e.SMTP_URL,
     dataFetchAllowPrivate: e.DATA_FETCH_ALLOW_PRIVATE,
+    retention: {
+      completedSeconds: e.RETENTION_COMPLETED_SECONDS,
+      failedSeconds: e.RETENTION_FAILED_SECONDS,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+      batchSize: e.RETENTION_BATCH_SIZE,
+      pauseMs: e.RETENTION_PAUSE_MS,
+    },
     runMigrations: e.RUN_MIGRATIONS,
     redisPrefix: e.REDIS_PREFIX,
     maxBatchJobs: e.MAX_BATCH_JOBS,

@@ -74,6 +74,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobsDeleted = new Counter({
+    name: 'draconic_jobs_deleted_total',
+    help: 'Jobs deleted with their logs and edges, by type and reason (api: DELETE /jobs/{id}; retention: the leader).',
+    labelNames: ['type', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'draconic_' });
   }

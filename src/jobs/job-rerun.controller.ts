@@ -1,20 +1,75 @@
-import { Controller, Param, Post } from '@nestjs/common';
-import { ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiNoContentResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { Actor } from '../common/http/api-keys.js';
 import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
+import { BulkActionDto, BulkResultDto } from './dto/bulk-action.dto.js';
 import { JobResponseDto } from './dto/job-response.dto.js';
+import { JobBulkService } from './job-bulk.service.js';
+import { JobDeletionService } from './job-deletion.service.js';
 import { JobRerunService } from './job-rerun.service.js';
 import { JobsService } from './jobs.service.js';
 
-/** Re-runs (DESIGN §13). */
+/** Re-runs, bulk actions and deletes (DESIGN §13). */
 @ApiTags('jobs')
 @Controller('jobs')
 export class JobRerunController {
   constructor(
     private readonly jobs: JobsService,
     private readonly reruns: JobRerunService,
+    private readonly bulk: JobBulkService,
+    private readonly deletions: JobDeletionService,
   ) {}
+
+  @Post('bulk/cancel')
+  @ApiEndpoint({
+    summary: 'Cancel many jobs: by ids (at most 10,000) or by a filter',
+    description:
+      'Either `ids` or `filter` (`status`, `type`, `priority`: each a value or a list; `created_before`), with at least one ' +
+      'criterion. Jobs are cancelled in chunks, each its own short transaction, with their downstream jobs, as PATCH ' +
+      '/jobs/{id}/cancel does. `matched` = `changed` + the number skipped; `skipped` lists the first 100 with why.',
+    ok: BulkResultDto,
+    status: 200,
+    errors: [400],
+  })
+  @ApiBody({ type: BulkActionDto, examples: { ids: { value: { ids: ['019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e'] } }, filter: { value: { filter: { status: 'ready', type: 'noop' } } } } })
+  @RequiresRole(ACTION_ROLES.bulk)
+  async bulkCancel(@Body() dto: BulkActionDto, @Actor() actor: string): Promise<BulkResultDto> {
+    return this.bulk.cancel(dto, actor);
+  }
+
+  @Post('bulk/retry')
+  @ApiEndpoint({
+    summary: 'Retry many jobs: by ids (at most 10,000) or by a filter',
+    description:
+      'As POST /jobs/{id}/retry for each job matched, oldest first, one transaction each. A job that a retry of this request ' +
+      'already brought back (downstream of another) counts as changed. `skipped` gives the refusal of each job skipped ' +
+      '(the first 100).',
+    ok: BulkResultDto,
+    status: 200,
+    errors: [400],
+  })
+  @ApiBody({ type: BulkActionDto, examples: { filter: { value: { filter: { status: ['failed', 'timeout'], type: 'data_fetch' } } } } })
+  @RequiresRole(ACTION_ROLES.bulk)
+  async bulkRetry(@Body() dto: BulkActionDto, @Actor() actor: string): Promise<BulkResultDto> {
+    return this.bulk.retry(dto, actor);
+  }
+
+  @Delete(':id')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiEndpoint({
+    summary: 'Delete a finished job with its logs and edges',
+    description:
+      '409 `JOB_NOT_FINISHED` while the job is unfinished, `JOB_HAS_UNFINISHED_DEPENDENTS` while an unfinished job depends on it.',
+    status: 204,
+    errors: [400, 404, 409],
+  })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @RequiresRole(ACTION_ROLES.delete)
+  async remove(@Param('id') id: string): Promise<void> {
+    const { job } = await this.jobs.get(id);
+    await this.deletions.delete(job.id);
+  }
 
   @Post(':id/retry')
   @ApiParam({ name: 'id', format: 'uuid' })

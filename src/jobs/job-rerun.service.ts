@@ -15,7 +15,7 @@ import type { Moved } from './transition-sql.js';
 const DEADLOCK_TRIES = 3;
 
 export type RetryOutcome =
-  | { ok: true; job: Job; moved: number }
+  | { ok: true; job: Job; movedIds: string[] }
   | { ok: false; error: JobNotRetryableError | DependencyNotCompletedError | JobStillStoppingError | JobNotFoundError };
 
 /**
@@ -46,7 +46,7 @@ export class JobRerunService {
         if (!result.ok) return result;
         this.lifecycle.publish(result.moved);
         const job = result.moved.jobs.find((j) => j.id === id)!;
-        return { ok: true, job, moved: result.moved.jobs.length };
+        return { ok: true, job, movedIds: result.moved.jobs.map((j) => j.id) };
       } catch (error) {
         const code = (error as { code?: unknown }).code;
         if ((code === '40P01' || code === '40001') && attempt < DEADLOCK_TRIES) continue;

@@ -13,6 +13,10 @@ import { JobsService } from './jobs.service.js';
 import { JobRerunController } from './job-rerun.controller.js';
 import { JobRerunRepository } from './job-rerun.repository.js';
 import { JobRerunService } from './job-rerun.service.js';
+import { JobBulkRepository } from './job-bulk.repository.js';
+import { JobBulkService } from './job-bulk.service.js';
+import { JobDeletionRepository } from './job-deletion.repository.js';
+import { JobDeletionService } from './job-deletion.service.js';
 
 @Module({
   controllers: [JobsController, JobRerunController],
@@ -29,7 +33,11 @@ import { JobRerunService } from './job-rerun.service.js';
     JobTypeCatalog,
     JobRerunService,
     JobRerunRepository,
+    JobBulkService,
+    JobBulkRepository,
+    JobDeletionService,
+    JobDeletionRepository,
   ],
-  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog],
+  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog, JobDeletionService],
 })
 export class JobsModule {}

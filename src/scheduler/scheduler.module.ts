@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { LostWorkReaper } from './lost-work-reaper.js';
+import { RetentionService } from './retention.service.js';
 import { SchedulerService } from './scheduler.service.js';
 import { WorkersController } from './workers.controller.js';
 
@@ -9,6 +10,6 @@ import { WorkersController } from './workers.controller.js';
 @Module({
   imports: [JobsModule, ResourcesModule],
   controllers: [WorkersController],
-  providers: [SchedulerService, LostWorkReaper],
+  providers: [SchedulerService, LostWorkReaper, RetentionService],
 })
 export class SchedulerModule {}

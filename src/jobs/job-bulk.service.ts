@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+import { ValidationFailedError } from '../common/errors/domain-error.js';
+import { sourcesOf, type JobStatus } from './domain/job-state.js';
+import type { BulkActionDto } from './dto/bulk-action.dto.js';
+import type { JobErrorInfo } from './entities/job.entity.js';
+import { JobBulkRepository, type BulkFilter } from './job-bulk.repository.js';
+import { JobLifecycleService } from './job-lifecycle.service.js';
+import { JobRerunService } from './job-rerun.service.js';
+import { JobRepository } from './job.repository.js';
+import { JobTransitionsRepository } from './job-transitions.repository.js';
+import { mergeMoved, type Moved } from './transition-sql.js';
+
+/** Jobs per transaction of a bulk action: short locks, so pickup goes on between the chunks. */
+export const BULK_CHUNK = 500;
+/** Skipped jobs listed in the answer (all are counted). */
+const SKIPPED_LISTED = 100;
+const CANCELLABLE = sourcesOf('cancelled');
+
+export interface BulkResult {
+  matched: number;
+  changed: number;
+  skipped: Array<{ id: string; reason: string; code: string }>;
+}
+
+type Matched = { id: string; status: JobStatus | null };
+
+/** Tallies a bulk action: what it matched, changed and skipped (and why), and every job it moved. */
+class Tally {
+  matched = 0;
+  changed = 0;
+  skippedCount = 0;
+  readonly skipped: BulkResult['skipped'] = [];
+  /** Jobs this action moved, those of cascades included: matched later, they count as changed. */
+  readonly touched = new Set<string>();
+
+  skip(id: string, code: string, reason: string): void {
+    this.skippedCount++;
+    if (this.skipped.length < SKIPPED_LISTED) this.skipped.push({ id, reason, code });
+  }
+
+  result(): BulkResult {
+    return { matched: this.matched, changed: this.changed, skipped: this.skipped };
+  }
+}
+
+/**
+ * POST /jobs/bulk/cancel and /jobs/bulk/retry (DESIGN §13): by ids (≤ 10,000) or by a filter (any
+ * number), in chunks of BULK_CHUNK jobs, each its own short transaction, with the event loop and the
+ * pool free between chunks. `matched` = `changed` + skipped.
+ */
+@Injectable()
+export class JobBulkService {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly bulk: JobBulkRepository,
+    private readonly transitions: JobTransitionsRepository,
+    private readonly lifecycle: JobLifecycleService,
+    private readonly reruns: JobRerunService,
+  ) {}
+
+  async cancel(dto: BulkActionDto, actor: string): Promise<BulkResult> {
+    const tally = new Tally();
+    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: `cancelled by ${actor} through POST /jobs/bulk/cancel`, actor };
+    for await (const chunk of this.chunks(dto)) {
+      const candidates: string[] = [];
+      for (const job of this.account(chunk, tally)) {
+        if (CANCELLABLE.includes(job.status)) candidates.push(job.id);
+        else tally.skip(job.id, 'JOB_ALREADY_FINISHED', `job is already ${job.status}`);
+      }
+      if (candidates.length === 0) continue;
+      const moved = await this.jobs.transaction(async (tx) => {
+        const cancelled = await this.bulk.cancelMany(candidates, CANCELLABLE, error, `job cancelled by ${actor} (bulk)`, actor, tx);
+        const cascades: Moved[] = [];
+        for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
+          cascades.push(await this.transitions.cancelDownstream(root, 'cancelled', tx, actor));
+        }
+        return mergeMoved(cancelled, ...cascades);
+      });
+      this.lifecycle.publish(moved);
+      for (const job of moved.jobs) tally.touched.add(job.id);
+      const lost = candidates.filter((id) => !tally.touched.has(id));
+      const now = await this.bulk.statusesOf(lost);
+      tally.changed += candidates.length - lost.length;
+      for (const id of lost) tally.skip(id, 'JOB_ALREADY_FINISHED', `job is already ${now.get(id) ?? 'deleted'}`);
+    }
+    return tally.result();
+  }
+
+  async retry(dto: BulkActionDto, actor: string): Promise<BulkResult> {
+    const tally = new Tally();
+    for await (const chunk of this.chunks(dto)) {
+      for (const matched of chunk) {
+        // One at a time: a retry may bring back jobs matched later in the chunk (they count as changed).
+        const [job] = this.account([matched], tally);
+        if (!job) continue;
+        const outcome = await this.reruns.tryRetry(job.id, actor);
+        if (outcome.ok) {
+          tally.changed++;
+          for (const id of outcome.movedIds) tally.touched.add(id);
+        } else {
+          tally.skip(job.id, outcome.error.code, outcome.error.message);
+        }
+      }
+    }
+    return tally.result();
+  }
+
+  /**
+   * Counts jobs as matched; those this action already moved count as changed, unknown ids as
+   * skipped. Returns the rest, to act on.
+   */
+  private account(chunk: Matched[], tally: Tally): Array<{ id: string; status: JobStatus }> {
+    const rest: Array<{ id: string; status: JobStatus }> = [];
+    for (const job of chunk) {
+      tally.matched++;
+      if (tally.touched.has(job.id)) tally.changed++;
+      else if (job.status === null) tally.skip(job.id, 'JOB_NOT_FOUND', 'job not found');
+      else rest.push({ id: job.id, status: job.status });
+    }
+    return rest;
+  }
+
+  /** The jobs named or matched, chunk by chunk, with their status as read then (null: no such job). */
+  private async *chunks(dto: BulkActionDto): AsyncGenerator<Matched[]> {
+    if ((dto.ids === undefined) === (dto.filter === undefined)) {
+      throw new ValidationFailedError([{ field: 'ids', message: 'send either ids or filter, not both and not neither' }], 'INVALID_BULK_REQUEST');
+    }
+    if (dto.ids) {
+      const ids = [...new Set(dto.ids.map((id) => id.toLowerCase()))];
+      for (let i = 0; i < ids.length; i += BULK_CHUNK) {
+        const part = ids.slice(i, i + BULK_CHUNK);
+        const statuses = await this.bulk.statusesOf(part);
+        yield part.map((id) => ({ id, status: statuses.get(id) ?? null }));
+        await breathe();
+      }
+      return;
+    }
+    const f = dto.filter!;
+    const filter: BulkFilter = { statuses: f.status, types: f.type, priorities: f.priority, createdBefore: f.created_before ? new Date(f.created_before) : undefined };
+    if (!filter.statuses && !filter.types && !filter.priorities && !filter.createdBefore) {
+      throw new ValidationFailedError([{ field: 'filter', message: 'filter needs at least one criterion: status, type, priority or created_before' }], 'INVALID_BULK_REQUEST');
+    }
+    let after: { createdAt: Date; id: string } | null = null;
+    for (;;) {
+      const page = await this.bulk.matchPage(filter, after, BULK_CHUNK);
+      if (page.length === 0) return;
+      yield page.map((j) => ({ id: j.id, status: j.status }));
+      const last = page[page.length - 1]!;
+      after = { createdAt: last.createdAt, id: last.id };
+      if (page.length < BULK_CHUNK) return;
+      await breathe();
+    }
+  }
+}
+
+/** Lets other work (pickup, completions, requests) run between two chunks. */
+const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 5));

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
+import type { JobStatus } from './domain/job-state.js';
+
+/** The finished states; a job in one of them never moves again by itself (a manual retry aside). */
+const FINISHED = `('completed', 'failed', 'timeout', 'cancelled')`;
+
+/**
+ * The SQL of deletes (DESIGN §13): DELETE /jobs/{id} and the leader's retention. A job goes with its
+ * log rows and its edges; never one that is unfinished, still holds resources, or that an unfinished
+ * job depends on.
+ */
+@Injectable()
+export class JobDeletionRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * Locks a job for its delete. A submit or a retry that depends on it share-locks it first, so after
+   * this lock the edges and the dependents' states read next are the ones that stay.
+   */
+  async lock(id: string, tx: EntityManager): Promise<{ id: string; status: JobStatus; allocated: boolean; type: string } | null> {
+    const rows: Array<{ id: string; status: JobStatus; allocated: boolean; type: string }> = await this.sql.query(
+      `SELECT id, status, allocated, type FROM jobs WHERE id = $1 FOR UPDATE`,
+      [id],
+      tx,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** An unfinished job that depends on `id`, if any. */
+  async unfinishedDependent(id: string, tx: EntityManager): Promise<{ id: string; status: JobStatus } | null> {
+    const rows: Array<{ id: string; status: JobStatus }> = await this.sql.query(
+      `SELECT j.id, j.status FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+       WHERE d.depends_on_id = $1 AND j.status NOT IN ${FINISHED} ORDER BY j.created_at, j.id LIMIT 1`,
+      [id],
+      tx,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Deletes jobs with their log rows and their edges (both directions). */
+  async deleteJobs(ids: readonly string[], tx: EntityManager): Promise<void> {
+    if (ids.length === 0) return;
+    await this.sql.query(`DELETE FROM job_logs WHERE job_id = ANY($1::uuid[])`, [ids], tx);
+    await this.sql.query(`DELETE FROM job_dependencies WHERE job_id = ANY($1::uuid[]) OR depends_on_id = ANY($1::uuid[])`, [ids], tx);
+    await this.sql.query(`DELETE FROM jobs WHERE id = ANY($1::uuid[])`, [ids], tx);
+  }
+
+  /**
+   * Locks up to `limit` finished jobs past their retention (`completed` ones that completed before
+   * `completedBefore`, the others that ended before `failedBefore`; null = kept forever) that no
+   * unfinished job depends on, skipping rows others hold. Reads jobs_status_created_idx per status:
+   * completed_at is never before created_at, so only jobs created before the cut-off are looked at.
+   */
+  async lockExpired(completedBefore: Date | null, failedBefore: Date | null, limit: number, tx: EntityManager): Promise<Array<{ id: string; type: string }>> {
+    const rows: Array<{ id: string; type: string }> = await this.sql.query(
+      `WITH cut(status, before) AS (
+         SELECT s::job_status, CASE WHEN s = 'completed' THEN $1::timestamptz ELSE $2::timestamptz END
+         FROM unnest(ARRAY['completed', 'failed', 'timeout', 'cancelled']) AS s
+       )
+       SELECT j.id, j.type FROM cut CROSS JOIN LATERAL (
+         SELECT j.id, j.type FROM jobs j
+         WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
+           AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
+                           WHERE d.depends_on_id = j.id AND u.status NOT IN ${FINISHED})
+         ORDER BY j.created_at, j.id LIMIT $3
+         FOR UPDATE OF j SKIP LOCKED
+       ) j
+       WHERE cut.before IS NOT NULL
+       LIMIT $3`,
+      [completedBefore, failedBefore, limit],
+      tx,
+    );
+    return rows;
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { JobDeletionService } from '../jobs/job-deletion.service.js';
+import { LeaderElection } from './leader-election.js';
+
+/**
+ * Retention (DESIGN §13), run by the elected leader only: every RETENTION_INTERVAL_MS it deletes the
+ * finished jobs past RETENTION_COMPLETED_SECONDS / RETENTION_FAILED_SECONDS (0 = kept forever), with
+ * their logs and edges, in batches of at most RETENTION_BATCH_SIZE (≤ 1,000) jobs, each its own short
+ * transaction, RETENTION_PAUSE_MS apart, until none is left; never a job an unfinished job depends on.
+ */
+@Injectable()
+export class RetentionService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RetentionService.name);
+  private timer?: NodeJS.Timeout;
+  private leading = false;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly leader: LeaderElection,
+    private readonly deletions: JobDeletionService,
+  ) {}
+
+  onModuleInit(): void {
+    const { completedSeconds, failedSeconds } = this.config.retention;
+    if (completedSeconds === 0 && failedSeconds === 0) return; // keep every job forever
+    this.leader.onChange((leader) => (leader ? this.lead() : this.stepDown()));
+    if (this.leader.isLeader()) this.lead();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    this.stepDown();
+    await this.running;
+  }
+
+  /** One pass: batches until one comes back short (nothing more is due), or leadership or the process ends. */
+  async runOnce(): Promise<number> {
+    const { completedSeconds, failedSeconds, batchSize, pauseMs } = this.config.retention;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.deletions.deleteExpiredBatch(completedSeconds, failedSeconds, batchSize);
+      total += deleted;
+      if (deleted < batchSize || !this.leading || this.stopping) break;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    if (total > 0) this.logger.log({ deleted: total }, 'retention: deleted finished jobs past their retention');
+    return total;
+  }
+
+  private lead(): void {
+    if (this.leading || this.stopping) return;
+    this.leading = true;
+    this.schedule(0);
+  }
+
+  private stepDown(): void {
+    this.leading = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'retention pass failed; trying again next interval'))
+        .finally(() => {
+          this.running = null;
+          if (this.leading && !this.stopping) this.schedule(this.config.retention.intervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+}
