@@ -13,6 +13,7 @@ import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { PortsModule } from './ports/ports.module.js';
+import { QueuesModule } from './queues/queues.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 
 function loggerModule(config: AppConfig) {
@@ -46,7 +47,7 @@ export class AppModule {
       JobsModule,
       HandlersModule,
     ];
-    if (servesHttp) imports.push(HealthModule, SchedulerModule, GatewayModule);
+    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulerModule, GatewayModule);
     if (runsJobs) imports.push(ExecutorModule.forDeployment(deployment));
     return {
       module: AppModule,

@@ -36,7 +36,9 @@ export interface JobEvent {
 export type ClusterSignal =
   | { kind: 'workers_changed'; workerId: string }
   | { kind: 'capacity_freed'; workerId: string }
-  | { kind: 'jobs_waiting' };
+  | { kind: 'jobs_waiting' }
+  /** A queue's settings changed (DESIGN §12): the leader reloads them. */
+  | { kind: 'queues_changed'; type: string };
 
 /**
  * The only way events leave a process: published after the commit of the change they describe,

@@ -9,7 +9,7 @@ import { Metrics } from './metrics.js';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
- * The Prometheus text of this process's metrics (the jobs-by-status gauge sampled from the table at
+ * The Prometheus text of this process's metrics (the jobs-by-status gauge read from the counters at
  * each scrape). Served by GET /metrics in the api and all roles; a worker (ROLE=worker), which has
  * no HTTP API, serves GET /metrics and GET /health on METRICS_PORT when that is set, because its run
  * durations, queue waits and transitions are counted in its own process.
@@ -27,7 +27,10 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
 
   async scrape(): Promise<string> {
     const rows: Array<{ status: string; count: string }> = await this.db.query(
-      `SELECT status::text AS status, count(*)::text AS count FROM jobs GROUP BY status`,
+      // The counters kept with every transition (DESIGN §12), never a count over the jobs table.
+      `SELECT status::text AS status, sum(n)::text AS count FROM (
+         SELECT status, count AS n FROM job_counts UNION ALL SELECT status, delta FROM job_count_deltas
+       ) c GROUP BY status`,
     );
     const counts = new Map(rows.map((r) => [r.status, Number(r.count)]));
     for (const status of JOB_STATUSES) this.metrics.jobsByStatus.set({ status }, counts.get(status) ?? 0);

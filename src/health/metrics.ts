@@ -49,7 +49,7 @@ export class Metrics {
 
   readonly jobsByStatus = new Gauge({
     name: 'draconic_jobs',
-    help: 'Jobs by status (sampled from PostgreSQL at scrape time).',
+    help: 'Jobs by status (the counters kept with every transition, read at scrape time).',
     labelNames: ['status'] as const,
     registers: [this.registry],
   });
@@ -65,6 +65,20 @@ export class Metrics {
     name: 'draconic_worker_allocated',
     help: 'Resources booked on live workers, by worker and resource (slots, cpu_units, memory_mb).',
     labelNames: ['worker_id', 'resource'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitedStarts = new Counter({
+    name: 'draconic_queue_rate_limited_starts_total',
+    help: 'Starts of job types under a rate limit, by type (counted by the leader as it places them).',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueHeld = new Gauge({
+    name: 'draconic_queue_held',
+    help: 'Whether a queue rule holds back every ready job of a type (1) at the last placement pass, by type and reason (QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED).',
+    labelNames: ['type', 'reason'] as const,
     registers: [this.registry],
   });
 

@@ -72,6 +72,7 @@ export class JobDraftFactory {
       maxDelayMs,
       timeoutSeconds: dto.timeout_seconds ?? this.config.defaultJobTimeoutSeconds,
       idempotencyKey: dto.idempotency_key ?? null,
+      concurrencyKey: dto.concurrency_key ?? null,
       ref: null,
       pendingDependencies: 0,
       error: null,

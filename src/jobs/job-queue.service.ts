@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Job, WaitingReason } from './entities/job.entity.js';
 import { JobPlacementsRepository, type Placement } from './job-placements.repository.js';
 import { JobRepository } from './job.repository.js';
+import { ReadyCandidatesRepository, type HeldBack } from './ready-candidates.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
 
@@ -21,10 +22,28 @@ export class JobQueueService {
     private readonly transitions: JobTransitionsRepository,
     private readonly placements: JobPlacementsRepository,
     private readonly stuck: StuckJobsRepository,
+    private readonly candidates: ReadyCandidatesRepository,
   ) {}
 
   readyQueue(limit: number) {
     return this.jobs.readyQueue(limit);
+  }
+
+  /** The ready queue with fair turns between concurrency keys, without what the queue rules hold back (DESIGN §12). */
+  fairReadyQueue(limit: number, held: HeldBack) {
+    return this.candidates.fairReadyQueue(limit, held);
+  }
+
+  anyKeyedReady() {
+    return this.candidates.anyKeyedReady();
+  }
+
+  setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>) {
+    return this.candidates.setHeldReasons(items);
+  }
+
+  recentStarts(types: string[], windowMs: number) {
+    return this.candidates.recentStarts(types, windowMs);
   }
 
   allocatedJobs() {

@@ -4,7 +4,8 @@ import { Job } from './entities/job.entity.js';
 /** Columns of `jobs` in SELECT/RETURNING lists of the hand-written SQL. */
 export const JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
   initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, attempts, attempt_base, pending_dependencies, result, error,
-  waiting_reason, worker_id, allocated, placed_at, queued_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at`;
+  waiting_reason, worker_id, allocated, placed_at, queued_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at,
+  concurrency_key`;
 
 export type JobRow = Record<string, unknown>;
 
@@ -46,6 +47,7 @@ export function rowToJob(row: JobRow): Job {
   const job = Object.assign(new Job(), rowToRunnableJob(row));
   job.idempotencyKey = (row.idempotency_key as string | null) ?? null;
   job.ref = (row.ref as string | null) ?? null;
+  job.concurrencyKey = (row.concurrency_key as string | null) ?? null;
   job.pendingDependencies = row.pending_dependencies as number;
   job.result = row.result ?? null;
   job.error = (row.error as Job['error']) ?? null;

@@ -24,6 +24,8 @@ export interface NewJob {
   maxDelayMs: number;
   timeoutSeconds: number;
   idempotencyKey: string | null;
+  /** Per-key limits and fair turns (DESIGN §12). */
+  concurrencyKey: string | null;
   ref: string | null;
   pendingDependencies: number;
   error: JobErrorInfo | null;
@@ -46,8 +48,22 @@ export interface ListFilter {
   statuses?: JobStatus[];
   types?: string[];
   priorities?: Priority[];
+  concurrencyKeys?: string[];
   limit: number;
   after?: { createdAt: string; id: string };
+}
+
+/** A ready job as the scheduler's placement pass reads it. */
+export interface ReadyJob {
+  id: string;
+  type: string;
+  concurrencyKey: string | null;
+  cpuUnits: number;
+  memoryMb: number;
+  queuedAt: Date | null;
+  createdAt: Date;
+  reasonCode: string | null;
+  reasonMessage: string | null;
 }
 
 export interface DependencyState {
@@ -79,14 +95,14 @@ export class JobRepository {
       `WITH inserted AS (
          INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                           error, waiting_reason, completed_at, event_seq, queued_at)
+                           error, waiting_reason, completed_at, concurrency_key, event_seq, queued_at)
          SELECT *, 1, CASE WHEN t.status = 'ready' THEN now() END
          FROM unnest($1::uuid[], $2::varchar[], $3::job_priority[], $4::job_status[], $5::jsonb[], $6::int[],
                      $7::int[], $8::int[], $9::float8[], $10::int[], $11::int[], $12::int[], $13::varchar[],
-                     $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[])
+                     $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[], $20::varchar[])
               AS t(id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                    initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                   error, waiting_reason, completed_at)
+                   error, waiting_reason, completed_at, concurrency_key)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING j.id, j.status, j.created_at, j.queued_at, job_event_data(j) AS data
        ), created AS (
@@ -103,7 +119,7 @@ export class JobRepository {
         col('id'), col('type'), col('priority'), col('status'), json(col('payload')), col('cpuUnits'), col('memoryMb'),
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
         col('idempotencyKey'), col('ref'), col('pendingDependencies'), json(col('error')), json(col('waitingReason')),
-        col('completedAt'), col('actor'),
+        col('completedAt'), col('actor'), col('concurrencyKey'),
       ], tx
     );
     const drafts = new Map(jobs.map((j) => [j.id, j]));
@@ -187,6 +203,7 @@ export class JobRepository {
     };
     if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
     if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
+    if (filter.concurrencyKeys?.length) add('concurrency_key = ANY(?::varchar[])', filter.concurrencyKeys);
     if (filter.after) {
       params.push(filter.after.createdAt, filter.after.id);
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
@@ -254,9 +271,9 @@ export class JobRepository {
   }
 
   /** Ready jobs not yet placed, critical first, then oldest (jobs_ready_priority_created_idx). */
-  async readyQueue(limit: number): Promise<Array<{ id: string; cpuUnits: number; memoryMb: number; queuedAt: Date | null; createdAt: Date; reasonCode: string | null; reasonMessage: string | null }>> {
+  async readyQueue(limit: number): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `SELECT id, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+      `SELECT id, type, concurrency_key, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
               waiting_reason->>'message' AS reason_message
        FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, created_at, id LIMIT $1`,
       [limit]
@@ -269,6 +286,8 @@ export class JobRepository {
       createdAt: r.created_at as Date,
       reasonCode: (r.reason_code as string | null) ?? null,
       reasonMessage: (r.reason_message as string | null) ?? null,
+      type: r.type as string,
+      concurrencyKey: (r.concurrency_key as string | null) ?? null,
     }));
   }
 
@@ -300,11 +319,11 @@ export class JobRepository {
   }
 
   /** Every job holding resources, with what it holds: the allocation ledger, rebuilt from the jobs table. */
-  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number }>> {
-    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number }> = await this.sql.query(
-      `SELECT id, worker_id, cpu_units, memory_mb FROM jobs WHERE allocated`,
+  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number; type: string; concurrencyKey: string | null }>> {
+    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number; type: string; concurrency_key: string | null }> = await this.sql.query(
+      `SELECT id, worker_id, cpu_units, memory_mb, type, concurrency_key FROM jobs WHERE allocated`,
     );
-    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb }));
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key }));
   }
 
   /** The connected dependency graph around a job (both directions), at most `limit` nodes. */
@@ -370,6 +389,7 @@ function newJobRow(draft: NewJob, createdAt: Date, queuedAt: Date | null): Job {
     maxDelayMs: draft.maxDelayMs,
     timeoutSeconds: draft.timeoutSeconds,
     idempotencyKey: draft.idempotencyKey,
+    concurrencyKey: draft.concurrencyKey,
     ref: draft.ref,
     attempts: 0,
     attemptBase: 0,

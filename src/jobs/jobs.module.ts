@@ -8,6 +8,7 @@ import { JobPlacementsRepository } from './job-placements.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
+import { ReadyCandidatesRepository } from './ready-candidates.repository.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
 import { JobRerunController } from './job-rerun.controller.js';
@@ -30,6 +31,7 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobTransitionsRepository,
     JobPlacementsRepository,
     StuckJobsRepository,
+    ReadyCandidatesRepository,
     JobTypeCatalog,
     JobRerunService,
     JobRerunRepository,

@@ -114,6 +114,7 @@ export class JobsService {
       statuses: query.status,
       types: query.type,
       priorities: query.priority,
+      concurrencyKeys: query.concurrency_key,
       limit,
       after,
     });

@@ -4,13 +4,17 @@ export interface Booking {
   workerId: string;
   cpuUnits: number;
   memoryMb: number;
+  /** The job's type and concurrency key: the queue rules count placed and running jobs by them (DESIGN §12). */
+  type: string;
+  concurrencyKey: string | null;
 }
 
 /**
  * The leader's copy of the allocation ledger (DESIGN §4): what each placed, unfinished job holds.
  * Rebuilt from the jobs table (at leadership, on every sweep, after anything the leader cannot
  * follow exactly, such as cancels of running jobs), and kept current in between from its own
- * placements and the completion events, so a placement pass needs no ledger query.
+ * placements and the completion events, so a placement pass needs no ledger query. Besides what
+ * each worker holds, it counts the jobs placed or running per type and per (type, key) pair.
  */
 export class AllocationLedger {
   private readonly bookings = new Map<string, Booking>();
@@ -42,6 +46,20 @@ export class AllocationLedger {
     } finally {
       this.releasedDuringRebuild = null;
     }
+  }
+
+  /** Jobs placed or running per type, and per (type, concurrency key) keyed by `pairKey`. */
+  runningCounts(pairKey: (type: string, key: string) => string): { byType: Map<string, number>; byKey: Map<string, number> } {
+    const byType = new Map<string, number>();
+    const byKey = new Map<string, number>();
+    for (const b of this.bookings.values()) {
+      byType.set(b.type, (byType.get(b.type) ?? 0) + 1);
+      if (b.concurrencyKey !== null) {
+        const k = pairKey(b.type, b.concurrencyKey);
+        byKey.set(k, (byKey.get(k) ?? 0) + 1);
+      }
+    }
+    return { byType, byKey };
   }
 
   /** What is booked on each worker. */

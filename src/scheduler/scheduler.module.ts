@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module.js';
+import { QueuesModule } from '../queues/queues.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { LostWorkReaper } from './lost-work-reaper.js';
 import { RetentionService } from './retention.service.js';
@@ -8,7 +9,7 @@ import { WorkersController } from './workers.controller.js';
 
 /** The scheduler and GET /workers; in the api and all roles (only the elected leader schedules). */
 @Module({
-  imports: [JobsModule, ResourcesModule],
+  imports: [JobsModule, ResourcesModule, QueuesModule],
   controllers: [WorkersController],
   providers: [SchedulerService, LostWorkReaper, RetentionService],
 })

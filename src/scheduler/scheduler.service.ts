@@ -7,9 +7,11 @@ import { Metrics } from '../health/metrics.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService, LeadershipLostError } from '../jobs/job-queue.service.js';
 import type { Worker } from '../resources/entities/worker.entity.js';
-import { planPlacements, type QueuedJob, type WorkerRoom } from '../resources/domain/placement.js';
+import { planPlacements, type AdmissionGate, type QueuedJob, type WorkerRoom } from '../resources/domain/placement.js';
+import { QueuesService } from '../queues/queues.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { AllocationLedger } from './allocation-ledger.js';
+import { FlowGate, hasRules, pairKey, StartLog, type QueueRules } from './domain/flow-control.js';
 import { LeaderElection } from './leader-election.js';
 import { LostWorkReaper } from './lost-work-reaper.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
@@ -42,6 +44,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private lastReasonsAt = 0;
   private unsubscribe: Array<() => void> = [];
   private stopping = false;
+  /** Queue settings with any rule (DESIGN §12), reloaded on a queues_changed signal and every sweep. */
+  private rules = new Map<string, QueueRules>();
+  private rulesStale = true;
+  /** Starts of rate-limited types, rebuilt from the jobs table at leadership and when a rate limit changes. */
+  private readonly startLog = new StartLog();
+  private startLogStale = true;
+  private rateTimer?: NodeJS.Timeout;
+  private rateAt: number | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -54,6 +64,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly metrics: Metrics,
     private readonly statistics: TableStatistics,
     private readonly reaper: LostWorkReaper,
+    private readonly queues: QueuesService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -78,6 +89,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.metrics.schedulerLeader.set(1);
     this.workersStale = true;
     this.ledger.stale = true;
+    this.rulesStale = true;
+    this.startLogStale = true;
     this.sweepTimer = setInterval(() => void this.sweep(), SCHEDULER_TIMING.sweepMs);
     this.sweepTimer.unref();
     void this.sweep();
@@ -87,6 +100,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.metrics.schedulerLeader.set(0);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+    this.rateAt = null;
     this.sweepTimer = undefined;
     this.retryTimer = undefined;
     this.retryAt = null;
@@ -107,6 +123,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (!this.leader.isLeader()) return;
     if (signal.kind === 'workers_changed') this.workersStale = true;
     if (signal.kind === 'capacity_freed') this.ledger.stale = true;
+    if (signal.kind === 'queues_changed') {
+      this.rulesStale = true;
+      this.startLogStale = true;
+      this.lastReasonsAt = 0; // the reasons of the type's jobs change now, not at the next refresh
+    }
     this.kick();
   }
 
@@ -159,16 +180,45 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const reasonsDue = Date.now() - this.lastReasonsAt >= SCHEDULER_TIMING.reasonRefreshMs;
     if (!anyRoom && !reasonsDue) return false;
 
-    const ready = await this.queue.readyQueue(SCHEDULER_TIMING.passWindow);
-    if (ready.length === 0) return false;
+    // Queue rules (DESIGN §12): what they hold back as a whole stays out of the window (with its
+    // reason written in bulk); the rest is admitted job by job while placing.
+    const flow = await this.flowGate();
+    const held = flow?.heldBack();
+    this.metrics.queueHeld.reset();
+    for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
+    if (held && reasonsDue) {
+      await this.queue.setHeldReasons([
+        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
+        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
+      ]);
+    }
+    const fair = (held && (held.types.size > 0 || held.pairs.size > 0)) || (await this.queue.anyKeyedReady());
+    const ready = fair
+      ? await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, {
+          types: [...(held?.types.keys() ?? [])],
+          pairs: [...(held?.pairs.values() ?? [])].map(({ type, key }) => ({ type, key })),
+        })
+      : await this.queue.readyQueue(SCHEDULER_TIMING.passWindow);
+    if (held) this.armRateTimer(flow!);
+    if (ready.length === 0) {
+      if (reasonsDue && held) this.lastReasonsAt = Date.now();
+      return false;
+    }
     const starvedBefore = Date.now() - this.config.starvationSeconds * 1000;
     const queued: QueuedJob[] = ready.map((j) => ({
       id: j.id,
       cpuUnits: j.cpuUnits,
       memoryMb: j.memoryMb,
       starving: (j.queuedAt ?? j.createdAt).getTime() < starvedBefore,
+      type: j.type,
+      concurrencyKey: j.concurrencyKey,
     }));
-    const plan = planPlacements(queued, rooms);
+    const gate: AdmissionGate | undefined = flow && {
+      check: (j) => flow.check({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
+      admit: (j) => flow.admit({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
+    };
+    const plan = planPlacements(queued, rooms, gate);
+    const sizes = new Map(ready.map((j) => [j.id, j]));
 
     // A worker of this process gets its jobs placed and started in one statement and handed over in
     // memory; the others get them booked here and carried by their queues.
@@ -184,16 +234,19 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const started = await this.lifecycle.placeAndStart(ids, workerId, epoch);
       // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
       if (started.length < ids.length && epoch !== null && !(await this.queue.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
-      for (const { job } of started) this.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb });
+      for (const { job } of started) {
+        this.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: sizes.get(job.id)?.concurrencyKey ?? null });
+      }
+      this.recordStarts(started.map(({ job }) => job.type));
       this.dispatcher.handOver(workerId, started);
       handedOver += started.length;
     }
     const placed = await this.queue.place(elsewhere, epoch);
-    const sizes = new Map(ready.map((j) => [j.id, j]));
     for (const p of placed) {
       const job = sizes.get(p.id)!;
-      this.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb });
+      this.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });
     }
+    this.recordStarts(placed.map((p) => sizes.get(p.id)!.type));
     if (placed.length > 0) {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
@@ -205,6 +258,70 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       this.lastReasonsAt = Date.now();
     }
     return placed.length + handedOver > 0 && ready.length === SCHEDULER_TIMING.passWindow;
+  }
+
+  /**
+   * This pass's view of the queue rules, or undefined when no queue has any. Reloads the rules and
+   * the start log when stale; the ledger is current (rooms() ran first).
+   */
+  private async flowGate(): Promise<FlowGate | undefined> {
+    if (this.rulesStale) {
+      this.rulesStale = false;
+      try {
+        const settings = await this.queues.settings();
+        this.rules = new Map(
+          settings
+            .map((s) => [s.type, { paused: s.paused, concurrencyLimit: s.concurrencyLimit, keyConcurrencyLimit: s.keyConcurrencyLimit, rateLimit: s.rateLimit }] as const)
+            .filter(([, rules]) => hasRules(rules)),
+        );
+      } catch (error) {
+        this.rulesStale = true;
+        throw error;
+      }
+    }
+    if (this.rules.size === 0) return undefined;
+    const rated = [...this.rules].filter(([, r]) => r.rateLimit !== null);
+    if (this.startLogStale && rated.length > 0) {
+      const windowMs = Math.max(...rated.map(([, r]) => r.rateLimit!.intervalMs));
+      const starts = await this.queue.recentStarts(rated.map(([type]) => type), windowMs);
+      this.startLog.clear();
+      for (const s of starts) this.startLog.record(s.type, s.at);
+      this.startLogStale = false;
+    }
+    const { byType, byKey } = this.ledger.runningCounts(pairKey);
+    return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
+  }
+
+  /**
+   * Books starts of rate-limited types, timed after the statement that placed or started them
+   * returned: never earlier than the start the database recorded, so windows counted from
+   * `started_at` hold the limit too.
+   */
+  private recordStarts(types: readonly string[]): void {
+    if (types.length === 0) return;
+    const at = Date.now();
+    for (const type of types) {
+      const rate = this.rules.get(type)?.rateLimit;
+      if (rate) {
+        this.startLog.record(type, at);
+        this.metrics.rateLimitedStarts.inc({ type });
+      }
+    }
+  }
+
+  /** Wakes the scheduler when the next rate-limited start is allowed. */
+  private armRateTimer(flow: FlowGate): void {
+    const at = flow.nextRateRelease([...this.rules].filter(([, r]) => r.rateLimit !== null).map(([type]) => type));
+    if (at === null || !this.leader.isLeader()) return;
+    if (this.rateAt !== null && this.rateAt <= at && this.rateAt >= Date.now()) return;
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateAt = at;
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = undefined;
+      this.rateAt = null;
+      this.kick();
+    }, Math.max(0, at - Date.now()) + 1);
+    this.rateTimer.unref();
   }
 
   /** Workers with what they have booked. Only a pass may rebuild the ledger (passes never overlap). */
@@ -248,6 +365,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const released = await this.queue.releaseStaleCancelled(SCHEDULER_TIMING.cancelGraceMs);
       if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
       await this.promoteDue();
+      this.rulesStale = true;
+      await this.queues.foldCounts();
       // The safety net: the ledger is rebuilt from the table once a second, by the sweep's own pass
       // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
       this.ledger.stale = true;

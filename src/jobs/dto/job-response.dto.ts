@@ -35,11 +35,12 @@ export class JobResponseDto {
   @ApiProperty({ type: 'string', format: 'uuid', isArray: true, description: 'Jobs that wait for this job.' }) dependents!: string[];
   @ApiProperty({ type: 'string', nullable: true, example: null }) idempotency_key!: string | null;
   @ApiProperty({ type: 'string', nullable: true, example: null, description: 'Name given in a batch submit.' }) ref!: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'customer-42', description: 'Groups jobs for per-key limits and fair turns.' }) concurrency_key!: string | null;
   @ApiProperty({ type: 'integer', example: 0, description: 'Runs started so far.' }) attempts!: number;
   @ApiProperty({ nullable: true, example: null, description: 'What the handler returned.' }) result!: unknown;
   @ApiProperty({ type: CodeMessageDto, nullable: true, example: null, description: 'Last failure; code is HANDLER_ERROR, TIMEOUT, WORKER_LOST, DEPENDENCY_FAILED, CANCELLED_BY_USER, ...' }) error!: Record<string, unknown> | null;
   @ApiProperty({ type: 'string', nullable: true, example: null }) worker_id!: string | null;
-  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: 'NO_WORKERS', message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
+  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: 'NO_WORKERS', message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) started_at!: string | null;
@@ -65,6 +66,7 @@ export class JobResponseDto {
       dependents: edges.dependents,
       idempotency_key: job.idempotencyKey,
       ref: job.ref,
+      concurrency_key: job.concurrencyKey ?? null,
       attempts: job.attempts,
       result: job.result ?? null,
       error: job.error,

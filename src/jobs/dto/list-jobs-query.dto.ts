@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 
 /** `?status=a&status=b` and `?status=a,b` both become ['a', 'b']. */
@@ -23,6 +23,10 @@ export class ListJobsQueryDto {
   @ApiPropertyOptional({ enum: PRIORITIES, isArray: true, description: 'Repeatable or comma-separated.', example: ['high', 'critical'] })
   @IsOptional() @Transform(toList) @IsIn(PRIORITIES, { each: true, message: `each priority must be one of: ${PRIORITIES.join(', ')}` })
   priority?: Priority[];
+
+  @ApiPropertyOptional({ type: 'string', isArray: true, description: 'Jobs of these concurrency keys. Repeatable or comma-separated.', example: ['customer-42'] })
+  @IsOptional() @Transform(toList) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each concurrency_key must be 1-200 characters' })
+  concurrency_key?: string[];
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
   @IsOptional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)

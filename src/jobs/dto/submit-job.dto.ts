@@ -83,6 +83,14 @@ export class JobFieldsDto {
   @ApiPropertyOptional({ maxLength: 255, example: 'export-user-123-2024-01-15', description: 'A repeated submit with the same key returns the first job (200 instead of 201).' })
   @IsOptional() @IsString() @Length(1, 255)
   idempotency_key?: string;
+
+  @ApiPropertyOptional({
+    maxLength: 200,
+    example: 'customer-42',
+    description: "Groups jobs for the queue's per-key concurrency limit and for fair turns between keys (e.g. a tenant or customer id).",
+  })
+  @IsOptional() @IsString() @Length(1, 200, { message: 'concurrency_key must be 1-200 characters' })
+  concurrency_key?: string;
 }
 
 /** The body of POST /jobs. */

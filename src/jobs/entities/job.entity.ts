@@ -22,6 +22,8 @@ export interface WaitingReason {
 @Index('jobs_pending_next_run_idx', { synchronize: false })
 @Index('jobs_allocated_worker_idx', { synchronize: false })
 @Index('jobs_status_created_idx', { synchronize: false })
+@Index('jobs_ready_key_idx', { synchronize: false })
+@Index('jobs_concurrency_key_created_idx', { synchronize: false })
 @Check('jobs_cpu_units_check', '(cpu_units >= 1)')
 @Check('jobs_memory_mb_check', '(memory_mb >= 1)')
 @Check('jobs_max_attempts_check', '(max_attempts >= 1)')
@@ -69,6 +71,10 @@ export class Job {
   /** The batch-local name a job was submitted under (POST /jobs/batch), for results by ref. */
   @Column({ type: 'varchar', length: 200, name: 'ref', nullable: true })
   ref!: string | null;
+
+  /** Groups jobs for per-key limits and fair turns (DESIGN §12), e.g. a tenant id. */
+  @Column({ type: 'varchar', length: 200, name: 'concurrency_key', nullable: true })
+  concurrencyKey!: string | null;
 
   @Column({ type: 'integer', name: 'attempts', default: 0 })
   attempts!: number;

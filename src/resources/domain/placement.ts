@@ -22,10 +22,22 @@ export interface QueuedJob {
   memoryMb: number;
   /** Whether it has waited past STARVATION_SECONDS. */
   starving: boolean;
+  /** Its type and concurrency key, for an admission gate (flow control); absent when none is used. */
+  type?: string;
+  concurrencyKey?: string | null;
+}
+
+/**
+ * A rule outside resources that may hold a job back (the queue rules of DESIGN §12). Asked before
+ * a job is fitted; told of each job placed, so that its later answers in the same plan count it.
+ */
+export interface AdmissionGate {
+  check(job: QueuedJob): Reason | null;
+  admit(job: QueuedJob): void;
 }
 
 export interface Reason {
-  code: 'NO_WORKERS' | 'INSUFFICIENT_RESOURCES';
+  code: 'NO_WORKERS' | 'INSUFFICIENT_RESOURCES' | 'QUEUE_PAUSED' | 'CONCURRENCY_LIMIT' | 'RATE_LIMITED';
   message: string;
   [extra: string]: unknown;
 }
@@ -110,9 +122,10 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
 /**
  * Places jobs in the order given (priority, then age), starving jobs first. A starving job that
  * does not fit now reserves the worker where it would fit best once that worker empties, and no
- * other job is placed there until it runs. `workers` is not modified.
+ * other job is placed there until it runs. A job the `gate` holds back waits with the gate's reason
+ * and reserves nothing; the jobs behind it go on. `workers` is not modified.
  */
-export function planPlacements(queue: readonly QueuedJob[], workers: readonly WorkerRoom[]): PlacementPlan {
+export function planPlacements(queue: readonly QueuedJob[], workers: readonly WorkerRoom[], gate?: AdmissionGate): PlacementPlan {
   const rooms = workers.map((w) => ({ ...w, allocated: { ...w.allocated } }));
   const reservations = new Map<string, string>();
   const plan: PlacementPlan = { placements: [], waiting: [], reservations };
@@ -120,6 +133,11 @@ export function planPlacements(queue: readonly QueuedJob[], workers: readonly Wo
   const unplaced: QueuedJob[] = [];
 
   for (const job of ordered) {
+    const held = gate?.check(job);
+    if (held) {
+      plan.waiting.push({ jobId: job.id, reason: held });
+      continue;
+    }
     const open = rooms.filter((w) => !reservations.has(w.id) || reservations.get(w.id) === job.id);
     const target = bestFit(job, open);
     if (target) {
@@ -127,6 +145,7 @@ export function planPlacements(queue: readonly QueuedJob[], workers: readonly Wo
       target.allocated.cpuUnits += job.cpuUnits;
       target.allocated.memoryMb += job.memoryMb;
       plan.placements.push({ jobId: job.id, workerId: target.id });
+      gate?.admit(job);
       continue;
     }
     if (job.starving) {

@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '../database/sql.js';
+import type { WaitingReason } from './entities/job.entity.js';
+import type { ReadyJob } from './job.repository.js';
+
+/** What the queue rules hold back as a whole (DESIGN §12): every ready job of `types`, and of each (type, key) pair. */
+export interface HeldBack {
+  types: string[];
+  pairs: Array<{ type: string; key: string }>;
+}
+
+const READY_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at,
+  waiting_reason->>'code' AS reason_code, waiting_reason->>'message' AS reason_message`;
+
+/**
+ * The ready queue with fair turns (DESIGN §12): among ready jobs of equal priority, distinct
+ * concurrency keys take turns (round robin; jobs without a key share one turn), so a key with 10,000
+ * ready jobs delays a key with 10 by one turn per key, not by 10,000 jobs. Jobs the queue rules hold
+ * back as a whole are left out, so they never hold back the jobs behind them; their reasons are
+ * written here in bulk.
+ */
+@Injectable()
+export class ReadyCandidatesRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Whether any ready, unplaced job has a concurrency key (jobs_ready_key_idx). */
+  async anyKeyedReady(): Promise<boolean> {
+    const rows: Array<{ any: boolean }> = await this.sql.query(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL) AS any`,
+    );
+    return rows[0]?.any ?? false;
+  }
+
+  /**
+   * Up to `limit` ready, unplaced jobs not held back: by priority, then turn (each key's 1st, 2nd, ...
+   * job), then age. The distinct keys are found by a skip scan of jobs_ready_key_idx; each key gives
+   * at most its share of the window.
+   */
+  async fairReadyQueue(limit: number, held: HeldBack): Promise<ReadyJob[]> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `WITH RECURSIVE keys(k) AS (
+         (SELECT concurrency_key FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL
+          ORDER BY concurrency_key LIMIT 1)
+         UNION ALL
+         SELECT (SELECT j.concurrency_key FROM jobs j
+                 WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key IS NOT NULL AND j.concurrency_key > keys.k
+                 ORDER BY j.concurrency_key LIMIT 1)
+         FROM keys WHERE keys.k IS NOT NULL
+       ), held_pairs AS (
+         SELECT * FROM unnest($3::varchar[], $4::varchar[]) AS h(type, key)
+       ), share AS (
+         SELECT greatest(1, ceil($1::float8 / greatest(1, count(*))))::int AS n FROM keys WHERE k IS NOT NULL
+       ), keyed AS (
+         SELECT c.*, row_number() OVER (PARTITION BY c.concurrency_key, c.priority ORDER BY c.created_at, c.id) AS turn
+         FROM keys CROSS JOIN LATERAL (
+           SELECT ${READY_COLUMNS} FROM jobs j
+           WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key = keys.k
+             AND NOT (j.type = ANY($2::varchar[]))
+             AND NOT EXISTS (SELECT 1 FROM held_pairs h WHERE h.type = j.type AND h.key = j.concurrency_key)
+           ORDER BY j.priority DESC, j.created_at, j.id
+           LIMIT (SELECT n FROM share)
+         ) c
+         WHERE keys.k IS NOT NULL
+       ), plain AS (
+         SELECT p.*, row_number() OVER (PARTITION BY p.priority ORDER BY p.created_at, p.id) AS turn
+         FROM (
+           SELECT ${READY_COLUMNS} FROM jobs
+           WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NULL AND NOT (type = ANY($2::varchar[]))
+           ORDER BY priority DESC, created_at, id LIMIT $1
+         ) p
+       )
+       SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT * FROM plain) candidates
+       ORDER BY priority DESC, turn, created_at, id LIMIT $1`,
+      [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)],
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      type: r.type as string,
+      concurrencyKey: (r.concurrency_key as string | null) ?? null,
+      cpuUnits: r.cpu_units as number,
+      memoryMb: r.memory_mb as number,
+      queuedAt: (r.queued_at as Date | null) ?? null,
+      createdAt: r.created_at as Date,
+      reasonCode: (r.reason_code as string | null) ?? null,
+      reasonMessage: (r.reason_message as string | null) ?? null,
+    }));
+  }
+
+  /**
+   * Writes one reason to every ready, unplaced job of a type (key null) or of a (type, key) pair,
+   * where it differs (no event: the state does not change). Returns how many rows changed.
+   */
+  async setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>): Promise<number> {
+    if (items.length === 0) return 0;
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH changed AS (
+         UPDATE jobs j SET waiting_reason = r.reason
+         FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[]) AS r(type, key, reason)
+         WHERE j.status = 'ready' AND NOT j.allocated AND j.type = r.type AND (r.key IS NULL OR j.concurrency_key = r.key)
+           AND j.waiting_reason IS DISTINCT FROM r.reason
+         RETURNING j.id
+       ) SELECT id FROM changed`,
+      [items.map((i) => i.type), items.map((i) => i.key), items.map((i) => JSON.stringify(i.reason))],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Starts of the given types within the last `windowMs` (ms since the epoch, the database's clock):
+   * the runs started (started_at) and the jobs placed and not started yet (placed_at). Rebuilds the
+   * rate limit's start log when a leader takes over or a rate limit is set.
+   */
+  async recentStarts(types: string[], windowMs: number): Promise<Array<{ type: string; at: number }>> {
+    if (types.length === 0) return [];
+    const rows: Array<{ type: string; at: string }> = await this.sql.query(
+      `SELECT type, (extract(epoch FROM started_at) * 1000)::float8 AS at FROM jobs
+       WHERE type = ANY($1::varchar[]) AND started_at > now() - make_interval(secs => $2::float8 / 1000)
+         AND status <> 'ready'
+       UNION ALL
+       SELECT type, (extract(epoch FROM placed_at) * 1000)::float8 FROM jobs
+       WHERE type = ANY($1::varchar[]) AND status = 'ready' AND allocated AND placed_at > now() - make_interval(secs => $2::float8 / 1000)`,
+      [types, windowMs],
+    );
+    return rows.map((r) => ({ type: r.type, at: Number(r.at) }));
+  }
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { aJob } from '../builders/job.builder.js';
+import { leaderGauge } from '../support/engine.js';
+import { startApiProcess, startWorkerProcess, stopAllProcesses, type ApiProcess } from '../support/processes.js';
+import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+
+/**
+ * Flow control across processes: an API process leads the scheduling, two worker processes run the
+ * jobs. A type limit holds cluster-wide, fair turns let a small key through a big one, and the
+ * settings survive the leader's death.
+ */
+
+const CLEAR = { paused: false, concurrency_limit: null, key_concurrency_limit: null, rate_limit: null };
+
+let space: TestSpace;
+let leader: ApiProcess;
+let api: TestApp;
+let db: pg.Client;
+
+beforeAll(async () => {
+  space = await createTestSpace('queues_flow');
+  leader = await startApiProcess(space, { ROLE: 'api' });
+  await expectEventually(async () => expect(await leaderGauge(leader)).toBe(1), { timeoutMs: 10_000 });
+  api = await startTestApp(space, { ROLE: 'api' });
+  await Promise.all([
+    startWorkerProcess(space, { MAX_CONCURRENT_JOBS: '4', WORKER_ID: 'flow-w1' }),
+    startWorkerProcess(space, { MAX_CONCURRENT_JOBS: '4', WORKER_ID: 'flow-w2' }),
+  ]);
+  db = new pg.Client({ connectionString: space.databaseUrl });
+  await db.connect();
+}, 90_000);
+
+afterAll(async () => {
+  await db?.end();
+  await stopAllProcesses();
+  await api?.close();
+});
+
+async function allCompleted(ids: string[], timeoutMs = 60_000) {
+  await expectEventually(async () => {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
+    expect(rows[0].n).toBe(ids.length);
+  }, { timeoutMs, intervalMs: 100 });
+}
+
+describe('a type limit across two workers', () => {
+  it('never has more than 2 jobs of the type placed or running while 50 flow', async () => {
+    expect((await api.patch('/queues/noop', { ...CLEAR, concurrency_limit: 2 })).status).toBe(200);
+    const batch = await api.post('/jobs/batch', { jobs: Array.from({ length: 50 }, () => aJob({ payload: { duration_ms: 30 } })) });
+    expect(batch.status).toBe(201);
+    const ids: string[] = batch.body.items.map((j: any) => j.id);
+    let most = 0;
+    let samples = 0;
+    let workers = new Set<string>();
+    for (;;) {
+      const { rows } = await db.query(
+        `SELECT count(*) FILTER (WHERE status = 'running' OR (status = 'ready' AND allocated))::int AS busy,
+                count(*) FILTER (WHERE status = 'completed')::int AS done
+         FROM jobs WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+      most = Math.max(most, rows[0].busy);
+      samples += 1;
+      if (rows[0].done === ids.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const { rows } = await db.query(`SELECT DISTINCT worker_id FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
+    workers = new Set(rows.map((r) => r.worker_id));
+    expect(samples).toBeGreaterThan(5);
+    expect(most).toBeLessThanOrEqual(2);
+    expect(most).toBeGreaterThanOrEqual(1);
+    expect(workers.size).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});
+
+describe('fair turns between concurrency keys', () => {
+  it("a key with 5 jobs submitted after a key with 500 finishes before the big key's 50th job", async () => {
+    expect((await api.patch('/queues/noop', CLEAR)).status).toBe(200);
+    const big = await api.post('/jobs/batch', { jobs: Array.from({ length: 500 }, () => aJob({ concurrency_key: 'A', payload: { duration_ms: 20 } })) });
+    const small = await api.post('/jobs/batch', { jobs: Array.from({ length: 5 }, () => aJob({ concurrency_key: 'B', payload: { duration_ms: 20 } })) });
+    const bigIds: string[] = big.body.items.map((j: any) => j.id);
+    const smallIds: string[] = small.body.items.map((j: any) => j.id);
+    await allCompleted([...bigIds, ...smallIds], 120_000);
+    const { rows } = await db.query(
+      `SELECT (SELECT max(completed_at) FROM jobs WHERE id = ANY($2::uuid[])) AS small_done,
+              (SELECT count(*)::int FROM jobs WHERE id = ANY($1::uuid[]) AND completed_at < (SELECT max(completed_at) FROM jobs WHERE id = ANY($2::uuid[]))) AS big_before`,
+      [bigIds, smallIds],
+    );
+    expect(rows[0].big_before).toBeLessThan(50);
+  }, 180_000);
+});
+
+describe('settings and a leader change', () => {
+  it('a pause set before the leader dies still holds on the next leader, and a resume there runs the jobs', async () => {
+    expect((await api.patch('/queues/noop', { ...CLEAR, paused: true })).status).toBe(200);
+    leader.kill('SIGKILL');
+    await leader.waitForExit();
+    await expectEventually(async () => expect(await leaderGauge(api)).toBe(1), { timeoutMs: 20_000 });
+    const job = await api.submit(aJob());
+    await expectEventually(async () => expect((await api.getJob(job.id)).waiting_reason).toMatchObject({ code: 'QUEUE_PAUSED' }), { timeoutMs: 10_000 });
+    expect((await api.getJob(job.id)).status).toBe('ready');
+    expect((await api.patch('/queues/noop', { paused: false })).status).toBe(200);
+    await allCompleted([job.id], 20_000);
+  }, 60_000);
+});
