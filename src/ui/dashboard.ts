@@ -17,7 +17,8 @@ export const ROOT_REDIRECT = '/ui/';
 export function dashboardRoot(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [resolve(here, '../../ui'), resolve(here, '../../dist/ui')];
-  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
+  // A built folder has its assets beside index.html (the source folder ui/ has an index.html too).
+  return candidates.find((dir) => existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets'))) ?? null;
 }
 
 export async function registerDashboard(app: NestFastifyApplication, root = dashboardRoot()): Promise<void> {

@@ -2,7 +2,7 @@ import { Background, Controls, Handle, Position, ReactFlow, type NodeProps, type
 import { memo, useMemo } from 'react';
 import type { JobGraph } from '../api/types.js';
 import { layoutGraph, type GraphNodeData } from '../graph.js';
-import { Link } from '../router.js';
+import { Link, navigate } from '../router.js';
 import { StatusBadge } from './StatusBadge.js';
 
 type JobNode = Node<GraphNodeData, 'job'>;
@@ -56,6 +56,8 @@ export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; cur
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable={false}
+        // A click handler also makes the nodes take pointer events (React Flow leaves inert nodes to the pane).
+        onNodeClick={(_event, node) => navigate(`/jobs/${node.id}`)}
         onlyRenderVisibleElements={graph.nodes.length > 300}
       >
         <Background gap={24} size={1} />
