@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError, get, getText } from '../api/http.js';
 import { JOB_STATUSES, type QueueInfo, type Worker, type WorkerList } from '../api/types.js';
 import { Bar } from '../components/Bar.js';
@@ -104,22 +104,23 @@ export function OverviewPage() {
     retry: false,
   });
   const now = useNow(1_000);
-  const events = useRef({ count: 0, since: Date.now(), rate: 0 });
+  const events = useRef(0);
   const [rate, setRate] = useState(0);
+  // The event rate over the last second, every second (0 when the stream is quiet).
+  useEffect(() => {
+    const timer = setInterval(() => {
+      setRate(events.current);
+      events.current = 0;
+    }, 1_000);
+    return () => clearInterval(timer);
+  }, []);
   const refresh = useThrottled(() => {
     void client.invalidateQueries({ queryKey: ['workers'] });
     void client.invalidateQueries({ queryKey: ['metrics'] });
     void client.invalidateQueries({ queryKey: ['queues'] });
   }, 1_000);
   useLiveBatches((batch) => {
-    const e = events.current;
-    e.count += batch.length;
-    const elapsed = Date.now() - e.since;
-    if (elapsed >= 1_000) {
-      setRate(Math.round((e.count * 1000) / elapsed));
-      e.count = 0;
-      e.since = Date.now();
-    }
+    events.current += batch.length;
     if (batch.length > 0) refresh();
   });
 
