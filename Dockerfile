@@ -21,7 +21,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 COPY migrations ./migrations
-# `npm run build` = rm -rf dist && tsc -p tsconfig.build.json -> dist/src/main.js, dist/migrations/
+COPY ui ./ui
+# `npm run build` = rm -rf dist && tsc -p tsconfig.build.json -> dist/src/main.js, dist/migrations/,
+# then vite build -> dist/ui (the dashboard, served at /ui/; its packages are devDependencies, bundled here)
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -16,6 +16,7 @@ import { JOB_EVENTS } from './events/job-event-bus.js';
 import { ConfiguredIoAdapter, RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import { Metrics } from './health/metrics.js';
 import { RedisConnections } from './redis/redis-connections.js';
+import { registerDashboard } from './ui/dashboard.js';
 
 export const API_DESCRIPTION = `
 draconic runs background jobs: submit them over REST, they wait for their dependencies (a DAG) and for
@@ -81,6 +82,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     bodyParser: false,
   });
   await registerHttpProtection(app, config);
+  await registerDashboard(app);
   configureHttpApp(app, config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

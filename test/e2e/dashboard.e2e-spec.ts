@@ -1,0 +1,185 @@
+/**
+ * The dashboard in a real Chromium against a real service (PostgreSQL, Redis): what an operator
+ * sees and does. Few tests, each waiting for what the page shows, never for a fixed time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, screenshot, seriousViolations } from '../support/browser.js';
+import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
+
+const SLOW = { timeout: 45_000 };
+const KEY = 'dashboard-key-0123456789';
+
+let app: TestApp;
+let secured: TestApp;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [app, secured, browser] = await Promise.all([
+    createTestSpace('ui_open').then((space) => startTestApp(space, { MAX_CPU_UNITS: '8', MAX_CONCURRENT_JOBS: '4' })),
+    createTestSpace('ui_keys').then((space) => startTestApp(space, { API_KEYS: `ops:${KEY}:admin` })),
+    launchChromium(),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await Promise.all([app?.close(), secured?.close()]);
+});
+
+/** A page whose console errors and failed requests are kept (the CSP refusing anything would show there). */
+async function open(target: TestApp, path: string, scheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(SLOW.timeout);
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // The overview asks for GET /queues, which an older service answers 404: that one is expected.
+    if (message.type() === 'error' && !/404/.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(`${target.baseUrl}${path}`);
+  return { page, problems };
+}
+
+const liveBadge = (page: Page) => page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+describe('the dashboard', () => {
+  let hog: string;
+
+  it('is served at /ui/ as same-origin files only, and / leads there', async () => {
+    const root = await app.get('/');
+    expect(root.status).toBe(302);
+    expect(root.headers.location).toBe('/ui/');
+    const html = await app.get('/ui/');
+    expect(html.status).toBe(200);
+    expect(String(html.headers['content-type'])).toMatch(/text\/html/);
+    const body = String(html.body);
+    const scripts = [...body.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, content] of scripts) {
+      expect(attributes).toMatch(/\bsrc="\/ui\/assets\/[^"]+\.js"/);
+      expect(content!.trim()).toBe('');
+    }
+    // A deep link loads the same page; an asset that does not exist is a 404, not the page.
+    expect((await app.get('/ui/jobs/01a23dc0-c274-7755-9da4-18195e167557')).body).toBe(body);
+    expect((await app.get('/ui/assets/missing.js')).status).toBe(404);
+  });
+
+  it('shows a registered worker with its slot, cpu and memory bars and the job it runs', async () => {
+    hog = (await app.submit({ type: 'noop', payload: { duration_ms: 120_000 }, resource_requirements: { cpu_units: 6, memory_mb: 1024 } })).id;
+    await expectEventually(async () => expect((await app.getJob(hog)).status).toBe('running'), { timeoutMs: 30_000 });
+    const { page, problems } = await open(app, '/ui/');
+    await liveBadge(page);
+    const cpu = page.getByRole('meter', { name: 'CPU in use' });
+    await expect(cpu.getAttribute('aria-valuenow')).resolves.toBe('6');
+    await expectEventually(async () => expect(await page.getByText('6 units of 8 units').count()).toBe(1), { timeoutMs: 30_000 });
+    expect(await page.getByRole('meter', { name: 'Slots in use' }).getAttribute('aria-valuetext')).toBe('1 of 4');
+    expect(await page.getByRole('meter', { name: 'Memory in use' }).getAttribute('aria-valuetext')).toBe('1024 MB of 4096 MB');
+    await page.locator(`a[href="/ui/jobs/${hog}"]`).waitFor();
+    await page.getByTestId('count-running').filter({ hasText: '1' }).waitFor();
+    await screenshot(page, 'overview');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('says in words why a job waits for resources, and cancels it from its page', async () => {
+    const waiting = (await app.submit({ type: 'noop', resource_requirements: { cpu_units: 4, memory_mb: 256 } })).id;
+    await expectEventually(async () => expect((await app.getJob(waiting)).waiting_reason?.code).toBe('INSUFFICIENT_RESOURCES'), { timeoutMs: 30_000 });
+    const { page, problems } = await open(app, `/ui/jobs/${waiting}`);
+    const reason = page.getByTestId('waiting-reason');
+    await reason.waitFor();
+    expect(await reason.innerText()).toMatch(/No worker has room for it now \(it needs 4 cpu units and 256 MB of memory\): of 1 worker, 1 worker lacks cpu units/);
+    await screenshot(page, 'job-waiting');
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await expectEventually(async () => {
+      const job = await app.getJob(waiting);
+      expect(job.status).toBe('cancelled');
+      expect(job.error.code).toBe('CANCELLED_BY_USER');
+    });
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: 'Cancelled' }).waitFor();
+    await page.getByTestId('job-error').filter({ hasText: 'Cancelled by a user' }).waitFor();
+    expect(problems).toEqual([]);
+    expect((await app.patch(`/jobs/${hog}/cancel`)).status).toBe(200);
+  }, 120_000);
+
+  it('draws a diamond DAG whose nodes turn completed live, with its logs and events', async () => {
+    const batch = await app.post('/jobs/batch', {
+      jobs: [
+        // The root takes a while, so the page is open before anything completes.
+        { ref: 'fetch', type: 'noop', payload: { duration_ms: 5_000 } },
+        { ref: 'left', type: 'noop', depends_on: ['fetch'], payload: { duration_ms: 300 } },
+        { ref: 'right', type: 'noop', depends_on: ['fetch'] },
+        { ref: 'report', type: 'noop', depends_on: ['left', 'right'] },
+      ],
+    });
+    expect(batch.status).toBe(201);
+    const [root, , , sink] = batch.body.items as Array<{ id: string }>;
+    const { page, problems } = await open(app, `/ui/jobs/${sink!.id}`, 'dark');
+    await liveBadge(page);
+    const nodes = page.locator('.graph [data-node-id]');
+    await expectEventually(async () => expect(await nodes.count()).toBe(4), { timeoutMs: 30_000 });
+    const before = await nodes.evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+    expect(before.filter((s) => s === 'completed').length).toBeLessThan(4);
+
+    const completed = page.locator('.graph [data-node-id][data-status="completed"]');
+    await expectEventually(async () => expect(await completed.count()).toBe(4), { timeoutMs: 60_000, intervalMs: 250 });
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: 'Completed' }).waitFor();
+    await page.getByLabel('Events, oldest first').getByText('Completed').waitFor();
+    await page.getByLabel('Log lines, oldest first').getByText('attempt 1 completed').waitFor();
+    await page.getByLabel('Result').waitFor();
+    await screenshot(page, 'job-dag');
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // A node opens its job's page.
+    await page.locator(`.graph [data-node-id="${root!.id}"] a`).click();
+    await page.waitForURL(`**/ui/jobs/${root!.id}`);
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: 'fetch' }).waitFor();
+    expect(problems).toEqual([]);
+  }, 150_000);
+
+  it('lists jobs with filters and pages', async () => {
+    const { page, problems } = await open(app, '/ui/jobs?status=completed');
+    await page.locator('tbody tr[data-job-id]').first().waitFor();
+    const statuses = await page.locator('tbody tr[data-job-id] [data-status]').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+    expect(statuses.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(statuses)).toEqual(new Set(['completed']));
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.waitForURL(/\/ui\/jobs$/);
+    await page.locator('tbody tr[data-job-id] [data-status="cancelled"]').first().waitFor();
+    await screenshot(page, 'jobs');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 90_000);
+});
+
+describe('the dashboard with API_KEYS set', () => {
+  it('asks for the key, keeps it for the tab, sends it on REST and the socket, and asks again when it is refused', async () => {
+    const { page } = await open(secured, '/ui/');
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await dialog.waitFor();
+    await screenshot(page, 'key-prompt');
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.locator('#api-key').fill('not-the-key');
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await dialog.getByText('The key was refused.').waitFor();
+
+    await page.locator('#api-key').fill(KEY);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await liveBadge(page);
+    await page.getByTestId('count-pending').filter({ hasText: '0' }).waitFor();
+    // A function, not a string: the page's CSP refuses eval.
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('draconic.apiKey'))).toBe(KEY);
+    // A reload keeps the key: no prompt.
+    await page.reload();
+    await liveBadge(page);
+    expect(await dialog.count()).toBe(0);
+  }, 90_000);
+});

@@ -1,0 +1,36 @@
+/**
+ * The wire types, taken from the server's own DTOs and domain constants (type-only where the
+ * server's file needs Nest; the constants are plain arrays shared with the server).
+ */
+import type { JobGraphResponseDto } from '../../../src/jobs/dto/job-graph-response.dto.js';
+import type { JobLogPageResponseDto, JobLogResponseDto } from '../../../src/jobs/dto/job-log-response.dto.js';
+import type { JobPageResponseDto, JobResponseDto } from '../../../src/jobs/dto/job-response.dto.js';
+import type { JobUpdate as JobUpdateWire } from '../../../src/gateway/job-stream.gateway.js';
+import type { WorkerListResponseDto, WorkerResponseDto } from '../../../src/scheduler/dto/worker-response.dto.js';
+
+export { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../../../src/jobs/domain/job-state.js';
+export { JOB_EVENTS, type JobEventName } from '../../../src/events/job-event-bus.js';
+
+export type Job = JobResponseDto;
+export type JobPage = JobPageResponseDto;
+export type JobLog = JobLogResponseDto;
+export type JobLogPage = JobLogPageResponseDto;
+export type JobGraph = JobGraphResponseDto;
+export type JobGraphNode = JobGraph['nodes'][number];
+export type Worker = WorkerResponseDto;
+export type WorkerList = WorkerListResponseDto;
+export type JobUpdate = JobUpdateWire;
+
+/** A `{code, message, ...}` object: `error` and `waiting_reason`. */
+export type CodedInfo = { code?: unknown; message?: unknown; [field: string]: unknown };
+
+/** GET /queues (DESIGN §15): read when the service has it. */
+export interface QueueInfo {
+  type: string;
+  paused: boolean;
+  concurrency_limit: number | null;
+  key_concurrency_limit: number | null;
+  rate_limit: { limit: number; interval_ms: number } | null;
+  counts: Partial<Record<string, number>>;
+  oldest_ready_at: string | null;
+}

@@ -1,0 +1,99 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { get, query } from '../api/http.js';
+import type { JobLog, JobLogPage } from '../api/types.js';
+import { useLiveBatches, useThrottled } from '../live/hooks.js';
+
+const PAGE = 200;
+
+/**
+ * A job's logs, tailing: read page after page, then asked again from the last page read (its
+ * cursor) whenever the job has news, every few seconds while it is unfinished, and after a reconnect,
+ * keeping only lines not seen yet (log ids grow).
+ */
+export function LogTail({ jobId, active, epoch }: { jobId: string; active: boolean; epoch: number }) {
+  const [lines, setLines] = useState<JobLog[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const cursor = useRef<string | null>(null);
+  const lastId = useRef<bigint>(-1n);
+  const busy = useRef(false);
+  const box = useRef<HTMLOListElement>(null);
+  const follow = useRef(true);
+
+  const read = useCallback(async () => {
+    if (busy.current) return;
+    busy.current = true;
+    try {
+      for (let pages = 0; pages < 50; pages++) {
+        const page = await get<JobLogPage>(`/jobs/${jobId}/logs${query({ cursor: cursor.current, limit: PAGE })}`);
+        const fresh = page.items.filter((line) => BigInt(line.id) > lastId.current);
+        if (fresh.length) {
+          lastId.current = BigInt(fresh[fresh.length - 1]!.id);
+          setLines((old) => (old.length + fresh.length > 5_000 ? [...old, ...fresh].slice(-5_000) : [...old, ...fresh]));
+        }
+        if (!page.next_cursor) break;
+        cursor.current = page.next_cursor;
+      }
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      busy.current = false;
+    }
+  }, [jobId]);
+
+  const soon = useThrottled(() => void read(), 300);
+  useEffect(() => {
+    void read();
+  }, [read, epoch]);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => void read(), 3_000);
+    return () => clearInterval(timer);
+  }, [read, active]);
+  useLiveBatches((batch) => {
+    if (batch.some((u) => u.job_id === jobId && u.event !== 'job_progress')) soon();
+  });
+  useEffect(() => {
+    const el = box.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+  }, [lines]);
+
+  return (
+    <div>
+      {error ? <p className="error-text">Could not read the logs: {error}</p> : null}
+      {lines.length === 0 ? (
+        <p className="muted">No log lines yet.</p>
+      ) : (
+        <ol
+          className="logs"
+          ref={box}
+          tabIndex={0}
+          aria-label="Log lines, oldest first"
+          onScroll={(e) => {
+            const el = e.currentTarget;
+            follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+          }}
+        >
+          {lines.map((line) => (
+            <li key={line.id} className={`log log-${line.level}`}>
+              <time dateTime={line.timestamp}>{line.timestamp.slice(11, 23)}</time>
+              <span className="log-level">{line.level}</span>
+              <span className="log-attempt" title="attempt">
+                #{line.attempt}
+              </span>
+              <span className="log-message">
+                {line.message}
+                {line.data && Object.keys(line.data).length > 0 ? (
+                  <details className="log-data">
+                    <summary>data</summary>
+                    <code>{JSON.stringify(line.data, null, 1)}</code>
+                  </details>
+                ) : null}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}

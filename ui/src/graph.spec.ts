@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { layoutGraph, nodeLabel, withNodeStatus } from './graph.js';
+import type { JobGraph } from './api/types.js';
+
+const id = (n: number) => `00000000-0000-7000-8000-00000000000${n}`;
+const diamond: JobGraph = {
+  nodes: [
+    { id: id(1), ref: 'a', type: 'noop', status: 'completed' },
+    { id: id(2), ref: 'b', type: 'noop', status: 'running' },
+    { id: id(3), ref: null, type: 'data_fetch', status: 'ready' },
+    { id: id(4), ref: 'd', type: 'noop', status: 'blocked' },
+  ],
+  edges: [
+    { from: id(1), to: id(2) },
+    { from: id(1), to: id(3) },
+    { from: id(2), to: id(4) },
+    { from: id(3), to: id(4) },
+  ],
+  truncated: false,
+};
+
+describe('graph building', () => {
+  it('lays a diamond out in layers, dependencies left of their dependents', () => {
+    const { nodes, edges } = layoutGraph(diamond, id(4));
+    const x = Object.fromEntries(nodes.map((n) => [n.data.label, n.position.x]));
+    const label3 = nodeLabel(diamond.nodes[2]!);
+    expect(x.a!).toBeLessThan(x.b!);
+    expect(x.b).toBe(x[label3]);
+    expect(x.b!).toBeLessThan(x.d!);
+    const b = nodes.find((n) => n.id === id(2))!;
+    const c = nodes.find((n) => n.id === id(3))!;
+    expect(b.position.y).not.toBe(c.position.y); // side by side, not on top of each other
+    expect(edges.map((e) => `${e.source}->${e.target}`)).toEqual(diamond.edges.map((e) => `${e.from}->${e.to}`));
+    expect(nodes.find((n) => n.id === id(4))!.data).toMatchObject({ current: true, status: 'blocked', label: 'd' });
+    expect(nodes.filter((n) => n.data.current)).toHaveLength(1);
+  });
+
+  it('labels a node by its ref, else by type and the end of its id', () => {
+    expect(nodeLabel(diamond.nodes[0]!)).toBe('a');
+    expect(nodeLabel(diamond.nodes[2]!)).toBe('data_fetch 000003');
+  });
+
+  it('drops edges to nodes a truncated graph left out', () => {
+    const truncated: JobGraph = { ...diamond, nodes: diamond.nodes.slice(0, 2), truncated: true };
+    expect(layoutGraph(truncated, id(1)).edges).toEqual([{ id: `${id(1)}->${id(2)}`, source: id(1), target: id(2) }]);
+  });
+
+  it('changes one node status for a live event, keeping the object when nothing changes', () => {
+    const next = withNodeStatus(diamond, id(4), 'ready');
+    expect(next.nodes[3]!.status).toBe('ready');
+    expect(diamond.nodes[3]!.status).toBe('blocked');
+    expect(withNodeStatus(next, id(4), 'ready')).toBe(next);
+    expect(withNodeStatus(next, 'unknown', 'ready')).toBe(next);
+  });
+
+  it('lays out a thousand-node graph', () => {
+    const nodes = Array.from({ length: 1000 }, (_, i) => ({ id: `n${i}`, ref: `n${i}`, type: 'noop', status: 'pending' as const }));
+    const edges = nodes.slice(1).map((n, i) => ({ from: `n${Math.floor(i / 3)}`, to: n.id }));
+    const laid = layoutGraph({ nodes, edges, truncated: false }, 'n0');
+    expect(laid.nodes).toHaveLength(1000);
+    expect(new Set(laid.nodes.map((n) => `${n.position.x},${n.position.y}`)).size).toBe(1000);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * The one Socket.IO connection to /jobs/stream (unfiltered: the overview and the lists want every
+ * job). Updates are handed to listeners in batches, once per animation frame, so thousands of
+ * events a second cost one render per frame, not one per event. After a reconnect, listeners are
+ * told (`epoch` grows) so a page can catch up with `replay` or a refetch.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { apiKey, askForKey, onKeyChange } from '../api/key.js';
+import type { JobEventName, JobUpdate } from '../api/types.js';
+
+export type BatchListener = (batch: readonly JobUpdate[]) => void;
+export type ConnectionState = 'connecting' | 'live' | 'offline';
+
+const batchListeners = new Set<BatchListener>();
+const stateListeners = new Set<() => void>();
+let socket: Socket | null = null;
+let queue: JobUpdate[] = [];
+let scheduled = false;
+let state: ConnectionState = 'connecting';
+let epoch = 0;
+
+function flush(): void {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  for (const listener of batchListeners) listener(batch);
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  // A hidden tab gets no animation frames: a timer keeps the queue short there.
+  if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 250);
+  else requestAnimationFrame(flush);
+}
+
+function setState(next: ConnectionState): void {
+  state = next;
+  for (const listener of stateListeners) listener();
+}
+
+function connect(): Socket {
+  const s = io('/jobs/stream', {
+    transports: ['websocket'],
+    // A function: every (re)connection sends the key the tab has now.
+    auth: (cb) => cb(apiKey() ? { token: apiKey() } : {}),
+  });
+  s.on('connect', () => {
+    epoch += 1;
+    setState('live');
+  });
+  s.on('disconnect', () => setState('offline'));
+  s.on('connect_error', (error: Error) => {
+    setState('offline');
+    if (/API key/i.test(error.message)) askForKey(apiKey() ? 'The key was refused.' : 'This service needs an API key.');
+  });
+  s.on('job_update', (update: JobUpdate) => {
+    queue.push(update);
+    schedule();
+  });
+  return s;
+}
+
+export function stream(): Socket {
+  if (!socket) {
+    socket = connect();
+    // A new key: connect again with it (a refused handshake does not retry on its own).
+    onKeyChange(() => {
+      if (!apiKey() || !socket) return;
+      socket.disconnect();
+      socket.connect();
+    });
+  }
+  return socket;
+}
+
+export function onBatch(listener: BatchListener): () => void {
+  stream();
+  batchListeners.add(listener);
+  return () => batchListeners.delete(listener);
+}
+
+export function onConnectionChange(listener: () => void): () => void {
+  stateListeners.add(listener);
+  return () => stateListeners.delete(listener);
+}
+
+export function connectionState(): ConnectionState {
+  return state;
+}
+
+/** Grows by one on every (re)connection. */
+export function connectionEpoch(): number {
+  return epoch;
+}
+
+/** A job's events after a sequence number, from the service's store (DESIGN §7 catch-up). */
+export async function replay(jobId: string, afterSequence: number): Promise<JobUpdate[]> {
+  const answer = (await stream().timeout(15_000).emitWithAck('replay', { job_id: jobId, after_sequence: afterSequence })) as
+    | { ok: true; events: JobUpdate[] }
+    | { ok: false; error: string };
+  if (!answer.ok) throw new Error(answer.error);
+  return answer.events;
+}
+
+/** Events after which a job's stored fields (result, error, times) have changed. */
+export const CHANGES_FIELDS: ReadonlySet<JobEventName> = new Set<JobEventName>([
+  'job_blocked',
+  'job_ready',
+  'job_started',
+  'job_completed',
+  'job_failed',
+  'job_timeout',
+  'job_retry_scheduled',
+  'job_cancelled',
+]);

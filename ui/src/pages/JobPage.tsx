@@ -1,0 +1,309 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { ApiError, get, request } from '../api/http.js';
+import type { CodedInfo, Job, JobGraph, JobUpdate } from '../api/types.js';
+import { GraphView } from '../components/GraphView.js';
+import { JsonView } from '../components/JsonView.js';
+import { LogTail } from '../components/LogTail.js';
+import { StatusBadge } from '../components/StatusBadge.js';
+import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
+import { CHANGES_FIELDS, replay } from '../live/stream.js';
+import { useNow } from '../lib/useNow.js';
+import { Link } from '../router.js';
+import { describeError, describeWaitingReason, humanize, relativeTime, RETRYABLE, statusLook } from '../status.js';
+
+/** Fields shown in their own places; any other field the service sends is listed too. */
+const SHOWN = new Set([
+  'id', 'type', 'status', 'priority', 'attempts', 'retry_config', 'resource_requirements', 'timeout_seconds', 'worker_id',
+  'created_at', 'updated_at', 'started_at', 'completed_at', 'next_run_at', 'idempotency_key', 'ref', 'depends_on',
+  'dependents', 'payload', 'result', 'error', 'waiting_reason',
+]);
+
+function Time({ iso, now }: { iso: string | null | undefined; now: number }) {
+  if (!iso) return <span className="muted">—</span>;
+  return (
+    <time dateTime={iso} title={iso}>
+      {iso.replace('T', ' ').replace('Z', ' UTC')} <span className="muted">({relativeTime(iso, now)})</span>
+    </time>
+  );
+}
+
+function JobLinks({ ids }: { ids: string[] }) {
+  if (ids.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="chips">
+      {ids.map((id) => (
+        <li key={id}>
+          <Link to={`/jobs/${id}`} className="mono">
+            {id}
+          </Link>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Field({ name, children }: { name: string; children: ReactNode }) {
+  return (
+    <>
+      <dt>{name}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+function other(value: unknown): ReactNode {
+  if (value === null || value === undefined) return <span className="muted">—</span>;
+  if (typeof value === 'object') return <JsonView value={value} label="value" />;
+  return String(value);
+}
+
+/** Merges events into a list ordered by sequence, once each. */
+function merge(events: JobUpdate[], more: JobUpdate[]): JobUpdate[] {
+  if (more.length === 0) return events;
+  const bySequence = new Map(events.map((e) => [e.data.sequence, e]));
+  let added = false;
+  for (const e of more) {
+    if (!bySequence.has(e.data.sequence)) {
+      bySequence.set(e.data.sequence, e);
+      added = true;
+    }
+  }
+  return added ? [...bySequence.values()].sort((a, b) => a.data.sequence - b.data.sequence) : events;
+}
+
+export function JobPage({ id }: { id: string }) {
+  const client = useQueryClient();
+  const now = useNow(1_000);
+  const { epoch } = useConnection();
+  const job = useQuery({ queryKey: ['job', id], queryFn: () => get<Job>(`/jobs/${id}`) });
+  const graph = useQuery({ queryKey: ['graph', id], queryFn: () => get<JobGraph>(`/jobs/${id}/graph`) });
+  const [events, setEvents] = useState<JobUpdate[]>([]);
+  const [statuses, setStatuses] = useState<ReadonlyMap<string, string>>(new Map());
+  const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const lastSequence = useRef(0);
+  const graphIds = useRef<Set<string>>(new Set());
+  graphIds.current = new Set(graph.data?.nodes.map((n) => n.id) ?? []);
+
+  const refetchJob = useThrottled(() => void client.invalidateQueries({ queryKey: ['job', id] }), 400);
+
+  // Catch-up: the job's stored events after the last one seen, on arrival and after every reconnect.
+  useEffect(() => {
+    if (epoch === 0) return;
+    let stop = false;
+    replay(id, lastSequence.current)
+      .then((missed) => {
+        if (stop || missed.length === 0) return;
+        lastSequence.current = Math.max(lastSequence.current, ...missed.map((e) => e.data.sequence));
+        setEvents((old) => merge(old, missed));
+        refetchJob();
+      })
+      .catch(() => undefined);
+    if (epoch > 1) {
+      // Back from a disconnection: the graph's statuses may have moved meanwhile.
+      void client.invalidateQueries({ queryKey: ['graph', id] });
+      setStatuses(new Map());
+    }
+    return () => {
+      stop = true;
+    };
+  }, [epoch, id, client, refetchJob]);
+
+  useLiveBatches((batch) => {
+    const mine: JobUpdate[] = [];
+    const moved: Array<[string, string]> = [];
+    for (const update of batch) {
+      if (update.job_id === id) mine.push(update);
+      if (graphIds.current.has(update.job_id) && update.event !== 'job_progress') moved.push([update.job_id, update.data.status]);
+    }
+    if (moved.length) setStatuses((old) => new Map([...old, ...moved]));
+    if (mine.length) {
+      lastSequence.current = Math.max(lastSequence.current, ...mine.map((e) => e.data.sequence));
+      setEvents((old) => merge(old, mine));
+      const current = client.getQueryData<Job>(['job', id]);
+      const last = mine[mine.length - 1]!;
+      if (current && last.event !== 'job_progress') client.setQueryData<Job>(['job', id], { ...current, status: last.data.status as Job['status'] });
+      if (mine.some((e) => CHANGES_FIELDS.has(e.event))) refetchJob();
+    }
+  });
+
+  const cancel = useMutation({
+    mutationFn: () => request<Job>('PATCH', `/jobs/${id}/cancel`),
+    onSuccess: (updated) => {
+      client.setQueryData(['job', id], updated);
+      setNotice({ kind: 'ok', text: 'Cancelled.' });
+      void client.invalidateQueries({ queryKey: ['graph', id] });
+    },
+    onError: (error: Error) => setNotice({ kind: 'error', text: `Not cancelled: ${error.message}` }),
+  });
+  const retry = useMutation({
+    mutationFn: () => request<Job>('POST', `/jobs/${id}/retry`),
+    onSuccess: (updated) => {
+      client.setQueryData(['job', id], updated);
+      setNotice({ kind: 'ok', text: `Queued again: now ${statusLook(updated.status).label.toLowerCase()}.` });
+      void client.invalidateQueries({ queryKey: ['graph', id] });
+    },
+    onError: (error: Error) => setNotice({ kind: 'error', text: `Not retried: ${error.message}` }),
+  });
+
+  if (job.error) {
+    const missing = job.error instanceof ApiError && job.error.status === 404;
+    return (
+      <section>
+        <h1>{missing ? 'No such job' : 'Could not read the job'}</h1>
+        <p>{missing ? `There is no job ${id} (it may have been deleted by retention).` : job.error.message}</p>
+        <p>
+          <Link to="/jobs">All jobs</Link>
+        </p>
+      </section>
+    );
+  }
+  if (!job.data) return <p className="muted">Loading…</p>;
+  const j = job.data;
+  const look = statusLook(j.status);
+  const waiting = describeWaitingReason(j.waiting_reason as CodedInfo | null, now, j.resource_requirements);
+  const failure = describeError(j.error as CodedInfo | null);
+  const extra = Object.entries(j).filter(([name]) => !SHOWN.has(name));
+
+  return (
+    <section aria-labelledby="job-title">
+      <div className="page-head">
+        <div>
+          <p className="crumbs">
+            <Link to="/jobs">Jobs</Link> / <span className="mono">{j.id}</span>
+          </p>
+          <h1 id="job-title">
+            {j.ref ?? j.type} <StatusBadge status={j.status} />
+          </h1>
+        </div>
+        <div className="actions">
+          {!look.terminal ? (
+            <button type="button" className="danger" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
+              {cancel.isPending ? 'Cancelling…' : 'Cancel job'}
+            </button>
+          ) : null}
+          {RETRYABLE.includes(j.status) ? (
+            <button type="button" disabled={retry.isPending} onClick={() => retry.mutate()}>
+              {retry.isPending ? 'Retrying…' : 'Retry'}
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {notice ? (
+        <p className={notice.kind === 'ok' ? 'ok-text' : 'error-text'} role="status">
+          {notice.text}
+        </p>
+      ) : null}
+
+      {waiting ? (
+        <div className="callout callout-wait" role="note" aria-label="Why it waits" data-testid="waiting-reason">
+          <strong>Why it is not running: </strong>
+          {waiting}
+          <span className="muted small"> ({String((j.waiting_reason as CodedInfo).code)})</span>
+        </div>
+      ) : null}
+      {failure ? (
+        <div className="callout callout-error" role="note" aria-label="Error" data-testid="job-error">
+          <strong>{failure.title}</strong>
+          {failure.text ? <>: {failure.text}</> : null}
+          <span className="muted small"> ({String((j.error as CodedInfo).code)})</span>
+          {Object.keys(j.error ?? {}).length > 2 ? <JsonView value={j.error} label="Error details" /> : null}
+        </div>
+      ) : null}
+
+      <div className="two-col">
+        <div className="card">
+          <h2>Fields</h2>
+          <dl className="fields">
+            <Field name="id">
+              <span className="mono">{j.id}</span>
+            </Field>
+            <Field name="type">{j.type}</Field>
+            <Field name="status">
+              {look.label} <span className="muted">— {look.description}</span>
+            </Field>
+            <Field name="priority">{j.priority}</Field>
+            <Field name="attempts">
+              {j.attempts} of {j.retry_config.max_attempts}
+            </Field>
+            <Field name="worker">{j.worker_id ? <span className="mono">{j.worker_id}</span> : <span className="muted">—</span>}</Field>
+            <Field name="resources">
+              {j.resource_requirements.cpu_units} cpu unit{j.resource_requirements.cpu_units === 1 ? '' : 's'}, {j.resource_requirements.memory_mb} MB
+            </Field>
+            <Field name="timeout">{j.timeout_seconds} s</Field>
+            <Field name="retries">
+              up to {j.retry_config.max_attempts} runs, backoff ×{j.retry_config.backoff_multiplier} from {j.retry_config.initial_delay_ms} ms to {j.retry_config.max_delay_ms} ms
+            </Field>
+            <Field name="created">
+              <Time iso={j.created_at} now={now} />
+            </Field>
+            <Field name="updated">
+              <Time iso={j.updated_at} now={now} />
+            </Field>
+            <Field name="started">
+              <Time iso={j.started_at} now={now} />
+            </Field>
+            <Field name="completed">
+              <Time iso={j.completed_at} now={now} />
+            </Field>
+            <Field name="next run">
+              <Time iso={j.next_run_at} now={now} />
+            </Field>
+            <Field name="idempotency key">{j.idempotency_key ?? <span className="muted">—</span>}</Field>
+            <Field name="ref">{j.ref ?? <span className="muted">—</span>}</Field>
+            {extra.map(([name, value]) => (
+              <Field key={name} name={humanize(name).toLowerCase()}>
+                {other(value)}
+              </Field>
+            ))}
+            <Field name="depends on">
+              <JobLinks ids={j.depends_on} />
+            </Field>
+            <Field name="dependents">
+              <JobLinks ids={j.dependents} />
+            </Field>
+          </dl>
+        </div>
+        <div className="card">
+          <h2>Payload</h2>
+          <JsonView value={j.payload} label="Payload" />
+          <h2>Result</h2>
+          {j.result === null || j.result === undefined ? <p className="muted">No result yet.</p> : <JsonView value={j.result} label="Result" />}
+        </div>
+      </div>
+
+      {graph.data && graph.data.nodes.length > 1 ? (
+        <div className="card">
+          <h2>
+            Dependency graph <span className="muted small">({graph.data.nodes.length} jobs{graph.data.truncated ? ', the oldest 20,000 shown' : ''})</span>
+          </h2>
+          <GraphView graph={graph.data} currentId={id} statuses={statuses} />
+        </div>
+      ) : null}
+
+      <div className="two-col">
+        <div className="card">
+          <h2>Logs</h2>
+          <LogTail jobId={id} active={!look.terminal} epoch={epoch} />
+        </div>
+        <div className="card">
+          <h2>Events</h2>
+          {events.length === 0 ? (
+            <p className="muted">No events yet.</p>
+          ) : (
+            <ol className="events" aria-label="Events, oldest first">
+              {events.map((e) => (
+                <li key={e.data.sequence}>
+                  <time dateTime={e.data.timestamp}>{e.data.timestamp.slice(11, 23)}</time> <span className="mono small">#{e.data.sequence}</span>{' '}
+                  {humanize(e.event.replace(/^job_/, ''))}
+                  {e.event === 'job_progress' && typeof e.data.percent === 'number' ? ` ${e.data.percent}%` : ''}
+                  {e.data.attempt ? <span className="muted"> (attempt {e.data.attempt})</span> : null}
+                </li>
+              ))}
+            </ol>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}

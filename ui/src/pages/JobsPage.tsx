@@ -1,0 +1,191 @@
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { get, query } from '../api/http.js';
+import { JOB_STATUSES, PRIORITIES, type Job, type JobPage } from '../api/types.js';
+import { StatusBadge } from '../components/StatusBadge.js';
+import { useLiveBatches } from '../live/hooks.js';
+import { useNow } from '../lib/useNow.js';
+import { Link, navigate, useLocation } from '../router.js';
+import { relativeTime } from '../status.js';
+
+const list = (value: string | null) => (value ? value.split(',').filter(Boolean) : []);
+
+/** The jobs list: the REST filters (kept in the address, so a view can be shared), pages by cursor, rows updated live. */
+export function JobsPage() {
+  const { search } = useLocation();
+  const client = useQueryClient();
+  const now = useNow(5_000);
+  const statuses = list(search.get('status'));
+  const priorities = list(search.get('priority'));
+  const type = search.get('type') ?? '';
+  const cursor = search.get('cursor');
+  const [typeInput, setTypeInput] = useState(type);
+  const [fresh, setFresh] = useState(0);
+  const key = ['jobs', statuses.join(','), priorities.join(','), type, cursor ?? ''];
+  const page = useQuery({
+    queryKey: key,
+    queryFn: () => get<JobPage>(`/jobs${query({ status: statuses, priority: priorities, type, cursor, limit: 50 })}`),
+    placeholderData: keepPreviousData,
+  });
+
+  const setFilters = (next: { status?: string[]; priority?: string[]; type?: string }) => {
+    const params = {
+      status: next.status ?? statuses,
+      priority: next.priority ?? priorities,
+      type: next.type ?? type,
+    };
+    setFresh(0);
+    navigate(`/jobs${query(params)}`, { replace: true });
+  };
+  const toggle = (values: string[], value: string) => (values.includes(value) ? values.filter((v) => v !== value) : [...values, value]);
+
+  // Live rows: a shown job's status and attempt follow its events; new jobs are counted, shown on demand.
+  useLiveBatches((batch) => {
+    const current = client.getQueryData<JobPage>(key);
+    if (!current) return;
+    let changed = false;
+    let created = 0;
+    const latest = new Map<string, (typeof batch)[number]>();
+    for (const update of batch) {
+      if (update.event === 'job_created') {
+        const matches =
+          (statuses.length === 0 || statuses.includes(update.data.status)) &&
+          (priorities.length === 0 || priorities.includes(update.data.priority)) &&
+          (!type || type.split(',').includes(update.data.type));
+        if (matches && !cursor) created += 1;
+      }
+      latest.set(update.job_id, update);
+    }
+    const items = current.items.map((job): Job => {
+      const update = latest.get(job.id);
+      if (!update || update.event === 'job_progress') return job;
+      if (job.status === update.data.status && job.attempts === update.data.attempt) return job;
+      changed = true;
+      return { ...job, status: update.data.status as Job['status'], attempts: Math.max(job.attempts, update.data.attempt) };
+    });
+    if (changed) client.setQueryData<JobPage>(key, { ...current, items });
+    if (created) setFresh((n) => n + created);
+  });
+
+  const submitType = (event: FormEvent) => {
+    event.preventDefault();
+    setFilters({ type: typeInput.trim() });
+  };
+
+  return (
+    <section aria-labelledby="jobs-title">
+      <div className="page-head">
+        <h1 id="jobs-title">Jobs</h1>
+      </div>
+      <form className="filters" onSubmit={submitType} aria-label="Filters">
+        <fieldset>
+          <legend>Status</legend>
+          {JOB_STATUSES.map((s) => (
+            <label key={s} className="check">
+              <input type="checkbox" checked={statuses.includes(s)} onChange={() => setFilters({ status: toggle(statuses, s) })} />
+              <StatusBadge status={s} />
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>Priority</legend>
+          {PRIORITIES.map((p) => (
+            <label key={p} className="check">
+              <input type="checkbox" checked={priorities.includes(p)} onChange={() => setFilters({ priority: toggle(priorities, p) })} />
+              {p}
+            </label>
+          ))}
+        </fieldset>
+        <div className="field">
+          <label htmlFor="type-filter">Type</label>
+          <input id="type-filter" value={typeInput} placeholder="e.g. noop, data_fetch" onChange={(e) => setTypeInput(e.target.value)} />
+          <button type="submit">Apply</button>
+          {statuses.length || priorities.length || type ? (
+            <button
+              type="button"
+              onClick={() => {
+                setTypeInput('');
+                setFilters({ status: [], priority: [], type: '' });
+              }}
+            >
+              Clear filters
+            </button>
+          ) : null}
+        </div>
+      </form>
+
+      {fresh > 0 ? (
+        <button
+          type="button"
+          className="banner"
+          onClick={() => {
+            setFresh(0);
+            void page.refetch();
+          }}
+        >
+          {fresh} new job{fresh === 1 ? '' : 's'}: show
+        </button>
+      ) : null}
+      {page.error ? <p className="error-text">Could not list the jobs: {(page.error as Error).message}</p> : null}
+
+      <div className="table-wrap">
+        <table className="jobs">
+          <caption className="sr-only">Jobs, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Type</th>
+              <th scope="col">Status</th>
+              <th scope="col">Priority</th>
+              <th scope="col" className="num">
+                Attempts
+              </th>
+              <th scope="col">Created</th>
+              <th scope="col">Worker</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.data?.items.map((job) => (
+              <tr key={job.id} data-job-id={job.id}>
+                <td>
+                  <Link to={`/jobs/${job.id}`} className="mono">
+                    {job.ref ?? job.id.slice(-12)}
+                  </Link>
+                </td>
+                <td>{job.type}</td>
+                <td>
+                  <StatusBadge status={job.status} />
+                </td>
+                <td>{job.priority}</td>
+                <td className="num">
+                  {job.attempts}/{job.retry_config.max_attempts}
+                </td>
+                <td title={job.created_at}>{relativeTime(job.created_at, now)}</td>
+                <td className="mono small">{job.worker_id ?? ''}</td>
+              </tr>
+            ))}
+            {page.data && page.data.items.length === 0 ? (
+              <tr>
+                <td colSpan={7} className="muted">
+                  No job matches.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      <nav className="pager" aria-label="Pages">
+        {cursor ? (
+          <button type="button" onClick={() => history.back()}>
+            Previous
+          </button>
+        ) : null}
+        {page.data?.next_cursor ? (
+          <button type="button" onClick={() => navigate(`/jobs${query({ status: statuses, priority: priorities, type, cursor: page.data!.next_cursor })}`)}>
+            Next
+          </button>
+        ) : null}
+      </nav>
+    </section>
+  );
+}
