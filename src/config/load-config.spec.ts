@@ -60,6 +60,13 @@ describe(parseConfig.name, () => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
   });
 
+  it('reads retention: DESIGN §13 defaults, 0 = keep forever, batches of at most 1,000', () => {
+    expect(parseConfig({}).retention).toEqual({ completedSeconds: 604_800, failedSeconds: 2_592_000, intervalMs: 60_000, batchSize: 1000, pauseMs: 200 });
+    expect(parseConfig({ RETENTION_COMPLETED_SECONDS: '0', RETENTION_FAILED_SECONDS: '0' }).retention).toMatchObject({ completedSeconds: 0, failedSeconds: 0 });
+    expect(() => parseConfig({ RETENTION_BATCH_SIZE: '1001' })).toThrow(/RETENTION_BATCH_SIZE/);
+    expect(() => parseConfig({ RETENTION_FAILED_SECONDS: '-1' })).toThrow(/RETENTION_FAILED_SECONDS/);
+  });
+
   it('reads METRICS_PORT, empty meaning none', () => {
     expect(parseConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
     expect(parseConfig({ METRICS_PORT: '' }).metricsPort).toBeUndefined();

@@ -130,6 +130,26 @@ describe('embedded mode', () => {
     expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(400);
   });
 
+  it('resumes a failed chain with POST /jobs/{id}/retry, and bulk-cancels and deletes', async () => {
+    const response = await api.post('/jobs/batch', {
+      jobs: [
+        { ref: 'root', type: 'noop', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } },
+        { ref: 'next', type: 'noop', depends_on: ['root'] },
+      ],
+    });
+    const [root, next] = response.body.items as any[];
+    await done(root.id, 'failed');
+    await done(next.id, 'cancelled');
+    expect((await api.post(`/jobs/${root.id}/retry`, {})).status).toBe(200);
+    expect((await done(next.id)).status).toBe('completed');
+    expect((await done(root.id)).attempts).toBe(2);
+
+    const waiting = await api.submit({ type: 'noop', payload: { duration_ms: 60_000 } });
+    const bulk = await api.post('/jobs/bulk/cancel', { ids: [waiting.id, root.id] });
+    expect(bulk.body).toMatchObject({ matched: 2, changed: 1 });
+    await expectEventually(async () => expect((await api.request('DELETE', `/jobs/${root.id}`)).status).toBe(204));
+  });
+
   it('times out a job whose handler never returns', async () => {
     const job = await api.submit({ type: 'noop', payload: { duration_ms: 60_000, ignore_signal: true }, timeout_seconds: 1, retry_config: { max_attempts: 1 } });
     expect(await done(job.id, 'timeout')).toMatchObject({ error: { code: 'TIMEOUT' } });
