@@ -85,6 +85,14 @@ describe('embedded mode', () => {
     expect((await api.get('/docs')).status).toBe(200);
   });
 
+  it('serves the dashboard at /ui/, where / leads', async () => {
+    const page = await api.get('/ui/');
+    expect(page.status).toBe(200);
+    expect(String(page.body)).toMatch(/<script type="module" crossorigin src="\/ui\/assets\/[^"]+\.js"><\/script>/);
+    const root = await fetch(`${api.baseUrl}/`, { redirect: 'manual' });
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/ui/']);
+  });
+
   it('runs a submitted job to completion', async () => {
     const job = await api.submit({ type: 'noop', payload: { duration_ms: 50 } });
     expect(await done(job.id)).toMatchObject({ attempts: 1, result: { ok: true } });

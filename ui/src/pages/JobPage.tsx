@@ -7,6 +7,7 @@ import { JsonView } from '../components/JsonView.js';
 import { LogTail } from '../components/LogTail.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
+import { mergeEvents } from '../live/merge.js';
 import { CHANGES_FIELDS, replay } from '../live/stream.js';
 import { useNow } from '../lib/useNow.js';
 import { Link } from '../router.js';
@@ -58,20 +59,6 @@ function other(value: unknown): ReactNode {
   return String(value);
 }
 
-/** Merges events into a list ordered by sequence, once each. */
-function merge(events: JobUpdate[], more: JobUpdate[]): JobUpdate[] {
-  if (more.length === 0) return events;
-  const bySequence = new Map(events.map((e) => [e.data.sequence, e]));
-  let added = false;
-  for (const e of more) {
-    if (!bySequence.has(e.data.sequence)) {
-      bySequence.set(e.data.sequence, e);
-      added = true;
-    }
-  }
-  return added ? [...bySequence.values()].sort((a, b) => a.data.sequence - b.data.sequence) : events;
-}
-
 export function JobPage({ id }: { id: string }) {
   const client = useQueryClient();
   const now = useNow(1_000);
@@ -95,7 +82,7 @@ export function JobPage({ id }: { id: string }) {
       .then((missed) => {
         if (stop || missed.length === 0) return;
         lastSequence.current = Math.max(lastSequence.current, ...missed.map((e) => e.data.sequence));
-        setEvents((old) => merge(old, missed));
+        setEvents((old) => mergeEvents(old, missed));
         refetchJob();
       })
       .catch(() => undefined);
@@ -119,7 +106,7 @@ export function JobPage({ id }: { id: string }) {
     if (moved.length) setStatuses((old) => new Map([...old, ...moved]));
     if (mine.length) {
       lastSequence.current = Math.max(lastSequence.current, ...mine.map((e) => e.data.sequence));
-      setEvents((old) => merge(old, mine));
+      setEvents((old) => mergeEvents(old, mine));
       const current = client.getQueryData<Job>(['job', id]);
       const last = mine[mine.length - 1]!;
       if (current && last.event !== 'job_progress') client.setQueryData<Job>(['job', id], { ...current, status: last.data.status as Job['status'] });

@@ -176,9 +176,15 @@ export function JobsPage() {
       </div>
       <nav className="pager" aria-label="Pages">
         {cursor ? (
-          <button type="button" onClick={() => history.back()}>
-            Previous
-          </button>
+          <>
+            <button type="button" onClick={() => navigate(`/jobs${query({ status: statuses, priority: priorities, type })}`)}>
+              First page
+            </button>
+            {/* Cursors only lead forward: the previous page is the previous entry of the tab's history. */}
+            <button type="button" onClick={() => history.back()}>
+              Previous
+            </button>
+          </>
         ) : null}
         {page.data?.next_cursor ? (
           <button type="button" onClick={() => navigate(`/jobs${query({ status: statuses, priority: priorities, type, cursor: page.data!.next_cursor })}`)}>

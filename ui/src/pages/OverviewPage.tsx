@@ -100,7 +100,7 @@ export function OverviewPage() {
   const queues = useQuery({
     queryKey: ['queues'],
     queryFn: () => get<{ items: QueueInfo[] }>('/queues'),
-    refetchInterval: 5_000,
+    refetchInterval: (q) => (q.state.error instanceof ApiError && q.state.error.status === 404 ? false : 5_000),
     retry: false,
   });
   const now = useNow(1_000);
@@ -117,7 +117,7 @@ export function OverviewPage() {
   const refresh = useThrottled(() => {
     void client.invalidateQueries({ queryKey: ['workers'] });
     void client.invalidateQueries({ queryKey: ['metrics'] });
-    void client.invalidateQueries({ queryKey: ['queues'] });
+    if (!(client.getQueryState(['queues'])?.error instanceof ApiError)) void client.invalidateQueries({ queryKey: ['queues'] });
   }, 1_000);
   useLiveBatches((batch) => {
     events.current += batch.length;
