@@ -111,6 +111,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private onEvent(event: JobEvent): void {
     if (!this.leader.isLeader()) return;
     if (RELEASES.has(event.event)) this.ledger.release(event.jobId);
+    if (event.event === 'job_started') this.startLog.started(event.jobId, Date.parse(event.data.timestamp));
     if (event.event === 'job_cancelled') this.ledger.stale = true; // a running job keeps its booking until its handler stops
     if (event.event === 'job_retry_scheduled' && typeof event.data.next_run_at === 'string') {
       this.armRetryTimer(Date.parse(event.data.next_run_at));
@@ -237,7 +238,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       for (const { job } of started) {
         this.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: sizes.get(job.id)?.concurrencyKey ?? null });
       }
-      this.recordStarts(started.map(({ job }) => job.type));
+      this.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })));
       this.dispatcher.handOver(workerId, started);
       handedOver += started.length;
     }
@@ -246,7 +247,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const job = sizes.get(p.id)!;
       this.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });
     }
-    this.recordStarts(placed.map((p) => sizes.get(p.id)!.type));
+    this.recordStarts(placed.map((p) => ({ id: p.id, type: sizes.get(p.id)!.type })));
     if (placed.length > 0) {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
@@ -295,15 +296,16 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /**
    * Books starts of rate-limited types, timed after the statement that placed or started them
    * returned: never earlier than the start the database recorded, so windows counted from
-   * `started_at` hold the limit too.
+   * `started_at` hold the limit too. A job a worker's queue starts later moves to its real start
+   * when its job_started event comes (StartLog.started).
    */
-  private recordStarts(types: readonly string[]): void {
-    if (types.length === 0) return;
+  private recordStarts(jobs: ReadonlyArray<{ id: string; type: string }>): void {
+    if (jobs.length === 0) return;
     const at = Date.now();
-    for (const type of types) {
+    for (const { id, type } of jobs) {
       const rate = this.rules.get(type)?.rateLimit;
       if (rate) {
-        this.startLog.record(type, at);
+        this.startLog.record(type, at, id);
         this.metrics.rateLimitedStarts.inc({ type });
       }
     }
