@@ -52,6 +52,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private startLogStale = true;
   private rateTimer?: NodeJS.Timeout;
   private rateAt: number | null = null;
+  /** What the rules held back as a whole when the reasons were last written: type, or type + NUL + key. */
+  private heldBefore = new Map<string, { type: string; key: string | null }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -187,12 +189,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const held = flow?.heldBack();
     this.metrics.queueHeld.reset();
     for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
-    if (held && reasonsDue) {
-      await this.queue.setHeldReasons([
-        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
-        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
-      ]);
-    }
+    if (reasonsDue) await this.writeHeldReasons(held);
     const fair = (held && (held.types.size > 0 || held.pairs.size > 0)) || (await this.queue.anyKeyedReady());
     const ready = fair
       ? await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, {
@@ -202,7 +199,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       : await this.queue.readyQueue(SCHEDULER_TIMING.passWindow);
     if (held) this.armRateTimer(flow!);
     if (ready.length === 0) {
-      if (reasonsDue && held) this.lastReasonsAt = Date.now();
+      if (reasonsDue) this.lastReasonsAt = Date.now();
       return false;
     }
     const starvedBefore = Date.now() - this.config.starvationSeconds * 1000;
@@ -291,6 +288,22 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
     const { byType, byKey } = this.ledger.runningCounts(pairKey);
     return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
+  }
+
+  /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */
+  private async writeHeldReasons(held: ReturnType<FlowGate['heldBack']> | undefined): Promise<void> {
+    const now = new Map<string, { type: string; key: string | null }>();
+    for (const type of held?.types.keys() ?? []) now.set(type, { type, key: null });
+    for (const [k, { type, key }] of held?.pairs ?? []) now.set(k, { type, key });
+    const released = [...this.heldBefore].filter(([k]) => !now.has(k)).map(([, v]) => v);
+    if (held) {
+      await this.queue.setHeldReasons([
+        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
+        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
+      ]);
+    }
+    if (released.length > 0) await this.queue.clearHeldReasons(released);
+    this.heldBefore = now;
   }
 
   /**
