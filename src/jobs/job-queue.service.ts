@@ -42,6 +42,10 @@ export class JobQueueService {
     return this.candidates.setHeldReasons(items);
   }
 
+  clearHeldReasons(items: ReadonlyArray<{ type: string; key: string | null }>) {
+    return this.candidates.clearHeldReasons(items);
+  }
+
   recentStarts(types: string[], windowMs: number) {
     return this.candidates.recentStarts(types, windowMs);
   }

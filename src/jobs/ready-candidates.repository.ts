@@ -106,6 +106,26 @@ export class ReadyCandidatesRepository {
   }
 
   /**
+   * Clears the queue-rule reasons (QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED) of ready jobs of a
+   * type (key null) or of a (type, key) pair that the rules no longer hold back as a whole, so that
+   * jobs beyond the scheduler's window do not keep a reason that is no longer true.
+   */
+  async clearHeldReasons(items: ReadonlyArray<{ type: string; key: string | null }>): Promise<number> {
+    if (items.length === 0) return 0;
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH cleared AS (
+         UPDATE jobs j SET waiting_reason = NULL
+         FROM unnest($1::varchar[], $2::varchar[]) AS r(type, key)
+         WHERE j.status = 'ready' AND NOT j.allocated AND j.type = r.type AND (r.key IS NULL OR j.concurrency_key = r.key)
+           AND j.waiting_reason->>'code' IN ('QUEUE_PAUSED', 'CONCURRENCY_LIMIT', 'RATE_LIMITED')
+         RETURNING j.id
+       ) SELECT id FROM cleared`,
+      [items.map((i) => i.type), items.map((i) => i.key)],
+    );
+    return rows.length;
+  }
+
+  /**
    * Starts of the given types within the last `windowMs` (ms since the epoch, the database's clock):
    * the runs started (started_at) and the jobs placed and not started yet (placed_at). Rebuilds the
    * rate limit's start log when a leader takes over or a rate limit is set.

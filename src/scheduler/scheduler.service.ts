@@ -52,6 +52,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private startLogStale = true;
   private rateTimer?: NodeJS.Timeout;
   private rateAt: number | null = null;
+  /** What the rules held back as a whole when the reasons were last written: type, or type + NUL + key. */
+  private heldBefore = new Map<string, { type: string; key: string | null }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -111,6 +113,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private onEvent(event: JobEvent): void {
     if (!this.leader.isLeader()) return;
     if (RELEASES.has(event.event)) this.ledger.release(event.jobId);
+    if (event.event === 'job_started') this.startLog.started(event.jobId, Date.parse(event.data.timestamp));
     if (event.event === 'job_cancelled') this.ledger.stale = true; // a running job keeps its booking until its handler stops
     if (event.event === 'job_retry_scheduled' && typeof event.data.next_run_at === 'string') {
       this.armRetryTimer(Date.parse(event.data.next_run_at));
@@ -186,12 +189,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const held = flow?.heldBack();
     this.metrics.queueHeld.reset();
     for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
-    if (held && reasonsDue) {
-      await this.queue.setHeldReasons([
-        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
-        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
-      ]);
-    }
+    if (reasonsDue) await this.writeHeldReasons(held);
     const fair = (held && (held.types.size > 0 || held.pairs.size > 0)) || (await this.queue.anyKeyedReady());
     const ready = fair
       ? await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, {
@@ -201,7 +199,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       : await this.queue.readyQueue(SCHEDULER_TIMING.passWindow);
     if (held) this.armRateTimer(flow!);
     if (ready.length === 0) {
-      if (reasonsDue && held) this.lastReasonsAt = Date.now();
+      if (reasonsDue) this.lastReasonsAt = Date.now();
       return false;
     }
     const starvedBefore = Date.now() - this.config.starvationSeconds * 1000;
@@ -237,7 +235,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       for (const { job } of started) {
         this.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: sizes.get(job.id)?.concurrencyKey ?? null });
       }
-      this.recordStarts(started.map(({ job }) => job.type));
+      this.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })));
       this.dispatcher.handOver(workerId, started);
       handedOver += started.length;
     }
@@ -246,7 +244,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const job = sizes.get(p.id)!;
       this.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });
     }
-    this.recordStarts(placed.map((p) => sizes.get(p.id)!.type));
+    this.recordStarts(placed.map((p) => ({ id: p.id, type: sizes.get(p.id)!.type })));
     if (placed.length > 0) {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
@@ -292,18 +290,35 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
   }
 
+  /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */
+  private async writeHeldReasons(held: ReturnType<FlowGate['heldBack']> | undefined): Promise<void> {
+    const now = new Map<string, { type: string; key: string | null }>();
+    for (const type of held?.types.keys() ?? []) now.set(type, { type, key: null });
+    for (const [k, { type, key }] of held?.pairs ?? []) now.set(k, { type, key });
+    const released = [...this.heldBefore].filter(([k]) => !now.has(k)).map(([, v]) => v);
+    if (held) {
+      await this.queue.setHeldReasons([
+        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
+        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
+      ]);
+    }
+    if (released.length > 0) await this.queue.clearHeldReasons(released);
+    this.heldBefore = now;
+  }
+
   /**
    * Books starts of rate-limited types, timed after the statement that placed or started them
    * returned: never earlier than the start the database recorded, so windows counted from
-   * `started_at` hold the limit too.
+   * `started_at` hold the limit too. A job a worker's queue starts later moves to its real start
+   * when its job_started event comes (StartLog.started).
    */
-  private recordStarts(types: readonly string[]): void {
-    if (types.length === 0) return;
+  private recordStarts(jobs: ReadonlyArray<{ id: string; type: string }>): void {
+    if (jobs.length === 0) return;
     const at = Date.now();
-    for (const type of types) {
+    for (const { id, type } of jobs) {
       const rate = this.rules.get(type)?.rateLimit;
       if (rate) {
-        this.startLog.record(type, at);
+        this.startLog.record(type, at, id);
         this.metrics.rateLimitedStarts.inc({ type });
       }
     }

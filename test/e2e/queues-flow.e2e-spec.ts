@@ -91,6 +91,19 @@ describe('fair turns between concurrency keys', () => {
   }, 180_000);
 });
 
+describe('a rate limit across two workers', () => {
+  it('5 starts per second hold over more than 10 seconds, counted from started_at', async () => {
+    expect((await api.patch('/queues/noop', { ...CLEAR, rate_limit: { limit: 5, interval_ms: 1000 } })).status).toBe(200);
+    const batch = await api.post('/jobs/batch', { jobs: Array.from({ length: 55 }, () => aJob({ payload: { duration_ms: 10 } })) });
+    const ids: string[] = batch.body.items.map((j: any) => j.id);
+    await allCompleted(ids, 60_000);
+    const { rows } = await db.query(`SELECT (extract(epoch FROM started_at) * 1000)::float8 AS at FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY started_at`, [ids]);
+    const starts = rows.map((r) => Number(r.at));
+    expect(starts[starts.length - 1]! - starts[0]!).toBeGreaterThanOrEqual(10_000);
+    for (let i = 5; i < starts.length; i += 1) expect(starts[i]! - starts[i - 5]!).toBeGreaterThanOrEqual(1000);
+  }, 90_000);
+});
+
 describe('settings and a leader change', () => {
   it('a pause set before the leader dies still holds on the next leader, and a resume there runs the jobs', async () => {
     expect((await api.patch('/queues/noop', { ...CLEAR, paused: true })).status).toBe(200);
@@ -103,4 +116,33 @@ describe('settings and a leader change', () => {
     expect((await api.patch('/queues/noop', { paused: false })).status).toBe(200);
     await allCompleted([job.id], 20_000);
   }, 60_000);
+});
+
+describe('counts by type and status', () => {
+  it('never drift from the jobs table after a mixed run: retries, failures, cancels, a lost worker', async () => {
+    const doomed = await startWorkerProcess(space, { MAX_CONCURRENT_JOBS: '4', WORKER_ID: 'flow-doomed', HEARTBEAT_INTERVAL_MS: '300' });
+    const jobs = [
+      ...Array.from({ length: 10 }, () => aJob({ payload: { fail_attempts: 1 }, retry_config: { max_attempts: 2, initial_delay_ms: 50 } })),
+      ...Array.from({ length: 5 }, () => aJob({ payload: { fail_permanently: true }, retry_config: { max_attempts: 1 } })),
+      ...Array.from({ length: 10 }, () => aJob({ payload: { duration_ms: 3000 } })),
+      ...Array.from({ length: 10 }, () => aJob({ concurrency_key: 'mixed', payload: { duration_ms: 20 } })),
+    ];
+    const batch = await api.post('/jobs/batch', { jobs });
+    const ids: string[] = batch.body.items.map((j: any) => j.id);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const id of ids.slice(25, 28)) await api.patch(`/jobs/${id}/cancel`);
+    doomed.kill('SIGKILL');
+    await expectEventually(async () => {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status NOT IN ('completed', 'failed', 'timeout', 'cancelled')`, [ids]);
+      expect(rows[0].n).toBe(0);
+    }, { timeoutMs: 90_000, intervalMs: 250 });
+    const { rows } = await db.query(`SELECT type, status::text, count(*)::int AS n FROM jobs GROUP BY type, status`);
+    const queues = (await api.get('/queues')).body.items as Array<{ type: string; counts: Record<string, number> }>;
+    for (const q of queues) {
+      for (const [status, n] of Object.entries(q.counts)) {
+        const actual = rows.find((r) => r.type === q.type && r.status === status)?.n ?? 0;
+        expect([q.type, status, n]).toEqual([q.type, status, actual]);
+      }
+    }
+  }, 150_000);
 });

@@ -129,6 +129,16 @@ describe('flow control: rate limit', () => {
     expect(log.types()).toEqual(['t']);
   });
 
+  it('StartLog.started moves a booked start to its later real start, never earlier', () => {
+    const log = new StartLog();
+    log.record('t', 1000, 'a');
+    log.record('t', 1100, 'b');
+    log.started('a', 1200);
+    log.started('b', 1050);
+    log.started('unknown', 5000);
+    expect(log.window('t', 10_000, 2000)).toEqual([1100, 1200]);
+  });
+
   it('nextRateRelease gives the earliest time a held type may start again', () => {
     const starts = new StartLog();
     starts.record('t', 9_000);

@@ -46,8 +46,14 @@ export const pairKey = (type: string, key: string) => `${type}\u0000${key}`;
  */
 export class StartLog {
   private readonly starts = new Map<string, number[]>();
+  /** Where each job's start was booked, when booked with its id (see `started`). */
+  private readonly byJob = new Map<string, { type: string; at: number }>();
 
-  record(type: string, at: number): void {
+  record(type: string, at: number, jobId?: string): void {
+    if (jobId !== undefined) {
+      this.byJob.set(jobId, { type, at });
+      if (this.byJob.size > 100_000) this.byJob.delete(this.byJob.keys().next().value!);
+    }
     const list = this.starts.get(type);
     if (!list) {
       this.starts.set(type, [at]);
@@ -57,6 +63,23 @@ export class StartLog {
     let i = list.length;
     while (i > 0 && list[i - 1]! > at) i -= 1;
     list.splice(i, 0, at);
+  }
+
+  /**
+   * The job booked at placement really started at `at` (a worker's queue may start it a little
+   * later): its start moves there, never earlier, so the windows also hold when counted from the
+   * jobs' own start times.
+   */
+  started(jobId: string, at: number): void {
+    const booked = this.byJob.get(jobId);
+    if (!booked) return;
+    this.byJob.delete(jobId);
+    if (at <= booked.at) return;
+    const list = this.starts.get(booked.type);
+    const i = list?.indexOf(booked.at) ?? -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    this.record(booked.type, at);
   }
 
   /** Starts of `type` in the window (now - intervalMs, now], oldest first. Forgets older ones. */
@@ -72,6 +95,7 @@ export class StartLog {
 
   clear(): void {
     this.starts.clear();
+    this.byJob.clear();
   }
 
   /** Types with starts kept. */
