@@ -1,0 +1,70 @@
+// End-to-end figures shared by scenarios: noop jobs from batch submit to completed, and pickup latency
+// (created -> started) of single submits 10 ms apart. `keyOf(i)` gives job i a concurrency_key (or none).
+import { eventFeed, jobCounts, postJson, sleep } from './events.js';
+import { percentile } from './stats.js';
+
+export async function throughput(service, label, { jobs: JOBS, keyOf = () => undefined }) {
+  const before = (await jobCounts(service)).completed ?? 0;
+  const feed = await eventFeed(service);
+  let completed = 0;
+  let doneAt = null;
+  let resolve;
+  const done = new Promise((r) => (resolve = r));
+  const off = feed.on((event, at) => {
+    if (event.event === 'job_completed' && ++completed === JOBS) {
+      doneAt = at;
+      resolve();
+    }
+  });
+  const timeout = setTimeout(resolve, 300_000);
+  const started = performance.now();
+  const batches = Array.from({ length: Math.ceil(JOBS / 1000) }, (_, i) => Math.min(1000, JOBS - i * 1000));
+  let next = 0;
+  let n = 0;
+  const body = (size) => ({ jobs: Array.from({ length: size }, () => withKey({ type: 'noop' }, keyOf(n++))) });
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < batches.length) await postJson(service, '/jobs/batch', body(batches[next++]));
+    }),
+  );
+  await done;
+  clearTimeout(timeout);
+  off();
+  feed.close();
+  const wallS = ((doneAt ?? performance.now()) - started) / 1000;
+  const counted = ((await jobCounts(service)).completed ?? 0) - before;
+  return {
+    label,
+    metrics: { 'jobs/s': completed / wallS, 'wall s': wallS, completed: counted },
+    warnings: completed < JOBS ? [`only ${completed}/${JOBS} completed before the deadline`] : [],
+  };
+}
+
+export async function pickup(service, label, { jobs: PICKUP_JOBS, keyOf = () => undefined }) {
+  const feed = await eventFeed(service);
+  const created = new Map();
+  const latencies = [];
+  feed.on((message, at) => {
+    if (message.event === 'job_created') created.set(message.jobId, at);
+    if (message.event === 'job_started' && created.has(message.jobId)) latencies.push(at - created.get(message.jobId));
+  });
+  try {
+    for (let i = 0; i < PICKUP_JOBS; i++) {
+      await postJson(service, '/jobs', withKey({ type: 'noop' }, keyOf(i)));
+      await sleep(10);
+    }
+    const deadline = Date.now() + 30_000;
+    while (latencies.length < PICKUP_JOBS && Date.now() < deadline) await sleep(50);
+    return {
+      label,
+      metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length },
+      warnings: latencies.length < PICKUP_JOBS ? [`only ${latencies.length}/${PICKUP_JOBS} started`] : [],
+    };
+  } finally {
+    feed.close();
+  }
+}
+
+function withKey(job, key) {
+  return key === undefined ? job : { ...job, concurrency_key: key };
+}

@@ -1,0 +1,128 @@
+// A big table (docs/rerun-and-retention.md): the same noop jobs end to end and the same pickup latency on an
+// empty table, then on 1,000,000 finished jobs with 5,000,000 log rows (seeded in SQL) while retention deletes
+// 200,000 of them; then list and log reads on the big table. One `ROLE=all` process, one run.
+import pg from 'pg';
+import { pickup, throughput } from '../lib/end-to-end.js';
+import { sleep } from '../lib/events.js';
+import { percentile } from '../lib/stats.js';
+
+const JOBS = Number(process.env.BENCH_BIG_JOBS ?? 10_000);
+const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 300);
+const SEEDED = Number(process.env.BENCH_BIG_SEEDED ?? 1_000_000);
+const EXPIRED = Math.round(SEEDED / 5);
+const LOGS_PER_JOB = 5;
+const READS = 200;
+const SERVICE_ENV = {
+  MAX_CONCURRENT_JOBS: '500',
+  MAX_CPU_UNITS: '500',
+  MAX_MEMORY_MB: '1000000',
+  DB_POOL_SIZE: '20',
+  // A day: the seeded jobs completed ten days ago are past it, the rest and the measured jobs are not.
+  RETENTION_COMPLETED_SECONDS: '86400',
+  RETENTION_FAILED_SECONDS: '86400',
+  RETENTION_INTERVAL_MS: '1000',
+};
+
+/** Finished jobs in one INSERT … SELECT generate_series each, spread over statuses like a month of traffic. */
+async function seed(databaseUrl, log) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const t0 = Date.now();
+    await client.query(
+      `INSERT INTO jobs (id, type, status, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds,
+                         attempts, result, created_at, updated_at, started_at, completed_at)
+       SELECT gen_random_uuid(), (ARRAY['noop','data_fetch','send_email','file_process'])[1 + i % 4],
+              (CASE WHEN i % 10 = 0 THEN 'failed' WHEN i % 25 = 1 THEN 'cancelled' ELSE 'completed' END)::job_status,
+              3, 2, 1000, 60000, 300, 1, '{"ok": true}'::jsonb, at, at, at, at + interval '20 ms'
+       FROM (SELECT i, now() - CASE WHEN i <= $2 THEN interval '10 days' ELSE interval '1 hour' END
+                              - (i % 3600) * interval '1 second' AS at
+             FROM generate_series(1, $1::int) AS i) s`,
+      [SEEDED, EXPIRED],
+    );
+    log(`seeded ${SEEDED} jobs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const t1 = Date.now();
+    await client.query(
+      `INSERT INTO job_logs (job_id, created_at, level, message, attempt)
+       SELECT j.id, j.created_at, 'info', 'job ' || j.status || ' (seeded, line ' || n || ')', 1
+       FROM jobs j CROSS JOIN generate_series(1, $1::int) AS n`,
+      [LOGS_PER_JOB],
+    );
+    log(`seeded ${SEEDED * LOGS_PER_JOB} log rows in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    await client.query('ANALYZE jobs');
+    await client.query('ANALYZE job_logs');
+    const { rows } = await client.query(`SELECT id FROM jobs WHERE created_at > now() - interval '2 hours' ORDER BY id LIMIT $1`, [READS]);
+    return rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+}
+
+async function countJobs(databaseUrl) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM jobs');
+    return rows[0].n;
+  } finally {
+    await client.end();
+  }
+}
+
+async function readLatency(service, label, paths) {
+  const latencies = [];
+  for (const path of paths) {
+    const t0 = performance.now();
+    const res = await fetch(`${service.url}${path}`);
+    await res.arrayBuffer();
+    latencies.push(performance.now() - t0);
+    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+  }
+  return { label, metrics: { 'p50 ms': percentile(latencies, 50), 'p99 ms': percentile(latencies, 99), 'max ms': Math.max(...latencies), measured: latencies.length } };
+}
+
+function versus(row, base, metric) {
+  row.metrics['vs empty'] = row.metrics[metric] / base.metrics[metric];
+  return row;
+}
+
+export default {
+  name: 'big-table',
+  description:
+    `Noop jobs end to end (${JOBS}, batches of 1,000, 4 in flight) and pickup (${PICKUP_JOBS} jobs 10 ms apart) on an empty table, ` +
+    `then on ${SEEDED.toLocaleString('en')} finished jobs and ${(SEEDED * LOGS_PER_JOB).toLocaleString('en')} log rows while retention deletes ` +
+    `${EXPIRED.toLocaleString('en')} of them ("vs empty" = big / empty); then ${READS} sequential reads of each list and of job logs on the big table.`,
+  async run(ctx) {
+    const service = await ctx.startService({ env: SERVICE_ENV });
+    const rows = [];
+    try {
+      const empty = await throughput(service, `${JOBS} noop, empty table`, { jobs: JOBS });
+      rows.push(empty);
+      const emptyPickup = await pickup(service, 'pickup, empty table', { jobs: PICKUP_JOBS });
+      rows.push(emptyPickup);
+
+      const ids = await seed(service.databaseUrl, ctx.log);
+      const before = await countJobs(service.databaseUrl);
+      const t0 = Date.now();
+      rows.push(versus(await throughput(service, `${JOBS} noop, big table, retention deleting`, { jobs: JOBS }), empty, 'jobs/s'));
+      rows.push(versus(await pickup(service, 'pickup, big table, retention deleting', { jobs: PICKUP_JOBS }), emptyPickup, 'p99 ms'));
+      const deletedMeanwhile = before - (await countJobs(service.databaseUrl)) + JOBS + PICKUP_JOBS;
+      ctx.log(`retention deleted ${deletedMeanwhile} jobs during the ${((Date.now() - t0) / 1000).toFixed(1)} s measured`);
+      rows.push({ label: 'retention while measured', metrics: { 'jobs deleted': deletedMeanwhile, 's': (Date.now() - t0) / 1000 } });
+
+      for (const status of ['completed', 'failed', 'cancelled', 'ready', 'running']) {
+        rows.push(await readLatency(service, `GET /jobs?status=${status}&limit=50`, Array.from({ length: READS }, () => `/jobs?status=${status}&limit=50`)));
+      }
+      rows.push(await readLatency(service, 'GET /jobs?type=noop&limit=50', Array.from({ length: READS }, () => '/jobs?type=noop&limit=50')));
+      rows.push(await readLatency(service, 'GET /jobs/{id}/logs', ids.map((id) => `/jobs/${id}/logs`)));
+
+      // Let retention finish, so the report says how long 200,000 deletions take beside live traffic.
+      const deadline = Date.now() + 600_000;
+      while (Date.now() < deadline && (await countJobs(service.databaseUrl)) > SEEDED - EXPIRED + JOBS + PICKUP_JOBS) await sleep(1000);
+      rows.push({ label: 'retention, all expired jobs', metrics: { 'jobs left': await countJobs(service.databaseUrl), 's since seeded': (Date.now() - t0) / 1000 } });
+    } finally {
+      await ctx.stopService(service);
+    }
+    return rows;
+  },
+};
