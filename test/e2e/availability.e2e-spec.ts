@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { PgProxy } from '../support/pg-proxy.js';
 import { createTestSpace, expectEventually, startTestApp, TEST_REDIS_URL, type JsonResponse, type TestApp, type TestSpace } from '../support/test-app.js';
 
@@ -173,5 +174,38 @@ describe('health endpoints', () => {
   it('are documented in the OpenAPI document', async () => {
     const doc = await app.get('/docs-json');
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/health', '/health/live', '/health/ready']));
+  });
+});
+
+describe('GET /health while the connection pool is saturated', () => {
+  it('answers within 100 ms, from the probe\'s state, while every pooled connection waits on a lock', async () => {
+    // A lock on the jobs table holds every submit's connection: the pool is exhausted, PostgreSQL still answers.
+    const admin = new pg.Client({ connectionString: space.databaseUrl });
+    await admin.connect();
+    const submits: Array<Promise<JsonResponse>> = [];
+    try {
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE');
+      for (let i = 0; i < 40; i++) submits.push(app.post('/jobs', aJob()));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const samples: number[] = [];
+      const stopAt = Date.now() + 1500;
+      while (Date.now() < stopAt) {
+        const { result, ms } = await timed(() => app.get('/health'));
+        expect(result.status).toBe(200);
+        samples.push(ms);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      samples.sort((a, b) => a - b);
+      expect(samples.length).toBeGreaterThan(20);
+      expect(samples[Math.ceil(samples.length * 0.99) - 1]).toBeLessThanOrEqual(100);
+    } finally {
+      await admin.query('ROLLBACK');
+      await admin.end();
+    }
+    // Submits that waited for a pooled connection past DB_CONNECT_TIMEOUT_MS got 503, the others went through.
+    const statuses = (await Promise.all(submits)).map((r) => r.status);
+    expect(statuses.filter((s) => s !== 201 && s !== 503)).toEqual([]);
+    expect(statuses).toContain(503);
   });
 });
