@@ -22,7 +22,13 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
   let effective = config;
   if (deployment.database === 'embedded') {
     embedded = await startEmbeddedPostgres(config.dataDir);
-    effective = Object.assign(Object.create(Object.getPrototypeOf(config)) as AppConfig, config, { databaseUrl: embedded.url, dbPoolSize: 1 });
+    effective = Object.assign(Object.create(Object.getPrototypeOf(config)) as AppConfig, config, {
+      databaseUrl: embedded.url,
+      dbPoolSize: 1,
+      databaseEmbedded: true,
+      // The one connection to a database inside this process is never unreachable, only busy: wait for it.
+      dbConnectTimeoutMs: 60_000,
+    });
   }
   try {
     if (config.runMigrations) {

@@ -30,6 +30,12 @@ export class AppConfig {
   maxBatchJobs!: number;
   maxDependenciesPerJob!: number;
   dbPoolSize!: number;
+  /** Longest wait for a pooled PostgreSQL connection (connect or acquire). */
+  dbConnectTimeoutMs!: number;
+  /** Set by the runtime, never from the environment: PostgreSQL is PGlite inside this process (DESIGN §9). */
+  databaseEmbedded?: boolean;
+  /** The background check of PostgreSQL and Redis behind /health and request admission. */
+  healthProbe!: { intervalMs: number; timeoutMs: number };
   dataDir!: string;
   workerId?: string;
   shutdownGraceMs!: number;

@@ -174,6 +174,20 @@ export class EnvSchema {
   @Transform(emptyToUndefined) @IsOptional() @IsString()
   CORS_ORIGINS?: string = undefined;
 
+  // ---- availability (README "Health") ----
+
+  /** Longest wait for a PostgreSQL connection (a new one, or a free one of the pool) before the request gets 503. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  DB_CONNECT_TIMEOUT_MS = 1000;
+
+  /** How often the API checks that PostgreSQL and Redis answer (the state /health and request admission read). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  HEALTH_PROBE_INTERVAL_MS = 500;
+
+  /** A check not answered within this long counts as down. */
+  @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
+  HEALTH_PROBE_TIMEOUT_MS = 800;
+
   /** ROLE=worker only: serve GET /metrics and GET /health on this port (unset = no HTTP). */
   @Transform(({ value }) => toInt({ value: emptyToUndefined({ value }) })) @IsOptional() @IsInt() @Min(1) @Max(65535)
   METRICS_PORT?: number = undefined;

@@ -72,6 +72,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     maxBatchJobs: e.MAX_BATCH_JOBS,
     maxDependenciesPerJob: e.MAX_DEPENDENCIES_PER_JOB,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    healthProbe: { intervalMs: e.HEALTH_PROBE_INTERVAL_MS, timeoutMs: e.HEALTH_PROBE_TIMEOUT_MS },
     dataDir: e.DATA_DIR,
     workerId: e.WORKER_ID,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

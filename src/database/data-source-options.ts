@@ -22,7 +22,9 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     poolSize: config.dbPoolSize,
     applicationName: applicationName(config),
     // Every pooled client always has an 'error' listener (see ResilientPgClient), and so has the pool.
-    extra: { Client: ResilientPgClient },
+    // A connection (a new one, or a free one of the pool) not obtained within DB_CONNECT_TIMEOUT_MS
+    // fails the query: a request then answers 503 at once instead of waiting for an unreachable server.
+    extra: { Client: ResilientPgClient, connectionTimeoutMillis: config.dbConnectTimeoutMs },
     poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
     logging: ['warn', 'migration'],

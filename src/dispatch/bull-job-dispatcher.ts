@@ -1,5 +1,6 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import type Bull from 'bull';
+import { deleteQueueKeys } from './bull-queue-keys.js';
 import { JobDispatcher, workerQueueName, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
 import type { StartedJob } from '../jobs/job-lifecycle.service.js';
 import type { BullQueues } from './bull-queues.js';
@@ -60,16 +61,31 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
     }
   }
 
+  /**
+   * Closes this process's handle on the worker's queue and deletes the queue's keys from Redis by
+   * name (whoever created them: this leader, an earlier one, the worker itself).
+   */
   async forget(workerId: string): Promise<void> {
     const queue = this.queues.get(workerId);
-    if (!queue) return;
     this.queues.delete(workerId);
+    await queue?.close().catch(() => undefined);
     try {
-      await queue.obliterate({ force: true });
+      const deleted = await deleteQueueKeys(this.bull.redis.client, this.bull.redis.prefix, workerQueueName(workerId));
+      if (deleted > 0) this.logger.log({ workerId, keys: deleted }, 'removed the queue of a gone worker from Redis');
     } catch (error) {
-      this.logger.warn({ err: error, workerId }, 'could not remove the queue of a gone worker');
+      this.logger.warn({ err: (error as Error).message, workerId }, 'could not remove the queue of a gone worker from Redis');
     }
-    await queue.close().catch(() => undefined);
+  }
+
+  /**
+   * A sentinel key kept beside the queues: when it is missing, Redis lost its data (emptied,
+   * restarted without persistence, failed over) and with it the queued hand-overs. Set again at once.
+   * The first call of a new leader also finds it set or sets it; finding it missing then only
+   * costs one extra hand-over of what is placed and not started, which workers deduplicate.
+   */
+  async queuesWereReset(): Promise<boolean> {
+    const redis = this.bull.redis;
+    return (await redis.client.set(redis.key('dispatch-sentinel'), new Date().toISOString(), 'NX')) === 'OK';
   }
 
   private queue(workerId: string): Bull.Queue<DispatchedJobData> {

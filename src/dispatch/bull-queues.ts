@@ -9,7 +9,7 @@ import { RedisConnections } from '../redis/redis-connections.js';
 export class BullQueues {
   private subscriber?: Redis;
 
-  constructor(private readonly redis: RedisConnections) {}
+  constructor(readonly redis: RedisConnections) {}
 
   create(name: string): Bull.Queue {
     return new Bull(name, this.options());

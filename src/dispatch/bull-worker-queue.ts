@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type Bull from 'bull';
+import { deleteQueueKeys } from './bull-queue-keys.js';
 import type { DispatchedJobData } from './job-dispatcher.js';
 import { WorkerQueue } from './worker-queue.js';
 
@@ -29,10 +30,14 @@ export class BullWorkerQueue extends WorkerQueue {
     await this.queue.pause(true, true).catch(() => undefined);
   }
 
-  /** Deletes the queue's keys from Redis (a stopped worker's queue would otherwise stay for good). */
+  /**
+   * Deletes the queue's keys from Redis (a stopped worker's queue would otherwise stay for good):
+   * the queue is closed first, so that its timers write no key again, then its keys go by name.
+   */
   override async discard(): Promise<void> {
     try {
-      await this.queue.obliterate({ force: true });
+      await this.queue.close();
+      await deleteQueueKeys(this.queue.client, (this.queue as unknown as { keyPrefix: string }).keyPrefix, this.queue.name);
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'could not remove this worker\'s queue from Redis');
     }

@@ -50,6 +50,11 @@ export class InProcessJobDispatcher extends JobDispatcher {
   async forget(workerId: string): Promise<void> {
     this.queues.forget(workerId);
   }
+
+  /** Its queues live and die with this process. */
+  async queuesWereReset(): Promise<boolean> {
+    return false;
+  }
 }
 
 /**

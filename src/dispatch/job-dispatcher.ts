@@ -25,8 +25,13 @@ export abstract class JobDispatcher {
   abstract runsHere(workerId: string): boolean;
   /** Gives jobs already started on a worker of this process to it (see `runsHere`). */
   abstract handOver(workerId: string, started: readonly StartedJob[]): void;
-  /** Drops what the dispatcher holds for a worker that is gone. */
+  /** Drops what the dispatcher holds for a worker that is gone (its queue's keys in Redis too). */
   abstract forget(workerId: string): Promise<void>;
+  /**
+   * True when the queues may have lost what was handed to them since the last call (Redis was
+   * emptied or replaced): every placement not yet started is then handed over again at once.
+   */
+  abstract queuesWereReset(): Promise<boolean>;
 }
 
 /** The queue a worker consumes. */

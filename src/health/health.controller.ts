@@ -1,46 +1,98 @@
-import { Controller, Get, HttpException, Optional, Res } from '@nestjs/common';
+import { Controller, Get, Res, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { RedisConnections } from '../redis/redis-connections.js';
+import type { Dependency } from '../common/errors/domain-error.js';
+import { DependencyProbe, type DependencyState } from './dependency-probe.js';
 
-const CHECK_TIMEOUT_MS = 1500;
+/** One check in the Terminus shape. */
+type Check = { status: 'up' | 'down'; message?: string; mode?: string; latency_ms?: number; checked_at?: string };
 
+/** `{status, info, error, details}`, as Terminus writes it. */
+export interface HealthBody {
+  status: 'ok' | 'error';
+  info: Record<string, Check>;
+  error: Record<string, Check>;
+  details: Record<string, Check>;
+}
+
+const DEPENDENCIES: readonly Dependency[] = ['database', 'redis'];
+
+function toCheck(state: DependencyState): Check {
+  const check: Check = { status: state.up ? 'up' : 'down' };
+  if (state.message && !state.up) check.message = state.message;
+  if (state.mode) check.mode = state.mode;
+  if (state.latencyMs !== undefined && state.up) check.latency_ms = state.latencyMs;
+  check.checked_at = new Date(state.checkedAt).toISOString();
+  return check;
+}
+
+/**
+ * Health endpoints served from the state DependencyProbe keeps current in the background: a
+ * health request does no I/O, so it answers at once under any load and never waits for a
+ * dependency that hangs.
+ */
 @ApiTags('operations')
 @Controller('health')
-export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
-    private readonly indicators: HealthIndicatorService,
-    @Optional() private readonly redis?: RedisConnections,
-  ) {}
+export class HealthController implements BeforeApplicationShutdown {
+  private stopping = false;
+
+  constructor(private readonly probe: DependencyProbe) {}
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+  }
 
   @Get()
-  @ApiOperation({ summary: 'PostgreSQL and Redis checks (Terminus shape); 503 when one is down' })
+  @ApiOperation({
+    summary: 'PostgreSQL and Redis checks (Terminus shape); 503 when one is down',
+    description:
+      'The result of the last background check (every HEALTH_PROBE_INTERVAL_MS, each bounded by HEALTH_PROBE_TIMEOUT_MS); the request itself does no I/O.',
+  })
   @ApiResponse({ status: 200, description: '{status: "ok", info: {database: {status: "up"}, redis: {status: "up"}}, error: {}, details: {...}}' })
   @ApiResponse({ status: 503, description: '{status: "error", info: {...}, error: {redis: {status: "down", message}}, details: {...}}' })
-  async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | object> {
-    try {
-      return await this.health.check([
-        () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
-        () => {
-          const redis = this.redis;
-          // Embedded mode (no REDIS_URL): queue and events are in-process, so there is nothing to ping.
-          if (!redis) return this.indicators.check('redis').up({ mode: 'in-process' });
-          return this.indicators
-            .check('redis')
-            .attempt(async () => {
-              const answer = await redis.client.ping();
-              if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
-            })
-            .withTimeout(CHECK_TIMEOUT_MS);
-        },
-      ]);
-    } catch (error) {
-      if (!(error instanceof HttpException)) throw error;
-      reply.status(error.getStatus());
-      return error.getResponse() as object;
+  check(@Res({ passthrough: true }) reply: FastifyReply): HealthBody {
+    const body = this.body();
+    if (body.status !== 'ok') reply.status(503);
+    return body;
+  }
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process runs and its event loop turns (checks no dependency)' })
+  @ApiResponse({ status: 200, description: '{status: "ok"}' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness: 200 when PostgreSQL and Redis answer and the process is not shutting down; else 503',
+    description: 'Same body as GET /health. While it answers 503, requests that need the missing dependency get 503 with Retry-After.',
+  })
+  @ApiResponse({ status: 200, description: '{status: "ok", info: {...}, error: {}, details: {...}}' })
+  @ApiResponse({ status: 503, description: '{status: "error", info: {...}, error: {database: {status: "down", message}}, details: {...}}' })
+  ready(@Res({ passthrough: true }) reply: FastifyReply): HealthBody {
+    const body = this.body();
+    if (this.stopping) {
+      const check: Check = { status: 'down', message: 'the process is shutting down' };
+      body.status = 'error';
+      body.error.process = check;
+      body.details.process = check;
     }
+    if (body.status !== 'ok') reply.status(503);
+    return body;
+  }
+
+  private body(): HealthBody {
+    const body: HealthBody = { status: 'ok', info: {}, error: {}, details: {} };
+    for (const dependency of DEPENDENCIES) {
+      const check = toCheck(this.probe.state(dependency));
+      body.details[dependency] = check;
+      if (check.status === 'up') body.info[dependency] = check;
+      else {
+        body.error[dependency] = check;
+        body.status = 'error';
+      }
+    }
+    return body;
   }
 }

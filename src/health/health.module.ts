@@ -1,5 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { DependencyGate } from './dependency-gate.interceptor.js';
+import { DependencyProbe } from './dependency-probe.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsExporter } from './metrics-exporter.service.js';
@@ -13,8 +15,9 @@ import { Metrics } from './metrics.js';
 })
 export class MetricsModule {}
 
+/** /health, /health/live, /health/ready and /metrics, and the admission of requests by the dependencies' state. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  providers: [DependencyProbe, { provide: APP_INTERCEPTOR, useClass: DependencyGate }],
   controllers: [HealthController, MetricsController],
 })
 export class HealthModule {}

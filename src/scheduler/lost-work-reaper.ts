@@ -66,15 +66,22 @@ export class LostWorkReaper {
 
   /**
    * Placed jobs a worker has not started within the grace period are handed over again (Redis may
-   * have lost them), or taken back when their worker is no longer live. Returns how many were taken back.
+   * have lost them), or taken back when their worker is no longer live. When the dispatcher says its
+   * queues were reset (Redis emptied), every placement not started is handed over again at once,
+   * not after the grace period: the worker's start is guarded by attempt, so a copy that survived
+   * anyway never starts a job twice. Returns how many were taken back.
    */
   async reconcilePlacements(liveWorkerIds: ReadonlySet<string>, epoch: number | null): Promise<number> {
-    const stale = await this.queue.stalePlacements(SCHEDULER_TIMING.placementGraceMs);
+    const reset = await this.dispatcher.queuesWereReset();
+    const stale = await this.queue.stalePlacements(reset ? 0 : SCHEDULER_TIMING.placementGraceMs);
+    if (reset && stale.length > 0) {
+      this.logger.warn({ placed: stale.length }, 'the dispatch queues in Redis may have lost their content (their sentinel key was missing): handing every placement not started over again');
+    }
     if (stale.length === 0) return 0;
     const again = stale.filter((s) => liveWorkerIds.has(s.workerId));
     const orphaned = stale.filter((s) => !liveWorkerIds.has(s.workerId)).map((s) => s.id);
     if (again.length > 0) {
-      this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
+      if (!reset) this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
       await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
       await this.queue.touchPlacements(again.map((s) => s.id));
     }

@@ -11,7 +11,8 @@ export type DomainErrorKind =
   | 'unprocessable'
   | 'too_large'
   | 'too_many_requests'
-  | 'overloaded';
+  | 'overloaded'
+  | 'unavailable';
 
 /** One problem with one field of a request, `field` being its path (`jobs[2].payload.url`). */
 export interface FieldProblem {
@@ -146,5 +147,29 @@ export class OverloadedError extends DomainError {
   readonly code = 'OVERLOADED';
   constructor(message: string, readonly retryAfterSeconds: number) {
     super(message, { details: { retry_after_seconds: retryAfterSeconds } });
+  }
+}
+
+/** What a request needs that does not answer: PostgreSQL (`database`) or Redis (`redis`). */
+export type Dependency = 'database' | 'redis';
+
+export const UNAVAILABLE_CODES: Record<Dependency, string> = {
+  database: 'DATABASE_UNAVAILABLE',
+  redis: 'REDIS_UNAVAILABLE',
+};
+
+/**
+ * PostgreSQL or Redis does not answer: the request was not carried out (or, if it had been written
+ * before the dependency went, is found again by its idempotency key). 503 with Retry-After.
+ */
+export class DependencyUnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+  readonly code: string;
+  constructor(readonly dependency: Dependency, readonly retryAfterSeconds = 1, reason?: string) {
+    const name = dependency === 'database' ? 'PostgreSQL' : 'Redis';
+    super(`${name} is unavailable${reason ? ` (${reason})` : ''}: the request was not carried out; retry in ${retryAfterSeconds} s`, {
+      details: { retry_after_seconds: retryAfterSeconds },
+    });
+    this.code = UNAVAILABLE_CODES[dependency];
   }
 }

@@ -7,7 +7,8 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DomainError, type DomainErrorKind } from '../errors/domain-error.js';
+import { DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
+import { unavailableDependencyOf } from './unavailable-errors.js';
 
 const STATUS: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -19,6 +20,7 @@ const STATUS: Record<DomainErrorKind, number> = {
   too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   too_many_requests: HttpStatus.TOO_MANY_REQUESTS,
   overloaded: HttpStatus.SERVICE_UNAVAILABLE,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const REASON: Record<number, string> = {
@@ -92,6 +94,17 @@ function fromFastifyError(error: unknown): ErrorBody | null {
 }
 
 /**
+ * A PostgreSQL or Redis connection failure (refused, reset, timed out, pool exhausted) that reached
+ * the filter as it was thrown: a 503 with Retry-After, never a 500.
+ */
+function asUnavailable(exception: unknown): DependencyUnavailableError | null {
+  if (exception instanceof DomainError || exception instanceof HttpException) return null;
+  const dependency = unavailableDependencyOf(exception);
+  if (!dependency) return null;
+  return new DependencyUnavailableError(dependency, 1, exception instanceof Error ? exception.message : undefined);
+}
+
+/**
  * The one error filter: DomainErrors, Nest HttpExceptions and Fastify's own errors all leave in
  * DESIGN §6's shape `{statusCode, error, message}` plus a machine-readable `code` (and the error's
  * details); anything else is a 500 with no detail. Errors with a retry delay set Retry-After.
@@ -100,7 +113,10 @@ function fromFastifyError(error: unknown): ErrorBody | null {
 export class DomainErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(DomainErrorFilter.name);
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const unavailable = asUnavailable(thrown);
+    if (unavailable) this.logger.warn({ err: (thrown as Error).message, code: unavailable.code }, 'a dependency is unavailable: answering 503');
+    const exception = unavailable ?? thrown;
     const body = this.toBody(exception);
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();

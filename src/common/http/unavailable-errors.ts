@@ -1,0 +1,55 @@
+import type { Dependency } from '../errors/domain-error.js';
+
+/** Socket-level failures: the peer refused, reset or never answered. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+
+/**
+ * PostgreSQL SQLSTATEs of a server that cannot serve now: class 08 (connection exceptions),
+ * 53300 (too many connections), 57P01-57P03 (terminated by the administrator, crash shutdown,
+ * cannot connect now).
+ */
+const PG_UNAVAILABLE = /^(08...|53300|57P0[123])$/;
+
+/** node-postgres and pg-pool messages of a connection that failed or was never obtained. */
+const PG_MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'is not queryable',
+  'Client was closed',
+];
+
+/** ioredis: a command given up after its reconnection attempts, or sent on a closed connection. */
+const REDIS_NAMES = new Set(['MaxRetriesPerRequestError']);
+const REDIS_MESSAGES = ['Connection is closed', "Stream isn't writeable", 'Reached the max retries per request limit'];
+
+interface ErrorLike {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  driverError?: unknown;
+  errors?: unknown;
+}
+
+function messageOf(error: ErrorLike): string {
+  return typeof error.message === 'string' ? error.message : '';
+}
+
+/**
+ * Which dependency an error says is unavailable, or null when it says something else (a bad
+ * statement, a bug). Errors that leave a request handler unclassified would be 500s; these are
+ * 503s with Retry-After (the request may succeed as soon as the dependency is back). Pure.
+ */
+export function unavailableDependencyOf(error: unknown): Dependency | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const e = error as ErrorLike;
+  const message = messageOf(e);
+  if ((typeof e.name === 'string' && REDIS_NAMES.has(e.name)) || REDIS_MESSAGES.some((m) => message.includes(m))) return 'redis';
+  // TypeORM wraps the driver's error (QueryFailedError.driverError).
+  if (typeof e.driverError === 'object' && e.driverError !== null) return unavailableDependencyOf(e.driverError) ?? null;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (PG_UNAVAILABLE.test(code) || NETWORK_CODES.has(code)) return 'database';
+  if (PG_MESSAGES.some((m) => message.includes(m))) return 'database';
+  // A connect to several addresses fails with an AggregateError of the socket errors.
+  if (Array.isArray(e.errors) && e.errors.some((inner) => unavailableDependencyOf(inner) !== null)) return 'database';
+  return null;
+}
