@@ -17,6 +17,8 @@ import { drillTable, type DrillRow } from './drill-table.js';
 const JOBS = 1000;
 /** How long the probe holds each request: long enough that a fault finds runs in flight. */
 const HOLD_MS = 100;
+/** How long every job has to reach an end after the fault: past it, a job still not terminal is lost. */
+const SETTLE_MS = 90_000;
 
 let cluster: Cluster;
 const rows: DrillRow[] = [];
@@ -39,7 +41,7 @@ async function drill(name: string, inject: () => Promise<string[]>, after?: () =
   cluster.probe.reset();
   const startedAt = Date.now();
   const ids = await inject();
-  const settled = await cluster.settle(ids);
+  const settled = await cluster.settle(ids, SETTLE_MS);
   const overlapping = cluster.probe.overlapping();
   rows.push({
     drill: name,
@@ -182,8 +184,7 @@ describe('fault drills (one API, two workers, data_fetch jobs calling a local pr
       await cluster.untilCompleted(ids, 100);
       const apis = cluster.apis.length;
       await Promise.all(cluster.live.map((p) => cluster.kill(p)));
-      for (let i = 0; i < apis; i += 1) await cluster.startApi();
-      await Promise.all(WORKER_IDS.map((id) => cluster.startWorker(id)));
+      await Promise.all([...Array.from({ length: apis }, () => cluster.startApi()), ...WORKER_IDS.map((id) => cluster.startWorker(id))]);
       return ids;
     });
   });
