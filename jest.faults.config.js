@@ -4,7 +4,7 @@
  * Redis database index of their own (TEST_REDIS_URL, set by the npm script), which a drill flushes.
  */
 export default {
-  testTimeout: 180_000,
+  testTimeout: 240_000,
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },

@@ -21,6 +21,8 @@ export const TIMING = {
 export const WORKER_LOST_MS = Number(TIMING.WORKER_LOST_SECONDS) * 1000;
 const WORKER_SIZE = { MAX_CONCURRENT_JOBS: '40', MAX_CPU_UNITS: '64', MAX_MEMORY_MB: '65536' };
 export const WORKER_IDS = ['drill-w1', 'drill-w2'] as const;
+/** A process's start-up on a busy 2-core machine (four node processes booting at once) can take tens of seconds. */
+const START_TIMEOUT_MS = 90_000;
 const TERMINAL = ['completed', 'failed', 'timeout', 'cancelled'];
 /** Lines that mean a process lost control of an error (node's own wording and the service's). */
 const CRASH_LINE = /Unhandled|uncaughtException|unhandledRejection/;
@@ -58,13 +60,13 @@ export class Cluster {
   }
 
   async startApi(): Promise<ApiProcess> {
-    const api = this.watch(await startApiProcess(this.space, TIMING));
+    const api = this.watch(await startApiProcess(this.space, TIMING, START_TIMEOUT_MS));
     this.apis.push(api);
     return api;
   }
 
   async startWorker(id: string): Promise<WorkerProcess> {
-    const worker = this.watch(await startWorkerProcess(this.space, { ...TIMING, ...WORKER_SIZE, WORKER_ID: id }));
+    const worker = this.watch(await startWorkerProcess(this.space, { ...TIMING, ...WORKER_SIZE, WORKER_ID: id }, START_TIMEOUT_MS));
     this.workers.set(id, worker);
     return worker;
   }

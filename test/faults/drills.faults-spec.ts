@@ -25,7 +25,7 @@ const rows: DrillRow[] = [];
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-}, 60_000);
+}, 200_000);
 
 afterAll(async () => {
   await stopAllProcesses();
