@@ -12,8 +12,10 @@ const SCENARIOS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'scenarios')
 
 function usage(available) {
   return [
-    'usage: node bench/run.js [scenario-name ...] [--runs N]',
-    '  no name: run every scenario; --runs N: repeat each N times and report medians (default 3)',
+    'usage: node bench/run.js [scenario-name ...] [--runs N] [--minutes M]',
+    '  no name: run every scenario; --runs N: repeat each N times and report medians (default 3;',
+    '  a scenario that says how many runs it makes, like soak, keeps its own)',
+    '  --minutes M: how long the soak lasts (default 30)',
     '  env: BENCH_DURATION_S (measured window, default 10), BENCH_WARMUP_S (default 2)',
     `scenarios: ${available.join(', ')}`,
   ].join('\n');
@@ -45,16 +47,24 @@ async function loadScenarios() {
 function parseArgs(argv) {
   const names = [];
   let runs;
+  let minutes;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') help = true;
     else if (a === '--runs') runs = argv[++i];
     else if (a.startsWith('--runs=')) runs = a.slice('--runs='.length);
+    else if (a === '--minutes') minutes = argv[++i];
+    else if (a.startsWith('--minutes=')) minutes = a.slice('--minutes='.length);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else names.push(a);
   }
-  return { names, runs: positiveNumber('--runs', runs, 3, { integer: true }), help };
+  return {
+    names,
+    runs: positiveNumber('--runs', runs, 3, { integer: true }),
+    minutes: minutes === undefined ? undefined : positiveNumber('--minutes', minutes, undefined),
+    help,
+  };
 }
 
 /** Medians across runs, per row label and metric (labels in first-seen order). */
@@ -94,21 +104,25 @@ async function main() {
   const startedAt = new Date();
   const report = {
     meta: collectMeta(startedAt),
-    options: { runs: args.runs, duration_s: durationS, warmup_s: warmupS, scenarios: selected.map((s) => s.name) },
+    options: { runs: args.runs, duration_s: durationS, warmup_s: warmupS, minutes: args.minutes, scenarios: selected.map((s) => s.name) },
     scenarios: [],
   };
 
   for (const scenario of selected) {
-    const result = { name: scenario.name, description: scenario.description ?? '', runs: args.runs, rows: [], warnings: [], error: null };
+    // A scenario may fix its number of runs (a 30-minute soak is run once).
+    const runs = scenario.runs ?? args.runs;
+    const result = { name: scenario.name, description: scenario.description ?? '', runs, rows: [], warnings: [], error: null };
     report.scenarios.push(result);
     const runResults = [];
-    for (let run = 1; run <= args.runs; run++) {
-      const log = (msg) => console.error(`[bench] ${scenario.name} run ${run}/${args.runs}: ${msg}`);
+    for (let run = 1; run <= runs; run++) {
+      const log = (msg) => console.error(`[bench] ${scenario.name} run ${run}/${runs}: ${msg}`);
       const ctx = {
         run,
-        runs: args.runs,
+        runs,
         durationS,
         warmupS,
+        /** --minutes, when given (the soak's length). */
+        minutes: args.minutes,
         log,
         /** Starts a fresh service (own database and Redis prefix); see lib/service.js. */
         async startService(opts = {}) {

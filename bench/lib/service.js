@@ -106,6 +106,8 @@ export async function startService(opts = {}) {
       RUN_MIGRATIONS: 'true',
       // The throughput scenarios measure the engine, from one address: the door scenario sets its own limit.
       RATE_LIMIT_MAX: '0',
+      // A worker serves no API: its GET /health (and /metrics) listen on METRICS_PORT.
+      ...(role === 'worker' ? { METRICS_PORT: String(port) } : {}),
       ...env,
     },
   });
