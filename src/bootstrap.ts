@@ -54,7 +54,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig,
     );
     done();
   });
-  // Fastify gave the request its id (x-request-id when sent, else a UUID; pino-http logs the same): echo it.
+  // Fastify gave the request its id (x-request-id when sent, else a UUID; the request log names the same): echo it.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     done(null, payload);

@@ -144,6 +144,8 @@ describe('filters', () => {
       subscriptions: { all: true, job_ids: [], types: [] },
       note: 'no filter left: this client now receives the updates of every job; subscribe to a job_id or a type to narrow it again',
     });
+    const other = await api.submit({ type: 'data_processing', payload: { records: [{ a: 1 }], operations: [{ op: 'limit', count: 1 }] } });
+    await expectEventually(() => expect(eventsOf(c.of(other.id))).toContain('job_completed'));
   });
 
   it('deliver only what was subscribed to', async () => {
