@@ -1,9 +1,8 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyGuard } from './common/http/api-key.guard.js';
 import { DomainErrorFilter } from './common/http/domain-error.filter.js';
-import { AppConfig } from './config/app-config.js';
+import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { deploymentOf } from './config/deployment.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -16,21 +15,6 @@ import { PortsModule } from './ports/ports.module.js';
 import { QueuesModule } from './queues/queues.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 
-function loggerModule(config: AppConfig) {
-  return LoggerModule.forRoot({
-    pinoHttp: {
-      level: config.logLevel,
-      base: { role: config.role, pid: process.pid },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
-    },
-  });
-}
-
 /** The root module, assembled for one role (DESIGN §1). */
 @Module({})
 export class AppModule {
@@ -40,7 +24,6 @@ export class AppModule {
     const deployment = deploymentOf(config);
     const imports: NonNullable<ModuleMetadata['imports']> = [
       ConfigModule.forRoot(config),
-      loggerModule(config),
       DatabaseModule,
       PortsModule.forDeployment(config, deployment),
       MetricsModule,

@@ -4,8 +4,9 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { createAppLogger, type AppLogger } from './common/logging/app-logger.js';
+import { logRequests } from './common/logging/request-log.js';
 import { httpServerOptions, registerHttpProtection, socketServerOptions } from './common/http/http-protection.js';
 import { installJsonBodyParser } from './common/http/json-body-parser.js';
 import { RequestValidationPipe } from './common/http/request-validation.js';
@@ -31,8 +32,7 @@ add \`details: [{field, message}]\`.
 `.trim();
 
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
-export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
-  app.useLogger(app.get(PinoLogger));
+export function configureHttpApp(app: NestFastifyApplication, config: AppConfig, logger: AppLogger): void {
   const redisMessaging = deploymentOf(config).messaging === 'redis';
   const socketOptions = socketServerOptions(config);
   app.useWebSocketAdapter(
@@ -43,6 +43,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify, config.maxBodyBytes);
+  logRequests(fastify, logger.pino);
   // Both hooks are plain callbacks, not async functions: an async hook costs every request a promise
   // and a microtask hop through Fastify's hook runner.
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -53,7 +54,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     );
     done();
   });
-  // Fastify gave the request its id (x-request-id when sent, else a UUID; pino-http logs the same): echo it.
+  // Fastify gave the request its id (x-request-id when sent, else a UUID; the request log names the same): echo it.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     done(null, payload);
@@ -68,7 +69,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
 }
 
-export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createHttpApp(config: AppConfig, logger: AppLogger = createAppLogger(config)): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true },
@@ -78,20 +79,19 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   });
   // bodyParser: false: the one body parser is installJsonBodyParser's (no form or text bodies).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(config), adapter, {
-    bufferLogs: true,
+    logger,
     bodyParser: false,
   });
   await registerHttpProtection(app, config);
   await registerDashboard(app);
-  configureHttpApp(app, config);
+  configureHttpApp(app, config, logger);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 
-export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(AppModule.forRole(config), { bufferLogs: true });
-  app.useLogger(app.get(PinoLogger));
+export async function createWorkerContext(config: AppConfig, logger: AppLogger = createAppLogger(config)): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRole(config), { logger });
   await app.init();
   return app;
 }

@@ -1,21 +1,48 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
 import { createHttpApp, createWorkerContext } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config/load-config.js';
+import { createAppLogger } from './common/logging/app-logger.js';
+import { bootBanner } from './common/logging/boot-banner.js';
+import { ConfigError, envFileLoaded, loadConfig } from './config/load-config.js';
 import { DataDirInUseError } from './database/embedded-postgres.js';
+import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
 
 async function main(): Promise<void> {
-  const runtime = await prepareRuntime(loadConfig());
+  const given = loadConfig();
+  const logger = createAppLogger(given);
+  Logger.overrideLogger(logger);
+  const servesHttp = given.role !== 'worker';
+  // Before the embedded database starts (seconds): a taken port is the commonest first-boot mistake.
+  if (servesHttp) await assertPortFree(given.port);
+  const runtime = await prepareRuntime(given);
   const { config } = runtime;
   let app: INestApplicationContext;
-  if (config.role === 'worker') {
-    app = await createWorkerContext(config);
-    new Logger('Main').log(`draconic worker started (pid ${process.pid})`);
+  let port: number | undefined;
+  if (!servesHttp) {
+    app = await createWorkerContext(config, logger);
   } else {
-    const http = await createHttpApp(config);
-    await http.listen({ port: config.port, host: '0.0.0.0' });
+    const http = await createHttpApp(config, logger);
+    try {
+      await http.listen({ port: config.port, host: '0.0.0.0' });
+    } catch (error) {
+      await http.close().catch(() => undefined);
+      await runtime.stop();
+      throw portUnavailable(error, config.port);
+    }
+    port = (http.getHttpServer().address() as AddressInfo).port;
     app = http;
-    new Logger('Main').log(`draconic ${config.role} listening on http://localhost:${config.port} (Swagger UI at /docs)`);
+  }
+  if (config.logLevel !== 'silent') {
+    const banner = bootBanner({
+      config,
+      deployment: runtime.deployment,
+      embeddedDataDir: runtime.embeddedDataDir,
+      envFile: envFileLoaded(),
+      port,
+      tty: Boolean(process.stdout.isTTY),
+    });
+    process.stdout.write(`${banner.join('\n')}\n`);
   }
   // Graceful shutdown: workers drain (SHUTDOWN_GRACE_MS), then the embedded database closes cleanly.
   let stopping = false;
@@ -34,7 +61,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof PortUnavailableError) {
     process.stderr.write(`draconic: ${error.message}\n`);
   } else {
     process.stderr.write(`draconic: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

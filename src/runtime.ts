@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { join } from 'node:path';
 import type { AppConfig } from './config/app-config.js';
 import { deploymentOf, type Deployment } from './config/deployment.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
@@ -8,6 +8,8 @@ export interface Runtime {
   /** The configuration the app runs with (DATABASE_URL filled in when the database is embedded). */
   config: AppConfig;
   deployment: Deployment;
+  /** PGlite's folder when the database is embedded (for the boot banner). */
+  embeddedDataDir?: string;
   /** Stops what the runtime started (the embedded database), after the app has closed. */
   stop(): Promise<void>;
 }
@@ -39,22 +41,10 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
     await embedded?.stop();
     throw error;
   }
-  describe(deployment, effective, embedded);
-  return { config: effective, deployment, stop: async () => embedded?.stop() };
-}
-
-function describe(deployment: Deployment, config: AppConfig, embedded?: EmbeddedPostgres): void {
-  const logger = new Logger('Runtime');
-  if (deployment.database === 'postgres' && deployment.messaging === 'redis') {
-    logger.log(`PostgreSQL and Redis mode (ROLE=${config.role})`);
-    return;
-  }
-  const parts = [
-    embedded ? `PostgreSQL is embedded (PGlite), its data in ${embedded.dataDir}` : 'PostgreSQL at DATABASE_URL',
-    deployment.messaging === 'in-process' ? 'the job queue and events are in-process' : 'the job queue and events go through Redis',
-  ];
-  logger.warn(
-    `EMBEDDED MODE: ${parts.join('; ')}. One process only (ROLE=all). For production set ` +
-      'DATABASE_URL=postgres://user@host:5432/draconic and REDIS_URL=redis://host:6379/0 (see the README).',
-  );
+  return {
+    config: effective,
+    deployment,
+    embeddedDataDir: embedded && join(embedded.dataDir, 'pgdata'),
+    stop: async () => embedded?.stop(),
+  };
 }

@@ -47,12 +47,14 @@ describe(parseConfig.name, () => {
   });
 
   it.each([
-    ['PORT', 'eighty', /PORT="eighty": .*must be an integer number/],
+    ['PORT', 'eighty', /^invalid configuration: PORT="eighty": must be a whole number from 0 to 65535$/],
+    ['PORT', '80.5', /^invalid configuration: PORT="80.5": must be a whole number from 0 to 65535$/],
+    ['RETRY_BACKOFF_MULTIPLIER', 'x', /RETRY_BACKOFF_MULTIPLIER="x": must be a number from 1 to 100$/],
     ['ROLE', 'boss', /ROLE="boss": must be one of the following values: api, worker, all/],
     ['MAX_CONCURRENT_JOBS', '0', /MAX_CONCURRENT_JOBS=0: must not be less than 1/],
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL="mysql:\/\/x": must be a postgres:\/\/ URL/],
     ['REDIS_URL', 'localhost:6379', /REDIS_URL="localhost:6379": must be a redis:\/\/ URL/],
-    ['DATA_FETCH_ALLOW_PRIVATE', 'maybe', /DATA_FETCH_ALLOW_PRIVATE="maybe": must be a boolean value/],
+    ['DATA_FETCH_ALLOW_PRIVATE', 'maybe', /DATA_FETCH_ALLOW_PRIVATE="maybe": must be true or false$/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud"/],
     ['METRICS_PORT', '70000', /METRICS_PORT=70000: must not be greater than 65535/],
   ])('stops on a bad %s, naming it', (name, value, message) => {

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
 import { parseApiKeys } from './api-keys.js';
 import { AppConfig } from './app-config.js';
 import { EnvSchema } from './env.schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -15,10 +16,27 @@ export class ConfigError extends Error {
 /** Variables whose values are secrets: a message names them, never shows them. */
 const SECRET = new Set(['API_KEYS']);
 
+/** A value of the wrong kind fails its range checks too: it gets one message, which states the range. */
+const KIND_CHECKS = ['isInt', 'isNumber', 'isBoolean'] as const;
+
 function describe(error: ValidationError): string {
-  const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
+  const constraints = error.constraints ?? {};
   const value = SECRET.has(error.property) ? '(hidden)' : JSON.stringify(error.value);
+  const kind = KIND_CHECKS.find((check) => check in constraints);
+  if (kind) return `${error.property}=${value}: ${kindMessage(kind, error.property)}`;
+  const reasons = Object.values(constraints).map((m) => m.replace(`${error.property} `, ''));
   return `${error.property}=${value}: ${reasons.join('; ')}`;
+}
+
+function kindMessage(kind: (typeof KIND_CHECKS)[number], property: string): string {
+  if (kind === 'isBoolean') return 'must be true or false';
+  const bound = (name: 'min' | 'max') =>
+    getMetadataStorage()
+      .getTargetValidationMetadatas(EnvSchema, '', true, false)
+      .find((m) => m.propertyName === property && m.name === name)?.constraints?.[0] as number | undefined;
+  const [min, max] = [bound('min'), bound('max')];
+  const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : '';
+  return `must be ${kind === 'isInt' ? 'a whole number' : 'a number'}${range}`;
 }
 
 /** Validates an environment into an AppConfig. Pure apart from its argument: used by tests with their own env. */
@@ -100,6 +118,7 @@ function parseOrigins(raw: string | undefined): { origins: string[]; problems: s
 }
 
 let cached: AppConfig | undefined;
+let envFileRead: string | null = null;
 
 /**
  * The one reader of process.env. Loads `./.env` first when it exists (variables already set win),
@@ -107,7 +126,15 @@ let cached: AppConfig | undefined;
  */
 export function loadConfig(): AppConfig {
   if (cached) return cached;
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  if (existsSync('.env')) {
+    process.loadEnvFile('.env');
+    envFileRead = resolve('.env');
+  }
   cached = parseConfig(process.env);
   return cached;
+}
+
+/** The `.env` file loadConfig() read (absolute path), or null when there was none. */
+export function envFileLoaded(): string | null {
+  return envFileRead;
 }

@@ -59,6 +59,13 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       await this.resources.setStatus(this.identity.id, 'draining');
       await this.signal();
       await this.processor.pause();
+      const running = this.executions.activeCount;
+      if (running > 0) {
+        this.logger.log(
+          { jobs: running, graceMs: this.config.shutdownGraceMs },
+          `shutting down: waiting up to ${this.config.shutdownGraceMs / 1000} s (SHUTDOWN_GRACE_MS) for ${running} running job${running === 1 ? '' : 's'} to finish; then they are released for a retry`,
+        );
+      }
       const left = await this.executions.waitIdle(this.config.shutdownGraceMs);
       if (left.length > 0) {
         this.logger.warn({ jobs: left.map((j) => j.id) }, 'shutdown grace period over: releasing running jobs for a retry');

@@ -17,6 +17,8 @@ import { EventOrder } from './domain/event-order.js';
 import { sendWebSocketFlushesInOneWrite } from './websocket-flushes.js';
 import {
   EMPTY,
+  EVERY_JOB_NOTE,
+  isAll,
   parseFilter,
   roomsFor,
   roomsOf,
@@ -101,7 +103,9 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   onUnsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
     const filter = parseFilter(body, { requireOne: true });
     if ('error' in filter) return { ok: false, error: filter.error };
-    return this.move(socket, unsubscribe(this.subscriptionsOf(socket), filter as Filter));
+    const next = unsubscribe(this.subscriptionsOf(socket), filter as Filter);
+    const ack = this.move(socket, next);
+    return isAll(next) ? { ...ack, note: EVERY_JOB_NOTE } : ack;
   }
 
   /** Catch-up: the job's events after `after_sequence`, from PostgreSQL, in order. */
@@ -135,7 +139,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     }
   }
 
-  private move(socket: Socket, next: Subscriptions): Ack {
+  private move(socket: Socket, next: Subscriptions): { ok: true; subscriptions: ReturnType<typeof view> } {
     const before = roomsOf(this.subscriptionsOf(socket));
     const after = roomsOf(next);
     for (const room of before) if (!after.includes(room)) void socket.leave(room);

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { JobDeletionService } from '../jobs/job-deletion.service.js';
 import { LeaderElection } from './leader-election.js';
@@ -10,7 +10,7 @@ import { LeaderElection } from './leader-election.js';
  * transaction, RETENTION_PAUSE_MS apart, until none is left; never a job an unfinished job depends on.
  */
 @Injectable()
-export class RetentionService implements OnModuleInit, OnApplicationShutdown {
+export class RetentionService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(RetentionService.name);
   private timer?: NodeJS.Timeout;
   private leading = false;
@@ -30,7 +30,8 @@ export class RetentionService implements OnModuleInit, OnApplicationShutdown {
     if (this.leader.isLeader()) this.lead();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database pool closes (in an onApplicationShutdown hook): the batch under way ends first. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.stepDown();
     await this.running;

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { TableStatistics } from '../database/table-statistics.js';
 import { JobDispatcher } from '../dispatch/job-dispatcher.js';
@@ -30,7 +30,7 @@ const RELEASES = new Set<JobEvent['event']>(['job_completed', 'job_failed', 'job
  * places nothing.
  */
 @Injectable()
-export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SchedulerService.name);
   private workers: Worker[] = [];
   private readonly ledger = new AllocationLedger();
@@ -44,6 +44,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private lastReasonsAt = 0;
   private unsubscribe: Array<() => void> = [];
   private stopping = false;
+  /** Passes, sweeps and retry promotions under way: shutdown waits for them before the pool closes. */
+  private readonly inflight = new Set<Promise<unknown>>();
   /** Queue settings with any rule (DESIGN §12), reloaded on a queues_changed signal and every sweep. */
   private rules = new Map<string, QueueRules>();
   private rulesStale = true;
@@ -76,11 +78,26 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     await this.leader.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops before any onApplicationShutdown hook runs (the database pool closes in one of them): no new
+   * pass or sweep starts, the ones under way finish, then leadership is given up.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     for (const off of this.unsubscribe) off();
     this.stepDown();
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.leader.stop();
+  }
+
+  /** Runs scheduler work so that shutdown can wait for it. */
+  private track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      (error: unknown) => this.logger.error({ err: error }, 'scheduler task failed'),
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
   }
 
   isLeader(): boolean {
@@ -93,9 +110,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.ledger.stale = true;
     this.rulesStale = true;
     this.startLogStale = true;
-    this.sweepTimer = setInterval(() => void this.sweep(), SCHEDULER_TIMING.sweepMs);
+    this.sweepTimer = setInterval(() => this.track(this.sweep()), SCHEDULER_TIMING.sweepMs);
     this.sweepTimer.unref();
-    void this.sweep();
+    this.track(this.sweep());
   }
 
   private stepDown(): void {
@@ -145,7 +162,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.passScheduled = true;
     queueMicrotask(() => {
       this.passScheduled = false;
-      void this.pass();
+      if (!this.stopping) this.track(this.pass());
     });
   }
 
@@ -413,7 +430,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.retryAt = null;
-      void this.promoteDue().catch((error: unknown) => this.logger.error({ err: error }, 'retry promotion failed'));
+      if (this.stopping) return;
+      this.track(this.promoteDue().catch((error: unknown) => this.logger.error({ err: error }, 'retry promotion failed')));
     }, Math.max(0, at - Date.now()));
     this.retryTimer.unref();
   }

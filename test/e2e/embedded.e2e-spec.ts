@@ -73,6 +73,8 @@ describe('embedded mode', () => {
     expect(api.output()).toContain(dataDir);
     expect(api.output()).toContain('DATABASE_URL=');
     expect(api.output()).toContain('REDIS_URL=');
+    expect(api.output()).toContain(`listening on  http://localhost:${api.port}`);
+    expect(api.output()).not.toMatch(/\u001b\[|InstanceLoader|RouterExplorer/);
   });
 
   it('reports health without Redis', async () => {
@@ -206,6 +208,21 @@ describe('embedded mode', () => {
     expect(exit.code).toBe(1);
     expect(worker.output()).toContain('ROLE=worker needs DATABASE_URL and REDIS_URL');
   });
+
+  it('stops on SIGTERM while jobs run and are placed, with no error and no stack trace', async () => {
+    const burst = await api.post('/jobs/batch', { jobs: Array.from({ length: 100 }, () => ({ type: 'noop', payload: { duration_ms: 30 } })) });
+    expect(burst.status).toBe(201);
+    await api.submit({ type: 'noop', payload: { duration_ms: 60_000 } });
+    const lines: string[] = [];
+    const stopListening = api.onLine((line) => lines.push(line));
+    const exit = await api.stop(20_000);
+    stopListening();
+    expect(exit).toEqual({ code: 0, signal: null });
+    const problems = lines.filter((l) => /"level":(50|60)/.test(l) || /^\s+at /.test(l) || /Error:/.test(l));
+    expect(problems).toEqual([]);
+    expect(lines.join('\n')).toContain('SIGTERM: shutting down');
+    api = await startEmbedded();
+  }, 60_000);
 
   it('keeps its jobs across a restart', async () => {
     const job = await api.submit({ type: 'noop', idempotency_key: 'survives-restart' });

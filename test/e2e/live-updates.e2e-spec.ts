@@ -138,7 +138,14 @@ describe('filters', () => {
     expect(await c.socket.emitWithAck('subscribe', {})).toEqual({ ok: false, error: 'name a job_id or a type' });
     expect(c.socket.connected).toBe(true);
     expect(await c.socket.emitWithAck('unsubscribe', { type: 'noop' })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [id], types: [] } });
-    expect(await c.socket.emitWithAck('unsubscribe', { job_id: id })).toEqual({ ok: true, subscriptions: { all: true, job_ids: [], types: [] } });
+    // The last filter gone, the client hears every job again, and the acknowledgement says so.
+    expect(await c.socket.emitWithAck('unsubscribe', { job_id: id })).toEqual({
+      ok: true,
+      subscriptions: { all: true, job_ids: [], types: [] },
+      note: 'no filter left: this client now receives the updates of every job; subscribe to a job_id or a type to narrow it again',
+    });
+    const other = await api.submit({ type: 'data_processing', payload: { records: [{ a: 1 }], operations: [{ op: 'limit', count: 1 }] } });
+    await expectEventually(() => expect(eventsOf(c.of(other.id))).toContain('job_completed'));
   });
 
   it('deliver only what was subscribed to', async () => {

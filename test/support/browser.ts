@@ -2,7 +2,7 @@
  * Chromium for the dashboard's browser tests: Debian's package (`apt-get install -y chromium`,
  * which .ci/run does when it is missing), driven by playwright-core. CHROMIUM_PATH overrides the path.
  */
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';

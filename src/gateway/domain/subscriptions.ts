@@ -26,6 +26,13 @@ export const MAX_FILTERS = 1000;
 
 export const EMPTY: Subscriptions = { jobIds: new Set(), types: new Set() };
 
+/**
+ * Said in the acknowledgement of an `unsubscribe` that leaves a client with no filter: it then gets the
+ * updates of every job, which a client that meant to hear less would not expect.
+ */
+export const EVERY_JOB_NOTE =
+  'no filter left: this client now receives the updates of every job; subscribe to a job_id or a type to narrow it again';
+
 export function isAll(s: Subscriptions): boolean {
   return s.jobIds.size === 0 && s.types.size === 0;
 }
