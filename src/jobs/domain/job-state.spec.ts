@@ -17,6 +17,7 @@ const LEGAL: ReadonlyArray<[JobStatus, JobStatus]> = [
   ['pending', 'blocked'],
   ['pending', 'cancelled'],
   ['blocked', 'ready'],
+  ['blocked', 'pending'],
   ['blocked', 'cancelled'],
   ['ready', 'running'],
   ['ready', 'cancelled'],
@@ -38,9 +39,9 @@ const ALL_PAIRS = JOB_STATUSES.flatMap((from) => JOB_STATUSES.map((to) => [from,
 const ILLEGAL = ALL_PAIRS.filter(([from, to]) => !isLegal(from, to));
 
 describe(canMove.name, () => {
-  it('knows exactly 19 legal moves out of 64 pairs', () => {
-    expect(LEGAL).toHaveLength(19);
-    expect(ILLEGAL).toHaveLength(64 - 19);
+  it('knows exactly 20 legal moves out of 64 pairs', () => {
+    expect(LEGAL).toHaveLength(20);
+    expect(ILLEGAL).toHaveLength(64 - 20);
   });
 
   it.each(LEGAL)('allows %s -> %s', (from, to) => expect(canMove(from, to)).toBe(true));
@@ -105,7 +106,7 @@ describe(sourcesOf.name, () => {
     ['cancelled', ['pending', 'blocked', 'ready', 'running']],
     ['ready', ['pending', 'blocked', 'failed', 'timeout', 'cancelled']],
     ['blocked', ['pending', 'failed', 'timeout', 'cancelled']],
-    ['pending', ['failed', 'timeout']],
+    ['pending', ['blocked', 'failed', 'timeout']],
     ['running', ['ready']],
   ] as const)('reaches %s from %j', (to, from) => expect(sourcesOf(to)).toEqual(from));
 });

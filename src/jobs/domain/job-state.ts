@@ -7,7 +7,7 @@ export type Priority = (typeof PRIORITIES)[number];
 
 const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   pending: ['ready', 'blocked', 'cancelled'],
-  blocked: ['ready', 'cancelled'],
+  blocked: ['ready', 'pending', 'cancelled'], // -> pending: dependencies done while its run_at is still ahead (DESIGN §10)
   ready: ['running', 'cancelled'],
   running: ['completed', 'failed', 'timeout', 'cancelled'],
   failed: ['pending', 'ready', 'blocked'], // retry while attempts remain (-> pending); a manual retry (-> ready | blocked)
