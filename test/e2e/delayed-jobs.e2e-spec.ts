@@ -163,6 +163,20 @@ describe('cancel before due', () => {
   });
 });
 
+describe('retry of a delayed job cancelled before due', () => {
+  it('waits pending for its run_at again, then runs', async () => {
+    const runAt = inMs(1500);
+    const job = await app.submit({ type: 'noop', run_at: runAt });
+    await app.patch(`/jobs/${job.id}/cancel`);
+    const retried = await app.post(`/jobs/${job.id}/retry`, {});
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: 'pending', next_run_at: runAt, waiting_reason: { code: 'SCHEDULED', until: runAt } });
+    const done = await finished(job.id);
+    expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse(runAt));
+    expect(eventsOf(job.id)).toEqual(['job_created', 'job_cancelled', 'job_scheduled', 'job_ready', 'job_started', 'job_completed']);
+  });
+});
+
 describe('idempotency keys', () => {
   it('return the first delayed job on a repeat', async () => {
     const first = await app.post('/jobs', { type: 'noop', delay_ms: 60_000, idempotency_key: 'delayed-once' });
