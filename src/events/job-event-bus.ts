@@ -10,6 +10,8 @@ export const JOB_EVENTS = [
   'job_timeout',
   'job_retry_scheduled',
   'job_cancelled',
+  /** A blocked job's dependencies completed while its run_at is still ahead: it waits pending until then (DESIGN §10). */
+  'job_scheduled',
 ] as const;
 export type JobEventName = (typeof JOB_EVENTS)[number];
 

@@ -14,14 +14,15 @@ import { mapInSlices } from '../common/time-slices.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Metrics } from '../health/metrics.js';
 import { findCycle, topologicalOrder, type Edge } from './domain/dependency-graph.js';
-import { firstState, type DependencyView } from './domain/first-state.js';
+import type { DependencyView } from './domain/first-state.js';
 import { SubmitBatchItemDto, type SubmitBatchDto } from './dto/submit-job.dto.js';
 import type { Job } from './entities/job.entity.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository, type NewJob } from './job.repository.js';
 import type { Moved } from './transition-sql.js';
-import { dependencyView, waitingForDependencies, type JobWithEdges } from './jobs.service.js';
+import { applyFirstState } from './job-first-state.js';
+import { dependencyView, type JobWithEdges } from './jobs.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Jobs per INSERT statement of a batch. */
@@ -178,18 +179,13 @@ export class BatchSubmissionService {
     return topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
   }
 
-  /** The first evaluated state of a new item, from its dependencies' (earlier items already have theirs). */
+  /** The first evaluated state of a new item, from its dependencies' (earlier items already have theirs) and its run_at. */
   private setFirstState(item: Item, items: readonly Item[], states: ReadonlyMap<string, DependencyView>): void {
     const deps: DependencyView[] = [
       ...item.refDeps.map((d) => (items[d]!.existing ? states.get(items[d]!.existing!.id)! : viewOf(items[d]!))),
       ...item.idDeps.map((id) => states.get(id)!),
     ];
-    const state = firstState(deps);
-    item.draft.status = state.status;
-    item.draft.pendingDependencies = state.pendingDependencies;
-    item.draft.error = state.error;
-    item.draft.completedAt = state.status === 'cancelled' ? new Date() : null;
-    item.draft.waitingReason = state.status === 'blocked' ? waitingForDependencies(state.unfinished, deps.length) : null;
+    applyFirstState(item.draft, deps);
   }
 
   /** Items whose idempotency_key already exists stand for that job instead of a new one. */

@@ -3,7 +3,9 @@ import { uuidv7 } from '../common/uuid-v7.js';
 import { UnknownJobTypeError, ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
 import { findJsonProblem, MAX_PAYLOAD_DEPTH } from '../common/json-limits.js';
 import { AppConfig } from '../config/app-config.js';
+import { resolveRunAt } from './domain/run-at.js';
 import type { JobFieldsDto } from './dto/submit-job.dto.js';
+import { applyFirstState } from './job-first-state.js';
 import type { NewJob } from './job.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 
@@ -19,7 +21,11 @@ export class JobDraftFactory {
     private readonly catalog: JobTypeCatalog,
   ) {}
 
-  draft(dto: JobFieldsDto, dependencyCount: number, at = ''): NewJob {
+  /**
+   * `dto` may carry `run_at` / `delay_ms` (validated by their decorators): the draft is then pending
+   * until that instant when it has no dependency (the caller re-applies the first state when it has).
+   */
+  draft(dto: JobFieldsDto & { run_at?: string; delay_ms?: number }, dependencyCount: number, at = '', now = new Date()): NewJob {
     const payload = dto.payload ?? {};
     const payloadPath = at ? `${at}.payload` : 'payload';
     const tooDeep = findJsonProblem(payload, MAX_PAYLOAD_DEPTH, payloadPath);
@@ -58,7 +64,7 @@ export class JobDraftFactory {
       const name = field('retry_config.max_delay_ms');
       throw new ValidationFailedError([{ field: name, message: `${name} (${maxDelayMs}) must be at least initial_delay_ms (${initialDelayMs})` }]);
     }
-    return {
+    const draft: NewJob = {
       id: uuidv7(),
       type: dto.type,
       priority: dto.priority ?? 'normal',
@@ -79,6 +85,10 @@ export class JobDraftFactory {
       waitingReason: null,
       completedAt: null,
       actor: null,
+      runAt: resolveRunAt(dto, now),
+      nextRunAt: null,
     };
+    applyFirstState(draft, [], now);
+    return draft;
   }
 }

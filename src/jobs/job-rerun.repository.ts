@@ -10,6 +10,7 @@ export interface LockedJob {
   id: string;
   status: JobStatus;
   allocated: boolean;
+  run_at: Date | null;
 }
 
 export interface RerunRow extends RerunStep {
@@ -63,30 +64,32 @@ export class JobRerunRepository {
    */
   async lockShared(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
     if (ids.length === 0) return [];
-    return this.sql.query(`SELECT id, status, allocated FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [ids], tx);
+    return this.sql.query(`SELECT id, status, allocated, run_at FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [ids], tx);
   }
 
   /** Locks the jobs a retry may move, for update. */
   async lockForUpdate(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
     if (ids.length === 0) return [];
-    return this.sql.query(`SELECT id, status, allocated FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);
+    return this.sql.query(`SELECT id, status, allocated, run_at FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);
   }
 
   /**
-   * failed|timeout|cancelled -> ready|blocked, with a new run budget (`attempt_base` = the runs so
-   * far), the error cleared (the logs keep it), a log line and a `job_ready` / `job_blocked` event
-   * with `retried: true` each. Guarded: a job no longer in one of those states, or still holding
+   * failed|timeout|cancelled -> ready|blocked|pending (pending: until its run_at, DESIGN §10), with a
+   * new run budget (`attempt_base` = the runs so far), the error cleared (the logs keep it), a log line
+   * and a `job_ready` / `job_blocked` / `job_scheduled` event with `retried: true` each. Guarded: a job no longer in one of those states, or still holding
    * resources, does not move.
    */
   async moveBack(rows: readonly RerunRow[], actor: string | null, tx: EntityManager): Promise<Moved> {
     if (rows.length === 0) return NOTHING_MOVED;
     const extra = `(jsonb_build_object('retried', true) || ${ACTOR_DATA('$6')})`;
-    const event = (alias: string) => `CASE WHEN (${alias}.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`;
+    const event = (alias: string) =>
+      `CASE (${alias}.row).status WHEN 'ready' THEN 'job_ready' WHEN 'pending' THEN 'job_scheduled' ELSE 'job_blocked' END`;
     return runTransition(
       this.sql,
       `WITH moved AS (
          UPDATE jobs j SET status = i.status, pending_dependencies = i.pending, waiting_reason = i.reason,
-                error = NULL, completed_at = NULL, next_run_at = NULL, placed_at = NULL, allocated = false,
+                error = NULL, completed_at = NULL, placed_at = NULL, allocated = false,
+                next_run_at = CASE WHEN i.status = 'pending' THEN j.run_at END,
                 queued_at = CASE WHEN i.status = 'ready' THEN now() ELSE j.queued_at END,
                 attempt_base = j.attempts, updated_at = now(), event_seq = j.event_seq + 1
          FROM unnest($1::uuid[], $2::job_status[], $3::int[], $4::jsonb[], $5::text[]) AS i(id, status, pending, reason, message)

@@ -4,6 +4,7 @@ import { JobNotFoundError } from '../common/errors/domain-error.js';
 import { DependencyNotCompletedError, JobNotRetryableError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
 import type { JobStatus } from './domain/job-state.js';
 import { planRerun, type RerunNode, type RerunPlan } from './domain/rerun-plan.js';
+import { scheduledReason } from './domain/run-at.js';
 import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRerunRepository, type RerunRow } from './job-rerun.repository.js';
@@ -20,7 +21,7 @@ export type RetryOutcome =
 
 /**
  * Manual retries (DESIGN §13): a job that ended failed, timeout or cancelled runs again with a new
- * run budget, and the jobs its end cancelled downstream come back to `blocked`, so a DAG resumes
+ * run budget (waiting `pending` again while its run_at is ahead), and the jobs its end cancelled downstream come back to `blocked`, so a DAG resumes
  * where it failed. One transaction per retried job; events published after the commit.
  */
 @Injectable()
@@ -69,6 +70,7 @@ export class JobRerunService {
     const upstream = await this.reruns.lockShared(outside, tx);
     const locked = await this.reruns.lockForUpdate(family, tx);
     const status = new Map<string, JobStatus>([...upstream, ...locked].map((j) => [j.id, j.status]));
+    const runAt = new Map(locked.map((j) => [j.id, j.run_at]));
     const target = locked.find((j) => j.id === id);
     if (!target) return { ok: false, error: new JobNotFoundError(id) };
 
@@ -79,6 +81,7 @@ export class JobRerunService {
       id: jobId,
       status: status.get(jobId)!,
       dependencies: (dependencies.get(jobId) ?? []).filter((d) => status.has(d)).map((d) => ({ id: d, status: status.get(d)! })),
+      runAt: runAt.get(jobId) ?? null,
     });
     const plan: RerunPlan = planRerun(
       node(id),
@@ -98,7 +101,12 @@ export class JobRerunService {
     const who = actor ? ` by ${actor}` : '';
     const rows: RerunRow[] = plan.steps.map((step) => ({
       ...step,
-      waitingReason: step.status === 'blocked' ? waitingForDependencies(step.unfinished, node(step.id).dependencies.length) : null,
+      waitingReason:
+        step.status === 'blocked'
+          ? waitingForDependencies(step.unfinished, node(step.id).dependencies.length)
+          : step.status === 'pending'
+            ? scheduledReason(runAt.get(step.id)!)
+            : null,
       message: step.id === id ? `job retried${who}: job is ${step.status}` : `dependency ${id} retried${who}: job is ${step.status} again`,
     }));
     // The jobs are locked and were checked under the lock: the guarded move takes every one of them.

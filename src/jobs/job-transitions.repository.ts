@@ -21,6 +21,11 @@ import {
   type MovedJob,
 } from './transition-sql.js';
 
+/** DESIGN §10's SCHEDULED waiting reason as SQL, for an instant expression (the shape of domain/run-at.ts scheduledReason). */
+const SCHEDULED_REASON = (at: string) => `jsonb_build_object('code', 'SCHEDULED',
+  'message', 'delayed: may start at ' || to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'until', to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+
 export interface FinishItem {
   id: string;
   /** The attempt that ended. */
@@ -128,27 +133,34 @@ export class JobTransitionsRepository {
 
   /**
    * Counts completed dependencies off their dependents (DAG counters, no rescans); those whose last
-   * unfinished dependency this was become ready, with their event.
+   * unfinished dependency this was become ready at once, or pending until their run_at when that is
+   * still ahead (DESIGN §10; the rule of afterDependencies in domain/first-state.ts), each with its
+   * event (job_ready or job_scheduled).
    */
   private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved<MovedJob>> {
+    const released = `j.status = 'blocked' AND j.pending_dependencies <= c.n`;
+    const delayed = `j.run_at > now()`;
     return runTransition(this.sql, 
       `WITH counts AS (
          SELECT d.job_id, count(*)::int AS n FROM job_dependencies d WHERE d.depends_on_id = ANY($1::uuid[])
          GROUP BY d.job_id
        ), released AS (
          UPDATE jobs j SET pending_dependencies = GREATEST(j.pending_dependencies - c.n, 0),
-                status = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN 'ready' ELSE j.status END,
-                queued_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN now() ELSE j.queued_at END,
-                updated_at = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN now() ELSE j.updated_at END,
-                waiting_reason = CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN NULL ELSE j.waiting_reason END,
-                event_seq = j.event_seq + CASE WHEN j.status = 'blocked' AND j.pending_dependencies <= c.n THEN 1 ELSE 0 END
+                status = CASE WHEN ${released} THEN (CASE WHEN ${delayed} THEN 'pending' ELSE 'ready' END)::job_status ELSE j.status END,
+                queued_at = CASE WHEN ${released} AND NOT coalesce(${delayed}, false) THEN now() ELSE j.queued_at END,
+                updated_at = CASE WHEN ${released} THEN now() ELSE j.updated_at END,
+                next_run_at = CASE WHEN ${released} AND ${delayed} THEN j.run_at ELSE j.next_run_at END,
+                waiting_reason = CASE WHEN ${released} THEN (CASE WHEN ${delayed} THEN ${SCHEDULED_REASON('j.run_at')} END) ELSE j.waiting_reason END,
+                event_seq = j.event_seq + CASE WHEN ${released} THEN 1 ELSE 0 END
          FROM counts c WHERE j.id = c.job_id
          ${RETURNING_FLAT}
-       ), ready AS (SELECT * FROM released WHERE status = 'ready' AND pending_dependencies = 0),
+       ), moved AS (SELECT * FROM released WHERE status IN ('ready', 'pending') AND pending_dependencies = 0),
        logged AS (
-         ${INSERT_LOGS} ${LOG_FLAT('ready', `'info'`, `'dependencies completed: job is ready'`, `'job_ready'`)}
+         ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.status = 'ready' THEN 'dependencies completed: job is ready'
+                                                          ELSE 'dependencies completed: job waits for its run_at ' || (m.event_data->>'next_run_at') END`,
+                                   `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_scheduled' END`)}
        )
-       ${RESULT_FLAT('ready', `'job_ready'`, MOVED_JOB_COLUMNS)}`,
+       ${RESULT_FLAT('moved', `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_scheduled' END`, MOVED_JOB_COLUMNS)}`,
       [completedIds],
       tx,
       rowToMovedJob,
@@ -204,27 +216,30 @@ export class JobTransitionsRepository {
     );
   }
 
-  /** pending jobs whose retry is due -> ready (or blocked, should a dependency be unfinished). */
+  /**
+   * pending jobs whose time came -> ready (or blocked, should a dependency be unfinished): retries
+   * after their backoff, delayed jobs at their run_at (DESIGN §10), earliest first.
+   */
   async promoteDue(limit = 1000): Promise<Moved> {
     return runTransition(this.sql, 
       `WITH due AS (
-         SELECT id FROM jobs WHERE status = 'pending' AND (next_run_at IS NULL OR next_run_at <= now())
+         SELECT id, waiting_reason->>'code' AS reason FROM jobs WHERE status = 'pending' AND (next_run_at IS NULL OR next_run_at <= now())
          ORDER BY next_run_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED
        ), moved AS (
          UPDATE jobs j SET status = CASE WHEN j.pending_dependencies > 0 THEN 'blocked'::job_status ELSE 'ready'::job_status END,
                 queued_at = now(), updated_at = now(), next_run_at = NULL, waiting_reason = NULL, event_seq = j.event_seq + 1
          FROM due WHERE j.id = due.id AND j.status = 'pending'
-         RETURNING j AS row
+         RETURNING j AS row, due.reason
        ), logged AS (
          ${INSERT_LOGS}
-         ${LOG_EVENT('moved', `'info'`, `'retry due: job is ' || (s.row).status`, `CASE WHEN (s.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`)}
+         ${LOG_EVENT('moved', `'info'`, `CASE WHEN s.reason = 'SCHEDULED' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || (s.row).status`, `CASE WHEN (s.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`)}
        )
        ${RESULT('moved', ONE(`CASE WHEN (m.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`))}`,
       [limit],
     );
   }
 
-  /** When the earliest pending retry is due, if any. */
+  /** When the earliest pending job (a retry or a delayed job) is due, if any (jobs_pending_next_run_idx). */
   async nextRetryAt(): Promise<Date | null> {
     const rows: Array<{ at: Date | null }> = await this.sql.query(
       `SELECT min(next_run_at) AS at FROM jobs WHERE status = 'pending'`

@@ -9,6 +9,14 @@ import { JobLog } from './entities/job-log.entity.js';
 import { Job, type JobErrorInfo, type WaitingReason } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 
+/**
+ * The order of ready jobs of equal priority (DESIGN §10): the one due earliest first, a job being
+ * due at its run_at, or at its submit when it came without one or with one in the past (a past
+ * run_at means "as soon as possible", not "before everyone"). The ready indexes are built on this
+ * very expression (PostgreSQL matches it textually): change both together.
+ */
+export const DUE_AT = 'GREATEST(created_at, run_at)';
+
 /** A job about to be inserted, with every default already applied. */
 export interface NewJob {
   id: string;
@@ -34,6 +42,10 @@ export interface NewJob {
   completedAt: Date | null;
   /** Who submitted it (an API key's name): recorded as `actor` in its job_created log row and event. */
   actor: string | null;
+  /** When it may start at the earliest (DESIGN §10), or null. */
+  runAt: Date | null;
+  /** Set for jobs stored as pending: when they become ready (their runAt). */
+  nextRunAt: Date | null;
 }
 
 export interface LogLine {
@@ -95,14 +107,15 @@ export class JobRepository {
       `WITH inserted AS (
          INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                           error, waiting_reason, completed_at, concurrency_key, event_seq, queued_at)
+                           error, waiting_reason, completed_at, concurrency_key, run_at, next_run_at, event_seq, queued_at)
          SELECT *, 1, CASE WHEN t.status = 'ready' THEN now() END
          FROM unnest($1::uuid[], $2::varchar[], $3::job_priority[], $4::job_status[], $5::jsonb[], $6::int[],
                      $7::int[], $8::int[], $9::float8[], $10::int[], $11::int[], $12::int[], $13::varchar[],
-                     $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[], $20::varchar[])
+                     $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[], $20::varchar[],
+                     $21::timestamptz[], $22::timestamptz[])
               AS t(id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                    initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                   error, waiting_reason, completed_at, concurrency_key)
+                   error, waiting_reason, completed_at, concurrency_key, run_at, next_run_at)
          ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING j.id, j.status, j.created_at, j.queued_at, job_event_data(j) AS data
        ), created AS (
@@ -120,6 +133,7 @@ export class JobRepository {
         col('maxAttempts'), col('backoffMultiplier'), col('initialDelayMs'), col('maxDelayMs'), col('timeoutSeconds'),
         col('idempotencyKey'), col('ref'), col('pendingDependencies'), json(col('error')), json(col('waitingReason')),
         col('completedAt'), col('actor'), col('concurrencyKey'),
+        col('runAt'), col('nextRunAt'),
       ], tx
     );
     const drafts = new Map(jobs.map((j) => [j.id, j]));
@@ -270,12 +284,15 @@ export class JobRepository {
     );
   }
 
-  /** Ready jobs not yet placed, critical first, then oldest (jobs_ready_priority_created_idx). */
+  /**
+   * Ready jobs not yet placed, critical first, then the one due earliest (its run_at, or its submit
+   * when that came later: DESIGN §10), then by id (jobs_ready_priority_due_idx).
+   */
   async readyQueue(limit: number): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT id, type, concurrency_key, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
               waiting_reason->>'message' AS reason_message
-       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, created_at, id LIMIT $1`,
+       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
       [limit]
     );
     return rows.map((r) => ({
@@ -406,6 +423,7 @@ function newJobRow(draft: NewJob, createdAt: Date, queuedAt: Date | null): Job {
     updatedAt: createdAt,
     startedAt: null,
     completedAt: draft.completedAt,
-    nextRunAt: null,
+    nextRunAt: draft.nextRunAt,
+    runAt: draft.runAt,
   } satisfies Job);
 }

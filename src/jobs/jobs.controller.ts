@@ -30,6 +30,22 @@ const SUBMIT_EXAMPLES = {
     },
   },
   noop: { summary: 'A no-op that waits 100 ms', value: { type: 'noop', payload: { duration_ms: 100 } } },
+  delayed_email: {
+    summary: 'A delayed email: sent in one hour (delay_ms)',
+    value: {
+      type: 'send_email',
+      payload: { to: 'ada@example.com', subject: 'How is it going?', text: 'Reply to this mail.' },
+      delay_ms: 3_600_000,
+    },
+  },
+  email_at: {
+    summary: 'An email at a given instant (run_at with an offset; a past instant runs at once)',
+    value: {
+      type: 'send_email',
+      payload: { to: 'ada@example.com', subject: 'Good morning', text: 'Your day starts now.' },
+      run_at: '2030-01-15T09:00:00+01:00',
+    },
+  },
   send_email: {
     summary: 'An email with retries',
     value: {
@@ -55,6 +71,15 @@ const BATCH_EXAMPLES = {
       ],
     },
   },
+  delayed: {
+    summary: 'A report now, and its email once the report is done but not before ten seconds from now',
+    value: {
+      jobs: [
+        { ref: 'report', type: 'report_generation', payload: { report_type: 'daily_summary', date: '2024-01-15' } },
+        { ref: 'mail', type: 'send_email', payload: { to: 'ada@example.com', subject: 'Daily summary', attach_dependency_files: true }, depends_on: ['report'], delay_ms: 10_000 },
+      ],
+    },
+  },
 };
 
 @ApiTags('jobs')
@@ -70,7 +95,9 @@ export class JobsController {
     summary: 'Submit a job',
     description:
       'Stores the job and returns it with every default applied. A job whose dependencies are all completed is `ready` at once; ' +
-      'one with unfinished dependencies is `blocked`; one that depends on a failed or cancelled job is `cancelled` with `DEPENDENCY_FAILED`.',
+      'one with unfinished dependencies is `blocked`; one that depends on a failed or cancelled job is `cancelled` with `DEPENDENCY_FAILED`. ' +
+      'With `run_at` (ISO-8601 with Z or an offset) or `delay_ms` the job waits `pending` (`waiting_reason` `SCHEDULED`) until that instant, ' +
+      'then becomes `ready`; with dependencies it is `blocked` first. A past `run_at` runs as soon as possible.',
     created: JobResponseDto,
     okToo: 'A job with the same idempotency_key already exists: it is returned unchanged.',
     errors: [400, 413, 415, 422, 503],

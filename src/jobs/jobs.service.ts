@@ -8,7 +8,7 @@ import {
 } from '../common/errors/domain-error.js';
 import type { JobEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
-import { firstState, type DependencyView } from './domain/first-state.js';
+import type { DependencyView } from './domain/first-state.js';
 import type { JobStatus } from './domain/job-state.js';
 import type { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
 import type { SubmitJobDto } from './dto/submit-job.dto.js';
@@ -17,6 +17,7 @@ import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository, type DependencyState, type NewJob } from './job.repository.js';
 import { JobDraftFactory } from './job-draft.factory.js';
+import { applyFirstState, waitingForDependencies } from './job-first-state.js';
 
 export interface JobWithEdges {
   job: Job;
@@ -165,17 +166,12 @@ export class JobsService {
     return id.toLowerCase();
   }
 
-  /** Sets the first evaluated state of a job from its dependencies' states (DESIGN §3). */
+  /** Sets the first evaluated state of a job from its dependencies' states and its run_at (DESIGN §3, §10). */
   private evaluateDependencies(draft: NewJob, dependsOn: string[], deps: DependencyState[]): void {
     const known = new Map(deps.map((d) => [d.id, d]));
     const unknown = dependsOn.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new UnknownDependencyError(unknown);
-    const state = firstState(dependsOn.map((id) => dependencyView(known.get(id)!)));
-    draft.status = state.status;
-    draft.pendingDependencies = state.pendingDependencies;
-    draft.error = state.error;
-    if (state.status === 'cancelled') draft.completedAt = new Date();
-    if (state.status === 'blocked') draft.waitingReason = waitingForDependencies(state.unfinished, dependsOn.length);
+    applyFirstState(draft, dependsOn.map((id) => dependencyView(known.get(id)!)));
   }
 
   private async withEdges(job: Job): Promise<JobWithEdges> {
@@ -216,15 +212,7 @@ export class JobsService {
   }
 }
 
-/** DESIGN §2 WAITING_FOR_DEPENDENCIES, listing (up to 100 of) the unfinished dependencies. */
-export function waitingForDependencies(unfinished: string[], total: number): Job['waitingReason'] {
-  return {
-    code: 'WAITING_FOR_DEPENDENCIES',
-    message: `waiting for ${unfinished.length} of ${total} dependencies to complete`,
-    pending_count: unfinished.length,
-    pending_ids: unfinished.slice(0, 100),
-  };
-}
+export { waitingForDependencies };
 
 export type { JobStatus };
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
 import type { WaitingReason } from './entities/job.entity.js';
-import type { ReadyJob } from './job.repository.js';
+import { DUE_AT, type ReadyJob } from './job.repository.js';
 
 /** What the queue rules hold back as a whole (DESIGN §12): every ready job of `types`, and of each (type, key) pair. */
 export interface HeldBack {
@@ -9,7 +9,7 @@ export interface HeldBack {
   pairs: Array<{ type: string; key: string }>;
 }
 
-const READY_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at,
+const READY_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, ${DUE_AT} AS due_at,
   waiting_reason->>'code' AS reason_code, waiting_reason->>'message' AS reason_message`;
 
 /**
@@ -23,7 +23,7 @@ const READY_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb
 export class ReadyCandidatesRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Whether any ready, unplaced job has a concurrency key (jobs_ready_key_idx). */
+  /** Whether any ready, unplaced job has a concurrency key (jobs_ready_key_due_idx). */
   async anyKeyedReady(): Promise<boolean> {
     const rows: Array<{ any: boolean }> = await this.sql.query(
       `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL) AS any`,
@@ -33,7 +33,8 @@ export class ReadyCandidatesRepository {
 
   /**
    * Up to `limit` ready, unplaced jobs not held back: by priority, then turn (each key's 1st, 2nd, ...
-   * job), then age. The distinct keys are found by a skip scan of jobs_ready_key_idx; each key gives
+   * job), then the one due earliest (DUE_AT). Each key's share is read from jobs_ready_key_idx in
+   * submit order (that index has no due time), then ordered by due time. The distinct keys are found by a skip scan of jobs_ready_key_idx; each key gives
    * at most its share of the window.
    */
   async fairReadyQueue(limit: number, held: HeldBack): Promise<ReadyJob[]> {
@@ -51,7 +52,7 @@ export class ReadyCandidatesRepository {
        ), share AS (
          SELECT greatest(1, ceil($1::float8 / greatest(1, count(*))))::int AS n FROM keys WHERE k IS NOT NULL
        ), keyed AS (
-         SELECT c.*, row_number() OVER (PARTITION BY c.concurrency_key, c.priority ORDER BY c.created_at, c.id) AS turn
+         SELECT c.*, row_number() OVER (PARTITION BY c.concurrency_key, c.priority ORDER BY c.due_at, c.id) AS turn
          FROM keys CROSS JOIN LATERAL (
            SELECT ${READY_COLUMNS} FROM jobs j
            WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key = keys.k
@@ -62,15 +63,15 @@ export class ReadyCandidatesRepository {
          ) c
          WHERE keys.k IS NOT NULL
        ), plain AS (
-         SELECT p.*, row_number() OVER (PARTITION BY p.priority ORDER BY p.created_at, p.id) AS turn
+         SELECT p.*, row_number() OVER (PARTITION BY p.priority ORDER BY p.due_at, p.id) AS turn
          FROM (
            SELECT ${READY_COLUMNS} FROM jobs
            WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NULL AND NOT (type = ANY($2::varchar[]))
-           ORDER BY priority DESC, created_at, id LIMIT $1
+           ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
          ) p
        )
        SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT * FROM plain) candidates
-       ORDER BY priority DESC, turn, created_at, id LIMIT $1`,
+       ORDER BY priority DESC, turn, due_at, id LIMIT $1`,
       [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)],
     );
     return rows.map((r) => ({

@@ -16,13 +16,19 @@ import { LeaderElection } from './leader-election.js';
 import { LostWorkReaper } from './lost-work-reaper.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
+/**
+ * Longest a promotion timer is set for. A delayed job may be years ahead, and Node fires a longer
+ * timeout at once; a timer that fires early finds nothing due and re-arms for what is.
+ */
+const MAX_TIMER_MS = 3_600_000;
+
 /** Events after which there may be something to place. */
 const TRIGGERS = new Set<JobEvent['event']>(['job_ready', 'job_completed', 'job_failed', 'job_timeout', 'job_cancelled']);
 /** Events of a job leaving running, which frees its booking (job_cancelled is rebuilt from the table). */
 const RELEASES = new Set<JobEvent['event']>(['job_completed', 'job_failed', 'job_timeout']);
 
 /**
- * The scheduler (DESIGN §4), active only in the elected leader: promotes due retries, places ready
+ * The scheduler (DESIGN §4), active only in the elected leader: promotes due retries and delayed jobs, places ready
  * jobs (priority, then age; best fit; starvation guard), hands them to their workers, keeps waiting
  * reasons current, and repairs lost work (LostWorkReaper) and placements that never started. It
  * reacts to events within milliseconds; the periodic sweep is the safety net. Its placements are
@@ -132,7 +138,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (RELEASES.has(event.event)) this.ledger.release(event.jobId);
     if (event.event === 'job_started') this.startLog.started(event.jobId, Date.parse(event.data.timestamp));
     if (event.event === 'job_cancelled') this.ledger.stale = true; // a running job keeps its booking until its handler stops
-    if (event.event === 'job_retry_scheduled' && typeof event.data.next_run_at === 'string') {
+    // A job now waits pending for its time (a retry's backoff, a delayed job's run_at): wake up then.
+    if (event.data.status === 'pending' && typeof event.data.next_run_at === 'string') {
       this.armRetryTimer(Date.parse(event.data.next_run_at));
     } else if (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready')) {
       this.kick();
@@ -421,7 +428,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (promoted.length > 0) this.kick();
   }
 
-  /** Wakes the scheduler exactly when the earliest known retry is due. */
+  /** Wakes the scheduler exactly when the earliest known pending job (retry or delayed, DESIGN §10) is due. */
   private armRetryTimer(at: number): void {
     if (!this.leader.isLeader()) return;
     if (this.retryAt !== null && this.retryAt <= at) return;
@@ -432,7 +439,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       this.retryAt = null;
       if (this.stopping) return;
       this.track(this.promoteDue().catch((error: unknown) => this.logger.error({ err: error }, 'retry promotion failed')));
-    }, Math.max(0, at - Date.now()));
+    }, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
     this.retryTimer.unref();
   }
 

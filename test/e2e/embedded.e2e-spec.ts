@@ -140,6 +140,20 @@ describe('embedded mode', () => {
     expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(400);
   });
 
+  it('runs a delayed job no earlier than its run_at, and a delayed dependent after its dependency', async () => {
+    const runAt = new Date(Date.now() + 1000).toISOString();
+    const delayed = await api.submit({ type: 'noop', run_at: runAt });
+    expect(delayed).toMatchObject({ status: 'pending', run_at: runAt, waiting_reason: { code: 'SCHEDULED', until: runAt } });
+    const dependent = await api.submit({ type: 'noop', depends_on: [delayed.id], delay_ms: 1500 });
+    expect(dependent.status).toBe('blocked');
+    const first = await done(delayed.id);
+    expect(Date.parse(first.started_at)).toBeGreaterThanOrEqual(Date.parse(runAt));
+    const second = await done(dependent.id);
+    expect(Date.parse(second.started_at)).toBeGreaterThanOrEqual(Date.parse(dependent.run_at));
+    const refused = await api.post('/jobs', { type: 'noop', run_at: '2030-01-15T09:00:00' });
+    expect(refused.status).toBe(400);
+  });
+
   it('resumes a failed chain with POST /jobs/{id}/retry, and bulk-cancels and deletes', async () => {
     const response = await api.post('/jobs/batch', {
       jobs: [

@@ -17,6 +17,7 @@ const LEGAL: ReadonlyArray<[JobStatus, JobStatus]> = [
   ['pending', 'blocked'],
   ['pending', 'cancelled'],
   ['blocked', 'ready'],
+  ['blocked', 'pending'],
   ['blocked', 'cancelled'],
   ['ready', 'running'],
   ['ready', 'cancelled'],
@@ -32,15 +33,16 @@ const LEGAL: ReadonlyArray<[JobStatus, JobStatus]> = [
   ['timeout', 'blocked'],
   ['cancelled', 'ready'],
   ['cancelled', 'blocked'],
+  ['cancelled', 'pending'],
 ];
 const isLegal = (from: JobStatus, to: JobStatus) => LEGAL.some(([f, t]) => f === from && t === to);
 const ALL_PAIRS = JOB_STATUSES.flatMap((from) => JOB_STATUSES.map((to) => [from, to] as [JobStatus, JobStatus]));
 const ILLEGAL = ALL_PAIRS.filter(([from, to]) => !isLegal(from, to));
 
 describe(canMove.name, () => {
-  it('knows exactly 19 legal moves out of 64 pairs', () => {
-    expect(LEGAL).toHaveLength(19);
-    expect(ILLEGAL).toHaveLength(64 - 19);
+  it('knows exactly 21 legal moves out of 64 pairs', () => {
+    expect(LEGAL).toHaveLength(21);
+    expect(ILLEGAL).toHaveLength(64 - 21);
   });
 
   it.each(LEGAL)('allows %s -> %s', (from, to) => expect(canMove(from, to)).toBe(true));
@@ -78,7 +80,7 @@ describe(isTerminal.name, () => {
   it('has no legal move out of completed, and only a manual retry out of cancelled', () =>
     JOB_STATUSES.forEach((to) => {
       expect(canMove('completed', to)).toBe(false);
-      expect(canMove('cancelled', to)).toBe(to === 'ready' || to === 'blocked');
+      expect(canMove('cancelled', to)).toBe(to === 'ready' || to === 'blocked' || to === 'pending');
     }));
 });
 
@@ -105,7 +107,7 @@ describe(sourcesOf.name, () => {
     ['cancelled', ['pending', 'blocked', 'ready', 'running']],
     ['ready', ['pending', 'blocked', 'failed', 'timeout', 'cancelled']],
     ['blocked', ['pending', 'failed', 'timeout', 'cancelled']],
-    ['pending', ['failed', 'timeout']],
+    ['pending', ['blocked', 'failed', 'timeout', 'cancelled']],
     ['running', ['ready']],
   ] as const)('reaches %s from %j', (to, from) => expect(sourcesOf(to)).toEqual(from));
 });

@@ -7,13 +7,13 @@ export type Priority = (typeof PRIORITIES)[number];
 
 const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   pending: ['ready', 'blocked', 'cancelled'],
-  blocked: ['ready', 'cancelled'],
+  blocked: ['ready', 'pending', 'cancelled'], // -> pending: dependencies done while its run_at is still ahead (DESIGN §10)
   ready: ['running', 'cancelled'],
   running: ['completed', 'failed', 'timeout', 'cancelled'],
-  failed: ['pending', 'ready', 'blocked'], // retry while attempts remain (-> pending); a manual retry (-> ready | blocked)
+  failed: ['pending', 'ready', 'blocked'], // retry while attempts remain (-> pending); a manual retry (-> ready | blocked | pending)
   timeout: ['pending', 'ready', 'blocked'], // likewise
   completed: [],
-  cancelled: ['ready', 'blocked'], // a manual retry (DESIGN §13)
+  cancelled: ['ready', 'blocked', 'pending'], // a manual retry (DESIGN §13); -> pending while its run_at is ahead (§10)
 };
 
 export class IllegalTransitionError extends Error {

@@ -78,3 +78,31 @@ describe(planRerun.name, () => {
     expect(plan).toMatchObject({ ok: true, steps: [{ id: 'a' }], kept: [] });
   });
 });
+
+describe('planRerun of a delayed job (DESIGN §10, §13)', () => {
+  const now = new Date('2026-01-15T10:00:00.000Z');
+  const delayed = (id: string, status: JobStatus, runAt: string, deps: Array<[string, JobStatus]> = []): RerunNode => ({
+    ...node(id, status, deps),
+    runAt: new Date(runAt),
+  });
+
+  it('comes back pending while its run_at is ahead', () => {
+    const plan = planRerun(delayed('a', 'cancelled', '2026-01-15T11:00:00Z'), [], now);
+    expect(plan).toMatchObject({ ok: true, steps: [{ id: 'a', status: 'pending', pendingDependencies: 0 }] });
+  });
+
+  it('comes back ready once its run_at has passed', () => {
+    const plan = planRerun(delayed('a', 'cancelled', '2026-01-15T09:00:00Z'), [], now);
+    expect(plan).toMatchObject({ ok: true, steps: [{ id: 'a', status: 'ready' }] });
+  });
+
+  it('comes back blocked first while a dependency is unfinished, whatever its run_at', () => {
+    const plan = planRerun(delayed('a', 'cancelled', '2026-01-15T11:00:00Z', [['x', 'running']]), [], now);
+    expect(plan).toMatchObject({ ok: true, steps: [{ id: 'a', status: 'blocked', unfinished: ['x'] }] });
+  });
+
+  it('brings its cancelled dependents back blocked', () => {
+    const plan = planRerun(delayed('a', 'cancelled', '2026-01-15T11:00:00Z'), [delayed('b', 'cancelled', '2026-01-15T11:00:00Z', [['a', 'cancelled']])], now);
+    expect(plan).toMatchObject({ ok: true, steps: [{ id: 'a', status: 'pending' }, { id: 'b', status: 'blocked' }] });
+  });
+});

@@ -3,7 +3,8 @@
  * that its end cancelled (`DEPENDENCY_FAILED` with it as `root_id`) and the states of everyone's
  * dependencies, decides which jobs come back and in which state. No I/O.
  */
-import { isFailedForGood, isRetryable, type JobStatus } from './job-state.js';
+import { assertTransition, isFailedForGood, isRetryable, type JobStatus } from './job-state.js';
+import { isAhead } from './run-at.js';
 
 export interface RerunDependency {
   id: string;
@@ -15,12 +16,14 @@ export interface RerunNode {
   status: JobStatus;
   /** Every direct dependency with its current state, in a stable order. */
   dependencies: readonly RerunDependency[];
+  /** When the job may start at the earliest (DESIGN §10), if it was delayed. */
+  runAt?: Date | null;
 }
 
 export interface RerunStep {
   id: string;
-  /** `ready` when every dependency has completed, else `blocked`. */
-  status: 'ready' | 'blocked';
+  /** `blocked` while a dependency has not completed, else `pending` while its run_at is ahead, else `ready`. */
+  status: 'ready' | 'blocked' | 'pending';
   /** Dependencies not completed (those coming back count): the DAG counter the job starts with again. */
   pendingDependencies: number;
   /** Their ids, for the job's WAITING_FOR_DEPENDENCIES reason. */
@@ -37,7 +40,7 @@ export type RerunPlan =
  * their other dependencies ended without completing and does not come back itself: such a job would
  * wait forever, so it stays cancelled (`kept`), and so do the jobs behind it.
  */
-export function planRerun(target: RerunNode, downstream: readonly RerunNode[]): RerunPlan {
+export function planRerun(target: RerunNode, downstream: readonly RerunNode[], now = new Date()): RerunPlan {
   if (!isRetryable(target.status)) return { ok: false, code: 'JOB_NOT_RETRYABLE', status: target.status };
   const failedDependency = target.dependencies.find((d) => isFailedForGood(d.status));
   if (failedDependency) {
@@ -62,7 +65,9 @@ export function planRerun(target: RerunNode, downstream: readonly RerunNode[]): 
 
   const steps = [target, ...downstream.filter((n) => n.id !== target.id && back.has(n.id))].map((node): RerunStep => {
     const unfinished = node.dependencies.filter((d) => d.status !== 'completed').map((d) => d.id);
-    return { id: node.id, status: unfinished.length > 0 ? 'blocked' : 'ready', pendingDependencies: unfinished.length, unfinished };
+    const status = unfinished.length > 0 ? 'blocked' : isAhead(node.runAt ?? null, now) ? 'pending' : 'ready';
+    assertTransition(node.status, status);
+    return { id: node.id, status, pendingDependencies: unfinished.length, unfinished };
   });
   return { ok: true, steps, kept };
 }

@@ -40,12 +40,13 @@ export class JobResponseDto {
   @ApiProperty({ nullable: true, example: null, description: 'What the handler returned.' }) result!: unknown;
   @ApiProperty({ type: CodeMessageDto, nullable: true, example: null, description: 'Last failure; code is HANDLER_ERROR, TIMEOUT, WORKER_LOST, DEPENDENCY_FAILED, CANCELLED_BY_USER, ...' }) error!: Record<string, unknown> | null;
   @ApiProperty({ type: 'string', nullable: true, example: null }) worker_id!: string | null;
-  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: 'NO_WORKERS', message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
+  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: 'NO_WORKERS', message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, SCHEDULED (with until), QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) started_at!: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) completed_at!: string | null;
-  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) next_run_at!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When a pending job becomes ready: its run_at, or the end of its retry backoff.' }) next_run_at!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'When the job may start at the earliest (UTC), from run_at or delay_ms at submit; null = at once.' }) run_at!: string | null;
 
   static from(job: Job, edges: { dependsOn: string[]; dependents: string[] }): JobResponseDto {
     return {
@@ -77,6 +78,7 @@ export class JobResponseDto {
       started_at: iso(job.startedAt),
       completed_at: iso(job.completedAt),
       next_run_at: iso(job.nextRunAt),
+      run_at: iso(job.runAt ?? null),
     };
   }
 }

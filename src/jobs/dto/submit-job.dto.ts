@@ -15,10 +15,13 @@ import {
   Matches,
   Max,
   Min,
+  ValidateBy,
   ValidateNested,
+  type ValidationArguments,
 } from 'class-validator';
 import { Untransformed } from '../../common/http/request-validation.js';
 import { PRIORITIES, type Priority } from '../domain/job-state.js';
+import { delayProblem, MAX_YEARS_AHEAD, runAtProblem } from '../domain/run-at.js';
 
 export class ResourceRequirementsDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1, example: 1, description: 'CPU units booked on the worker while the job runs.' })
@@ -93,15 +96,62 @@ export class JobFieldsDto {
   concurrency_key?: string;
 }
 
+/** `run_at`: a zoned ISO-8601 instant at most MAX_YEARS_AHEAD years ahead (DESIGN §10). */
+const IsRunAt = () =>
+  ValidateBy({
+    name: 'isRunAt',
+    validator: {
+      validate: (value: unknown) => runAtProblem(value, new Date()) === null,
+      defaultMessage: (args?: ValidationArguments) => `${args?.property} ${runAtProblem(args?.value, new Date())} (got "${String(args?.value).slice(0, 100)}")`,
+    },
+  });
+
+/** `delay_ms`: at most MAX_YEARS_AHEAD years, and never together with `run_at`. */
+const IsDelay = () =>
+  ValidateBy({
+    name: 'isDelay',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        (args?.object as { run_at?: unknown }).run_at === undefined && (typeof value !== 'number' || delayProblem(value, new Date()) === null),
+      defaultMessage: (args?: ValidationArguments) =>
+        (args?.object as { run_at?: unknown }).run_at !== undefined
+          ? `${args?.property} cannot be given together with run_at: give one of them`
+          : `${args?.property} ${delayProblem(args?.value as number, new Date())}`,
+    },
+  });
+
+/** A job's fields with when it may start (DESIGN §10): POST /jobs and POST /jobs/batch items. */
+export class TimedJobFieldsDto extends JobFieldsDto {
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    example: '2030-01-15T09:00:00+01:00',
+    description:
+      `When the job may start at the earliest: ISO-8601 with Z or an offset (a time without a zone is refused). ` +
+      `A past instant means as soon as possible; at most ${MAX_YEARS_AHEAD} years ahead. Not together with delay_ms.`,
+  })
+  @IsOptional() @IsString() @IsRunAt()
+  run_at?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    example: 3_600_000,
+    description: `Start no earlier than this many milliseconds after the submit (run_at = now + delay_ms); at most ${MAX_YEARS_AHEAD} years. Not together with run_at.`,
+  })
+  @IsOptional() @IsInt() @Min(0) @IsDelay()
+  delay_ms?: number;
+}
+
 /** The body of POST /jobs. */
-export class SubmitJobDto extends JobFieldsDto {
+export class SubmitJobDto extends TimedJobFieldsDto {
   @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, default: [], description: 'Jobs that must complete first.' })
   @IsOptional() @IsArray() @ArrayMaxSize(100_000) @IsUUID('all', { each: true, message: 'each value in depends_on must be a UUID' })
   depends_on?: string[];
 }
 
 /** One job of POST /jobs/batch: `depends_on` may name refs of the same batch as well as existing ids. */
-export class SubmitBatchItemDto extends JobFieldsDto {
+export class SubmitBatchItemDto extends TimedJobFieldsDto {
   @ApiPropertyOptional({ maxLength: 200, example: 'fetch', description: 'A name other jobs of the same batch can list in depends_on (not UUID-shaped).' })
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9._:-]{1,200}$/, { message: 'ref must be 1-200 characters of A-Z a-z 0-9 . _ : -' })
   ref?: string;

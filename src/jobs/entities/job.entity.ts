@@ -18,7 +18,7 @@ export interface WaitingReason {
 // `npm run migration:generate` knows them and proposes only real changes.
 @Entity({ name: 'jobs' })
 @Index('jobs_idempotency_key_key', { synchronize: false })
-@Index('jobs_ready_priority_created_idx', { synchronize: false })
+@Index('jobs_ready_priority_due_idx', { synchronize: false })
 @Index('jobs_pending_next_run_idx', { synchronize: false })
 @Index('jobs_allocated_worker_idx', { synchronize: false })
 @Index('jobs_status_created_idx', { synchronize: false })
@@ -132,4 +132,8 @@ export class Job {
 
   @Column({ type: 'timestamptz', precision: 3, name: 'next_run_at', nullable: true })
   nextRunAt!: Date | null;
+
+  /** When the job may start at the earliest (DESIGN §10): set at submit from `run_at` or `delay_ms`; null = at once. */
+  @Column({ type: 'timestamptz', precision: 3, name: 'run_at', nullable: true })
+  runAt!: Date | null;
 }

@@ -113,4 +113,5 @@ export const CHANGES_FIELDS: ReadonlySet<JobEventName> = new Set<JobEventName>([
   'job_timeout',
   'job_retry_scheduled',
   'job_cancelled',
+  'job_scheduled',
 ]);

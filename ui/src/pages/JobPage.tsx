@@ -16,7 +16,7 @@ import { describeError, describeWaitingReason, humanize, relativeTime, RETRYABLE
 /** Fields shown in their own places; any other field the service sends is listed too. */
 const SHOWN = new Set([
   'id', 'type', 'status', 'priority', 'attempts', 'retry_config', 'resource_requirements', 'timeout_seconds', 'worker_id',
-  'created_at', 'updated_at', 'started_at', 'completed_at', 'next_run_at', 'idempotency_key', 'ref', 'depends_on',
+  'created_at', 'updated_at', 'started_at', 'completed_at', 'next_run_at', 'run_at', 'idempotency_key', 'ref', 'depends_on',
   'dependents', 'payload', 'result', 'error', 'waiting_reason',
 ]);
 
@@ -235,6 +235,9 @@ export function JobPage({ id }: { id: string }) {
             </Field>
             <Field name="next run">
               <Time iso={j.next_run_at} now={now} />
+            </Field>
+            <Field name="run at">
+              <Time iso={j.run_at} now={now} />
             </Field>
             <Field name="idempotency key">{j.idempotency_key ?? <span className="muted">—</span>}</Field>
             <Field name="ref">{j.ref ?? <span className="muted">—</span>}</Field>
