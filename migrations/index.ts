@@ -2,6 +2,7 @@ import { CreateSchema1795800000000 } from './1795800000000-create-schema.js';
 import { JobLogsPrimaryKey1795900000000 } from './1795900000000-job-logs-primary-key.js';
 import { LeasesAndFencing1796000000000 } from './1796000000000-leases-and-fencing.js';
 import { QueuesAndConcurrencyKeys1796400000000 } from './1796400000000-queues-and-concurrency-keys.js';
+import { RecurringSchedules1796350000000 } from './1796350000000-recurring-schedules.js';
 import { RerunAndRetention1796500000000 } from './1796500000000-rerun-and-retention.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
@@ -9,6 +10,7 @@ export const MIGRATIONS = [
   CreateSchema1795800000000,
   JobLogsPrimaryKey1795900000000,
   LeasesAndFencing1796000000000,
+  RecurringSchedules1796350000000,
   QueuesAndConcurrencyKeys1796400000000,
   RerunAndRetention1796500000000,
 ];

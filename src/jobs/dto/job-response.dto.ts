@@ -46,6 +46,8 @@ export class JobResponseDto {
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) started_at!: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) completed_at!: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) next_run_at!: string | null;
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true, example: null, description: 'The schedule that created the job.' }) schedule_id!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'The tick the schedule created the job for.' }) scheduled_for!: string | null;
 
   static from(job: Job, edges: { dependsOn: string[]; dependents: string[] }): JobResponseDto {
     return {
@@ -77,6 +79,8 @@ export class JobResponseDto {
       started_at: iso(job.startedAt),
       completed_at: iso(job.completedAt),
       next_run_at: iso(job.nextRunAt),
+      schedule_id: job.scheduleId ?? null,
+      scheduled_for: iso(job.scheduledFor ?? null),
     };
   }
 }
