@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { io } from 'socket.io-client';
 import { leaderGauge } from '../support/engine.js';
 import { startApiProcess, stopAllProcesses, type ApiClient } from '../support/processes.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
@@ -271,6 +272,43 @@ describe('overlap policies', () => {
     }
     const logs = (await app.get(`/jobs/${jobs[0].id}/logs`)).body.items.map((l: any) => l.message);
     expect(logs.join('\n')).toContain('superseded');
+  });
+});
+
+describe('schedule_update events', () => {
+  it('reach unfiltered clients and clients that subscribed {schedule_id}', async () => {
+    const connect = async () => {
+      const socket = io(`${app.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false });
+      const updates: any[] = [];
+      socket.on('schedule_update', (u: any) => updates.push(u));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      return { socket, updates };
+    };
+    const unfiltered = await connect();
+    const filtered = await connect();
+    const other = await connect();
+    try {
+      expect(await other.socket.emitWithAck('subscribe', { schedule_id: '019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e' })).toMatchObject({ ok: true });
+      expect(await other.socket.emitWithAck('subscribe', { schedule_id: 'daily' })).toEqual({ ok: false, error: 'schedule_id "daily" is not a UUID' });
+      const s = await createSchedule(app, everySecond());
+      const ack = await filtered.socket.emitWithAck('subscribe', { schedule_id: s.id });
+      expect(ack).toEqual({ ok: true, subscriptions: { all: false, job_ids: [], types: [], schedule_ids: [s.id] } });
+      await expectEventually(() => expect(filtered.updates.filter((u) => u.event === 'schedule_fired').length).toBeGreaterThanOrEqual(2), { timeoutMs: 8000 });
+      await app.patch(`/schedules/${s.id}`, { paused: true });
+      await app.request('DELETE', `/schedules/${s.id}`);
+      await expectEventually(() => expect(filtered.updates.map((u) => u.event)).toContain('schedule_deleted'));
+      const fired = filtered.updates.find((u) => u.event === 'schedule_fired');
+      expect(fired).toMatchObject({ type: 'schedule_update', schedule_id: s.id, data: { job_id: expect.any(String), scheduled_for: expect.any(String) } });
+      expect((await app.getJob(fired.data.job_id)).scheduled_for).toBe(fired.data.scheduled_for);
+      expect(filtered.updates.map((u) => u.event)).toContain('schedule_updated');
+      await expectEventually(() => expect(unfiltered.updates.map((u) => u.event)).toEqual(expect.arrayContaining(['schedule_created', 'schedule_fired', 'schedule_updated', 'schedule_deleted'])));
+      expect(other.updates.filter((u) => u.schedule_id === s.id)).toEqual([]);
+    } finally {
+      for (const c of [unfiltered, filtered, other]) c.socket.disconnect();
+    }
   });
 });
 
