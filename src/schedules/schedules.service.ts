@@ -7,7 +7,7 @@ import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import type { Job } from '../jobs/entities/job.entity.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { checkCron, CronClock } from './cron-clock.js';
-import type { CreateScheduleDto, UpdateScheduleDto } from './dto/schedule.dto.js';
+import { SCHEDULE_NAME, type CreateScheduleDto, type UpdateScheduleDto } from './dto/schedule.dto.js';
 import { ScheduleResponseDto } from './dto/schedule-response.dto.js';
 import type { Schedule } from './entities/schedule.entity.js';
 import { ScheduleRepository, type ScheduleFields } from './schedule.repository.js';
@@ -59,6 +59,9 @@ export class SchedulesService {
 
   /** PUT /schedules/{name}: every writable field from the body, defaults for the omitted ones. */
   async replace(name: string, dto: Omit<CreateScheduleDto, 'name'> & { name?: string }): Promise<{ schedule: Schedule; created: boolean }> {
+    if (!SCHEDULE_NAME.test(name)) {
+      throw new ValidationFailedError([{ field: 'name', message: 'name (in the path) must be 1-200 characters of A-Z a-z 0-9 . _ : -' }]);
+    }
     if (dto.name !== undefined && dto.name !== name) {
       throw new ValidationFailedError([{ field: 'name', message: `name "${dto.name}" differs from the name in the path ("${name}"); leave it out or make them equal` }]);
     }
