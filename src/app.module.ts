@@ -14,6 +14,7 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { PortsModule } from './ports/ports.module.js';
 import { QueuesModule } from './queues/queues.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
+import { SchedulesModule } from './schedules/schedules.module.js';
 
 /** The root module, assembled for one role (DESIGN §1). */
 @Module({})
@@ -30,7 +31,7 @@ export class AppModule {
       JobsModule,
       HandlersModule,
     ];
-    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulerModule, GatewayModule);
+    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulesModule, SchedulerModule, GatewayModule);
     if (runsJobs) imports.push(ExecutorModule.forDeployment(deployment));
     return {
       module: AppModule,

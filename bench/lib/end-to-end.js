@@ -48,14 +48,26 @@ export async function throughput(service, label, { jobs: JOBS, keyOf = () => und
 export async function pickup(service, label, { jobs: PICKUP_JOBS, keyOf = () => undefined }) {
   const feed = await eventFeed(service);
   const created = new Map();
+  const started = new Map();
+  // Only the jobs submitted here count: other work may run beside them (e.g. schedules firing).
+  const mine = new Set();
   const latencies = [];
+  const measure = (id) => {
+    if (mine.has(id) && created.has(id) && started.has(id)) {
+      latencies.push(started.get(id) - created.get(id));
+      mine.delete(id);
+    }
+  };
   feed.on((message, at) => {
     if (message.event === 'job_created') created.set(message.jobId, at);
-    if (message.event === 'job_started' && created.has(message.jobId)) latencies.push(at - created.get(message.jobId));
+    if (message.event === 'job_started') started.set(message.jobId, at);
+    measure(message.jobId);
   });
   try {
     for (let i = 0; i < PICKUP_JOBS; i++) {
-      await postJson(service, '/jobs', withKey({ type: 'noop' }, keyOf(i)));
+      const job = await postJson(service, '/jobs', withKey({ type: 'noop' }, keyOf(i)));
+      mine.add(job.id);
+      measure(job.id);
       await sleep(10);
     }
     const deadline = Date.now() + 30_000;

@@ -34,13 +34,29 @@ export interface JobEvent {
   data: JobEventData;
 }
 
+/** The events of a schedule (DESIGN §15), relayed as `schedule_update`. */
+export const SCHEDULE_EVENTS = ['schedule_created', 'schedule_updated', 'schedule_deleted', 'schedule_fired', 'schedule_skipped'] as const;
+export type ScheduleEventName = (typeof SCHEDULE_EVENTS)[number];
+
+export interface ScheduleEvent {
+  event: ScheduleEventName;
+  scheduleId: string;
+  data: Record<string, unknown>;
+}
+
 /** Notes between processes that are not job events: the scheduler reacts to them at once. */
 export type ClusterSignal =
   | { kind: 'workers_changed'; workerId: string }
   | { kind: 'capacity_freed'; workerId: string }
   | { kind: 'jobs_waiting' }
   /** A queue's settings changed (DESIGN §12): the leader reloads them. */
-  | { kind: 'queues_changed'; type: string };
+  | { kind: 'queues_changed'; type: string }
+  /**
+   * A schedule was created, changed, deleted, fired or skipped a tick (DESIGN §11, §15): the leader
+   * re-arms its firing timer, and the gateway relays it as `schedule_update`. Schedules are not jobs,
+   * so they ride the signal channel: one publisher, one transport.
+   */
+  | { kind: 'schedule_update'; update: ScheduleEvent };
 
 /**
  * The only way events leave a process: published after the commit of the change they describe,
@@ -50,7 +66,7 @@ export abstract class JobEventBus {
   abstract publish(events: readonly JobEvent[]): Promise<void>;
   /** Returns the unsubscribe function. Listeners get events of every process, their own included. */
   abstract subscribe(listener: (event: JobEvent) => void): () => void;
-  /** Cluster signals ride the same transport on a channel of their own (the gateway never sees them). */
+  /** Cluster signals ride the same transport on a channel of their own (the gateway relays only schedule updates). */
   abstract signal(signal: ClusterSignal): Promise<void>;
   abstract onSignal(listener: (signal: ClusterSignal) => void): () => void;
 }

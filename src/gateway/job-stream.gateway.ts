@@ -21,6 +21,7 @@ import {
   isAll,
   parseFilter,
   roomsFor,
+  roomsForSchedule,
   roomsOf,
   subscribe,
   unsubscribe,
@@ -52,6 +53,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   @WebSocketServer() private readonly server!: Namespace;
   private readonly order = new EventOrder<{ jobId: string; sequence: number; event: JobEvent }>();
   private unsubscribe?: () => void;
+  private unsubscribeSchedules?: () => void;
   private flushTimer?: NodeJS.Timeout;
 
   constructor(
@@ -71,12 +73,23 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
       next(new Error(token === undefined ? 'missing API key: connect with auth: {token: "<key>"}' : 'invalid API key'));
     });
     namespace.use((socket, next) => {
-      const filter = parseFilter({ job_id: socket.handshake.query.job_id, type: socket.handshake.query.type }, { requireOne: false });
+      const { job_id, type, schedule_id } = socket.handshake.query;
+      const filter = parseFilter({ job_id, type, schedule_id }, { requireOne: false });
       if ('error' in filter) return next(new Error(`bad filter in the handshake query: ${filter.error}`));
-      (socket.data as { subscriptions: Subscriptions }).subscriptions = { jobIds: new Set(filter.jobIds), types: new Set(filter.types) };
+      (socket.data as { subscriptions: Subscriptions }).subscriptions = {
+        jobIds: new Set(filter.jobIds),
+        types: new Set(filter.types),
+        scheduleIds: new Set(filter.scheduleIds),
+      };
       next();
     });
     this.unsubscribe = this.bus.subscribe((event) => this.relay(event));
+    // Schedule updates (DESIGN §15) ride the signal channel; every instance relays them to its own clients.
+    this.unsubscribeSchedules = this.bus.onSignal((signal) => {
+      if (signal.kind !== 'schedule_update' || this.server.sockets.size === 0) return;
+      const { event, scheduleId, data } = signal.update;
+      this.server.local.to(roomsForSchedule(scheduleId)).emit('schedule_update', { type: 'schedule_update', event, schedule_id: scheduleId, data });
+    });
     this.flushTimer = setInterval(() => this.emit(this.order.flush(Date.now())), 100);
     this.flushTimer.unref();
   }
@@ -87,6 +100,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
+    this.unsubscribeSchedules?.();
     if (this.flushTimer) clearInterval(this.flushTimer);
   }
 

@@ -95,6 +95,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly scheduleFires = new Counter({
+    name: 'draconic_schedule_fires_total',
+    help: 'Jobs created by schedules, by kind (tick: the cron, including caught-up ticks; trigger: POST /schedules/{id}/trigger).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly scheduleSkips = new Counter({
+    name: 'draconic_schedule_skips_total',
+    help: 'Schedule ticks that created no job, by reason (overlap, catch_up, paused, invalid_template).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly scheduleFireLateness = new Histogram({
+    name: 'draconic_schedule_fire_lateness_seconds',
+    help: "Time from a schedule's tick to the commit of its job (caught-up ticks included).",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 30, 300, 3600],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'draconic_' });
   }

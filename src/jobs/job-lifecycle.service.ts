@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
@@ -133,6 +134,23 @@ export class JobLifecycleService {
     });
     this.publish(moved);
     return moved.jobs.find((j) => j.id === id) ?? null;
+  }
+
+  /**
+   * Cancels a schedule's unfinished previous job, and everything downstream of it, because the next
+   * tick supersedes it (overlap_policy cancel_previous, DESIGN §11): the same guarded cancel as
+   * PATCH /jobs/{id}/cancel, with `error.code = SUPERSEDED_BY_SCHEDULE`, inside the caller's
+   * transaction. Publish the result with `publish` after the commit. Nothing moves for a finished job.
+   */
+  async supersede(id: string, schedule: { id: string; name: string }, tick: Date, tx: EntityManager): Promise<Moved> {
+    const error: JobErrorInfo = {
+      code: 'SUPERSEDED_BY_SCHEDULE',
+      message: `cancelled by schedule "${schedule.name}": its tick of ${tick.toISOString()} superseded this job (overlap_policy cancel_previous)`,
+      schedule_id: schedule.id,
+    };
+    const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, `job superseded by schedule ${schedule.name}`, tx);
+    if (cancelled.jobs.length === 0) return cancelled;
+    return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
   }
 
   /** Pending jobs whose retry is due become ready. */

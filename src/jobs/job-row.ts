@@ -5,7 +5,7 @@ import { Job } from './entities/job.entity.js';
 export const JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
   initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, attempts, attempt_base, pending_dependencies, result, error,
   waiting_reason, worker_id, allocated, placed_at, queued_at, event_seq, created_at, updated_at, started_at, completed_at, next_run_at,
-  concurrency_key, run_at`;
+  concurrency_key, run_at, schedule_id, scheduled_for`;
 
 export type JobRow = Record<string, unknown>;
 
@@ -60,5 +60,7 @@ export function rowToJob(row: JobRow): Job {
   job.completedAt = (row.completed_at as Date | null) ?? null;
   job.nextRunAt = (row.next_run_at as Date | null) ?? null;
   job.runAt = (row.run_at as Date | null) ?? null;
+  job.scheduleId = (row.schedule_id as string | null) ?? null;
+  job.scheduledFor = (row.scheduled_for as Date | null) ?? null;
   return job;
 }

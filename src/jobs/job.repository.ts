@@ -46,6 +46,9 @@ export interface NewJob {
   runAt: Date | null;
   /** Set for jobs stored as pending: when they become ready (their runAt). */
   nextRunAt: Date | null;
+  /** The schedule and tick that create it (DESIGN §11); null for a submitted job. */
+  scheduleId?: string | null;
+  scheduledFor?: Date | null;
 }
 
 export interface LogLine {
@@ -61,6 +64,7 @@ export interface ListFilter {
   types?: string[];
   priorities?: Priority[];
   concurrencyKeys?: string[];
+  scheduleIds?: string[];
   limit: number;
   after?: { createdAt: string; id: string };
 }
@@ -95,10 +99,13 @@ export class JobRepository {
 
   /**
    * Inserts jobs, their edges and one "submitted" log line each, in one statement per table.
-   * Jobs whose idempotency_key already exists are skipped (not returned).
+   * Jobs whose idempotency_key already exists are skipped (not returned), and so are jobs of a
+   * schedule's tick that already has its job (`jobs_schedule_tick_key`).
    */
   async insert(jobs: readonly NewJob[], edges: ReadonlyArray<[string, string]>, tx?: EntityManager): Promise<Moved> {
     if (jobs.length === 0) return NOTHING_MOVED;
+    // A schedule's jobs carry no idempotency_key (its template refuses one): their only unique is the tick.
+    const scheduled = jobs.every((j) => j.scheduleId);
     const col = <K extends keyof NewJob>(key: K) => jobs.map((j) => j[key]);
     const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
     // Only what the database decided comes back (times, the event's data): the rest is in the drafts,
@@ -107,16 +114,16 @@ export class JobRepository {
       `WITH inserted AS (
          INSERT INTO jobs AS j (id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                            initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                           error, waiting_reason, completed_at, concurrency_key, run_at, next_run_at, event_seq, queued_at)
+                           error, waiting_reason, completed_at, concurrency_key, run_at, next_run_at, schedule_id, scheduled_for, event_seq, queued_at)
          SELECT *, 1, CASE WHEN t.status = 'ready' THEN now() END
          FROM unnest($1::uuid[], $2::varchar[], $3::job_priority[], $4::job_status[], $5::jsonb[], $6::int[],
                      $7::int[], $8::int[], $9::float8[], $10::int[], $11::int[], $12::int[], $13::varchar[],
                      $14::varchar[], $15::int[], $16::jsonb[], $17::jsonb[], $18::timestamptz[], $20::varchar[],
-                     $21::timestamptz[], $22::timestamptz[])
+                     $21::timestamptz[], $22::timestamptz[], $23::uuid[], $24::timestamptz[])
               AS t(id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
                    initial_delay_ms, max_delay_ms, timeout_seconds, idempotency_key, ref, pending_dependencies,
-                   error, waiting_reason, completed_at, concurrency_key, run_at, next_run_at)
-         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                   error, waiting_reason, completed_at, concurrency_key, run_at, next_run_at, schedule_id, scheduled_for)
+         ON CONFLICT ${scheduled ? '(schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL' : '(idempotency_key) WHERE idempotency_key IS NOT NULL'} DO NOTHING
          RETURNING j.id, j.status, j.created_at, j.queued_at, job_event_data(j) AS data
        ), created AS (
          SELECT s.id, s.status, s.created_at, s.queued_at, s.data || ${ACTOR_DATA('a.actor')} AS data
@@ -134,6 +141,7 @@ export class JobRepository {
         col('idempotencyKey'), col('ref'), col('pendingDependencies'), json(col('error')), json(col('waitingReason')),
         col('completedAt'), col('actor'), col('concurrencyKey'),
         col('runAt'), col('nextRunAt'),
+        jobs.map((j) => j.scheduleId ?? null), jobs.map((j) => j.scheduledFor ?? null),
       ], tx
     );
     const drafts = new Map(jobs.map((j) => [j.id, j]));
@@ -218,6 +226,7 @@ export class JobRepository {
     if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
     if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
     if (filter.concurrencyKeys?.length) add('concurrency_key = ANY(?::varchar[])', filter.concurrencyKeys);
+    if (filter.scheduleIds?.length) add('schedule_id = ANY(?::uuid[])', filter.scheduleIds);
     if (filter.after) {
       params.push(filter.after.createdAt, filter.after.id);
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
@@ -425,5 +434,7 @@ function newJobRow(draft: NewJob, createdAt: Date, queuedAt: Date | null): Job {
     completedAt: draft.completedAt,
     nextRunAt: draft.nextRunAt,
     runAt: draft.runAt,
+    scheduleId: draft.scheduleId ?? null,
+    scheduledFor: draft.scheduledFor ?? null,
   } satisfies Job);
 }

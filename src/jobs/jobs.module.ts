@@ -40,6 +40,6 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobDeletionService,
     JobDeletionRepository,
   ],
-  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog, JobDeletionService],
+  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory],
 })
 export class JobsModule {}

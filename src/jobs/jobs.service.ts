@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
 import {
   JobAlreadyFinishedError,
@@ -97,6 +99,21 @@ export class JobsService {
     return { job: { job, dependsOn, dependents: [] }, isNew: true };
   }
 
+  /**
+   * Inserts a schedule's job for one tick (DESIGN §11) inside the caller's transaction, which also
+   * moves the schedule's counters. Nothing is inserted when the tick already has its job (the unique
+   * (schedule_id, scheduled_for)). Publish with JobLifecycleService.publish after the commit.
+   */
+  async insertScheduled(draft: NewJob, tx: EntityManager): Promise<Moved> {
+    if (!draft.scheduleId || !draft.scheduledFor) throw new Error('a scheduled job needs schedule_id and scheduled_for');
+    return this.jobs.insert([draft], [], tx);
+  }
+
+  /** A job's status (in the caller's transaction), or null when it no longer exists. */
+  async statusOf(id: string, tx?: EntityManager): Promise<JobStatus | null> {
+    return (await this.jobs.findById(id, tx))?.status ?? null;
+  }
+
   async get(id: string): Promise<JobWithEdges> {
     const job = await this.jobs.findById(this.checkId(id));
     if (!job) throw new JobNotFoundError(id);
@@ -116,6 +133,7 @@ export class JobsService {
       types: query.type,
       priorities: query.priority,
       concurrencyKeys: query.concurrency_key,
+      scheduleIds: query.schedule_id?.map((id) => id.toLowerCase()),
       limit,
       after,
     });

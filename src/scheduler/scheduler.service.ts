@@ -147,7 +147,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private onSignal(signal: ClusterSignal): void {
-    if (!this.leader.isLeader()) return;
+    if (!this.leader.isLeader() || signal.kind === 'schedule_update') return; // schedules: ScheduleTimer
     if (signal.kind === 'workers_changed') this.workersStale = true;
     if (signal.kind === 'capacity_freed') this.ledger.stale = true;
     if (signal.kind === 'queues_changed') {

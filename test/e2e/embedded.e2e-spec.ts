@@ -209,6 +209,20 @@ describe('embedded mode', () => {
     }
   });
 
+  it('fires a one-second schedule, one job per tick, and triggers and pauses it', async () => {
+    const created = await api.post('/schedules', { name: 'embedded-every-second', cron: '* * * * * *', job: { type: 'noop' }, overlap_policy: 'allow' });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const jobsOf = async () => (await api.get(`/jobs?schedule_id=${id}&limit=200`)).body.items as Array<{ id: string; scheduled_for: string }>;
+    await expectEventually(async () => expect((await jobsOf()).length).toBeGreaterThanOrEqual(3), { timeoutMs: 15_000 });
+    expect((await api.post(`/schedules/embedded-every-second/trigger`, {})).status).toBe(201);
+    expect((await api.patch(`/schedules/${id}`, { paused: true })).status).toBe(200);
+    const jobs = await jobsOf();
+    const ticks = jobs.map((j) => j.scheduled_for);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    for (const job of jobs) await done(job.id);
+  });
+
   it('refuses a second process on the same DATA_DIR', async () => {
     const intruder = await embeddedProcess('second embedded');
     const exit = await intruder.waitForExit(30_000);

@@ -6,17 +6,22 @@
 export interface Subscriptions {
   jobIds: ReadonlySet<string>;
   types: ReadonlySet<string>;
+  /** Schedules whose schedule_update events the client gets (DESIGN §15). */
+  scheduleIds?: ReadonlySet<string>;
 }
 
 export interface SubscriptionView {
   all: boolean;
   job_ids: string[];
   types: string[];
+  /** Present once the client names a schedule. */
+  schedule_ids?: string[];
 }
 
 export interface Filter {
   jobIds: string[];
   types: string[];
+  scheduleIds?: string[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -32,13 +37,15 @@ export const EMPTY: Subscriptions = { jobIds: new Set(), types: new Set() };
  */
 export const EVERY_JOB_NOTE =
   'no filter left: this client now receives the updates of every job; subscribe to a job_id or a type to narrow it again';
+const scheduleIdsOf = (s: Subscriptions): ReadonlySet<string> => s.scheduleIds ?? new Set<string>();
 
 export function isAll(s: Subscriptions): boolean {
-  return s.jobIds.size === 0 && s.types.size === 0;
+  return s.jobIds.size === 0 && s.types.size === 0 && scheduleIdsOf(s).size === 0;
 }
 
 export function view(s: Subscriptions): SubscriptionView {
-  return { all: isAll(s), job_ids: [...s.jobIds].sort(), types: [...s.types].sort() };
+  const scheduleIds = [...scheduleIdsOf(s)].sort();
+  return { all: isAll(s), job_ids: [...s.jobIds].sort(), types: [...s.types].sort(), ...(scheduleIds.length > 0 ? { schedule_ids: scheduleIds } : {}) };
 }
 
 /** `a,b` and `['a', 'b']` both give ['a', 'b']. */
@@ -60,21 +67,28 @@ export function parseFilter(input: unknown, { requireOne }: { requireOne: boolea
   const record = (input ?? {}) as Record<string, unknown>;
   const jobIds = values(record.job_id);
   const types = values(record.type);
+  const scheduleIds = values(record.schedule_id);
   if (jobIds === null) return { error: 'job_id must be a string or a list of strings' };
   if (types === null) return { error: 'type must be a string or a list of strings' };
+  if (scheduleIds === null) return { error: 'schedule_id must be a string or a list of strings' };
   const badId = jobIds.find((id) => !UUID.test(id));
   if (badId !== undefined) return { error: `job_id "${badId.slice(0, 100)}" is not a UUID` };
+  const badSchedule = scheduleIds.find((id) => !UUID.test(id));
+  if (badSchedule !== undefined) return { error: `schedule_id "${badSchedule.slice(0, 100)}" is not a UUID` };
   const badType = types.find((t) => !TYPE.test(t));
   if (badType !== undefined) return { error: `type "${badType.slice(0, 100)}" is not a job type (snake_case)` };
-  if (requireOne && jobIds.length === 0 && types.length === 0) return { error: 'name a job_id or a type' };
-  return { jobIds: jobIds.map((id) => id.toLowerCase()), types };
+  if (requireOne && jobIds.length === 0 && types.length === 0 && scheduleIds.length === 0) return { error: 'name a job_id or a type' };
+  const filter: Filter = { jobIds: jobIds.map((id) => id.toLowerCase()), types };
+  if (scheduleIds.length > 0) filter.scheduleIds = scheduleIds.map((id) => id.toLowerCase());
+  return filter;
 }
 
 export function subscribe(s: Subscriptions, f: Filter): Subscriptions | { error: string } {
   const jobIds = new Set([...s.jobIds, ...f.jobIds]);
   const types = new Set([...s.types, ...f.types]);
-  if (jobIds.size + types.size > MAX_FILTERS) return { error: `at most ${MAX_FILTERS} filters per client` };
-  return { jobIds, types };
+  const scheduleIds = new Set([...scheduleIdsOf(s), ...(f.scheduleIds ?? [])]);
+  if (jobIds.size + types.size + scheduleIds.size > MAX_FILTERS) return { error: `at most ${MAX_FILTERS} filters per client` };
+  return withSchedules({ jobIds, types }, scheduleIds);
 }
 
 export function unsubscribe(s: Subscriptions, f: Filter): Subscriptions {
@@ -82,13 +96,25 @@ export function unsubscribe(s: Subscriptions, f: Filter): Subscriptions {
   const types = new Set(s.types);
   for (const id of f.jobIds) jobIds.delete(id);
   for (const t of f.types) types.delete(t);
-  return { jobIds, types };
+  const scheduleIds = new Set(scheduleIdsOf(s));
+  for (const id of f.scheduleIds ?? []) scheduleIds.delete(id);
+  return withSchedules({ jobIds, types }, scheduleIds);
+}
+
+/** Schedule filters are carried only by clients that named a schedule. */
+function withSchedules(s: Subscriptions, scheduleIds: ReadonlySet<string>): Subscriptions {
+  return scheduleIds.size > 0 ? { ...s, scheduleIds } : s;
 }
 
 /** The rooms a client with these subscriptions sits in. */
 export function roomsOf(s: Subscriptions): string[] {
   if (isAll(s)) return ['all'];
-  return [...[...s.jobIds].map((id) => `job:${id}`), ...[...s.types].map((t) => `type:${t}`)];
+  return [...[...s.jobIds].map((id) => `job:${id}`), ...[...s.types].map((t) => `type:${t}`), ...[...scheduleIdsOf(s)].map((id) => `schedule:${id}`)];
+}
+
+/** The rooms a schedule's update reaches: unfiltered clients and those that named the schedule. */
+export function roomsForSchedule(scheduleId: string): string[] {
+  return ['all', `schedule:${scheduleId}`];
 }
 
 /** The rooms an event of this job reaches. */

@@ -47,6 +47,8 @@ export class JobResponseDto {
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) completed_at!: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When a pending job becomes ready: its run_at, or the end of its retry backoff.' }) next_run_at!: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'When the job may start at the earliest (UTC), from run_at or delay_ms at submit; null = at once.' }) run_at!: string | null;
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true, example: null, description: 'The schedule that created the job.' }) schedule_id!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'The tick the schedule created the job for.' }) scheduled_for!: string | null;
 
   static from(job: Job, edges: { dependsOn: string[]; dependents: string[] }): JobResponseDto {
     return {
@@ -79,6 +81,8 @@ export class JobResponseDto {
       completed_at: iso(job.completedAt),
       next_run_at: iso(job.nextRunAt),
       run_at: iso(job.runAt ?? null),
+      schedule_id: job.scheduleId ?? null,
+      scheduled_for: iso(job.scheduledFor ?? null),
     };
   }
 }

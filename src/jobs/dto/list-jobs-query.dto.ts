@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 
 /** `?status=a&status=b` and `?status=a,b` both become ['a', 'b']. */
@@ -27,6 +27,10 @@ export class ListJobsQueryDto {
   @ApiPropertyOptional({ type: 'string', isArray: true, description: 'Jobs of these concurrency keys. Repeatable or comma-separated.', example: ['customer-42'] })
   @IsOptional() @Transform(toList) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each concurrency_key must be 1-200 characters' })
   concurrency_key?: string[];
+
+  @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, description: 'Jobs created by these schedules (a schedule\'s history). Repeatable or comma-separated.' })
+  @IsOptional() @Transform(toList) @IsUUID('all', { each: true, message: 'each schedule_id must be a UUID' })
+  schedule_id?: string[];
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
   @IsOptional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)

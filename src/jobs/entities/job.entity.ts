@@ -24,6 +24,7 @@ export interface WaitingReason {
 @Index('jobs_status_created_idx', { synchronize: false })
 @Index('jobs_ready_key_idx', { synchronize: false })
 @Index('jobs_concurrency_key_created_idx', { synchronize: false })
+@Index('jobs_schedule_tick_key', { synchronize: false })
 @Check('jobs_cpu_units_check', '(cpu_units >= 1)')
 @Check('jobs_memory_mb_check', '(memory_mb >= 1)')
 @Check('jobs_max_attempts_check', '(max_attempts >= 1)')
@@ -136,4 +137,12 @@ export class Job {
   /** When the job may start at the earliest (DESIGN §10): set at submit from `run_at` or `delay_ms`; null = at once. */
   @Column({ type: 'timestamptz', precision: 3, name: 'run_at', nullable: true })
   runAt!: Date | null;
+
+  /** The schedule that created the job (DESIGN §11); no foreign key: the job outlives a deleted schedule. */
+  @Column({ type: 'uuid', name: 'schedule_id', nullable: true })
+  scheduleId!: string | null;
+
+  /** The tick the schedule created the job for; unique per schedule (at most one job per tick). */
+  @Column({ type: 'timestamptz', precision: 3, name: 'scheduled_for', nullable: true })
+  scheduledFor!: Date | null;
 }

@@ -1,0 +1,158 @@
+import { Cron } from 'croner';
+import type { FieldProblem } from '../common/errors/domain-error.js';
+import { MISSED_AFTER_MS } from './domain/schedule-policies.js';
+
+/** The macros DESIGN §11 accepts, besides 5 and 6 fields. */
+export const CRON_MACROS = ['@yearly', '@monthly', '@weekly', '@daily', '@hourly'] as const;
+
+/**
+ * Croner options. `no-wildcard`: a time without a wildcard or step in seconds, minutes and hours
+ * (`30 2 * * *`, also `30 2,14 * * *`) is a fixed wall time: when the clocks jump forward past it,
+ * it fires at the first instant after the gap; when they go back, it fires once, at its first
+ * occurrence. An interval (`*\/15 * * * *`) runs in real time: twice through a repeated hour, and
+ * not in a gap (the times in it do not exist).
+ */
+const CRON_OPTIONS = { paused: true, mode: '5-or-6-parts', fixedTimeRule: 'no-wildcard' } as const;
+
+export interface CronBounds {
+  startAt: Date | null;
+  endAt: Date | null;
+}
+
+/** A valid cron expression (its fields single-spaced) and zone; or the problems, each naming its field. */
+export type CronCheck = { cron: string; timezone: string } | { problems: FieldProblem[] };
+
+/** Checks a cron expression and an IANA zone (DESIGN §11) with croner and Intl: no cron or zone arithmetic of our own. */
+export function checkCron(cron: string, timezone: string): CronCheck {
+  const problems: FieldProblem[] = [];
+  const zone = canonicalZone(timezone);
+  if (zone === null) {
+    problems.push({ field: 'timezone', message: `timezone "${timezone.slice(0, 100)}" is not an IANA time zone name (e.g. "Europe/Berlin", "America/New_York", "UTC")` });
+  }
+  const text = cron.trim();
+  const fields = text.split(/\s+/).filter((f) => f !== '');
+  if (text.startsWith('@')) {
+    if (!(CRON_MACROS as readonly string[]).includes(text)) {
+      problems.push({ field: 'cron', message: `cron "${text.slice(0, 100)}" is not a known macro; use one of ${CRON_MACROS.join(', ')}` });
+    }
+  } else if (fields.length !== 5 && fields.length !== 6) {
+    problems.push({
+      field: 'cron',
+      message: `cron must have 5 fields (minute hour day-of-month month day-of-week), 6 fields (seconds first) or be one of ${CRON_MACROS.join(', ')}; "${text.slice(0, 100)}" has ${fields.length}`,
+    });
+  }
+  if (problems.some((p) => p.field === 'cron')) return { problems };
+  const normalized = text.startsWith('@') ? text : fields.join(' ');
+  let parsed: Cron;
+  try {
+    parsed = new Cron(normalized, { ...CRON_OPTIONS, timezone: zone ?? 'UTC' });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '') : String(error);
+    problems.push({ field: 'cron', message: `cron "${normalized.slice(0, 100)}" is invalid: ${reason}` });
+    return { problems };
+  }
+  if (problems.length > 0) return { problems };
+  if (parsed.nextRun() === null) {
+    return { problems: [{ field: 'cron', message: `cron "${normalized}" never matches a date from now on` }] };
+  }
+  return { cron: normalized, timezone: zone! };
+}
+
+function canonicalZone(timezone: string): string | null {
+  if (timezone.length === 0 || timezone.length > 100) return null;
+  try {
+    // Kept as given: Intl's canonical names are ICU's older ones (Asia/Kolkata would become Asia/Calcutta).
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return timezone;
+  } catch {
+    return null;
+  }
+}
+
+/** Parsed expressions, shared (a Cron in paused mode keeps no timer). */
+const cache = new Map<string, Cron>();
+const CACHE_LIMIT = 10_000;
+
+function cronOf(cron: string, timezone: string): Cron {
+  const key = `${timezone}\u0000${cron}`;
+  let parsed = cache.get(key);
+  if (!parsed) {
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    parsed = new Cron(cron, { ...CRON_OPTIONS, timezone });
+    cache.set(key, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * The ticks of one schedule: its cron in its zone, within its inclusive `start_at`/`end_at` bounds.
+ * Every instant comes from croner; this class only compares instants with the bounds.
+ */
+export class CronClock {
+  private readonly cron: Cron;
+
+  constructor(
+    expression: string,
+    timezone: string,
+    private readonly bounds: CronBounds = { startAt: null, endAt: null },
+  ) {
+    this.cron = cronOf(expression, timezone);
+  }
+
+  /** The first tick strictly after `after`; null when there is none within the bounds. */
+  next(after: Date): Date | null {
+    let from = after;
+    const { startAt, endAt } = this.bounds;
+    // A tick exactly at start_at counts (inclusive): look from just before it.
+    if (startAt && from.getTime() < startAt.getTime()) from = new Date(startAt.getTime() - 1);
+    let tick = this.cron.nextRun(from);
+    while (tick && startAt && tick.getTime() < startAt.getTime()) tick = this.cron.nextRun(tick);
+    if (!tick || (endAt && tick.getTime() > endAt.getTime())) return null;
+    return tick;
+  }
+
+  /** The next `n` ticks after `after`. */
+  upcoming(n: number, after: Date): Date[] {
+    const ticks: Date[] = [];
+    let tick = this.next(after);
+    while (tick && ticks.length < n) {
+      ticks.push(tick);
+      tick = this.next(tick);
+    }
+    return ticks;
+  }
+
+  /**
+   * The due ticks from `cursor` (a tick, or the first instant that may hold one) up to `now`, oldest
+   * first, at most `limit` of them; `more` when others are due after them.
+   */
+  due(cursor: Date, now: Date, limit: number): { ticks: Date[]; more: boolean } {
+    const ticks: Date[] = [];
+    let tick = this.next(new Date(cursor.getTime() - 1));
+    while (tick && tick.getTime() <= now.getTime()) {
+      if (ticks.length === limit) return { ticks, more: true };
+      ticks.push(tick);
+      tick = this.next(tick);
+    }
+    return { ticks, more: false };
+  }
+
+  /**
+   * The oldest of the `keep` most recent missed ticks (due more than MISSED_AFTER_MS before `now`)
+   * at or after `cursor`: what catch_up fires of a long outage. Null when `keep` is 0 or none was missed.
+   */
+  oldestKept(keep: number, cursor: Date, now: Date): Date | null {
+    if (keep === 0) return null;
+    // previousRuns counts back from an instant: the newest tick before the missed boundary first.
+    const boundary = new Date(now.getTime() - MISSED_AFTER_MS);
+    const recent = this.cron
+      .previousRuns(keep, boundary)
+      .filter((t) => t.getTime() < boundary.getTime() && t.getTime() >= cursor.getTime() && this.within(t));
+    return recent.length > 0 ? recent[recent.length - 1]! : null;
+  }
+
+  private within(tick: Date): boolean {
+    const { startAt, endAt } = this.bounds;
+    return (!startAt || tick.getTime() >= startAt.getTime()) && (!endAt || tick.getTime() <= endAt.getTime());
+  }
+}

@@ -1,0 +1,18 @@
+/** What a tick does while the previous tick's job is unfinished (DESIGN §11). */
+export const OVERLAP_POLICIES = ['skip', 'allow', 'cancel_previous'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+/** What happens to ticks missed while no scheduler ran (DESIGN §11). */
+export const CATCH_UP_MODES = ['none', 'latest', 'all'] as const;
+export type CatchUpMode = (typeof CATCH_UP_MODES)[number];
+
+/** Most missed ticks `catch_up: all` fires; older ones are dropped. */
+export const CATCH_UP_ALL_LIMIT = 100;
+
+/**
+ * A due tick older than this when the scheduler handles it counts as missed (it fell while no
+ * scheduler ran, or the scheduler was stalled): the schedule's catch_up decides whether it fires.
+ * Younger ones are on time and always fire. Twice the 1 s firing promise, so an ordinary late fire
+ * is never mistaken for a missed one.
+ */
+export const MISSED_AFTER_MS = 2000;

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { ValidationFailedError } from '../common/errors/domain-error.js';
+import { toValidatedDto } from '../common/http/request-validation.js';
+import { JobDraftFactory } from '../jobs/job-draft.factory.js';
+import type { NewJob } from '../jobs/job.repository.js';
+import { ScheduleJobTemplateDto } from './dto/schedule.dto.js';
+
+/**
+ * A schedule's job template (DESIGN §11), checked by the code that checks POST /jobs: the same DTO
+ * validation (unknown fields, types, ranges) and the same draft factory (registered type, payload
+ * schema, worker limits, defaults). Field names are reported under `job.`.
+ */
+@Injectable()
+export class ScheduleTemplate {
+  constructor(private readonly drafts: JobDraftFactory) {}
+
+  /** Throws a ValidationFailedError (or UnknownJobTypeError) naming the field; returns the template as given. */
+  check(template: unknown): Record<string, unknown> {
+    this.draft(template, null, null);
+    return template as Record<string, unknown>;
+  }
+
+  /** The job one tick creates: the template with every default applied, for `scheduleId` at `tick`. */
+  draft(template: unknown, scheduleId: string | null, tick: Date | null): NewJob {
+    const result = toValidatedDto(ScheduleJobTemplateDto, template, 'job');
+    if ('problems' in result) throw new ValidationFailedError(result.problems);
+    if (result.dto.idempotency_key !== undefined) {
+      throw new ValidationFailedError([
+        { field: 'job.idempotency_key', message: 'job.idempotency_key is not allowed in a schedule template: every tick creates a new job' },
+      ]);
+    }
+    const draft = this.drafts.draft(result.dto, 0, 'job');
+    draft.scheduleId = scheduleId;
+    draft.scheduledFor = tick;
+    return draft;
+  }
+}

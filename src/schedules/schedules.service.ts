@@ -1,0 +1,223 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
+import { uuidv7 } from '../common/uuid-v7.js';
+import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
+import { Metrics } from '../health/metrics.js';
+import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import type { Job } from '../jobs/entities/job.entity.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { checkCron, CronClock } from './cron-clock.js';
+import { SCHEDULE_NAME, type CreateScheduleDto, type UpdateScheduleDto } from './dto/schedule.dto.js';
+import { ScheduleResponseDto } from './dto/schedule-response.dto.js';
+import type { Schedule } from './entities/schedule.entity.js';
+import { ScheduleRepository, type ScheduleFields } from './schedule.repository.js';
+import { ScheduleNameTakenError, ScheduleNotFoundError, TickTakenError } from './schedule-errors.js';
+import { ScheduleTemplate } from './schedule-template.js';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: 'cursor is not a cursor returned by this API' }], 'INVALID_CURSOR');
+const isNameTaken = (error: unknown) =>
+  (error as { code?: unknown }).code === '23505' && (error as { constraint?: unknown }).constraint === 'schedules_name_key';
+
+/** Fields a PATCH may not set to null (start_at and end_at may: null removes the bound). */
+const NOT_NULLABLE = ['name', 'cron', 'timezone', 'job', 'overlap_policy', 'catch_up', 'paused'] as const;
+
+/**
+ * Recurring schedules (DESIGN §11): create, read, change, replace, delete, trigger. Every write is
+ * validated in full before anything is stored (nothing half-written), recomputes the firing cursor
+ * when the timing changed, and is announced as a schedule_update (the leader re-arms its timer).
+ */
+@Injectable()
+export class SchedulesService {
+  private readonly logger = new Logger(SchedulesService.name);
+
+  constructor(
+    private readonly schedules: ScheduleRepository,
+    private readonly template: ScheduleTemplate,
+    private readonly jobs: JobsService,
+    private readonly lifecycle: JobLifecycleService,
+    private readonly bus: JobEventBus,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async create(dto: CreateScheduleDto): Promise<Schedule> {
+    const fields = this.fields(dto);
+    let schedule: Schedule;
+    try {
+      schedule = await this.schedules.insert(uuidv7(), fields);
+    } catch (error) {
+      if (isNameTaken(error)) throw new ScheduleNameTakenError(fields.name);
+      throw error;
+    }
+    this.announce('schedule_created', schedule);
+    return schedule;
+  }
+
+  /** PUT /schedules/{name}: every writable field from the body, defaults for the omitted ones. */
+  async replace(name: string, dto: Omit<CreateScheduleDto, 'name'> & { name?: string }): Promise<{ schedule: Schedule; created: boolean }> {
+    if (!SCHEDULE_NAME.test(name)) {
+      throw new ValidationFailedError([{ field: 'name', message: 'name (in the path) must be 1-200 characters of A-Z a-z 0-9 . _ : -' }]);
+    }
+    if (dto.name !== undefined && dto.name !== name) {
+      throw new ValidationFailedError([{ field: 'name', message: `name "${dto.name}" differs from the name in the path ("${name}"); leave it out or make them equal` }]);
+    }
+    const fields = this.fields({ ...dto, name });
+    const existing = await this.schedules.find(name);
+    // Same timing: keep the cursor, so a replace made just as a tick falls due does not lose it.
+    if (existing && existing.name === name && sameTiming(existing, fields)) fields.nextFireAt = existing.nextFireAt;
+    const result = await this.schedules.upsert(uuidv7(), fields);
+    this.announce(result.created ? 'schedule_created' : 'schedule_updated', result.schedule);
+    return result;
+  }
+
+  async update(key: string, dto: UpdateScheduleDto): Promise<Schedule> {
+    const problems: FieldProblem[] = NOT_NULLABLE.filter((f) => (dto as Record<string, unknown>)[f] === null).map((f) => ({
+      field: f,
+      message: `${f} cannot be null`,
+    }));
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    let schedule: Schedule;
+    try {
+      schedule = await this.schedules.transaction(async (tx) => {
+        const current = await this.schedules.find(key, tx, true);
+        if (!current) throw new ScheduleNotFoundError(key);
+        const fields = this.fields({
+          name: dto.name ?? current.name,
+          cron: dto.cron ?? current.cron,
+          timezone: dto.timezone ?? current.timezone,
+          job: dto.job ?? current.job,
+          overlap_policy: dto.overlap_policy ?? current.overlapPolicy,
+          catch_up: dto.catch_up ?? current.catchUp,
+          paused: dto.paused ?? current.paused,
+          start_at: dto.start_at === undefined ? current.startAt?.toISOString() : dto.start_at,
+          end_at: dto.end_at === undefined ? current.endAt?.toISOString() : dto.end_at,
+        });
+        if (sameTiming(current, fields)) fields.nextFireAt = current.nextFireAt;
+        return this.schedules.update(current.id, fields, tx);
+      });
+    } catch (error) {
+      if (isNameTaken(error)) throw new ScheduleNameTakenError(dto.name ?? key);
+      throw error;
+    }
+    this.announce('schedule_updated', schedule);
+    return schedule;
+  }
+
+  async get(key: string): Promise<Schedule> {
+    const schedule = await this.schedules.find(key);
+    if (!schedule) throw new ScheduleNotFoundError(key);
+    return schedule;
+  }
+
+  /** The next `n` fire instants from now (GET ?preview=N). */
+  upcoming(schedule: Schedule, n: number): Date[] {
+    const clock = new CronClock(schedule.cron, schedule.timezone, { startAt: schedule.startAt, endAt: schedule.endAt });
+    const from = schedule.nextFireAt && schedule.nextFireAt.getTime() > Date.now() ? new Date(schedule.nextFireAt.getTime() - 1) : new Date();
+    return clock.upcoming(n, from);
+  }
+
+  async list(limit = 50, cursor?: string): Promise<Page<Schedule>> {
+    let after: string | null = null;
+    if (cursor) {
+      after = Buffer.from(cursor, 'base64url').toString('utf8');
+      if (!/^[A-Za-z0-9._:-]{1,200}$/.test(after)) throw badCursor();
+    }
+    const rows = await this.schedules.list(limit, after);
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? Buffer.from(last.name, 'utf8').toString('base64url') : null };
+  }
+
+  /** Deletes the schedule; the jobs it created stay (DESIGN §15). */
+  async delete(key: string): Promise<void> {
+    const schedule = await this.get(key);
+    if (!(await this.schedules.delete(schedule.id))) throw new ScheduleNotFoundError(key);
+    this.announce('schedule_deleted', schedule, { id: schedule.id, name: schedule.name });
+  }
+
+  /**
+   * One job now, outside the cron (POST /schedules/{id or name}/trigger): `scheduled_for` = now. It
+   * ignores `paused` and `overlap_policy` (it is an explicit request) and counts in fire_count.
+   */
+  async trigger(key: string): Promise<Job> {
+    const { job, schedule, moved } = await this.schedules.transaction(async (tx) => {
+      const current = await this.schedules.find(key, tx, true);
+      if (!current) throw new ScheduleNotFoundError(key);
+      const now = new Date();
+      const draft = this.template.draft(current.job, current.id, now);
+      const inserted = await this.jobs.insertScheduled(draft, tx);
+      const created = inserted.jobs[0];
+      if (!created) throw new TickTakenError(current.name, now);
+      const updated = await this.schedules.recordFires(
+        current.id,
+        { nextFireAt: current.nextFireAt, fired: 1, skipped: 0, lastFireAt: now, lastJobId: created.id },
+        tx,
+      );
+      return { job: created, schedule: updated, moved: inserted };
+    });
+    this.lifecycle.publish(moved);
+    this.metrics.scheduleFires.inc({ kind: 'trigger' });
+    this.emit({ event: 'schedule_fired', scheduleId: schedule.id, data: { name: schedule.name, job_id: job.id, scheduled_for: job.scheduledFor!.toISOString(), trigger: true } });
+    return job;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Every writable field, checked all at once and with defaults applied, and the cursor they give. */
+  private fields(dto: Omit<CreateScheduleDto, 'start_at' | 'end_at'> & { start_at?: string | null; end_at?: string | null }): ScheduleFields {
+    const problems: FieldProblem[] = [];
+    const check = checkCron(dto.cron, dto.timezone ?? 'UTC');
+    if ('problems' in check) problems.push(...check.problems);
+    const startAt = instant(dto.start_at, 'start_at', problems);
+    const endAt = instant(dto.end_at, 'end_at', problems);
+    if (startAt && endAt && startAt.getTime() > endAt.getTime()) {
+      problems.push({ field: 'end_at', message: `end_at (${endAt.toISOString()}) must not be before start_at (${startAt.toISOString()})` });
+    }
+    if (problems.length > 0) throw new ValidationFailedError(problems, problems.some((p) => p.field === 'cron') ? 'INVALID_CRON' : 'VALIDATION_FAILED');
+    const job = this.template.check(dto.job);
+    const { cron, timezone } = check as { cron: string; timezone: string };
+    const nextFireAt = new CronClock(cron, timezone, { startAt, endAt }).next(new Date());
+    return {
+      name: dto.name,
+      cron,
+      timezone,
+      job,
+      overlapPolicy: dto.overlap_policy ?? 'skip',
+      catchUp: dto.catch_up ?? 'latest',
+      paused: dto.paused ?? false,
+      startAt,
+      endAt,
+      nextFireAt,
+    };
+  }
+
+  private announce(event: 'schedule_created' | 'schedule_updated' | 'schedule_deleted', schedule: Schedule, data?: Record<string, unknown>): void {
+    this.emit({ event, scheduleId: schedule.id, data: data ?? { ...ScheduleResponseDto.from(schedule) } });
+  }
+
+  private emit(update: ScheduleEvent): void {
+    this.bus.signal({ kind: 'schedule_update', update }).catch((error: unknown) => {
+      this.logger.warn({ err: error, scheduleId: update.scheduleId, event: update.event }, 'could not publish a schedule update; the leader sees the change at its next sweep');
+    });
+  }
+}
+
+/** Whether the ticks stay the same (the cursor can be kept). */
+function sameTiming(current: Schedule, next: ScheduleFields): boolean {
+  const same = (a: Date | null, b: Date | null) => (a?.getTime() ?? null) === (b?.getTime() ?? null);
+  return current.cron === next.cron && current.timezone === next.timezone && same(current.startAt, next.startAt) && same(current.endAt, next.endAt);
+}
+
+function instant(value: string | null | undefined, field: string, problems: FieldProblem[]): Date | null {
+  if (value === null || value === undefined) return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    problems.push({ field, message: `${field} "${value}" is not a real date-time` });
+    return null;
+  }
+  return date;
+}
