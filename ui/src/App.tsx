@@ -3,12 +3,14 @@ import { useConnection } from './live/hooks.js';
 import { JobPage } from './pages/JobPage.js';
 import { JobsPage } from './pages/JobsPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
+import { QueuesPage } from './pages/QueuesPage.js';
 import { Link, useLocation } from './router.js';
 
 function Page() {
   const { path } = useLocation();
   if (path === '/') return <OverviewPage />;
   if (path === '/jobs') return <JobsPage />;
+  if (path === '/queues') return <QueuesPage />;
   const job = /^\/jobs\/([0-9a-f-]{36})$/i.exec(path);
   if (job) return <JobPage key={job[1]} id={job[1]!.toLowerCase()} />;
   return (
@@ -53,6 +55,9 @@ export function App() {
           </Link>
           <Link to="/jobs" aria-current={current('/jobs')}>
             Jobs
+          </Link>
+          <Link to="/queues" aria-current={current('/queues')}>
+            Queues
           </Link>
           <a href="/docs">API docs</a>
         </nav>

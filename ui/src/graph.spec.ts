@@ -60,4 +60,20 @@ describe('graph building', () => {
     expect(laid.nodes).toHaveLength(1000);
     expect(new Set(laid.nodes.map((n) => `${n.position.x},${n.position.y}`)).size).toBe(1000);
   });
+
+  it('lays out a dense 1,000-node DAG (each job waits for two of the layer before), dependencies left of their dependents', () => {
+    const width = 111;
+    const nodes = Array.from({ length: 999 }, (_, i) => ({ id: `n${i}`, ref: `n${i}`, type: 'noop', status: 'blocked' as const }));
+    const edges = nodes.slice(width).flatMap((n, i) => [
+      { from: `n${i}`, to: n.id },
+      { from: `n${Math.floor(i / width) * width + ((i + 1) % width)}`, to: n.id },
+    ]);
+    nodes.push({ id: 'sink', ref: 'sink', type: 'noop', status: 'blocked' });
+    edges.push(...nodes.slice(999 - width, 999).map((n) => ({ from: n.id, to: 'sink' })));
+    const laid = layoutGraph({ nodes, edges, truncated: false }, 'sink');
+    const x = new Map(laid.nodes.map((n) => [n.id, n.position.x]));
+    expect(laid.nodes).toHaveLength(1000);
+    for (const edge of edges) expect(x.get(edge.from)!).toBeLessThan(x.get(edge.to)!);
+    expect(new Set(laid.nodes.map((n) => `${n.position.x},${n.position.y}`)).size).toBe(1000);
+  });
 });

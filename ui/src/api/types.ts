@@ -6,6 +6,7 @@ import type { JobGraphResponseDto } from '../../../src/jobs/dto/job-graph-respon
 import type { JobLogPageResponseDto, JobLogResponseDto } from '../../../src/jobs/dto/job-log-response.dto.js';
 import type { JobPageResponseDto, JobResponseDto } from '../../../src/jobs/dto/job-response.dto.js';
 import type { JobUpdate as JobUpdateWire } from '../../../src/gateway/job-stream.gateway.js';
+import type { QueueListResponseDto, QueueResponseDto, UpdateQueueDto } from '../../../src/queues/dto/queue.dto.js';
 import type { WorkerListResponseDto, WorkerResponseDto } from '../../../src/scheduler/dto/worker-response.dto.js';
 
 export { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../../../src/jobs/domain/job-state.js';
@@ -24,13 +25,8 @@ export type JobUpdate = JobUpdateWire;
 /** A `{code, message, ...}` object: `error` and `waiting_reason`. */
 export type CodedInfo = { code?: unknown; message?: unknown; [field: string]: unknown };
 
-/** GET /queues (DESIGN §15): read when the service has it. */
-export interface QueueInfo {
-  type: string;
-  paused: boolean;
-  concurrency_limit: number | null;
-  key_concurrency_limit: number | null;
-  rate_limit: { limit: number; interval_ms: number } | null;
-  counts: Partial<Record<string, number>>;
-  oldest_ready_at: string | null;
-}
+/** GET /queues, GET/PATCH /queues/{type} (DESIGN §12, §15). */
+export type QueueInfo = QueueResponseDto;
+export type QueueList = QueueListResponseDto;
+/** The body of PATCH /queues/{type}: the fields given change; null clears a limit. */
+export type QueuePatch = UpdateQueueDto;

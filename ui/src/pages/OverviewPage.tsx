@@ -1,11 +1,13 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, get, getText } from '../api/http.js';
-import { JOB_STATUSES, type QueueInfo, type Worker, type WorkerList } from '../api/types.js';
+import { JOB_STATUSES, type QueueInfo, type QueueList, type Worker, type WorkerList } from '../api/types.js';
 import { Bar } from '../components/Bar.js';
 import { StatusBadge } from '../components/StatusBadge.js';
+import { ThroughputChart } from '../components/ThroughputChart.js';
 import { useLiveBatches, useThrottled } from '../live/hooks.js';
 import { useNow } from '../lib/useNow.js';
+import { describeRules, isLimited } from '../queues.js';
 import { Link } from '../router.js';
 import { metricSamples, relativeTime } from '../status.js';
 
@@ -66,12 +68,7 @@ function QueueTable({ queues }: { queues: QueueInfo[] }) {
         </thead>
         <tbody>
           {queues.map((q) => {
-            const rules = [
-              q.paused ? 'paused' : null,
-              q.concurrency_limit !== null ? `≤ ${q.concurrency_limit} at once` : null,
-              q.key_concurrency_limit !== null ? `≤ ${q.key_concurrency_limit} per key` : null,
-              q.rate_limit ? `${q.rate_limit.limit} per ${q.rate_limit.interval_ms} ms` : null,
-            ].filter(Boolean);
+            const rules = describeRules(q);
             return (
               <tr key={q.type}>
                 <th scope="row">
@@ -99,7 +96,7 @@ export function OverviewPage() {
   // The queues endpoint gives the counts by type; an older service without it answers 404: the section is left out.
   const queues = useQuery({
     queryKey: ['queues'],
-    queryFn: () => get<{ items: QueueInfo[] }>('/queues'),
+    queryFn: () => get<QueueList>('/queues'),
     refetchInterval: (q) => (q.state.error instanceof ApiError && q.state.error.status === 404 ? false : 5_000),
     retry: false,
   });
@@ -128,7 +125,7 @@ export function OverviewPage() {
   const leader = metrics.data ? metricSamples(metrics.data, 'draconic_scheduler_leader')[''] : undefined;
   const queueList = queues.data?.items ?? [];
   const noQueues = queues.error instanceof ApiError && queues.error.status === 404;
-  const limited = queueList.filter((q) => q.paused || q.concurrency_limit !== null || q.key_concurrency_limit !== null || q.rate_limit);
+  const limited = queueList.filter(isLimited);
 
   return (
     <section aria-labelledby="overview-title">
@@ -155,6 +152,9 @@ export function OverviewPage() {
         ))}
       </ul>
 
+      <h2>Throughput</h2>
+      <ThroughputChart />
+
       {!noQueues && queueList.length > 0 ? (
         <>
           <h2>Jobs by type</h2>
@@ -163,10 +163,13 @@ export function OverviewPage() {
           {limited.length === 0 ? (
             <p className="muted">Every queue runs without limits.</p>
           ) : (
-            <ul>
+            <ul className="limited-queues" data-testid="limited-queues">
               {limited.map((q) => (
                 <li key={q.type}>
-                  <strong>{q.type}</strong>: {q.paused ? 'paused' : 'limited'}
+                  <Link to="/queues" className="mono">
+                    {q.type}
+                  </Link>
+                  : {describeRules(q).join('; ')}
                 </li>
               ))}
             </ul>

@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import type { JobEventName } from './api/types.js';
+import { outcomeOf, summarize, ThroughputBuckets } from './throughput.js';
+
+const events = (...names: JobEventName[]) => names.map((event) => ({ event }));
+const at = (second: number, ms = 0) => second * 1000 + ms;
+
+describe('throughput buckets', () => {
+  it('counts completions and failures (timeouts included) per second, and nothing else', () => {
+    expect(outcomeOf('job_completed')).toBe('completed');
+    expect(outcomeOf('job_failed')).toBe('failed');
+    expect(outcomeOf('job_timeout')).toBe('failed');
+    expect(outcomeOf('job_retry_scheduled')).toBeNull();
+    expect(outcomeOf('job_started')).toBeNull();
+
+    const buckets = new ThroughputBuckets(5);
+    buckets.add(events('job_created', 'job_completed', 'job_completed', 'job_failed'), at(100, 10));
+    buckets.add(events('job_completed', 'job_timeout', 'job_retry_scheduled'), at(100, 990));
+    buckets.add(events('job_completed'), at(102, 500));
+    const [xs, completed, failed] = buckets.series(at(103, 1));
+    expect(xs).toEqual([98, 99, 100, 101, 102]);
+    expect(completed).toEqual([0, 0, 3, 0, 1]);
+    expect(failed).toEqual([0, 0, 2, 0, 0]);
+  });
+
+  it('leaves out the second still counting', () => {
+    const buckets = new ThroughputBuckets(3);
+    buckets.add(events('job_completed'), at(50, 200));
+    expect(buckets.series(at(50, 900))).toEqual([[47, 48, 49], [0, 0, 0], [0, 0, 0]]);
+    expect(buckets.series(at(51))[1]).toEqual([0, 0, 1]);
+  });
+
+  it('forgets a second once it leaves the window, even when its slot is not reused', () => {
+    const buckets = new ThroughputBuckets(4);
+    buckets.add(events('job_completed', 'job_completed'), at(10));
+    expect(buckets.series(at(14))[1]).toEqual([2, 0, 0, 0]);
+    expect(buckets.series(at(15))[1]).toEqual([0, 0, 0, 0]);
+    // The same slot used again a window later starts from zero.
+    buckets.add(events('job_completed'), at(14, 100));
+    expect(buckets.series(at(15))[1]).toEqual([0, 0, 0, 1]);
+  });
+
+  it('keeps its size however long it runs, and reads a gap as zeros', () => {
+    const buckets = new ThroughputBuckets(60);
+    for (let s = 0; s < 10_000; s += 7) buckets.add(events('job_completed'), at(s));
+    const [xs, completed] = buckets.series(at(9_997));
+    expect(xs).toHaveLength(60);
+    expect(completed.reduce((a, b) => a + b, 0)).toBe(xs.filter((s) => s % 7 === 0).length);
+  });
+
+  it('summarizes the last second and the peak', () => {
+    const buckets = new ThroughputBuckets(5);
+    buckets.add(events('job_completed', 'job_completed', 'job_failed'), at(7));
+    buckets.add(events('job_completed'), at(9));
+    expect(summarize(buckets.series(at(10)))).toEqual({ completed: 1, failed: 0, peak: 3 });
+  });
+
+  it('refuses a window too small to draw', () => {
+    expect(() => new ThroughputBuckets(1)).toThrow(RangeError);
+  });
+});

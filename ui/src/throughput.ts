@@ -1,0 +1,89 @@
+/**
+ * Jobs finished per second over the last minutes, counted from the live events as they arrive.
+ * A ring of one-second buckets: counting a frame's batch is a loop over it, reading the series is
+ * one pass over the window, and memory stays the same however long the page is open. Pure: no DOM.
+ */
+import type { JobEventName } from './api/types.js';
+
+/** Five minutes of one-second buckets. */
+export const WINDOW_SECONDS = 300;
+
+export type Outcome = 'completed' | 'failed';
+
+/** What an event counts as: a job that completed, or one that ended failed or timed out (retries are not ends). */
+export function outcomeOf(event: JobEventName): Outcome | null {
+  if (event === 'job_completed') return 'completed';
+  if (event === 'job_failed' || event === 'job_timeout') return 'failed';
+  return null;
+}
+
+/** uPlot's data: x in Unix seconds, then completed and failed per second. */
+export type Series = [seconds: number[], completed: number[], failed: number[]];
+
+export class ThroughputBuckets {
+  private readonly second: Float64Array;
+  private readonly completed: Uint32Array;
+  private readonly failed: Uint32Array;
+
+  constructor(readonly windowSeconds = WINDOW_SECONDS) {
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 2) throw new RangeError('windowSeconds must be an integer of at least 2');
+    this.second = new Float64Array(windowSeconds).fill(-1);
+    this.completed = new Uint32Array(windowSeconds);
+    this.failed = new Uint32Array(windowSeconds);
+  }
+
+  /** Counts a batch of events that arrived at `nowMs` (the arrival, not the server's stamp: clocks differ). */
+  add(batch: ReadonlyArray<{ event: JobEventName }>, nowMs: number): void {
+    let completed = 0;
+    let failed = 0;
+    for (const update of batch) {
+      const outcome = outcomeOf(update.event);
+      if (outcome === 'completed') completed += 1;
+      else if (outcome === 'failed') failed += 1;
+    }
+    if (completed > 0) this.record(Math.floor(nowMs / 1000), 'completed', completed);
+    if (failed > 0) this.record(Math.floor(nowMs / 1000), 'failed', failed);
+  }
+
+  /** Adds `n` to a second's bucket (a bucket last used a full window ago starts from zero). */
+  record(second: number, outcome: Outcome, n = 1): void {
+    const slot = this.slot(second);
+    if (this.second[slot] !== second) {
+      this.second[slot] = second;
+      this.completed[slot] = 0;
+      this.failed[slot] = 0;
+    }
+    (outcome === 'completed' ? this.completed : this.failed)[slot] += n;
+  }
+
+  /**
+   * The window of whole seconds ending with the last one that is over at `nowMs` (the current
+   * second is still counting, so it would always dip): seconds without events count zero.
+   */
+  series(nowMs: number): Series {
+    const last = Math.floor(nowMs / 1000) - 1;
+    const xs: number[] = new Array(this.windowSeconds);
+    const completed: number[] = new Array(this.windowSeconds);
+    const failed: number[] = new Array(this.windowSeconds);
+    for (let i = 0; i < this.windowSeconds; i++) {
+      const second = last - this.windowSeconds + 1 + i;
+      const slot = this.slot(second);
+      const held = this.second[slot] === second;
+      xs[i] = second;
+      completed[i] = held ? this.completed[slot]! : 0;
+      failed[i] = held ? this.failed[slot]! : 0;
+    }
+    return [xs, completed, failed];
+  }
+
+  private slot(second: number): number {
+    return ((second % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
+  }
+}
+
+/** The figures a reader gets in words beside the chart: the last whole second and the window's peak. */
+export function summarize([, completed, failed]: Series): { completed: number; failed: number; peak: number } {
+  let peak = 0;
+  for (let i = 0; i < completed.length; i++) peak = Math.max(peak, completed[i]! + failed[i]!);
+  return { completed: completed[completed.length - 1] ?? 0, failed: failed[failed.length - 1] ?? 0, peak };
+}
