@@ -31,10 +31,17 @@ export class DataExportPayload {
   user_id?: number;
 }
 
+/** The result's `note` when the export had no records to take: where they come from. */
+export const NO_RECORDS_NOTE =
+  'no records to export: give them in payload.records, or submit this job with depends_on naming a job whose result ' +
+  'carries records (a data_fetch of a JSON array, a data_processing); the file holds only the header row';
+
 /**
  * Writes records to a file under EXPORT_DIR (DESIGN §5), atomically. Records: `payload.records`, else
  * those of the dependencies' results; with `user_id`, only that user's. Result:
- * `{path, file_name, format, rows, columns, bytes, sha256, source, user_id?}`.
+ * `{path, file_name, format, rows, columns, bytes, sha256, source, user_id?, note?}`. With no records
+ * from anywhere it still writes a file to open: the header row (`fields`, else `user_id` for a user's
+ * export) in a CSV, `[]` in JSON, and `note` says how to supply records. No record is ever made up.
  */
 @Injectable()
 @JobHandler('data_export')
@@ -56,7 +63,7 @@ export class DataExportHandler implements JobHandlerContract<DataExportPayload> 
       records = collected.records;
       columnOrder = collected.columns;
       source = collected.fromIds.length > 0 ? 'dependencies' : 'none';
-      if (source === 'none') await ctx.log.warn('no records given and no dependency result carries records: writing an empty export');
+      if (source === 'none') await ctx.log.warn(NO_RECORDS_NOTE);
       else await ctx.log.info(`took ${records.length} records from ${collected.fromIds.length} dependencies`, { dependency_ids: collected.fromIds });
     }
     if (userId !== undefined) {
@@ -64,6 +71,8 @@ export class DataExportHandler implements JobHandlerContract<DataExportPayload> 
       records = recordsOfUser(records, userId);
       await ctx.log.info(`kept the ${records.length} of ${before} records whose user_id is ${userId}`);
     }
+    // A user's export names its user's column even when there is no row to show.
+    if (records.length === 0 && columnOrder.length === 0 && userId !== undefined) columnOrder = ['user_id'];
     ctx.signal.throwIfAborted();
     const { content, columns } = renderRecords(records, format, { fields, columnOrder });
     await ctx.progress(50);
@@ -71,6 +80,14 @@ export class DataExportHandler implements JobHandlerContract<DataExportPayload> 
     const file = await writeFileAtomically(this.config.exportDir, fileName, content);
     await ctx.progress(100);
     await ctx.log.info(`wrote ${records.length} rows as ${format} to ${file.path} (${file.bytes} bytes)`, { rows: records.length, bytes: file.bytes, sha256: file.sha256 });
-    return { ...file, format, rows: records.length, columns, source, ...(userId === undefined ? {} : { user_id: userId }) };
+    return {
+      ...file,
+      format,
+      rows: records.length,
+      columns,
+      source,
+      ...(userId === undefined ? {} : { user_id: userId }),
+      ...(source === 'none' ? { note: NO_RECORDS_NOTE } : {}),
+    };
   }
 }
