@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import { createAppLogger, type AppLogger } from './common/logging/app-logger.js';
 import { logRequests } from './common/logging/request-log.js';
 import { httpServerOptions, registerHttpProtection, socketServerOptions } from './common/http/http-protection.js';
 import { installJsonBodyParser } from './common/http/json-body-parser.js';
+import { setupOpenApi } from './common/http/openapi.js';
 import { RequestValidationPipe } from './common/http/request-validation.js';
 import { cacheValidationMetadata } from './common/http/validation-metadata-cache.js';
 import type { AppConfig } from './config/app-config.js';
@@ -16,20 +16,9 @@ import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
 import { ConfiguredIoAdapter, RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import { Metrics } from './health/metrics.js';
+import { JobTypeCatalog } from './jobs/job-type-catalog.js';
 import { RedisConnections } from './redis/redis-connections.js';
 import { registerDashboard } from './ui/dashboard.js';
-
-export const API_DESCRIPTION = `
-draconic runs background jobs: submit them over REST, they wait for their dependencies (a DAG) and for
-worker capacity (cpu units, memory, slots), run with retries, exponential backoff and timeouts, and every
-change of state is pushed live over Socket.IO.
-
-**Live updates**: Socket.IO namespace \`/jobs/stream\` (\`io("http://host:8000/jobs/stream")\`), event
-\`job_update\` = \`{type: "job_update", event, job_id, data}\`. Events: ${JOB_EVENTS.map((e) => `\`${e}\``).join(', ')}.
-
-**Errors** always have the shape \`{statusCode, error, message, code}\`; validation errors (\`code: VALIDATION_FAILED\`)
-add \`details: [{field, message}]\`.
-`.trim();
 
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig, logger: AppLogger): void {
@@ -59,14 +48,8 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig,
     void reply.header('x-request-id', request.id);
     done(null, payload);
   });
-  const builder = new DocumentBuilder()
-    .setTitle('draconic')
-    .setDescription(API_DESCRIPTION)
-    .setVersion('0.1.0')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Needed when API_KEYS is set.' }, 'api_key');
-  const document = SwaggerModule.createDocument(app, builder.build());
-  // No validator badge: it would load an image from another site (refused by the CSP anyway).
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { validatorUrl: null } });
+  const catalog = app.get(JobTypeCatalog);
+  setupOpenApi(app, config, { jobTypes: () => catalog.entries(), events: JOB_EVENTS });
 }
 
 export async function createHttpApp(config: AppConfig, logger: AppLogger = createAppLogger(config)): Promise<NestFastifyApplication> {

@@ -18,6 +18,8 @@ export class AppConfig {
   maxBodyBytes!: number;
   heartbeatIntervalMs!: number;
   workerLostSeconds!: number;
+  /** Seconds a stopped or lost worker is kept (0 = forever), as long as no job holds resources on it. */
+  workerRetentionSeconds!: number;
   starvationSeconds!: number;
   exportDir!: string;
   mailOutboxDir!: string;

@@ -114,6 +114,10 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
   RETENTION_PAUSE_MS = 200;
 
+  /** Seconds a stopped or lost worker stays in GET /workers before the leader forgets it; 0 = keep forever. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_153_600_000)
+  WORKER_RETENTION_SECONDS = 86_400;
+
   // ---- beyond DESIGN §8 (documented in .env.example and the README) ----
 
   /** Create the database if missing and run pending migrations at boot (every role; workers normally set false). */

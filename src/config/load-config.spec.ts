@@ -69,6 +69,12 @@ describe(parseConfig.name, () => {
     expect(() => parseConfig({ RETENTION_FAILED_SECONDS: '-1' })).toThrow(/RETENTION_FAILED_SECONDS/);
   });
 
+  it('reads WORKER_RETENTION_SECONDS: one day by default, 0 = keep stopped and lost workers forever', () => {
+    expect(parseConfig({}).workerRetentionSeconds).toBe(86_400);
+    expect(parseConfig({ WORKER_RETENTION_SECONDS: '0' }).workerRetentionSeconds).toBe(0);
+    expect(() => parseConfig({ WORKER_RETENTION_SECONDS: '-5' })).toThrow(/WORKER_RETENTION_SECONDS=-5: must not be less than 0/);
+  });
+
   it('reads METRICS_PORT, empty meaning none', () => {
     expect(parseConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
     expect(parseConfig({ METRICS_PORT: '' }).metricsPort).toBeUndefined();

@@ -73,6 +73,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     maxBodyBytes: e.MAX_BODY_BYTES,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     workerLostSeconds: e.WORKER_LOST_SECONDS,
+    workerRetentionSeconds: e.WORKER_RETENTION_SECONDS,
     starvationSeconds: e.STARVATION_SECONDS,
     exportDir: e.EXPORT_DIR,
     mailOutboxDir: e.MAIL_OUTBOX_DIR,

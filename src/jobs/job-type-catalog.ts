@@ -30,6 +30,11 @@ export class JobTypeCatalog {
     return [...this.payloadTypes.keys()].sort();
   }
 
+  /** Every registered type with its payload class (for the OpenAPI document), by type name. */
+  entries(): Array<{ type: string; payloadType?: PayloadClass }> {
+    return this.types().map((type) => ({ type, payloadType: this.payloadTypes.get(type)!.payloadType }));
+  }
+
   has(type: string): boolean {
     return this.payloadTypes.has(type);
   }

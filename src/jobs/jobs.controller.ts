@@ -18,16 +18,13 @@ const toDto = ({ job, dependsOn, dependents }: JobWithEdges) => JobResponseDto.f
 
 const SUBMIT_EXAMPLES = {
   data_export: {
-    summary: 'Seed example: export a user’s data as CSV',
+    summary: 'Seed example: export user 123’s records as CSV (none given here: the file has the header row, the result a note on how to give records)',
     value: { type: 'data_export', priority: 'high', payload: { user_id: 123, format: 'csv' }, resource_requirements: { cpu_units: 2, memory_mb: 512 } },
   },
   report_generation: {
-    summary: 'Seed example: a daily report that depends on two jobs (put two real job ids in depends_on)',
-    value: {
-      type: 'report_generation',
-      payload: { report_type: 'daily_summary', date: '2024-01-15' },
-      depends_on: ['<id of a job>', '<id of another job>'],
-    },
+    summary:
+      'Seed example: a daily report (of no job here; add "depends_on": [ids returned by earlier submits] to summarise them, or see the pipeline example of POST /jobs/batch)',
+    value: { type: 'report_generation', payload: { report_type: 'daily_summary', date: '2024-01-15' } },
   },
   noop: { summary: 'A no-op that waits 100 ms', value: { type: 'noop', payload: { duration_ms: 100 } } },
   delayed_email: {
@@ -61,13 +58,34 @@ const SUBMIT_EXAMPLES = {
 
 const BATCH_EXAMPLES = {
   pipeline: {
-    summary: 'A diamond: fetch, then process and export in parallel, then a report',
+    summary: 'A pipeline: total the amounts per user (data_processing of the records given), export user 123’s totals as CSV, then a daily report of both',
     value: {
       jobs: [
-        { ref: 'first', type: 'noop', payload: { duration_ms: 200 } },
-        { ref: 'left', type: 'noop', depends_on: ['first'] },
-        { ref: 'right', type: 'noop', depends_on: ['first'] },
-        { ref: 'report', type: 'report_generation', payload: { report_type: 'daily_summary', date: '2024-01-15' }, depends_on: ['left', 'right'] },
+        {
+          ref: 'totals',
+          type: 'data_processing',
+          payload: {
+            records: [
+              { user_id: 123, amount: 30 },
+              { user_id: 7, amount: 5 },
+              { user_id: 123, amount: 12 },
+            ],
+            operations: [{ op: 'group_by', by: 'user_id', aggregates: [{ fn: 'sum', field: 'amount', as: 'total' }] }],
+          },
+        },
+        { ref: 'export', type: 'data_export', payload: { user_id: 123, format: 'csv' }, depends_on: ['totals'] },
+        { ref: 'report', type: 'report_generation', payload: { report_type: 'daily_summary', date: '2024-01-15' }, depends_on: ['totals', 'export'] },
+      ],
+    },
+  },
+  diamond: {
+    summary: 'A diamond of no-ops: one job, two that wait for it, and one that waits for both',
+    value: {
+      jobs: [
+        { ref: 'top', type: 'noop', payload: { duration_ms: 200 } },
+        { ref: 'left', type: 'noop', depends_on: ['top'] },
+        { ref: 'right', type: 'noop', depends_on: ['top'] },
+        { ref: 'bottom', type: 'noop', depends_on: ['left', 'right'] },
       ],
     },
   },

@@ -30,8 +30,13 @@ export class ResourcesService {
     return this.workers.listLive();
   }
 
-  recentWorkers(): Promise<Worker[]> {
-    return this.workers.listRecent();
+  workersIn(statuses: readonly WorkerStatus[]): Promise<Worker[]> {
+    return this.workers.listByStatus(statuses);
+  }
+
+  /** Forgets workers stopped or lost more than `seconds` ago that hold no job; returns their ids. */
+  forgetGoneWorkers(seconds: number): Promise<string[]> {
+    return this.workers.deleteGone(seconds);
   }
 
   markSilentAsLost(seconds: number): Promise<string[]> {

@@ -68,13 +68,27 @@ export class WorkerRepository {
     return rows.map(rowToWorker);
   }
 
-  /** Live workers plus those lost or stopped within the last hour, for GET /workers. */
-  async listRecent(): Promise<Worker[]> {
-    const rows: WorkerRow[] = await this.sql.query(
-      `SELECT * FROM workers WHERE status IN ('active', 'draining') OR coalesce(stopped_at, last_heartbeat_at) > now() - interval '1 hour'
-       ORDER BY started_at, id`
-    );
+  /** The workers in any of `statuses`, oldest first, for GET /workers. */
+  async listByStatus(statuses: readonly WorkerStatus[]): Promise<Worker[]> {
+    const rows: WorkerRow[] = await this.sql.query(`SELECT * FROM workers WHERE status = ANY ($1::varchar[]) ORDER BY started_at, id`, [statuses]);
     return rows.map(rowToWorker);
+  }
+
+  /**
+   * Deletes the workers stopped or lost more than `seconds` ago on which no job holds resources
+   * (a job placed there keeps its worker visible until the leader has taken it back); returns their ids.
+   */
+  async deleteGone(seconds: number): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH gone AS (
+         DELETE FROM workers w
+         WHERE w.status IN ('stopped', 'lost') AND coalesce(w.stopped_at, w.last_heartbeat_at) < now() - make_interval(secs => $1::float8)
+           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.worker_id = w.id AND j.allocated)
+         RETURNING w.id
+       ) SELECT id FROM gone`,
+      [seconds]
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Marks live workers silent for longer than `seconds` as lost; returns their ids. */

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { JobDeletionService } from '../jobs/job-deletion.service.js';
+import { ResourcesService } from '../resources/resources.service.js';
 import { LeaderElection } from './leader-election.js';
 
 /**
@@ -8,6 +9,8 @@ import { LeaderElection } from './leader-election.js';
  * finished jobs past RETENTION_COMPLETED_SECONDS / RETENTION_FAILED_SECONDS (0 = kept forever), with
  * their logs and edges, in batches of at most RETENTION_BATCH_SIZE (≤ 1,000) jobs, each its own short
  * transaction, RETENTION_PAUSE_MS apart, until none is left; never a job an unfinished job depends on.
+ * The same pass forgets workers stopped or lost more than WORKER_RETENTION_SECONDS ago, so that
+ * restarts do not pile up in GET /workers.
  */
 @Injectable()
 export class RetentionService implements OnModuleInit, BeforeApplicationShutdown {
@@ -21,11 +24,12 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
     private readonly config: AppConfig,
     private readonly leader: LeaderElection,
     private readonly deletions: JobDeletionService,
+    private readonly resources: ResourcesService,
   ) {}
 
   onModuleInit(): void {
     const { completedSeconds, failedSeconds } = this.config.retention;
-    if (completedSeconds === 0 && failedSeconds === 0) return; // keep every job forever
+    if (completedSeconds === 0 && failedSeconds === 0 && this.config.workerRetentionSeconds === 0) return; // keep everything forever
     this.leader.onChange((leader) => (leader ? this.lead() : this.stepDown()));
     if (this.leader.isLeader()) this.lead();
   }
@@ -39,8 +43,10 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
 
   /** One pass: batches until one comes back short (nothing more is due), or leadership or the process ends. */
   async runOnce(): Promise<number> {
+    await this.forgetGoneWorkers();
     const { completedSeconds, failedSeconds, batchSize, pauseMs } = this.config.retention;
     let total = 0;
+    if (completedSeconds === 0 && failedSeconds === 0) return total;
     for (;;) {
       const deleted = await this.deletions.deleteExpiredBatch(completedSeconds, failedSeconds, batchSize);
       total += deleted;
@@ -49,6 +55,14 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
     }
     if (total > 0) this.logger.log({ deleted: total }, 'retention: deleted finished jobs past their retention');
     return total;
+  }
+
+  /** Deletes the workers stopped or lost more than WORKER_RETENTION_SECONDS ago (0 = keep them). */
+  async forgetGoneWorkers(): Promise<string[]> {
+    if (this.config.workerRetentionSeconds === 0) return [];
+    const forgotten = await this.resources.forgetGoneWorkers(this.config.workerRetentionSeconds);
+    if (forgotten.length > 0) this.logger.log({ workers: forgotten }, 'retention: forgot stopped and lost workers past WORKER_RETENTION_SECONDS');
+    return forgotten;
   }
 
   private lead(): void {

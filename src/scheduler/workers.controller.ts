@@ -1,8 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { DEFAULT_WORKER_STATUSES, ListWorkersQueryDto } from './dto/list-workers-query.dto.js';
 import { WorkerListResponseDto } from './dto/worker-response.dto.js';
 
 @ApiTags('workers')
@@ -16,11 +17,14 @@ export class WorkersController {
   @Get()
   @ApiEndpoint({
     summary: 'Workers: capacity, what is allocated, running jobs, last heartbeat',
-    description: 'Live workers, and those lost or stopped within the last hour.',
+    description:
+      'Active and draining workers by default; `?status=lost,stopped` lists those that are gone, kept for WORKER_RETENTION_SECONDS.',
     ok: WorkerListResponseDto,
+    errors: [400],
   })
-  async list(): Promise<WorkerListResponseDto> {
-    const workers = await this.resources.recentWorkers();
+  async list(@Query() query: ListWorkersQueryDto): Promise<WorkerListResponseDto> {
+    const statuses = query.status?.length ? [...new Set(query.status)] : DEFAULT_WORKER_STATUSES;
+    const workers = await this.resources.workersIn(statuses);
     const jobs = await this.queue.allocatedOn(workers.map((w) => w.id));
     return {
       items: workers.map((w) => {

@@ -102,10 +102,26 @@ describe('data_export', () => {
     expect(read(await readFile(job.result.path, 'utf8'))).toEqual(USERS.map(({ id, name }) => ({ id, name })));
   });
 
-  it('runs the seed example {user_id: 123, format: "csv"} alone: an empty export named after the user', async () => {
+  it('runs the seed example {user_id: 123, format: "csv"} alone: a header row, and a note on where records come from', async () => {
     const job = await runToCompletion(app, { type: 'data_export', priority: 'high', payload: { user_id: 123, format: 'csv' }, resource_requirements: { cpu_units: 2, memory_mb: 512 } });
-    expect(job.result).toMatchObject({ path: join(exportDir, `user-123-export-${job.id}.csv`), rows: 0, bytes: 0, source: 'none', user_id: 123 });
-    expect(await readFile(job.result.path, 'utf8')).toBe('');
+    expect(job.result).toMatchObject({
+      path: join(exportDir, `user-123-export-${job.id}.csv`),
+      rows: 0,
+      columns: ['user_id'],
+      bytes: 8,
+      source: 'none',
+      user_id: 123,
+      note: expect.stringMatching(/^no records to export: give them in payload\.records, or submit this job with depends_on naming a job whose result carries records/),
+    });
+    expect(await readFile(job.result.path, 'utf8')).toBe('user_id\n');
+    const logs = (await app.get(`/jobs/${job.id}/logs`)).body.items as Array<{ level: string; message: string }>;
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', message: job.result.note }));
+  });
+
+  it('writes an empty JSON array, with the note, when there is nothing to export', async () => {
+    const job = await runToCompletion(app, { type: 'data_export', payload: { format: 'json' } });
+    expect(job.result).toMatchObject({ rows: 0, source: 'none', note: expect.any(String) });
+    expect(JSON.parse(await readFile(job.result.path, 'utf8'))).toEqual([]);
   });
 
   it('exports only the records of user_id when fed by a dependency', async () => {

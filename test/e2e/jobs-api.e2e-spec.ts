@@ -482,7 +482,7 @@ describe('operations endpoints', () => {
     expect(Object.keys(submit.requestBody.content['application/json'].examples)).toEqual(
       expect.arrayContaining(['data_export', 'report_generation']),
     );
-    expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '401', '413', '422']));
+    expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '413', '415', '422']));
     expect(doc.body.components.schemas.SubmitJobDto.properties.priority.enum).toEqual(['low', 'normal', 'high', 'critical']);
   });
 

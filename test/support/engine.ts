@@ -26,8 +26,9 @@ export interface LogLine {
 
 export const NOTHING_ALLOCATED = { slots: 0, cpu_units: 0, memory_mb: 0 };
 
+/** Every worker the service still knows, whatever its status. */
 export async function listWorkers(api: ApiClient): Promise<WorkerView[]> {
-  const response = await api.get<{ items: WorkerView[] }>('/workers');
+  const response = await api.get<{ items: WorkerView[] }>('/workers?status=active,draining,lost,stopped');
   expect(response.status).toBe(200);
   return response.body.items;
 }

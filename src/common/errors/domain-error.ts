@@ -2,6 +2,8 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
+import { suggestField } from '../field-suggestion.js';
+
 export type DomainErrorKind =
   | 'invalid'
   | 'unauthorized'
@@ -73,7 +75,8 @@ export class UnknownJobTypeError extends DomainError {
   readonly code = 'UNKNOWN_JOB_TYPE';
   /** `at` prefixes the message (`jobs[3]: `). */
   constructor(type: string, known: readonly string[], at = '') {
-    super(`${at}type "${type}" is not a registered job type; known types: ${known.join(', ')}`);
+    const hint = suggestField(type, known);
+    super(`${at}type "${type}" is not a registered job type; ${hint ? `did you mean "${hint}"? ` : ''}known types: ${known.join(', ')}`);
   }
 }
 

@@ -14,17 +14,21 @@ const ERROR_TEXT: Record<number, string> = {
   503: 'Too many submissions in flight (OVERLOADED, see Retry-After), or a dependency (PostgreSQL or Redis) is down.',
 };
 
-const ERROR_EXAMPLE: Record<number, { error: string; message: string }> = {
-  400: { error: 'Bad Request', message: 'type "nope" is not a registered job type; known types: ...' },
-  401: { error: 'Unauthorized', message: 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"' },
-  403: { error: 'Forbidden', message: 'key "dashboard" has role read; POST /jobs needs operate' },
-  404: { error: 'Not Found', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e not found' },
-  409: { error: 'Conflict', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is already completed and cannot be cancelled' },
-  413: { error: 'Payload Too Large', message: 'request body is larger than the allowed maximum (MAX_BODY_BYTES)' },
-  415: { error: 'Unsupported Media Type', message: 'unsupported content type: send the body as JSON with the header "Content-Type: application/json"' },
-  429: { error: 'Too Many Requests', message: 'too many requests: at most 1000 per 10000 ms for this key (or address); retry in 3 s' },
-  422: { error: 'Unprocessable Entity', message: 'depends_on names unknown job: 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f' },
-  503: { error: 'Service Unavailable', message: '256 submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly' },
+const ERROR_EXAMPLE: Record<number, { error: string; message: string; code: string; details?: Array<{ field: string; message: string }> }> = {
+  400: { error: 'Bad Request', message: 'type is required', code: 'VALIDATION_FAILED', details: [{ field: 'type', message: 'type is required' }] },
+  401: { error: 'Unauthorized', message: 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', code: 'UNAUTHORIZED' },
+  403: { error: 'Forbidden', message: 'key "dashboard" has role read; POST /jobs needs operate', code: 'ROLE_NOT_ALLOWED' },
+  404: { error: 'Not Found', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e not found', code: 'JOB_NOT_FOUND' },
+  409: { error: 'Conflict', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is already completed and cannot be cancelled', code: 'JOB_ALREADY_FINISHED' },
+  413: { error: 'Payload Too Large', message: 'request body is larger than the allowed maximum (MAX_BODY_BYTES)', code: 'BODY_TOO_LARGE' },
+  415: {
+    error: 'Unsupported Media Type',
+    message: 'the request body was sent as "application/x-www-form-urlencoded", which is what curl -d sends unless told otherwise: send the body as JSON with the header "Content-Type: application/json"',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  429: { error: 'Too Many Requests', message: 'too many requests: at most 1000 per 10000 ms for this key (or address); retry in 3 s', code: 'RATE_LIMITED' },
+  422: { error: 'Unprocessable Entity', message: 'depends_on names unknown job: 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f', code: 'UNKNOWN_DEPENDENCY' },
+  503: { error: 'Service Unavailable', message: '256 submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly', code: 'OVERLOADED' },
 };
 
 export interface ApiEndpointOptions {
@@ -61,9 +65,10 @@ export function ApiEndpoint(options: ApiEndpointOptions): MethodDecorator {
             statusCode: { type: 'integer', example: status },
             error: { type: 'string', example: ERROR_EXAMPLE[status]?.error },
             message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: ERROR_EXAMPLE[status]?.message },
-            code: { type: 'string', description: 'Machine-readable, stable: VALIDATION_FAILED, JOB_NOT_FOUND, ROLE_NOT_ALLOWED, RATE_LIMITED, ...' },
+            code: { type: 'string', example: ERROR_EXAMPLE[status]?.code, description: 'Machine-readable and stable, e.g. VALIDATION_FAILED, JOB_NOT_FOUND, ROLE_NOT_ALLOWED, RATE_LIMITED.' },
             details: {
               type: 'array',
+              example: ERROR_EXAMPLE[status]?.details,
               description: 'Validation errors: one entry per field.',
               items: { type: 'object', properties: { field: { type: 'string', example: 'payload.url' }, message: { type: 'string' } } },
             },

@@ -1,8 +1,10 @@
 /** The only request body parser: JSON, checked for depth and storable text before anything reads it. */
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { MalformedBodyError, ValidationFailedError } from '../errors/domain-error.js';
 import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
+import { installLingeringClose } from './lingering-close.js';
 
 /** Parses a JSON body; refuses `__proto__` and `constructor.prototype` keys (prototype pollution), as Fastify's own parser does. */
 export function parseJsonBody(text: string): unknown {
@@ -23,6 +25,15 @@ export function parseJsonBody(text: string): unknown {
   return parsed;
 }
 
+/** The 415's message: what was sent, and what to send instead. */
+export function unsupportedMediaTypeMessage(contentType: string | undefined): string {
+  const sent = contentType?.split(';')[0]?.trim().toLowerCase();
+  const fix = 'send the body as JSON with the header "Content-Type: application/json"';
+  if (!sent) return `the request body has no Content-Type: ${fix}`;
+  const hint = sent === 'application/x-www-form-urlencoded' ? ', which is what curl -d sends unless told otherwise' : '';
+  return `the request body was sent as "${sent}"${hint}: ${fix} (curl: -H 'Content-Type: application/json')`;
+}
+
 /**
  * Replaces every body parser with one for `application/json`, which refuses bodies nested deeper
  * than MAX_BODY_DEPTH (class-transformer recurses once per level) and strings PostgreSQL cannot
@@ -38,4 +49,11 @@ export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: numbe
       done(error as Error, undefined);
     }
   });
+  // Any other body is refused with a 415 saying what was sent, without reading it; an unknown
+  // route's body is left for its 404.
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (request.is404) return done(null, undefined);
+    done(new UnsupportedMediaTypeException(unsupportedMediaTypeMessage(request.headers['content-type'])), undefined);
+  });
+  installLingeringClose(fastify);
 }

@@ -1,7 +1,9 @@
 /** Turns class-validator's errors into one readable problem per field, with a hint for a misspelt field name. */
 import type { ValidationError } from 'class-validator';
-import { distance } from 'fastest-levenshtein';
 import type { FieldProblem } from '../errors/domain-error.js';
+import { suggestField } from '../field-suggestion.js';
+
+export { suggestField };
 
 /** Constraints that check a value's type: when one fails, the others (range, length, pattern) say nothing new. */
 const TYPE_CHECKS = new Set(['isString', 'isInt', 'isNumber', 'isBoolean', 'isObject', 'isArray', 'isDateString']);
@@ -11,31 +13,6 @@ export function fieldPath(parent: string, property: string | number | undefined)
   if (property === undefined || property === '') return parent;
   if (typeof property === 'number' || /^\d+$/.test(property)) return `${parent}[${property}]`;
   return parent ? `${parent}.${property}` : property;
-}
-
-const words = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
-
-/**
- * The known field a client most likely meant by an unknown one, or null: the same words spelt
- * otherwise (`dependsOn`), the only known field it starts (`timeout` -> `timeout_seconds`), or a
- * typo (edit distance 1 for short names, 2 from five letters on).
- */
-export function suggestField(unknown: string, known: readonly string[]): string | null {
-  const given = words(unknown);
-  if (given.length === 0 || known.length === 0) return null;
-  const same = known.find((k) => words(k) === given);
-  if (same) return same;
-  if (given.length >= 3) {
-    const started = known.filter((k) => words(k).startsWith(given));
-    if (started.length === 1) return started[0]!;
-  }
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = distance(given, words(k));
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return bestDistance <= (given.length <= 4 ? 1 : 2) ? best : null;
 }
 
 export function unknownFieldProblem(field: string, property: string, known: readonly string[]): FieldProblem {
@@ -52,7 +29,7 @@ function withPath(message: string, property: string, field: string): string {
 
 /**
  * One problem per failed field: "type is required" for a missing one (not every constraint it
- * fails), only the type check for a value of the wrong type, every message otherwise; unknown
+ * fails), "must not be empty" for an empty string that fails several, only the type check for a value of the wrong type, every message otherwise; unknown
  * fields with a suggestion. `knownFieldsOf` lists the fields of the object an error belongs to.
  */
 export function validationProblems(
@@ -71,6 +48,9 @@ export function validationProblems(
       problems.push({ field, message: `${field} must be an object with known fields only` });
     } else if (names.length > 0 && (error.value === undefined || error.value === null)) {
       problems.push({ field, message: `${field} is required` });
+    } else if (names.length > 1 && error.value === '') {
+      // An empty string fails its length and its pattern alike: one message says it all.
+      problems.push({ field, message: `${field} must not be empty` });
     } else if (names.length > 0) {
       const typeCheck = names.find((n) => TYPE_CHECKS.has(n));
       for (const name of typeCheck ? [typeCheck] : names) {

@@ -1,4 +1,5 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsIn,
   IsInt,
@@ -33,13 +34,16 @@ function Check(name: string, valid: (value: unknown, args: ValidationArguments) 
 }
 
 export class DataFetchPayload {
+  @ApiProperty({ format: 'uri', maxLength: 2048, example: 'https://api.github.com/repos/nodejs/node/releases?per_page=5', description: 'An http(s) URL; private and loopback addresses need DATA_FETCH_ALLOW_PRIVATE=true.' })
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'url must be an http(s) URL' })
   @MaxLength(2048)
   url!: string;
 
+  @ApiPropertyOptional({ enum: FETCH_METHODS, default: 'GET' })
   @IsOptional() @IsIn(FETCH_METHODS, { message: `method must be one of: ${FETCH_METHODS.join(', ')}` })
   method?: (typeof FETCH_METHODS)[number];
 
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, maxProperties: 100, example: { accept: 'application/json' } })
   @IsOptional()
   @Check(
     'isHeaderMap',
@@ -49,17 +53,24 @@ export class DataFetchPayload {
   headers?: Record<string, string>;
 
   /** A string is sent as is; an object is sent as JSON. Not with GET or HEAD. */
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string', maxLength: 1_000_000 }, { type: 'object', additionalProperties: true }, { type: 'array', items: {} }],
+    description: 'A string is sent as is; an object or array as JSON. Needs POST, PUT, PATCH or DELETE.',
+  })
   @ValidateIf((o: DataFetchPayload) => o.body !== undefined)
   @Check('isFetchBody', (v) => (typeof v === 'string' && v.length <= 1_000_000) || isPlainObject(v) || Array.isArray(v), 'body must be a string (at most 1000000 characters) or a JSON object or array')
   @Check('isBodyAllowed', (_v, args) => !['GET', 'HEAD'].includes((args.object as DataFetchPayload).method ?? 'GET'), 'body needs a method that carries one (POST, PUT, PATCH or DELETE)')
   body?: string | Record<string, unknown> | unknown[];
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 600_000, default: FETCH_DEFAULTS.timeoutMs, description: 'Time limit of the whole exchange, in milliseconds.' })
   @IsOptional() @IsInt() @Min(1) @Max(600_000)
   timeout_ms?: number;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: FETCH_MAX_BYTES_LIMIT, default: FETCH_DEFAULTS.maxBytes, description: 'Largest response body read, in bytes.' })
   @IsOptional() @IsInt() @Min(1) @Max(FETCH_MAX_BYTES_LIMIT, { message: `max_bytes must not be greater than ${FETCH_MAX_BYTES_LIMIT} (the result is stored, at most 1 MiB)` })
   max_bytes?: number;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 20, default: FETCH_DEFAULTS.maxRedirects })
   @IsOptional() @IsInt() @Min(0) @Max(20)
   max_redirects?: number;
 }

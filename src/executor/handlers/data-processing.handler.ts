@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   IsArray,
@@ -28,9 +29,29 @@ function IsOperationList(options?: ValidationOptions): PropertyDecorator {
 
 export class DataProcessingPayload {
   /** Records to process; when absent, the records of the dependencies' results. */
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    maxItems: 1_000_000,
+    example: [{ user_id: 123, amount: 30 }, { user_id: 7, amount: 5 }],
+    description: "Records to process; when absent, the records of the dependencies' results.",
+  })
   @IsOptional() @IsArray() @ArrayMaxSize(1_000_000) @IsObject({ each: true, message: 'each record must be an object' })
   records?: Record<string, unknown>[];
 
+  @ApiProperty({
+    type: 'array',
+    maxItems: 100,
+    items: {
+      type: 'object',
+      required: ['op'],
+      properties: { op: { type: 'string', enum: ['filter', 'select', 'sort', 'group_by', 'limit'] } },
+      additionalProperties: true,
+    },
+    example: [{ op: 'group_by', by: 'user_id', aggregates: [{ fn: 'sum', field: 'amount', as: 'total' }] }, { op: 'sort', by: 'total', order: 'desc' }],
+    description:
+      'Run in order: filter {field, operator, value}, select {fields}, sort {by, order?}, group_by {by, aggregates: [{fn, field?, as?}]}, limit {count}.',
+  })
   @IsArray() @ArrayMaxSize(100) @IsOperationList()
   operations!: unknown[];
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
@@ -10,17 +11,21 @@ import { buildReportView, renderHtml, renderMarkdown } from './report-rendering.
 export const REPORT_FORMATS = ['markdown', 'html'] as const;
 
 export class ReportGenerationPayload {
+  @ApiProperty({ minLength: 1, maxLength: 100, pattern: '^[a-z][a-z0-9_]*$', example: 'daily_summary' })
   @IsString() @Length(1, 100) @Matches(/^[a-z][a-z0-9_]*$/, { message: 'report_type must be snake_case, e.g. daily_summary' })
   report_type!: string;
 
   /** The day the report covers (title and file name); default: today (UTC). */
+  @ApiPropertyOptional({ format: 'date', example: '2024-01-15', description: 'The day the report covers (title and file name); default today (UTC).' })
   @IsOptional() @IsISO8601({ strict: true }, { message: 'date must be an ISO-8601 date, e.g. 2024-01-15' })
   date?: string;
 
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Daily summary' })
   @IsOptional() @IsString() @Length(1, 200)
   title?: string;
 
   /** Write only this format; default: both. */
+  @ApiPropertyOptional({ enum: REPORT_FORMATS, description: 'Write only this format; default both.' })
   @IsOptional() @IsIn(REPORT_FORMATS, { message: `format must be one of: ${REPORT_FORMATS.join(', ')}` })
   format?: (typeof REPORT_FORMATS)[number];
 }

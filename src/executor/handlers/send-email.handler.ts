@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsEmail, isEmail, IsOptional, IsString, Length, MaxLength, registerDecorator } from 'class-validator';
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -27,28 +28,39 @@ function IsEmailOrEmailList(): PropertyDecorator {
 
 export class SendEmailPayload {
   /** One address or a list of (up to 100) addresses. */
+  @ApiProperty({
+    oneOf: [{ type: 'string', format: 'email' }, { type: 'array', items: { type: 'string', format: 'email' }, minItems: 1, maxItems: 100 }],
+    example: 'ada@example.com',
+  })
   @IsEmailOrEmailList()
   to!: string | string[];
 
+  @ApiPropertyOptional({ type: 'string', format: 'email', isArray: true, maxItems: 100 })
   @IsOptional() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in cc must be an email address' })
   cc?: string[];
 
+  @ApiPropertyOptional({ type: 'string', format: 'email', isArray: true, maxItems: 100 })
   @IsOptional() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in bcc must be an email address' })
   bcc?: string[];
 
+  @ApiPropertyOptional({ format: 'email', example: 'draconic@example.com' })
   @IsOptional() @IsEmail({}, { message: 'from must be an email address' })
   from?: string;
 
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Your report' })
   @IsString() @Length(1, 200)
   subject!: string;
 
+  @ApiPropertyOptional({ maxLength: 1_000_000, example: 'It is attached.' })
   @IsOptional() @IsString() @MaxLength(1_000_000)
   text?: string;
 
+  @ApiPropertyOptional({ maxLength: 1_000_000 })
   @IsOptional() @IsString() @MaxLength(1_000_000)
   html?: string;
 
   /** Attach the files the job's dependencies produced (exports, reports). */
+  @ApiPropertyOptional({ type: 'boolean', default: false, description: "Attach the files the job's dependencies produced (exports, reports)." })
   @IsOptional() @IsBoolean()
   attach_dependency_files?: boolean;
 }
