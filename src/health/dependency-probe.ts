@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { Dependency } from '../common/errors/domain-error.js';
@@ -45,7 +45,7 @@ function onceReady(redis: Redis): Promise<void> {
  * terminated); a dependency back up is seen at the next check, without a restart.
  */
 @Injectable()
-export class DependencyProbe implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DependencyProbe.name);
   private readonly states = new Map<Dependency, DependencyState>();
   private readonly listeners = new Set<Listener>();
@@ -80,9 +80,14 @@ export class DependencyProbe implements OnApplicationBootstrap, OnApplicationShu
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Checks stop before the connections close, so that shutting down is not reported as an outage. */
+  beforeApplicationShutdown(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.beforeApplicationShutdown();
     const pg = this.pg;
     this.pg = undefined;
     await pg?.end().catch(() => undefined);
