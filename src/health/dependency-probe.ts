@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config.js';
 import { applicationName } from '../database/data-source-options.js';
 import { ResilientPgClient } from '../database/resilient-pg-client.js';
 import { RedisConnections } from '../redis/redis-connections.js';
+import { TimeoutError, withTimeout } from './deadline.js';
 
 export interface DependencyState {
   up: boolean;
@@ -20,16 +21,6 @@ export interface DependencyState {
 }
 
 type Listener = (dependency: Dependency, state: DependencyState) => void;
-
-class TimeoutError extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Resolves when the connection is (re)connected; its own reconnection strategy does the retrying. */
 function onceReady(redis: Redis): Promise<void> {
