@@ -180,9 +180,9 @@ export class EnvSchema {
 
   // ---- availability (README "Health") ----
 
-  /** Longest wait for a PostgreSQL connection (a new one, or a free one of the pool) before the request gets 503. */
+  /** ROLE=api and all: longest wait for a PostgreSQL connection (a new one, or a free one of the pool) before the request gets 503. */
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
-  DB_CONNECT_TIMEOUT_MS = 1000;
+  DB_CONNECT_TIMEOUT_MS = 3000;
 
   /** How often the API checks that PostgreSQL and Redis answer (the state /health and request admission read). */
   @Transform(toInt) @IsInt() @Min(100) @Max(60_000)

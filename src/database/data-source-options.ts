@@ -22,9 +22,11 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     poolSize: config.dbPoolSize,
     applicationName: applicationName(config),
     // Every pooled client always has an 'error' listener (see ResilientPgClient), and so has the pool.
-    // A connection (a new one, or a free one of the pool) not obtained within DB_CONNECT_TIMEOUT_MS
-    // fails the query: a request then answers 503 at once instead of waiting for an unreachable server.
-    extra: { Client: ResilientPgClient, connectionTimeoutMillis: config.dbConnectTimeoutMs },
+    // In a process that serves requests, a connection (a new one, or a free one of the pool) not
+    // obtained within DB_CONNECT_TIMEOUT_MS fails the query: the request answers 503 instead of
+    // waiting for an unreachable server. A worker has no one waiting on an answer: it waits (its
+    // lease fences it if PostgreSQL stays away), rather than fail a boot or a write on a slow connect.
+    extra: { Client: ResilientPgClient, connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs },
     poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
     logging: ['warn', 'migration'],

@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { Dependency } from '../common/errors/domain-error.js';
@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config.js';
 import { applicationName } from '../database/data-source-options.js';
 import { ResilientPgClient } from '../database/resilient-pg-client.js';
 import { RedisConnections } from '../redis/redis-connections.js';
+import { TimeoutError, withTimeout } from './deadline.js';
 
 export interface DependencyState {
   up: boolean;
@@ -21,16 +22,6 @@ export interface DependencyState {
 
 type Listener = (dependency: Dependency, state: DependencyState) => void;
 
-class TimeoutError extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Resolves when the connection is (re)connected; its own reconnection strategy does the retrying. */
 function onceReady(redis: Redis): Promise<void> {
   return new Promise((resolve) => redis.once('ready', () => resolve()));
@@ -45,7 +36,7 @@ function onceReady(redis: Redis): Promise<void> {
  * terminated); a dependency back up is seen at the next check, without a restart.
  */
 @Injectable()
-export class DependencyProbe implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DependencyProbe.name);
   private readonly states = new Map<Dependency, DependencyState>();
   private readonly listeners = new Set<Listener>();
@@ -80,9 +71,14 @@ export class DependencyProbe implements OnApplicationBootstrap, OnApplicationShu
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Checks stop before the connections close, so that shutting down is not reported as an outage. */
+  beforeApplicationShutdown(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.beforeApplicationShutdown();
     const pg = this.pg;
     this.pg = undefined;
     await pg?.end().catch(() => undefined);

@@ -40,6 +40,7 @@ beforeAll(async () => {
     DATABASE_URL: pgProxy.url(space.databaseUrl),
     REDIS_URL: redisProxy.url(TEST_REDIS_URL),
     RATE_LIMIT_MAX: '0',
+    DB_CONNECT_TIMEOUT_MS: '1000',
   });
 });
 
