@@ -29,6 +29,9 @@ beforeAll(async () => {
     RATE_LIMIT_MAX: '0',
     MAX_BODY_BYTES: '2097152',
   });
+  // The boot (banner included), kept before a thousand logged requests push it out of api.output().
+  await api.waitForLine((line) => line.includes('listening on'), 'the boot banner');
+  logLines.push(api.output());
   stopListening = api.onLine((line) => logLines.push(line));
   db = new pg.Client({ connectionString: space.databaseUrl });
   await db.connect();
