@@ -127,7 +127,7 @@ export class ScheduleFiring {
     }
     for (const tick of plan.fire) {
       try {
-        pass.drafts.push(this.template.draft(s.job, s.id, tick));
+        pass.drafts.push(this.template.draftFor(s, tick));
       } catch (error) {
         // Valid when stored; a later change of configuration (a limit, a job type) made it invalid.
         this.logger.error({ err: error, scheduleId: s.id, name: s.name }, 'schedule: its job template is no longer valid; tick skipped');
