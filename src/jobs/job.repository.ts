@@ -165,6 +165,12 @@ export class JobRepository {
     return rows[0] ? rowToJob(rows[0]) : null;
   }
 
+  async statusesOf(ids: readonly string[], tx?: EntityManager): Promise<Map<string, JobStatus>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ id: string; status: JobStatus }> = await this.sql.query(`SELECT id, status FROM jobs WHERE id = ANY($1::uuid[])`, [ids], tx);
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
   async findByIdempotencyKeys(keys: string[], tx?: EntityManager): Promise<Job[]> {
     if (keys.length === 0) return [];
     const rows: JobRow[] = await this.sql.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ANY($1::varchar[])`, [keys], tx);

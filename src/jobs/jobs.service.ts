@@ -104,14 +104,14 @@ export class JobsService {
    * moves the schedule's counters. Nothing is inserted when the tick already has its job (the unique
    * (schedule_id, scheduled_for)). Publish with JobLifecycleService.publish after the commit.
    */
-  async insertScheduled(draft: NewJob, tx: EntityManager): Promise<Moved> {
-    if (!draft.scheduleId || !draft.scheduledFor) throw new Error('a scheduled job needs schedule_id and scheduled_for');
-    return this.jobs.insert([draft], [], tx);
+  async insertScheduled(drafts: readonly NewJob[], tx: EntityManager): Promise<Moved> {
+    if (drafts.some((d) => !d.scheduleId || !d.scheduledFor)) throw new Error('a scheduled job needs schedule_id and scheduled_for');
+    return this.jobs.insert(drafts, [], tx);
   }
 
-  /** A job's status (in the caller's transaction), or null when it no longer exists. */
-  async statusOf(id: string, tx?: EntityManager): Promise<JobStatus | null> {
-    return (await this.jobs.findById(id, tx))?.status ?? null;
+  /** The statuses of jobs (in the caller's transaction); a job that no longer exists is absent. */
+  async statusesOf(ids: readonly string[], tx?: EntityManager): Promise<Map<string, JobStatus>> {
+    return this.jobs.statusesOf(ids, tx);
   }
 
   async get(id: string): Promise<JobWithEdges> {

@@ -4,9 +4,11 @@ import { ScheduleFiring } from '../schedules/schedule-firing.js';
 import { LeaderElection } from './leader-election.js';
 
 /** Due schedules read per round. */
-const ROUND = 200;
-/** Schedules handled at once (each is its own short transaction). */
-const PARALLEL = 4;
+const ROUND = 1000;
+/** Schedules handled in one transaction. */
+const BATCH = 100;
+/** Transactions at once. */
+const PARALLEL = 2;
 /** Safety net: a look for due schedules even without a timer or a signal (a lost signal only delays). */
 const SWEEP_MS = 1000;
 /** Longest sleep of the timer: the earliest tick may move (a change seen only by the sweep). */
@@ -97,14 +99,17 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
     for (;;) {
       if (!this.leading || this.stopping) return;
       const ids = await this.firing.due(ROUND);
+      // Batches of BATCH schedules, each one transaction, PARALLEL at a time.
+      const batches: string[][] = [];
+      for (let i = 0; i < ids.length; i += BATCH) batches.push(ids.slice(i, i + BATCH));
       let next = 0;
-      const workers = Array.from({ length: Math.min(PARALLEL, ids.length) }, async () => {
-        while (next < ids.length && this.leading && !this.stopping) {
-          const id = ids[next++]!;
+      const workers = Array.from({ length: Math.min(PARALLEL, batches.length) }, async () => {
+        while (next < batches.length && this.leading && !this.stopping) {
+          const batch = batches[next++]!;
           try {
-            await this.firing.handleDue(id);
+            await this.firing.handleDue(batch);
           } catch (error) {
-            this.logger.error({ err: error, scheduleId: id }, 'could not fire a schedule; trying again at the next sweep');
+            this.logger.error({ err: error, schedules: batch.length }, 'could not fire schedules; trying again at the next sweep');
           }
         }
       });

@@ -90,8 +90,8 @@ describe('CronClock.due and oldestKept', () => {
     expect(due.ticks.map((d) => d.toISOString())).toEqual([
       '2026-01-15T10:00:00.000Z', '2026-01-15T10:00:01.000Z', '2026-01-15T10:00:02.000Z', '2026-01-15T10:00:03.000Z',
     ]);
-    expect(due.more).toBe(false);
-    expect(clock.due(at('2026-01-15T10:00:00Z'), at('2026-01-15T10:00:03.500Z'), 2)).toMatchObject({ more: true });
+    expect(due.next?.toISOString()).toBe('2026-01-15T10:00:04.000Z');
+    expect(clock.due(at('2026-01-15T10:00:00Z'), at('2026-01-15T10:00:03.500Z'), 2).next?.toISOString()).toBe('2026-01-15T10:00:02.000Z');
   });
 
   it('finds the oldest of the most recent missed ticks that catch_up keeps', () => {

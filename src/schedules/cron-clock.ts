@@ -124,17 +124,17 @@ export class CronClock {
 
   /**
    * The due ticks from `cursor` (a tick, or the first instant that may hold one) up to `now`, oldest
-   * first, at most `limit` of them; `more` when others are due after them.
+   * first, at most `limit` of them, and the tick after them (`next`: the new cursor; null when none is
+   * left within the bounds).
    */
-  due(cursor: Date, now: Date, limit: number): { ticks: Date[]; more: boolean } {
+  due(cursor: Date, now: Date, limit: number): { ticks: Date[]; next: Date | null } {
     const ticks: Date[] = [];
     let tick = this.next(new Date(cursor.getTime() - 1));
-    while (tick && tick.getTime() <= now.getTime()) {
-      if (ticks.length === limit) return { ticks, more: true };
+    while (tick && tick.getTime() <= now.getTime() && ticks.length < limit) {
       ticks.push(tick);
       tick = this.next(tick);
     }
-    return { ticks, more: false };
+    return { ticks, next: tick };
   }
 
   /**

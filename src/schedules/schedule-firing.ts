@@ -1,31 +1,38 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
-import { isTerminal } from '../jobs/domain/job-state.js';
+import { isTerminal, type JobStatus } from '../jobs/domain/job-state.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import type { NewJob } from '../jobs/job.repository.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { Moved } from '../jobs/transition-sql.js';
 import { CronClock } from './cron-clock.js';
 import { catchUpKeeps, isMissed, planTicks, type SkipReason } from './domain/tick-plan.js';
-import { ScheduleRepository } from './schedule.repository.js';
+import type { Schedule } from './entities/schedule.entity.js';
+import { ScheduleRepository, type FireUpdate } from './schedule.repository.js';
 import { ScheduleTemplate } from './schedule-template.js';
 
-/** Most due ticks handled in one transaction: a long outage of a fast schedule is worked off in slices. */
+/** Most due ticks of one schedule handled in one transaction: a long outage of a fast schedule is worked off in slices. */
 const SLICE = 1000;
 
-export interface HandledTicks {
-  fired: number;
-  skipped: number;
-  /** The schedule's next tick after handling (null: none left, or nothing was due). */
-  nextFireAt: Date | null;
+type Reason = SkipReason | 'invalid_template';
+
+/** What one pass decided for one schedule, before the jobs are inserted. */
+interface Pass {
+  schedule: Schedule;
+  update: FireUpdate & { id: string };
+  drafts: NewJob[];
+  skips: Array<{ tick: Date; reason: Reason }>;
 }
 
 /**
- * Handles the due ticks of one schedule (DESIGN §11), for the elected leader: in one transaction it
- * locks the schedule, decides which due ticks fire (paused, catch_up: planTicks), applies the overlap
- * policy, inserts each tick's job with its `scheduled_for` (`ON CONFLICT DO NOTHING` on the unique
- * (schedule_id, scheduled_for): a tick a previous leader already fired creates nothing), and moves the
- * cursor, counters and last_* fields. Events are published after the commit.
+ * Handles the due ticks of schedules (DESIGN §11), for the elected leader. One transaction per call,
+ * whatever the number of schedules: it locks them, decides for each which due ticks fire (paused,
+ * catch_up: planTicks) and applies its overlap policy against its previous job, inserts every new job
+ * in one statement with `ON CONFLICT (schedule_id, scheduled_for) DO NOTHING` (a tick a previous leader
+ * already fired creates nothing), and moves each cursor, counters and last_* fields in one statement.
+ * The jobs and the counters commit together; events are published after the commit.
  */
 @Injectable()
 export class ScheduleFiring {
@@ -50,77 +57,105 @@ export class ScheduleFiring {
     return this.schedules.earliestNextFire();
   }
 
-  async handleDue(id: string): Promise<HandledTicks> {
+  /** Handles the due ticks of these schedules; returns how many jobs were created. */
+  async handleDue(ids: readonly string[]): Promise<number> {
     const moved: Moved[] = [];
     const events: ScheduleEvent[] = [];
-    const lateness: number[] = []; // the ticks fired, for the lateness once committed
-    const skips = new Map<SkipReason | 'invalid_template', number>();
-    const result = await this.schedules.transaction(async (tx) => {
-      const s = await this.schedules.find(id, tx, true);
-      if (!s || !s.nextFireAt) return { fired: 0, skipped: 0, nextFireAt: null };
+    const fired: Array<{ tick: Date }> = [];
+    const skipped = new Map<Reason, number>();
+    await this.schedules.transaction(async (tx) => {
+      const locked = await this.schedules.lockMany(ids, tx);
       const now = new Date();
-      if (s.nextFireAt.getTime() > now.getTime()) return { fired: 0, skipped: 0, nextFireAt: s.nextFireAt };
-      const clock = new CronClock(s.cron, s.timezone, { startAt: s.startAt, endAt: s.endAt });
-      const { ticks, more } = clock.due(s.nextFireAt, now, SLICE);
-      const anyMissed = ticks.some((t) => isMissed(t, now));
-      const oldestKept = anyMissed && !s.paused ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt, now) : null;
-      const plan = planTicks(ticks, { paused: s.paused, now, oldestKept });
-      const skip = (tick: Date, reason: SkipReason | 'invalid_template') => {
-        skips.set(reason, (skips.get(reason) ?? 0) + 1);
-        events.push({ event: 'schedule_skipped', scheduleId: s.id, data: { name: s.name, scheduled_for: tick.toISOString(), reason } });
-      };
-      for (const { tick, reason } of plan.dropped) skip(tick, reason);
-      if (plan.dropped.some((d) => d.reason === 'catch_up')) {
-        this.logger.warn({ scheduleId: s.id, name: s.name, dropped: plan.dropped.length, catchUp: s.catchUp }, 'schedule: dropped ticks missed while no scheduler ran');
-      }
-      let { lastJobId, lastFireAt } = s;
-      let fired = 0;
-      for (const tick of plan.fire) {
-        if (lastJobId && s.overlapPolicy !== 'allow') {
-          const previous = await this.jobs.statusOf(lastJobId, tx);
-          if (previous && !isTerminal(previous)) {
-            if (s.overlapPolicy === 'skip') {
-              skip(tick, 'overlap');
-              continue;
-            }
-            moved.push(await this.lifecycle.supersede(lastJobId, s, tick, tx));
-          }
+      const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now));
+      // The previous job of each schedule whose policy looks at it.
+      const previousIds = passes
+        .filter((p) => p.schedule.overlapPolicy !== 'allow' && p.schedule.lastJobId && p.drafts.length > 0)
+        .map((p) => p.schedule.lastJobId!);
+      const statuses = await this.jobs.statusesOf(previousIds, tx);
+      for (const pass of passes) moved.push(...(await this.applyOverlap(pass, statuses, tx)));
+      const drafts = passes.flatMap((p) => p.drafts);
+      const inserted = await this.jobs.insertScheduled(drafts, tx);
+      moved.push(inserted);
+      const insertedIds = new Set(inserted.jobs.map((j) => j.id));
+      for (const pass of passes) {
+        const s = pass.schedule;
+        for (const draft of pass.drafts) {
+          // Not inserted: the tick already has its job (fired before a leader change).
+          if (!insertedIds.has(draft.id)) continue;
+          pass.update.fired++;
+          pass.update.lastJobId = draft.id;
+          pass.update.lastFireAt = draft.scheduledFor!;
+          fired.push({ tick: draft.scheduledFor! });
+          events.push({ event: 'schedule_fired', scheduleId: s.id, data: { name: s.name, job_id: draft.id, scheduled_for: draft.scheduledFor!.toISOString() } });
         }
-        let draft;
-        try {
-          draft = this.template.draft(s.job, s.id, tick);
-        } catch (error) {
-          // Valid when stored; a later change of configuration (a limit, a job type) made it invalid.
-          this.logger.error({ err: error, scheduleId: s.id, name: s.name }, 'schedule: its job template is no longer valid; tick skipped');
-          skip(tick, 'invalid_template');
-          continue;
+        for (const { tick, reason } of pass.skips) {
+          pass.update.skipped++;
+          skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+          events.push({ event: 'schedule_skipped', scheduleId: s.id, data: { name: s.name, scheduled_for: tick.toISOString(), reason } });
         }
-        const inserted = await this.jobs.insertScheduled(draft, tx);
-        const job = inserted.jobs[0];
-        if (!job) continue; // the tick already has its job: fired before a leader change
-        moved.push(inserted);
-        fired++;
-        lastJobId = job.id;
-        lastFireAt = tick;
-        lateness.push(tick.getTime());
-        events.push({ event: 'schedule_fired', scheduleId: s.id, data: { name: s.name, job_id: job.id, scheduled_for: tick.toISOString() } });
       }
-      const last = ticks[ticks.length - 1];
-      const nextFireAt = more && last ? clock.next(last) : clock.next(now);
-      const skipped = [...skips.values()].reduce((a, b) => a + b, 0);
-      await this.schedules.recordFires(s.id, { nextFireAt, fired, skipped, lastFireAt, lastJobId }, tx);
-      return { fired, skipped, nextFireAt };
+      await this.schedules.recordFiresMany(passes.map((p) => p.update), tx);
     });
     for (const m of moved) this.lifecycle.publish(m);
-    if (result.fired > 0) this.metrics.scheduleFires.inc({ kind: 'tick' }, result.fired);
-    for (const [reason, n] of skips) this.metrics.scheduleSkips.inc({ reason }, n);
     const committedAt = Date.now();
-    for (const tick of lateness) this.metrics.scheduleFireLateness.observe((committedAt - tick) / 1000);
+    if (fired.length > 0) this.metrics.scheduleFires.inc({ kind: 'tick' }, fired.length);
+    for (const { tick } of fired) this.metrics.scheduleFireLateness.observe((committedAt - tick.getTime()) / 1000);
+    for (const [reason, n] of skipped) this.metrics.scheduleSkips.inc({ reason }, n);
     for (const update of events) {
       this.bus.signal({ kind: 'schedule_update', update }).catch((error: unknown) => {
         this.logger.warn({ err: error, scheduleId: update.scheduleId }, 'could not publish a schedule update');
       });
     }
-    return result;
+    return fired.length;
+  }
+
+  /** The due ticks of one schedule, the ones that fire as drafts, the others as skips, and the new cursor. */
+  private plan(s: Schedule, now: Date): Pass {
+    const clock = new CronClock(s.cron, s.timezone, { startAt: s.startAt, endAt: s.endAt });
+    const { ticks, next } = clock.due(s.nextFireAt!, now, SLICE);
+    const anyMissed = ticks.some((t) => isMissed(t, now));
+    const oldestKept = anyMissed && !s.paused ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, now) : null;
+    const plan = planTicks(ticks, { paused: s.paused, now, oldestKept });
+    const pass: Pass = {
+      schedule: s,
+      update: { id: s.id, nextFireAt: next, fired: 0, skipped: 0, lastFireAt: s.lastFireAt, lastJobId: s.lastJobId },
+      drafts: [],
+      skips: [...plan.dropped],
+    };
+    if (plan.dropped.some((d) => d.reason === 'catch_up')) {
+      this.logger.warn({ scheduleId: s.id, name: s.name, dropped: plan.dropped.length, catchUp: s.catchUp }, 'schedule: dropped ticks missed while no scheduler ran');
+    }
+    for (const tick of plan.fire) {
+      try {
+        pass.drafts.push(this.template.draftFor(s, tick));
+      } catch (error) {
+        // Valid when stored; a later change of configuration (a limit, a job type) made it invalid.
+        this.logger.error({ err: error, scheduleId: s.id, name: s.name }, 'schedule: its job template is no longer valid; tick skipped');
+        pass.skips.push({ tick, reason: 'invalid_template' });
+      }
+    }
+    return pass;
+  }
+
+  /**
+   * The overlap policy (DESIGN §11), against the previous tick's job. Of several ticks firing in one
+   * pass (a catch-up), each but the newest would overlap the next at once: `skip` keeps the oldest
+   * (when the previous job is finished), `cancel_previous` the newest; the others count as overlap skips.
+   */
+  private async applyOverlap(pass: Pass, statuses: Map<string, JobStatus>, tx: EntityManager): Promise<Moved[]> {
+    const s = pass.schedule;
+    if (s.overlapPolicy === 'allow' || pass.drafts.length === 0) return [];
+    const previous = s.lastJobId ? statuses.get(s.lastJobId) : undefined;
+    const previousRuns = previous !== undefined && !isTerminal(previous);
+    const drafts = pass.drafts;
+    let keep: NewJob | undefined;
+    if (s.overlapPolicy === 'skip') keep = previousRuns ? undefined : drafts[0];
+    else keep = drafts[drafts.length - 1];
+    for (const d of drafts) if (d !== keep) pass.skips.push({ tick: d.scheduledFor!, reason: 'overlap' });
+    pass.drafts = keep ? [keep] : [];
+    if (s.overlapPolicy === 'cancel_previous' && previousRuns && keep) {
+      return [await this.lifecycle.supersede(s.lastJobId!, s, keep.scheduledFor!, tx)];
+    }
+    return [];
   }
 }

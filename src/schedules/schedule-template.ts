@@ -3,7 +3,11 @@ import { ValidationFailedError } from '../common/errors/domain-error.js';
 import { toValidatedDto } from '../common/http/request-validation.js';
 import { JobDraftFactory } from '../jobs/job-draft.factory.js';
 import type { NewJob } from '../jobs/job.repository.js';
+import { uuidv7 } from '../common/uuid-v7.js';
 import { ScheduleJobTemplateDto } from './dto/schedule.dto.js';
+
+/** Schedules whose checked template is kept. */
+const CACHE_LIMIT = 100_000;
 
 /**
  * A schedule's job template (DESIGN §11), checked by the code that checks POST /jobs: the same DTO
@@ -12,12 +16,30 @@ import { ScheduleJobTemplateDto } from './dto/schedule.dto.js';
  */
 @Injectable()
 export class ScheduleTemplate {
+  private readonly checked = new Map<string, { version: number; draft: NewJob }>();
+
   constructor(private readonly drafts: JobDraftFactory) {}
 
   /** Throws a ValidationFailedError (or UnknownJobTypeError) naming the field; returns the template as given. */
   check(template: unknown): Record<string, unknown> {
     this.draft(template, null, null);
     return template as Record<string, unknown>;
+  }
+
+  /**
+   * The job a schedule's tick creates. The template is checked and its defaults applied once per
+   * version of the schedule (its updated_at), not on every tick: configuration and job types are read
+   * at boot, so a stored template's check cannot change while the process runs.
+   */
+  draftFor(schedule: { id: string; updatedAt: Date; job: Record<string, unknown> }, tick: Date): NewJob {
+    const version = schedule.updatedAt.getTime();
+    let cached = this.checked.get(schedule.id);
+    if (!cached || cached.version !== version) {
+      if (this.checked.size >= CACHE_LIMIT) this.checked.clear();
+      cached = { version, draft: this.draft(schedule.job, schedule.id, null) };
+      this.checked.set(schedule.id, cached);
+    }
+    return { ...cached.draft, id: uuidv7(), scheduleId: schedule.id, scheduledFor: tick };
   }
 
   /** The job one tick creates: the template with every default applied, for `scheduleId` at `tick`. */

@@ -131,6 +131,30 @@ export class ScheduleRepository {
     return rows.length > 0;
   }
 
+  /** Schedules by id, locked until the transaction ends (in id order, so two lockers never deadlock). */
+  async lockMany(ids: readonly string[], tx: EntityManager): Promise<Schedule[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.sql.query(`SELECT ${COLUMNS} FROM schedules WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);
+    return rows.map(rowToSchedule);
+  }
+
+  /** recordFires for many schedules in one statement. */
+  async recordFiresMany(updates: ReadonlyArray<FireUpdate & { id: string }>, tx: EntityManager): Promise<void> {
+    if (updates.length === 0) return;
+    await this.sql.query(
+      `UPDATE schedules s SET next_fire_at = u.next_fire_at, fire_count = s.fire_count + u.fired, skip_count = s.skip_count + u.skipped,
+         last_fire_at = u.last_fire_at, last_job_id = u.last_job_id, updated_at = now()
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::timestamptz[], $6::uuid[])
+         AS u(id, next_fire_at, fired, skipped, last_fire_at, last_job_id)
+       WHERE s.id = u.id`,
+      [
+        updates.map((u) => u.id), updates.map((u) => u.nextFireAt), updates.map((u) => u.fired), updates.map((u) => u.skipped),
+        updates.map((u) => u.lastFireAt), updates.map((u) => u.lastJobId),
+      ],
+      tx,
+    );
+  }
+
   /** Moves the cursor and counters after due ticks were handled (in the handling transaction). */
   async recordFires(id: string, u: FireUpdate, tx: EntityManager): Promise<Schedule> {
     const rows = await this.sql.query(

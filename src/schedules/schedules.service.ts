@@ -149,7 +149,7 @@ export class SchedulesService {
       if (!current) throw new ScheduleNotFoundError(key);
       const now = new Date();
       const draft = this.template.draft(current.job, current.id, now);
-      const inserted = await this.jobs.insertScheduled(draft, tx);
+      const inserted = await this.jobs.insertScheduled([draft], tx);
       const created = inserted.jobs[0];
       if (!created) throw new TickTakenError(current.name, now);
       const updated = await this.schedules.recordFires(
