@@ -135,8 +135,8 @@ export class JobLifecycleService {
     return moved.jobs.find((j) => j.id === id) ?? null;
   }
 
-  /** Pending jobs whose retry is due become ready. */
-  async promoteDue(): Promise<Job[]> {
+  /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready. */
+  async promoteDue(): Promise<MovedJob[]> {
     const moved = await this.transitions.promoteDue();
     this.publish(moved);
     return moved.jobs;
