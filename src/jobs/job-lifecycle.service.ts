@@ -153,8 +153,8 @@ export class JobLifecycleService {
     return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
   }
 
-  /** Pending jobs whose retry is due become ready. */
-  async promoteDue(): Promise<Job[]> {
+  /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready. */
+  async promoteDue(): Promise<MovedJob[]> {
     const moved = await this.transitions.promoteDue();
     this.publish(moved);
     return moved.jobs;

@@ -218,24 +218,35 @@ export class JobTransitionsRepository {
 
   /**
    * pending jobs whose time came -> ready (or blocked, should a dependency be unfinished): retries
-   * after their backoff, delayed jobs at their run_at (DESIGN §10), earliest first.
+   * after their backoff, delayed jobs at their run_at (DESIGN §10), earliest first. Flat, as the
+   * other hot transitions (see RETURNING_FLAT): 10,000 delayed jobs may come due in one second.
    */
-  async promoteDue(limit = 1000): Promise<Moved> {
+  async promoteDue(limit = 1000): Promise<Moved<MovedJob>> {
+    const event = `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`;
     return runTransition(this.sql, 
-      `WITH due AS (
-         SELECT id, waiting_reason->>'code' AS reason FROM jobs WHERE status = 'pending' AND (next_run_at IS NULL OR next_run_at <= now())
-         ORDER BY next_run_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED
-       ), moved AS (
+      // Two reads, each an ordered range of jobs_pending_next_run_idx: one `next_run_at IS NULL OR
+      // next_run_at <= now()` ordered NULLS FIRST cannot use the index's order, and read and sorted
+      // every due job (a sequential scan of the table, measured at 66 ms for 10,000 pending jobs,
+      // against 1.5 ms for the range).
+      `WITH due_unset AS (
+         SELECT id, waiting_reason->>'code' AS reason FROM jobs WHERE status = 'pending' AND next_run_at IS NULL
+         LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), due_timed AS (
+         SELECT id, waiting_reason->>'code' AS reason FROM jobs WHERE status = 'pending' AND next_run_at <= now()
+         ORDER BY next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), due AS (SELECT * FROM due_unset UNION ALL SELECT * FROM due_timed), moved AS (
          UPDATE jobs j SET status = CASE WHEN j.pending_dependencies > 0 THEN 'blocked'::job_status ELSE 'ready'::job_status END,
                 queued_at = now(), updated_at = now(), next_run_at = NULL, waiting_reason = NULL, event_seq = j.event_seq + 1
          FROM due WHERE j.id = due.id AND j.status = 'pending'
-         RETURNING j AS row, due.reason
+         RETURNING ${MOVED_JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}, j.attempts, j.event_seq, job_event_data(j) AS event_data, due.reason
        ), logged AS (
          ${INSERT_LOGS}
-         ${LOG_EVENT('moved', `'info'`, `CASE WHEN s.reason = 'SCHEDULED' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || (s.row).status`, `CASE WHEN (s.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`)}
+         ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.reason = 'SCHEDULED' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || m.status`, event)}
        )
-       ${RESULT('moved', ONE(`CASE WHEN (m.row).status = 'ready' THEN 'job_ready' ELSE 'job_blocked' END`))}`,
+       ${RESULT_FLAT('moved', event, MOVED_JOB_COLUMNS)}`,
       [limit],
+      undefined,
+      rowToMovedJob,
     );
   }
 
