@@ -13,8 +13,8 @@ const CAPACITY_JOBS = Number(process.env.BENCH_SOAK_CAPACITY_JOBS ?? 10_000);
 /** Submits happen every TICK_MS, a batch of rate x tick jobs (fractions carried over). */
 const TICK_MS = 100;
 const WORKER_ENV = { MAX_CONCURRENT_JOBS: '100', MAX_CPU_UNITS: '100', MAX_MEMORY_MB: '1000000', RUN_MIGRATIONS: 'false' };
-/** Over the soak's later minutes (the first is warm-up), RSS may grow this much before it counts as not flat. */
-const RSS_GROWTH_LIMIT = 0.25;
+/** How much RSS may grow from the soak's earlier half to its later one before it counts as not flat. */
+const RSS_GROWTH_LIMIT = 0.2;
 
 /** Resident set size of a process, MB (Linux /proc). */
 function rssMb(pid) {
@@ -24,6 +24,30 @@ function rssMb(pid) {
   } catch {
     return NaN;
   }
+}
+
+const MIN_MINUTES_TO_JUDGE = 10;
+
+/**
+ * Flat or not: minutes 2 to the last (the first includes warm-up), split in two halves; the median of
+ * the later half against that of the earlier one. RSS is a sawtooth (it drops by a third at a major GC,
+ * every few minutes under this load), so it takes halves of 5 minutes and more for their medians to say
+ * more than where the GCs fell: a 7-minute run's halves of 3 minutes differed by 38 % without a leak.
+ * RSS may grow RSS_GROWTH_LIMIT, connections 3. Returns the warnings.
+ */
+export function notFlat(rows, keys) {
+  const judged = rows.slice(1);
+  const half = Math.floor(judged.length / 2);
+  const middle = (list, key) => median(list.map((r) => r.metrics[key]));
+  const warnings = [];
+  for (const key of keys) {
+    const [early, late] = [middle(judged.slice(0, half), key), middle(judged.slice(half), key)];
+    const rss = key.startsWith('RSS');
+    if (late > (rss ? early * (1 + RSS_GROWTH_LIMIT) : early + 3)) {
+      warnings.push(`${key}: its median over the later minutes (${fixed(late, 0)}) is above that of the earlier ones (${fixed(early, 0)}) by more than ${rss ? `${RSS_GROWTH_LIMIT * 100} %` : '3'}`);
+    }
+  }
+  return warnings;
 }
 
 const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -74,20 +98,13 @@ export default {
       const warnings = [];
       let submitted = 0;
       let completedBefore = (await jobCounts(api)).completed ?? 0;
-      let owed = 0;
+      let submittedInMinute = 0;
       const startedAt = Date.now();
       const endAt = startedAt + minutes * 60_000;
       let minuteEnd = startedAt + 60_000;
       let minute = 1;
-      while (Date.now() < endAt) {
+      for (;;) {
         const tickAt = Date.now();
-        owed += (rate * TICK_MS) / 1000;
-        const size = Math.floor(owed);
-        if (size > 0) {
-          owed -= size;
-          await postJson(api, '/jobs/batch', { jobs: Array.from({ length: size }, () => ({ type: 'noop' })) });
-          submitted += size;
-        }
         if (Date.now() >= Math.min(minuteEnd, endAt)) {
           const counts = await jobCounts(api);
           const backlog = (counts.ready ?? 0) + (counts.running ?? 0) + (counts.pending ?? 0);
@@ -97,15 +114,25 @@ export default {
           metrics['pickup p50 ms'] = percentile(latencies, 50);
           metrics['pickup p99 ms'] = percentile(latencies, 99);
           const seconds = (Date.now() - (minuteEnd - 60_000)) / 1000;
+          metrics['submitted/s'] = submittedInMinute / seconds;
           metrics['done/s'] = completedInMinute / seconds;
           metrics.backlog = backlog;
-          const line = `minute ${minute}: RSS ${names.map((n) => `${n} ${fixed(metrics[`RSS ${n} MB`], 0)} MB`).join(', ')}; PG connections ${metrics['PG conns']}; pickup p50 ${fixed(metrics['pickup p50 ms'])} ms, p99 ${fixed(metrics['pickup p99 ms'])} ms; ${fixed(metrics['done/s'], 0)} jobs/s completed; backlog ${backlog}`;
+          const line = `minute ${minute}: RSS ${names.map((n) => `${n} ${fixed(metrics[`RSS ${n} MB`], 0)} MB`).join(', ')}; PG connections ${metrics['PG conns']}; pickup p50 ${fixed(metrics['pickup p50 ms'])} ms, p99 ${fixed(metrics['pickup p99 ms'])} ms; ${fixed(metrics['submitted/s'], 0)} jobs/s submitted, ${fixed(metrics['done/s'], 0)} completed; backlog ${backlog}`;
           ctx.log(line);
           rows.push({ label: `minute ${minute}`, metrics });
           latencies = [];
           completedInMinute = 0;
+          submittedInMinute = 0;
           minute += 1;
           minuteEnd += 60_000;
+        }
+        if (Date.now() >= endAt) break;
+        // What the rate owes since the start (a slow tick is made up by the next batch), at most a second's worth.
+        const size = Math.min(Math.ceil(rate), Math.floor((rate * (tickAt - startedAt)) / 1000) - submitted);
+        if (size > 0) {
+          await postJson(api, '/jobs/batch', { jobs: Array.from({ length: size }, () => ({ type: 'noop' })) });
+          submitted += size;
+          submittedInMinute += size;
         }
         await sleep(Math.max(0, TICK_MS - (Date.now() - tickAt)));
       }
@@ -121,20 +148,10 @@ export default {
       }
       if (done < submitted) warnings.push(`only ${done} of the ${submitted} jobs submitted during the soak completed within 60 s of its end`);
 
-      // Flat: the median of the last three minutes against that of minutes 2-4 (the first includes
-      // warm-up; a median, because RSS moves by a third with each major GC). Shorter soaks only report.
       const last = rows.at(-1)?.metrics;
       if (last && last.backlog > Math.max(200, rate * 2)) warnings.push(`a backlog of ${last.backlog} jobs at the end: the service fell behind half its capacity`);
-      if (rows.length >= 7) {
-        const medianOf = (from, to, key) => median(rows.slice(from, to).map((r) => r.metrics[key]));
-        for (const key of [...names.map((n) => `RSS ${n} MB`), 'PG conns']) {
-          const [early, late] = [medianOf(1, 4, key), medianOf(-3, undefined, key)];
-          const limit = key === 'PG conns' ? early + 5 : early * (1 + RSS_GROWTH_LIMIT);
-          if (late > limit) warnings.push(`${key} grew from ${fixed(early, 0)} (minutes 2-4) to ${fixed(late, 0)} (the last three minutes)`);
-        }
-      } else {
-        ctx.log(`${rows.length} minutes are too few to judge flatness (7 or more): the figures are reported only`);
-      }
+      if (rows.length >= MIN_MINUTES_TO_JUDGE) warnings.push(...notFlat(rows, [...names.map((n) => `RSS ${n} MB`), 'PG conns']));
+      else ctx.log(`${rows.length} minutes are too few to judge flatness (${MIN_MINUTES_TO_JUDGE} or more): the figures are reported only`);
       const summary = {
         label: 'soak',
         metrics: { 'capacity jobs/s': capacity.metrics['jobs/s'], 'rate jobs/s': rate, minutes, submitted, completed: done },
