@@ -1,9 +1,10 @@
 import { Background, Controls, Handle, Position, ReactFlow, type NodeProps, type Node } from '@xyflow/react';
 import { memo, useMemo } from 'react';
 import type { JobGraph } from '../api/types.js';
-import { layoutGraph, type GraphNodeData } from '../graph.js';
+import type { GraphNodeData } from '../graph.js';
 import { Link, navigate } from '../router.js';
 import { StatusBadge } from './StatusBadge.js';
+import { useGraphLayout } from './useGraphLayout.js';
 
 type JobNode = Node<GraphNodeData, 'job'>;
 
@@ -27,10 +28,10 @@ const nodeTypes = { job: JobNodeView };
  * node shows its status by colour, glyph and word, and opens its job's page.
  */
 export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; currentId: string; statuses: ReadonlyMap<string, string> }) {
-  const layout = useMemo(() => layoutGraph(graph, currentId), [graph, currentId]);
+  const layout = useGraphLayout(graph, currentId);
   const nodes = useMemo(
     () =>
-      layout.nodes.map((node) => {
+      (layout?.nodes ?? []).map((node) => {
         const status = statuses.get(node.id);
         return status && status !== node.data.status ? { ...node, data: { ...node.data, status } } : node;
       }),
@@ -38,12 +39,19 @@ export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; cur
   );
   const edges = useMemo(
     () =>
-      layout.edges.map((edge) => {
+      (layout?.edges ?? []).map((edge) => {
         const done = (statuses.get(edge.source) ?? graph.nodes.find((n) => n.id === edge.source)?.status) === 'completed';
         return { ...edge, animated: !done, className: done ? 'edge-done' : 'edge-waiting' };
       }),
     [layout, statuses, graph],
   );
+  if (!layout) {
+    return (
+      <div className="graph graph-pending" role="status" aria-live="polite">
+        <p className="muted">Laying out {graph.nodes.length.toLocaleString()} jobs…</p>
+      </div>
+    );
+  }
   return (
     <div className="graph" role="group" aria-label={`Dependency graph: ${graph.nodes.length} jobs, dependencies on the left`}>
       <ReactFlow
