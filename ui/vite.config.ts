@@ -10,6 +10,8 @@ export default defineConfig({
   publicDir: false,
   logLevel: 'warn',
   oxc: { jsx: { runtime: 'automatic' } },
+  // The graph layout worker (large graphs) is an ES module file beside the app's, allowed by `script-src 'self'`.
+  worker: { format: 'es' },
   build: {
     outDir: fileURLToPath(new URL('../dist/ui', import.meta.url)),
     emptyOutDir: true,

@@ -111,8 +111,9 @@ describe('the dashboard', () => {
   it('draws a diamond DAG whose nodes turn completed live, with its logs and events', async () => {
     const batch = await app.post('/jobs/batch', {
       jobs: [
-        // The root takes a while, so the page is open before anything completes.
-        { ref: 'fetch', type: 'noop', payload: { duration_ms: 5_000 } },
+        // The root takes a while, so the page is open before anything completes (a loaded machine may take
+        // several seconds to open it).
+        { ref: 'fetch', type: 'noop', payload: { duration_ms: 15_000 } },
         { ref: 'left', type: 'noop', depends_on: ['fetch'], payload: { duration_ms: 300 } },
         { ref: 'right', type: 'noop', depends_on: ['fetch'] },
         { ref: 'report', type: 'noop', depends_on: ['left', 'right'] },

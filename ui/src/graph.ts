@@ -45,6 +45,12 @@ export function nodeLabel(node: { id: string; ref: string | null; type: string }
  */
 export const LARGE_GRAPH = 200;
 
+/** What the layout worker is sent. */
+export interface LayoutRequest {
+  graph: Pick<JobGraph, 'nodes' | 'edges'>;
+  currentId: string;
+}
+
 export function layoutGraph(graph: Pick<JobGraph, 'nodes' | 'edges'>, currentId: string): { nodes: LaidOutNode[]; edges: LaidOutEdge[] } {
   const large = graph.nodes.length > LARGE_GRAPH;
   const g = new dagre.graphlib.Graph();

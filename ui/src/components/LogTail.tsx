@@ -16,12 +16,18 @@ export function LogTail({ jobId, active, epoch }: { jobId: string; active: boole
   const cursor = useRef<string | null>(null);
   const lastId = useRef<bigint>(-1n);
   const busy = useRef(false);
+  /** News arrived while a read was in flight: read once more after it (else the last lines could wait forever). */
+  const again = useRef(false);
   const box = useRef<HTMLOListElement>(null);
   const follow = useRef(true);
 
-  const read = useCallback(async () => {
-    if (busy.current) return;
+  const read = useCallback(async (): Promise<void> => {
+    if (busy.current) {
+      again.current = true;
+      return;
+    }
     busy.current = true;
+    again.current = false;
     try {
       for (let pages = 0; pages < 50; pages++) {
         const page = await get<JobLogPage>(`/jobs/${jobId}/logs${query({ cursor: cursor.current, limit: PAGE })}`);
@@ -39,6 +45,7 @@ export function LogTail({ jobId, active, epoch }: { jobId: string; active: boole
     } finally {
       busy.current = false;
     }
+    if (again.current) return read();
   }, [jobId]);
 
   const soon = useThrottled(() => void read(), 300);

@@ -1,0 +1,57 @@
+/**
+ * A large dependency graph on a job's page, in a real Chromium against a real service: laid out in
+ * a worker (a same-origin module file the CSP allows), then drawn with every job's status.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { launchChromium, screenshot } from '../support/browser.js';
+import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+
+let app: TestApp;
+let browser: Browser;
+let context: BrowserContext | undefined;
+
+beforeAll(async () => {
+  [app, browser] = await Promise.all([createTestSpace('ui_graph').then((space) => startTestApp(space)), launchChromium()]);
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close();
+  await app?.close();
+});
+
+describe('a large dependency graph', () => {
+  it('is laid out off the main thread and drawn, with no console error', async () => {
+    // Paused, so every job stays blocked or ready while the page is looked at.
+    expect((await app.patch('/queues/noop', { paused: true })).status).toBe(200);
+    const width = 30;
+    const jobs: Array<Record<string, unknown>> = [];
+    for (let layer = 0; layer < 10; layer++) {
+      for (let i = 0; i < width; i++) {
+        jobs.push({ ref: `n${layer}_${i}`, type: 'noop', ...(layer ? { depends_on: [`n${layer - 1}_${i}`, `n${layer - 1}_${(i + 1) % width}`] } : {}) });
+      }
+    }
+    jobs.push({ ref: 'sink', type: 'noop', depends_on: jobs.slice(-width).map((j) => j.ref) });
+    const batch = await app.post('/jobs/batch', { jobs });
+    expect(batch.status).toBe(201);
+    const sink = (batch.body.items as Array<{ id: string }>).at(-1)!.id;
+
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`));
+    const workers: string[] = [];
+    page.on('worker', (worker) => workers.push(worker.url()));
+    await page.goto(`${app.baseUrl}/ui/jobs/${sink}`);
+    const graph = page.getByRole('group', { name: `Dependency graph: ${jobs.length} jobs, dependencies on the left` });
+    await graph.locator('[data-node-id]').first().waitFor();
+    expect(workers).toEqual([expect.stringMatching(/\/ui\/assets\/graph\.worker-[\w-]+\.js$/)]);
+    expect(await graph.locator('[data-status="blocked"]').count()).toBeGreaterThan(0);
+    await screenshot(page, 'job-large-graph');
+    expect(problems).toEqual([]);
+    expect((await app.patch('/queues/noop', { paused: false })).status).toBe(200);
+  }, 120_000);
+});
