@@ -12,3 +12,24 @@ export function isTransientDbError(error: unknown): boolean {
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return !PERMANENT_CLASSES.has(code.slice(0, 2));
 }
+
+/** Whether a transaction lost to another one (deadlock or serialization failure) and may simply run again. Pure. */
+export function isLostRace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/**
+ * Runs a transaction again when it lost a deadlock or a serialization race to a concurrent transition
+ * (PostgreSQL rolled it back whole, so running it again is safe), at most `tries` times in all.
+ */
+export async function retryLostRaces<T>(run: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (isLostRace(error) && attempt < tries) continue;
+      throw error;
+    }
+  }
+}

@@ -9,6 +9,7 @@ export interface BulkFilter {
   statuses?: JobStatus[];
   types?: string[];
   priorities?: Priority[];
+  scheduleIds?: string[];
   createdBefore?: Date;
 }
 
@@ -36,6 +37,7 @@ export class JobBulkRepository {
     };
     if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
     if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
+    if (filter.scheduleIds?.length) add('schedule_id = ANY(?::uuid[])', filter.scheduleIds);
     if (filter.createdBefore) add('created_at < ?::timestamptz', filter.createdBefore);
     if (after) {
       params.push(after.createdAt, after.id);

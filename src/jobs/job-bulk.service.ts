@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationFailedError } from '../common/errors/domain-error.js';
+import { retryLostRaces } from '../database/db-errors.js';
 import { sourcesOf, type JobStatus } from './domain/job-state.js';
 import type { BulkActionDto } from './dto/bulk-action.dto.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
@@ -68,14 +69,16 @@ export class JobBulkService {
         else tally.skip(job.id, 'JOB_ALREADY_FINISHED', `job is already ${job.status}`);
       }
       if (candidates.length === 0) continue;
-      const moved = await this.jobs.transaction(async (tx) => {
+      // A chunk may deadlock with the scheduler's own transitions of the same jobs: PostgreSQL rolls it
+      // back whole, and it runs again.
+      const moved = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
         const cancelled = await this.bulk.cancelMany(candidates, CANCELLABLE, error, `job cancelled by ${actor} (bulk)`, actor, tx);
         const cascades: Moved[] = [];
         for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
           cascades.push(await this.transitions.cancelDownstream(root, 'cancelled', tx, actor));
         }
         return mergeMoved(cancelled, ...cascades);
-      });
+      }));
       this.lifecycle.publish(moved);
       for (const job of moved.jobs) tally.touched.add(job.id);
       const lost = candidates.filter((id) => !tally.touched.has(id));
@@ -136,9 +139,18 @@ export class JobBulkService {
       return;
     }
     const f = dto.filter!;
-    const filter: BulkFilter = { statuses: f.status, types: f.type, priorities: f.priority, createdBefore: f.created_before ? new Date(f.created_before) : undefined };
-    if (!filter.statuses && !filter.types && !filter.priorities && !filter.createdBefore) {
-      throw new ValidationFailedError([{ field: 'filter', message: 'filter needs at least one criterion: status, type, priority or created_before' }], 'INVALID_BULK_REQUEST');
+    const filter: BulkFilter = {
+      statuses: f.status,
+      types: f.type,
+      priorities: f.priority,
+      scheduleIds: f.schedule_id?.map((id) => id.toLowerCase()),
+      createdBefore: f.created_before ? new Date(f.created_before) : undefined,
+    };
+    if (!filter.statuses && !filter.types && !filter.priorities && !filter.scheduleIds && !filter.createdBefore) {
+      throw new ValidationFailedError(
+        [{ field: 'filter', message: 'filter needs at least one criterion: status, type, priority, schedule_id or created_before' }],
+        'INVALID_BULK_REQUEST',
+      );
     }
     let after: { createdAt: Date; id: string } | null = null;
     for (;;) {

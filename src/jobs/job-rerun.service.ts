@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { JobNotFoundError } from '../common/errors/domain-error.js';
+import { retryLostRaces } from '../database/db-errors.js';
 import { DependencyNotCompletedError, JobNotRetryableError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
 import type { JobStatus } from './domain/job-state.js';
 import { planRerun, type RerunNode, type RerunPlan } from './domain/rerun-plan.js';
@@ -41,19 +42,11 @@ export class JobRerunService {
 
   /** Retries one job, returning the refusal instead of throwing it (bulk retries list them). */
   async tryRetry(id: string, actor: string | null): Promise<RetryOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await this.jobs.transaction((tx) => this.retryIn(id, actor, tx));
-        if (!result.ok) return result;
-        this.lifecycle.publish(result.moved);
-        const job = result.moved.jobs.find((j) => j.id === id)!;
-        return { ok: true, job, movedIds: result.moved.jobs.map((j) => j.id) };
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if ((code === '40P01' || code === '40001') && attempt < DEADLOCK_TRIES) continue;
-        throw error;
-      }
-    }
+    const result = await retryLostRaces(() => this.jobs.transaction((tx) => this.retryIn(id, actor, tx)), DEADLOCK_TRIES);
+    if (!result.ok) return result;
+    this.lifecycle.publish(result.moved);
+    const job = result.moved.jobs.find((j) => j.id === id)!;
+    return { ok: true, job, movedIds: result.moved.jobs.map((j) => j.id) };
   }
 
   private async retryIn(

@@ -25,6 +25,11 @@ export class BulkFilterDto {
   @IsIn(PRIORITIES, { each: true, message: `each priority must be one of: ${PRIORITIES.join(', ')}` })
   priority?: Priority[];
 
+  @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, description: 'A schedule id or a list of them: the jobs those schedules created.' })
+  @IsOptional() @Transform(asList) @IsArray() @ArrayMinSize(1)
+  @IsUUID('all', { each: true, message: 'each schedule_id must be a UUID' })
+  schedule_id?: string[];
+
   @ApiPropertyOptional({ description: 'Only jobs created before this instant (ISO-8601 with Z or an offset).', example: '2026-01-15T00:00:00Z' })
   @IsOptional() @IsString() @IsISO8601({ strict: true, strictSeparator: true }, { message: 'created_before must be an ISO-8601 instant' })
   @Matches(/(Z|[+-]\d{2}:?\d{2})$/, { message: 'created_before must say its time zone (Z or an offset)' })
