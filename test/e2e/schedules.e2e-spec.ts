@@ -318,6 +318,27 @@ describe('schedule_update events', () => {
   });
 });
 
+describe('bulk actions by schedule', () => {
+  it('POST /jobs/bulk/cancel with filter {schedule_id} cancels that schedule’s unfinished jobs and no other job', async () => {
+    const long = { type: 'noop', payload: { duration_ms: 30_000 } };
+    const s = await createSchedule(app, everySecond({ overlap_policy: 'allow', job: long }));
+    const bystander = await app.post('/jobs', long);
+    expect(bystander.status).toBe(201);
+    await expectEventually(async () => expect((await jobsOf(app, s.id)).length).toBeGreaterThanOrEqual(2), { timeoutMs: 10_000 });
+    await app.patch(`/schedules/${s.id}`, { paused: true });
+    const jobs = await jobsOf(app, s.id);
+    const result = await app.post('/jobs/bulk/cancel', { filter: { schedule_id: s.id } });
+    expect(result.status).toBe(200);
+    expect(result.body).toMatchObject({ matched: jobs.length, changed: jobs.length, skipped: [] });
+    for (const job of jobs) expect((await app.getJob(job.id)).status).toBe('cancelled');
+    expect((await app.getJob(bystander.body.id)).status).not.toBe('cancelled');
+    await app.patch(`/jobs/${bystander.body.id}/cancel`, {});
+    const bad = await app.post('/jobs/bulk/cancel', { filter: { schedule_id: 'nope' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('schedule_id');
+  });
+});
+
 describe('GET /jobs?schedule_id=', () => {
   it('refuses a malformed id', async () => {
     const response = await app.get('/jobs?schedule_id=nope');
