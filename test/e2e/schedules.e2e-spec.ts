@@ -357,7 +357,9 @@ describe('catch-up after the service was stopped across ticks', () => {
     for (const s of Object.values(made)) await expectEventually(async () => expect((await jobsOf(app, s.id)).length).toBeGreaterThanOrEqual(1));
     await app.close();
     const stoppedAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 6000));
+    // 8 s down: the window of ticks counted as missed below (from 1 s after the stop to 2 s before the new
+    // leader's first round) then spans at least 5 s however fast the restart is.
+    await new Promise((resolve) => setTimeout(resolve, 8000));
     app = await startTestApp(space, { WORKER_ID: 'schedules-all' });
     const restartedAt = Date.now();
     // Wait until each has fired on time after the restart.
