@@ -230,11 +230,19 @@ const scheduleText = objectOf([
   field('start_at', dateString),
   field('end_at', dateString),
 ]);
+/** A valid schedule with hostile fields on top (a repeated key's last value wins), so that some get past validation. */
+const nearlyValidSchedule = fc
+  .tuple(fc.constantFrom('gen-a', 'gen-b', 'hostile-fixture'), fc.array(scheduleText, { maxLength: 1 }))
+  .map(([name, extra]) => {
+    const base = `"name":"${name}","cron":"0 0 1 1 *","job":{"type":"noop"},"paused":true`;
+    const more = extra[0]?.slice(1, -1) ?? '';
+    return `{${base}${more ? `,${more}` : ''}}`;
+  });
 const queueText = objectOf([
   field('paused', fc.constantFrom(true, false, 'false', 1, null)),
-  field('concurrency_limit', nastyNumber),
-  field('key_concurrency_limit', nastyNumber),
-  field('rate_limit', fc.oneof(fc.constant(null), fc.record({ limit: nastyNumber, interval_ms: nastyNumber }), fc.constant({ limit: 1 }))),
+  field('concurrency_limit', fc.oneof(nastyNumber, fc.constantFrom(1, 100, null))),
+  field('key_concurrency_limit', fc.oneof(nastyNumber, fc.constantFrom(1, 100, null))),
+  field('rate_limit', fc.oneof(fc.constant(null), fc.record({ limit: nastyNumber, interval_ms: nastyNumber }), fc.constant({ limit: 1 }), fc.constant({ limit: 5, interval_ms: 1000 }))),
 ]);
 const uuidList = fc.oneof(
   fc.array(fc.oneof(fc.uuid(), fc.constantFrom('EXISTING', 'x', '', ...UUID_LIKE)), { maxLength: 5 }),
@@ -338,11 +346,11 @@ const request: fc.Arbitrary<HostileRequest> = fc.oneof(
       key,
     })),
   },
-  { weight: 3, arbitrary: fc.tuple(bodyOf(scheduleText), contentType, anyKey).map(([body, type, key]) => ({ method: 'POST', path: '/schedules', body, contentType: type, key })) },
+  { weight: 3, arbitrary: fc.tuple(bodyOf(fc.oneof(scheduleText, nearlyValidSchedule)), contentType, anyKey).map(([body, type, key]) => ({ method: 'POST', path: '/schedules', body, contentType: type, key })) },
   { weight: 1, arbitrary: listQuery.map((q) => ({ method: 'GET', path: `/schedules?${q}` })) },
   {
     weight: 3,
-    arbitrary: fc.tuple(badName, bodyOf(scheduleText), contentType, anyKey).map(([name, body, type, key]) => ({ method: 'PUT', path: `/schedules/${name}`, body, contentType: type, key })),
+    arbitrary: fc.tuple(badName, bodyOf(fc.oneof(scheduleText, nearlyValidSchedule.map((b) => b.replace(/"name":"[^"]*",/, '')))), contentType, anyKey).map(([name, body, type, key]) => ({ method: 'PUT', path: `/schedules/${name}`, body, contentType: type, key })),
   },
   {
     weight: 2,
