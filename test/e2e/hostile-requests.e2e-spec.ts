@@ -338,7 +338,12 @@ const request: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...TYPES), badName), fc.oneof(fc.constant(''), listQuery.map((q) => `?${q}`))).map(([type, q]) => ({ method: 'GET', path: `/queues/${type}${q}` })) },
   {
     weight: 2,
-    arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...TYPES), badName), bodyOf(queueText), contentType, anyKey).map(([type, body, t, key]) => ({
+    arbitrary: fc.tuple(
+      fc.oneof(fc.constantFrom(...TYPES), badName),
+      bodyOf(fc.oneof(queueText, queueText.map((more) => `{"paused":false${more === '{}' ? '' : `,${more.slice(1, -1)}`}}`))),
+      contentType,
+      fc.constantFrom<string | undefined>(undefined, ADMIN_KEY, ADMIN_KEY),
+    ).map(([type, body, t, key]) => ({
       method: 'PATCH',
       path: `/queues/${type}`,
       body,
