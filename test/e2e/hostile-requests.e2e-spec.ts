@@ -435,7 +435,7 @@ describe('hostile requests', () => {
     await fc.assert(
       fc.asyncProperty(request, async (generated) => check(generated, stats)),
       {
-        numRuns: 1000,
+        numRuns: 2000,
         interruptAfterTimeLimit: TIME_LIMIT_MS,
         markInterruptAsFailure: false,
         seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED),
