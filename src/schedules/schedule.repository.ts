@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
 import type { CatchUpMode, OverlapPolicy } from './domain/schedule-policies.js';
+import { SCHEDULE_NAME } from './dto/schedule.dto.js';
 import { Schedule } from './entities/schedule.entity.js';
 
 const COLUMNS = `id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at,
@@ -92,8 +93,13 @@ export class ScheduleRepository {
     return { schedule: rowToSchedule(rows[0]!), created: rows[0]!.created as boolean };
   }
 
-  /** By id when `key` is UUID-shaped (a name may be too: then the id wins), else by name. `lock`: FOR UPDATE. */
+  /**
+   * By id when `key` is UUID-shaped (a name may be too: then the id wins), else by name. `lock`: FOR UPDATE.
+   * A key that is neither a UUID nor a valid name names no schedule; it is not sent to the database, which
+   * refuses some such text outright (a NUL byte, a lone surrogate).
+   */
   async find(key: string, tx?: EntityManager, lock = false): Promise<Schedule | null> {
+    if (!UUID.test(key) && !SCHEDULE_NAME.test(key)) return null;
     const suffix = lock ? ' FOR UPDATE' : '';
     const rows = UUID.test(key)
       ? await this.sql.query(
