@@ -55,7 +55,7 @@ describe('the schedules page', () => {
     await form.getByLabel('Time zone').fill('Europe/Berlin');
     await words.filter({ hasText: 'At 09:00, Monday through Friday (Europe/Berlin)' }).waitFor();
     await form.getByLabel('Job type').fill('noop');
-    await form.getByLabel('Payload (JSON object)').fill('{}');
+    await form.getByLabel('Payload (JSON object)').fill('{"duration_ms": 10}');
 
     // The service's refusal, in its words.
     await form.getByLabel('Time zone').fill('Mars/Olympus');
@@ -67,7 +67,7 @@ describe('the schedules page', () => {
     await form.getByRole('button', { name: 'Create schedule' }).click();
     await notice.filter({ hasText: 'Created nightly-noop.' }).waitFor();
     await expectEventually(async () => expect(await page.getByTestId('upcoming').locator('li').count()).toBe(5));
-    expect(await schedule('nightly-noop')).toMatchObject({ cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', job: { type: 'noop', payload: {} }, paused: false });
+    expect(await schedule('nightly-noop')).toMatchObject({ cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', job: { type: 'noop', payload: { duration_ms: 10 } }, paused: false });
 
     const row = page.locator('tr[data-schedule="nightly-noop"]');
     await row.getByTestId('schedule-words-nightly-noop').filter({ hasText: 'At 09:00, Monday through Friday (Europe/Berlin)' }).waitFor();
