@@ -4,6 +4,7 @@ import { JobPage } from './pages/JobPage.js';
 import { JobsPage } from './pages/JobsPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
 import { QueuesPage } from './pages/QueuesPage.js';
+import { SchedulesPage } from './pages/SchedulesPage.js';
 import { Link, useLocation } from './router.js';
 
 function Page() {
@@ -11,6 +12,7 @@ function Page() {
   if (path === '/') return <OverviewPage />;
   if (path === '/jobs') return <JobsPage />;
   if (path === '/queues') return <QueuesPage />;
+  if (path === '/schedules') return <SchedulesPage />;
   const job = /^\/jobs\/([0-9a-f-]{36})$/i.exec(path);
   if (job) return <JobPage key={job[1]} id={job[1]!.toLowerCase()} />;
   return (
@@ -58,6 +60,9 @@ export function App() {
           </Link>
           <Link to="/queues" aria-current={current('/queues')}>
             Queues
+          </Link>
+          <Link to="/schedules" aria-current={current('/schedules')}>
+            Schedules
           </Link>
           <a href="/docs">API docs</a>
         </nav>

@@ -7,6 +7,8 @@ import type { JobLogPageResponseDto, JobLogResponseDto } from '../../../src/jobs
 import type { JobPageResponseDto, JobResponseDto } from '../../../src/jobs/dto/job-response.dto.js';
 import type { JobUpdate as JobUpdateWire } from '../../../src/gateway/job-stream.gateway.js';
 import type { QueueListResponseDto, QueueResponseDto, UpdateQueueDto } from '../../../src/queues/dto/queue.dto.js';
+import type { SchedulePageResponseDto, ScheduleResponseDto } from '../../../src/schedules/dto/schedule-response.dto.js';
+import type { CreateScheduleDto, UpdateScheduleDto } from '../../../src/schedules/dto/schedule.dto.js';
 import type { WorkerListResponseDto, WorkerResponseDto } from '../../../src/scheduler/dto/worker-response.dto.js';
 
 export { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../../../src/jobs/domain/job-state.js';
@@ -30,3 +32,9 @@ export type QueueInfo = QueueResponseDto;
 export type QueueList = QueueListResponseDto;
 /** The body of PATCH /queues/{type}: the fields given change; null clears a limit. */
 export type QueuePatch = UpdateQueueDto;
+
+/** GET /schedules, GET/POST/PATCH /schedules/{id or name} (DESIGN §11). */
+export type Schedule = ScheduleResponseDto;
+export type SchedulePage = SchedulePageResponseDto;
+export type ScheduleCreate = CreateScheduleDto;
+export type SchedulePatch = UpdateScheduleDto;

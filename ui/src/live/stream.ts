@@ -13,6 +13,7 @@ export type ConnectionState = 'connecting' | 'live' | 'offline';
 
 const batchListeners = new Set<BatchListener>();
 const stateListeners = new Set<() => void>();
+const scheduleListeners = new Set<() => void>();
 let socket: Socket | null = null;
 let queue: JobUpdate[] = [];
 let scheduled = false;
@@ -54,6 +55,9 @@ function connect(): Socket {
     setState('offline');
     if (/API key/i.test(error.message)) askForKey(apiKey() ? 'The key was refused.' : 'This service needs an API key.');
   });
+  s.on('schedule_update', () => {
+    for (const listener of scheduleListeners) listener();
+  });
   s.on('job_update', (update: JobUpdate) => {
     queue.push(update);
     schedule();
@@ -78,6 +82,13 @@ export function onBatch(listener: BatchListener): () => void {
   stream();
   batchListeners.add(listener);
   return () => batchListeners.delete(listener);
+}
+
+/** Called on every schedule_update event (DESIGN §15): a schedule was created, changed, fired or removed. */
+export function onScheduleUpdate(listener: () => void): () => void {
+  stream();
+  scheduleListeners.add(listener);
+  return () => scheduleListeners.delete(listener);
 }
 
 export function onConnectionChange(listener: () => void): () => void {
