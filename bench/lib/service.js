@@ -25,8 +25,9 @@ const MAIN_JS = process.env.BENCH_MAIN_JS ? resolve(process.env.BENCH_MAIN_JS) :
  */
 export function serviceNodeArgs() {
   const startProd = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
-  const flags = /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(startProd);
-  if (!flags) throw new Error(`package.json start:prod is not "node [flags] dist/src/main.js": ${startProd}`);
+  // `exec` hands the shell's pid (and so the signals a supervisor sends) to node.
+  const flags = /^(?:exec\s+)?node\s+(.*?)\s*dist\/src\/main\.js$/.exec(startProd);
+  if (!flags) throw new Error(`package.json start:prod is not "[exec] node [flags] dist/src/main.js": ${startProd}`);
   return [...flags[1].split(/\s+/), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ')].filter(Boolean);
 }
 
