@@ -3,10 +3,10 @@
 //   npm start                                # in another terminal, or any running service
 //   node scripts/screenshot.mjs [out.png]    # default: docs/img/dashboard.png
 //
-// Reads PORT (default 8000), API_KEY (when the service has keys) and CHROMIUM_PATH (default
-// /usr/bin/chromium). Opens /ui/ in Chromium (playwright-core), submits a mix of jobs while the page
-// watches, waits until the overview shows them, saves the page as a PNG, then cancels the jobs it left
-// unfinished.
+// Reads PORT (default 8000), API_KEY (when the service has keys), CHROMIUM_PATH (default
+// /usr/bin/chromium) and SCREENSHOT_SECONDS (how long it submits short jobs, default 30). Opens /ui/
+// in Chromium (playwright-core), submits a mix of jobs while the page watches, waits until the
+// overview shows them, saves the page as a PNG, then cancels the jobs it left unfinished.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,16 +55,17 @@ try {
   const delayed = await submit({ type: 'send_email', payload: { to: 'ada@example.com', subject: 'How is it going?' }, delay_ms: 3_600_000 });
   leftOver.push(hog.id, waiting.id, delayed.id);
 
-  // Eight seconds of short jobs, a few of which fail, so the throughput chart has something to draw.
-  const until = Date.now() + 8_000;
+  // Short jobs for SCREENSHOT_SECONDS (default 30), about 13 a second, one in twelve failing, so the throughput
+  // chart has something to draw.
+  const until = Date.now() + Number(process.env.SCREENSHOT_SECONDS ?? 30) * 1000;
   for (let round = 0; Date.now() < until; round++) {
-    const jobs = Array.from({ length: 10 }, (_, i) =>
-      round % 4 === 0 && i === 0
+    const jobs = Array.from({ length: 4 }, (_, i) =>
+      (round * 4 + i) % 12 === 5
         ? { type: 'noop', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } }
-        : { type: 'noop', payload: { duration_ms: 50 + ((round * 10 + i) % 7) * 40 } },
+        : { type: 'noop', payload: { duration_ms: 100 + ((round * 4 + i) % 7) * 90 } },
     );
     await api('POST', '/jobs/batch', { jobs });
-    await sleep(250);
+    await sleep(300);
   }
   await page.getByRole('meter', { name: 'CPU in use' }).first().waitFor();
   await sleep(2_500); // the overview refetches its counts and workers at most once a second
