@@ -118,7 +118,7 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) @Max(3_153_600_000)
   WORKER_RETENTION_SECONDS = 86_400;
 
-  // ---- beyond DESIGN §8 (documented in .env.example and the README) ----
+  // ---- beyond DESIGN §8 (documented in .env.example and docs/operations.md) ----
 
   /** Create the database if missing and run pending migrations at boot (every role; workers normally set false). */
   @Transform(toBool) @IsBoolean()
@@ -178,7 +178,7 @@ export class EnvSchema {
   @Transform(emptyToUndefined) @IsOptional() @IsString()
   CORS_ORIGINS?: string = undefined;
 
-  // ---- availability (README "Health") ----
+  // ---- availability (docs/operations.md, "Health and unavailable dependencies") ----
 
   /** ROLE=api and all: longest wait for a PostgreSQL connection (a new one, or a free one of the pool) before the request gets 503. */
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000)

@@ -9,7 +9,7 @@ import { runTempDir } from '../support/test-env.js';
 
 /**
  * The documentation's examples, run as a person pastes them, against the built service on a port
- * other than 8000. The rule (also in the README's Tests section):
+ * other than 8000. The rule (also in docs/architecture.md, "Tests"):
  *
  * - Every ```sh and ```bash block of README.md and of docs/*.md runs, alone, with `bash -euo pipefail`,
  *   `PORT` exported and the working folder holding the service's `data/` (exports, outbox); files in

@@ -8,9 +8,9 @@ export { KEY_ROLES, type KeyRole };
 export const REQUIRED_ROLE = 'draconic:requiredRole';
 
 /**
- * The role every endpoint needs, by what it does (DESIGN §13-§15 included, for the endpoints still
- * to come): a new endpoint takes its row, `@RequiresRole(ACTION_ROLES.retry)`. `read` is GET and the
- * live-update socket; `operate` also changes jobs; `admin` also changes how the service runs.
+ * The role every endpoint needs, by what it does (DESIGN §13-§15 included): a new endpoint takes
+ * its row, `@RequiresRole(ACTION_ROLES.retry)`. `read` is GET and the live-update socket; `operate`
+ * also changes jobs; `admin` also changes how the service runs.
  */
 export const ACTION_ROLES = {
   read: 'read',
