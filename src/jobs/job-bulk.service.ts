@@ -72,7 +72,7 @@ export class JobBulkService {
       // A chunk may deadlock with the scheduler's own transitions of the same jobs: PostgreSQL rolls it
       // back whole, and it runs again.
       const moved = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
-        const cancelled = await this.bulk.cancelMany(candidates, CANCELLABLE, error, `job cancelled by ${actor} (bulk)`, actor, tx);
+        const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx);
         const cascades: Moved[] = [];
         for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
           cascades.push(await this.transitions.cancelDownstream(root, 'cancelled', tx, actor));

@@ -3,7 +3,6 @@ import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
-import { sourcesOf } from './domain/job-state.js';
 import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
@@ -128,7 +127,7 @@ export class JobLifecycleService {
   async cancelByUser(id: string, actor: string): Promise<Job | null> {
     const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: `cancelled by ${actor} through PATCH /jobs/{id}/cancel`, actor };
     const moved = await this.jobs.transaction(async (tx) => {
-      const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, `job cancelled by ${actor}`, tx, actor);
+      const cancelled = await this.transitions.cancel(id, error, `job cancelled by ${actor}`, tx, actor);
       if (cancelled.jobs.length === 0) return cancelled;
       return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx, actor));
     });
@@ -148,7 +147,7 @@ export class JobLifecycleService {
       message: `cancelled by schedule "${schedule.name}": its tick of ${tick.toISOString()} superseded this job (overlap_policy cancel_previous)`,
       schedule_id: schedule.id,
     };
-    const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, `job superseded by schedule ${schedule.name}`, tx);
+    const cancelled = await this.transitions.cancel(id, error, `job superseded by schedule ${schedule.name}`, tx);
     if (cancelled.jobs.length === 0) return cancelled;
     return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
   }

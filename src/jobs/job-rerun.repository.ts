@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import type { JobStatus } from './domain/job-state.js';
+import { RETRYABLE_STATUSES, transition, type JobStatus } from './domain/job-state.js';
 import type { RerunStep } from './domain/rerun-plan.js';
 import type { WaitingReason } from './entities/job.entity.js';
 import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
+import { guardOf } from './transition-guard.js';
+
+/** The move of moveBack, checked against the state machine when the module loads: a manual retry's. */
+const MOVE_BACK = guardOf('moveBack', transition(RETRYABLE_STATUSES, ['ready', 'blocked', 'pending']));
 
 export interface LockedJob {
   id: string;
@@ -93,7 +97,7 @@ export class JobRerunRepository {
                 queued_at = CASE WHEN i.status = 'ready' THEN now() ELSE j.queued_at END,
                 attempt_base = j.attempts, updated_at = now(), event_seq = j.event_seq + 1
          FROM unnest($1::uuid[], $2::job_status[], $3::int[], $4::jsonb[], $5::text[]) AS i(id, status, pending, reason, message)
-         WHERE j.id = i.id AND j.status IN ('failed', 'timeout', 'cancelled') AND NOT j.allocated
+         WHERE j.id = i.id AND ${MOVE_BACK} AND NOT j.allocated
          RETURNING j AS row, i.message
        ), logged AS (
          ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, 's.message', event('s'), 'true', extra)}
