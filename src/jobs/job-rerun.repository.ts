@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
+import { DEPENDENCY_FAILED } from './domain/error-codes.js';
 import { RETRYABLE_STATUSES, transition, type JobStatus } from './domain/job-state.js';
 import type { RerunStep } from './domain/rerun-plan.js';
 import type { WaitingReason } from './entities/job.entity.js';
@@ -40,10 +41,10 @@ export class JobRerunRepository {
       `WITH RECURSIVE down(id) AS (
          SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
          WHERE d.depends_on_id = $1 AND j.status = 'cancelled'
-           AND j.error->>'code' = 'DEPENDENCY_FAILED' AND j.error->>'root_id' = $1::text
+           AND j.error->>'code' = '${DEPENDENCY_FAILED}' AND j.error->>'root_id' = $1::text
          UNION
          SELECT d.job_id FROM down JOIN job_dependencies d ON d.depends_on_id = down.id JOIN jobs j ON j.id = d.job_id
-         WHERE j.status = 'cancelled' AND j.error->>'code' = 'DEPENDENCY_FAILED' AND j.error->>'root_id' = $1::text
+         WHERE j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}' AND j.error->>'root_id' = $1::text
        )
        SELECT down.id FROM down JOIN jobs j ON j.id = down.id ORDER BY j.created_at, j.id`,
       [rootId],

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { WAITING } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
+import { DEPENDENCY_FAILED } from './domain/error-codes.js';
 import { transition, transitionInto } from './domain/job-state.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import {
@@ -23,7 +25,7 @@ import {
 import { followedBy, guardOf } from './transition-guard.js';
 
 /** DESIGN §10's SCHEDULED waiting reason as SQL, for an instant expression (the shape of domain/run-at.ts scheduledReason). */
-const SCHEDULED_REASON = (at: string) => `jsonb_build_object('code', 'SCHEDULED',
+const SCHEDULED_REASON = (at: string) => `jsonb_build_object('code', '${WAITING.SCHEDULED}',
   'message', 'delayed: may start at ' || to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'until', to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
 
@@ -94,7 +96,7 @@ export class JobTransitionsRepository {
        ), moved AS (
          UPDATE jobs j SET status = 'cancelled', completed_at = now(), updated_at = now(), waiting_reason = NULL,
                 next_run_at = NULL, event_seq = j.event_seq + 1, allocated = j.allocated AND j.status = 'running',
-                error = jsonb_build_object('code', 'DEPENDENCY_FAILED',
+                error = jsonb_build_object('code', '${DEPENDENCY_FAILED}',
                   'message', 'dependency ' || fp.parent || ' did not complete (' || $2 || ' at ' || $1 || ')',
                   'dependency_id', fp.parent, 'root_id', $1::text)
          FROM first_parent fp
@@ -190,7 +192,7 @@ export class JobTransitionsRepository {
                 error = i.error, allocated = false, updated_at = now(), next_run_at = i.retry_at,
                 completed_at = CASE WHEN i.retry_at IS NULL THEN now() END,
                 waiting_reason = CASE WHEN i.retry_at IS NULL THEN NULL ELSE jsonb_build_object(
-                  'code', 'RETRY_BACKOFF',
+                  'code', '${WAITING.RETRY_BACKOFF}',
                   'message', 'attempt ' || j.attempts || ' of ' || (j.attempt_base + j.max_attempts) || ' ' || i.outcome || '; retry at '
                              || to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                   'until', to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END,
@@ -251,7 +253,7 @@ export class JobTransitionsRepository {
          RETURNING ${MOVED_JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}, j.attempts, j.event_seq, job_event_data(j) AS event_data, due.reason
        ), logged AS (
          ${INSERT_LOGS}
-         ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.reason = 'SCHEDULED' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || m.status`, event)}
+         ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.reason = '${WAITING.SCHEDULED}' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || m.status`, event)}
        )
        ${RESULT_FLAT('moved', event, MOVED_JOB_COLUMNS)}`,
       [limit],
