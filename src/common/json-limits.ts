@@ -1,4 +1,5 @@
 /** What a JSON value sent to the service may hold: nesting depth, and only text PostgreSQL can store. */
+import { INVALID_TEXT, NESTING_TOO_DEEP } from './domain/error-codes.js';
 import type { FieldProblem } from './errors/domain-error.js';
 
 /** Deepest nesting of objects and arrays in a request body (a payload has its own, lower limit). */
@@ -7,7 +8,7 @@ export const MAX_BODY_DEPTH = 64;
 export const MAX_PAYLOAD_DEPTH = 32;
 
 export interface JsonProblem extends FieldProblem {
-  code: 'NESTING_TOO_DEEP' | 'INVALID_TEXT';
+  code: typeof NESTING_TOO_DEEP | typeof INVALID_TEXT;
 }
 
 interface Node {
@@ -64,7 +65,7 @@ export function mayHaveJsonProblem(text: string, maxDepth: number): boolean {
 export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonProblem | null {
   if (typeof root === 'string') {
     const fault = textFault(root);
-    return fault ? { field: at || 'body', message: `${at || 'body'} ${fault}`, code: 'INVALID_TEXT' } : null;
+    return fault ? { field: at || 'body', message: `${at || 'body'} ${fault}`, code: INVALID_TEXT } : null;
   }
   if (typeof root !== 'object' || root === null) return null;
   const stack: Node[] = [{ value: root, depth: 1, parent: null, key: '' }];
@@ -72,7 +73,7 @@ export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonP
     const node = stack.pop()!;
     if (node.depth > maxDepth) {
       const field = pathOf(node.parent, node.key, at);
-      return { field, message: `${field} nests objects and arrays more than ${maxDepth} levels deep`, code: 'NESTING_TOO_DEEP' };
+      return { field, message: `${field} nests objects and arrays more than ${maxDepth} levels deep`, code: NESTING_TOO_DEEP };
     }
     const isArray = Array.isArray(node.value);
     const entries = isArray ? (node.value as unknown[]) : Object.keys(node.value);
@@ -85,7 +86,7 @@ export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonP
         const keyFault = textFault(key);
         if (keyFault) {
           const field = pathOf(node, undefined, at);
-          return { field, message: `a key in ${field} ${keyFault}`, code: 'INVALID_TEXT' };
+          return { field, message: `a key in ${field} ${keyFault}`, code: INVALID_TEXT };
         }
         child = (node.value as Record<string, unknown>)[key];
       }
@@ -93,7 +94,7 @@ export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonP
         const fault = textFault(child);
         if (fault) {
           const field = pathOf(node, key, at);
-          return { field, message: `${field} ${fault}`, code: 'INVALID_TEXT' };
+          return { field, message: `${field} ${fault}`, code: INVALID_TEXT };
         }
       } else if (typeof child === 'object' && child !== null) {
         stack.push({ value: child, depth: node.depth + 1, parent: node, key });

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { performance } from 'node:perf_hooks';
 import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
+import { HANDLER_ERROR, TIMEOUT, WORKER_SHUTDOWN } from '../jobs/domain/error-codes.js';
 import type { RunnableJob } from '../jobs/job-row.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { WorkerLease } from './domain/worker-lease.js';
@@ -197,7 +198,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     const { job, attempt, stopReason } = execution;
     if (stopReason === 'timeout') {
       // The late result, if any, is discarded: the job leaves running now.
-      return this.recorder.fail(job, attempt, 'timeout', { code: 'TIMEOUT', message: `the job ran longer than its timeout_seconds (${job.timeoutSeconds} s)` });
+      return this.recorder.fail(job, attempt, 'timeout', { code: TIMEOUT, message: `the job ran longer than its timeout_seconds (${job.timeoutSeconds} s)` });
     }
     if (stopReason === 'cancelled') {
       // Its resources stay booked until the handler stops, or the grace period ends.
@@ -209,7 +210,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     }
     if (stopReason === 'shutdown') {
       return this.recorder.fail(job, attempt, 'failed', {
-        code: 'WORKER_SHUTDOWN',
+        code: WORKER_SHUTDOWN,
         message: `worker ${this.identity.id} stopped before the job finished; it is released for a retry`,
         worker_id: this.identity.id,
       });
@@ -259,12 +260,12 @@ export function describeError(error: unknown): { code: string; message: string; 
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return {
-      code: 'HANDLER_ERROR',
+      code: HANDLER_ERROR,
       message: clean(error.message) || error.name,
       name: error.name,
       ...(typeof code === 'string' || typeof code === 'number' ? { cause_code: clean(String(code)) } : {}),
       ...(isNonRetryable(error) ? { retryable: false } : {}),
     };
   }
-  return { code: 'HANDLER_ERROR', message: clean(String(error)) };
+  return { code: HANDLER_ERROR, message: clean(String(error)) };
 }

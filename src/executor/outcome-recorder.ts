@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { isTransientDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
+import { RESULT_NOT_JSON, RESULT_NOT_STORABLE, RESULT_TOO_LARGE } from '../jobs/domain/error-codes.js';
 import type { JobErrorInfo } from '../jobs/entities/job.entity.js';
 import { JobLifecycleService, MAX_RESULT_BYTES } from '../jobs/job-lifecycle.service.js';
 import type { RunnableJob } from '../jobs/job-row.js';
@@ -46,10 +47,10 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     try {
       size = Buffer.byteLength(JSON.stringify(result) ?? 'null');
     } catch (error) {
-      return this.fail(job, attempt, 'failed', { code: 'RESULT_NOT_JSON', message: `the result cannot be stored as JSON: ${(error as Error).message}` });
+      return this.fail(job, attempt, 'failed', { code: RESULT_NOT_JSON, message: `the result cannot be stored as JSON: ${(error as Error).message}` });
     }
     if (size > MAX_RESULT_BYTES) {
-      return this.fail(job, attempt, 'failed', { code: 'RESULT_TOO_LARGE', message: `the result is ${size} bytes; at most ${MAX_RESULT_BYTES} are stored` });
+      return this.fail(job, attempt, 'failed', { code: RESULT_TOO_LARGE, message: `the result is ${size} bytes; at most ${MAX_RESULT_BYTES} are stored` });
     }
     let completed: boolean;
     try {
@@ -58,7 +59,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
       );
     } catch (error) {
       if (!(error instanceof NotStorable)) return this.givenUp('completion', job, attempt, error);
-      return this.fail(job, attempt, 'failed', { code: 'RESULT_NOT_STORABLE', message: `the result cannot be stored: ${error.message}`.slice(0, 2000) });
+      return this.fail(job, attempt, 'failed', { code: RESULT_NOT_STORABLE, message: `the result cannot be stored: ${error.message}`.slice(0, 2000) });
     }
     if (!completed) await this.releaseIfCancelled(job.id);
   }

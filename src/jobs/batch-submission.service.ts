@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { BATCH_TOO_LARGE } from '../common/domain/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
 import {
   ConflictError,
@@ -61,7 +62,7 @@ export class BatchSubmissionService {
     // Counted before any item is looked at: a body of 100,000 empty items costs nothing to refuse.
     if (dto.jobs.length > this.config.maxBatchJobs) {
       const message = `jobs lists ${dto.jobs.length} jobs; at most ${this.config.maxBatchJobs} are allowed (MAX_BATCH_JOBS)`;
-      throw new ValidationFailedError([{ field: 'jobs', message }], 'BATCH_TOO_LARGE');
+      throw new ValidationFailedError([{ field: 'jobs', message }], BATCH_TOO_LARGE);
     }
     const jobs = await this.validateItems(dto.jobs);
     const items = await this.resolve(jobs);

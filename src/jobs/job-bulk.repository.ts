@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import { JOB_STATUSES, type JobStatus, type Priority } from './domain/job-state.js';
+import { JOB_STATUSES, transitionInto, type JobStatus, type Priority } from './domain/job-state.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
+import { guardOf } from './transition-guard.js';
+
+/** The move of cancelMany, checked against the state machine when the module loads: from every state the table moves to cancelled. */
+const CANCEL_MANY = guardOf('cancelMany', transitionInto('cancelled'));
 
 export interface BulkFilter {
   statuses?: JobStatus[];
@@ -69,19 +73,19 @@ export class JobBulkRepository {
    * Guarded cancel of many jobs at once (as PATCH /jobs/{id}/cancel does one): a running job keeps
    * its allocation until its handler stops. Their downstream jobs are the caller's to cancel.
    */
-  cancelMany(ids: readonly string[], from: readonly JobStatus[], error: JobErrorInfo, message: string, actor: string, tx: EntityManager): Promise<Moved> {
+  cancelMany(ids: readonly string[], error: JobErrorInfo, message: string, actor: string, tx: EntityManager): Promise<Moved> {
     if (ids.length === 0) return Promise.resolve(NOTHING_MOVED);
     return runTransition(
       this.sql,
       `WITH moved AS (
-         UPDATE jobs j SET status = 'cancelled', error = $3::jsonb, completed_at = now(), updated_at = now(),
+         UPDATE jobs j SET status = 'cancelled', error = $2::jsonb, completed_at = now(), updated_at = now(),
                 waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1,
                 allocated = j.allocated AND j.status = 'running'
-         WHERE j.id = ANY($1::uuid[]) AND j.status = ANY($2::job_status[])
+         WHERE j.id = ANY($1::uuid[]) AND ${CANCEL_MANY}
          RETURNING j AS row
-       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`, 'true', ACTOR_DATA('$5'))} )
-       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$5')}`))}`,
-      [ids, from, JSON.stringify(error), message, actor],
+       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$3', `'job_cancelled'`, 'true', ACTOR_DATA('$4'))} )
+       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$4')}`))}`,
+      [ids, JSON.stringify(error), message, actor],
       tx,
     );
   }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { INVALID_BULK_REQUEST, JOB_ALREADY_FINISHED, JOB_NOT_FOUND } from '../common/domain/error-codes.js';
 import { ValidationFailedError } from '../common/errors/domain-error.js';
 import { retryLostRaces } from '../database/db-errors.js';
+import { CANCELLED_BY_USER } from './domain/error-codes.js';
 import { sourcesOf, type JobStatus } from './domain/job-state.js';
 import type { BulkActionDto } from './dto/bulk-action.dto.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
@@ -61,18 +63,18 @@ export class JobBulkService {
 
   async cancel(dto: BulkActionDto, actor: string): Promise<BulkResult> {
     const tally = new Tally();
-    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: `cancelled by ${actor} through POST /jobs/bulk/cancel`, actor };
+    const error: JobErrorInfo = { code: CANCELLED_BY_USER, message: `cancelled by ${actor} through POST /jobs/bulk/cancel`, actor };
     for await (const chunk of this.chunks(dto)) {
       const candidates: string[] = [];
       for (const job of this.account(chunk, tally)) {
         if (CANCELLABLE.includes(job.status)) candidates.push(job.id);
-        else tally.skip(job.id, 'JOB_ALREADY_FINISHED', `job is already ${job.status}`);
+        else tally.skip(job.id, JOB_ALREADY_FINISHED, `job is already ${job.status}`);
       }
       if (candidates.length === 0) continue;
       // A chunk may deadlock with the scheduler's own transitions of the same jobs: PostgreSQL rolls it
       // back whole, and it runs again.
       const moved = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
-        const cancelled = await this.bulk.cancelMany(candidates, CANCELLABLE, error, `job cancelled by ${actor} (bulk)`, actor, tx);
+        const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx);
         const cascades: Moved[] = [];
         for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
           cascades.push(await this.transitions.cancelDownstream(root, 'cancelled', tx, actor));
@@ -84,7 +86,7 @@ export class JobBulkService {
       const lost = candidates.filter((id) => !tally.touched.has(id));
       const now = await this.bulk.statusesOf(lost);
       tally.changed += candidates.length - lost.length;
-      for (const id of lost) tally.skip(id, 'JOB_ALREADY_FINISHED', `job is already ${now.get(id) ?? 'deleted'}`);
+      for (const id of lost) tally.skip(id, JOB_ALREADY_FINISHED, `job is already ${now.get(id) ?? 'deleted'}`);
     }
     return tally.result();
   }
@@ -117,7 +119,7 @@ export class JobBulkService {
     for (const job of chunk) {
       tally.matched++;
       if (tally.touched.has(job.id)) tally.changed++;
-      else if (job.status === null) tally.skip(job.id, 'JOB_NOT_FOUND', 'job not found');
+      else if (job.status === null) tally.skip(job.id, JOB_NOT_FOUND, 'job not found');
       else rest.push({ id: job.id, status: job.status });
     }
     return rest;
@@ -126,7 +128,7 @@ export class JobBulkService {
   /** The jobs named or matched, chunk by chunk, with their status as read then (null: no such job). */
   private async *chunks(dto: BulkActionDto): AsyncGenerator<Matched[]> {
     if ((dto.ids === undefined) === (dto.filter === undefined)) {
-      throw new ValidationFailedError([{ field: 'ids', message: 'send either ids or filter, not both and not neither' }], 'INVALID_BULK_REQUEST');
+      throw new ValidationFailedError([{ field: 'ids', message: 'send either ids or filter, not both and not neither' }], INVALID_BULK_REQUEST);
     }
     if (dto.ids) {
       const ids = [...new Set(dto.ids.map((id) => id.toLowerCase()))];
@@ -149,7 +151,7 @@ export class JobBulkService {
     if (!filter.statuses && !filter.types && !filter.priorities && !filter.scheduleIds && !filter.createdBefore) {
       throw new ValidationFailedError(
         [{ field: 'filter', message: 'filter needs at least one criterion: status, type, priority, schedule_id or created_before' }],
-        'INVALID_BULK_REQUEST',
+        INVALID_BULK_REQUEST,
       );
     }
     let after: { createdAt: Date; id: string } | null = null;

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import type { JobStatus } from './domain/job-state.js';
+import { isTerminal, JOB_STATUSES, type JobStatus } from './domain/job-state.js';
 
-/** The finished states; a job in one of them never moves again by itself (a manual retry aside). */
-const FINISHED = `('completed', 'failed', 'timeout', 'cancelled')`;
+/** The finished states (isTerminal); a job in one of them never moves again by itself (a manual retry aside). */
+const FINISHED_LIST = JOB_STATUSES.filter(isTerminal).map((s) => `'${s}'`).join(', ');
+const FINISHED = `(${FINISHED_LIST})`;
 
 /**
  * The SQL of deletes (DESIGN §13): DELETE /jobs/{id} and the leader's retention. A job goes with its
@@ -57,7 +58,7 @@ export class JobDeletionRepository {
     const rows: Array<{ id: string; type: string }> = await this.sql.query(
       `WITH cut(status, before) AS (
          SELECT s::job_status, CASE WHEN s = 'completed' THEN $1::timestamptz ELSE $2::timestamptz END
-         FROM unnest(ARRAY['completed', 'failed', 'timeout', 'cancelled']) AS s
+         FROM unnest(ARRAY[${FINISHED_LIST}]) AS s
        )
        SELECT j.id, j.type FROM cut CROSS JOIN LATERAL (
          SELECT j.id, j.type FROM jobs j

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EXCEEDS_WORKER_LIMITS, TOO_MANY_DEPENDENCIES } from '../common/domain/error-codes.js';
 import { uuidv7 } from '../common/uuid-v7.js';
 import { UnknownJobTypeError, ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
 import { findJsonProblem, MAX_PAYLOAD_DEPTH } from '../common/json-limits.js';
@@ -49,12 +50,12 @@ export class JobDraftFactory {
       over.push({ field: name, message: `${name} ${memoryMb} exceeds MAX_MEMORY_MB ${this.config.maxMemoryMb}` });
     }
     // The job could never run: no worker can be that large.
-    if (over.length > 0) throw new ValidationFailedError(over, 'EXCEEDS_WORKER_LIMITS');
+    if (over.length > 0) throw new ValidationFailedError(over, EXCEEDS_WORKER_LIMITS);
     if (dependencyCount > this.config.maxDependenciesPerJob) {
       const name = field('depends_on');
       throw new ValidationFailedError(
         [{ field: name, message: `${at ? `${at}: ` : ''}depends_on lists ${dependencyCount} jobs; at most ${this.config.maxDependenciesPerJob} are allowed (MAX_DEPENDENCIES_PER_JOB)` }],
-        'TOO_MANY_DEPENDENCIES',
+        TOO_MANY_DEPENDENCIES,
       );
     }
     const retry = this.config.retry;

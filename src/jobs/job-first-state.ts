@@ -1,3 +1,4 @@
+import { WAITING } from '../common/domain/waiting-reasons.js';
 import { firstState, type DependencyView } from './domain/first-state.js';
 import { scheduledReason } from './domain/run-at.js';
 import type { Job } from './entities/job.entity.js';
@@ -6,7 +7,7 @@ import type { NewJob } from './job.repository.js';
 /** DESIGN §2 WAITING_FOR_DEPENDENCIES, listing (up to 100 of) the unfinished dependencies. */
 export function waitingForDependencies(unfinished: string[], total: number): Job['waitingReason'] {
   return {
-    code: 'WAITING_FOR_DEPENDENCIES',
+    code: WAITING.WAITING_FOR_DEPENDENCIES,
     message: `waiting for ${unfinished.length} of ${total} dependencies to complete`,
     pending_count: unfinished.length,
     pending_ids: unfinished.slice(0, 100),

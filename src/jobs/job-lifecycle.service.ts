@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../health/metrics.js';
-import { sourcesOf } from './domain/job-state.js';
+import { CANCELLED_BY_USER, SUPERSEDED_BY_SCHEDULE } from './domain/error-codes.js';
 import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
@@ -126,9 +126,9 @@ export class JobLifecycleService {
    * `actor` (an API key's name) is kept in the error, the log rows and the events: who cancelled it.
    */
   async cancelByUser(id: string, actor: string): Promise<Job | null> {
-    const error: JobErrorInfo = { code: 'CANCELLED_BY_USER', message: `cancelled by ${actor} through PATCH /jobs/{id}/cancel`, actor };
+    const error: JobErrorInfo = { code: CANCELLED_BY_USER, message: `cancelled by ${actor} through PATCH /jobs/{id}/cancel`, actor };
     const moved = await this.jobs.transaction(async (tx) => {
-      const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, `job cancelled by ${actor}`, tx, actor);
+      const cancelled = await this.transitions.cancel(id, error, `job cancelled by ${actor}`, tx, actor);
       if (cancelled.jobs.length === 0) return cancelled;
       return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx, actor));
     });
@@ -144,11 +144,11 @@ export class JobLifecycleService {
    */
   async supersede(id: string, schedule: { id: string; name: string }, tick: Date, tx: EntityManager): Promise<Moved> {
     const error: JobErrorInfo = {
-      code: 'SUPERSEDED_BY_SCHEDULE',
+      code: SUPERSEDED_BY_SCHEDULE,
       message: `cancelled by schedule "${schedule.name}": its tick of ${tick.toISOString()} superseded this job (overlap_policy cancel_previous)`,
       schedule_id: schedule.id,
     };
-    const cancelled = await this.transitions.cancel(id, sourcesOf('cancelled'), error, `job superseded by schedule ${schedule.name}`, tx);
+    const cancelled = await this.transitions.cancel(id, error, `job superseded by schedule ${schedule.name}`, tx);
     if (cancelled.jobs.length === 0) return cancelled;
     return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
   }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
+import { transition } from './domain/job-state.js';
 import type { WaitingReason } from './entities/job.entity.js';
 import { rowToRunnableJob, RUNNABLE_JOB_COLUMNS, type RunnableJob } from './job-row.js';
 import { INSERT_LOGS, LOG_FLAT, NOTHING_MOVED, RESULT_FLAT, RETURNING_FLAT, runTransition, type Moved } from './transition-sql.js';
+import { guardOf } from './transition-guard.js';
 
 export interface StartItem {
   id: string;
@@ -28,6 +30,10 @@ export interface Placement {
  */
 const FENCE = (epoch: string) => `fence AS (SELECT 1 FROM scheduler_leadership WHERE id = 1 AND epoch = ${epoch}::bigint FOR SHARE)`;
 const FENCED = (epoch: string) => `(${epoch}::bigint IS NULL OR EXISTS (SELECT 1 FROM fence))`;
+
+/** The starts' moves, checked against the state machine when the module loads. */
+const START = guardOf('start', transition('ready', 'running'));
+const PLACE_AND_START = guardOf('placeAndStart', transition('ready', 'running'));
 
 @Injectable()
 export class JobPlacementsRepository {
@@ -79,7 +85,7 @@ export class JobPlacementsRepository {
     if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
-       WHERE j.id = i.id AND j.status = 'ready' AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
+       WHERE j.id = i.id AND ${START} AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
       [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
     );
   }
@@ -93,7 +99,7 @@ export class JobPlacementsRepository {
   async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     if (ids.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
-      `WHERE j.id = ANY($1::uuid[]) AND j.status = 'ready' AND NOT j.allocated
+      `WHERE j.id = ANY($1::uuid[]) AND ${PLACE_AND_START} AND NOT j.allocated
          AND EXISTS (SELECT 1 FROM workers w WHERE w.id = $3 AND w.status = 'active') AND ${FENCED('$2')}`,
       [ids, epoch, workerId],
       `, allocated = true, worker_id = $3, placed_at = now()`,

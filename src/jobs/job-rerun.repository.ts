@@ -1,10 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import type { JobStatus } from './domain/job-state.js';
+import { DEPENDENCY_FAILED } from './domain/error-codes.js';
+import { RETRYABLE_STATUSES, transition, type JobStatus } from './domain/job-state.js';
 import type { RerunStep } from './domain/rerun-plan.js';
 import type { WaitingReason } from './entities/job.entity.js';
 import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
+import { guardOf } from './transition-guard.js';
+
+/** The move of moveBack, checked against the state machine when the module loads: a manual retry's. */
+const MOVE_BACK = guardOf('moveBack', transition(RETRYABLE_STATUSES, ['ready', 'blocked', 'pending']));
 
 export interface LockedJob {
   id: string;
@@ -36,10 +41,10 @@ export class JobRerunRepository {
       `WITH RECURSIVE down(id) AS (
          SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
          WHERE d.depends_on_id = $1 AND j.status = 'cancelled'
-           AND j.error->>'code' = 'DEPENDENCY_FAILED' AND j.error->>'root_id' = $1::text
+           AND j.error->>'code' = '${DEPENDENCY_FAILED}' AND j.error->>'root_id' = $1::text
          UNION
          SELECT d.job_id FROM down JOIN job_dependencies d ON d.depends_on_id = down.id JOIN jobs j ON j.id = d.job_id
-         WHERE j.status = 'cancelled' AND j.error->>'code' = 'DEPENDENCY_FAILED' AND j.error->>'root_id' = $1::text
+         WHERE j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}' AND j.error->>'root_id' = $1::text
        )
        SELECT down.id FROM down JOIN jobs j ON j.id = down.id ORDER BY j.created_at, j.id`,
       [rootId],
@@ -93,7 +98,7 @@ export class JobRerunRepository {
                 queued_at = CASE WHEN i.status = 'ready' THEN now() ELSE j.queued_at END,
                 attempt_base = j.attempts, updated_at = now(), event_seq = j.event_seq + 1
          FROM unnest($1::uuid[], $2::job_status[], $3::int[], $4::jsonb[], $5::text[]) AS i(id, status, pending, reason, message)
-         WHERE j.id = i.id AND j.status IN ('failed', 'timeout', 'cancelled') AND NOT j.allocated
+         WHERE j.id = i.id AND ${MOVE_BACK} AND NOT j.allocated
          RETURNING j AS row, i.message
        ), logged AS (
          ${INSERT_LOGS} ${LOG_EVENT('moved', `'info'`, 's.message', event('s'), 'true', extra)}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { JOB_NOT_RETRYABLE } from '../common/domain/error-codes.js';
 import { JobNotFoundError } from '../common/errors/domain-error.js';
 import { retryLostRaces } from '../database/db-errors.js';
 import { DependencyNotCompletedError, JobNotRetryableError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
@@ -84,7 +85,7 @@ export class JobRerunService {
       return {
         ok: false,
         error:
-          plan.code === 'JOB_NOT_RETRYABLE'
+          plan.code === JOB_NOT_RETRYABLE
             ? new JobNotRetryableError(id, plan.status)
             : new DependencyNotCompletedError(id, plan.dependencyId, plan.dependencyStatus),
       };

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { WAITING } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
-import type { JobStatus } from './domain/job-state.js';
+import { DEPENDENCY_FAILED } from './domain/error-codes.js';
+import { transition, transitionInto } from './domain/job-state.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import {
   ACTOR_DATA,
@@ -20,11 +22,21 @@ import {
   type Moved,
   type MovedJob,
 } from './transition-sql.js';
+import { followedBy, guardOf } from './transition-guard.js';
 
 /** DESIGN §10's SCHEDULED waiting reason as SQL, for an instant expression (the shape of domain/run-at.ts scheduledReason). */
-const SCHEDULED_REASON = (at: string) => `jsonb_build_object('code', 'SCHEDULED',
+const SCHEDULED_REASON = (at: string) => `jsonb_build_object('code', '${WAITING.SCHEDULED}',
   'message', 'delayed: may start at ' || to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'until', to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+
+/** The moves of this file's statements, checked against the state machine when the module loads; their guards come from it. */
+const CANCEL = guardOf('cancel', transitionInto('cancelled'));
+const CANCEL_DOWNSTREAM = guardOf('cancelDownstream', transition(['pending', 'blocked', 'ready'], 'cancelled'));
+const COMPLETE = guardOf('complete', transition('running', 'completed'));
+const RELEASE = guardOf('releaseDependents', transition('blocked', ['ready', 'pending']));
+const FAIL = guardOf('fail', transition('running', ['failed', 'timeout']));
+followedBy('fail', transition(['failed', 'timeout'], 'pending')); // a retry due: the same UPDATE goes on to pending
+const PROMOTE = guardOf('promoteDue', transition('pending', ['ready', 'blocked']));
 
 export interface FinishItem {
   id: string;
@@ -48,18 +60,18 @@ export interface FailItem extends FinishItem {
 export class JobTransitionsRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Guarded cancel of one job. A running job keeps its allocation until its handler stops. `actor`: who asked. */
-  cancel(id: string, from: readonly JobStatus[], error: JobErrorInfo, message: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
+  /** Guarded cancel of one job, from any state the table moves to cancelled. A running job keeps its allocation until its handler stops. `actor`: who asked. */
+  cancel(id: string, error: JobErrorInfo, message: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
     return runTransition(this.sql, 
       `WITH moved AS (
-         UPDATE jobs j SET status = 'cancelled', error = $3::jsonb, completed_at = now(), updated_at = now(),
+         UPDATE jobs j SET status = 'cancelled', error = $2::jsonb, completed_at = now(), updated_at = now(),
                 waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1,
                 allocated = j.allocated AND j.status = 'running'
-         WHERE j.id = $1 AND j.status = ANY($2::job_status[])
+         WHERE j.id = $1 AND ${CANCEL}
          RETURNING j AS row
-       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$4', `'job_cancelled'`, 'true', ACTOR_DATA('$5'))} )
-       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$5')}`))}`,
-      [id, from, JSON.stringify(error), message, actor],
+       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$3', `'job_cancelled'`, 'true', ACTOR_DATA('$4'))} )
+       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$4')}`))}`,
+      [id, JSON.stringify(error), message, actor],
       tx,
     );
   }
@@ -84,11 +96,11 @@ export class JobTransitionsRepository {
        ), moved AS (
          UPDATE jobs j SET status = 'cancelled', completed_at = now(), updated_at = now(), waiting_reason = NULL,
                 next_run_at = NULL, event_seq = j.event_seq + 1, allocated = j.allocated AND j.status = 'running',
-                error = jsonb_build_object('code', 'DEPENDENCY_FAILED',
+                error = jsonb_build_object('code', '${DEPENDENCY_FAILED}',
                   'message', 'dependency ' || fp.parent || ' did not complete (' || $2 || ' at ' || $1 || ')',
                   'dependency_id', fp.parent, 'root_id', $1::text)
          FROM first_parent fp
-         WHERE j.id = fp.id AND j.status IN ('pending', 'blocked', 'ready')
+         WHERE j.id = fp.id AND ${CANCEL_DOWNSTREAM}
          RETURNING j AS row
        ), logged AS (
          ${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, `'job cancelled: a dependency did not complete'`, `'job_cancelled'`, 'true', ACTOR_DATA('$3'))}
@@ -115,7 +127,7 @@ export class JobTransitionsRepository {
            UPDATE jobs j SET status = 'completed', result = i.result, completed_at = now(), updated_at = now(),
                   allocated = false, error = NULL, event_seq = j.event_seq + 1
            FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS i(id, attempt, result)
-           WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt
+           WHERE j.id = i.id AND ${COMPLETE} AND j.attempts = i.attempt
            ${RETURNING_FLAT}
          ), logged AS (
            ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' completed'`, `'job_completed'`)}
@@ -138,7 +150,7 @@ export class JobTransitionsRepository {
    * event (job_ready or job_scheduled).
    */
   private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved<MovedJob>> {
-    const released = `j.status = 'blocked' AND j.pending_dependencies <= c.n`;
+    const released = `${RELEASE} AND j.pending_dependencies <= c.n`;
     const delayed = `j.run_at > now()`;
     return runTransition(this.sql, 
       `WITH counts AS (
@@ -180,13 +192,13 @@ export class JobTransitionsRepository {
                 error = i.error, allocated = false, updated_at = now(), next_run_at = i.retry_at,
                 completed_at = CASE WHEN i.retry_at IS NULL THEN now() END,
                 waiting_reason = CASE WHEN i.retry_at IS NULL THEN NULL ELSE jsonb_build_object(
-                  'code', 'RETRY_BACKOFF',
+                  'code', '${WAITING.RETRY_BACKOFF}',
                   'message', 'attempt ' || j.attempts || ' of ' || (j.attempt_base + j.max_attempts) || ' ' || i.outcome || '; retry at '
                              || to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                   'until', to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END,
                 event_seq = j.event_seq + CASE WHEN i.retry_at IS NULL THEN 1 ELSE 2 END
          FROM unnest($1::uuid[], $2::int[], $3::job_status[], $4::jsonb[], $5::timestamptz[]) AS i(id, attempt, outcome, error, retry_at)
-         WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt
+         WHERE j.id = i.id AND ${FAIL} AND j.attempts = i.attempt
          RETURNING j AS row, i.outcome, i.retry_at
        ), logged AS (
          ${INSERT_LOGS}
@@ -237,11 +249,11 @@ export class JobTransitionsRepository {
        ), due AS (SELECT * FROM due_unset UNION ALL SELECT * FROM due_timed), moved AS (
          UPDATE jobs j SET status = CASE WHEN j.pending_dependencies > 0 THEN 'blocked'::job_status ELSE 'ready'::job_status END,
                 queued_at = now(), updated_at = now(), next_run_at = NULL, waiting_reason = NULL, event_seq = j.event_seq + 1
-         FROM due WHERE j.id = due.id AND j.status = 'pending'
+         FROM due WHERE j.id = due.id AND ${PROMOTE}
          RETURNING ${MOVED_JOB_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}, j.attempts, j.event_seq, job_event_data(j) AS event_data, due.reason
        ), logged AS (
          ${INSERT_LOGS}
-         ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.reason = 'SCHEDULED' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || m.status`, event)}
+         ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.reason = '${WAITING.SCHEDULED}' THEN 'run_at reached' ELSE 'retry due' END || ': job is ' || m.status`, event)}
        )
        ${RESULT_FLAT('moved', event, MOVED_JOB_COLUMNS)}`,
       [limit],

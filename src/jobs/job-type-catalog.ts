@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { VALIDATION_FAILED } from '../common/domain/error-codes.js';
 import { UnknownJobTypeError, ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
 import { toValidatedDto } from '../common/http/request-validation.js';
 
@@ -69,6 +70,6 @@ export class JobTypeCatalog {
     // address) is usually the more useful one, and its code names it.
     const found = check?.(payload) ?? [];
     problems.push(...found.map((p) => ({ field: `${path}.${p.field}`, message: `${path}.${p.field}: ${p.message}` })));
-    if (problems.length > 0) throw new ValidationFailedError(problems, found[0]?.code ?? 'VALIDATION_FAILED');
+    if (problems.length > 0) throw new ValidationFailedError(problems, found[0]?.code ?? VALIDATION_FAILED);
   }
 }

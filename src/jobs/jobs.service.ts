@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { INVALID_CURSOR, INVALID_ID } from '../common/domain/error-codes.js';
 import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
 import {
@@ -33,7 +34,7 @@ export interface Page<T> {
 }
 
 const encodeCursor = (parts: string[]) => Buffer.from(parts.join('|'), 'utf8').toString('base64url');
-const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: 'cursor is not a cursor returned by this API' }], 'INVALID_CURSOR');
+const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: 'cursor is not a cursor returned by this API' }], INVALID_CURSOR);
 function decodeCursor(cursor: string, count: number): string[] {
   const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (parts.length !== count) throw badCursor();
@@ -180,7 +181,7 @@ export class JobsService {
   // ---------------------------------------------------------------------------------------------
 
   private checkId(id: string): string {
-    if (!UUID.test(id)) throw new ValidationFailedError([{ field: 'id', message: `id must be a UUID, got "${id.slice(0, 100)}"` }], 'INVALID_ID');
+    if (!UUID.test(id)) throw new ValidationFailedError([{ field: 'id', message: `id must be a UUID, got "${id.slice(0, 100)}"` }], INVALID_ID);
     return id.toLowerCase();
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { QUEUE_RULE_REASONS } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
 import type { WaitingReason } from './entities/job.entity.js';
 import { DUE_AT, type ReadyJob } from './job.repository.js';
@@ -118,7 +119,7 @@ export class ReadyCandidatesRepository {
          UPDATE jobs j SET waiting_reason = NULL
          FROM unnest($1::varchar[], $2::varchar[]) AS r(type, key)
          WHERE j.status = 'ready' AND NOT j.allocated AND j.type = r.type AND (r.key IS NULL OR j.concurrency_key = r.key)
-           AND j.waiting_reason->>'code' IN ('QUEUE_PAUSED', 'CONCURRENCY_LIMIT', 'RATE_LIMITED')
+           AND j.waiting_reason->>'code' IN (${QUEUE_RULE_REASONS.map((c) => `'${c}'`).join(', ')})
          RETURNING j.id
        ) SELECT id FROM cleared`,
       [items.map((i) => i.type), items.map((i) => i.key)],

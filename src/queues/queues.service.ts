@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { QUEUE_NOT_FOUND } from '../common/domain/error-codes.js';
 import { DomainError, ValidationFailedError } from '../common/errors/domain-error.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { JobTypeCatalog } from '../jobs/job-type-catalog.js';
@@ -7,7 +8,7 @@ import { QueueSettingsRepository, type QueueSettings, type QueueSettingsPatch, t
 
 export class QueueNotFoundError extends DomainError {
   readonly kind = 'not_found';
-  readonly code = 'QUEUE_NOT_FOUND';
+  readonly code = QUEUE_NOT_FOUND;
   constructor(type: string, known: readonly string[]) {
     super(`no queue ${type}: a queue is a registered job type (${known.join(', ')})`);
   }

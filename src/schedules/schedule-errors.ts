@@ -1,8 +1,9 @@
+import { SCHEDULE_NAME_TAKEN, SCHEDULE_NOT_FOUND, TICK_TAKEN } from '../common/domain/error-codes.js';
 import { DomainError } from '../common/errors/domain-error.js';
 
 export class ScheduleNotFoundError extends DomainError {
   readonly kind = 'not_found';
-  readonly code = 'SCHEDULE_NOT_FOUND';
+  readonly code = SCHEDULE_NOT_FOUND;
   constructor(key: string) {
     super(`schedule ${key.slice(0, 200)} not found (give its id or its name)`);
   }
@@ -10,7 +11,7 @@ export class ScheduleNotFoundError extends DomainError {
 
 export class ScheduleNameTakenError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'SCHEDULE_NAME_TAKEN';
+  readonly code = SCHEDULE_NAME_TAKEN;
   constructor(name: string) {
     super(`a schedule named "${name}" already exists: choose another name, or use PUT /schedules/${name} to replace it`, { details: { name } });
   }
@@ -18,7 +19,7 @@ export class ScheduleNameTakenError extends DomainError {
 
 export class TickTakenError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'TICK_TAKEN';
+  readonly code = TICK_TAKEN;
   constructor(name: string, at: Date) {
     super(`schedule "${name}" already has a job for ${at.toISOString()}; trigger again`);
   }

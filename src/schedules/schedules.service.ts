@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { INVALID_CRON, INVALID_CURSOR, VALIDATION_FAILED } from '../common/domain/error-codes.js';
 import { ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
 import { uuidv7 } from '../common/uuid-v7.js';
 import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
@@ -19,7 +20,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: 'cursor is not a cursor returned by this API' }], 'INVALID_CURSOR');
+const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: 'cursor is not a cursor returned by this API' }], INVALID_CURSOR);
 const isNameTaken = (error: unknown) =>
   (error as { code?: unknown }).code === '23505' && (error as { constraint?: unknown }).constraint === 'schedules_name_key';
 
@@ -177,7 +178,7 @@ export class SchedulesService {
     if (startAt && endAt && startAt.getTime() > endAt.getTime()) {
       problems.push({ field: 'end_at', message: `end_at (${endAt.toISOString()}) must not be before start_at (${startAt.toISOString()})` });
     }
-    if (problems.length > 0) throw new ValidationFailedError(problems, problems.some((p) => p.field === 'cron') ? 'INVALID_CRON' : 'VALIDATION_FAILED');
+    if (problems.length > 0) throw new ValidationFailedError(problems, problems.some((p) => p.field === 'cron') ? INVALID_CRON : VALIDATION_FAILED);
     const job = this.template.check(dto.job);
     const { cron, timezone } = check as { cron: string; timezone: string };
     const nextFireAt = new CronClock(cron, timezone, { startAt, endAt }).next(new Date());

@@ -9,6 +9,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DASHBOARD_NOT_BUILT } from '../common/domain/error-codes.js';
 
 /** Where `GET /` sends a browser. */
 export const ROOT_REDIRECT = '/ui/';
@@ -26,7 +27,7 @@ export async function registerDashboard(app: NestFastifyApplication, root = dash
   fastify.get('/', (_request, reply) => reply.redirect(ROOT_REDIRECT, 302));
   if (root === null) {
     fastify.get('/ui/*', (_request, reply) =>
-      reply.code(404).send({ statusCode: 404, error: 'Not Found', code: 'DASHBOARD_NOT_BUILT', message: 'the dashboard was not built: run npm run build' }),
+      reply.code(404).send({ statusCode: 404, error: 'Not Found', code: DASHBOARD_NOT_BUILT, message: 'the dashboard was not built: run npm run build' }),
     );
     return;
   }

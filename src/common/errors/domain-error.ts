@@ -2,6 +2,7 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
+import { CONFLICT, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, VALIDATION_FAILED } from '../domain/error-codes.js';
 import { suggestField } from '../field-suggestion.js';
 
 export type DomainErrorKind =
@@ -41,7 +42,7 @@ export abstract class DomainError extends Error {
 
 export class InvalidInputError extends DomainError {
   readonly kind = 'invalid';
-  readonly code = 'INVALID_INPUT';
+  readonly code = INVALID_INPUT;
 }
 
 /**
@@ -51,7 +52,7 @@ export class InvalidInputError extends DomainError {
 export class ValidationFailedError extends DomainError {
   readonly kind = 'invalid';
   readonly code: string;
-  constructor(problems: readonly FieldProblem[], code = 'VALIDATION_FAILED') {
+  constructor(problems: readonly FieldProblem[], code = VALIDATION_FAILED) {
     const messages = problems.map((p) => p.message);
     // One problem reads as one message; several as the list (DESIGN §6 allows both).
     super(messages.join('; '), {
@@ -72,7 +73,7 @@ export class MalformedBodyError extends DomainError {
 
 export class UnknownJobTypeError extends DomainError {
   readonly kind = 'invalid';
-  readonly code = 'UNKNOWN_JOB_TYPE';
+  readonly code = UNKNOWN_JOB_TYPE;
   /** `at` prefixes the message (`jobs[3]: `). */
   constructor(type: string, known: readonly string[], at = '') {
     const hint = suggestField(type, known);
@@ -82,7 +83,7 @@ export class UnknownJobTypeError extends DomainError {
 
 export class JobNotFoundError extends DomainError {
   readonly kind = 'not_found';
-  readonly code = 'JOB_NOT_FOUND';
+  readonly code = JOB_NOT_FOUND;
   constructor(id: string) {
     super(`job ${id} not found`);
   }
@@ -90,7 +91,7 @@ export class JobNotFoundError extends DomainError {
 
 export class JobAlreadyFinishedError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'JOB_ALREADY_FINISHED';
+  readonly code = JOB_ALREADY_FINISHED;
   constructor(id: string, status: string) {
     super(`job ${id} is already ${status} and cannot be cancelled`, { details: { status } });
   }
@@ -98,12 +99,12 @@ export class JobAlreadyFinishedError extends DomainError {
 
 export class ConflictError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'CONFLICT';
+  readonly code = CONFLICT;
 }
 
 export class UnknownDependencyError extends DomainError {
   readonly kind = 'unprocessable';
-  readonly code = 'UNKNOWN_DEPENDENCY';
+  readonly code = UNKNOWN_DEPENDENCY;
   constructor(ids: readonly string[]) {
     super(`depends_on names unknown job${ids.length > 1 ? 's' : ''}: ${ids.join(', ')}`, {
       details: { unknown_ids: [...ids] },
@@ -113,7 +114,7 @@ export class UnknownDependencyError extends DomainError {
 
 export class DependencyCycleError extends DomainError {
   readonly kind = 'unprocessable';
-  readonly code = 'DEPENDENCY_CYCLE';
+  readonly code = DEPENDENCY_CYCLE;
   constructor(cycle: readonly string[]) {
     super(`dependency cycle: ${cycle.join(' -> ')}`, { details: { cycle: [...cycle] } });
   }
@@ -121,13 +122,13 @@ export class DependencyCycleError extends DomainError {
 
 export class UnauthorizedError extends DomainError {
   readonly kind = 'unauthorized';
-  readonly code = 'UNAUTHORIZED';
+  readonly code = UNAUTHORIZED;
 }
 
 /** A valid key whose role may not do what was asked. */
 export class ForbiddenError extends DomainError {
   readonly kind = 'forbidden';
-  readonly code = 'ROLE_NOT_ALLOWED';
+  readonly code = ROLE_NOT_ALLOWED;
   constructor(message: string, details: { role: string; required_role: string }) {
     super(message, { details });
   }
@@ -136,7 +137,7 @@ export class ForbiddenError extends DomainError {
 /** Too many requests for one key (or address) in the rate-limit window; `retryAfterSeconds` goes to Retry-After. */
 export class RateLimitedError extends DomainError {
   readonly kind = 'too_many_requests';
-  readonly code = 'RATE_LIMITED';
+  readonly code = RATE_LIMITED;
   constructor(readonly retryAfterSeconds: number, limit: number, windowMs: number) {
     super(`too many requests: at most ${limit} per ${windowMs} ms for this key (or address); retry in ${retryAfterSeconds} s`, {
       details: { retry_after_seconds: retryAfterSeconds },
@@ -147,7 +148,7 @@ export class RateLimitedError extends DomainError {
 /** The service sheds load at once rather than queue more work behind a slow dependency. */
 export class OverloadedError extends DomainError {
   readonly kind = 'overloaded';
-  readonly code = 'OVERLOADED';
+  readonly code = OVERLOADED;
   constructor(message: string, readonly retryAfterSeconds: number) {
     super(message, { details: { retry_after_seconds: retryAfterSeconds } });
   }
@@ -157,8 +158,8 @@ export class OverloadedError extends DomainError {
 export type Dependency = 'database' | 'redis';
 
 export const UNAVAILABLE_CODES: Record<Dependency, string> = {
-  database: 'DATABASE_UNAVAILABLE',
-  redis: 'REDIS_UNAVAILABLE',
+  database: DATABASE_UNAVAILABLE,
+  redis: REDIS_UNAVAILABLE,
 };
 
 /**

@@ -1,10 +1,11 @@
 /** The conflicts of re-runs, deletes and bulk actions (DESIGN §13): each names the state that refused it. */
+import { DEPENDENCY_NOT_COMPLETED, JOB_HAS_UNFINISHED_DEPENDENTS, JOB_NOT_FINISHED, JOB_NOT_RETRYABLE, JOB_STILL_STOPPING } from '../domain/error-codes.js';
 import { DomainError } from './domain-error.js';
 
 /** POST /jobs/{id}/retry of a job that did not end failed, timeout or cancelled. */
 export class JobNotRetryableError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'JOB_NOT_RETRYABLE';
+  readonly code = JOB_NOT_RETRYABLE;
   constructor(id: string, status: string) {
     super(`job ${id} is ${status}: only a failed, timed out or cancelled job can be retried`, { details: { status } });
   }
@@ -13,7 +14,7 @@ export class JobNotRetryableError extends DomainError {
 /** A retry of a job one of whose own dependencies ended without completing: that one is to be retried first. */
 export class DependencyNotCompletedError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'DEPENDENCY_NOT_COMPLETED';
+  readonly code = DEPENDENCY_NOT_COMPLETED;
   constructor(id: string, dependencyId: string, dependencyStatus: string) {
     super(`job ${id} depends on ${dependencyId}, which is ${dependencyStatus}: retry ${dependencyId} first`, {
       details: { dependency_id: dependencyId, dependency_status: dependencyStatus },
@@ -24,7 +25,7 @@ export class DependencyNotCompletedError extends DomainError {
 /** A cancelled job whose handler has not stopped yet still holds its worker's resources: it cannot run again yet. */
 export class JobStillStoppingError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'JOB_STILL_STOPPING';
+  readonly code = JOB_STILL_STOPPING;
   constructor(id: string) {
     super(`job ${id} was cancelled while running and its handler has not stopped yet; retry it in a moment`, {
       details: { status: 'cancelled' },
@@ -35,7 +36,7 @@ export class JobStillStoppingError extends DomainError {
 /** DELETE /jobs/{id} of a job that has not finished. */
 export class JobNotFinishedError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'JOB_NOT_FINISHED';
+  readonly code = JOB_NOT_FINISHED;
   constructor(id: string, status: string) {
     super(`job ${id} is ${status}: only a finished job can be deleted (cancel it first)`, { details: { status } });
   }
@@ -44,7 +45,7 @@ export class JobNotFinishedError extends DomainError {
 /** DELETE /jobs/{id} of a finished job that an unfinished job still depends on. */
 export class JobHasUnfinishedDependentsError extends DomainError {
   readonly kind = 'conflict';
-  readonly code = 'JOB_HAS_UNFINISHED_DEPENDENTS';
+  readonly code = JOB_HAS_UNFINISHED_DEPENDENTS;
   constructor(id: string, status: string, dependentId: string, dependentStatus: string) {
     super(`job ${id} cannot be deleted: job ${dependentId} (${dependentStatus}) depends on it`, {
       details: { status, dependent_id: dependentId, dependent_status: dependentStatus },

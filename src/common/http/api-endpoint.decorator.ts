@@ -1,5 +1,6 @@
 import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
 import { ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiResponse, ApiSecurity } from '@nestjs/swagger';
+import { BODY_TOO_LARGE, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNSUPPORTED_MEDIA_TYPE, VALIDATION_FAILED } from '../domain/error-codes.js';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input: validation failed, unknown field, unknown type, bad payload, requirements over the limits or malformed id.',
@@ -15,20 +16,20 @@ const ERROR_TEXT: Record<number, string> = {
 };
 
 const ERROR_EXAMPLE: Record<number, { error: string; message: string; code: string; details?: Array<{ field: string; message: string }> }> = {
-  400: { error: 'Bad Request', message: 'type is required', code: 'VALIDATION_FAILED', details: [{ field: 'type', message: 'type is required' }] },
-  401: { error: 'Unauthorized', message: 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', code: 'UNAUTHORIZED' },
-  403: { error: 'Forbidden', message: 'key "dashboard" has role read; POST /jobs needs operate', code: 'ROLE_NOT_ALLOWED' },
-  404: { error: 'Not Found', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e not found', code: 'JOB_NOT_FOUND' },
-  409: { error: 'Conflict', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is already completed and cannot be cancelled', code: 'JOB_ALREADY_FINISHED' },
-  413: { error: 'Payload Too Large', message: 'request body is larger than the allowed maximum (MAX_BODY_BYTES)', code: 'BODY_TOO_LARGE' },
+  400: { error: 'Bad Request', message: 'type is required', code: VALIDATION_FAILED, details: [{ field: 'type', message: 'type is required' }] },
+  401: { error: 'Unauthorized', message: 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"', code: UNAUTHORIZED },
+  403: { error: 'Forbidden', message: 'key "dashboard" has role read; POST /jobs needs operate', code: ROLE_NOT_ALLOWED },
+  404: { error: 'Not Found', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e not found', code: JOB_NOT_FOUND },
+  409: { error: 'Conflict', message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is already completed and cannot be cancelled', code: JOB_ALREADY_FINISHED },
+  413: { error: 'Payload Too Large', message: 'request body is larger than the allowed maximum (MAX_BODY_BYTES)', code: BODY_TOO_LARGE },
   415: {
     error: 'Unsupported Media Type',
     message: 'the request body was sent as "application/x-www-form-urlencoded", which is what curl -d sends unless told otherwise: send the body as JSON with the header "Content-Type: application/json"',
-    code: 'UNSUPPORTED_MEDIA_TYPE',
+    code: UNSUPPORTED_MEDIA_TYPE,
   },
-  429: { error: 'Too Many Requests', message: 'too many requests: at most 1000 per 10000 ms for this key (or address); retry in 3 s', code: 'RATE_LIMITED' },
-  422: { error: 'Unprocessable Entity', message: 'depends_on names unknown job: 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f', code: 'UNKNOWN_DEPENDENCY' },
-  503: { error: 'Service Unavailable', message: '256 submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly', code: 'OVERLOADED' },
+  429: { error: 'Too Many Requests', message: 'too many requests: at most 1000 per 10000 ms for this key (or address); retry in 3 s', code: RATE_LIMITED },
+  422: { error: 'Unprocessable Entity', message: 'depends_on names unknown job: 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5f', code: UNKNOWN_DEPENDENCY },
+  503: { error: 'Service Unavailable', message: '256 submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly', code: OVERLOADED },
 };
 
 export interface ApiEndpointOptions {

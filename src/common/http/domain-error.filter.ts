@@ -7,6 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE } from '../domain/error-codes.js';
 import { DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
 import { unavailableDependencyOf } from './unavailable-errors.js';
 
@@ -41,27 +42,27 @@ const REASON: Record<number, string> = {
 
 /** The code of an error that carries none of its own (a Nest HttpException, such as an unknown route). */
 const CODE: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  408: 'REQUEST_TIMEOUT',
-  409: 'CONFLICT',
-  413: 'BODY_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'UNPROCESSABLE',
-  429: 'RATE_LIMITED',
-  503: 'SERVICE_UNAVAILABLE',
+  400: BAD_REQUEST,
+  401: UNAUTHORIZED,
+  403: FORBIDDEN,
+  404: NOT_FOUND,
+  405: METHOD_NOT_ALLOWED,
+  408: REQUEST_TIMEOUT,
+  409: CONFLICT,
+  413: BODY_TOO_LARGE,
+  415: UNSUPPORTED_MEDIA_TYPE,
+  422: UNPROCESSABLE,
+  429: RATE_LIMITED,
+  503: SERVICE_UNAVAILABLE,
 };
 
 /** Fastify's body and URL errors, by their code. */
 const FASTIFY_CODE: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_CTP_BODY_TOO_LARGE: BODY_TOO_LARGE,
+  FST_ERR_CTP_EMPTY_JSON_BODY: EMPTY_BODY,
+  FST_ERR_CTP_INVALID_JSON_BODY: INVALID_JSON,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: INVALID_CONTENT_LENGTH,
 };
 
 export interface ErrorBody {
@@ -81,13 +82,13 @@ function fromFastifyError(error: unknown): ErrorBody | null {
   const isJsonSyntax = e.name === 'SyntaxError' && e.statusCode === 400;
   if (!isJsonSyntax && !(typeof e.code === 'string' && e.code.startsWith('FST_'))) return null;
   let message = typeof e.message === 'string' ? e.message : 'bad request';
-  let code = FASTIFY_CODE[String(e.code)] ?? CODE[e.statusCode] ?? 'BAD_REQUEST';
-  if (code === 'UNSUPPORTED_MEDIA_TYPE') {
+  let code = FASTIFY_CODE[String(e.code)] ?? CODE[e.statusCode] ?? BAD_REQUEST;
+  if (code === UNSUPPORTED_MEDIA_TYPE) {
     message = 'unsupported content type: send the body as JSON with the header "Content-Type: application/json"';
   }
-  if (code === 'EMPTY_BODY') message = 'request body is empty: send a JSON object with "Content-Type: application/json"';
-  if (code === 'INVALID_JSON' || isJsonSyntax) {
-    code = /prototype/.test(message) ? 'FORBIDDEN_JSON_KEY' : 'INVALID_JSON';
+  if (code === EMPTY_BODY) message = 'request body is empty: send a JSON object with "Content-Type: application/json"';
+  if (code === INVALID_JSON || isJsonSyntax) {
+    code = /prototype/.test(message) ? FORBIDDEN_JSON_KEY : INVALID_JSON;
     message = `request body is not valid JSON: ${message}`;
   }
   return { statusCode: e.statusCode, error: REASON[e.statusCode] ?? 'Bad Request', message, code };
@@ -130,7 +131,7 @@ export class DomainErrorFilter implements ExceptionFilter {
     const body = this.describe(exception);
     if (body.statusCode === 413) {
       body.message = 'request body is larger than the allowed maximum (MAX_BODY_BYTES)';
-      body.code = 'BODY_TOO_LARGE';
+      body.code = BODY_TOO_LARGE;
     }
     return body;
   }
@@ -161,6 +162,6 @@ export class DomainErrorFilter implements ExceptionFilter {
     const fastify = fromFastifyError(exception);
     if (fastify) return fastify;
     this.logger.error({ err: exception }, 'unhandled error');
-    return { statusCode: 500, error: 'Internal Server Error', message: 'internal server error', code: 'INTERNAL_ERROR' };
+    return { statusCode: 500, error: 'Internal Server Error', message: 'internal server error', code: INTERNAL_ERROR };
   }
 }

@@ -5,6 +5,7 @@ import { RouteConfig, type NestFastifyApplication } from '@nestjs/platform-fasti
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/app-config.js';
+import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
 import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
 import { ApiKeyRing, presentedKey } from './api-keys.js';
 
@@ -65,9 +66,9 @@ export function httpServerOptions(config: AppConfig): Partial<FastifyServerOptio
     http: { connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeoutMs / 4))) },
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
-      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerAndClose(socket, 408, 'REQUEST_TIMEOUT', timeoutMessage(requestTimeoutMs), error);
-      else if (error.code === 'HPE_HEADER_OVERFLOW') answerAndClose(socket, 431, 'HEADERS_TOO_LARGE', 'the request line and headers are too large', error);
-      else answerAndClose(socket, 400, 'BAD_HTTP_REQUEST', 'malformed HTTP request', error);
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerAndClose(socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs), error);
+      else if (error.code === 'HPE_HEADER_OVERFLOW') answerAndClose(socket, 431, HEADERS_TOO_LARGE, 'the request line and headers are too large', error);
+      else answerAndClose(socket, 400, BAD_HTTP_REQUEST, 'malformed HTTP request', error);
     },
   };
 }
@@ -85,7 +86,7 @@ function timeBodies(fastify: FastifyInstance, requestTimeoutMs: number): void {
     const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
     if (!hasBody) return done();
     const timer = setTimeout(() => {
-      if (!reply.sent) answerAndClose(request.raw.socket, 408, 'REQUEST_TIMEOUT', timeoutMessage(requestTimeoutMs));
+      if (!reply.sent) answerAndClose(request.raw.socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs));
     }, requestTimeoutMs);
     (request as FastifyRequest & { [BODY_TIMER]?: NodeJS.Timeout })[BODY_TIMER] = timer;
     reply.raw.once('close', () => clearTimeout(timer));

@@ -2,22 +2,23 @@
 import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { EMPTY_BODY, FORBIDDEN_JSON_KEY, INVALID_JSON } from '../domain/error-codes.js';
 import { MalformedBodyError, ValidationFailedError } from '../errors/domain-error.js';
 import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
 import { installLingeringClose } from './lingering-close.js';
 
 /** Parses a JSON body; refuses `__proto__` and `constructor.prototype` keys (prototype pollution), as Fastify's own parser does. */
 export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) throw new MalformedBodyError('EMPTY_BODY', 'request body is empty: send a JSON object with "Content-Type: application/json"');
+  if (text.length === 0) throw new MalformedBodyError(EMPTY_BODY, 'request body is empty: send a JSON object with "Content-Type: application/json"');
   let parsed: unknown;
   try {
     parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (/forbidden prototype property/.test(reason)) {
-      throw new MalformedBodyError('FORBIDDEN_JSON_KEY', 'request body has a "__proto__" or "constructor.prototype" key, which is refused');
+      throw new MalformedBodyError(FORBIDDEN_JSON_KEY, 'request body has a "__proto__" or "constructor.prototype" key, which is refused');
     }
-    throw new MalformedBodyError('INVALID_JSON', `request body is not valid JSON: ${reason}`);
+    throw new MalformedBodyError(INVALID_JSON, `request body is not valid JSON: ${reason}`);
   }
   // Walking every node of a large body costs more than scanning its text: walk only when the text says so.
   const problem = mayHaveJsonProblem(text, MAX_BODY_DEPTH) ? findJsonProblem(parsed, MAX_BODY_DEPTH) : null;

@@ -15,7 +15,9 @@ import {
 import { lookup } from 'node:dns/promises';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { ADDRESS_NOT_ALLOWED } from '../../common/domain/error-codes.js';
 import { AppConfig } from '../../config/app-config.js';
+import { FETCH_TIMEOUT } from '../../jobs/domain/error-codes.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { columnsOf, isPlainObject, recordListOf } from './dependency-results.js';
 import type { PayloadProblem } from '../../jobs/job-type-catalog.js';
@@ -94,7 +96,7 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
   checkPayload(payload: DataFetchPayload): PayloadProblem[] {
     if (typeof payload.url !== 'string') return [];
     const refusal = submitTimeRefusal(payload.url, this.config.dataFetchAllowPrivate);
-    return refusal ? [{ field: 'url', message: refusal, code: 'ADDRESS_NOT_ALLOWED' }] : [];
+    return refusal ? [{ field: 'url', message: refusal, code: ADDRESS_NOT_ALLOWED }] : [];
   }
 
   /** After the worker drained (BeforeApplicationShutdown): requests still running keep their connections until then. */
@@ -181,7 +183,7 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
       }
     } catch (error) {
       if (signal.aborted && !ctx.signal.aborted) {
-        throw Object.assign(new Error(`data_fetch: no complete response from ${urlForLog(hop.url)} within timeout_ms (${timeoutMs} ms)`), { code: 'FETCH_TIMEOUT' });
+        throw Object.assign(new Error(`data_fetch: no complete response from ${urlForLog(hop.url)} within timeout_ms (${timeoutMs} ms)`), { code: FETCH_TIMEOUT });
       }
       throw unwrap(error);
     }
@@ -234,7 +236,7 @@ function withoutCredentials(url: URL): string {
 function unwrap(error: unknown): unknown {
   let current = error;
   for (let depth = 0; depth < 3 && current instanceof Error; depth++) {
-    if ((current as { code?: unknown }).code === 'ADDRESS_NOT_ALLOWED') return current;
+    if ((current as { code?: unknown }).code === ADDRESS_NOT_ALLOWED) return current;
     current = current.cause;
   }
   return error;

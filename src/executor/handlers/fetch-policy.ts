@@ -1,10 +1,11 @@
 /** Which addresses data_fetch may connect to, and a DNS lookup that enforces it. Pure: the resolver is injected. */
 import ipaddr from 'ipaddr.js';
 import { isIP } from 'node:net';
+import { ADDRESS_NOT_ALLOWED } from '../../common/domain/error-codes.js';
 
 /** Thrown when a request would reach a private, loopback, link-local or otherwise non-public address. */
 export class AddressNotAllowedError extends Error {
-  readonly code = 'ADDRESS_NOT_ALLOWED';
+  readonly code = ADDRESS_NOT_ALLOWED;
   /** A policy refusal: another attempt would be refused the same way (see NonRetryableError). */
   readonly retryable = false;
   constructor(host: string, address: string, range: string) {

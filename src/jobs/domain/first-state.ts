@@ -1,3 +1,4 @@
+import { DEPENDENCY_FAILED } from './error-codes.js';
 import { assertTransition, isFailedForGood, type JobStatus } from './job-state.js';
 import { isAhead } from './run-at.js';
 
@@ -13,7 +14,7 @@ export interface FirstState {
   status: 'ready' | 'blocked' | 'cancelled' | 'pending';
   pendingDependencies: number;
   unfinished: string[];
-  error: { code: 'DEPENDENCY_FAILED'; message: string; dependency_id: string; root_id: string } | null;
+  error: { code: typeof DEPENDENCY_FAILED; message: string; dependency_id: string; root_id: string } | null;
 }
 
 /**
@@ -29,7 +30,7 @@ export function firstState(dependencies: readonly DependencyView[], runAt: Date 
       pendingDependencies: 0,
       unfinished: [],
       error: {
-        code: 'DEPENDENCY_FAILED',
+        code: DEPENDENCY_FAILED,
         message: `dependency ${failed.id} ended ${failed.status}; this job can never run`,
         dependency_id: failed.id,
         root_id: failed.rootId ?? failed.id,

@@ -62,3 +62,30 @@ export function isRetryable(status: JobStatus): boolean {
 export function sourcesOf(to: JobStatus): JobStatus[] {
   return JOB_STATUSES.filter((from) => NEXT[from].includes(to));
 }
+
+/**
+ * A move that a statement performs: from each of `from` to each of `to`, every pair an edge of the
+ * table. Built only by `transition` and `transitionInto`, which refuse a pair the table lacks.
+ */
+export interface Transition {
+  readonly from: readonly JobStatus[];
+  readonly to: readonly JobStatus[];
+}
+
+/**
+ * The move from `from` to `to` (one status or several each), checked against the table: throws
+ * IllegalTransitionError for a pair it lacks. Statements call it when their module loads, so a
+ * statement that performs a move the table does not allow fails at the first import, not on a request.
+ */
+export function transition(from: JobStatus | readonly JobStatus[], to: JobStatus | readonly JobStatus[]): Transition {
+  const froms: JobStatus[] = typeof from === 'string' ? [from] : [...from];
+  const tos: JobStatus[] = typeof to === 'string' ? [to] : [...to];
+  if (froms.length === 0 || tos.length === 0) throw new Error('a transition needs at least one source and one target');
+  for (const f of froms) for (const t of tos) if (!NEXT[f].includes(t)) throw new IllegalTransitionError(f, t);
+  return Object.freeze({ from: Object.freeze(froms), to: Object.freeze(tos) });
+}
+
+/** Every move into `to`: from each of its sources in the table (`sourcesOf`). */
+export function transitionInto(to: JobStatus): Transition {
+  return transition(sourcesOf(to), to);
+}

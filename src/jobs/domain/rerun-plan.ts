@@ -3,6 +3,7 @@
  * that its end cancelled (`DEPENDENCY_FAILED` with it as `root_id`) and the states of everyone's
  * dependencies, decides which jobs come back and in which state. No I/O.
  */
+import { DEPENDENCY_NOT_COMPLETED, JOB_NOT_RETRYABLE } from '../../common/domain/error-codes.js';
 import { assertTransition, isFailedForGood, isRetryable, type JobStatus } from './job-state.js';
 import { isAhead } from './run-at.js';
 
@@ -32,8 +33,8 @@ export interface RerunStep {
 
 export type RerunPlan =
   | { ok: true; steps: RerunStep[]; kept: Array<{ id: string; dependencyId: string }> }
-  | { ok: false; code: 'JOB_NOT_RETRYABLE'; status: JobStatus }
-  | { ok: false; code: 'DEPENDENCY_NOT_COMPLETED'; dependencyId: string; dependencyStatus: JobStatus };
+  | { ok: false; code: typeof JOB_NOT_RETRYABLE; status: JobStatus }
+  | { ok: false; code: typeof DEPENDENCY_NOT_COMPLETED; dependencyId: string; dependencyStatus: JobStatus };
 
 /**
  * Plans the retry of `target`. Its downstream `cancelled` jobs come back (to `blocked`) unless one of
@@ -41,10 +42,10 @@ export type RerunPlan =
  * wait forever, so it stays cancelled (`kept`), and so do the jobs behind it.
  */
 export function planRerun(target: RerunNode, downstream: readonly RerunNode[], now = new Date()): RerunPlan {
-  if (!isRetryable(target.status)) return { ok: false, code: 'JOB_NOT_RETRYABLE', status: target.status };
+  if (!isRetryable(target.status)) return { ok: false, code: JOB_NOT_RETRYABLE, status: target.status };
   const failedDependency = target.dependencies.find((d) => isFailedForGood(d.status));
   if (failedDependency) {
-    return { ok: false, code: 'DEPENDENCY_NOT_COMPLETED', dependencyId: failedDependency.id, dependencyStatus: failedDependency.status };
+    return { ok: false, code: DEPENDENCY_NOT_COMPLETED, dependencyId: failedDependency.id, dependencyStatus: failedDependency.status };
   }
 
   const back = new Set([target.id, ...downstream.filter((n) => n.id !== target.id && n.status === 'cancelled').map((n) => n.id)]);

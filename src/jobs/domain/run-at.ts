@@ -2,6 +2,7 @@
  * Delayed jobs (DESIGN §10): reading `run_at` and `delay_ms`, the furthest a job may be put off,
  * and the SCHEDULED waiting reason. Pure: `now` is always given.
  */
+import { WAITING } from '../../common/domain/waiting-reasons.js';
 
 /** How far ahead a job may be put off: 10 calendar years from now (UTC). */
 export const MAX_YEARS_AHEAD = 10;
@@ -93,7 +94,7 @@ export function isAhead(runAt: Date | null, now: Date): runAt is Date {
 }
 
 /** DESIGN §10: the waiting reason of a job that waits `pending` for its `run_at`. */
-export function scheduledReason(runAt: Date): { code: 'SCHEDULED'; message: string; until: string } {
+export function scheduledReason(runAt: Date): { code: typeof WAITING.SCHEDULED; message: string; until: string } {
   const until = runAt.toISOString();
-  return { code: 'SCHEDULED', message: `delayed: may start at ${until}`, until };
+  return { code: WAITING.SCHEDULED, message: `delayed: may start at ${until}`, until };
 }

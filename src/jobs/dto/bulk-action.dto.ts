@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, ValidateNested } from 'class-validator';
+import { JOB_NOT_RETRYABLE } from '../../common/domain/error-codes.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 
 /** Most ids one bulk request names (DESIGN §13). */
@@ -56,7 +57,7 @@ export class BulkSkippedDto {
   @ApiProperty({ example: 'job is completed', description: 'Why the job was not changed.' })
   reason!: string;
 
-  @ApiPropertyOptional({ example: 'JOB_NOT_RETRYABLE' })
+  @ApiPropertyOptional({ example: JOB_NOT_RETRYABLE })
   code?: string;
 }
 

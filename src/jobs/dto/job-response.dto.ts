@@ -1,4 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { WAITING } from '../../common/domain/waiting-reasons.js';
+import { HANDLER_ERROR } from '../domain/error-codes.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 import type { Job } from '../entities/job.entity.js';
 
@@ -15,7 +17,7 @@ class RetryConfigResponseDto {
 }
 
 class CodeMessageDto {
-  @ApiProperty({ example: 'HANDLER_ERROR' }) code!: string;
+  @ApiProperty({ example: HANDLER_ERROR }) code!: string;
   @ApiProperty({ example: 'connect ECONNREFUSED 10.0.0.7:443' }) message!: string;
 }
 
@@ -40,7 +42,7 @@ export class JobResponseDto {
   @ApiProperty({ nullable: true, example: null, description: 'What the handler returned.' }) result!: unknown;
   @ApiProperty({ type: CodeMessageDto, nullable: true, example: null, description: 'Last failure; code is HANDLER_ERROR, TIMEOUT, WORKER_LOST, DEPENDENCY_FAILED, CANCELLED_BY_USER, ...' }) error!: Record<string, unknown> | null;
   @ApiProperty({ type: 'string', nullable: true, example: null }) worker_id!: string | null;
-  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: 'NO_WORKERS', message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, SCHEDULED (with until), QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
+  @ApiProperty({ type: CodeMessageDto, nullable: true, example: { code: WAITING.NO_WORKERS, message: 'no worker is registered' }, description: 'Why a waiting job is not running yet: WAITING_FOR_DEPENDENCIES, RETRY_BACKOFF, SCHEDULED (with until), QUEUE_PAUSED, CONCURRENCY_LIMIT, RATE_LIMITED, INSUFFICIENT_RESOURCES, NO_WORKERS.' }) waiting_reason!: Record<string, unknown> | null;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) started_at!: string | null;

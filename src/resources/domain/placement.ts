@@ -2,6 +2,7 @@
  * Placement of ready jobs on workers (DESIGN §4): priority order, best fit, starvation guard, and
  * the reason every job left waiting has to wait. Pure: no I/O, no clock.
  */
+import { QUEUE_RULE_REASONS, WAITING } from '../../common/domain/waiting-reasons.js';
 export interface Resources {
   slots: number;
   cpuUnits: number;
@@ -37,7 +38,7 @@ export interface AdmissionGate {
 }
 
 export interface Reason {
-  code: 'NO_WORKERS' | 'INSUFFICIENT_RESOURCES' | 'QUEUE_PAUSED' | 'CONCURRENCY_LIMIT' | 'RATE_LIMITED';
+  code: typeof WAITING.NO_WORKERS | typeof WAITING.INSUFFICIENT_RESOURCES | (typeof QUEUE_RULE_REASONS)[number];
   message: string;
   [extra: string]: unknown;
 }
@@ -87,7 +88,7 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
   const accepting = workers.filter((w) => w.accepting);
   if (accepting.length === 0) {
     return {
-      code: 'NO_WORKERS',
+      code: WAITING.NO_WORKERS,
       message: workers.length === 0 ? 'no worker is registered' : `0/${workers.length} workers accept jobs (draining or stopping)`,
     };
   }
@@ -109,7 +110,7 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
   if (lacking.memory_mb) parts.push(`${lacking.memory_mb} insufficient memory_mb`);
   if (reserved) parts.push(`${reserved} reserved for a starving job`);
   return {
-    code: 'INSUFFICIENT_RESOURCES',
+    code: WAITING.INSUFFICIENT_RESOURCES,
     message: `0/${accepting.length} workers fit: ${parts.join(', ') || 'no room'}`,
     workers: accepting.length,
     lacking,

@@ -4,6 +4,7 @@
  * and the recent starts of its type; and why not, in the words of its waiting reason. No I/O, no
  * clock: the caller passes `now`.
  */
+import { QUEUE_RULE_REASONS, WAITING } from '../../common/domain/waiting-reasons.js';
 
 export interface RateLimit {
   limit: number;
@@ -20,7 +21,7 @@ export interface QueueRules {
 
 export const NO_RULES: QueueRules = Object.freeze({ paused: false, concurrencyLimit: null, keyConcurrencyLimit: null, rateLimit: null });
 
-export type FlowReasonCode = 'QUEUE_PAUSED' | 'CONCURRENCY_LIMIT' | 'RATE_LIMITED';
+export type FlowReasonCode = (typeof QUEUE_RULE_REASONS)[number];
 
 export interface FlowReason {
   code: FlowReasonCode;
@@ -194,11 +195,11 @@ export class FlowGate {
   }
 
   private typeReason(type: string, rules: QueueRules): FlowReason | null {
-    if (rules.paused) return { code: 'QUEUE_PAUSED', message: `queue ${type} is paused`, type };
+    if (rules.paused) return { code: WAITING.QUEUE_PAUSED, message: `queue ${type} is paused`, type };
     const running = this.byType.get(type) ?? 0;
     if (rules.concurrencyLimit !== null && running >= rules.concurrencyLimit) {
       return {
-        code: 'CONCURRENCY_LIMIT',
+        code: WAITING.CONCURRENCY_LIMIT,
         message: `${running}/${rules.concurrencyLimit} jobs of type ${type} placed or running (concurrency_limit)`,
         scope: 'type',
         type,
@@ -222,7 +223,7 @@ export class FlowGate {
     const until = rateLimitedUntil(rate, this.startsOf(type, rate), this.s.now);
     if (until === null) return null;
     return {
-      code: 'RATE_LIMITED',
+      code: WAITING.RATE_LIMITED,
       message: `${rate.limit} starts of type ${type} within ${rate.intervalMs} ms (rate_limit); next start at ${new Date(until).toISOString()}`,
       type,
       until: new Date(until).toISOString(),
@@ -242,7 +243,7 @@ export class FlowGate {
 
 function keyLimitReason(type: string, key: string, limit: number, running: number): FlowReason {
   return {
-    code: 'CONCURRENCY_LIMIT',
+    code: WAITING.CONCURRENCY_LIMIT,
     message: `${running}/${limit} jobs of type ${type} with concurrency_key ${JSON.stringify(key)} placed or running (key_concurrency_limit)`,
     scope: 'key',
     type,
