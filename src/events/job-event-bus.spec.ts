@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { InProcessJobEventBus } from './in-process-job-event-bus.js';
 import type { ClusterSignal, JobEvent, JobEventBus } from './job-event-bus.js';
 import { PUBLISH_CHUNK, RedisJobEventBus, type RedisPublisher, type RedisSubscriber } from './redis-job-event-bus.js';
@@ -45,6 +46,8 @@ class PubSubInMemory {
 }
 
 const CHANNEL = 'test:job-events';
+// The listener failures and malformed messages provoked here are logged: not while testing.
+beforeAll(() => Logger.overrideLogger(false));
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 const event = (jobId: string, sequence = 1, name: JobEvent['event'] = 'job_created'): JobEvent => ({
   event: name,
