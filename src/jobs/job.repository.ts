@@ -226,5 +226,4 @@ export class JobRepository {
     );
     return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key }));
   }
-
 }
