@@ -1,5 +1,5 @@
-import { UnknownDependencyError } from '../common/errors/domain-error.js';
 import { firstState, type DependencyView } from './domain/first-state.js';
+import { UnknownDependencyError } from '../common/errors/domain-error.js';
 import type { JobStatus } from './domain/job-state.js';
 import { scheduledReason } from './domain/run-at.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';

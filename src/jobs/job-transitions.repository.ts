@@ -26,9 +26,6 @@ const SCHEDULED_REASON = (at: string) => `jsonb_build_object('code', 'SCHEDULED'
   'message', 'delayed: may start at ' || to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'until', to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
 
-/** The event of an attempt that ended badly, for a row of alias `row` with an `outcome` column: job_timeout or job_failed. */
-const FAILURE_EVENT = (row: string) => `CASE WHEN ${row}.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END`;
-
 export interface FinishItem {
   id: string;
   /** The attempt that ended. */
@@ -41,6 +38,9 @@ export interface FailItem extends FinishItem {
   /** When to run again, or null when the failure is final. */
   retryAt: Date | null;
 }
+
+/** The event of an attempt that ended badly, for a row of alias `row` with an `outcome` column: job_timeout or job_failed. */
+const FAILURE_EVENT = (row: string) => `CASE WHEN ${row}.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END`;
 
 /**
  * Every statement that moves a job between states after it started or was cancelled (DESIGN §3):
