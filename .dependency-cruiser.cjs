@@ -1,10 +1,9 @@
 /**
- * The import arrows of STYLE §2, checked in CI (`npm run lint:deps`). Where the code deliberately
- * differs from STYLE, the rule says so (README "Decisions"): the composition roots (app.module.ts,
- * bootstrap.ts, ports/) wire everything; the LeaderElection port lives with the scheduler and is
- * bound in ports/; the gateway answers `replay` through JobsService; Metrics (health/) is shared.
+ * The import arrows of STYLE §2, checked in CI (`npm run lint:deps`). The composition roots
+ * (app.module.ts, ports.module.ts, bootstrap.ts, main.ts, runtime.ts) wire everything. Each port
+ * lives with its implementations (events/, dispatch/, leadership/); Metrics (metrics/) is shared.
  */
-const ROOTS = '^src/(app\\.module|bootstrap|main|runtime)\\.ts$';
+const ROOTS = '^src/(app\\.module|ports\\.module|bootstrap|main|runtime)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -19,16 +18,9 @@ module.exports = {
     {
       name: 'nothing-imports-the-engine-edges',
       severity: 'error',
-      comment: 'STYLE §2: nothing imports scheduler/, executor/ or gateway/ (except the composition roots; ports/ binds the LeaderElection port).',
-      from: { path: '^src/', pathNot: [ROOTS, '^src/(scheduler|executor|gateway)/', '^src/ports/'] },
+      comment: 'STYLE §2: nothing imports scheduler/, executor/ or gateway/ (except the composition roots).',
+      from: { path: '^src/', pathNot: [ROOTS, '^src/(scheduler|executor|gateway)/'] },
       to: { path: '^src/(scheduler|executor|gateway)/' },
-    },
-    {
-      name: 'ports-only-bind-leader-election',
-      severity: 'error',
-      comment: 'ports/ may take from scheduler/ only the LeaderElection port and its implementations.',
-      from: { path: '^src/ports/' },
-      to: { path: '^src/scheduler/', pathNot: '^src/scheduler/(leader-election|pg-advisory-leader-election|single-process-leadership)\\.ts$' },
     },
     {
       name: 'engine-edges-stay-apart',
@@ -42,14 +34,14 @@ module.exports = {
       severity: 'error',
       comment: 'STYLE §2: resources/ (where work fits) never imports jobs/.',
       from: { path: '^src/resources/' },
-      to: { path: '^src/(jobs|dispatch|ports)/' },
+      to: { path: '^src/(jobs|dispatch)/' },
     },
     {
       name: 'jobs-know-no-infrastructure-edges',
       severity: 'error',
-      comment: 'jobs/ (what work exists) does not reach into resources/, dispatch/, ports/ or redis/.',
+      comment: 'jobs/ (what work exists) does not reach into resources/, dispatch/, leadership/ or redis/.',
       from: { path: '^src/jobs/' },
-      to: { path: '^src/(resources|dispatch|ports|redis)/' },
+      to: { path: '^src/(resources|dispatch|leadership|redis)/' },
     },
     {
       name: 'config-imports-nothing',
@@ -71,6 +63,41 @@ module.exports = {
       comment: 'STYLE §2: events/ imports at most config/.',
       from: { path: '^src/events/' },
       to: { path: '^src/', pathNot: '^src/(events|config)/' },
+    },
+    {
+      name: 'leadership-at-most-config',
+      severity: 'error',
+      comment: 'leadership/ (the LeaderElection port and its implementations) imports at most config/.',
+      from: { path: '^src/leadership/' },
+      to: { path: '^src/', pathNot: '^src/(leadership|config)/' },
+    },
+    {
+      name: 'dispatch-knows-only-job-types',
+      severity: 'error',
+      comment: 'dispatch/ (the JobDispatcher port) carries jobs without looking into them: besides config/ and redis/ it takes only the types of jobs/job-row.ts.',
+      from: { path: '^src/dispatch/' },
+      to: { path: '^src/', pathNot: ['^src/(dispatch|config|redis)/', '^src/jobs/job-row\\.ts$'] },
+    },
+    {
+      name: 'dispatch-needs-no-jobs-code',
+      severity: 'error',
+      comment: 'dispatch/ imports the job types type-only: no code of jobs/ runs in it.',
+      from: { path: '^src/dispatch/' },
+      to: { path: '^src/jobs/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'metrics-imports-nothing',
+      severity: 'error',
+      comment: 'metrics/ (every Prometheus metric, shared by all folders) imports no other folder.',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/', pathNot: '^src/metrics/' },
+    },
+    {
+      name: 'gateway-reads-events',
+      severity: 'error',
+      comment: 'STYLE §2: gateway/ maps bus events to Socket.IO and replays from the JobEventLog port: it imports events/ (and common/, config/, redis/), never jobs/.',
+      from: { path: '^src/gateway/' },
+      to: { path: '^src/', pathNot: '^src/(gateway|events|common|config|redis)/' },
     },
     {
       name: 'domain-is-pure',

@@ -11,7 +11,7 @@ import { HandlersModule } from './executor/handlers.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
-import { PortsModule } from './ports/ports.module.js';
+import { PortsModule } from './ports.module.js';
 import { QueuesModule } from './queues/queues.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 import { SchedulesModule } from './schedules/schedules.module.js';
@@ -31,7 +31,7 @@ export class AppModule {
       JobsModule,
       HandlersModule,
     ];
-    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulesModule, SchedulerModule, GatewayModule);
+    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulesModule, SchedulerModule, GatewayModule.replayingFrom(JobsModule));
     if (runsJobs) imports.push(ExecutorModule.forDeployment(deployment));
     return {
       module: AppModule,

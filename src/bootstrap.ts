@@ -15,7 +15,7 @@ import type { AppConfig } from './config/app-config.js';
 import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
 import { ConfiguredIoAdapter, RedisIoAdapter } from './gateway/redis-io.adapter.js';
-import { Metrics } from './health/metrics.js';
+import { Metrics } from './metrics/metrics.js';
 import { JobTypeCatalog } from './jobs/job-type-catalog.js';
 import { RedisConnections } from './redis/redis-connections.js';
 import { registerDashboard } from './ui/dashboard.js';

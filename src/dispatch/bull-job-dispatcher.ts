@@ -2,7 +2,7 @@ import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import type Bull from 'bull';
 import { deleteQueueKeys } from './bull-queue-keys.js';
 import { JobDispatcher, workerQueueName, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
-import type { StartedJob } from '../jobs/job-lifecycle.service.js';
+import type { StartedJob } from '../jobs/job-row.js';
 import type { BullQueues } from './bull-queues.js';
 import type { InProcessQueues } from './in-process-queues.js';
 

@@ -4,7 +4,7 @@ import { BullJobDispatcher } from './bull-job-dispatcher.js';
 import type { BullQueues } from './bull-queues.js';
 import { InProcessQueues } from './in-process-queues.js';
 import type { DispatchedJobData } from './job-dispatcher.js';
-import type { StartedJob } from '../jobs/job-lifecycle.service.js';
+import type { StartedJob } from '../jobs/job-row.js';
 import { LanedWorkerQueue } from './worker-queue.js';
 
 /** Records what reaches Bull, by queue name, instead of talking to Redis. */

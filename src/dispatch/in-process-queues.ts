@@ -1,4 +1,4 @@
-import type { StartedJob } from '../jobs/job-lifecycle.service.js';
+import type { StartedJob } from '../jobs/job-row.js';
 import { JobDispatcher, type Dispatch, type DispatchedJobData } from './job-dispatcher.js';
 import { WorkerQueue } from './worker-queue.js';
 

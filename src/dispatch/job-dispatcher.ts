@@ -1,4 +1,4 @@
-import type { StartedJob } from '../jobs/job-lifecycle.service.js';
+import type { StartedJob } from '../jobs/job-row.js';
 
 /** A placed job handed to its worker. */
 export interface Dispatch {

@@ -1,10 +1,22 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { JobEventBus, type ClusterSignal, type JobEvent } from './job-event-bus.js';
 
 /** Most events in one pub/sub message. */
-const PUBLISH_CHUNK = 500;
+export const PUBLISH_CHUNK = 500;
+
+/** What the bus needs of the connection it publishes on (an ioredis client). */
+export interface RedisPublisher {
+  publish(channel: string, message: string): Promise<unknown>;
+  pipeline(): { publish(channel: string, message: string): unknown; exec(): Promise<unknown> };
+}
+
+/** What the bus needs of the connection it subscribes on (an ioredis client of its own). */
+export interface RedisSubscriber {
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  subscribe(...channels: string[]): Promise<unknown>;
+  disconnect(): void;
+}
 
 /**
  * JobEventBus over Redis pub/sub: one channel for job events (`<REDIS_PREFIX>:job-events`) and one
@@ -17,15 +29,15 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   private readonly logger = new Logger(RedisJobEventBus.name);
   private readonly listeners = new Set<(value: never) => void>();
   private readonly signalListeners = new Set<(value: never) => void>();
-  private subscriber?: Redis;
+  private subscriber?: RedisSubscriber;
   private readonly signalChannel: string;
   private readonly origin = randomUUID();
   /** How this process's own messages start on the wire (checked before parsing them). */
   private readonly ownPrefix = `{"origin":"${this.origin}"`;
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly makeSubscriber: () => Redis,
+    private readonly publisher: RedisPublisher,
+    private readonly makeSubscriber: () => RedisSubscriber,
     private readonly channel: string,
   ) {
     super();

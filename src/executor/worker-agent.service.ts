@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { leaseCheckMs, WorkerLease } from './domain/worker-lease.js';
+import { leaseCheckMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
@@ -23,8 +23,6 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(WorkerAgent.name);
   private heartbeatTimer?: NodeJS.Timeout;
   private watchdogTimer?: NodeJS.Timeout;
-  /** Set while the lease is lapsed and the worker is fenced (logged once per lapse). */
-  private fenced = false;
   private beating = false;
   /** Set when shutdown begins: from then on the worker never registers again. */
   private stopping = false;
@@ -96,8 +94,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   /** Fences the worker when its lease lapsed: aborts every running job (their outcomes are not stored). */
   private checkLease(): void {
     const now = performance.now();
-    if (!this.lease.isLapsed(now) || this.fenced) return;
-    this.fenced = true;
+    if (!this.lease.fenceIfLapsed(now)) return;
     const aborted = this.executions.fence();
     this.logger.error(
       { silentMs: Math.round(this.lease.silentFor(now)), leaseMs: this.lease.leaseMs, jobs: aborted },
@@ -107,8 +104,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
 
   private renewed(sentAt: number): void {
     this.lease.renew(sentAt);
-    if (this.fenced && !this.lease.isLapsed(performance.now())) {
-      this.fenced = false;
+    if (this.lease.liftFence(performance.now())) {
       this.logger.warn('heartbeat accepted again: the lease is renewed, the worker takes jobs again');
     }
   }
@@ -126,9 +122,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       else {
         // Declared lost (e.g. after a long pause): its jobs were failed and will run elsewhere.
         for (const job of this.executions.runningJobs()) this.executions.stop(job.id, 'lost');
-        // A beat in flight when shutdown marked the worker stopped lands here too: a stopping worker
-        // must not register again (it would be shown active, and be given work, as it exits).
-        if (this.stopping) return;
+        if (!registersAgainAfterRefusal(this.stopping)) return;
         this.logger.warn('this worker was declared lost: abandoning its running jobs and registering again');
         await this.register();
       }

@@ -12,7 +12,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { ApiKeyRing } from '../common/http/api-keys.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
-import { JobsService } from '../jobs/jobs.service.js';
+import { JobEventLog } from '../events/job-event-log.js';
 import { EventOrder } from './domain/event-order.js';
 import { sendWebSocketFlushesInOneWrite } from './websocket-flushes.js';
 import {
@@ -59,7 +59,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   constructor(
     private readonly config: AppConfig,
     private readonly bus: JobEventBus,
-    private readonly jobs: JobsService,
+    private readonly eventLog: JobEventLog,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -134,7 +134,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (typeof after !== 'number' || !Number.isInteger(after) || after < 0) {
       return { ok: false, error: 'after_sequence must be an integer >= 0' };
     }
-    const events = await this.jobs.eventsSince(filter.jobIds[0]!, after);
+    const events = await this.eventLog.eventsSince(filter.jobIds[0]!, after);
     if (events === null) return { ok: false, error: `job ${filter.jobIds[0]} not found` };
     return { ok: true, job_id: filter.jobIds[0], events: events.map(toUpdate) };
   }

@@ -5,7 +5,7 @@ import { DependencyProbe } from './dependency-probe.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsExporter } from './metrics-exporter.service.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /** Metrics (every role; a worker serves them on METRICS_PORT) and, for roles that serve HTTP, /health and /metrics. */
 @Global()

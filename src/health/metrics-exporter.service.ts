@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { JOB_STATUSES } from '../jobs/domain/job-state.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -6,26 +6,27 @@ import {
   ConflictError,
   DependencyCycleError,
   InvalidInputError,
-  UnknownDependencyError,
   ValidationFailedError,
   type FieldProblem,
 } from '../common/errors/domain-error.js';
+import { UUID } from '../common/domain/uuid.js';
 import { toValidatedDto } from '../common/http/request-validation.js';
 import { mapInSlices } from '../common/time-slices.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Metrics } from '../health/metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 import { findCycle, topologicalOrder, type Edge } from './domain/dependency-graph.js';
 import type { DependencyView } from './domain/first-state.js';
 import { SubmitBatchItemDto, type SubmitBatchDto } from './dto/submit-job.dto.js';
 import type { Job } from './entities/job.entity.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
-import { JobRepository, type NewJob } from './job.repository.js';
+import { JobRepository } from './job.repository.js';
+import { JobGraphRepository } from './job-graph.repository.js';
 import type { Moved } from './transition-sql.js';
-import { applyFirstState } from './job-first-state.js';
-import { dependencyView, type JobWithEdges } from './jobs.service.js';
+import { applyFirstState, dependencyView, lockedViews } from './job-first-state.js';
+import type { JobWithEdges } from './jobs.service.js';
+import type { NewJob } from './new-job.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Jobs per INSERT statement of a batch. */
 const INSERT_CHUNK = 500;
 /** Most problems a refused batch lists (a batch of 10,000 bad items need not say so 10,000 times). */
@@ -52,6 +53,7 @@ export class BatchSubmissionService {
   constructor(
     private readonly config: AppConfig,
     private readonly jobs: JobRepository,
+    private readonly dag: JobGraphRepository,
     private readonly drafts: JobDraftFactory,
     private readonly lifecycle: JobLifecycleService,
     private readonly metrics: Metrics,
@@ -77,10 +79,8 @@ export class BatchSubmissionService {
       const external = [...new Set(items.filter((i) => !i.existing).flatMap((i) => i.idDeps))];
       // Existing jobs reused by key are dependencies too: lock them with the rest (DAG counters).
       const reused = items.filter((i) => i.existing).map((i) => i.existing!.id);
-      const locked = await this.jobs.lockDependencies([...new Set([...external, ...reused])], tx);
-      const states = new Map(locked.map((d) => [d.id, dependencyView(d)]));
-      const unknown = external.filter((id) => !states.has(id));
-      if (unknown.length > 0) throw new UnknownDependencyError(unknown);
+      const locked = await this.dag.lockDependencies([...new Set([...external, ...reused])], tx);
+      const states = lockedViews(external, locked);
 
       const order = edges.length === 0 ? items : this.inDependencyOrder(items, edges);
       // In statements of INSERT_CHUNK jobs, in dependency order (an edge's dependency is always in an
@@ -118,7 +118,7 @@ export class BatchSubmissionService {
         dependents.set(dep, list);
       }
     }
-    const existingEdges = await this.jobs.edgesOf(items.filter((i) => i.existing).map((i) => i.existing!.id));
+    const existingEdges = await this.dag.edgesOf(items.filter((i) => i.existing).map((i) => i.existing!.id));
     return {
       anyNew: inserted.size > 0,
       items: await mapInSlices(items, (item) => {
@@ -183,7 +183,7 @@ export class BatchSubmissionService {
   /** The first evaluated state of a new item, from its dependencies' (earlier items already have theirs) and its run_at. */
   private setFirstState(item: Item, items: readonly Item[], states: ReadonlyMap<string, DependencyView>): void {
     const deps: DependencyView[] = [
-      ...item.refDeps.map((d) => (items[d]!.existing ? states.get(items[d]!.existing!.id)! : viewOf(items[d]!))),
+      ...item.refDeps.map((d) => (items[d]!.existing ? states.get(items[d]!.existing!.id)! : dependencyView(items[d]!.draft))),
       ...item.idDeps.map((id) => states.get(id)!),
     ];
     applyFirstState(item.draft, deps);
@@ -203,9 +203,3 @@ export class BatchSubmissionService {
 }
 
 const idOf = (item: Item) => item.existing?.id ?? item.draft.id;
-
-/** A new batch item as a dependency of another item of the same batch. */
-function viewOf(item: Item): DependencyView {
-  const rootId = typeof item.draft.error?.root_id === 'string' ? (item.draft.error.root_id as string) : undefined;
-  return { id: item.draft.id, status: item.draft.status, rootId };
-}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobNotFoundError } from '../common/errors/domain-error.js';
 import { JobHasUnfinishedDependentsError, JobNotFinishedError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
-import { Metrics } from '../health/metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 import { isTerminal } from './domain/job-state.js';
 import { JobDeletionRepository } from './job-deletion.repository.js';
 import { JobRepository } from './job.repository.js';

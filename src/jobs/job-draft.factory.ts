@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config.js';
 import { resolveRunAt } from './domain/run-at.js';
 import type { JobFieldsDto } from './dto/submit-job.dto.js';
 import { applyFirstState } from './job-first-state.js';
-import type { NewJob } from './job.repository.js';
+import type { NewJob } from './new-job.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 
 /**

@@ -1,8 +1,11 @@
 import { WAITING } from '../common/domain/waiting-reasons.js';
 import { firstState, type DependencyView } from './domain/first-state.js';
+import { UnknownDependencyError } from '../common/errors/domain-error.js';
+import type { JobStatus } from './domain/job-state.js';
 import { scheduledReason } from './domain/run-at.js';
-import type { Job } from './entities/job.entity.js';
-import type { NewJob } from './job.repository.js';
+import type { Job, JobErrorInfo } from './entities/job.entity.js';
+import type { DependencyState } from './job-graph.repository.js';
+import type { NewJob } from './new-job.js';
 
 /** DESIGN §2 WAITING_FOR_DEPENDENCIES, listing (up to 100 of) the unfinished dependencies. */
 export function waitingForDependencies(unfinished: string[], total: number): Job['waitingReason'] {
@@ -32,4 +35,18 @@ export function applyFirstState(draft: NewJob, dependencies: readonly Dependency
       : state.status === 'pending'
         ? scheduledReason(draft.runAt!)
         : null;
+}
+
+/** A dependency as the first-state rule sees it: a locked row, or the draft of a new job of the same batch. */
+export function dependencyView(d: { id: string; status: JobStatus; error: JobErrorInfo | null }): DependencyView {
+  const rootId = typeof d.error?.root_id === 'string' ? d.error.root_id : undefined;
+  return { id: d.id, status: d.status, rootId };
+}
+
+/** The locked dependencies as the first-state rule sees them, by id; refuses the `named` ids that are no job. */
+export function lockedViews(named: readonly string[], locked: readonly DependencyState[]): Map<string, DependencyView> {
+  const views = new Map(locked.map((d) => [d.id, dependencyView(d)]));
+  const unknown = named.filter((id) => !views.has(id));
+  if (unknown.length > 0) throw new UnknownDependencyError(unknown);
+  return views;
 }

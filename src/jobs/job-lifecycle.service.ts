@@ -2,31 +2,21 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
 import { JobEventBus } from '../events/job-event-bus.js';
-import { Metrics } from '../health/metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 import { CANCELLED_BY_USER, SUPERSEDED_BY_SCHEDULE } from './domain/error-codes.js';
 import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
-import type { RunnableJob } from './job-row.js';
-import { JobRepository, type LogLine } from './job.repository.js';
+import type { DependencyResult, RunnableJob, StartedJob } from './job-row.js';
+import { JobGraphRepository } from './job-graph.repository.js';
+import { JobLogRepository, type LogLine } from './job-log.repository.js';
+import { JobRepository } from './job.repository.js';
 import { JobPlacementsRepository } from './job-placements.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
 import { mergeMoved, type Moved, type MovedJob } from './transition-sql.js';
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
-
-export interface StartedJob {
-  job: RunnableJob;
-  hasDependencies: boolean;
-}
-
-export interface DependencyOutcome {
-  id: string;
-  ref: string | null;
-  type: string;
-  result: unknown;
-}
 
 /**
  * Every move of a job after its submit, for the executor and the scheduler: guarded transitions
@@ -44,12 +34,14 @@ export class JobLifecycleService {
   /** Jobs whose start statement is on its way (their ids, counted): a heartbeat reports them as executing. */
   private readonly startsInFlight = new Map<string, number>();
   private readonly logLines = new Coalescer<LogLine, void>(async (lines) => {
-    await this.jobs.appendLogs(lines);
+    await this.logs.appendLogs(lines);
     return lines.map(() => undefined);
   });
 
   constructor(
     private readonly jobs: JobRepository,
+    private readonly logs: JobLogRepository,
+    private readonly dag: JobGraphRepository,
     private readonly transitions: JobTransitionsRepository,
     private readonly placements: JobPlacementsRepository,
     private readonly events: JobEventBus,
@@ -173,8 +165,8 @@ export class JobLifecycleService {
     return (await this.placements.releaseCancelled([id])) > 0;
   }
 
-  async dependencyResults(jobId: string): Promise<DependencyOutcome[]> {
-    return this.jobs.dependencyResults(jobId);
+  async dependencyResults(jobId: string): Promise<DependencyResult[]> {
+    return this.dag.dependencyResults(jobId);
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRerunRepository, type RerunRow } from './job-rerun.repository.js';
 import { JobRepository } from './job.repository.js';
-import { waitingForDependencies } from './jobs.service.js';
+import { waitingForDependencies } from './job-first-state.js';
 import type { Moved } from './transition-sql.js';
 
 /** How often a retry that lost a deadlock to a concurrent transition is tried again. */

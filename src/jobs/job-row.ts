@@ -16,6 +16,20 @@ export type RunnableJob = Pick<
   | 'initialDelayMs' | 'maxDelayMs' | 'timeoutSeconds' | 'attempts' | 'attemptBase' | 'workerId' | 'queuedAt' | 'startedAt'
 >;
 
+/** A job its start statement moved to running, as it is handed to its worker's executor. */
+export interface StartedJob {
+  job: RunnableJob;
+  hasDependencies: boolean;
+}
+
+/** A dependency's outcome as the dependent job's handler sees it (DESIGN §5). */
+export interface DependencyResult {
+  id: string;
+  ref: string | null;
+  type: string;
+  result: unknown;
+}
+
 /** The columns of `RunnableJob`: what a start returns (half of a row's columns, two of its seven timestamps). */
 export const RUNNABLE_JOB_COLUMNS = `id, type, priority, status, payload, cpu_units, memory_mb, max_attempts, backoff_multiplier,
   initial_delay_ms, max_delay_ms, timeout_seconds, attempts, attempt_base, worker_id, queued_at, started_at`;

@@ -51,6 +51,9 @@ export interface FailItem extends FinishItem {
   retryAt: Date | null;
 }
 
+/** The event of an attempt that ended badly, for a row of alias `row` with an `outcome` column: job_timeout or job_failed. */
+const FAILURE_EVENT = (row: string) => `CASE WHEN ${row}.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END`;
+
 /**
  * Every statement that moves a job between states after it started or was cancelled (DESIGN §3):
  * each one guarded by the state it expects, each writing a log row per event, each working on many
@@ -152,6 +155,7 @@ export class JobTransitionsRepository {
   private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved<MovedJob>> {
     const released = `${RELEASE} AND j.pending_dependencies <= c.n`;
     const delayed = `j.run_at > now()`;
+    const event = `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_scheduled' END`;
     return runTransition(this.sql, 
       `WITH counts AS (
          SELECT d.job_id, count(*)::int AS n FROM job_dependencies d WHERE d.depends_on_id = ANY($1::uuid[])
@@ -170,9 +174,9 @@ export class JobTransitionsRepository {
        logged AS (
          ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `CASE WHEN m.status = 'ready' THEN 'dependencies completed: job is ready'
                                                           ELSE 'dependencies completed: job waits for its run_at ' || (m.event_data->>'next_run_at') END`,
-                                   `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_scheduled' END`)}
+                                   event)}
        )
-       ${RESULT_FLAT('moved', `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_scheduled' END`, MOVED_JOB_COLUMNS)}`,
+       ${RESULT_FLAT('moved', event, MOVED_JOB_COLUMNS)}`,
       [completedIds],
       tx,
       rowToMovedJob,
@@ -186,6 +190,8 @@ export class JobTransitionsRepository {
    */
   async fail(items: readonly FailItem[], tx?: EntityManager): Promise<Moved> {
     if (items.length === 0) return NOTHING_MOVED;
+    // The failure's sequence number: one before job_retry_scheduled's when a retry follows.
+    const failureSequence = `(s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END`;
     return runTransition(this.sql, 
       `WITH moved AS (
          UPDATE jobs j SET status = CASE WHEN i.retry_at IS NULL THEN i.outcome ELSE 'pending' END,
@@ -204,17 +210,17 @@ export class JobTransitionsRepository {
          ${INSERT_LOGS}
          SELECT (s.row).id, 'error', 'attempt ' || (s.row).attempts || ' ' || s.outcome || ': ' || coalesce((s.row).error->>'message', ''),
                 (s.row).attempts,
-                job_event_data(s.row, s.outcome, (s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END),
-                CASE WHEN s.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,
-                (s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END
+                job_event_data(s.row, s.outcome, ${failureSequence}),
+                ${FAILURE_EVENT('s')},
+                ${failureSequence}
          FROM moved s
          UNION ALL
          ${LOG_EVENT('moved', `'warn'`, `'retry ' || ((s.row).attempts + 1) || ' of ' || ((s.row).attempt_base + (s.row).max_attempts) || ' scheduled at ' || to_char(s.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`, `'job_retry_scheduled'`, 's.retry_at IS NOT NULL')}
        )
        ${RESULT('moved', `CASE WHEN m.retry_at IS NULL
-           THEN jsonb_build_array(jsonb_build_object('event', CASE WHEN m.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,
+           THEN jsonb_build_array(jsonb_build_object('event', ${FAILURE_EVENT('m')},
                                                      'data', job_event_data(m.row, m.outcome, (m.row).event_seq)))
-           ELSE jsonb_build_array(jsonb_build_object('event', CASE WHEN m.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END,
+           ELSE jsonb_build_array(jsonb_build_object('event', ${FAILURE_EVENT('m')},
                                                      'data', job_event_data(m.row, m.outcome, (m.row).event_seq - 1)),
                                   jsonb_build_object('event', 'job_retry_scheduled', 'data', job_event_data(m.row))) END`)}`,
       [
@@ -272,6 +278,7 @@ export class JobTransitionsRepository {
 
   /** A job's handler published progress: bumps its event sequence and records the event. */
   async progress(id: string, attempt: number, percent: number, data: Record<string, unknown> | undefined): Promise<Moved> {
+    const progressData = `jsonb_build_object('progress', $3::float8) || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END`;
     return runTransition(this.sql, 
       `WITH moved AS (
          UPDATE jobs j SET event_seq = j.event_seq + 1 WHERE j.id = $1 AND j.status = 'running' AND j.attempts = $2
@@ -279,13 +286,11 @@ export class JobTransitionsRepository {
        ), logged AS (
          ${INSERT_LOGS}
          SELECT (s.row).id, 'debug', 'progress ' || $3::text || '%', (s.row).attempts,
-                job_event_data(s.row) || jsonb_build_object('progress', $3::float8)
-                  || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END,
+                job_event_data(s.row) || ${progressData},
                 'job_progress', (s.row).event_seq
          FROM moved s
        )
-       ${RESULT('moved', ONE(`'job_progress'`, `job_event_data(m.row) || jsonb_build_object('progress', $3::float8)
-                  || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END`))}`,
+       ${RESULT('moved', ONE(`'job_progress'`, `job_event_data(m.row) || ${progressData}`))}`,
       [id, attempt, percent, data === undefined ? null : JSON.stringify(data)],
     );
   }

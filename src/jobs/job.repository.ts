@@ -2,12 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
 import { JOB_STATUSES, type JobStatus, type Priority } from './domain/job-state.js';
-import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
-import type { JobLogLevel } from './entities/job-log.entity.js';
+import type { JobEvent } from '../events/job-event-bus.js';
 import { ACTOR_DATA, NOTHING_MOVED, type Moved } from './transition-sql.js';
-import { JobLog } from './entities/job-log.entity.js';
-import { Job, type JobErrorInfo, type WaitingReason } from './entities/job.entity.js';
+import type { Job } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
+import { newJobRow, type NewJob } from './new-job.js';
 
 /**
  * The order of ready jobs of equal priority (DESIGN §10): the one due earliest first, a job being
@@ -16,48 +15,6 @@ import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
  * very expression (PostgreSQL matches it textually): change both together.
  */
 export const DUE_AT = 'GREATEST(created_at, run_at)';
-
-/** A job about to be inserted, with every default already applied. */
-export interface NewJob {
-  id: string;
-  type: string;
-  priority: Priority;
-  status: JobStatus;
-  payload: Record<string, unknown>;
-  cpuUnits: number;
-  memoryMb: number;
-  maxAttempts: number;
-  backoffMultiplier: number;
-  initialDelayMs: number;
-  maxDelayMs: number;
-  timeoutSeconds: number;
-  idempotencyKey: string | null;
-  /** Per-key limits and fair turns (DESIGN §12). */
-  concurrencyKey: string | null;
-  ref: string | null;
-  pendingDependencies: number;
-  error: JobErrorInfo | null;
-  waitingReason: WaitingReason | null;
-  /** Set for jobs stored directly as cancelled. */
-  completedAt: Date | null;
-  /** Who submitted it (an API key's name): recorded as `actor` in its job_created log row and event. */
-  actor: string | null;
-  /** When it may start at the earliest (DESIGN §10), or null. */
-  runAt: Date | null;
-  /** Set for jobs stored as pending: when they become ready (their runAt). */
-  nextRunAt: Date | null;
-  /** The schedule and tick that create it (DESIGN §11); null for a submitted job. */
-  scheduleId?: string | null;
-  scheduledFor?: Date | null;
-}
-
-export interface LogLine {
-  jobId: string;
-  level: JobLogLevel;
-  message: string;
-  attempt: number;
-  data?: Record<string, unknown> | null;
-}
 
 export interface ListFilter {
   statuses?: JobStatus[];
@@ -82,13 +39,7 @@ export interface ReadyJob {
   reasonMessage: string | null;
 }
 
-export interface DependencyState {
-  id: string;
-  status: JobStatus;
-  error: JobErrorInfo | null;
-}
-
-/** SQL and row mapping for jobs, their edges and their logs. No decisions: those belong to the services. */
+/** SQL and row mapping for the jobs table: inserts, reads by id and key, lists. No decisions: those belong to the services. */
 @Injectable()
 export class JobRepository {
   constructor(private readonly sql: Sql) {}
@@ -183,41 +134,6 @@ export class JobRepository {
   }
 
   /**
-   * Reads the dependencies' states and holds a share lock on them until the transaction ends, so
-   * none of them can change state between this check and the insert of the edges (DAG counters).
-   */
-  async lockDependencies(ids: string[], tx: EntityManager): Promise<DependencyState[]> {
-    if (ids.length === 0) return [];
-    const rows: Array<{ id: string; status: JobStatus; error: JobErrorInfo | null }> = await this.sql.query(
-      `SELECT id, status, error FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
-      [ids], tx
-    );
-    return rows;
-  }
-
-  /** depends_on and dependents of each job, in a stable order. */
-  async edgesOf(ids: string[], tx?: EntityManager): Promise<Map<string, { dependsOn: string[]; dependents: string[] }>> {
-    const edges = new Map(ids.map((id) => [id, { dependsOn: [] as string[], dependents: [] as string[] }]));
-    if (ids.length === 0) return edges;
-    const rows: Array<{ job_id: string; depends_on_id: string }> = await this.sql.query(
-      `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[])
-       UNION ALL
-       SELECT job_id, depends_on_id FROM job_dependencies WHERE depends_on_id = ANY($1::uuid[])
-       ORDER BY job_id, depends_on_id`,
-      [ids], tx
-    );
-    const seen = new Set<string>();
-    for (const { job_id, depends_on_id } of rows) {
-      const key = `${job_id}>${depends_on_id}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      edges.get(job_id)?.dependsOn.push(depends_on_id);
-      edges.get(depends_on_id)?.dependents.push(job_id);
-    }
-    return edges;
-  }
-
-  /**
    * Newest first, keyset on (created_at, id). Returns one more than `limit` when there is a next page.
    * One index range per status (jobs_status_created_idx), all of them when no status is asked, merged
    * newest first: a page reads a few entries per status whatever the table holds.
@@ -250,53 +166,6 @@ export class JobRepository {
       params
     );
     return rows.map(rowToJob);
-  }
-
-  /** Oldest first, keyset on id. Returns one more than `limit` when there is a next page. */
-  async logs(jobId: string, afterId: string | undefined, limit: number): Promise<JobLog[]> {
-    const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `SELECT id, job_id, created_at, level, message, attempt, data, event, sequence FROM job_logs
-       WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
-      [jobId, afterId ?? null, limit + 1]
-    );
-    return rows.map((r) =>
-      Object.assign(new JobLog(), {
-        id: String(r.id),
-        jobId: r.job_id as string,
-        createdAt: r.created_at as Date,
-        level: r.level as JobLogLevel,
-        message: r.message as string,
-        attempt: r.attempt as number,
-        data: (r.data as Record<string, unknown> | null) ?? null,
-        event: (r.event as string | null) ?? null,
-        sequence: (r.sequence as number | null) ?? null,
-      }),
-    );
-  }
-
-  async appendLogs(lines: readonly LogLine[], tx?: EntityManager): Promise<void> {
-    if (lines.length === 0) return;
-    await this.sql.query(
-      `INSERT INTO job_logs (job_id, level, message, attempt, data)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[])`,
-      [
-        lines.map((l) => l.jobId),
-        lines.map((l) => l.level),
-        lines.map((l) => l.message),
-        lines.map((l) => l.attempt),
-        lines.map((l) => (l.data ? JSON.stringify(l.data) : null)),
-      ], tx
-    );
-  }
-
-
-  /** Results of a job's direct dependencies (DESIGN §5: ctx gives them to the handler). */
-  async dependencyResults(jobId: string): Promise<Array<{ id: string; ref: string | null; type: string; result: unknown }>> {
-    return this.sql.query(
-      `SELECT j.id, j.ref, j.type, j.result FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
-       WHERE d.job_id = $1 ORDER BY j.created_at, j.id`,
-      [jobId]
-    );
   }
 
   /**
@@ -357,90 +226,4 @@ export class JobRepository {
     );
     return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key }));
   }
-
-  /** The connected dependency graph around a job (both directions), at most `limit` nodes. */
-  async graph(id: string, limit: number): Promise<{ nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }>; edges: Array<{ job_id: string; depends_on_id: string }> }> {
-    const nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }> = await this.sql.query(
-      `WITH RECURSIVE comp(id) AS (
-         SELECT $1::uuid
-         UNION
-         SELECT n.id FROM comp JOIN LATERAL (
-           SELECT d.depends_on_id AS id FROM job_dependencies d WHERE d.job_id = comp.id
-           UNION ALL
-           SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = comp.id
-         ) n ON true
-       )
-       SELECT j.id, j.ref, j.type, j.status FROM comp JOIN jobs j ON j.id = comp.id ORDER BY j.created_at, j.id LIMIT $2`,
-      [id, limit],
-    );
-    const edges: Array<{ job_id: string; depends_on_id: string }> = await this.sql.query(
-      `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[]) AND depends_on_id = ANY($1::uuid[])
-       ORDER BY depends_on_id, job_id`,
-      [nodes.map((n) => n.id)],
-    );
-    return { nodes, edges };
-  }
-
-  /** The unfinished dependencies of blocked jobs (their live WAITING_FOR_DEPENDENCIES reason). */
-  async unfinishedDependencies(jobIds: string[]): Promise<Map<string, { unfinished: string[]; total: number }>> {
-    const out = new Map<string, { unfinished: string[]; total: number }>();
-    if (jobIds.length === 0) return out;
-    const rows: Array<{ job_id: string; unfinished: string[]; total: number }> = await this.sql.query(
-      `SELECT d.job_id, count(*)::int AS total,
-              coalesce(array_agg(d.depends_on_id ORDER BY j.created_at, j.id) FILTER (WHERE j.status <> 'completed'), '{}') AS unfinished
-       FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
-       WHERE d.job_id = ANY($1::uuid[]) GROUP BY d.job_id`,
-      [jobIds],
-    );
-    for (const r of rows) out.set(r.job_id, { unfinished: r.unfinished, total: r.total });
-    return out;
-  }
-
-  /** A job's published events after `afterSequence` (each is a job_logs row), in order. */
-  async eventsSince(jobId: string, afterSequence: number, limit: number): Promise<Array<{ event: JobEventName; data: JobEvent['data'] }>> {
-    return this.sql.query(
-      `SELECT event, data FROM job_logs WHERE job_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
-      [jobId, afterSequence, limit],
-    );
-  }
-}
-
-/** The entity of a job just inserted from `draft`: what the draft holds, plus the database's times. */
-function newJobRow(draft: NewJob, createdAt: Date, queuedAt: Date | null): Job {
-  return Object.assign(new Job(), {
-    id: draft.id,
-    type: draft.type,
-    priority: draft.priority,
-    status: draft.status,
-    payload: draft.payload,
-    cpuUnits: draft.cpuUnits,
-    memoryMb: draft.memoryMb,
-    maxAttempts: draft.maxAttempts,
-    backoffMultiplier: draft.backoffMultiplier,
-    initialDelayMs: draft.initialDelayMs,
-    maxDelayMs: draft.maxDelayMs,
-    timeoutSeconds: draft.timeoutSeconds,
-    idempotencyKey: draft.idempotencyKey,
-    concurrencyKey: draft.concurrencyKey,
-    ref: draft.ref,
-    attempts: 0,
-    attemptBase: 0,
-    pendingDependencies: draft.pendingDependencies,
-    result: null,
-    error: draft.error,
-    waitingReason: draft.waitingReason,
-    workerId: null,
-    allocated: false,
-    placedAt: null,
-    queuedAt,
-    eventSeq: 1,
-    createdAt,
-    updatedAt: createdAt,
-    startedAt: null,
-    completedAt: draft.completedAt,
-    nextRunAt: draft.nextRunAt,
-    runAt: draft.runAt,
-    scheduleId: draft.scheduleId ?? null,
-    scheduledFor: draft.scheduledFor ?? null,
-  } satisfies Job);
 }

@@ -1,8 +1,12 @@
 import { Module } from '@nestjs/common';
+import { JobEventLog } from '../events/job-event-log.js';
 import { BatchSubmissionService } from './batch-submission.service.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobQueueService } from './job-queue.service.js';
+import { JobEventLogService } from './job-event-log.service.js';
+import { JobGraphRepository } from './job-graph.repository.js';
+import { JobLogRepository } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobPlacementsRepository } from './job-placements.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
@@ -28,6 +32,9 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobLifecycleService,
     JobQueueService,
     JobRepository,
+    JobGraphRepository,
+    JobLogRepository,
+    { provide: JobEventLog, useClass: JobEventLogService },
     JobTransitionsRepository,
     JobPlacementsRepository,
     StuckJobsRepository,
@@ -40,6 +47,6 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobDeletionService,
     JobDeletionRepository,
   ],
-  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory],
+  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog],
 })
 export class JobsModule {}

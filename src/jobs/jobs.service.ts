@@ -3,24 +3,21 @@ import type { EntityManager } from 'typeorm';
 import { INVALID_CURSOR, INVALID_ID } from '../common/domain/error-codes.js';
 import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
-import {
-  JobAlreadyFinishedError,
-  JobNotFoundError,
-  UnknownDependencyError,
-  ValidationFailedError,
-} from '../common/errors/domain-error.js';
-import type { JobEvent } from '../events/job-event-bus.js';
-import { Metrics } from '../health/metrics.js';
-import type { DependencyView } from './domain/first-state.js';
+import { JobAlreadyFinishedError, JobNotFoundError, ValidationFailedError } from '../common/errors/domain-error.js';
+import { UUID } from '../common/domain/uuid.js';
+import { Metrics } from '../metrics/metrics.js';
 import type { JobStatus } from './domain/job-state.js';
 import type { ListJobsQueryDto, PageQueryDto } from './dto/list-jobs-query.dto.js';
 import type { SubmitJobDto } from './dto/submit-job.dto.js';
 import type { JobLog } from './entities/job-log.entity.js';
 import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
-import { JobRepository, type DependencyState, type NewJob } from './job.repository.js';
+import { JobRepository } from './job.repository.js';
 import { JobDraftFactory } from './job-draft.factory.js';
-import { applyFirstState, waitingForDependencies } from './job-first-state.js';
+import { applyFirstState, lockedViews, waitingForDependencies } from './job-first-state.js';
+import { JobGraphRepository, type DependencyState } from './job-graph.repository.js';
+import { JobLogRepository } from './job-log.repository.js';
+import type { NewJob } from './new-job.js';
 
 export interface JobWithEdges {
   job: Job;
@@ -43,17 +40,16 @@ function decodeCursor(cursor: string, count: number): string[] {
 /** Exactly what `toISOString()` writes for a real date from 1970 on (every created_at; PostgreSQL reads it as meant). */
 const ISO_INSTANT = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const isIsoInstant = (text: string) => ISO_INSTANT.test(text) && new Date(text).toISOString() === text;
-/** Most events one replay returns (a job has a handful, plus its progress events). */
-const REPLAY_LIMIT = 10_000;
 /** Most nodes GET /jobs/{id}/graph returns. */
 const GRAPH_NODE_LIMIT = 20_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Submission, reading, listing and cancelling of jobs. Owns transactions; publishes after commit. */
 @Injectable()
 export class JobsService {
   constructor(
     private readonly jobs: JobRepository,
+    private readonly dag: JobGraphRepository,
+    private readonly jobLogs: JobLogRepository,
     private readonly drafts: JobDraftFactory,
     private readonly lifecycle: JobLifecycleService,
     private readonly metrics: Metrics,
@@ -83,7 +79,7 @@ export class JobsService {
       job = await this.inserts.push(draft);
     } else {
       const moved = await this.jobs.transaction(async (tx) => {
-        const deps = await this.jobs.lockDependencies(dependsOn, tx);
+        const deps = await this.dag.lockDependencies(dependsOn, tx);
         this.evaluateDependencies(draft, dependsOn, deps);
         return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
       });
@@ -141,7 +137,7 @@ export class JobsService {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null;
-    const edges = await this.jobs.edgesOf(page.map((j) => j.id));
+    const edges = await this.dag.edgesOf(page.map((j) => j.id));
     await this.refreshWaitingForDependencies(page);
     return {
       items: page.map((job) => ({ job, ...(edges.get(job.id) ?? { dependsOn: [], dependents: [] }) })),
@@ -157,7 +153,7 @@ export class JobsService {
       [afterId] = decodeCursor(query.cursor, 1);
       if (!afterId || !/^\d{1,18}$/.test(afterId)) throw badCursor();
     }
-    const rows = await this.jobs.logs(id, afterId, limit);
+    const rows = await this.jobLogs.logs(id, afterId, limit);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
@@ -187,14 +183,12 @@ export class JobsService {
 
   /** Sets the first evaluated state of a job from its dependencies' states and its run_at (DESIGN §3, §10). */
   private evaluateDependencies(draft: NewJob, dependsOn: string[], deps: DependencyState[]): void {
-    const known = new Map(deps.map((d) => [d.id, d]));
-    const unknown = dependsOn.filter((id) => !known.has(id));
-    if (unknown.length > 0) throw new UnknownDependencyError(unknown);
-    applyFirstState(draft, dependsOn.map((id) => dependencyView(known.get(id)!)));
+    const views = lockedViews(dependsOn, deps);
+    applyFirstState(draft, dependsOn.map((id) => views.get(id)!));
   }
 
   private async withEdges(job: Job): Promise<JobWithEdges> {
-    const edges = (await this.jobs.edgesOf([job.id])).get(job.id)!;
+    const edges = (await this.dag.edgesOf([job.id])).get(job.id)!;
     await this.refreshWaitingForDependencies([job]);
     return { job, ...edges };
   }
@@ -203,19 +197,11 @@ export class JobsService {
   private async refreshWaitingForDependencies(jobs: Job[]): Promise<void> {
     const blocked = jobs.filter((j) => j.status === 'blocked');
     if (blocked.length === 0) return;
-    const live = await this.jobs.unfinishedDependencies(blocked.map((j) => j.id));
+    const live = await this.dag.unfinishedDependencies(blocked.map((j) => j.id));
     for (const job of blocked) {
       const deps = live.get(job.id);
       if (deps) job.waitingReason = waitingForDependencies(deps.unfinished, deps.total);
     }
-  }
-
-  /** Catch-up for live updates (DESIGN §7): the job's events after a sequence number; null for an unknown job. */
-  async eventsSince(jobId: string, afterSequence: number): Promise<JobEvent[] | null> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) return null;
-    const rows = await this.jobs.eventsSince(job.id, afterSequence, REPLAY_LIMIT);
-    return rows.map((r) => ({ event: r.event, jobId: job.id, data: r.data }));
   }
 
   /** The job's whole connected dependency graph (GET /jobs/{id}/graph). */
@@ -223,20 +209,10 @@ export class JobsService {
     const job = await this.jobs.findById(this.checkId(id));
     if (!job) throw new JobNotFoundError(id);
     const limit = GRAPH_NODE_LIMIT;
-    const { nodes, edges } = await this.jobs.graph(job.id, limit + 1);
+    const { nodes, edges } = await this.dag.graph(job.id, limit + 1);
     const truncated = nodes.length > limit;
     const kept = nodes.slice(0, limit);
     const keptIds = new Set(kept.map((n) => n.id));
     return { nodes: kept, edges: edges.filter((e) => keptIds.has(e.job_id) && keptIds.has(e.depends_on_id)), truncated };
   }
-}
-
-export { waitingForDependencies };
-
-export type { JobStatus };
-
-/** A locked dependency row as the first-state rule sees it. */
-export function dependencyView(d: DependencyState): DependencyView {
-  const rootId = typeof d.error?.root_id === 'string' ? d.error.root_id : undefined;
-  return { id: d.id, status: d.status, rootId };
 }

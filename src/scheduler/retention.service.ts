@@ -2,7 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit }
 import { AppConfig } from '../config/app-config.js';
 import { JobDeletionService } from '../jobs/job-deletion.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { LeaderElection } from './leader-election.js';
+import { LeaderElection } from '../leadership/leader-election.js';
 
 /**
  * Retention (DESIGN §13), run by the elected leader only: every RETENTION_INTERVAL_MS it deletes the

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { ScheduleFiring } from '../schedules/schedule-firing.js';
-import { LeaderElection } from './leader-election.js';
+import { LeaderElection } from '../leadership/leader-election.js';
 
 /** Due schedules read per round. */
 const ROUND = 1000;

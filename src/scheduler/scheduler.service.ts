@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import { TableStatistics } from '../database/table-statistics.js';
 import { JobDispatcher } from '../dispatch/job-dispatcher.js';
 import { JobEventBus, type ClusterSignal, type JobEvent } from '../events/job-event-bus.js';
-import { Metrics } from '../health/metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService, LeadershipLostError } from '../jobs/job-queue.service.js';
 import type { Worker } from '../resources/entities/worker.entity.js';
@@ -12,7 +12,7 @@ import { QueuesService } from '../queues/queues.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { AllocationLedger } from './allocation-ledger.js';
 import { FlowGate, hasRules, pairKey, StartLog, type QueueRules } from './domain/flow-control.js';
-import { LeaderElection } from './leader-election.js';
+import { LeaderElection } from '../leadership/leader-election.js';
 import { LostWorkReaper } from './lost-work-reaper.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 

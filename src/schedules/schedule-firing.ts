@@ -1,15 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
-import { Metrics } from '../health/metrics.js';
+import type { ScheduleEvent } from '../events/job-event-bus.js';
+import { Metrics } from '../metrics/metrics.js';
 import { isTerminal, type JobStatus } from '../jobs/domain/job-state.js';
-import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
-import type { NewJob } from '../jobs/job.repository.js';
-import { JobsService } from '../jobs/jobs.service.js';
+import type { NewJob } from '../jobs/new-job.js';
 import type { Moved } from '../jobs/transition-sql.js';
 import { CronClock } from './cron-clock.js';
 import { catchUpKeeps, isMissed, planTicks, type SkipReason } from './domain/tick-plan.js';
 import type { Schedule } from './entities/schedule.entity.js';
+import { ScheduleJobs } from './schedule-jobs.js';
 import { ScheduleRepository, type FireUpdate } from './schedule.repository.js';
 import { ScheduleTemplate } from './schedule-template.js';
 
@@ -41,9 +40,7 @@ export class ScheduleFiring {
   constructor(
     private readonly schedules: ScheduleRepository,
     private readonly template: ScheduleTemplate,
-    private readonly jobs: JobsService,
-    private readonly lifecycle: JobLifecycleService,
-    private readonly bus: JobEventBus,
+    private readonly jobs: ScheduleJobs,
     private readonly metrics: Metrics,
   ) {}
 
@@ -74,7 +71,7 @@ export class ScheduleFiring {
       const statuses = await this.jobs.statusesOf(previousIds, tx);
       for (const pass of passes) moved.push(...(await this.applyOverlap(pass, statuses, tx)));
       const drafts = passes.flatMap((p) => p.drafts);
-      const inserted = await this.jobs.insertScheduled(drafts, tx);
+      const inserted = await this.jobs.insert(drafts, tx);
       moved.push(inserted);
       const insertedIds = new Set(inserted.jobs.map((j) => j.id));
       for (const pass of passes) {
@@ -96,16 +93,11 @@ export class ScheduleFiring {
       }
       await this.schedules.recordFiresMany(passes.map((p) => p.update), tx);
     });
-    for (const m of moved) this.lifecycle.publish(m);
+    this.jobs.committed(moved, 'tick', fired.length);
     const committedAt = Date.now();
-    if (fired.length > 0) this.metrics.scheduleFires.inc({ kind: 'tick' }, fired.length);
     for (const { tick } of fired) this.metrics.scheduleFireLateness.observe((committedAt - tick.getTime()) / 1000);
     for (const [reason, n] of skipped) this.metrics.scheduleSkips.inc({ reason }, n);
-    for (const update of events) {
-      this.bus.signal({ kind: 'schedule_update', update }).catch((error: unknown) => {
-        this.logger.warn({ err: error, scheduleId: update.scheduleId }, 'could not publish a schedule update');
-      });
-    }
+    for (const update of events) this.jobs.announce(update);
     return fired.length;
   }
 
@@ -154,7 +146,7 @@ export class ScheduleFiring {
     for (const d of drafts) if (d !== keep) pass.skips.push({ tick: d.scheduledFor!, reason: 'overlap' });
     pass.drafts = keep ? [keep] : [];
     if (s.overlapPolicy === 'cancel_previous' && previousRuns && keep) {
-      return [await this.lifecycle.supersede(s.lastJobId!, s, keep.scheduledFor!, tx)];
+      return [await this.jobs.supersede(s.lastJobId!, s, keep.scheduledFor!, tx)];
     }
     return [];
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ValidationFailedError } from '../common/errors/domain-error.js';
 import { toValidatedDto } from '../common/http/request-validation.js';
 import { JobDraftFactory } from '../jobs/job-draft.factory.js';
-import type { NewJob } from '../jobs/job.repository.js';
+import type { NewJob } from '../jobs/new-job.js';
 import { uuidv7 } from '../common/uuid-v7.js';
 import { ScheduleJobTemplateDto } from './dto/schedule.dto.js';
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { UUID } from '../common/domain/uuid.js';
 import { Sql } from '../database/sql.js';
 import type { CatchUpMode, OverlapPolicy } from './domain/schedule-policies.js';
 import { SCHEDULE_NAME } from './dto/schedule.dto.js';
@@ -31,7 +32,6 @@ export interface FireUpdate {
   lastJobId: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function rowToSchedule(r: Record<string, unknown>): Schedule {
   return Object.assign(new Schedule(), {

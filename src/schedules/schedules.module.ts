@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ScheduleFiring } from './schedule-firing.js';
+import { ScheduleJobs } from './schedule-jobs.js';
 import { ScheduleRepository } from './schedule.repository.js';
 import { ScheduleTemplate } from './schedule-template.js';
 import { SchedulesController } from './schedules.controller.js';
@@ -10,7 +11,7 @@ import { SchedulesService } from './schedules.service.js';
 @Module({
   imports: [JobsModule],
   controllers: [SchedulesController],
-  providers: [SchedulesService, ScheduleFiring, ScheduleRepository, ScheduleTemplate],
+  providers: [SchedulesService, ScheduleFiring, ScheduleJobs, ScheduleRepository, ScheduleTemplate],
   exports: [ScheduleFiring],
 })
 export class SchedulesModule {}

@@ -1,16 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { INVALID_CRON, INVALID_CURSOR, VALIDATION_FAILED } from '../common/domain/error-codes.js';
 import { ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
 import { uuidv7 } from '../common/uuid-v7.js';
-import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
-import { Metrics } from '../health/metrics.js';
-import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import type { Job } from '../jobs/entities/job.entity.js';
-import { JobsService } from '../jobs/jobs.service.js';
 import { checkCron, CronClock } from './cron-clock.js';
 import { SCHEDULE_NAME, type CreateScheduleDto, type UpdateScheduleDto } from './dto/schedule.dto.js';
 import { ScheduleResponseDto } from './dto/schedule-response.dto.js';
 import type { Schedule } from './entities/schedule.entity.js';
+import { ScheduleJobs } from './schedule-jobs.js';
 import { ScheduleRepository, type ScheduleFields } from './schedule.repository.js';
 import { ScheduleNameTakenError, ScheduleNotFoundError, TickTakenError } from './schedule-errors.js';
 import { ScheduleTemplate } from './schedule-template.js';
@@ -34,15 +31,10 @@ const NOT_NULLABLE = ['name', 'cron', 'timezone', 'job', 'overlap_policy', 'catc
  */
 @Injectable()
 export class SchedulesService {
-  private readonly logger = new Logger(SchedulesService.name);
-
   constructor(
     private readonly schedules: ScheduleRepository,
     private readonly template: ScheduleTemplate,
-    private readonly jobs: JobsService,
-    private readonly lifecycle: JobLifecycleService,
-    private readonly bus: JobEventBus,
-    private readonly metrics: Metrics,
+    private readonly jobs: ScheduleJobs,
   ) {}
 
   async create(dto: CreateScheduleDto): Promise<Schedule> {
@@ -150,7 +142,7 @@ export class SchedulesService {
       if (!current) throw new ScheduleNotFoundError(key);
       const now = new Date();
       const draft = this.template.draft(current.job, current.id, now);
-      const inserted = await this.jobs.insertScheduled([draft], tx);
+      const inserted = await this.jobs.insert([draft], tx);
       const created = inserted.jobs[0];
       if (!created) throw new TickTakenError(current.name, now);
       const updated = await this.schedules.recordFires(
@@ -160,9 +152,8 @@ export class SchedulesService {
       );
       return { job: created, schedule: updated, moved: inserted };
     });
-    this.lifecycle.publish(moved);
-    this.metrics.scheduleFires.inc({ kind: 'trigger' });
-    this.emit({ event: 'schedule_fired', scheduleId: schedule.id, data: { name: schedule.name, job_id: job.id, scheduled_for: job.scheduledFor!.toISOString(), trigger: true } });
+    this.jobs.committed([moved], 'trigger', 1);
+    this.jobs.announce({ event: 'schedule_fired', scheduleId: schedule.id, data: { name: schedule.name, job_id: job.id, scheduled_for: job.scheduledFor!.toISOString(), trigger: true } });
     return job;
   }
 
@@ -197,13 +188,7 @@ export class SchedulesService {
   }
 
   private announce(event: 'schedule_created' | 'schedule_updated' | 'schedule_deleted', schedule: Schedule, data?: Record<string, unknown>): void {
-    this.emit({ event, scheduleId: schedule.id, data: data ?? { ...ScheduleResponseDto.from(schedule) } });
-  }
-
-  private emit(update: ScheduleEvent): void {
-    this.bus.signal({ kind: 'schedule_update', update }).catch((error: unknown) => {
-      this.logger.warn({ err: error, scheduleId: update.scheduleId, event: update.event }, 'could not publish a schedule update; the leader sees the change at its next sweep');
-    });
+    this.jobs.announce({ event, scheduleId: schedule.id, data: data ?? { ...ScheduleResponseDto.from(schedule) } });
   }
 }
 

@@ -3,20 +3,17 @@
  * a worker (a same-origin module file the CSP allows), then drawn with every job's status.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { launchChromium, screenshot } from '../support/browser.js';
+import { BrowserPages, screenshot } from '../support/browser.js';
 import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
 
 let app: TestApp;
-let browser: Browser;
-let context: BrowserContext | undefined;
+let browser: BrowserPages;
 
 beforeAll(async () => {
-  [app, browser] = await Promise.all([createTestSpace('ui_graph').then((space) => startTestApp(space)), launchChromium()]);
+  [app, browser] = await Promise.all([createTestSpace('ui_graph').then((space) => startTestApp(space)), BrowserPages.launch()]);
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
   await browser?.close();
   await app?.close();
 });
@@ -37,12 +34,7 @@ describe('a large dependency graph', () => {
     expect(batch.status).toBe(201);
     const sink = (batch.body.items as Array<{ id: string }>).at(-1)!.id;
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`));
+    const { page, problems } = await browser.newPage({ timeoutMs: 60_000 });
     const workers: string[] = [];
     page.on('worker', (worker) => workers.push(worker.url()));
     await page.goto(`${app.baseUrl}/ui/jobs/${sink}`);

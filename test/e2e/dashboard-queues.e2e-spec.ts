@@ -4,40 +4,28 @@
  * the overview naming a paused queue, completions drawn per second from the live events.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshot, seriousViolations } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { BrowserPages, screenshot, seriousViolations } from '../support/browser.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 const SLOW = { timeout: 45_000 };
 
 let app: TestApp;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: BrowserPages;
 
 beforeAll(async () => {
-  [app, browser] = await Promise.all([createTestSpace('ui_queues').then((space) => startTestApp(space)), launchChromium()]);
+  [app, browser] = await Promise.all([createTestSpace('ui_queues').then((space) => startTestApp(space)), BrowserPages.launch()]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
   await app?.close();
 });
 
 /** A page whose console errors and failed requests are kept (the CSP refusing anything would show there). */
 async function open(path: string, scheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: scheme });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(SLOW.timeout);
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // A refused PATCH (the validation case) is logged by the browser as a failed resource: expected.
-    if (message.type() === 'error' && !/status of 400/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${app.baseUrl}${path}`);
-  return { page, problems };
+  // A refused PATCH (the validation case) is logged by the browser as a failed resource: expected.
+  return browser.open(`${app.baseUrl}${path}`, { scheme, expected: /status of 400/, timeoutMs: SLOW.timeout });
 }
 
 const liveBadge = (page: Page) => page.getByRole('status').filter({ hasText: 'Live' }).waitFor();

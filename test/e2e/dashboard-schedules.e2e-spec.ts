@@ -5,39 +5,27 @@
  * trigger creating a job the page links to.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshot, seriousViolations } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { BrowserPages, screenshot, seriousViolations } from '../support/browser.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 const SLOW = { timeout: 45_000 };
 
 let app: TestApp;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: BrowserPages;
 
 beforeAll(async () => {
-  [app, browser] = await Promise.all([createTestSpace('ui_schedules').then((space) => startTestApp(space)), launchChromium()]);
+  [app, browser] = await Promise.all([createTestSpace('ui_schedules').then((space) => startTestApp(space)), BrowserPages.launch()]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
   await app?.close();
 });
 
 async function open(path: string): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(SLOW.timeout);
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // The refused POST (the validation case) is logged by the browser as a failed resource: expected.
-    if (message.type() === 'error' && !/status of 400/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${app.baseUrl}${path}`);
-  return { page, problems };
+  // The refused POST (the validation case) is logged by the browser as a failed resource: expected.
+  return browser.open(`${app.baseUrl}${path}`, { expected: /status of 400/, timeoutMs: SLOW.timeout });
 }
 
 const schedule = async (name: string) => (await app.get(`/schedules/${name}`)).body;

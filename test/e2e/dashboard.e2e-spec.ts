@@ -3,8 +3,8 @@
  * sees and does. Few tests, each waiting for what the page shows, never for a fixed time.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshot, seriousViolations } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { BrowserPages, screenshot, seriousViolations } from '../support/browser.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 const SLOW = { timeout: 45_000 };
@@ -12,37 +12,25 @@ const KEY = 'dashboard-key-0123456789';
 
 let app: TestApp;
 let secured: TestApp;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: BrowserPages;
 
 beforeAll(async () => {
   [app, secured, browser] = await Promise.all([
     createTestSpace('ui_open').then((space) => startTestApp(space, { MAX_CPU_UNITS: '8', MAX_CONCURRENT_JOBS: '4' })),
     createTestSpace('ui_keys').then((space) => startTestApp(space, { API_KEYS: `ops:${KEY}:admin` })),
-    launchChromium(),
+    BrowserPages.launch(),
   ]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
   await Promise.all([app?.close(), secured?.close()]);
 });
 
 /** A page whose console errors and failed requests are kept (the CSP refusing anything would show there). */
 async function open(target: TestApp, path: string, scheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: scheme });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(SLOW.timeout);
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // The overview asks for GET /queues, which an older service answers 404: that one is expected.
-    if (message.type() === 'error' && !/404/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${target.baseUrl}${path}`);
-  return { page, problems };
+  // The overview asks for GET /queues, which an older service answers 404: that one is expected.
+  return browser.open(`${target.baseUrl}${path}`, { scheme, expected: /404/, timeoutMs: SLOW.timeout });
 }
 
 const liveBadge = (page: Page) => page.getByRole('status').filter({ hasText: 'Live' }).waitFor();

@@ -99,18 +99,7 @@ describe('POST /jobs/batch: size before content', () => {
 });
 
 describe('the error shape: every error has a code', () => {
-  it('says "type is required" once for a missing type, with per-field details', async () => {
-    const response = await app.post('/jobs', { priority: 'high' });
-    expect(response.status).toBe(400);
-    expect(response.body).toEqual({
-      statusCode: 400,
-      error: 'Bad Request',
-      code: 'VALIDATION_FAILED',
-      message: 'type is required',
-      details: [{ field: 'type', message: 'type is required' }],
-    });
-  });
-
+  // A missing type alone: error-bodies.e2e-spec.ts ("type is required" once, with per-field details).
   it('lists every bad field, one message each, with the type check alone for a wrong type', async () => {
     const response = await app.post('/jobs', { type: 5, priority: 'urgent', resource_requirements: { cpu_units: 0 } });
     expect(response.status).toBe(400);

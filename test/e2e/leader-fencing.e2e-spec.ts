@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { Sql } from '../../src/database/sql.js';
 import { JobPlacementsRepository } from '../../src/jobs/job-placements.repository.js';
-import { PgAdvisoryLeaderElection } from '../../src/scheduler/pg-advisory-leader-election.js';
+import { PgAdvisoryLeaderElection } from '../../src/leadership/pg-advisory-leader-election.js';
 import { PgFaults } from '../support/pg-faults.js';
 import { PgProxy } from '../support/pg-proxy.js';
 import { createTestSpace, expectEventually, type TestSpace } from '../support/test-app.js';

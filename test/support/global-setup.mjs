@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../../dist/src/config/load-config.js';
 import { runMigrations } from '../../dist/src/database/prepare-database.js';
-
-const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+import { databaseUrl, templateDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from '../../dist/test/support/test-env.js';
 
 /** A run's temp folder untouched for this long belongs to a run that was killed before its teardown. */
 const STALE_RUN_FOLDER_MS = 24 * 60 * 60 * 1000;
@@ -32,7 +30,7 @@ export default async function globalSetup() {
   await removeStaleRunFolders();
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   process.env.DRACONIC_TEST_RUN = run;
-  const template = `draconic_test_${run}_template`;
+  const template = templateDatabase(run);
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();
   try {
@@ -40,8 +38,6 @@ export default async function globalSetup() {
   } finally {
     await admin.end();
   }
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${template}`;
-  const config = parseConfig({ DATABASE_URL: url.toString(), REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'warn' });
+  const config = parseConfig({ DATABASE_URL: databaseUrl(template), REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'warn' });
   await runMigrations(config);
 }

@@ -1,19 +1,15 @@
-// Plain ESM (Jest runs global teardown outside its transform).
+// Plain ESM (Jest runs global teardown outside its transform): imports the build that `pretest` made.
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-
-const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, tempDirOf } from '../../dist/test/support/test-env.js';
 
 /** Removes every database, Redis key and temp folder this run created (only this run's: never FLUSHALL). */
 export default async function globalTeardown() {
   const run = process.env.DRACONIC_TEST_RUN;
   if (!run) return;
-  // The run's temp folder (test/support/test-env.ts runTempDir): exports, outboxes, embedded data.
-  await rm(join(tmpdir(), `draconic-test-${run}`), { recursive: true, force: true });
+  // The run's temp folder: exports, outboxes, embedded data.
+  await rm(tempDirOf(run), { recursive: true, force: true });
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { leaseCheckMs, outcomeRetryDelayMs, WorkerLease, workerLeaseMs } from './worker-lease.js';
+import { leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease, workerLeaseMs } from './worker-lease.js';
 
 describe(workerLeaseMs.name, () => {
   it.each([
@@ -32,6 +32,39 @@ describe(WorkerLease.name, () => {
     expect(lease.isLapsed(now)).toBe(lapsed);
     expect(lease.silentFor(now)).toBe(now - Math.max(...renewals));
   });
+});
+
+describe(WorkerLease.prototype.fenceIfLapsed.name, () => {
+  it('fences once per lapse: at the first check after a pause longer than the lease, not at the next', () => {
+    const lease = new WorkerLease(1000);
+    lease.renew(0);
+    expect(lease.fenceIfLapsed(999)).toBe(false);
+    expect(lease.fenceIfLapsed(5000)).toBe(true);
+    expect(lease.fenceIfLapsed(5100)).toBe(false);
+  });
+
+  it('is lifted by a renewal that makes the lease current, and fences again at the next lapse', () => {
+    const lease = new WorkerLease(1000);
+    lease.renew(0);
+    expect(lease.fenceIfLapsed(5000)).toBe(true);
+    expect(lease.liftFence(5000)).toBe(false); // no renewal yet: still lapsed
+    lease.renew(5000);
+    expect(lease.liftFence(5010)).toBe(true);
+    expect(lease.liftFence(5020)).toBe(false); // lifted once
+    expect(lease.fenceIfLapsed(5500)).toBe(false);
+    expect(lease.fenceIfLapsed(6000)).toBe(true);
+  });
+
+  it('never fences before the first renewal (the worker registers first)', () => {
+    expect(new WorkerLease(1000).fenceIfLapsed(1e9)).toBe(false);
+  });
+});
+
+describe(registersAgainAfterRefusal.name, () => {
+  it.each([
+    [false, true], // declared lost while running: registers again
+    [true, false], // shutdown has begun (a beat refused after "stopped"): stays out
+  ])('stopping=%s: registers again=%s', (stopping, again) => expect(registersAgainAfterRefusal(stopping)).toBe(again));
 });
 
 describe(outcomeRetryDelayMs.name, () => {

@@ -24,6 +24,8 @@ export function leaseCheckMs(leaseMs: number): number {
 export class WorkerLease {
   /** When the last renewal that PostgreSQL accepted was sent (null: none yet). */
   private renewedAt: number | null = null;
+  /** Set while the lease is lapsed and the worker fenced (once per lapse). */
+  private fenced = false;
 
   constructor(readonly leaseMs: number) {}
 
@@ -37,10 +39,33 @@ export class WorkerLease {
     return this.renewedAt !== null && now - this.renewedAt >= this.leaseMs;
   }
 
+  /** True when the worker must fence itself now: the lease is lapsed and it has not fenced for this lapse yet. */
+  fenceIfLapsed(now: number): boolean {
+    if (!this.isLapsed(now) || this.fenced) return false;
+    this.fenced = true;
+    return true;
+  }
+
+  /** After a renewal: true when it ends the fence (the lease is current again), so the worker takes jobs again. */
+  liftFence(now: number): boolean {
+    if (!this.fenced || this.isLapsed(now)) return false;
+    this.fenced = false;
+    return true;
+  }
+
   /** Milliseconds since the last accepted renewal was sent (0 before the first). */
   silentFor(now: number): number {
     return this.renewedAt === null ? 0 : now - this.renewedAt;
   }
+}
+
+/**
+ * Whether a worker whose heartbeat PostgreSQL refused (it was declared lost, or marked stopped)
+ * registers again: yes, unless its shutdown has begun. A beat in flight when shutdown marked the worker
+ * stopped is refused too, and a stopping worker must not be shown active, and given work, as it exits.
+ */
+export function registersAgainAfterRefusal(isStopping: boolean): boolean {
+  return !isStopping;
 }
 
 /** Pause before writing an outcome again after PostgreSQL refused it: 50 ms doubling up to 2 s. */

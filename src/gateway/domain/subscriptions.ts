@@ -1,3 +1,5 @@
+import { UUID } from '../../common/domain/uuid.js';
+
 /**
  * What a Socket.IO client listens to (DESIGN §7). Pure. A client with no filter gets every job's
  * events; filters add up (any job named, any type named); the first filter narrows an unfiltered
@@ -24,7 +26,6 @@ export interface Filter {
   scheduleIds?: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPE = /^[a-z][a-z0-9_]{0,99}$/;
 /** Most filters one client may hold. */
 export const MAX_FILTERS = 1000;

@@ -1,17 +1,17 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
-import { Deployment } from '../config/deployment.js';
-import { BullJobDispatcher } from '../dispatch/bull-job-dispatcher.js';
-import { BullQueues } from '../dispatch/bull-queues.js';
-import { InProcessJobDispatcher, InProcessQueues } from '../dispatch/in-process-queues.js';
-import { JobDispatcher } from '../dispatch/job-dispatcher.js';
-import { InProcessJobEventBus } from '../events/in-process-job-event-bus.js';
-import { JobEventBus } from '../events/job-event-bus.js';
-import { RedisJobEventBus } from '../events/redis-job-event-bus.js';
-import { RedisConnections } from '../redis/redis-connections.js';
-import { LeaderElection } from '../scheduler/leader-election.js';
-import { PgAdvisoryLeaderElection } from '../scheduler/pg-advisory-leader-election.js';
-import { SingleProcessLeadership } from '../scheduler/single-process-leadership.js';
+import { AppConfig } from './config/app-config.js';
+import { Deployment } from './config/deployment.js';
+import { BullJobDispatcher } from './dispatch/bull-job-dispatcher.js';
+import { BullQueues } from './dispatch/bull-queues.js';
+import { InProcessJobDispatcher, InProcessQueues } from './dispatch/in-process-queues.js';
+import { JobDispatcher } from './dispatch/job-dispatcher.js';
+import { InProcessJobEventBus } from './events/in-process-job-event-bus.js';
+import { JobEventBus } from './events/job-event-bus.js';
+import { RedisJobEventBus } from './events/redis-job-event-bus.js';
+import { RedisConnections } from './redis/redis-connections.js';
+import { LeaderElection } from './leadership/leader-election.js';
+import { PgAdvisoryLeaderElection } from './leadership/pg-advisory-leader-election.js';
+import { SingleProcessLeadership } from './leadership/single-process-leadership.js';
 
 /**
  * The three ports of DESIGN §1 (JobDispatcher, JobEventBus, LeaderElection) and what they need,

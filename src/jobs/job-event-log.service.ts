@@ -1,0 +1,27 @@
+/** The JobEventLog of jobs: a job's events read back from its job_logs rows. */
+import { Injectable } from '@nestjs/common';
+import type { JobEvent } from '../events/job-event-bus.js';
+import { JobEventLog } from '../events/job-event-log.js';
+import { JobLogRepository } from './job-log.repository.js';
+import { JobRepository } from './job.repository.js';
+
+/** Most events one replay returns (a job has a handful, plus its progress events). */
+const REPLAY_LIMIT = 10_000;
+
+@Injectable()
+export class JobEventLogService extends JobEventLog {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly jobLogs: JobLogRepository,
+  ) {
+    super();
+  }
+
+  /** Catch-up for live updates (DESIGN §7): the job's events after a sequence number; null for an unknown job. */
+  async eventsSince(jobId: string, afterSequence: number): Promise<JobEvent[] | null> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) return null;
+    const rows = await this.jobLogs.eventsSince(job.id, afterSequence, REPLAY_LIMIT);
+    return rows.map((r) => ({ event: r.event, jobId: job.id, data: r.data }));
+  }
+}

@@ -1,0 +1,65 @@
+/** A job's log rows (job_logs): a page of them, new lines, and the events they recorded (replay). */
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
+import type { JobEvent, JobEventName } from '../events/job-event-bus.js';
+import { JobLog, type JobLogLevel } from './entities/job-log.entity.js';
+
+export interface LogLine {
+  jobId: string;
+  level: JobLogLevel;
+  message: string;
+  attempt: number;
+  data?: Record<string, unknown> | null;
+}
+
+/** SQL and row mapping for job_logs. No decisions: those belong to the services. */
+@Injectable()
+export class JobLogRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Oldest first, keyset on id. Returns one more than `limit` when there is a next page. */
+  async logs(jobId: string, afterId: string | undefined, limit: number): Promise<JobLog[]> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `SELECT id, job_id, created_at, level, message, attempt, data, event, sequence FROM job_logs
+       WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
+      [jobId, afterId ?? null, limit + 1]
+    );
+    return rows.map((r) =>
+      Object.assign(new JobLog(), {
+        id: String(r.id),
+        jobId: r.job_id as string,
+        createdAt: r.created_at as Date,
+        level: r.level as JobLogLevel,
+        message: r.message as string,
+        attempt: r.attempt as number,
+        data: (r.data as Record<string, unknown> | null) ?? null,
+        event: (r.event as string | null) ?? null,
+        sequence: (r.sequence as number | null) ?? null,
+      }),
+    );
+  }
+
+  async appendLogs(lines: readonly LogLine[], tx?: EntityManager): Promise<void> {
+    if (lines.length === 0) return;
+    await this.sql.query(
+      `INSERT INTO job_logs (job_id, level, message, attempt, data)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[])`,
+      [
+        lines.map((l) => l.jobId),
+        lines.map((l) => l.level),
+        lines.map((l) => l.message),
+        lines.map((l) => l.attempt),
+        lines.map((l) => (l.data ? JSON.stringify(l.data) : null)),
+      ], tx
+    );
+  }
+
+  /** A job's published events after `afterSequence` (each is a job_logs row), in order. */
+  async eventsSince(jobId: string, afterSequence: number, limit: number): Promise<Array<{ event: JobEventName; data: JobEvent['data'] }>> {
+    return this.sql.query(
+      `SELECT event, data FROM job_logs WHERE job_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
+      [jobId, afterSequence, limit],
+    );
+  }
+}
