@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { performance } from 'node:perf_hooks';
 import type { AppConfig } from '../config/app-config.js';
 import type { JobEventBus } from '../events/job-event-bus.js';
-import type { JobQueueService } from '../jobs/job-queue.service.js';
+import type { PlacementsService } from '../resources/placements.service.js';
 import type { ResourcesService } from '../resources/resources.service.js';
 import type { ExecutionProcessor } from './execution.processor.js';
 import type { ExecutionService } from './execution.service.js';
@@ -35,13 +35,13 @@ function agentWithRefusedHeartbeats(lease = new WorkerLease(60_000)) {
     { heartbeatIntervalMs: 60_000, shutdownGraceMs: 10 } as AppConfig,
     { id: 'w1' } as WorkerIdentity,
     resources,
-    { allocatedOn: async () => [], unplace: async () => [] } as unknown as JobQueueService,
+    { allocatedOn: async () => [], unplace: async () => [] } as unknown as PlacementsService,
     { pause: async () => undefined, discard: async () => undefined, heldStartedJobIds: () => [] } as unknown as ExecutionProcessor,
     executions,
     { signal: async () => undefined } as unknown as JobEventBus,
     lease,
   );
-  const beat = () => (agent as unknown as { heartbeat(): Promise<void> }).heartbeat();
+  const beat = () => agent.heartbeat();
   return { agent, calls, beat };
 }
 
@@ -66,7 +66,7 @@ describe(WorkerAgent.name, () => {
     const { agent, calls, beat } = agentWithRefusedHeartbeats(lease);
     await beat();
     expect(calls).toEqual(['fence', 'register']); // aborted first, then told by PostgreSQL that it was lost
-    (agent as unknown as { checkLease(): void }).checkLease();
+    agent.checkLease();
     expect(calls).toEqual(['fence', 'register']); // registering renewed the lease
   });
 });

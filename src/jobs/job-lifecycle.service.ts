@@ -9,7 +9,7 @@ import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import type { RunnableJob } from './job-row.js';
 import { JobRepository, type LogLine } from './job.repository.js';
-import { JobPlacementsRepository } from './job-placements.repository.js';
+import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
 import { mergeMoved, type Moved, type MovedJob } from './transition-sql.js';
 
@@ -51,7 +51,7 @@ export class JobLifecycleService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly transitions: JobTransitionsRepository,
-    private readonly placements: JobPlacementsRepository,
+    private readonly placements: JobStartsRepository,
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
   ) {}

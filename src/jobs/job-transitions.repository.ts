@@ -42,7 +42,7 @@ export interface FailItem extends FinishItem {
 /**
  * Every statement that moves a job between states after it started or was cancelled (DESIGN §3):
  * each one guarded by the state it expects, each writing a log row per event, each working on many
- * jobs at once. Placement and start are JobPlacementsRepository's.
+ * jobs at once. Starts are JobStartsRepository's; placements are resources/' PlacementRepository's.
  */
 @Injectable()
 export class JobTransitionsRepository {

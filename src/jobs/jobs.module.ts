@@ -4,7 +4,7 @@ import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobQueueService } from './job-queue.service.js';
 import { JobRepository } from './job.repository.js';
-import { JobPlacementsRepository } from './job-placements.repository.js';
+import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
@@ -29,7 +29,7 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobQueueService,
     JobRepository,
     JobTransitionsRepository,
-    JobPlacementsRepository,
+    JobStartsRepository,
     StuckJobsRepository,
     ReadyCandidatesRepository,
     JobTypeCatalog,
