@@ -32,9 +32,10 @@ module.exports = {
     {
       name: 'resources-never-jobs',
       severity: 'error',
-      comment: 'STYLE §2: resources/ (where work fits) never imports jobs/.',
+      comment:
+        'STYLE §2: resources/ (where work fits: workers, placements, the allocation ledger, GET /workers) imports at most events/, common/, database/ and config/; never jobs/. What it shares with jobs/ (the ready order, the leadership fence) lives in database/.',
       from: { path: '^src/resources/' },
-      to: { path: '^src/(jobs|dispatch)/' },
+      to: { path: '^src/', pathNot: '^src/(resources|events|common|database|config)/' },
     },
     {
       name: 'jobs-know-no-infrastructure-edges',

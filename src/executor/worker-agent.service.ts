@@ -2,7 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationB
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
-import { JobQueueService } from '../jobs/job-queue.service.js';
+import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { leaseCheckMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 import { ExecutionProcessor } from './execution.processor.js';
@@ -31,7 +31,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly config: AppConfig,
     private readonly identity: WorkerIdentity,
     private readonly resources: ResourcesService,
-    private readonly queue: JobQueueService,
+    private readonly placements: PlacementsService,
     private readonly processor: ExecutionProcessor,
     private readonly executions: ExecutionService,
     private readonly bus: JobEventBus,
@@ -70,8 +70,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
         for (const job of left) this.executions.stop(job.id, 'shutdown');
         await this.executions.waitIdle(5000);
       }
-      const placed = (await this.queue.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
-      await this.queue.unplace(placed.map((j) => j.id), null); // its own placements: no leadership to fence
+      const placed = (await this.placements.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
+      await this.placements.unplace(placed.map((j) => j.id), null); // its own placements: no leadership to fence
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.resources.setStatus(this.identity.id, 'stopped');
       await this.signal();
@@ -91,8 +91,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     await this.signal();
   }
 
-  /** Fences the worker when its lease lapsed: aborts every running job (their outcomes are not stored). */
-  private checkLease(): void {
+  /** Fences the worker when its lease lapsed: aborts every running job (their outcomes are not stored). The watchdog's tick. */
+  checkLease(): void {
     const now = performance.now();
     if (!this.lease.fenceIfLapsed(now)) return;
     const aborted = this.executions.fence();
@@ -109,7 +109,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async heartbeat(): Promise<void> {
+  /** One heartbeat (the heartbeat timer's tick; a beat already under way makes it a no-op). */
+  async heartbeat(): Promise<void> {
     if (this.beating) return;
     this.beating = true;
     try {

@@ -11,7 +11,7 @@ import type { DependencyResult, RunnableJob, StartedJob } from './job-row.js';
 import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository, type LogLine } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
-import { JobPlacementsRepository } from './job-placements.repository.js';
+import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
 import { mergeMoved, type Moved, type MovedJob } from './transition-sql.js';
 
@@ -43,7 +43,7 @@ export class JobLifecycleService {
     private readonly logs: JobLogRepository,
     private readonly dag: JobGraphRepository,
     private readonly transitions: JobTransitionsRepository,
-    private readonly placements: JobPlacementsRepository,
+    private readonly placements: JobStartsRepository,
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
   ) {}

@@ -57,7 +57,7 @@ const FAILURE_EVENT = (row: string) => `CASE WHEN ${row}.outcome = 'timeout' THE
 /**
  * Every statement that moves a job between states after it started or was cancelled (DESIGN §3):
  * each one guarded by the state it expects, each writing a log row per event, each working on many
- * jobs at once. Placement and start are JobPlacementsRepository's.
+ * jobs at once. Starts are JobStartsRepository's; placements are resources/' PlacementRepository's.
  */
 @Injectable()
 export class JobTransitionsRepository {

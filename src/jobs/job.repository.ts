@@ -8,13 +8,8 @@ import type { Job } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 import { newJobRow, type NewJob } from './new-job.js';
 
-/**
- * The order of ready jobs of equal priority (DESIGN §10): the one due earliest first, a job being
- * due at its run_at, or at its submit when it came without one or with one in the past (a past
- * run_at means "as soon as possible", not "before everyone"). The ready indexes are built on this
- * very expression (PostgreSQL matches it textually): change both together.
- */
-export const DUE_AT = 'GREATEST(created_at, run_at)';
+/** The order of ready jobs of equal priority (DESIGN §10); defined beside the migrations. */
+export { DUE_AT } from '../database/job-order.js';
 
 export interface ListFilter {
   statuses?: JobStatus[];
@@ -166,64 +161,5 @@ export class JobRepository {
       params
     );
     return rows.map(rowToJob);
-  }
-
-  /**
-   * Ready jobs not yet placed, critical first, then the one due earliest (its run_at, or its submit
-   * when that came later: DESIGN §10), then by id (jobs_ready_priority_due_idx).
-   */
-  async readyQueue(limit: number): Promise<ReadyJob[]> {
-    const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `SELECT id, type, concurrency_key, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
-              waiting_reason->>'message' AS reason_message
-       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
-      [limit]
-    );
-    return rows.map((r) => ({
-      id: r.id as string,
-      cpuUnits: r.cpu_units as number,
-      memoryMb: r.memory_mb as number,
-      queuedAt: (r.queued_at as Date | null) ?? null,
-      createdAt: r.created_at as Date,
-      reasonCode: (r.reason_code as string | null) ?? null,
-      reasonMessage: (r.reason_message as string | null) ?? null,
-      type: r.type as string,
-      concurrencyKey: (r.concurrency_key as string | null) ?? null,
-    }));
-  }
-
-  /** Jobs holding resources on the given workers. */
-  async allocatedOn(workerIds: string[]): Promise<Job[]> {
-    if (workerIds.length === 0) return [];
-    const rows: JobRow[] = await this.sql.query(
-      `SELECT ${JOB_COLUMNS} FROM jobs WHERE allocated AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
-      [workerIds]
-    );
-    return rows.map(rowToJob);
-  }
-
-  /** Jobs placed on a worker longer than `graceMs` ago and still not started. */
-  async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
-    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
-      `SELECT id, worker_id, attempts FROM jobs
-       WHERE status = 'ready' AND allocated AND placed_at < now() - make_interval(secs => $1::float8 / 1000)
-       ORDER BY placed_at LIMIT 1000`,
-      [graceMs]
-    );
-    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
-  }
-
-  /** Marks placements as handed over again (after a re-dispatch), so the grace period restarts. */
-  async touchPlacements(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.sql.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated`, [ids]);
-  }
-
-  /** Every job holding resources, with what it holds: the allocation ledger, rebuilt from the jobs table. */
-  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number; type: string; concurrencyKey: string | null }>> {
-    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number; type: string; concurrency_key: string | null }> = await this.sql.query(
-      `SELECT id, worker_id, cpu_units, memory_mb, type, concurrency_key FROM jobs WHERE allocated`,
-    );
-    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key }));
   }
 }

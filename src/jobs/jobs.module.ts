@@ -8,7 +8,7 @@ import { JobEventLogService } from './job-event-log.service.js';
 import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
-import { JobPlacementsRepository } from './job-placements.repository.js';
+import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
@@ -36,7 +36,7 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobLogRepository,
     { provide: JobEventLog, useClass: JobEventLogService },
     JobTransitionsRepository,
-    JobPlacementsRepository,
+    JobStartsRepository,
     StuckJobsRepository,
     ReadyCandidatesRepository,
     JobTypeCatalog,

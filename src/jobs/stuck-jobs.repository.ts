@@ -8,6 +8,16 @@ import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 export class StuckJobsRepository {
   constructor(private readonly sql: Sql) {}
 
+  /** Jobs running on the given workers (those just declared lost). */
+  async runningOn(workerIds: string[]): Promise<Job[]> {
+    if (workerIds.length === 0) return [];
+    const rows: JobRow[] = await this.sql.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE allocated AND status = 'running' AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
+      [workerIds],
+    );
+    return rows.map(rowToJob);
+  }
+
   /**
    * Jobs still running on a worker that stopped or was declared lost, or that registered again (a
    * restart under the same WORKER_ID) after the job started: nothing will record how they end.

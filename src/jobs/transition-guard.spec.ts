@@ -4,7 +4,7 @@ import { guardedStatements, statusIn, type GuardedStatement } from './transition
 // The modules whose statements change a job's status: loading them registers their moves and guards
 // (and throws, failing this file, if one of them performs a move the table does not allow).
 import './job-bulk.repository.js';
-import './job-placements.repository.js';
+import './job-starts.repository.js';
 import './job-rerun.repository.js';
 import './job-transitions.repository.js';
 

@@ -5,6 +5,9 @@ import { OUTCOME_LOST, WORKER_LOST } from '../jobs/domain/error-codes.js';
 import type { Job } from '../jobs/entities/job.entity.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
+import { PlacementsService } from '../resources/placements.service.js';
+import { ResourcesService } from '../resources/resources.service.js';
+import { splitStale } from './domain/scheduling.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /**
@@ -16,7 +19,8 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
  *   heartbeat says what it executes, so finding them costs no write per job; a running job keeps
  *   its place while its worker executes it and while its outcome is not yet stored, and loses it
  *   only when the worker let go of it without a stored outcome;
- * - placements their worker never started.
+ * - placements their worker never started;
+ * - the resources of cancelled jobs whose handlers did not stop in time.
  * The scheduler rebuilds its ledger after any of them changed something.
  */
 @Injectable()
@@ -26,17 +30,29 @@ export class LostWorkReaper {
   constructor(
     private readonly config: AppConfig,
     private readonly queue: JobQueueService,
+    private readonly placements: PlacementsService,
+    private readonly resources: ResourcesService,
     private readonly lifecycle: JobLifecycleService,
     private readonly dispatcher: JobDispatcher,
   ) {}
 
+  /** Declares the workers silent for WORKER_LOST_SECONDS lost and reaps their work. True when there were any. */
+  async reapSilentWorkers(epoch: number | null): Promise<boolean> {
+    const lost = await this.resources.markSilentAsLost(this.config.workerLostSeconds);
+    if (lost.length === 0) return false;
+    await this.reapLostWorkers(lost, epoch);
+    return true;
+  }
+
   /** Fails the running jobs of workers just declared lost, takes their placements back, forgets their queues. */
-  async reapLostWorkers(workerIds: string[], epoch: number | null): Promise<void> {
+  private async reapLostWorkers(workerIds: string[], epoch: number | null): Promise<void> {
     this.logger.warn({ workers: workerIds }, 'workers stopped heartbeating: declared lost');
-    const jobs = await this.queue.allocatedOn(workerIds);
-    const running = jobs.filter((j) => j.status === 'running');
+    // What they hold, then their running jobs whole (failing follows each job's retry rules): a
+    // placed job a lost worker started in between is failed, and taking it back finds it no longer placed.
+    const jobs = await this.placements.allocatedOn(workerIds);
+    const running = await this.queue.runningOn(workerIds);
     await this.fail(running, WORKER_LOST, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
-    await this.queue.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
+    await this.placements.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
     for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
   }
@@ -73,19 +89,24 @@ export class LostWorkReaper {
    */
   async reconcilePlacements(liveWorkerIds: ReadonlySet<string>, epoch: number | null): Promise<number> {
     const reset = await this.dispatcher.queuesWereReset();
-    const stale = await this.queue.stalePlacements(reset ? 0 : SCHEDULER_TIMING.placementGraceMs);
+    const stale = await this.placements.stalePlacements(reset ? 0 : SCHEDULER_TIMING.placementGraceMs);
     if (reset && stale.length > 0) {
       this.logger.warn({ placed: stale.length }, 'the dispatch queues in Redis may have lost their content (their sentinel key was missing): handing every placement not started over again');
     }
     if (stale.length === 0) return 0;
-    const again = stale.filter((s) => liveWorkerIds.has(s.workerId));
-    const orphaned = stale.filter((s) => !liveWorkerIds.has(s.workerId)).map((s) => s.id);
+    const { again, orphaned } = splitStale(stale, liveWorkerIds);
     if (again.length > 0) {
       if (!reset) this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
       await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
-      await this.queue.touchPlacements(again.map((s) => s.id));
+      await this.placements.touchPlacements(again.map((s) => s.id));
     }
-    return (await this.queue.unplace(orphaned, epoch)).length;
+    return (await this.placements.unplace(orphaned, epoch)).length;
+  }
+
+  /** Releases the resources of cancelled jobs whose handlers did not stop within the grace period. */
+  async releaseStaleCancels(): Promise<void> {
+    const released = await this.placements.releaseStaleCancelled(SCHEDULER_TIMING.cancelGraceMs);
+    if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
   }
 
   /** Fails running jobs with `code` (retried by the rules), per worker. */

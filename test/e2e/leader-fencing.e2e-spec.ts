@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { parseConfig } from '../../src/config/load-config.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { Sql } from '../../src/database/sql.js';
-import { JobPlacementsRepository } from '../../src/jobs/job-placements.repository.js';
+import { JobStartsRepository } from '../../src/jobs/job-starts.repository.js';
+import { PlacementRepository } from '../../src/resources/placement.repository.js';
 import { PgAdvisoryLeaderElection } from '../../src/leadership/pg-advisory-leader-election.js';
 import { PgFaults } from '../support/pg-faults.js';
 import { PgProxy } from '../support/pg-proxy.js';
@@ -22,7 +23,8 @@ let space: TestSpace;
 let faults: PgFaults;
 let proxy: PgProxy;
 let db: DataSource;
-let placements: JobPlacementsRepository;
+let placements: PlacementRepository;
+let starts: JobStartsRepository;
 const elections: PgAdvisoryLeaderElection[] = [];
 
 beforeAll(async () => {
@@ -31,7 +33,8 @@ beforeAll(async () => {
   proxy = await PgProxy.start(space.databaseUrl);
   db = new DataSource(dataSourceOptions(parseConfig(space.env({ ROLE: 'api' }))));
   await db.initialize();
-  placements = new JobPlacementsRepository(new Sql(db));
+  placements = new PlacementRepository(new Sql(db));
+  starts = new JobStartsRepository(new Sql(db));
   await faults.query(
     `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb) VALUES ('w1', 'test', 1, 'active', 10, 8, 4096)`,
   );
@@ -87,7 +90,7 @@ describe('a leader cut off from PostgreSQL', () => {
     // What a deposed leader that has not noticed yet would write: nothing, and it learns so.
     const job = await readyJob();
     expect(await placements.place([{ id: job, workerId: 'w1' }], firstEpoch)).toEqual({ leading: false, placed: [] });
-    expect((await placements.placeAndStart([job], 'w1', firstEpoch)).jobs).toEqual([]);
+    expect((await starts.placeAndStart([job], 'w1', firstEpoch)).jobs).toEqual([]);
     expect(await placements.isCurrentEpoch(firstEpoch)).toBe(false);
     expect(await placements.place([{ id: job, workerId: 'w1' }], secondEpoch)).toEqual({ leading: true, placed: [{ id: job, workerId: 'w1', attempts: 0 }] });
     expect(await placements.unplace([job], firstEpoch)).toEqual({ leading: false, taken: [] });

@@ -9,7 +9,7 @@ import type { JobUpdate as JobUpdateWire } from '../../../src/gateway/job-stream
 import type { QueueListResponseDto, QueueResponseDto, UpdateQueueDto } from '../../../src/queues/dto/queue.dto.js';
 import type { SchedulePageResponseDto, ScheduleResponseDto } from '../../../src/schedules/dto/schedule-response.dto.js';
 import type { CreateScheduleDto, UpdateScheduleDto } from '../../../src/schedules/dto/schedule.dto.js';
-import type { WorkerListResponseDto, WorkerResponseDto } from '../../../src/scheduler/dto/worker-response.dto.js';
+import type { WorkerListResponseDto, WorkerResponseDto } from '../../../src/resources/dto/worker-response.dto.js';
 
 export { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../../../src/jobs/domain/job-state.js';
 export { JOB_EVENTS, type JobEventName } from '../../../src/events/job-event-bus.js';

@@ -1,4 +1,4 @@
-import type { Resources } from '../resources/domain/placement.js';
+import type { Resources } from './placement.js';
 
 export interface Booking {
   workerId: string;
@@ -64,14 +64,22 @@ export class AllocationLedger {
 
   /** What is booked on each worker. */
   usage(): Map<string, Resources> {
-    const usage = new Map<string, Resources>();
-    for (const b of this.bookings.values()) {
-      const u = usage.get(b.workerId) ?? { slots: 0, cpuUnits: 0, memoryMb: 0 };
-      u.slots += 1;
-      u.cpuUnits += b.cpuUnits;
-      u.memoryMb += b.memoryMb;
-      usage.set(b.workerId, u);
-    }
-    return usage;
+    return usageOf(this.bookings.values());
   }
+}
+
+/**
+ * What the given bookings hold on each worker: one slot each, plus their cpu units and memory. The
+ * one place where an allocation is added up, for the leader's ledger and for GET /workers alike.
+ */
+export function usageOf(bookings: Iterable<Pick<Booking, 'workerId' | 'cpuUnits' | 'memoryMb'>>): Map<string, Resources> {
+  const usage = new Map<string, Resources>();
+  for (const b of bookings) {
+    const u = usage.get(b.workerId) ?? { slots: 0, cpuUnits: 0, memoryMb: 0 };
+    u.slots += 1;
+    u.cpuUnits += b.cpuUnits;
+    u.memoryMb += b.memoryMb;
+    usage.set(b.workerId, u);
+  }
+  return usage;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { WORKER_STATUSES, type WorkerStatus } from '../../resources/entities/worker.entity.js';
+import { WORKER_STATUSES, type WorkerStatus } from '../entities/worker.entity.js';
 
 class WorkerCapacityDto {
   @ApiProperty({ type: 'integer', example: 10 }) max_concurrent_jobs!: number;

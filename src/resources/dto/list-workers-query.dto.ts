@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional } from 'class-validator';
-import { toList } from '../../jobs/dto/list-jobs-query.dto.js';
-import { WORKER_STATUSES, type WorkerStatus } from '../../resources/entities/worker.entity.js';
+import { toList } from '../../common/http/query-lists.js';
+import { WORKER_STATUSES, type WorkerStatus } from '../entities/worker.entity.js';
 
 /** Workers shown when no status is asked for: those that can take work or are finishing it. */
 export const DEFAULT_WORKER_STATUSES: readonly WorkerStatus[] = ['active', 'draining'];

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '../database/sql.js';
+import { FENCE, FENCED } from '../database/leadership-fence.js';
+import { transition } from './domain/job-state.js';
+import { rowToRunnableJob, RUNNABLE_JOB_COLUMNS, type RunnableJob } from './job-row.js';
+import { INSERT_LOGS, LOG_FLAT, NOTHING_MOVED, RESULT_FLAT, RETURNING_FLAT, runTransition, type Moved } from './transition-sql.js';
+import { guardOf } from './transition-guard.js';
+
+export interface StartItem {
+  id: string;
+  /** The attempt about to start (attempts + 1). */
+  attempt: number;
+}
+
+/** The starts' moves, checked against the state machine when the module loads. */
+const START = guardOf('start', transition('ready', 'running'));
+const PLACE_AND_START = guardOf('placeAndStart', transition('ready', 'running'));
+
+/**
+ * The starts of placed jobs: the worker's start of a job placed on it, the local lane's
+ * place-and-start, and the release of cancelled jobs' resources once their handlers stopped. Where
+ * jobs are booked (placing, taking back, the ledger's reads) is resources/' PlacementRepository.
+ */
+@Injectable()
+export class JobStartsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** ready -> running on this worker, for jobs placed here and not started yet. */
+  async start(items: readonly StartItem[], workerId: string): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+    if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
+    return this.startWhere(
+      `FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
+       WHERE j.id = i.id AND ${START} AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
+      [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
+    );
+  }
+
+  /**
+   * ready (not placed) -> placed on `workerId` and running there, in one statement: the scheduler's
+   * hand-over to the worker of its own process, which needs no queue in between. Only while that
+   * worker is `active` (a draining one takes no new work), and fenced by the leadership `epoch` like
+   * `place` (a deposed leader starts nothing).
+   */
+  async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+    if (ids.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
+    return this.startWhere(
+      `WHERE j.id = ANY($1::uuid[]) AND ${PLACE_AND_START} AND NOT j.allocated
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = $3 AND w.status = 'active') AND ${FENCED('$2')}`,
+      [ids, epoch, workerId],
+      `, allocated = true, worker_id = $3, placed_at = now()`,
+      `${FENCE('$2')}, `,
+    );
+  }
+
+  /** ready -> running for the rows `where` picks; the worker's id is parameter `$<last>`; `ctes` go before `moved`. */
+  private async startWhere(where: string, params: unknown[], place = '', ctes = ''): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+    const worker = `$${params.length}::text`;
+    const { jobs, events, rows } = await runTransition(
+      this.sql,
+      `WITH ${ctes}moved AS (
+         UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, started_at = now(), updated_at = now(),
+                waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1${place}
+         ${where}
+         ${RETURNING_FLAT}
+       ), logged AS (
+         ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' started on worker ' || ${worker}`, `'job_started'`)}
+       )
+       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies
+       FROM (${RESULT_FLAT('moved', `'job_started'`, RUNNABLE_JOB_COLUMNS)}) r`,
+      params,
+      undefined,
+      rowToRunnableJob,
+    );
+    return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
+  }
+
+  /** Releases the resources of cancelled jobs whose handlers stopped. */
+  async releaseCancelled(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH released AS (
+         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND status = 'cancelled' AND allocated RETURNING id
+       ) SELECT id FROM released`,
+      [ids]
+    );
+    return rows.length;
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { AllocationLedger, usageOf, type Booking } from './allocation-ledger.js';
+
+const booking = (workerId: string, cpuUnits = 1, memoryMb = 128, type = 't', concurrencyKey: string | null = null): Booking => ({ workerId, cpuUnits, memoryMb, type, concurrencyKey });
+
+describe(usageOf.name, () => {
+  it('adds up one slot, the cpu units and the memory of each booking per worker', () => {
+    expect(usageOf([booking('a', 2, 256), booking('a', 1, 128), booking('b', 4, 1024)])).toEqual(
+      new Map([
+        ['a', { slots: 2, cpuUnits: 3, memoryMb: 384 }],
+        ['b', { slots: 1, cpuUnits: 4, memoryMb: 1024 }],
+      ]),
+    );
+    expect(usageOf([])).toEqual(new Map());
+  });
+});
+
+describe(AllocationLedger.name, () => {
+  it('books and releases, and says what each worker holds', () => {
+    const ledger = new AllocationLedger();
+    ledger.book('j1', booking('a', 2, 256));
+    ledger.book('j2', booking('a', 1, 128));
+    ledger.release('j1');
+    ledger.release('unknown');
+    expect(ledger.usage()).toEqual(new Map([['a', { slots: 1, cpuUnits: 1, memoryMb: 128 }]]));
+  });
+
+  it('counts jobs per type and per (type, key)', () => {
+    const ledger = new AllocationLedger();
+    ledger.book('j1', booking('a', 1, 1, 't', 'A'));
+    ledger.book('j2', booking('b', 1, 1, 't', 'A'));
+    ledger.book('j3', booking('b', 1, 1, 'u'));
+    const { byType, byKey } = ledger.runningCounts((type, key) => `${type}/${key}`);
+    expect(byType).toEqual(new Map([['t', 2], ['u', 1]]));
+    expect(byKey).toEqual(new Map([['t/A', 2]]));
+  });
+
+  it('a rebuild replaces the bookings with the table, less what was released while it read', async () => {
+    const ledger = new AllocationLedger();
+    ledger.book('old', booking('a'));
+    await ledger.rebuild(async () => {
+      ledger.release('j2'); // its completion arrived while the table was read
+      return [{ id: 'j1', ...booking('a') }, { id: 'j2', ...booking('a') }];
+    });
+    expect(ledger.stale).toBe(false);
+    expect(ledger.usage()).toEqual(new Map([['a', { slots: 1, cpuUnits: 1, memoryMb: 128 }]]));
+  });
+
+  it('stays stale when the rebuild fails, keeping what it had', async () => {
+    const ledger = new AllocationLedger();
+    ledger.book('j1', booking('a'));
+    await expect(ledger.rebuild(async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(ledger.stale).toBe(true);
+    expect(ledger.usage().get('a')?.slots).toBe(1);
+  });
+});

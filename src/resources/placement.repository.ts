@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import { DUE_AT } from '../database/job-order.js';
+import { FENCE, FENCED } from '../database/leadership-fence.js';
+import { Sql } from '../database/sql.js';
+import type { Reason } from './domain/placement.js';
+
+export interface Placement {
+  id: string;
+  workerId: string;
+}
+
+/** A ready job as the scheduler's placement pass reads it (the same shape as jobs/' fair ready queue). */
+export interface ReadyJob {
+  id: string;
+  type: string;
+  concurrencyKey: string | null;
+  cpuUnits: number;
+  memoryMb: number;
+  queuedAt: Date | null;
+  createdAt: Date;
+  reasonCode: string | null;
+  reasonMessage: string | null;
+}
+
+/** A job holding resources on a worker: placed (ready), running, or cancelled with its handler not stopped yet. */
+export interface Allocation {
+  id: string;
+  workerId: string;
+  status: 'ready' | 'running' | 'cancelled';
+  cpuUnits: number;
+  memoryMb: number;
+}
+
+/**
+ * Where work is (DESIGN §4), in SQL: the ready queue the scheduler places from, the placements on
+ * workers (booking, taking back, handing over again), the jobs holding resources (the allocation
+ * ledger's source), and the waiting reasons of jobs left without room. The fenced statements take
+ * the leadership epoch and say whether it was still current. No decisions.
+ */
+@Injectable()
+export class PlacementRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * Ready jobs not yet placed, critical first, then the one due earliest (its run_at, or its submit
+   * when that came later: DESIGN §10), then by id (jobs_ready_priority_due_idx).
+   */
+  async readyQueue(limit: number): Promise<ReadyJob[]> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `SELECT id, type, concurrency_key, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+              waiting_reason->>'message' AS reason_message
+       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
+      [limit]
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      cpuUnits: r.cpu_units as number,
+      memoryMb: r.memory_mb as number,
+      queuedAt: (r.queued_at as Date | null) ?? null,
+      createdAt: r.created_at as Date,
+      reasonCode: (r.reason_code as string | null) ?? null,
+      reasonMessage: (r.reason_message as string | null) ?? null,
+      type: r.type as string,
+      concurrencyKey: (r.concurrency_key as string | null) ?? null,
+    }));
+  }
+
+  /**
+   * Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready.
+   * Fenced by the leadership `epoch` (null: unfenced); `leading` is false when it was not the current one.
+   */
+  async place(placements: readonly Placement[], epoch: number | null): Promise<{ leading: boolean; placed: Array<{ id: string; workerId: string; attempts: number }> }> {
+    if (placements.length === 0) return { leading: true, placed: [] };
+    const rows: Array<{ id: string | null; worker_id: string; attempts: number; leading: boolean }> = await this.sql.query(
+      `WITH ${FENCE('$3')}, placed AS (
+         UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
+         FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
+         WHERE j.id = p.id AND j.status = 'ready' AND NOT j.allocated AND ${FENCED('$3')}
+         RETURNING j.id, j.worker_id, j.attempts
+       ) SELECT placed.*, ${FENCED('$3')} AS leading FROM (SELECT 1) AS one LEFT JOIN placed ON true`,
+      [placements.map((p) => p.id), placements.map((p) => p.workerId), epoch]
+    );
+    const placed = rows.filter((r) => r.id !== null).map((r) => ({ id: r.id!, workerId: r.worker_id, attempts: r.attempts }));
+    return { leading: rows[0]?.leading ?? false, placed };
+  }
+
+  /**
+   * Takes placed-but-not-started jobs back from a worker (lost, stopping), so they are placed again.
+   * Fenced like `place` when the scheduler does it; a stopping worker giving back its own passes null.
+   */
+  async unplace(ids: readonly string[], epoch: number | null): Promise<{ leading: boolean; taken: string[] }> {
+    if (ids.length === 0) return { leading: true, taken: [] };
+    const rows: Array<{ id: string | null; leading: boolean }> = await this.sql.query(
+      `WITH ${FENCE('$2')}, taken AS (
+         UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
+         WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated AND ${FENCED('$2')} RETURNING id
+       ) SELECT taken.id, ${FENCED('$2')} AS leading FROM (SELECT 1) AS one LEFT JOIN taken ON true`,
+      [ids, epoch]
+    );
+    return { leading: rows[0]?.leading ?? false, taken: rows.filter((r) => r.id !== null).map((r) => r.id!) };
+  }
+
+  /** Whether `epoch` is the current leadership epoch. */
+  async isCurrentEpoch(epoch: number): Promise<boolean> {
+    const rows: Array<{ current: boolean }> = await this.sql.query(`SELECT epoch = $1::bigint AS current FROM scheduler_leadership WHERE id = 1`, [epoch]);
+    return rows[0]?.current ?? false;
+  }
+
+  /** Jobs holding resources on the given workers. */
+  async allocatedOn(workerIds: string[]): Promise<Allocation[]> {
+    if (workerIds.length === 0) return [];
+    const rows: Array<{ id: string; worker_id: string; status: Allocation['status']; cpu_units: number; memory_mb: number }> = await this.sql.query(
+      `SELECT id, worker_id, status, cpu_units, memory_mb FROM jobs WHERE allocated AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
+      [workerIds]
+    );
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, status: r.status, cpuUnits: r.cpu_units, memoryMb: r.memory_mb }));
+  }
+
+  /** Jobs placed on a worker longer than `graceMs` ago and still not started. */
+  async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
+    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
+      `SELECT id, worker_id, attempts FROM jobs
+       WHERE status = 'ready' AND allocated AND placed_at < now() - make_interval(secs => $1::float8 / 1000)
+       ORDER BY placed_at LIMIT 1000`,
+      [graceMs]
+    );
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
+  }
+
+  /** Marks placements as handed over again (after a re-dispatch), so the grace period restarts. */
+  async touchPlacements(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.sql.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated`, [ids]);
+  }
+
+  /** Every job holding resources, with what it holds: the allocation ledger, rebuilt from the jobs table. */
+  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number; type: string; concurrencyKey: string | null }>> {
+    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number; type: string; concurrency_key: string | null }> = await this.sql.query(
+      `SELECT id, worker_id, cpu_units, memory_mb, type, concurrency_key FROM jobs WHERE allocated`,
+    );
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key }));
+  }
+
+  /** Releases cancelled jobs whose handlers did not stop within the grace period. */
+  async releaseStaleCancelled(graceMs: number): Promise<number> {
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH released AS (
+         UPDATE jobs SET allocated = false
+         WHERE allocated AND status = 'cancelled' AND completed_at < now() - make_interval(secs => $1::float8 / 1000)
+         RETURNING id
+       ) SELECT id FROM released`,
+      [graceMs]
+    );
+    return rows.length;
+  }
+
+  /** Writes waiting reasons (no event: the job's state does not change). */
+  async setWaitingReasons(items: ReadonlyArray<{ id: string; reason: Reason }>): Promise<void> {
+    if (items.length === 0) return;
+    await this.sql.query(
+      `UPDATE jobs j SET waiting_reason = w.reason
+       FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
+       WHERE j.id = w.id AND j.status = 'ready' AND NOT j.allocated`,
+      [items.map((i) => i.id), items.map((i) => JSON.stringify(i.reason))]
+    );
+  }
+}

@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import type { Reason } from './domain/placement.js';
+import { PlacementRepository, type Allocation, type Placement, type ReadyJob } from './placement.repository.js';
+
+/** A fenced placement found that another process leads now: the caller must step down. */
+export class LeadershipLostError extends Error {
+  constructor(readonly epoch: number | null) {
+    super(`leadership epoch ${epoch} is no longer current: another scheduler leads`);
+    this.name = 'LeadershipLostError';
+  }
+}
+
+/** Where work is (DESIGN §4): what the scheduler places from and books, and what each worker holds. */
+@Injectable()
+export class PlacementsService {
+  constructor(private readonly placements: PlacementRepository) {}
+
+  readyQueue(limit: number): Promise<ReadyJob[]> {
+    return this.placements.readyQueue(limit);
+  }
+
+  /** Books placements under leadership `epoch` (null: unfenced). Throws LeadershipLostError when it is not current. */
+  async place(placements: readonly Placement[], epoch: number | null) {
+    const { leading, placed } = await this.placements.place(placements, epoch);
+    if (!leading) throw new LeadershipLostError(epoch);
+    return placed;
+  }
+
+  /** Takes placements back, under leadership `epoch` when the scheduler does it (null: the worker itself). */
+  async unplace(ids: readonly string[], epoch: number | null): Promise<string[]> {
+    const { leading, taken } = await this.placements.unplace(ids, epoch);
+    if (!leading) throw new LeadershipLostError(epoch);
+    return taken;
+  }
+
+  isCurrentEpoch(epoch: number): Promise<boolean> {
+    return this.placements.isCurrentEpoch(epoch);
+  }
+
+  /** Every job holding resources: what the allocation ledger is rebuilt from. */
+  allocatedJobs() {
+    return this.placements.allocatedJobs();
+  }
+
+  allocatedOn(workerIds: string[]): Promise<Allocation[]> {
+    return this.placements.allocatedOn(workerIds);
+  }
+
+  stalePlacements(graceMs: number) {
+    return this.placements.stalePlacements(graceMs);
+  }
+
+  touchPlacements(ids: string[]) {
+    return this.placements.touchPlacements(ids);
+  }
+
+  setWaitingReasons(items: ReadonlyArray<{ id: string; reason: Reason }>) {
+    return this.placements.setWaitingReasons(items);
+  }
+
+  releaseStaleCancelled(graceMs: number) {
+    return this.placements.releaseStaleCancelled(graceMs);
+  }
+}

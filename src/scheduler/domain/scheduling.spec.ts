@@ -1,0 +1,222 @@
+import { describe, expect, it } from '@jest/globals';
+import type { JobEvent, JobEventName } from '../../events/job-event-bus.js';
+import type { Worker } from '../../resources/entities/worker.entity.js';
+import type { Reason } from '../../resources/domain/placement.js';
+import { FlowGate, StartLog, NO_RULES } from './flow-control.js';
+import {
+  anyRoom,
+  byLane,
+  changedReasons,
+  dueTimerDelay,
+  dueTimerKept,
+  eventEffects,
+  fullWindowPlaced,
+  heldChange,
+  holdsAnything,
+  leftOut,
+  liveWorkerIds,
+  MAX_TIMER_MS,
+  queuedJobs,
+  rateTimerDelay,
+  rateTimerKept,
+  roomsOf,
+  signalEffects,
+  splitStale,
+  type ReadyRow,
+} from './scheduling.js';
+
+const event = (name: JobEventName, data: Record<string, unknown> = {}): JobEvent => ({
+  event: name,
+  jobId: 'j1',
+  data: { job_id: 'j1', type: 't', priority: 'normal', status: 'running', attempt: 1, sequence: 2, timestamp: '2026-01-01T00:00:01.000Z', ...data },
+});
+const worker = (id: string, status: Worker['status'], slots = 4): Worker =>
+  ({ id, status, maxConcurrentJobs: slots, maxCpuUnits: 8, maxMemoryMb: 4096 }) as Worker;
+const ready = (id: string, over: Partial<ReadyRow> = {}): ReadyRow => ({
+  id,
+  type: 't',
+  concurrencyKey: null,
+  cpuUnits: 1,
+  memoryMb: 128,
+  queuedAt: new Date(10_000),
+  createdAt: new Date(5_000),
+  reasonCode: null,
+  reasonMessage: null,
+  ...over,
+});
+const reason = (code: Reason['code'], message: string): Reason => ({ code, message });
+
+describe(eventEffects.name, () => {
+  it.each(['job_completed', 'job_failed', 'job_timeout'] as const)('%s releases the booking and asks for a pass', (name) => {
+    expect(eventEffects(event(name, { status: 'completed' }))).toEqual({ release: true, startedAt: null, ledgerStale: false, dueAt: null, kick: true });
+  });
+
+  it('job_cancelled keeps the booking (the handler may still run) but marks the ledger for a rebuild', () => {
+    expect(eventEffects(event('job_cancelled', { status: 'cancelled' }))).toMatchObject({ release: false, ledgerStale: true, kick: true });
+  });
+
+  it('job_started moves the booked start to the real one, and places nothing', () => {
+    expect(eventEffects(event('job_started'))).toEqual({ release: false, startedAt: Date.parse('2026-01-01T00:00:01.000Z'), ledgerStale: false, dueAt: null, kick: false });
+  });
+
+  it('a job left pending until a time arms the due timer instead of asking for a pass', () => {
+    const effects = eventEffects(event('job_failed', { status: 'pending', next_run_at: '2026-01-01T00:01:00.000Z' }));
+    expect(effects).toMatchObject({ release: true, dueAt: Date.parse('2026-01-01T00:01:00.000Z'), kick: false });
+  });
+
+  it('a job created ready asks for a pass; one created blocked or pending without a time does not', () => {
+    expect(eventEffects(event('job_created', { status: 'ready' })).kick).toBe(true);
+    expect(eventEffects(event('job_created', { status: 'blocked' })).kick).toBe(false);
+    expect(eventEffects(event('job_created', { status: 'pending' }))).toMatchObject({ dueAt: null, kick: false });
+  });
+});
+
+describe(signalEffects.name, () => {
+  it('marks what each signal changes, and asks for a pass', () => {
+    expect(signalEffects({ kind: 'workers_changed', workerId: 'w' })).toEqual({ workers: true, ledger: false, rules: false, kick: true });
+    expect(signalEffects({ kind: 'capacity_freed', workerId: 'w' })).toEqual({ workers: false, ledger: true, rules: false, kick: true });
+    expect(signalEffects({ kind: 'queues_changed', type: 't' })).toEqual({ workers: false, ledger: false, rules: true, kick: true });
+    expect(signalEffects({ kind: 'jobs_waiting' })).toEqual({ workers: false, ledger: false, rules: false, kick: true });
+  });
+
+  it('leaves schedule updates to the schedule timer', () => {
+    expect(signalEffects({ kind: 'schedule_update', update: { event: 'schedule_fired', scheduleId: 's', data: {} } }).kick).toBe(false);
+  });
+});
+
+describe(roomsOf.name, () => {
+  it('gives each worker its capacity and what the ledger booked on it; only active workers accept', () => {
+    const rooms = roomsOf([worker('a', 'active'), worker('b', 'draining')], new Map([['a', { slots: 2, cpuUnits: 3, memoryMb: 256 }]]));
+    expect(rooms).toEqual([
+      { id: 'a', accepting: true, capacity: { slots: 4, cpuUnits: 8, memoryMb: 4096 }, allocated: { slots: 2, cpuUnits: 3, memoryMb: 256 } },
+      { id: 'b', accepting: false, capacity: { slots: 4, cpuUnits: 8, memoryMb: 4096 }, allocated: { slots: 0, cpuUnits: 0, memoryMb: 0 } },
+    ]);
+  });
+
+  it('anyRoom: a free slot on an accepting worker', () => {
+    const full = new Map([['a', { slots: 4, cpuUnits: 4, memoryMb: 512 }]]);
+    expect(anyRoom(roomsOf([worker('a', 'active')], full))).toBe(false);
+    expect(anyRoom(roomsOf([worker('a', 'active'), worker('b', 'draining')], full))).toBe(false);
+    expect(anyRoom(roomsOf([worker('a', 'active'), worker('c', 'active')], full))).toBe(true);
+  });
+
+  it('liveWorkerIds: active and draining workers keep their placements', () => {
+    expect(liveWorkerIds([worker('a', 'active'), worker('b', 'draining'), worker('c', 'lost'), worker('d', 'stopped')])).toEqual(new Set(['a', 'b']));
+  });
+});
+
+describe('which jobs a pass considers', () => {
+  const heldBy = (rules: Record<string, Partial<typeof NO_RULES>>, runningByKey: Record<string, number> = {}) =>
+    new FlowGate({
+      rules: new Map(Object.entries(rules).map(([t, r]) => [t, { ...NO_RULES, ...r }])),
+      runningByType: new Map(),
+      runningByKey: new Map(Object.entries(runningByKey)),
+      starts: new StartLog(),
+      now: 0,
+    }).heldBack();
+
+  it('reads the fair queue only when the rules hold something back as a whole, and leaves that out', () => {
+    expect(holdsAnything(undefined)).toBe(false);
+    expect(holdsAnything(heldBy({ t: { concurrencyLimit: 5 } }))).toBe(false);
+    const held = heldBy({ p: { paused: true }, k: { keyConcurrencyLimit: 1 } }, { 'k\u0000A': 1 });
+    expect(holdsAnything(held)).toBe(true);
+    expect(leftOut(held)).toEqual({ types: ['p'], pairs: [{ type: 'k', key: 'A' }] });
+    expect(leftOut(undefined)).toEqual({ types: [], pairs: [] });
+  });
+
+  it('a job is starving once queued (or, never queued, created) before the starvation bound', () => {
+    const jobs = queuedJobs([ready('old', { queuedAt: new Date(1_000) }), ready('new'), ready('unqueued', { queuedAt: null, createdAt: new Date(2_000) })], 5_000);
+    expect(jobs.map((j) => [j.id, j.starving])).toEqual([['old', true], ['new', false], ['unqueued', true]]);
+    expect(jobs[0]).toEqual({ id: 'old', cpuUnits: 1, memoryMb: 128, starving: true, type: 't', concurrencyKey: null });
+  });
+
+  it('runs again at once only when it placed something from a full window', () => {
+    expect(fullWindowPlaced(3, 500, 500)).toBe(true);
+    expect(fullWindowPlaced(0, 500, 500)).toBe(false);
+    expect(fullWindowPlaced(3, 499, 500)).toBe(false);
+  });
+});
+
+describe(byLane.name, () => {
+  it('groups the placements on workers of this process per worker in plan order; the rest go through queues', () => {
+    const plan = [
+      { jobId: 'a', workerId: 'local' },
+      { jobId: 'b', workerId: 'remote' },
+      { jobId: 'c', workerId: 'local' },
+      { jobId: 'd', workerId: 'local2' },
+    ];
+    const { here, elsewhere } = byLane(plan, (w) => w.startsWith('local'));
+    expect([...here]).toEqual([['local', ['a', 'c']], ['local2', ['d']]]);
+    expect(elsewhere).toEqual([{ id: 'b', workerId: 'remote' }]);
+  });
+});
+
+describe(changedReasons.name, () => {
+  it('writes only the reasons that differ from what the job says now', () => {
+    const rows = [ready('same', { reasonCode: 'NO_WORKERS', reasonMessage: 'no worker' }), ready('other', { reasonCode: 'NO_WORKERS', reasonMessage: 'no worker' }), ready('none')];
+    const waiting = [
+      { jobId: 'same', reason: reason('NO_WORKERS', 'no worker') },
+      { jobId: 'other', reason: reason('INSUFFICIENT_RESOURCES', 'too big') },
+      { jobId: 'none', reason: reason('NO_WORKERS', 'no worker') },
+    ];
+    expect(changedReasons(rows, waiting).map((c) => c.id)).toEqual(['other', 'none']);
+  });
+});
+
+describe(heldChange.name, () => {
+  it('says what is held as a whole now, and what no longer is (to clear its reasons)', () => {
+    const held = {
+      types: new Map([['p', { code: 'QUEUE_PAUSED' as const, message: 'paused' }]]),
+      pairs: new Map([['k\u0000A', { type: 'k', key: 'A', reason: { code: 'CONCURRENCY_LIMIT' as const, message: 'limit' } }]]),
+    };
+    const before = new Map([
+      ['p', { type: 'p', key: null }],
+      ['gone', { type: 'gone', key: null }],
+      ['k\u0000B', { type: 'k', key: 'B' }],
+    ]);
+    const { now, released } = heldChange(held, before);
+    expect([...now]).toEqual([['p', { type: 'p', key: null }], ['k\u0000A', { type: 'k', key: 'A' }]]);
+    expect(released).toEqual([{ type: 'gone', key: null }, { type: 'k', key: 'B' }]);
+    expect(heldChange(undefined, now).released).toEqual([{ type: 'p', key: null }, { type: 'k', key: 'A' }]);
+  });
+});
+
+describe('timer arming', () => {
+  it('the due timer is kept when it already wakes no later; otherwise re-armed', () => {
+    expect(dueTimerKept(null, 5_000)).toBe(false);
+    expect(dueTimerKept(4_000, 5_000)).toBe(true);
+    expect(dueTimerKept(5_000, 5_000)).toBe(true);
+    expect(dueTimerKept(6_000, 5_000)).toBe(false);
+  });
+
+  it('the due timer waits until the time, never negative, at most an hour (Node fires longer timeouts at once)', () => {
+    expect(dueTimerDelay(1_500, 1_000)).toBe(500);
+    expect(dueTimerDelay(500, 1_000)).toBe(0);
+    expect(dueTimerDelay(1_000 + 365 * 86_400_000, 1_000)).toBe(MAX_TIMER_MS);
+  });
+
+  it('the rate timer is kept when it wakes no later and is not overdue', () => {
+    expect(rateTimerKept(null, 5_000, 1_000)).toBe(false);
+    expect(rateTimerKept(4_000, 5_000, 1_000)).toBe(true);
+    expect(rateTimerKept(4_000, 5_000, 4_500)).toBe(false); // overdue: it did not fire yet, arm anew
+    expect(rateTimerKept(6_000, 5_000, 1_000)).toBe(false);
+  });
+
+  it('the rate timer wakes just after the start is allowed', () => {
+    expect(rateTimerDelay(1_500, 1_000)).toBe(501);
+    expect(rateTimerDelay(500, 1_000)).toBe(1);
+  });
+});
+
+describe(splitStale.name, () => {
+  it('hands placements on live workers over again, and takes back those whose worker is gone', () => {
+    const stale = [
+      { id: 'a', workerId: 'live', attempts: 0 },
+      { id: 'b', workerId: 'gone', attempts: 1 },
+      { id: 'c', workerId: 'live', attempts: 2 },
+    ];
+    const { again, orphaned } = splitStale(stale, new Set(['live']));
+    expect(again.map((s) => s.id)).toEqual(['a', 'c']);
+    expect(orphaned).toEqual(['b']);
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * The scheduler's decisions (DESIGN §4, §10, §12) as pure functions: what an event or a signal
+ * changes, which ready jobs a pass considers and how, which placements go to which lane, which
+ * reasons to write, when a wake-up timer is re-armed, what a sweep hands over again or takes back.
+ * No I/O, no clock: callers pass `now`.
+ */
+import type { ClusterSignal, JobEvent } from '../../events/job-event-bus.js';
+import type { Worker } from '../../resources/entities/worker.entity.js';
+import type { QueuedJob, Reason, Resources, WorkerRoom } from '../../resources/domain/placement.js';
+import type { FlowGate } from './flow-control.js';
+
+/**
+ * Longest a wake-up timer is set for. A delayed job may be years ahead, and Node fires a longer
+ * timeout at once; a timer that fires early finds nothing due and re-arms for what is.
+ */
+export const MAX_TIMER_MS = 3_600_000;
+
+/** Events after which there may be something to place. */
+const TRIGGERS = new Set<JobEvent['event']>(['job_ready', 'job_completed', 'job_failed', 'job_timeout', 'job_cancelled']);
+/** Events of a job leaving running, which frees its booking (job_cancelled is rebuilt from the table). */
+const RELEASES = new Set<JobEvent['event']>(['job_completed', 'job_failed', 'job_timeout']);
+
+/** What a job event changes for the leader. */
+export interface EventEffects {
+  /** The job's booking ends: release it from the ledger. */
+  release: boolean;
+  /** The job really started then (ms): the start log moves its booked start there. */
+  startedAt: number | null;
+  /** The ledger can no longer follow exactly: rebuild it at the next pass. */
+  ledgerStale: boolean;
+  /** The job now waits pending until then (ms; a retry's backoff, a delayed job's run_at): wake up then. */
+  dueAt: number | null;
+  /** There may be something to place: ask for a pass. */
+  kick: boolean;
+}
+
+export function eventEffects(event: JobEvent): EventEffects {
+  const due = event.data.status === 'pending' && typeof event.data.next_run_at === 'string';
+  return {
+    release: RELEASES.has(event.event),
+    startedAt: event.event === 'job_started' ? Date.parse(event.data.timestamp) : null,
+    ledgerStale: event.event === 'job_cancelled', // a running job keeps its booking until its handler stops
+    dueAt: due ? Date.parse(event.data.next_run_at as string) : null,
+    kick: !due && (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready')),
+  };
+}
+
+/** What a cluster signal makes stale, and whether it asks for a pass (schedules are ScheduleTimer's). */
+export function signalEffects(signal: ClusterSignal): { workers: boolean; ledger: boolean; rules: boolean; kick: boolean } {
+  if (signal.kind === 'schedule_update') return { workers: false, ledger: false, rules: false, kick: false };
+  return { workers: signal.kind === 'workers_changed', ledger: signal.kind === 'capacity_freed', rules: signal.kind === 'queues_changed', kick: true };
+}
+
+/** Workers with what they have booked (`booked`: the ledger's usage). Only active workers accept jobs. */
+export function roomsOf(workers: readonly Worker[], booked: ReadonlyMap<string, Resources>): WorkerRoom[] {
+  return workers.map((w) => ({
+    id: w.id,
+    accepting: w.status === 'active',
+    capacity: { slots: w.maxConcurrentJobs, cpuUnits: w.maxCpuUnits, memoryMb: w.maxMemoryMb },
+    allocated: {
+      slots: booked.get(w.id)?.slots ?? 0,
+      cpuUnits: booked.get(w.id)?.cpuUnits ?? 0,
+      memoryMb: booked.get(w.id)?.memoryMb ?? 0,
+    },
+  }));
+}
+
+/** Whether any worker can take one more job (a slot free on an accepting worker). */
+export const anyRoom = (rooms: readonly WorkerRoom[]) => rooms.some((w) => w.accepting && w.allocated.slots < w.capacity.slots);
+
+/** Workers whose placements stand: active and draining ones (a draining worker still starts what it was given). */
+export const liveWorkerIds = (workers: readonly Worker[]) =>
+  new Set(workers.filter((w) => w.status === 'active' || w.status === 'draining').map((w) => w.id));
+
+/** What the rules hold back as a whole (FlowGate.heldBack). */
+export type Held = ReturnType<FlowGate['heldBack']>;
+
+/** Whether the rules hold back anything as a whole: then the pass reads the fair ready queue, which leaves it out. */
+export const holdsAnything = (held: Held | undefined) => held !== undefined && (held.types.size > 0 || held.pairs.size > 0);
+
+/** The types and (type, key) pairs the fair ready queue leaves out. */
+export function leftOut(held: Held | undefined): { types: string[]; pairs: Array<{ type: string; key: string }> } {
+  return {
+    types: [...(held?.types.keys() ?? [])],
+    pairs: [...(held?.pairs.values() ?? [])].map(({ type, key }) => ({ type, key })),
+  };
+}
+
+/** A ready job as the pass reads it. */
+export interface ReadyRow {
+  id: string;
+  type: string;
+  concurrencyKey: string | null;
+  cpuUnits: number;
+  memoryMb: number;
+  queuedAt: Date | null;
+  createdAt: Date;
+  reasonCode: string | null;
+  reasonMessage: string | null;
+}
+
+/** The planner's view of the ready jobs: starving when queued (or created) before `starvedBefore` (ms). */
+export function queuedJobs(ready: readonly ReadyRow[], starvedBefore: number): QueuedJob[] {
+  return ready.map((j) => ({
+    id: j.id,
+    cpuUnits: j.cpuUnits,
+    memoryMb: j.memoryMb,
+    starving: (j.queuedAt ?? j.createdAt).getTime() < starvedBefore,
+    type: j.type,
+    concurrencyKey: j.concurrencyKey,
+  }));
+}
+
+/**
+ * A worker of this process gets its jobs placed and started in one statement and handed over in
+ * memory (`here`, per worker, in plan order); the others get them booked and carried by their queues.
+ */
+export function byLane(
+  placements: ReadonlyArray<{ jobId: string; workerId: string }>,
+  runsHere: (workerId: string) => boolean,
+): { here: Map<string, string[]>; elsewhere: Array<{ id: string; workerId: string }> } {
+  const here = new Map<string, string[]>();
+  const elsewhere: Array<{ id: string; workerId: string }> = [];
+  for (const p of placements) {
+    if (!runsHere(p.workerId)) elsewhere.push({ id: p.jobId, workerId: p.workerId });
+    else if (here.has(p.workerId)) here.get(p.workerId)!.push(p.jobId);
+    else here.set(p.workerId, [p.jobId]);
+  }
+  return { here, elsewhere };
+}
+
+/** The waiting reasons that differ from what the jobs say now: only those are written. */
+export function changedReasons(
+  ready: readonly ReadyRow[],
+  waiting: ReadonlyArray<{ jobId: string; reason: Reason }>,
+): Array<{ id: string; reason: Reason }> {
+  const current = new Map(ready.map((j) => [j.id, `${j.reasonCode}|${j.reasonMessage}`]));
+  return waiting.filter((w) => current.get(w.jobId) !== `${w.reason.code}|${w.reason.message}`).map((w) => ({ id: w.jobId, reason: w.reason }));
+}
+
+/** Whether a pass should run again at once: it placed something from a full window, so more may wait. */
+export const fullWindowPlaced = (placed: number, read: number, window: number) => placed > 0 && read === window;
+
+/** What the rules hold back as a whole now (type, or type + NUL + key), and what they no longer hold since `before`. */
+export function heldChange(
+  held: Held | undefined,
+  before: ReadonlyMap<string, { type: string; key: string | null }>,
+): { now: Map<string, { type: string; key: string | null }>; released: Array<{ type: string; key: string | null }> } {
+  const now = new Map<string, { type: string; key: string | null }>();
+  for (const type of held?.types.keys() ?? []) now.set(type, { type, key: null });
+  for (const [k, { type, key }] of held?.pairs ?? []) now.set(k, { type, key });
+  return { now, released: [...before].filter(([k]) => !now.has(k)).map(([, v]) => v) };
+}
+
+/** The due-job timer, armed for `armedAt`, already wakes early enough for a job due at `at`. */
+export const dueTimerKept = (armedAt: number | null, at: number) => armedAt !== null && armedAt <= at;
+
+/** How long the due-job timer waits for `at`: never negative, never longer than MAX_TIMER_MS. */
+export const dueTimerDelay = (at: number, now: number) => Math.min(Math.max(0, at - now), MAX_TIMER_MS);
+
+/** The rate timer, armed for `armedAt`, already wakes early enough for `at` (and is not overdue). */
+export const rateTimerKept = (armedAt: number | null, at: number, now: number) => armedAt !== null && armedAt <= at && armedAt >= now;
+
+/** How long the rate timer waits: until just after `at`, when the start is allowed. */
+export const rateTimerDelay = (at: number, now: number) => Math.max(0, at - now) + 1;
+
+/**
+ * Placements a worker has not started in time: handed over again when their worker is live, taken
+ * back when it is not.
+ */
+export function splitStale<T extends { id: string; workerId: string }>(stale: readonly T[], live: ReadonlySet<string>): { again: T[]; orphaned: string[] } {
+  return {
+    again: stale.filter((s) => live.has(s.workerId)),
+    orphaned: stale.filter((s) => !live.has(s.workerId)).map((s) => s.id),
+  };
+}

@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics.js';
+import { JobQueueService } from '../jobs/job-queue.service.js';
+import { QueuesService } from '../queues/queues.service.js';
+import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
+import { FlowGate, hasRules, pairKey, StartLog, type QueueRules } from './domain/flow-control.js';
+import { heldChange, type Held } from './domain/scheduling.js';
+
+/**
+ * Owns the leader's state of the queue rules (DESIGN §12): the queues' settings with any rule, the
+ * log of recent starts of rate-limited types, and what the rules held back when reasons were last
+ * written. Builds each pass's FlowGate from them and the ledger.
+ */
+@Injectable()
+export class FlowControlState {
+  /** Queue settings with any rule, reloaded on a queues_changed signal and every sweep. */
+  private rules = new Map<string, QueueRules>();
+  private rulesStale = true;
+  /** Starts of rate-limited types, rebuilt from the jobs table at leadership and when a rate limit changes. */
+  private readonly startLog = new StartLog();
+  private startLogStale = true;
+  /** What the rules hold back as a whole when the reasons were last written: type, or type + NUL + key. */
+  private heldBefore = new Map<string, { type: string; key: string | null }>();
+
+  constructor(
+    private readonly queues: QueuesService,
+    private readonly queue: JobQueueService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Reload the settings at the next pass; and the start log too when a rate limit may have changed. */
+  markStale({ startLog }: { startLog: boolean }): void {
+    this.rulesStale = true;
+    if (startLog) this.startLogStale = true;
+  }
+
+  /** The job booked at placement really started at `at` (StartLog.started). */
+  started(jobId: string, at: number): void {
+    this.startLog.started(jobId, at);
+  }
+
+  /** The sweep's part: the settings are reloaded at the next pass, the queues' counts folded. */
+  async sweep(): Promise<void> {
+    this.rulesStale = true;
+    await this.queues.foldCounts();
+  }
+
+  /**
+   * This pass's view of the queue rules, or undefined when no queue has any. Reloads the rules and
+   * the start log when stale; `ledger` must be current.
+   */
+  async gate(ledger: AllocationLedger): Promise<FlowGate | undefined> {
+    if (this.rulesStale) {
+      this.rulesStale = false;
+      try {
+        const settings = await this.queues.settings();
+        this.rules = new Map(
+          settings
+            .map((s) => [s.type, { paused: s.paused, concurrencyLimit: s.concurrencyLimit, keyConcurrencyLimit: s.keyConcurrencyLimit, rateLimit: s.rateLimit }] as const)
+            .filter(([, rules]) => hasRules(rules)),
+        );
+      } catch (error) {
+        this.rulesStale = true;
+        throw error;
+      }
+    }
+    if (this.rules.size === 0) return undefined;
+    const rated = this.ratedTypes();
+    if (this.startLogStale && rated.length > 0) {
+      const windowMs = Math.max(...rated.map((type) => this.rules.get(type)!.rateLimit!.intervalMs));
+      const starts = await this.queue.recentStarts(rated, windowMs);
+      this.startLog.clear();
+      for (const s of starts) this.startLog.record(s.type, s.at);
+      this.startLogStale = false;
+    }
+    const { byType, byKey } = ledger.runningCounts(pairKey);
+    return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
+  }
+
+  /** Publishes what the rules hold back as a whole (metrics), and writes its reasons when they are due. */
+  async publishHeld(held: Held | undefined, reasonsDue: boolean): Promise<void> {
+    this.metrics.queueHeld.reset();
+    for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
+    if (reasonsDue) await this.writeHeldReasons(held);
+  }
+
+  /** When the next rate-limited start is allowed, or null. */
+  nextRateRelease(flow: FlowGate): number | null {
+    return flow.nextRateRelease(this.ratedTypes());
+  }
+
+  /**
+   * Books starts of rate-limited types, timed after the statement that placed or started them
+   * returned: never earlier than the start the database recorded, so windows counted from
+   * `started_at` hold the limit too. A job a worker's queue starts later moves to its real start
+   * when its job_started event comes (StartLog.started).
+   */
+  recordStarts(jobs: ReadonlyArray<{ id: string; type: string }>): void {
+    if (jobs.length === 0) return;
+    const at = Date.now();
+    for (const { id, type } of jobs) {
+      const rate = this.rules.get(type)?.rateLimit;
+      if (rate) {
+        this.startLog.record(type, at, id);
+        this.metrics.rateLimitedStarts.inc({ type });
+      }
+    }
+  }
+
+  /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */
+  private async writeHeldReasons(held: Held | undefined): Promise<void> {
+    const { now, released } = heldChange(held, this.heldBefore);
+    if (held) {
+      await this.queue.setHeldReasons([
+        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
+        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
+      ]);
+    }
+    if (released.length > 0) await this.queue.clearHeldReasons(released);
+    this.heldBefore = now;
+  }
+
+  private ratedTypes(): string[] {
+    return [...this.rules].filter(([, r]) => r.rateLimit !== null).map(([type]) => type);
+  }
+}

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { JobDispatcher } from '../dispatch/job-dispatcher.js';
+import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import { LeadershipLostError, PlacementsService } from '../resources/placements.service.js';
+import { byLane, type ReadyRow } from './domain/scheduling.js';
+import { FlowControlState } from './flow-control-state.js';
+import { WorkerRooms } from './worker-rooms.js';
+
+/**
+ * Owns carrying out a pass's plan: the jobs placed on a worker of this process are placed and
+ * started in one statement and handed over in memory, the others booked and sent to their workers'
+ * queues; each one booked in the ledger, and its start in the start log of the queue rules.
+ */
+@Injectable()
+export class HandOver {
+  constructor(
+    private readonly lifecycle: JobLifecycleService,
+    private readonly placements: PlacementsService,
+    private readonly dispatcher: JobDispatcher,
+    private readonly rooms: WorkerRooms,
+    private readonly flow: FlowControlState,
+  ) {}
+
+  /** Places `plan` (jobs of `ready`) under leadership `epoch`; returns how many jobs were placed. */
+  async carryOut(plan: ReadonlyArray<{ jobId: string; workerId: string }>, ready: readonly ReadyRow[], epoch: number | null): Promise<number> {
+    const sizes = new Map(ready.map((j) => [j.id, j]));
+    const { here, elsewhere } = byLane(plan, (workerId) => this.dispatcher.runsHere(workerId));
+    let handedOver = 0;
+    for (const [workerId, ids] of here) {
+      const started = await this.lifecycle.placeAndStart(ids, workerId, epoch);
+      // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
+      if (started.length < ids.length && epoch !== null && !(await this.placements.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
+      for (const { job } of started) {
+        this.rooms.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: sizes.get(job.id)?.concurrencyKey ?? null });
+      }
+      this.flow.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })));
+      this.dispatcher.handOver(workerId, started);
+      handedOver += started.length;
+    }
+    const placed = await this.placements.place(elsewhere, epoch);
+    for (const p of placed) {
+      const job = sizes.get(p.id)!;
+      this.rooms.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });
+    }
+    this.flow.recordStarts(placed.map((p) => ({ id: p.id, type: sizes.get(p.id)!.type })));
+    if (placed.length > 0) {
+      await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
+    }
+    return placed.length + handedOver;
+  }
+}

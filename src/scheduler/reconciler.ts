@@ -1,0 +1,69 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { TableStatistics } from '../database/table-statistics.js';
+import { DueTimer } from './due-timer.js';
+import { FlowControlState } from './flow-control-state.js';
+import { LeaderElection } from '../leadership/leader-election.js';
+import { LostWorkReaper } from './lost-work-reaper.js';
+import { PlacementPass } from './placement-pass.js';
+import { SCHEDULER_TIMING } from './scheduler-timing.js';
+import { SchedulerTasks } from './scheduler-tasks.js';
+import { WorkerRooms } from './worker-rooms.js';
+
+/**
+ * Owns the leader's periodic sweep, the safety net under the event-driven passes: lost workers and
+ * lost work (LostWorkReaper), placements never started, stuck cancels, due jobs, the queue rules
+ * and counts, a pass with the ledger rebuilt, the worker metrics; then the planner statistics.
+ */
+@Injectable()
+export class Reconciler {
+  private readonly logger = new Logger('SchedulerService');
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly leader: LeaderElection,
+    private readonly tasks: SchedulerTasks,
+    private readonly reaper: LostWorkReaper,
+    private readonly rooms: WorkerRooms,
+    private readonly due: DueTimer,
+    private readonly flow: FlowControlState,
+    private readonly pass: PlacementPass,
+    private readonly statistics: TableStatistics,
+  ) {}
+
+  /** Sweeps now and every SCHEDULER_TIMING.sweepMs, until stop(). */
+  start(): void {
+    this.timer = setInterval(() => this.tasks.track(this.sweep()), SCHEDULER_TIMING.sweepMs);
+    this.timer.unref();
+    this.tasks.track(this.sweep());
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async sweep(): Promise<void> {
+    if (!this.tasks.active()) return;
+    const epoch = this.leader.epoch();
+    try {
+      if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.ledger.stale = true;
+      if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
+      await this.rooms.refresh();
+      if ((await this.reaper.reconcilePlacements(this.rooms.liveIds(), epoch)) > 0) this.rooms.ledger.stale = true;
+      await this.reaper.releaseStaleCancels();
+      await this.due.promoteDue();
+      await this.flow.sweep();
+      // The safety net: the ledger is rebuilt from the table once a second, by the sweep's own pass
+      // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
+      this.rooms.ledger.stale = true;
+      await this.pass.run();
+      this.rooms.observe();
+    } catch (error) {
+      if (!this.tasks.relinquishedOn(error)) this.logger.error({ err: error }, 'scheduler sweep failed');
+    }
+    await this.statistics.refreshGrown().then(
+      (analyzed) => analyzed.length > 0 && this.logger.debug({ tables: analyzed }, 'analyzed tables that outgrew their statistics'),
+      (error: unknown) => this.logger.warn({ err: error }, 'could not refresh table statistics; the next sweep tries again'),
+    );
+  }
+}

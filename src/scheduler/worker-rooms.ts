@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics.js';
+import { AllocationLedger } from '../resources/domain/allocation-ledger.js';
+import type { WorkerRoom } from '../resources/domain/placement.js';
+import type { Worker } from '../resources/entities/worker.entity.js';
+import { PlacementsService } from '../resources/placements.service.js';
+import { ResourcesService } from '../resources/resources.service.js';
+import { liveWorkerIds, roomsOf } from './domain/scheduling.js';
+
+/** Owns the leader's view of the workers: the live workers and its allocation ledger (what each has booked). */
+@Injectable()
+export class WorkerRooms {
+  readonly ledger = new AllocationLedger();
+  private workers: Worker[] = [];
+  private workersStale = true;
+
+  constructor(
+    private readonly resources: ResourcesService,
+    private readonly placements: PlacementsService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** A worker came, went or changed: read them again at the next pass. */
+  markWorkersStale(): void {
+    this.workersStale = true;
+  }
+
+  /** At leadership: nothing read before is trusted. */
+  markAllStale(): void {
+    this.workersStale = true;
+    this.ledger.stale = true;
+  }
+
+  /** Workers with what they have booked, for a pass: reads what is stale. Only a pass may rebuild the ledger (passes never overlap). */
+  async forPass(): Promise<WorkerRoom[]> {
+    if (this.workersStale) await this.refresh();
+    if (this.ledger.stale) await this.ledger.rebuild(() => this.placements.allocatedJobs());
+    return roomsOf(this.workers, this.ledger.usage());
+  }
+
+  async refresh(): Promise<void> {
+    this.workersStale = false;
+    this.workers = await this.resources.liveWorkers();
+  }
+
+  /** Workers whose placements stand (active or draining), as last read. */
+  liveIds(): Set<string> {
+    return liveWorkerIds(this.workers);
+  }
+
+  /** Publishes each worker's capacity and bookings as metrics. */
+  observe(): void {
+    const rooms = roomsOf(this.workers, this.ledger.usage());
+    this.metrics.workerCapacity.reset();
+    this.metrics.workerAllocated.reset();
+    for (const room of rooms) {
+      for (const [resource, key] of [['slots', 'slots'], ['cpu_units', 'cpuUnits'], ['memory_mb', 'memoryMb']] as const) {
+        this.metrics.workerCapacity.set({ worker_id: room.id, resource }, room.capacity[key]);
+        this.metrics.workerAllocated.set({ worker_id: room.id, resource }, room.allocated[key]);
+      }
+    }
+  }
+}
