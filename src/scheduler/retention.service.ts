@@ -22,6 +22,7 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
   private leading = false;
   private running: Promise<void> | null = null;
   private stopping = false;
+  private endPause?: () => void;
 
   constructor(
     private readonly config: AppConfig,
@@ -57,7 +58,7 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
       total += deleted;
       if (deleted < batchSize || !this.leading || this.stopping) break;
       const pause = pauseAfterBatch(performance.now() - batchStarted, { batchSize, minPauseMs: pauseMs, busyPercent });
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await this.pause(pause);
     }
     if (total > 0) {
       const seconds = (performance.now() - started) / 1000;
@@ -84,6 +85,19 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
     this.leading = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.endPause?.();
+  }
+
+  /** A pause between two batches, cut short when leadership or the process ends. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.endPause = done;
+    }).finally(() => (this.endPause = undefined));
   }
 
   private schedule(delayMs: number): void {
