@@ -26,7 +26,7 @@ export class AppConfig {
   smtpUrl?: string;
   dataFetchAllowPrivate!: boolean;
   /** DESIGN §13: seconds a finished job is kept (0 = forever), and how the leader deletes the rest. */
-  retention!: { completedSeconds: number; failedSeconds: number; intervalMs: number; batchSize: number; pauseMs: number };
+  retention!: { completedSeconds: number; failedSeconds: number; intervalMs: number; batchSize: number; pauseMs: number; busyPercent: number };
   runMigrations!: boolean;
   redisPrefix!: string;
   maxBatchJobs!: number;

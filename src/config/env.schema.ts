@@ -106,13 +106,17 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
   RETENTION_INTERVAL_MS = 60_000;
 
-  /** Jobs deleted per retention batch, each batch its own transaction (at most 1,000). */
+  /** Jobs deleted per retention batch, each batch its own short transaction (at most 1,000). */
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
-  RETENTION_BATCH_SIZE = 1000;
+  RETENTION_BATCH_SIZE = 100;
 
-  /** Pause between two retention batches, so pickup and completions never wait behind them. */
+  /** The shortest pause between two retention batches. */
   @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
-  RETENTION_PAUSE_MS = 200;
+  RETENTION_PAUSE_MS = 10;
+
+  /** The most of the time retention's batches take (percent): after a batch of t ms it pauses t × (100 − p) / p. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  RETENTION_BUSY_PERCENT = 20;
 
   /** Seconds a stopped or lost worker stays in GET /workers before the leader forgets it; 0 = keep forever. */
   @Transform(toInt) @IsInt() @Min(0) @Max(3_153_600_000)

@@ -85,6 +85,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       intervalMs: e.RETENTION_INTERVAL_MS,
       batchSize: e.RETENTION_BATCH_SIZE,
       pauseMs: e.RETENTION_PAUSE_MS,
+      busyPercent: e.RETENTION_BUSY_PERCENT,
     },
     runMigrations: e.RUN_MIGRATIONS,
     redisPrefix: e.REDIS_PREFIX,

@@ -49,29 +49,33 @@ export class JobDeletionRepository {
   }
 
   /**
-   * Locks up to `limit` finished jobs past their retention (`completed` ones that completed before
+   * Deletes up to `limit` finished jobs past their retention (`completed` ones that completed before
    * `completedBefore`, the others that ended before `failedBefore`; null = kept forever) that no
-   * unfinished job depends on, skipping rows others hold. Reads jobs_status_created_idx per status:
+   * unfinished job depends on, with their log rows and edges, skipping rows others hold. One statement,
+   * so one round trip and one short transaction a batch. Reads jobs_status_created_idx per status:
    * completed_at is never before created_at, so only jobs created before the cut-off are looked at.
    */
-  async lockExpired(completedBefore: Date | null, failedBefore: Date | null, limit: number, tx: EntityManager): Promise<Array<{ id: string; type: string }>> {
-    const rows: Array<{ id: string; type: string }> = await this.sql.query(
+  async deleteExpired(completedBefore: Date | null, failedBefore: Date | null, limit: number): Promise<Array<{ type: string }>> {
+    const rows: Array<{ type: string }> = await this.sql.query(
       `WITH cut(status, before) AS (
          SELECT s::job_status, CASE WHEN s = 'completed' THEN $1::timestamptz ELSE $2::timestamptz END
          FROM unnest(ARRAY[${FINISHED_LIST}]) AS s
-       )
-       SELECT j.id, j.type FROM cut CROSS JOIN LATERAL (
-         SELECT j.id, j.type FROM jobs j
-         WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
-           AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
-                           WHERE d.depends_on_id = j.id AND u.status NOT IN ${FINISHED})
-         ORDER BY j.created_at, j.id LIMIT $3
-         FOR UPDATE OF j SKIP LOCKED
-       ) j
-       WHERE cut.before IS NOT NULL
-       LIMIT $3`,
+       ), victims AS (
+         SELECT j.id FROM cut CROSS JOIN LATERAL (
+           SELECT j.id FROM jobs j
+           WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
+             AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
+                             WHERE d.depends_on_id = j.id AND u.status NOT IN ${FINISHED})
+           ORDER BY j.created_at, j.id LIMIT $3
+           FOR UPDATE OF j SKIP LOCKED
+         ) j
+         WHERE cut.before IS NOT NULL
+         LIMIT $3
+       ), ids(ids) AS (SELECT ARRAY(SELECT id FROM victims)),
+       logs AS (DELETE FROM job_logs WHERE job_id = ANY((SELECT ids FROM ids)::uuid[])),
+       edges AS (DELETE FROM job_dependencies WHERE job_id = ANY((SELECT ids FROM ids)::uuid[]) OR depends_on_id = ANY((SELECT ids FROM ids)::uuid[]))
+       DELETE FROM jobs WHERE id = ANY((SELECT ids FROM ids)::uuid[]) RETURNING type`,
       [completedBefore, failedBefore, limit],
-      tx,
     );
     return rows;
   }

@@ -42,11 +42,7 @@ export class JobDeletionService {
     if (completedSeconds <= 0 && failedSeconds <= 0) return 0;
     const now = Date.now();
     const cut = (seconds: number) => (seconds > 0 ? new Date(now - seconds * 1000) : null);
-    const deleted = await this.jobs.transaction(async (tx) => {
-      const victims = await this.deletions.lockExpired(cut(completedSeconds), cut(failedSeconds), Math.min(limit, MAX_RETENTION_BATCH), tx);
-      await this.deletions.deleteJobs(victims.map((v) => v.id), tx);
-      return victims;
-    });
+    const deleted = await this.deletions.deleteExpired(cut(completedSeconds), cut(failedSeconds), Math.min(limit, MAX_RETENTION_BATCH));
     const byType = new Map<string, number>();
     for (const v of deleted) byType.set(v.type, (byType.get(v.type) ?? 0) + 1);
     for (const [type, n] of byType) this.metrics.jobsDeleted.inc({ type, reason: 'retention' }, n);

@@ -2,13 +2,16 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit }
 import { AppConfig } from '../config/app-config.js';
 import { JobDeletionService } from '../jobs/job-deletion.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { pauseAfterBatch } from './domain/retention-pace.js';
 import { LeaderElection } from '../leadership/leader-election.js';
 
 /**
  * Retention (DESIGN §13), run by the elected leader only: every RETENTION_INTERVAL_MS it deletes the
  * finished jobs past RETENTION_COMPLETED_SECONDS / RETENTION_FAILED_SECONDS (0 = kept forever), with
  * their logs and edges, in batches of at most RETENTION_BATCH_SIZE (≤ 1,000) jobs, each its own short
- * transaction, RETENTION_PAUSE_MS apart, until none is left; never a job an unfinished job depends on.
+ * transaction, until none is left; never a job an unfinished job depends on. Between two batches it
+ * pauses so that its batches take at most RETENTION_BUSY_PERCENT of the time, and at least
+ * RETENTION_PAUSE_MS (domain/retention-pace.ts).
  * The same pass forgets workers stopped or lost more than WORKER_RETENTION_SECONDS ago, so that
  * restarts do not pile up in GET /workers.
  */
@@ -19,6 +22,7 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
   private leading = false;
   private running: Promise<void> | null = null;
   private stopping = false;
+  private endPause?: () => void;
 
   constructor(
     private readonly config: AppConfig,
@@ -44,16 +48,22 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
   /** One pass: batches until one comes back short (nothing more is due), or leadership or the process ends. */
   async runOnce(): Promise<number> {
     await this.forgetGoneWorkers();
-    const { completedSeconds, failedSeconds, batchSize, pauseMs } = this.config.retention;
+    const { completedSeconds, failedSeconds, batchSize, pauseMs, busyPercent } = this.config.retention;
     let total = 0;
     if (completedSeconds === 0 && failedSeconds === 0) return total;
+    const started = performance.now();
     for (;;) {
+      const batchStarted = performance.now();
       const deleted = await this.deletions.deleteExpiredBatch(completedSeconds, failedSeconds, batchSize);
       total += deleted;
       if (deleted < batchSize || !this.leading || this.stopping) break;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const pause = pauseAfterBatch(performance.now() - batchStarted, { batchSize, minPauseMs: pauseMs, busyPercent });
+      await this.pause(pause);
     }
-    if (total > 0) this.logger.log({ deleted: total }, 'retention: deleted finished jobs past their retention');
+    if (total > 0) {
+      const seconds = (performance.now() - started) / 1000;
+      this.logger.log({ deleted: total, seconds: Math.round(seconds * 10) / 10 }, 'retention: deleted finished jobs past their retention');
+    }
     return total;
   }
 
@@ -75,6 +85,19 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
     this.leading = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.endPause?.();
+  }
+
+  /** A pause between two batches, cut short when leadership or the process ends. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.endPause = done;
+    }).finally(() => (this.endPause = undefined));
   }
 
   private schedule(delayMs: number): void {

@@ -228,4 +228,22 @@ describe('retention', () => {
     expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
     await expectEventually(async () => expect((await app.get(`/jobs/${keptDependency}`)).status).toBe(404), { timeoutMs: 30_000 });
   });
+
+  it('leaves a job another transaction holds for a later batch, and deletes it once released', async () => {
+    const [held, ...others] = await seed(90, { status: 'completed', ageMs: 8 * DAY, type: 'held_done' });
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT id FROM jobs WHERE id = $1 FOR SHARE`, [held]);
+      await expectEventually(async () => expect(await count(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[])`, [others])).toBe(0), { timeoutMs: 30_000 });
+      expect(await count(`SELECT count(*)::int AS n FROM jobs WHERE id = $1`, [held])).toBe(1);
+      expect(await count(`SELECT count(*)::int AS n FROM job_logs WHERE job_id = $1`, [held])).toBe(1);
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    await expectEventually(async () => expect(await count(`SELECT count(*)::int AS n FROM jobs WHERE id = $1`, [held])).toBe(0), { timeoutMs: 30_000 });
+    expect(await count(`SELECT count(*)::int AS n FROM job_logs WHERE job_id = $1`, [held])).toBe(0);
+  });
 });
