@@ -53,10 +53,11 @@ describe('GET /health while the API is saturated', () => {
         );
         expect(rows[0].n).toBe(2);
       });
-      // The submissions bound is full, then the address's 4 requests are spent.
-      expect((await app.post('/jobs', { type: 'noop' })).status).toBe(503);
-      expect((await app.post('/jobs', { type: 'noop' })).status).toBe(503);
-      expect((await app.post('/jobs', { type: 'noop' })).status).toBe(429);
+      // The submissions bound is full; then the address's 4 requests are spent (by requests that need no connection).
+      expect((await app.post('/jobs', { type: 'noop' })).body).toMatchObject({ statusCode: 503, code: 'OVERLOADED' });
+      expect((await app.get('/jobs/not-an-id')).status).toBe(400);
+      expect((await app.get('/jobs/not-an-id')).status).toBe(400);
+      expect((await app.get('/jobs/not-an-id')).body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
 
       const first = await app.get('/health');
       expectHealthy(first);
