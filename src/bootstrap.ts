@@ -15,6 +15,7 @@ import type { AppConfig } from './config/app-config.js';
 import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
 import { ConfiguredIoAdapter, RedisIoAdapter } from './gateway/redis-io.adapter.js';
+import { HealthController } from './health/health.controller.js';
 import { Metrics } from './metrics/metrics.js';
 import { JobTypeCatalog } from './jobs/job-type-catalog.js';
 import { RedisConnections } from './redis/redis-connections.js';
@@ -65,7 +66,10 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
     logger,
     bodyParser: false,
   });
-  await registerHttpProtection(app, config);
+  // GET /health, /health/live and /health/ready are answered in the first hooks, from the probe's last
+  // state, without the rate limit, body handling and Nest pipeline every other request goes through.
+  const health = app.get(HealthController);
+  await registerHttpProtection(app, config, (route) => health.answer(route));
   await registerDashboard(app);
   configureHttpApp(app, config, logger);
   await app.init();

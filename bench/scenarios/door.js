@@ -1,13 +1,19 @@
-// The door under pressure: 200 connections flooding the API (memory, /health latency), and the
-// event-loop delay a single heavy request causes.
+// The door under pressure: 200 connections flooding the API (memory, /health latency, event-loop delay),
+// and the event-loop delay a single heavy request causes.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
+import { cpuSnapshot } from '../lib/cpu.js';
 import { percentile } from '../lib/stats.js';
 
 const CONNECTIONS = 200;
 const FLOOD_S = Number(process.env.BENCH_FLOOD_S ?? 60);
 const HEALTH_EVERY_MS = 250;
 const JOB = JSON.stringify({ type: 'noop', payload: { duration_ms: 0 } });
+/** prom-client samples the event loop every 10 ms: each of its figures includes those 10 ms. */
+const LOOP_RESOLUTION_MS = 10;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,43 +27,96 @@ function rssMb(pid) {
   }
 }
 
-/** The service's largest event-loop delay (ms) since the previous scrape: prom-client resets it at each one. */
-async function loopLagMaxMs(url) {
+/** The service's event-loop delay since the previous scrape (prom-client resets it at each one): max and p99, ms. */
+async function loopLag(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const value = /^draconic_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1];
-  return value === undefined ? NaN : Number(value) * 1000;
+  const read = (name) => {
+    const value = new RegExp(`^draconic_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1];
+    return value === undefined ? NaN : Number(value) * 1000;
+  };
+  return { max: read('max'), p99: read('p99') };
 }
 
-/** Floods with autocannon while probing /health and sampling memory and event-loop delay. */
-async function flood(ctx, service, label) {
+const loopLagMaxMs = async (url) => (await loopLag(url)).max;
+
+/**
+ * Probes GET /health every HEALTH_EVERY_MS from a worker thread: its own event loop, so the time measured
+ * is the service's and not the wait behind autocannon's 200 connections in this thread.
+ */
+const PROBER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let flooding = true;
+parentPort.on('message', () => (flooding = false));
+(async () => {
   const health = [];
-  const healthFailures = [];
+  const failures = [];
+  while (flooding) {
+    const started = performance.now();
+    try {
+      const res = await fetch(workerData.url + '/health', { signal: AbortSignal.timeout(5000) });
+      await res.text();
+      if (res.status === 200) health.push(performance.now() - started);
+      else failures.push('status ' + res.status);
+    } catch (e) {
+      failures.push(e.name);
+    }
+    await sleep(workerData.everyMs);
+  }
+  parentPort.postMessage({ health, failures });
+})();
+`;
+
+function startProber(url) {
+  const worker = new Worker(PROBER, { eval: true, workerData: { url, everyMs: HEALTH_EVERY_MS } });
+  const done = new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const result = await done;
+      await worker.terminate();
+      return result;
+    },
+  };
+}
+
+/** Floods with autocannon while probing /health and sampling memory, CPU and event-loop delay. */
+async function flood(ctx, service, label) {
+  const sameThread = []; // /health probed from this thread, beside autocannon: what the bench measured before
   const memory = [rssMb(service.pid)];
   const lags = [];
   let flooding = true;
-  const prober = (async () => {
+  const prober = startProber(service.url);
+  const benchLoop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  benchLoop.enable();
+  const sameThreadProber = (async () => {
     while (flooding) {
       const started = performance.now();
       try {
         const res = await fetch(`${service.url}/health`, { signal: AbortSignal.timeout(5000) });
         await res.text();
-        if (res.status === 200) health.push(performance.now() - started);
-        else healthFailures.push(`status ${res.status}`);
-      } catch (e) {
-        healthFailures.push(e.name);
+        if (res.status === 200) sameThread.push(performance.now() - started);
+      } catch {
+        // counted by the worker's prober
       }
       await sleep(HEALTH_EVERY_MS);
     }
   })();
   const sampler = (async () => {
-    await loopLagMaxMs(service.url);
+    await loopLag(service.url);
     while (flooding) {
       await sleep(1000);
       memory.push(rssMb(service.pid));
-      if (memory.length % 5 === 0) lags.push(await loopLagMaxMs(service.url).catch(() => NaN));
+      if (memory.length % 5 === 0) lags.push(await loopLag(service.url).catch(() => ({ max: NaN, p99: NaN })));
     }
   })();
-  ctx.log(`${label}: ${CONNECTIONS} connections for ${FLOOD_S} s`);
+  const loadBefore = loadavg()[0];
+  const cpuBefore = cpuSnapshot(service.pid);
+  const startedAt = performance.now();
+  ctx.log(`${label}: ${CONNECTIONS} connections for ${FLOOD_S} s (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
   const result = await autocannon({
     url: `${service.url}/jobs`,
     method: 'POST',
@@ -67,14 +126,20 @@ async function flood(ctx, service, label) {
     duration: FLOOD_S,
     timeout: 10,
   });
+  const elapsedMs = performance.now() - startedAt;
+  const cpuAfter = cpuSnapshot(service.pid);
   flooding = false;
-  await Promise.all([prober, sampler]);
+  const [{ health, failures: healthFailures }] = await Promise.all([prober.stop(), sameThreadProber, sampler]);
+  benchLoop.disable();
   const mb = memory.filter((m) => m !== null);
   const half = mb.slice(Math.floor(mb.length / 2));
   const codes = result.statusCodeStats ?? {};
+  const serviceCpuPct = cpuBefore?.service != null && cpuAfter?.service != null ? (100 * (cpuAfter.service - cpuBefore.service)) / elapsedMs : NaN;
+  const machine = cpuBefore && cpuAfter ? cpuAfter.machine.total - cpuBefore.machine.total : 0;
   const warnings = [];
   if (healthFailures.length > 0) warnings.push(`${healthFailures.length} /health probes failed: ${[...new Set(healthFailures)].join(', ')}`);
   if (Object.keys(codes).some((c) => Number(c) >= 500 && c !== '503')) warnings.push(`5xx other than 503: ${JSON.stringify(codes)}`);
+  const finite = (values) => values.filter(Number.isFinite);
   return {
     label,
     metrics: {
@@ -87,15 +152,29 @@ async function flood(ctx, service, label) {
       'health p99 ms': percentile(health, 99),
       'health max ms': Math.max(...health),
       'health > 100 ms': health.filter((ms) => ms > 100).length,
+      'health p99 ms, beside autocannon': percentile(sameThread, 99),
       'rss start MB': mb[0],
       'rss peak MB': Math.max(...mb),
       'rss end MB': mb.at(-1),
       // Growth over the second half of the flood: near 0 when memory is bounded.
       'rss 2nd-half growth MB': half.length > 1 ? half.at(-1) - half[0] : NaN,
-      'loop lag max ms': Math.max(...lags.filter(Number.isFinite)),
+      // Each 5 s window's p99 and max, as prom-client reports them (10 ms sampling interval included).
+      'loop delay p99 ms': Math.max(...finite(lags.map((l) => l.p99))),
+      'loop lag max ms': Math.max(...finite(lags.map((l) => l.max))),
+      'bench loop delay p99 ms': benchLoop.percentile(99) / 1e6,
+      'service CPU %': serviceCpuPct,
+      'machine busy %': machine > 0 ? (100 * (cpuAfter.machine.busy - cpuBefore.machine.busy)) / machine : NaN,
+      'load avg 1 min': (loadBefore + loadavg()[0]) / 2,
     },
     warnings,
-    raw: { status_codes: codes, health_probes: health.length, memory_mb: mb, loop_lags_ms: lags },
+    raw: {
+      status_codes: codes,
+      health_probes: health.length,
+      health_probes_beside_autocannon: sameThread.length,
+      memory_mb: mb,
+      loop_lags_ms: lags,
+      load_average: { before: loadBefore, after: loadavg() },
+    },
   };
 }
 
@@ -138,9 +217,11 @@ export default {
   name: 'door',
   description:
     `Floods: ${CONNECTIONS} autocannon connections send POST /jobs (noop) for ${FLOOD_S} s (BENCH_FLOOD_S) while /health is probed every ` +
-    `${HEALTH_EVERY_MS} ms and the service's RSS sampled every second; once with the default door (rate limit per address: most ` +
-    'requests get 429) and once with the rate limit off and MAX_SUBMITS_IN_FLIGHT=64 (the surplus gets 503 at once). Then heavy ' +
-    "single requests on an idle service: the largest event-loop delay each caused (prom-client's eventloop_lag_max, 10 ms resolution).",
+    `${HEALTH_EVERY_MS} ms from a worker thread (and, for comparison, from the thread autocannon runs in) and the service's RSS sampled ` +
+    'every second; once with the default door (rate limit per address: most requests get 429) and once with the rate limit off and ' +
+    'MAX_SUBMITS_IN_FLIGHT=64 (the surplus gets 503 at once). The service\'s event-loop delay is prom-client\'s (p99 and max of each 5 s ' +
+    'window, 10 ms sampling interval included). Then (unless BENCH_DOOR_HEAVY=0) heavy single requests on an idle service: the largest ' +
+    'event-loop delay each caused.',
 
   async run(ctx) {
     const rows = [];
@@ -156,6 +237,7 @@ export default {
     } finally {
       await ctx.stopService(bounded);
     }
+    if (process.env.BENCH_DOOR_HEAVY === '0') return rows;
     const idle = await ctx.startService({ label: `door-heavy-run${ctx.run}`, env: { RATE_LIMIT_MAX: '0' } });
     try {
       rows.push(...(await heavyRequests(ctx, idle)));

@@ -26,10 +26,21 @@ function toCheck(state: DependencyState): Check {
   return check;
 }
 
+/** A health route's answer: its status and body. */
+export interface HealthAnswer {
+  status: 200 | 503;
+  body: HealthBody | { status: 'ok' };
+}
+
+type HealthRoute = '/health' | '/health/live' | '/health/ready';
+const HEALTH_ROUTES: ReadonlySet<string> = new Set<HealthRoute>(['/health', '/health/live', '/health/ready']);
+
 /**
  * Health endpoints served from the state DependencyProbe keeps current in the background: a
  * health request does no I/O, so it answers at once under any load and never waits for a
- * dependency that hangs.
+ * dependency that hangs. `answer` is also called from the HTTP door's first hooks (bootstrap.ts),
+ * which answer a GET there, before the rate limit, body parsing and the Nest pipeline; these routes
+ * stay for HEAD, and for the OpenAPI document.
  */
 @ApiTags('operations')
 @Controller('health')
@@ -51,9 +62,7 @@ export class HealthController implements BeforeApplicationShutdown {
   @ApiResponse({ status: 200, description: '{status: "ok", info: {database: {status: "up"}, redis: {status: "up"}}, error: {}, details: {...}}' })
   @ApiResponse({ status: 503, description: '{status: "error", info: {...}, error: {redis: {status: "down", message}}, details: {...}}' })
   check(@Res({ passthrough: true }) reply: FastifyReply): HealthBody {
-    const body = this.body();
-    if (body.status !== 'ok') reply.status(503);
-    return body;
+    return this.reply('/health', reply) as HealthBody;
   }
 
   @Get('live')
@@ -71,14 +80,26 @@ export class HealthController implements BeforeApplicationShutdown {
   @ApiResponse({ status: 200, description: '{status: "ok", info: {...}, error: {}, details: {...}}' })
   @ApiResponse({ status: 503, description: '{status: "error", info: {...}, error: {database: {status: "down", message}}, details: {...}}' })
   ready(@Res({ passthrough: true }) reply: FastifyReply): HealthBody {
+    return this.reply('/health/ready', reply) as HealthBody;
+  }
+
+  /** The answer to a GET of `route` (Fastify's route URL), from memory; null for a route not served here. */
+  answer(route: string): HealthAnswer | null {
+    if (!HEALTH_ROUTES.has(route)) return null;
+    if (route === '/health/live') return { status: 200, body: { status: 'ok' } };
     const body = this.body();
-    if (this.stopping) {
+    if (route === '/health/ready' && this.stopping) {
       const check: Check = { status: 'down', message: 'the process is shutting down' };
       body.status = 'error';
       body.error.process = check;
       body.details.process = check;
     }
-    if (body.status !== 'ok') reply.status(503);
+    return { status: body.status === 'ok' ? 200 : 503, body };
+  }
+
+  private reply(route: HealthRoute, reply: FastifyReply): HealthAnswer['body'] {
+    const { status, body } = this.answer(route)!;
+    if (status !== 200) reply.status(status);
     return body;
   }
 

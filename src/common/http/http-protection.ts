@@ -108,11 +108,42 @@ const SUBMISSION = 'draconicSubmission';
  */
 export const Submission = () => RouteConfig({ [SUBMISSION]: true });
 
-/** Body timeouts, helmet, CORS, the rate limit and the submissions bound. Call before `app.init()` (they hook every route). */
-export async function registerHttpProtection(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+/** An answer given from memory: the status and the JSON body. */
+export interface EarlyAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Answers, from memory, the GETs of routes that must get through a flood (the health probes): called
+ * with the matched route's URL, it returns the answer, or null to let the request go on.
+ */
+export type EarlyAnswers = (route: string) => EarlyAnswer | null;
+
+/**
+ * Answers a GET of a route `answers` knows in the request's first hooks: after the security headers
+ * (and CORS), before the rate limit, the submissions bound, the body and the Nest pipeline (guards,
+ * interceptors, pipes). The answer still goes through the onSend and onResponse hooks (request id,
+ * metrics, request log).
+ */
+function answerEarly(fastify: FastifyInstance, answers: EarlyAnswers): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    const answer = request.method === 'GET' && route !== undefined ? answers(route) : null;
+    if (answer === null) return done();
+    void reply.code(answer.status).send(answer.body);
+  });
+}
+
+/**
+ * Body timeouts, helmet, CORS, the early answers, the rate limit and the submissions bound. Call before
+ * `app.init()` (they hook every route).
+ */
+export async function registerHttpProtection(app: NestFastifyApplication, config: AppConfig, early?: EarlyAnswers): Promise<void> {
   const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs } = config.http;
   timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   await app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } });
+  if (early) answerEarly(app.getHttpAdapter().getInstance(), early);
 
   // Closed unless CORS_ORIGINS names origins: a page elsewhere can then neither read answers nor
   // send JSON (a JSON POST needs a preflight, which gets no CORS headers).
