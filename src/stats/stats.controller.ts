@@ -7,7 +7,7 @@ import { ThroughputRepository } from './throughput.repository.js';
 @ApiTags('stats')
 @Controller('stats')
 export class StatsController {
-  constructor(private readonly throughput: ThroughputRepository) {}
+  constructor(private readonly counts: ThroughputRepository) {}
 
   @Get('throughput')
   @ApiEndpoint({
@@ -19,7 +19,7 @@ export class StatsController {
   })
   async throughput(@Query() query: ThroughputQueryDto): Promise<ThroughputResponseDto> {
     const step = query.step_seconds ?? 1;
-    const window = await this.throughput.window((query.minutes ?? 5) * 60, step);
+    const window = await this.counts.window((query.minutes ?? 5) * 60, step);
     return {
       step_seconds: step,
       from: window.from.toISOString(),

@@ -68,8 +68,10 @@ const HANDLES: NodeHandle[] = [
   { type: 'source', position: 'right' as Position, x: NODE_WIDTH, y: NODE_HEIGHT / 2, width: 1, height: 1 },
 ];
 
-const tidy = sugiyama().layering(layeringSimplex()).decross(decrossTwoLayer()).coord(coordSimplex());
-const quick = sugiyama().layering(layeringLongestPath()).decross(decrossDfs()).coord(coordGreedy());
+// Sugiyama stacks layers top to bottom: a layer's axis is our x, so a node's extent along it is its width.
+const SPACING = { size: [NODE_HEIGHT, NODE_WIDTH] as const, gap: [NODE_GAP, LAYER_GAP] as const };
+const tidy = sugiyama().layering(layeringSimplex()).decross(decrossTwoLayer()).coord(coordSimplex()).nodeSize(SPACING.size).gap(SPACING.gap);
+const quick = sugiyama().layering(layeringLongestPath()).decross(decrossDfs()).coord(coordGreedy()).nodeSize(SPACING.size).gap(SPACING.gap);
 
 export function layoutGraph(graph: Pick<JobGraph, 'nodes' | 'edges'>, currentId: string): { nodes: LaidOutNode[]; edges: LaidOutEdge[] } {
   const dag = newGraph<string, undefined>();
@@ -86,9 +88,8 @@ export function layoutGraph(graph: Pick<JobGraph, 'nodes' | 'edges'>, currentId:
     dag.link(from, to);
     edges.push({ id, source: edge.from, target: edge.to });
   }
-  // Sugiyama stacks layers top to bottom: a layer's axis is our x, so a node's extent along it is its width.
-  const layout = (graph.nodes.length > LARGE_GRAPH ? quick : tidy).nodeSize([NODE_HEIGHT, NODE_WIDTH]).gap([NODE_GAP, LAYER_GAP]);
-  layout(dag);
+  if (graph.nodes.length > LARGE_GRAPH) quick(dag);
+  else tidy(dag);
   const nodes = graph.nodes.map((node): LaidOutNode => {
     const laid = byId.get(node.id)!;
     return {
