@@ -35,7 +35,7 @@ describe('graph building', () => {
     expect(nodes.filter((n) => n.data.current)).toHaveLength(1);
   });
 
-  it('declares where edges meet each node (in on the left, out on the right), so React Flow needs no handle elements', () => {
+  it('declares where edges meet each node (in on the left, out on the right), for the nodes React Flow does not render', () => {
     const { nodes } = layoutGraph(diamond, id(4));
     for (const node of nodes) {
       expect(node).toMatchObject({ width: NODE_WIDTH, height: NODE_HEIGHT });

@@ -2,7 +2,7 @@
  * Lays out a job's dependency graph (GET /jobs/{id}/graph) for drawing: a layered (Sugiyama) layout
  * from d3-dag, dependencies left of their dependents. Pure: the nodes it returns are what React Flow
  * draws, positioned, with their size and two connection points declared, so React Flow places the
- * view and draws the edges of a node without measuring it, and the node needs no handle elements.
+ * view and draws the edges of a node it has not measured (one out of view, which it does not render).
  */
 import { coordGreedy, coordSimplex, decrossDfs, decrossTwoLayer, graph as newGraph, layeringLongestPath, layeringSimplex, sugiyama, type MutGraphNode } from 'd3-dag';
 import type { NodeHandle, Position } from '@xyflow/react';

@@ -1,4 +1,4 @@
-import { Background, Controls, ReactFlow, type Edge, type NodeProps, type Node } from '@xyflow/react';
+import { Background, Controls, Handle, Position, ReactFlow, type Edge, type NodeProps, type Node } from '@xyflow/react';
 import { memo, useMemo } from 'react';
 import type { JobGraph } from '../api/types.js';
 import { focusOf, LARGE_GRAPH, type GraphNodeData } from '../graph.js';
@@ -8,14 +8,19 @@ import { useGraphLayout } from './useGraphLayout.js';
 
 type JobNode = Node<GraphNodeData, 'job'>;
 
-/** A job in the graph. Its connection points are declared by the layout, so it renders no handle elements. */
+/**
+ * A job in the graph. The layout declares its connection points, which serve the edges of jobs not
+ * drawn (out of view); a drawn job is measured, and React Flow then reads them from its handles.
+ */
 const JobNodeView = memo(function JobNodeView({ data }: NodeProps<JobNode>) {
   return (
     <div className={`graph-node status-edge-${data.status}${data.current ? ' graph-node-current' : ''}`} data-node-id={data.id} data-status={data.status}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
       <Link to={`/jobs/${data.id}`} className="graph-node-label" aria-current={data.current ? 'page' : undefined} title={`${data.type} ${data.id}`}>
         {data.label}
       </Link>
       <StatusBadge status={data.status} />
+      <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );
 });
