@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { JobGraph } from '../api/types.js';
 import { LARGE_GRAPH, layoutGraph, type LayoutRequest } from '../graph.js';
+import { takeLayoutWorker } from '../layout-worker.js';
 
 type Layout = ReturnType<typeof layoutGraph>;
 
@@ -15,7 +16,7 @@ export function useGraphLayout(graph: JobGraph, currentId: string): Layout | nul
   useEffect(() => {
     if (!large) return;
     const started = performance.now();
-    const worker = new Worker(new URL('../graph.worker.ts', import.meta.url), { type: 'module' });
+    const worker = takeLayoutWorker();
     worker.onmessage = (event: MessageEvent<Layout>) => {
       // A user timing (shown in the browser's performance tools; the dashboard bench reads it): the worker's start and layout.
       performance.measure('graph layout', { start: started, detail: { jobs: graph.nodes.length } });

@@ -7,6 +7,7 @@ import { LogTail } from '../components/LogTail.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
 import { mergeEvents } from '../live/merge.js';
+import { prewarmLayoutWorker } from '../layout-worker.js';
 import { CHANGES_FIELDS, replay } from '../live/stream.js';
 import { useNow } from '../lib/useNow.js';
 import { Link } from '../router.js';
@@ -72,9 +73,13 @@ export function JobPage({ id }: { id: string }) {
   const [statuses, setStatuses] = useState<ReadonlyMap<string, string>>(new Map());
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const lastSequence = useRef(0);
-  // A job with dependencies or dependents has a graph: its drawing code loads while the graph is fetched.
+  // A job with dependencies or dependents has a graph: its drawing code and layout worker load while the graph is fetched.
   const linked = (job.data?.depends_on?.length ?? 0) > 0 || (job.data?.dependents?.length ?? 0) > 0;
-  useEffect(() => void (linked && loadGraphView()), [linked]);
+  useEffect(() => {
+    if (!linked) return;
+    void loadGraphView();
+    prewarmLayoutWorker();
+  }, [linked]);
   const graphIds = useRef<Set<string>>(new Set());
   graphIds.current = useMemo(() => new Set(graph.data?.nodes.map((n) => n.id) ?? []), [graph.data]);
 
