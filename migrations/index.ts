@@ -3,6 +3,7 @@ import { JobLogsPrimaryKey1795900000000 } from './1795900000000-job-logs-primary
 import { LeasesAndFencing1796000000000 } from './1796000000000-leases-and-fencing.js';
 import { DelayedJobs1796310000000 } from './1796310000000-delayed-jobs.js';
 import { QueuesAndConcurrencyKeys1796400000000 } from './1796400000000-queues-and-concurrency-keys.js';
+import { FinishedJobsIndex1796405000000 } from './1796405000000-finished-jobs-index.js';
 import { RecurringSchedules1796350000000 } from './1796350000000-recurring-schedules.js';
 import { RerunAndRetention1796500000000 } from './1796500000000-rerun-and-retention.js';
 
@@ -14,5 +15,6 @@ export const MIGRATIONS = [
   DelayedJobs1796310000000,
   RecurringSchedules1796350000000,
   QueuesAndConcurrencyKeys1796400000000,
+  FinishedJobsIndex1796405000000,
   RerunAndRetention1796500000000,
 ];

@@ -15,6 +15,7 @@ import { PortsModule } from './ports.module.js';
 import { QueuesModule } from './queues/queues.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 import { SchedulesModule } from './schedules/schedules.module.js';
+import { StatsModule } from './stats/stats.module.js';
 
 /** The root module, assembled for one role (DESIGN §1). */
 @Module({})
@@ -31,7 +32,7 @@ export class AppModule {
       JobsModule,
       HandlersModule,
     ];
-    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulesModule, SchedulerModule, GatewayModule.replayingFrom(JobsModule));
+    if (servesHttp) imports.push(HealthModule, QueuesModule, SchedulesModule, StatsModule, SchedulerModule, GatewayModule.replayingFrom(JobsModule));
     if (runsJobs) imports.push(ExecutorModule.forDeployment(deployment));
     return {
       module: AppModule,

@@ -1,6 +1,7 @@
 /**
  * A large dependency graph on a job's page, in a real Chromium against a real service: laid out in
- * a worker (a same-origin module file the CSP allows), then drawn with every job's status.
+ * a worker (a same-origin module file the CSP allows), then drawn with every job's status, opened on
+ * the current job with only the jobs in view in the page, each node opening its job.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BrowserPages, screenshot } from '../support/browser.js';
@@ -42,7 +43,34 @@ describe('a large dependency graph', () => {
     await graph.locator('[data-node-id]').first().waitFor();
     expect(workers).toEqual([expect.stringMatching(/\/ui\/assets\/graph\.worker-[\w-]+\.js$/)]);
     expect(await graph.locator('[data-status="blocked"]').count()).toBeGreaterThan(0);
+    const lastLayer = (batch.body.items as Array<{ id: string }>).slice(-1 - width, -1).map((j) => j.id);
+    // It opens on this job and its nearest neighbours, and only the jobs in view are in the page.
+    await graph.locator(`[data-node-id="${sink}"]`).waitFor();
+    expect(await graph.locator(`[data-node-id="${sink}"]`).isVisible()).toBe(true);
+    const drawn = await graph.locator('[data-node-id]').count();
+    expect(drawn).toBeLessThan(jobs.length);
     await screenshot(page, 'job-large-graph');
+    // Every edge between jobs in view is drawn: the sink's dependencies in view each have their edge to it.
+    const shownDependencies = (await graph.locator('[data-node-id]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node-id')))).filter((id) =>
+      lastLayer.includes(id!),
+    );
+    expect(shownDependencies.length).toBeGreaterThan(0);
+    for (const id of shownDependencies) expect(await graph.locator(`.react-flow__edge[data-id="${id}->${sink}"]`).count()).toBe(1);
+    // A dependency's node in view opens its job's page.
+    const area = (await graph.boundingBox())!;
+    let dependencyId: string | undefined;
+    for (const id of lastLayer) {
+      const node = graph.locator(`[data-node-id="${id}"]`);
+      if ((await node.count()) === 0) continue; // not in view, so not in the page
+      const box = await node.boundingBox();
+      if (box && box.x >= area.x && box.y >= area.y && box.x + box.width <= area.x + area.width && box.y + box.height <= area.y + area.height) {
+        dependencyId = id;
+        break;
+      }
+    }
+    expect(dependencyId).toBeDefined();
+    await graph.locator(`[data-node-id="${dependencyId}"] a`).click();
+    await page.waitForURL(`**/ui/jobs/${dependencyId}`);
     expect(problems).toEqual([]);
     expect((await app.patch('/queues/noop', { paused: false })).status).toBe(200);
   }, 120_000);

@@ -1,7 +1,7 @@
 /**
  * The dashboard's queues page and the overview's throughput chart in a real Chromium against a real
  * service (PostgreSQL, Redis): pause and resume, limits with the service's own validation messages,
- * the overview naming a paused queue, completions drawn per second from the live events.
+ * the overview naming a paused queue, completions drawn per second from the history and the live events.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
@@ -109,9 +109,22 @@ describe('the overview throughput chart', () => {
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
-    expect(await chart.getAttribute('aria-label')).toMatch(/^Jobs finished per second over the last 5 minutes: in the last second \d+ completed and 0 failed or timed out; peak \d+ a second\.$/);
+    expect(await chart.getAttribute('aria-label')).toMatch(/^Jobs finished per second over the last 5 minutes: in the last second \d+ completed and 0 failed or timed out; peak \d+ a second; \d+ in all\.$/);
     await screenshot(page, 'overview-throughput');
     expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('starts from the last minutes of history (GET /stats/throughput) when it opens', async () => {
+    // The jobs above finished before this page opens: only the history can show them.
+    const history = await app.get('/stats/throughput?minutes=5');
+    expect(history.status).toBe(200);
+    const finished = (history.body.items as Array<{ completed: number; failed: number }>).reduce((sum, b) => sum + b.completed + b.failed, 0);
+    expect(finished).toBeGreaterThanOrEqual(40);
+    const { page, problems } = await open('/ui/');
+    await page.getByTestId('throughput-span').filter({ hasText: 'last 5 min' }).waitFor();
+    expect(Number(await page.getByTestId('throughput-total').textContent())).toBe(finished);
+    expect(await page.locator('.throughput-plot').getAttribute('aria-label')).toMatch(new RegExp(`peak [1-9]\\d* a second; ${finished} in all\\.$`));
     expect(problems).toEqual([]);
   }, 90_000);
 });

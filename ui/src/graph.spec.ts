@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { layoutGraph, nodeLabel, withNodeStatus } from './graph.js';
+import { FOCUS_NEIGHBOURS, focusOf, layoutGraph, NODE_HEIGHT, NODE_WIDTH, nodeLabel, withNodeStatus } from './graph.js';
 import type { JobGraph } from './api/types.js';
 
 const id = (n: number) => `00000000-0000-7000-8000-00000000000${n}`;
@@ -33,6 +33,47 @@ describe('graph building', () => {
     expect(edges.map((e) => `${e.source}->${e.target}`)).toEqual(diamond.edges.map((e) => `${e.from}->${e.to}`));
     expect(nodes.find((n) => n.id === id(4))!.data).toMatchObject({ current: true, status: 'blocked', label: 'd' });
     expect(nodes.filter((n) => n.data.current)).toHaveLength(1);
+  });
+
+  it('declares where edges meet each node (in on the left, out on the right), for the nodes React Flow does not render', () => {
+    const { nodes } = layoutGraph(diamond, id(4));
+    for (const node of nodes) {
+      expect(node).toMatchObject({ width: NODE_WIDTH, height: NODE_HEIGHT });
+      expect(node.handles).toEqual([
+        expect.objectContaining({ type: 'target', position: 'left', x: 0, y: NODE_HEIGHT / 2 }),
+        expect.objectContaining({ type: 'source', position: 'right', x: NODE_WIDTH, y: NODE_HEIGHT / 2 }),
+      ]);
+    }
+  });
+
+  it('keeps a node without edges and draws a repeated edge once', () => {
+    const graph: JobGraph = { ...diamond, nodes: [...diamond.nodes, { id: id(5), ref: 'e', type: 'noop', status: 'ready' }], edges: [...diamond.edges, diamond.edges[0]!] };
+    const laid = layoutGraph(graph, id(1));
+    expect(laid.nodes).toHaveLength(5);
+    expect(laid.edges).toHaveLength(4);
+    const corners = laid.nodes.map((n) => n.position);
+    for (let i = 0; i < corners.length; i++) {
+      for (let j = i + 1; j < corners.length; j++) {
+        const apart = Math.abs(corners[i]!.x - corners[j]!.x) >= NODE_WIDTH || Math.abs(corners[i]!.y - corners[j]!.y) >= NODE_HEIGHT;
+        expect(apart).toBe(true); // no two nodes overlap
+      }
+    }
+  });
+
+  it('opens a large graph on the current job and its nearest neighbours', () => {
+    const nodes = Array.from({ length: 30 }, (_, i) => ({ id: `n${i}`, ref: null, type: 'noop', status: 'blocked' as const }));
+    nodes.push({ id: 'sink', ref: null, type: 'noop', status: 'blocked' });
+    const edges = nodes.slice(0, 30).map((n) => ({ from: n.id, to: 'sink' }));
+    const laid = layoutGraph({ nodes, edges, truncated: false }, 'sink');
+    const focus = focusOf(laid.nodes, { edges }, 'sink').map((f) => f.id);
+    expect(focus[0]).toBe('sink');
+    expect(focus).toHaveLength(1 + FOCUS_NEIGHBOURS);
+    const sink = laid.nodes.find((n) => n.id === 'sink')!.position;
+    const gap = (nodeId: string) => Math.abs(laid.nodes.find((n) => n.id === nodeId)!.position.y - sink.y);
+    const farthestShown = Math.max(...focus.slice(1).map(gap));
+    const nearestLeftOut = Math.min(...nodes.slice(0, 30).filter((n) => !focus.includes(n.id)).map((n) => gap(n.id)));
+    expect(farthestShown).toBeLessThanOrEqual(nearestLeftOut);
+    expect(focusOf(laid.nodes, { edges }, 'not-there')).toEqual([]);
   });
 
   it('labels a node by its ref, else by type and the end of its id', () => {

@@ -1,6 +1,6 @@
 /**
- * Lays out a large dependency graph off the main thread: dagre needs seconds for a dense graph of a
- * thousand jobs, which would freeze the page (and its live updates) for as long.
+ * Lays out a large dependency graph off the main thread: even a quick layout of a dense graph of a
+ * thousand jobs is a long task, which would freeze the page (and its live updates) for as long.
  */
 import { layoutGraph, type LayoutRequest } from './graph.js';
 

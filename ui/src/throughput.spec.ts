@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JobEventName } from './api/types.js';
-import { outcomeOf, summarize, ThroughputBuckets } from './throughput.js';
+import { clockOffset, outcomeOf, summarize, ThroughputBuckets } from './throughput.js';
 
 const events = (...names: JobEventName[]) => names.map((event) => ({ event }));
 const at = (second: number, ms = 0) => second * 1000 + ms;
@@ -52,7 +52,35 @@ describe('throughput buckets', () => {
     const buckets = new ThroughputBuckets(5);
     buckets.add(events('job_completed', 'job_completed', 'job_failed'), at(7));
     buckets.add(events('job_completed'), at(9));
-    expect(summarize(buckets.series(at(10)))).toEqual({ completed: 1, failed: 0, peak: 3 });
+    expect(summarize(buckets.series(at(10)))).toEqual({ completed: 1, failed: 0, peak: 3, total: 4 });
+  });
+
+  it('starts from the history before live counting began, on its own clock', () => {
+    const buckets = new ThroughputBuckets(10);
+    const history = {
+      step_seconds: 1,
+      items: [
+        { at: new Date(at(80)).toISOString(), completed: 9, failed: 0 }, // out of the window by the time it arrives
+        { at: new Date(at(95)).toISOString(), completed: 2, failed: 1 },
+        { at: new Date(at(97)).toISOString(), completed: 4, failed: 0 },
+        { at: new Date(at(98)).toISOString(), completed: 7, failed: 7 }, // the live events' second: theirs
+      ],
+    };
+    // Live counting began at this clock's second 100; the database's clock is 2 s behind (98 there).
+    buckets.add(events('job_completed'), at(100, 300));
+    // The answer arrives at 102.5: the window is 93..102.
+    expect(buckets.seed(history, 100, 2_000, at(102, 500))).toBe(2);
+    const [xs, completed, failed] = buckets.series(at(103));
+    expect(xs[0]).toBe(93);
+    expect(completed).toEqual([0, 0, 0, 0, 2, 0, 4, 1, 0, 0]);
+    expect(failed).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
+    // Buckets wider than a second are not spread out over seconds: nothing is seeded.
+    expect(new ThroughputBuckets(10).seed({ step_seconds: 5, items: history.items }, 100, 0, at(100))).toBe(0);
+  });
+
+  it('reads the clock offset halfway through the request', () => {
+    expect(clockOffset(new Date(at(50)).toISOString(), at(52), at(52, 400))).toBe(2_200);
+    expect(clockOffset(new Date(at(50, 100)).toISOString(), at(49), at(49, 200))).toBe(-1_000);
   });
 
   it('refuses a window too small to draw', () => {

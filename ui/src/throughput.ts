@@ -1,9 +1,10 @@
 /**
- * Jobs finished per second over the last minutes, counted from the live events as they arrive.
- * A ring of one-second buckets: counting a frame's batch is a loop over it, reading the series is
- * one pass over the window, and memory stays the same however long the page is open. Pure: no DOM.
+ * Jobs finished per second over the last minutes: the history from `GET /stats/throughput` up to the
+ * second the page started counting, then the live events as they arrive. A ring of one-second
+ * buckets: counting a frame's batch is a loop over it, reading the series is one pass over the
+ * window, and memory stays the same however long the page is open. Pure: no DOM.
  */
-import type { JobEventName } from './api/types.js';
+import type { JobEventName, Throughput } from './api/types.js';
 
 /** Five minutes of one-second buckets. */
 export const WINDOW_SECONDS = 300;
@@ -19,6 +20,14 @@ export function outcomeOf(event: JobEventName): Outcome | null {
 
 /** uPlot's data: x in Unix seconds, then completed and failed per second. */
 export type Series = [seconds: number[], completed: number[], failed: number[]];
+
+/**
+ * This clock minus the database's, from one `GET /stats/throughput` answer: its `now` is taken as
+ * read halfway between sending the request and reading the answer.
+ */
+export function clockOffset(serverNow: string, sentMs: number, receivedMs: number): number {
+  return Math.round((sentMs + receivedMs) / 2 - Date.parse(serverNow));
+}
 
 export class ThroughputBuckets {
   private readonly second: Float64Array;
@@ -76,14 +85,40 @@ export class ThroughputBuckets {
     return [xs, completed, failed];
   }
 
+  /**
+   * Fills the seconds before `beforeSecond` (the second live counting began: later ones are the live
+   * events' own) from the service's history, moved onto this clock by `clockOffsetMs` (this clock
+   * minus the database's). Seconds that have left the window at `nowMs` are left out, so they never
+   * clear a live bucket that shares their slot. Returns how many buckets it filled.
+   */
+  seed(history: Pick<Throughput, 'step_seconds' | 'items'>, beforeSecond: number, clockOffsetMs: number, nowMs: number): number {
+    if (history.step_seconds !== 1) return 0;
+    const shift = Math.round(clockOffsetMs / 1000);
+    const oldest = Math.floor(nowMs / 1000) - this.windowSeconds + 1;
+    let filled = 0;
+    for (const bucket of history.items) {
+      const second = Math.floor(Date.parse(bucket.at) / 1000) + shift;
+      if (second >= beforeSecond || second < oldest) continue;
+      if (bucket.completed > 0) this.record(second, 'completed', bucket.completed);
+      if (bucket.failed > 0) this.record(second, 'failed', bucket.failed);
+      filled += 1;
+    }
+    return filled;
+  }
+
   private slot(second: number): number {
     return ((second % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
   }
 }
 
-/** The figures a reader gets in words beside the chart: the last whole second and the window's peak. */
-export function summarize([, completed, failed]: Series): { completed: number; failed: number; peak: number } {
+/** The figures a reader gets in words beside the chart: the last whole second, the window's peak and total. */
+export function summarize([, completed, failed]: Series): { completed: number; failed: number; peak: number; total: number } {
   let peak = 0;
-  for (let i = 0; i < completed.length; i++) peak = Math.max(peak, completed[i]! + failed[i]!);
-  return { completed: completed[completed.length - 1] ?? 0, failed: failed[failed.length - 1] ?? 0, peak };
+  let total = 0;
+  for (let i = 0; i < completed.length; i++) {
+    const finished = completed[i]! + failed[i]!;
+    peak = Math.max(peak, finished);
+    total += finished;
+  }
+  return { completed: completed[completed.length - 1] ?? 0, failed: failed[failed.length - 1] ?? 0, peak, total };
 }

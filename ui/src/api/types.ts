@@ -10,6 +10,7 @@ import type { QueueListResponseDto, QueueResponseDto, UpdateQueueDto } from '../
 import type { SchedulePageResponseDto, ScheduleResponseDto } from '../../../src/schedules/dto/schedule-response.dto.js';
 import type { CreateScheduleDto, UpdateScheduleDto } from '../../../src/schedules/dto/schedule.dto.js';
 import type { WorkerListResponseDto, WorkerResponseDto } from '../../../src/resources/dto/worker-response.dto.js';
+import type { ThroughputResponseDto } from '../../../src/stats/dto/throughput.dto.js';
 
 export { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../../../src/jobs/domain/job-state.js';
 export { JOB_EVENTS, type JobEventName } from '../../../src/events/job-event-bus.js';
@@ -38,3 +39,6 @@ export type Schedule = ScheduleResponseDto;
 export type SchedulePage = SchedulePageResponseDto;
 export type ScheduleCreate = CreateScheduleDto;
 export type SchedulePatch = UpdateScheduleDto;
+
+/** GET /stats/throughput (DESIGN §15): jobs finished per bucket over the last minutes. */
+export type Throughput = ThroughputResponseDto;

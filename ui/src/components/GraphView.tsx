@@ -1,13 +1,17 @@
-import { Background, Controls, Handle, Position, ReactFlow, type NodeProps, type Node } from '@xyflow/react';
+import { Background, Controls, Handle, Position, ReactFlow, type Edge, type NodeProps, type Node } from '@xyflow/react';
 import { memo, useMemo } from 'react';
 import type { JobGraph } from '../api/types.js';
-import { LARGE_GRAPH, type GraphNodeData } from '../graph.js';
+import { focusOf, LARGE_GRAPH, type GraphNodeData } from '../graph.js';
 import { Link, navigate } from '../router.js';
 import { StatusBadge } from './StatusBadge.js';
 import { useGraphLayout } from './useGraphLayout.js';
 
 type JobNode = Node<GraphNodeData, 'job'>;
 
+/**
+ * A job in the graph. The layout declares its connection points, which serve the edges of jobs not
+ * drawn (out of view); a drawn job is measured, and React Flow then reads them from its handles.
+ */
 const JobNodeView = memo(function JobNodeView({ data }: NodeProps<JobNode>) {
   return (
     <div className={`graph-node status-edge-${data.status}${data.current ? ' graph-node-current' : ''}`} data-node-id={data.id} data-status={data.status}>
@@ -24,16 +28,15 @@ const JobNodeView = memo(function JobNodeView({ data }: NodeProps<JobNode>) {
 const nodeTypes = { job: JobNodeView };
 
 /**
- * A job's dependency graph, laid out once per shape (dagre) and recoloured by live statuses: a
- * node shows its status by colour, glyph and word, and opens its job's page.
+ * A job's dependency graph, laid out once per shape (d3-dag) and recoloured by live statuses: a node
+ * shows its status by colour, glyph and word, and opens its job's page. A large graph opens on the
+ * current job and its nearest neighbours, and React Flow renders only the nodes and edges in view;
+ * its edges do not animate (a thousand animated dashes repaint every frame).
  */
-export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; currentId: string; statuses: ReadonlyMap<string, string> }) {
+function GraphViewImpl({ graph, currentId, statuses }: { graph: JobGraph; currentId: string; statuses: ReadonlyMap<string, string> }) {
   const layout = useGraphLayout(graph, currentId);
   const large = graph.nodes.length > LARGE_GRAPH;
-  const focus = useMemo(
-    () => [{ id: currentId }, ...graph.edges.filter((e) => e.to === currentId || e.from === currentId).map((e) => ({ id: e.to === currentId ? e.from : e.to }))].slice(0, 9),
-    [graph, currentId],
-  );
+  const focus = useMemo(() => (large && layout ? focusOf(layout.nodes, graph, currentId) : undefined), [large, layout, graph, currentId]);
   const nodes = useMemo(
     () =>
       (layout?.nodes ?? []).map((node) => {
@@ -42,14 +45,13 @@ export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; cur
       }),
     [layout, statuses],
   );
-  const edges = useMemo(
-    () =>
-      (layout?.edges ?? []).map((edge) => {
-        const done = (statuses.get(edge.source) ?? graph.nodes.find((n) => n.id === edge.source)?.status) === 'completed';
-        return { ...edge, animated: !done, className: done ? 'edge-done' : 'edge-waiting' };
-      }),
-    [layout, statuses, graph],
-  );
+  const edges = useMemo((): Edge[] => {
+    const initial = new Map(graph.nodes.map((n) => [n.id, n.status as string]));
+    return (layout?.edges ?? []).map((edge) => {
+      const done = (statuses.get(edge.source) ?? initial.get(edge.source)) === 'completed';
+      return { ...edge, animated: !done && !large, className: done ? 'edge-done' : 'edge-waiting' };
+    });
+  }, [layout, statuses, graph, large]);
   if (!layout) {
     return (
       <div className="graph graph-pending" role="status" aria-live="polite">
@@ -64,13 +66,13 @@ export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; cur
         edges={edges}
         nodeTypes={nodeTypes}
         fitView
-        // A large graph opens on this job and its neighbours (drawn readable, and React Flow then renders only
-        // the nodes in view); the controls zoom out to the whole of it.
-        fitViewOptions={large ? { nodes: focus, padding: 0.2, maxZoom: 1 } : { padding: 0.15, maxZoom: 1.2 }}
+        // A large graph opens on this job and its nearest neighbours, drawn readable; the controls zoom out to the whole of it.
+        fitViewOptions={focus ? { nodes: focus, padding: 0.2, maxZoom: 1 } : { padding: 0.15, maxZoom: 1.2 }}
         minZoom={0.05}
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable={false}
+        edgesFocusable={!large}
         // A click handler also makes the nodes take pointer events (React Flow leaves inert nodes to the pane).
         onNodeClick={(_event, node) => navigate(`/jobs/${node.id}`)}
         onlyRenderVisibleElements={large}
@@ -81,3 +83,6 @@ export function GraphView({ graph, currentId, statuses }: { graph: JobGraph; cur
     </div>
   );
 }
+
+export const GraphView = memo(GraphViewImpl);
+export default GraphView;

@@ -1,17 +1,21 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, get, request } from '../api/http.js';
 import type { CodedInfo, Job, JobGraph, JobUpdate } from '../api/types.js';
-import { GraphView } from '../components/GraphView.js';
 import { JsonView } from '../components/JsonView.js';
 import { LogTail } from '../components/LogTail.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
 import { mergeEvents } from '../live/merge.js';
+import { prewarmLayoutWorker } from '../layout-worker.js';
 import { CHANGES_FIELDS, replay } from '../live/stream.js';
 import { useNow } from '../lib/useNow.js';
 import { Link } from '../router.js';
 import { describeError, describeWaitingReason, humanize, relativeTime, RETRYABLE, statusLook } from '../status.js';
+
+/** React Flow and the layout library load with the first graph drawn: most pages draw none. */
+const loadGraphView = () => import('../components/GraphView.js');
+const GraphView = lazy(loadGraphView);
 
 /** Fields shown in their own places; any other field the service sends is listed too. */
 const SHOWN = new Set([
@@ -69,8 +73,15 @@ export function JobPage({ id }: { id: string }) {
   const [statuses, setStatuses] = useState<ReadonlyMap<string, string>>(new Map());
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const lastSequence = useRef(0);
+  // A job with dependencies or dependents has a graph: its drawing code and layout worker load while the graph is fetched.
+  const linked = (job.data?.depends_on?.length ?? 0) > 0 || (job.data?.dependents?.length ?? 0) > 0;
+  useEffect(() => {
+    if (!linked) return;
+    void loadGraphView();
+    prewarmLayoutWorker();
+  }, [linked]);
   const graphIds = useRef<Set<string>>(new Set());
-  graphIds.current = new Set(graph.data?.nodes.map((n) => n.id) ?? []);
+  graphIds.current = useMemo(() => new Set(graph.data?.nodes.map((n) => n.id) ?? []), [graph.data]);
 
   const refetchJob = useThrottled(() => void client.invalidateQueries({ queryKey: ['job', id] }), 400);
 
@@ -267,7 +278,9 @@ export function JobPage({ id }: { id: string }) {
           <h2>
             Dependency graph <span className="muted small">({graph.data.nodes.length} jobs{graph.data.truncated ? ', the oldest 20,000 shown' : ''})</span>
           </h2>
-          <GraphView graph={graph.data} currentId={id} statuses={statuses} />
+          <Suspense fallback={<p className="graph graph-pending muted">Loading the graph view…</p>}>
+            <GraphView graph={graph.data} currentId={id} statuses={statuses} />
+          </Suspense>
         </div>
       ) : null}
 
