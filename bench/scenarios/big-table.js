@@ -23,11 +23,16 @@ const SERVICE_ENV = {
   RETENTION_INTERVAL_MS: '1000',
 };
 
-/** Finished jobs in one INSERT … SELECT generate_series each, spread over statuses like a month of traffic. */
+/**
+ * Finished jobs in one INSERT … SELECT generate_series each, spread over statuses like a month of traffic.
+ * Jobs and their log rows commit in one transaction: retention (already running) sees no expired job before
+ * its log rows exist, so it never deletes a job whose log rows are written after it.
+ */
 async function seed(databaseUrl, log) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    await client.query('BEGIN');
     const t0 = Date.now();
     await client.query(
       `INSERT INTO jobs (id, type, status, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds,
@@ -49,6 +54,7 @@ async function seed(databaseUrl, log) {
       [LOGS_PER_JOB],
     );
     log(`seeded ${SEEDED * LOGS_PER_JOB} log rows in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    await client.query('COMMIT');
     await client.query('ANALYZE jobs');
     await client.query('ANALYZE job_logs');
     const { rows } = await client.query(`SELECT id FROM jobs WHERE created_at > now() - interval '2 hours' ORDER BY id LIMIT $1`, [READS]);
