@@ -108,7 +108,7 @@ export class EnvSchema {
 
   /** Jobs deleted per retention batch, each batch its own short transaction (at most 1,000). */
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
-  RETENTION_BATCH_SIZE = 100;
+  RETENTION_BATCH_SIZE = 25;
 
   /** The shortest pause between two retention batches. */
   @Transform(toInt) @IsInt() @Min(0) @Max(60_000)

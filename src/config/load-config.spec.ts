@@ -63,7 +63,7 @@ describe(parseConfig.name, () => {
   });
 
   it('reads retention: DESIGN §13 defaults, 0 = keep forever, batches of at most 1,000, busy 1..100 %', () => {
-    expect(parseConfig({}).retention).toEqual({ completedSeconds: 604_800, failedSeconds: 2_592_000, intervalMs: 60_000, batchSize: 100, pauseMs: 10, busyPercent: 20 });
+    expect(parseConfig({}).retention).toEqual({ completedSeconds: 604_800, failedSeconds: 2_592_000, intervalMs: 60_000, batchSize: 25, pauseMs: 10, busyPercent: 20 });
     expect(() => parseConfig({ RETENTION_BUSY_PERCENT: '0' })).toThrow(/RETENTION_BUSY_PERCENT=0: must not be less than 1/);
     expect(() => parseConfig({ RETENTION_BUSY_PERCENT: '101' })).toThrow(/RETENTION_BUSY_PERCENT/);
     expect(parseConfig({ RETENTION_COMPLETED_SECONDS: '0', RETENTION_FAILED_SECONDS: '0' }).retention).toMatchObject({ completedSeconds: 0, failedSeconds: 0 });
