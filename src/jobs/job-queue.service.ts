@@ -33,6 +33,10 @@ export class JobQueueService {
     return this.candidates.clearHeldReasons(items);
   }
 
+  clearHeldReasonsExcept(keep: ReadonlyArray<{ type: string; key: string | null }>) {
+    return this.candidates.clearHeldReasonsExcept(keep);
+  }
+
   recentStarts(types: string[], windowMs: number) {
     return this.candidates.recentStarts(types, windowMs);
   }

@@ -128,6 +128,27 @@ export class ReadyCandidatesRepository {
   }
 
   /**
+   * Clears the queue-rule reasons of every ready, unplaced job outside the given types (key null) and
+   * (type, key) pairs: a leader that takes over does not know what its predecessor held back, so it
+   * clears whatever reasons its own rules do not hold, in one statement, once. Returns how many rows changed.
+   */
+  async clearHeldReasonsExcept(keep: ReadonlyArray<{ type: string; key: string | null }>): Promise<number> {
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `WITH cleared AS (
+         UPDATE jobs j SET waiting_reason = NULL
+         WHERE j.status = 'ready' AND NOT j.allocated
+           AND j.waiting_reason->>'code' IN (${QUEUE_RULE_REASONS.map((c) => `'${c}'`).join(', ')})
+           AND NOT EXISTS (
+             SELECT 1 FROM unnest($1::varchar[], $2::varchar[]) AS r(type, key)
+             WHERE j.type = r.type AND (r.key IS NULL OR j.concurrency_key = r.key))
+         RETURNING j.id
+       ) SELECT id FROM cleared`,
+      [keep.map((i) => i.type), keep.map((i) => i.key)],
+    );
+    return rows.length;
+  }
+
+  /**
    * Starts of the given types within the last `windowMs` (ms since the epoch, the database's clock):
    * the runs started (started_at) and the jobs placed and not started yet (placed_at). Rebuilds the
    * rate limit's start log when a leader takes over or a rate limit is set.

@@ -82,6 +82,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobCountsDrift = new Counter({
+    name: 'draconic_job_counts_drift_total',
+    help: 'Counts by type and status found to differ from a count over the jobs table, and rebuilt (the leader checks at takeover and every 10 minutes), by type and status.',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+
   readonly schedulerLeader = new Gauge({
     name: 'draconic_scheduler_leader',
     help: '1 when this process is the elected scheduler, else 0.',

@@ -105,7 +105,7 @@ export class QueueSettingsRepository {
     return totals;
   }
 
-  /** When the oldest ready job of each type that waits for a worker became ready (a scan of jobs_ready_priority_due_idx per type). */
+  /** When the oldest ready job of each type that waits for a worker became ready (one descent of jobs_ready_type_since_idx per type). */
   async oldestReady(types: string[]): Promise<Map<string, Date>> {
     if (types.length === 0) return new Map();
     const rows: Array<{ type: string; at: Date | null }> = await this.sql.query(

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { QueuesService } from '../queues/queues.service.js';
 import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
 import { FlowGate, hasRules, pairKey, StartLog, type QueueRules } from './domain/flow-control.js';
 import { heldChange, type Held } from './domain/scheduling.js';
+import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /**
  * Owns the leader's state of the queue rules (DESIGN §12): the queues' settings with any rule, the
@@ -21,6 +22,14 @@ export class FlowControlState {
   private startLogStale = true;
   /** What the rules hold back as a whole when the reasons were last written: type, or type + NUL + key. */
   private heldBefore = new Map<string, { type: string; key: string | null }>();
+  /**
+   * Set at takeover: the reasons in the table were written by another term, whose holds this one
+   * does not know, so the next write clears every queue-rule reason its own rules do not hold.
+   */
+  private reasonsInherited = true;
+  /** When the counts were last checked against the jobs table (0: at the next sweep). */
+  private countsCheckedAt = 0;
+  private readonly logger = new Logger('SchedulerService');
 
   constructor(
     private readonly queues: QueuesService,
@@ -34,15 +43,42 @@ export class FlowControlState {
     if (startLog) this.startLogStale = true;
   }
 
+  /** This process has just become the leader: the start log, reasons and counts are checked afresh. */
+  takeOver(): void {
+    this.markStale({ startLog: true });
+    this.heldBefore = new Map();
+    this.reasonsInherited = true;
+    this.countsCheckedAt = 0;
+  }
+
   /** The job booked at placement really started at `at` (StartLog.started). */
   started(jobId: string, at: number): void {
     this.startLog.started(jobId, at);
   }
 
-  /** The sweep's part: the settings are reloaded at the next pass, the queues' counts folded. */
+  /**
+   * The sweep's part: the settings are reloaded at the next pass, the queues' counts folded; at
+   * takeover and every SCHEDULER_TIMING.countsCheckMs, the counts are checked (and rebuilt on drift).
+   */
   async sweep(): Promise<void> {
     this.rulesStale = true;
     await this.queues.foldCounts();
+    if (Date.now() - this.countsCheckedAt >= SCHEDULER_TIMING.countsCheckMs) {
+      await this.checkCounts();
+      this.countsCheckedAt = Date.now();
+    }
+  }
+
+  /**
+   * Compares the counts by type and status with a count over the jobs table and rebuilds them, in
+   * one transaction, when they differ: each differing pair is logged and counted in
+   * draconic_job_counts_drift_total. Returns the pairs that differed.
+   */
+  async checkCounts(): Promise<Array<{ type: string; status: string; counted: number; actual: number }>> {
+    const drift = await this.queues.checkCounts(true);
+    for (const d of drift) this.metrics.jobCountsDrift.inc({ type: d.type, status: d.status });
+    if (drift.length > 0) this.logger.warn({ drift }, 'job counts differed from the jobs table: rebuilt');
+    return drift;
   }
 
   /**
@@ -116,7 +152,12 @@ export class FlowControlState {
         ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
       ]);
     }
-    if (released.length > 0) await this.queue.clearHeldReasons(released);
+    if (this.reasonsInherited) {
+      await this.queue.clearHeldReasonsExcept([...now.values()]);
+      this.reasonsInherited = false;
+    } else if (released.length > 0) {
+      await this.queue.clearHeldReasons(released);
+    }
     this.heldBefore = now;
   }
 

@@ -9,6 +9,11 @@ export const SCHEDULER_TIMING = {
    * before their reason would matter, and each write is one more row version.
    */
   reasonRefreshMs: 1000,
+  /**
+   * How often the leader checks the counts by type and status against a count over the jobs table
+   * (and at takeover). The check holds transitions for one scan of the table, so it is rare.
+   */
+  countsCheckMs: 10 * 60_000,
   /** A placed job not started after this long is handed to its worker again (Redis lost it). */
   placementGraceMs: 5000,
   /** A cancelled running job whose handler ignores its signal keeps its resources this long at most. */

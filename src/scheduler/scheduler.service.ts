@@ -68,7 +68,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private lead(): void {
     this.metrics.schedulerLeader.set(1);
     this.rooms.markAllStale();
-    this.flow.markStale({ startLog: true });
+    this.flow.takeOver();
+    this.pass.reasonsNow(); // the reasons another term wrote are rewritten at the first pass
     this.reconciler.start();
   }
 

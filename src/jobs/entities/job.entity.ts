@@ -26,6 +26,8 @@ export interface WaitingReason {
 @Index('jobs_concurrency_key_created_idx', { synchronize: false })
 @Index('jobs_schedule_tick_key', { synchronize: false })
 @Index('jobs_finished_at_idx', { synchronize: false })
+@Index('jobs_type_started_idx', { synchronize: false })
+@Index('jobs_ready_type_since_idx', { synchronize: false })
 @Check('jobs_cpu_units_check', '(cpu_units >= 1)')
 @Check('jobs_memory_mb_check', '(memory_mb >= 1)')
 @Check('jobs_max_attempts_check', '(max_attempts >= 1)')
