@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
 import { JOB_STATUSES, type JobStatus } from '../jobs/domain/job-state.js';
@@ -136,31 +137,45 @@ export class QueueSettingsRepository {
   }
 
   /**
-   * Compares the counters with a count over `jobs` and, when `repair`, rewrites them to it. Holds a
-   * SHARE lock on `jobs` meanwhile (transitions wait; reads go on), so both sides see the same rows.
-   * Returns the (type, status) pairs that differed.
+   * Compares the counters with a count over `jobs` and, when `repair`, rewrites them to it. Returns the
+   * (type, status) pairs that differed. The comparison reads one snapshot (REPEATABLE READ): a
+   * transition writes its row and its count delta in one transaction, so both sides agree in any
+   * snapshot unless the counts really drifted, and nothing waits for it. Only a drift found there is
+   * compared again and repaired under a SHARE lock on `jobs` (transitions wait for that one count; reads
+   * go on), so the rebuilt counts match the rows exactly.
    */
   async check(repair: boolean): Promise<Array<{ type: string; status: JobStatus; counted: number; actual: number }>> {
+    const seen = await this.sql.transaction(async (tx) => {
+      await this.sql.query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`, [], tx);
+      return this.drift(tx);
+    });
+    if (!repair || seen.length === 0) return seen;
     return this.sql.transaction(async (tx) => {
       await this.sql.query(`LOCK TABLE jobs IN SHARE MODE`, [], tx);
-      const drift: Array<{ type: string; status: JobStatus; counted: string; actual: string }> = await this.sql.query(
-        `WITH counted AS (
-           SELECT type, status, sum(n) AS n FROM (
-             SELECT type, status, count AS n FROM job_counts UNION ALL SELECT type, status, delta FROM job_count_deltas
-           ) c GROUP BY type, status
-         ), actual AS (SELECT type, status, count(*) AS n FROM jobs GROUP BY type, status)
-         SELECT coalesce(c.type, a.type) AS type, coalesce(c.status, a.status)::text AS status,
-                coalesce(c.n, 0)::text AS counted, coalesce(a.n, 0)::text AS actual
-         FROM counted c FULL JOIN actual a ON a.type = c.type AND a.status = c.status
-         WHERE coalesce(c.n, 0) <> coalesce(a.n, 0)`,
-        [], tx,
-      );
-      if (repair && drift.length > 0) {
+      const drift = await this.drift(tx);
+      if (drift.length > 0) {
         await this.sql.query(`DELETE FROM job_count_deltas`, [], tx);
         await this.sql.query(`DELETE FROM job_counts`, [], tx);
         await this.sql.query(`INSERT INTO job_counts (type, status, count) SELECT type, status, count(*) FROM jobs GROUP BY type, status`, [], tx);
       }
-      return drift.map((d) => ({ type: d.type, status: d.status, counted: Number(d.counted), actual: Number(d.actual) }));
+      return drift;
     });
+  }
+
+  /** The (type, status) pairs whose counters (counts plus unfolded deltas) differ from a count over `jobs`. */
+  private async drift(tx: EntityManager): Promise<Array<{ type: string; status: JobStatus; counted: number; actual: number }>> {
+    const rows: Array<{ type: string; status: JobStatus; counted: string; actual: string }> = await this.sql.query(
+      `WITH counted AS (
+         SELECT type, status, sum(n) AS n FROM (
+           SELECT type, status, count AS n FROM job_counts UNION ALL SELECT type, status, delta FROM job_count_deltas
+         ) c GROUP BY type, status
+       ), actual AS (SELECT type, status, count(*) AS n FROM jobs GROUP BY type, status)
+       SELECT coalesce(c.type, a.type) AS type, coalesce(c.status, a.status)::text AS status,
+              coalesce(c.n, 0)::text AS counted, coalesce(a.n, 0)::text AS actual
+       FROM counted c FULL JOIN actual a ON a.type = c.type AND a.status = c.status
+       WHERE coalesce(c.n, 0) <> coalesce(a.n, 0)`,
+      [], tx,
+    );
+    return rows.map((d) => ({ type: d.type, status: d.status, counted: Number(d.counted), actual: Number(d.actual) }));
   }
 }
