@@ -172,7 +172,7 @@ export const promoteAgainAtOnce = (promoted: number, limit: number, wokenMeanwhi
  * Whether the due timer promotes again at once after reading the next due time `nextDue` (null: none),
  * instead of arming for it: a wake-up came meanwhile, or the next job is due already and the round
  * just ended promoted some (jobs coming due in a burst). A round that promoted none while a job is
- * due (its row locked by another statement, SKIP LOCKED) arms the timer instead of spinning.
+ * due (its row locked by another statement, SKIP LOCKED) arms the timer instead of looping at once.
  */
 export const promoteAgainAfterRead = (promoted: number, nextDue: number | null, now: number, wokenMeanwhile: boolean): boolean =>
   wokenMeanwhile || (promoted > 0 && nextDue !== null && nextDue <= now);
