@@ -145,9 +145,9 @@ export class JobLifecycleService {
     return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
   }
 
-  /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready. */
-  async promoteDue(): Promise<MovedJob[]> {
-    const moved = await this.transitions.promoteDue();
+  /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready, `limit` at most, earliest first. */
+  async promoteDue(limit?: number): Promise<MovedJob[]> {
+    const moved = await this.transitions.promoteDue(limit);
     this.publish(moved);
     return moved.jobs;
   }

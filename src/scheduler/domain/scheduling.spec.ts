@@ -16,6 +16,8 @@ import {
   leftOut,
   liveWorkerIds,
   MAX_TIMER_MS,
+  promoteAgainAfterRead,
+  promoteAgainAtOnce,
   queuedJobs,
   rateTimerDelay,
   rateTimerKept,
@@ -193,6 +195,23 @@ describe('timer arming', () => {
     expect(dueTimerDelay(1_500, 1_000)).toBe(500);
     expect(dueTimerDelay(500, 1_000)).toBe(0);
     expect(dueTimerDelay(1_000 + 365 * 86_400_000, 1_000)).toBe(MAX_TIMER_MS);
+  });
+
+  it('a promotion round that filled its batch, or was woken while it ran, goes round again before reading the next due time', () => {
+    expect(promoteAgainAtOnce(1_000, 1_000, false)).toBe(true);
+    expect(promoteAgainAtOnce(1_400, 1_000, false)).toBe(true); // retries and delayed jobs each take up to the limit
+    expect(promoteAgainAtOnce(999, 1_000, false)).toBe(false);
+    expect(promoteAgainAtOnce(0, 1_000, true)).toBe(true);
+  });
+
+  it('after reading the next due time, a round goes round again when that job is due already and it promoted some; else the timer is armed', () => {
+    expect(promoteAgainAfterRead(12, 4_999, 5_000, false)).toBe(true);
+    expect(promoteAgainAfterRead(12, 5_000, 5_000, false)).toBe(true);
+    expect(promoteAgainAfterRead(12, 5_001, 5_000, false)).toBe(false);
+    expect(promoteAgainAfterRead(12, null, 5_000, false)).toBe(false);
+    // nothing promoted while a job is due (its row locked by another statement): the timer tries again, not a tight loop
+    expect(promoteAgainAfterRead(0, 4_000, 5_000, false)).toBe(false);
+    expect(promoteAgainAfterRead(0, null, 5_000, true)).toBe(true);
   });
 
   it('the rate timer is kept when it wakes no later and is not overdue', () => {

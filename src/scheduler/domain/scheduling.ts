@@ -158,6 +158,25 @@ export const dueTimerKept = (armedAt: number | null, at: number) => armedAt !== 
 /** How long the due-job timer waits for `at`: never negative, never longer than MAX_TIMER_MS. */
 export const dueTimerDelay = (at: number, now: number) => Math.min(Math.max(0, at - now), MAX_TIMER_MS);
 
+/** Due jobs promoted by one statement at most (JobTransitionsRepository.promoteDue's limit). */
+export const PROMOTE_BATCH = 1000;
+
+/**
+ * Whether the due timer promotes again at once after a round, before reading the next due time: the
+ * round was full (more due jobs wait; no read, no timer in between), or a wake-up came while it ran.
+ */
+export const promoteAgainAtOnce = (promoted: number, limit: number, wokenMeanwhile: boolean): boolean =>
+  promoted >= limit || wokenMeanwhile;
+
+/**
+ * Whether the due timer promotes again at once after reading the next due time `nextDue` (null: none),
+ * instead of arming for it: a wake-up came meanwhile, or the next job is due already and the round
+ * just ended promoted some (jobs coming due in a burst). A round that promoted none while a job is
+ * due (its row locked by another statement, SKIP LOCKED) arms the timer instead of looping at once.
+ */
+export const promoteAgainAfterRead = (promoted: number, nextDue: number | null, now: number, wokenMeanwhile: boolean): boolean =>
+  wokenMeanwhile || (promoted > 0 && nextDue !== null && nextDue <= now);
+
 /** The rate timer, armed for `armedAt`, already wakes early enough for `at` (and is not overdue). */
 export const rateTimerKept = (armedAt: number | null, at: number, now: number) => armedAt !== null && armedAt <= at && armedAt >= now;
 
