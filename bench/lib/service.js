@@ -217,6 +217,38 @@ async function cleanup(dbName, redisPrefix) {
   return out;
 }
 
+/**
+ * A fresh, empty database for something the bench runs beside a service (a reference queue):
+ * { dbName, url }. Drop it with dropBenchDatabase.
+ */
+export async function createBenchDatabase() {
+  const dbName = `draconic_bench_${uniqueStamp()}`;
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${dbName}"`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return { dbName, url: `${PG_SERVER_URL}/${dbName}` };
+}
+
+/** Drops a database made by createBenchDatabase: a list of problems, empty when it is gone. */
+export async function dropBenchDatabase(dbName) {
+  if (!/^draconic_bench_\d+$/.test(dbName)) throw new Error(`refusing to drop ${dbName}`);
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    return rowCount === 0 ? [] : [`database ${dbName} still there`];
+  } catch (e) {
+    return [`drop database ${dbName}: ${e.message}`];
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** Deletes the keys `<prefix>:*` (and the bare prefix) with SCAN + UNLINK, never FLUSHALL: { deleted, left, errors }. */
 export async function deleteRedisKeys(redisPrefix) {
   if (!/^bench:[\w-]+$/.test(redisPrefix)) throw new Error(`refusing to delete keys of ${redisPrefix}`);
