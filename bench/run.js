@@ -111,7 +111,7 @@ async function main() {
   for (const scenario of selected) {
     // A scenario may fix its number of runs (a 30-minute soak is run once).
     const runs = scenario.runs ?? args.runs;
-    const result = { name: scenario.name, description: scenario.description ?? '', runs, rows: [], warnings: [], error: null };
+    const result = { name: scenario.name, description: scenario.description ?? '', runs, rows: [], warnings: [], error: null, statements: [] };
     report.scenarios.push(result);
     const runResults = [];
     for (let run = 1; run <= runs; run++) {
@@ -140,6 +140,8 @@ async function main() {
             result.warnings.push(`run ${run}: cleanup incomplete for ${s.dbName} / ${s.redisPrefix}: ${JSON.stringify(c)}`);
           }
           if (c.how.startsWith('SIGKILL')) result.warnings.push(`run ${run}: service needed ${c.how}`);
+          if (c.statements?.error) result.warnings.push(`run ${run}: ${c.statements.error}`);
+          if (c.statements?.rows) result.statements.push({ service: s.label, run, rows: c.statements.rows });
           return c;
         },
       };

@@ -105,6 +105,18 @@ export function renderMarkdown(report) {
         '',
       );
     }
+    for (const st of s.statements ?? []) {
+      out.push(`<details><summary>pg_stat_statements, service ${st.service} (run ${st.run}): top ${st.rows.length} by total time</summary>`, '');
+      out.push(
+        table(
+          ['calls', 'total ms', 'mean ms', 'rows', 'query'],
+          st.rows.map((r) => [formatValue(r.calls), formatValue(r.total_ms), formatValue(r.mean_ms), formatValue(r.rows), `\`${r.query.replace(/`/g, "'")}\``]),
+        ),
+        '',
+        '</details>',
+        '',
+      );
+    }
   }
   return out.join('\n');
 }

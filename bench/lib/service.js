@@ -154,7 +154,8 @@ export async function startService(opts = {}) {
         }
       }
       await new Promise((r) => log.end(r));
-      service.cleanup = { how, ...(await cleanup(dbName, redisPrefix)) };
+      const statements = process.env.BENCH_PG_STATEMENTS === '1' ? { statements: await topStatements(dbName) } : {};
+      service.cleanup = { how, ...statements, ...(await cleanup(dbName, redisPrefix)) };
       return service.cleanup;
     },
   };
@@ -192,6 +193,37 @@ export async function stopAllServices() {
   await Promise.allSettled([...liveServices].map((s) => s.stop()));
 }
 
+/**
+ * BENCH_PG_STATEMENTS=1: the 15 statements that took the most execution time in the service's database, from
+ * pg_stat_statements (its statistics are kept per database, and every service has a fresh one, so no reset is
+ * needed). Only when the server has the library loaded (`shared_preload_libraries`, see bench/README.md): then
+ * the extension is created in the bench database, which is dropped right after. { rows } or { error }.
+ */
+async function topStatements(dbName) {
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/${dbName}` });
+  try {
+    await client.connect();
+    const { rows: loaded } = await client.query(
+      "SELECT 'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS loaded",
+    );
+    if (!loaded[0].loaded) return { error: 'pg_stat_statements is not in shared_preload_libraries (see bench/README.md)' };
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const { rows } = await client.query(
+      `SELECT calls::int, total_exec_time AS total_ms, mean_exec_time AS mean_ms, rows::bigint AS rows,
+              left(regexp_replace(query, '\\s+', ' ', 'g'), 200) AS query
+         FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY total_exec_time DESC
+        LIMIT 15`,
+    );
+    return { rows: rows.map((r) => ({ ...r, rows: Number(r.rows) })) };
+  } catch (e) {
+    return { error: `pg_stat_statements: ${e.message}` };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** Drops the bench database and deletes the prefix's Redis keys; returns what it did. */
 async function cleanup(dbName, redisPrefix) {
   if (!/^draconic_bench_\d+$/.test(dbName)) throw new Error(`refusing to drop ${dbName}`);
@@ -215,6 +247,38 @@ async function cleanup(dbName, redisPrefix) {
   out.redisKeysLeft = redisOut.left;
   out.errors.push(...redisOut.errors);
   return out;
+}
+
+/**
+ * A fresh, empty database for something the bench runs beside a service (a reference queue):
+ * { dbName, url }. Drop it with dropBenchDatabase.
+ */
+export async function createBenchDatabase() {
+  const dbName = `draconic_bench_${uniqueStamp()}`;
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${dbName}"`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return { dbName, url: `${PG_SERVER_URL}/${dbName}` };
+}
+
+/** Drops a database made by createBenchDatabase: a list of problems, empty when it is gone. */
+export async function dropBenchDatabase(dbName) {
+  if (!/^draconic_bench_\d+$/.test(dbName)) throw new Error(`refusing to drop ${dbName}`);
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    return rowCount === 0 ? [] : [`database ${dbName} still there`];
+  } catch (e) {
+    return [`drop database ${dbName}: ${e.message}`];
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** Deletes the keys `<prefix>:*` (and the bare prefix) with SCAN + UNLINK, never FLUSHALL: { deleted, left, errors }. */

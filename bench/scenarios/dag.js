@@ -1,6 +1,7 @@
 // Dependency graphs: hop latency along a chain, a 1,000-way fan-in, and the submit of a
 // 10,000-job random DAG.
 import { eventFeed, postJson, sleep } from '../lib/events.js';
+import { startBullmq } from '../lib/references.js';
 import { percentile } from '../lib/stats.js';
 
 const ENV = { MAX_CONCURRENT_JOBS: '200', MAX_CPU_UNITS: '200', MAX_MEMORY_MB: '1000000', MAX_BODY_BYTES: '33554432', DB_POOL_SIZE: '20' };
@@ -92,28 +93,65 @@ async function bigSubmit(service, n) {
   return { label: `submit a ${n}-job random DAG in one batch`, metrics: { 'submit s': seconds, jobs: items.length }, warnings: [] };
 }
 
+/**
+ * The BullMQ reference (bench/lib/bullmq-reference.js, a fresh process, Worker of concurrency 64) running the same
+ * graphs as FlowProducer flows: the chain as nested flows, the fan-in as one parent with `children` children.
+ */
+async function bullmqFlows(chainLength, children) {
+  const bullmq = await startBullmq();
+  const rows = [];
+  try {
+    const { chain: c } = await bullmq.request({ cmd: 'chain', length: chainLength });
+    rows.push({
+      label: `BullMQ reference: FlowProducer chain of ${chainLength}: hop (child completed -> parent running)`,
+      metrics: { 'p50 ms': percentile(c.hops, 50), 'p99 ms': percentile(c.hops, 99), hops: c.hops.length },
+      warnings: c.hops.length < chainLength - 1 ? [`only ${c.hops.length}/${chainLength - 1} hops measured`] : [],
+    });
+    const { fanin: f } = await bullmq.request({ cmd: 'fanin', children });
+    rows.push({
+      label: `BullMQ reference: FlowProducer fan-in: ${children} children -> 1 parent`,
+      metrics: { 'whole run s': f.wholeS, 'parent running after last child ms': f.parentAfterLastChildMs, 'submit s': f.submitS },
+      warnings: [],
+    });
+  } finally {
+    const warnings = await bullmq.stop();
+    rows.at(-1)?.warnings.push(...warnings);
+  }
+  return rows;
+}
+
 export default {
   name: 'dag',
   description:
     'One `ROLE=all` service per run (fresh database, worker capacity 200 slots / 200 cpu units). Latencies from the bench\'s own ' +
     'subscription to the Redis event channel (both stamps on the same path). **chain**: 200 noop jobs, each depending on the previous, one batch; ' +
     'hop = job_completed of n -> job_started of n+1. **fan-in**: 1,000 noop children and a parent depending on all, one batch; whole run = ' +
-    'submit -> parent completed. **big submit**: POST /jobs/batch of a 10,000-job random DAG (up to 3 dependencies per job), cycle check included.',
+    'submit -> parent completed. **big submit**: POST /jobs/batch of a 10,000-job random DAG (up to 3 dependencies per job), cycle check included. ' +
+    '**BullMQ reference**: the same chain and fan-in as BullMQ FlowProducer flows, after the service has stopped (bench/lib/bullmq-reference.js: ' +
+    'a fresh process holding the FlowProducer and a Worker of concurrency 64; the chain as nested flows, job n the only child of job n+1); ' +
+    'its stamps are taken in that process (worker `completed` event, handler entered), so they carry no pub/sub delivery. ' +
+    '**vs BullMQ**: draconic\'s figure over BullMQ\'s (times: above 1 is slower): p99 hop on the chain row, whole run on the fan-in row.',
 
   async run(ctx) {
-    const rows = [];
+    const chainLength = Number(process.env.BENCH_CHAIN ?? 200);
+    const children = Number(process.env.BENCH_FANIN ?? 1000);
+    const draconic = [];
     const service = await ctx.startService({ label: `dag-run${ctx.run}`, env: ENV });
     const feed = await eventFeed(service);
     try {
-      rows.push(await chain(service, feed, Number(process.env.BENCH_CHAIN ?? 200)));
+      draconic.push(await chain(service, feed, chainLength));
       await sleep(500);
-      rows.push(await fanIn(service, feed, Number(process.env.BENCH_FANIN ?? 1000)));
+      draconic.push(await fanIn(service, feed, children));
       await sleep(500);
-      rows.push(await bigSubmit(service, Number(process.env.BENCH_DAG_JOBS ?? 10_000)));
+      draconic.push(await bigSubmit(service, Number(process.env.BENCH_DAG_JOBS ?? 10_000)));
     } finally {
       feed.close();
       await ctx.stopService(service);
     }
-    return rows;
+    const [bullmqChain, bullmqFanIn] = await bullmqFlows(chainLength, children);
+    const [chainRow, fanInRow, bigRow] = draconic;
+    chainRow.metrics['vs BullMQ'] = chainRow.metrics['p99 ms'] / bullmqChain.metrics['p99 ms'];
+    fanInRow.metrics['vs BullMQ'] = fanInRow.metrics['whole run s'] / bullmqFanIn.metrics['whole run s'];
+    return [chainRow, bullmqChain, fanInRow, bullmqFanIn, bigRow];
   },
 };

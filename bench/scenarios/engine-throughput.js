@@ -1,13 +1,12 @@
 // End-to-end throughput (submit -> completed) and pickup latency (submit -> running) of noop jobs,
 // one `ROLE=all` process; the throughput also in embedded mode.
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuPerJob, cpuSnapshot } from '../lib/cpu.js';
 import { eventFeed, jobCounts, postJson, sleep } from '../lib/events.js';
-import { benchRedisPrefix, deleteRedisKeys, REDIS_URL } from '../lib/service.js';
+import { startBullmq, startGraphile } from '../lib/references.js';
 import { percentile } from '../lib/stats.js';
 
 const JOBS = Number(process.env.BENCH_E2E_JOBS ?? 20_000);
@@ -176,81 +175,43 @@ function pickupRow(label, latencies) {
   };
 }
 
-/**
- * The BullMQ reference (bench/lib/bullmq-reference.js) in a fresh child process on a Redis prefix of its own:
- * `request(msg)` sends a command and resolves with its answer; `stop()` ends it and deletes its keys.
- */
-async function startBullmq() {
-  const redisPrefix = benchRedisPrefix();
-  const child = fork(new URL('../lib/bullmq-reference.js', import.meta.url), {
-    execArgv: [],
-    env: { ...process.env, REDIS_URL, REDIS_PREFIX: redisPrefix, BULLMQ_CONCURRENCY: '64' },
-  });
-  let pending = null;
-  let failure = null;
-  const fail = (error) => {
-    failure ??= error;
-    pending?.reject(error);
-    pending = null;
-  };
-  child.on('message', (msg) => {
-    if (msg.error) return fail(new Error(`BullMQ reference: ${msg.error}`));
-    pending?.resolve(msg);
-    pending = null;
-  });
-  child.on('exit', (code, signal) => fail(new Error(`BullMQ reference exited (${code ?? signal})`)));
-  const request = (msg) =>
-    new Promise((resolve, reject) => {
-      if (failure) return reject(failure);
-      pending = { resolve, reject };
-      if (msg) child.send(msg);
-    });
-  await request(null); // { ready }
-  return {
-    pid: child.pid,
-    request,
-    async stop() {
-      if (!failure) {
-        child.send({ cmd: 'stop' });
-        await Promise.race([new Promise((r) => child.once('exit', r)), sleep(10_000)]);
-      }
-      child.kill('SIGKILL');
-      const { left, errors } = await deleteRedisKeys(redisPrefix);
-      return left === 0 && errors.length === 0 ? [] : [`BullMQ reference: ${left} keys of ${redisPrefix} left ${errors.join('; ')}`];
-    },
-  };
-}
+const REFERENCES = { BullMQ: startBullmq, 'graphile-worker': startGraphile };
 
-/** Runs `measure(bullmq)` on a fresh reference process, then stops it; its clean-up warnings go on the last row. */
-async function withBullmq(measure) {
-  const bullmq = await startBullmq();
+/** Runs `measure(reference)` on a fresh reference process, then stops it; its clean-up warnings go on the last row. */
+async function withReference(name, measure) {
+  const reference = await REFERENCES[name]();
   let rows;
   try {
-    rows = await measure(bullmq);
+    rows = await measure(reference);
   } finally {
-    const warnings = await bullmq.stop();
+    const warnings = await reference.stop();
     rows?.at(-1)?.warnings.push(...warnings);
   }
   return rows;
 }
 
-async function bullmqPickup() {
-  const [row] = await withBullmq(async (bullmq) => {
-    const { pickup: latencies } = await bullmq.request({ cmd: 'pickup', jobs: PICKUP_JOBS, gapMs: 10 });
-    return [pickupRow(`BullMQ reference: pickup, ${PICKUP_JOBS} jobs 10 ms apart`, latencies)];
+async function referencePickup(name) {
+  const [row] = await withReference(name, async (reference) => {
+    const { pickup: latencies } = await reference.request({ cmd: 'pickup', jobs: PICKUP_JOBS, gapMs: 10 });
+    return [pickupRow(`${name} reference: pickup, ${PICKUP_JOBS} jobs 10 ms apart`, latencies)];
   });
   return row;
 }
 
-function bullmqRounds(jobs) {
-  return withBullmq(async (bullmq) => {
+/** Two rounds (fresh, warm) of `jobs` noop jobs, added one at a time from 64 loops (`round`) or 1,000 at a time (`batch`). */
+function referenceRounds(name, jobs, cmd) {
+  const how = {
+    BullMQ: { round: 'queue.add x64', batch: 'queue.addBulk of 1,000' },
+    'graphile-worker': { round: 'addJob x64', batch: 'addJobs of 1,000' },
+  }[name][cmd];
+  return withReference(name, async (reference) => {
     const rows = [];
     for (const when of [FRESH, WARM]) {
-      const cpuBefore = cpuSnapshot(bullmq.pid);
-      const { round } = await bullmq.request({ cmd: 'round', jobs });
-      const cpu = cpuPerJob(cpuBefore, cpuSnapshot(bullmq.pid), jobs);
+      const cpuBefore = cpuSnapshot(reference.pid);
+      const { round } = await reference.request({ cmd, jobs });
+      const cpu = cpuPerJob(cpuBefore, cpuSnapshot(reference.pid), jobs);
       rows.push({
-        label: `BullMQ reference: ${jobs} noop, queue.add x64, ${when}`,
+        label: `${name} reference: ${jobs} noop, ${how}, ${when}`,
         metrics: { 'jobs/s': round.completed / round.wallS, 'wall s': round.wallS, completed: round.completed, ...cpuMetrics(cpu) },
         warnings: round.completed < jobs ? [`only ${round.completed}/${jobs} completed before the deadline`] : [],
       });
@@ -259,9 +220,9 @@ function bullmqRounds(jobs) {
   });
 }
 
-/** The row's headline figure over the same figure of the BullMQ row measured beside it in this run. */
-function versus(row, reference, metric) {
-  row.metrics['vs BullMQ'] = row.metrics[metric] / reference.metrics[metric];
+/** The row's headline figure over the same figure of each reference row measured beside it in this run. */
+function versus(row, references, metric) {
+  for (const [name, reference] of Object.entries(references)) row.metrics[`vs ${name}`] = row.metrics[metric] / reference.metrics[metric];
   return row;
 }
 
@@ -278,8 +239,14 @@ export default {
     '**µs/job**: CPU time a job of the service process, and of the PostgreSQL and Redis server processes, over the round (from /proc); ' +
     '**machine busy %**: of all cores over the round. ' +
     '**BullMQ reference**: the same measurements of BullMQ in the same run (bench/lib/bullmq-reference.js: one fresh process holding a Queue and a ' +
-    'Worker of concurrency 64; 64 concurrent `queue.add` loops; pickup = add() called -> handler entered); **vs BullMQ**: draconic\'s jobs/s over ' +
-    'BullMQ\'s in the same round (fresh with fresh, warm with warm), and on the pickup row its p99 over BullMQ\'s.',
+    'Worker of concurrency 64; 64 concurrent `queue.add` loops, or `queue.addBulk` of 1,000 with 4 calls in flight; pickup = add() called -> handler entered). ' +
+    '**graphile-worker reference**: the same with graphile-worker, the peer with PostgreSQL as its store, on a fresh database of its own ' +
+    '(bench/lib/graphile-reference.js: one fresh process holding the runner, with graphile-worker\'s documented performance configuration ' +
+    '`concurrentJobs: 24, maxPoolSize: 25, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0`, and an adder pool of 20 ' +
+    'connections; 64 concurrent `addJob` loops, or `addJobs` of 1,000 with 4 calls in flight; jobs/s up to the last job\'s row being deleted, polled every 2 ms after its `job:success` event; ' +
+    'pickup = addJob() called -> task entered). Each reference runs after the service measured beside it has stopped. ' +
+    '**vs BullMQ**, **vs graphile-worker**: draconic\'s jobs/s over the reference\'s in the same round (fresh with fresh, warm with warm; ' +
+    'above 1 is faster), and on the pickup row its p99 over the reference\'s (above 1 is slower).',
 
   async run(ctx) {
     const rows = [];
@@ -290,8 +257,9 @@ export default {
     } finally {
       await ctx.stopService(service);
     }
-    const bullmqPick = await bullmqPickup();
-    rows.push(versus(draconic, bullmqPick, 'p99 ms'), bullmqPick);
+    const bullmqPick = await referencePickup('BullMQ');
+    const graphilePick = await referencePickup('graphile-worker');
+    rows.push(versus(draconic, { BullMQ: bullmqPick, 'graphile-worker': graphilePick }, 'p99 ms'), bullmqPick, graphilePick);
     // Each throughput case runs twice on one service: the first round is a fresh process (V8 still
     // compiling the hot paths; a fresh process on a database the first round had filled was as slow),
     // the second the same process warm.
@@ -303,15 +271,24 @@ export default {
     } finally {
       await ctx.stopService(service);
     }
-    const bullmq = await bullmqRounds(JOBS);
-    rows.push(...e2e.map((row, i) => versus(row, bullmq[i], 'jobs/s')), ...bullmq);
+    const bullmq = await referenceRounds('BullMQ', JOBS, 'round');
+    const graphile = await referenceRounds('graphile-worker', JOBS, 'round');
+    rows.push(...e2e.map((row, i) => versus(row, { BullMQ: bullmq[i], 'graphile-worker': graphile[i] }, 'jobs/s')), ...bullmq, ...graphile);
     service = await ctx.startService({ label: `engine-e2e-batch-run${ctx.run}`, env: { ...WORKER_ENV, MAX_BODY_BYTES: '16777216' } });
+    const batch = [];
     try {
-      rows.push(await endToEndBatch(service, `e2e ${JOBS} noop, POST /jobs/batch of 1,000, ${FRESH}`, JOBS));
-      rows.push(await endToEndBatch(service, `e2e ${JOBS} noop, POST /jobs/batch of 1,000, ${WARM}`, JOBS));
+      batch.push(await endToEndBatch(service, `e2e ${JOBS} noop, POST /jobs/batch of 1,000, ${FRESH}`, JOBS));
+      batch.push(await endToEndBatch(service, `e2e ${JOBS} noop, POST /jobs/batch of 1,000, ${WARM}`, JOBS));
     } finally {
       await ctx.stopService(service);
     }
+    const bullmqBatch = await referenceRounds('BullMQ', JOBS, 'batch');
+    const graphileBatch = await referenceRounds('graphile-worker', JOBS, 'batch');
+    rows.push(
+      ...batch.map((row, i) => versus(row, { BullMQ: bullmqBatch[i], 'graphile-worker': graphileBatch[i] }, 'jobs/s')),
+      ...bullmqBatch,
+      ...graphileBatch,
+    );
     const dataDir = mkdtempSync(join(tmpdir(), 'draconic-bench-embedded-'));
     const embeddedJobs = Math.min(JOBS, Number(process.env.BENCH_EMBEDDED_JOBS ?? 5000));
     service = await ctx.startService({
