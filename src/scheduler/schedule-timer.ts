@@ -18,6 +18,16 @@ const RETRY_MS = 50;
 const MAX_SLEEP_MS = 60_000;
 
 /**
+ * How long the timer sleeps before firing the tick due at `at` (ms since the epoch), seen at `now` after a
+ * round that began at `roundBegan`: until the tick, at most MAX_SLEEP_MS; RETRY_MS for a tick that was
+ * already due when the round began (the round left it behind: its schedule was locked, or a batch failed).
+ */
+export function armDelay(at: number, now: number, roundBegan: number): number {
+  if (at <= roundBegan) return RETRY_MS;
+  return Math.min(Math.max(0, at - now), MAX_SLEEP_MS);
+}
+
+/**
  * Fires recurring schedules (DESIGN §11), in the elected leader only: a timer armed for the earliest
  * `next_fire_at`, re-armed on every schedule change (schedule_update signal) and checked by a sweep
  * every second. A new leader starts with a round, which catches up what was missed while no
@@ -133,7 +143,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
       this.timer = undefined;
       this.timerAt = null;
       this.run();
-    }, at <= roundBegan ? RETRY_MS : Math.min(Math.max(0, at - Date.now()), MAX_SLEEP_MS));
+    }, armDelay(at, Date.now(), roundBegan));
     this.timer.unref();
   }
 }
