@@ -3,16 +3,29 @@ import { JobEventBus } from '../events/job-event-bus.js';
 import { ScheduleFiring } from '../schedules/schedule-firing.js';
 import { LeaderElection } from '../leadership/leader-election.js';
 
-/** Due schedules read per round. */
-const ROUND = 1000;
-/** Schedules handled in one transaction. */
-const BATCH = 100;
-/** Transactions at once. */
-const PARALLEL = 2;
+/** Most schedules claimed and handled in one transaction. */
+const BATCH = 250;
+/**
+ * Firing transactions at once. Each claims its own due schedules (SKIP LOCKED), so 1,000 schedules due
+ * at one instant are fired by four transactions that run side by side, not one after the other.
+ */
+const PARALLEL = 4;
 /** Safety net: a look for due schedules even without a timer or a signal (a lost signal only delays). */
 const SWEEP_MS = 1000;
+/** Wait before looking again at a due schedule a round left behind. */
+const RETRY_MS = 50;
 /** Longest sleep of the timer: the earliest tick may move (a change seen only by the sweep). */
 const MAX_SLEEP_MS = 60_000;
+
+/**
+ * How long the timer sleeps before firing the tick due at `at` (ms since the epoch), seen at `now` after a
+ * round that began at `roundBegan`: until the tick, at most MAX_SLEEP_MS; RETRY_MS for a tick that was
+ * already due when the round began (the round left it behind: its schedule was locked, or a batch failed).
+ */
+export function armDelay(at: number, now: number, roundBegan: number): number {
+  if (at <= roundBegan) return RETRY_MS;
+  return Math.min(Math.max(0, at - now), MAX_SLEEP_MS);
+}
 
 /**
  * Fires recurring schedules (DESIGN §11), in the elected leader only: a timer armed for the earliest
@@ -95,31 +108,30 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
       });
   }
 
+  /** PARALLEL claimers, each firing batches of due schedules until none is left due; then the timer. */
   private async round(): Promise<void> {
-    for (;;) {
-      if (!this.leading || this.stopping) return;
-      const ids = await this.firing.due(ROUND);
-      // Batches of BATCH schedules, each one transaction, PARALLEL at a time.
-      const batches: string[][] = [];
-      for (let i = 0; i < ids.length; i += BATCH) batches.push(ids.slice(i, i + BATCH));
-      let next = 0;
-      const workers = Array.from({ length: Math.min(PARALLEL, batches.length) }, async () => {
-        while (next < batches.length && this.leading && !this.stopping) {
-          const batch = batches[next++]!;
-          try {
-            await this.firing.handleDue(batch);
-          } catch (error) {
-            this.logger.error({ err: error, schedules: batch.length }, 'could not fire schedules; trying again at the next sweep');
-          }
+    const claimer = async (): Promise<void> => {
+      while (this.leading && !this.stopping) {
+        try {
+          const { claimed } = await this.firing.handleDue(BATCH);
+          if (claimed < BATCH) return;
+        } catch (error) {
+          this.logger.error({ err: error }, 'could not fire schedules; trying again at the next sweep');
+          return;
         }
-      });
-      await Promise.all(workers);
-      if (ids.length < ROUND) break;
-    }
-    await this.arm();
+      }
+    };
+    const began = Date.now();
+    await Promise.all(Array.from({ length: PARALLEL }, claimer));
+    await this.arm(began);
   }
 
-  private async arm(): Promise<void> {
+  /**
+   * Arms the timer for the earliest next tick. One that was already due when the round began was left
+   * behind (its schedule locked by a change, or a failed batch): looked at again after RETRY_MS, not at
+   * once, so a lock held a while does not spin the loop.
+   */
+  private async arm(roundBegan: number): Promise<void> {
     if (!this.leading || this.stopping) return;
     const earliest = await this.firing.earliestNextFire();
     if (!earliest) return this.clearTimer();
@@ -131,7 +143,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
       this.timer = undefined;
       this.timerAt = null;
       this.run();
-    }, Math.min(Math.max(0, at - Date.now()), MAX_SLEEP_MS));
+    }, armDelay(at, Date.now(), roundBegan));
     this.timer.unref();
   }
 }

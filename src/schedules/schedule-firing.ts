@@ -27,7 +27,7 @@ interface Pass {
 
 /**
  * Handles the due ticks of schedules (DESIGN §11), for the elected leader. One transaction per call,
- * whatever the number of schedules: it locks them, decides for each which due ticks fire (paused,
+ * whatever the number of schedules: it claims the due ones (FOR UPDATE SKIP LOCKED), decides for each which due ticks fire (paused,
  * catch_up: planTicks) and applies its overlap policy against its previous job, inserts every new job
  * in one statement with `ON CONFLICT (schedule_id, scheduled_for) DO NOTHING` (a tick a previous leader
  * already fired creates nothing), and moves each cursor, counters and last_* fields in one statement.
@@ -44,24 +44,25 @@ export class ScheduleFiring {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Ids of schedules with a tick due now, earliest first. */
-  due(limit: number): Promise<string[]> {
-    return this.schedules.due(new Date(), limit);
-  }
-
   /** The earliest next tick of any schedule: when the firing timer should wake. */
   earliestNextFire(): Promise<Date | null> {
     return this.schedules.earliestNextFire();
   }
 
-  /** Handles the due ticks of these schedules; returns how many jobs were created. */
-  async handleDue(ids: readonly string[]): Promise<number> {
+  /**
+   * Claims up to `limit` schedules with a tick due now (ones another transaction holds are skipped) and
+   * handles their due ticks; returns how many it claimed (fewer than `limit`: none is left due now) and
+   * how many jobs it created.
+   */
+  async handleDue(limit: number): Promise<{ claimed: number; fired: number }> {
     const moved: Moved[] = [];
     const events: ScheduleEvent[] = [];
     const fired: Array<{ tick: Date }> = [];
     const skipped = new Map<Reason, number>();
+    let claimed = 0;
     await this.schedules.transaction(async (tx) => {
-      const locked = await this.schedules.lockMany(ids, tx);
+      const locked = await this.schedules.claimDue(new Date(), limit, tx);
+      claimed = locked.length;
       const now = new Date();
       const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now));
       // The previous job of each schedule whose policy looks at it.
@@ -98,7 +99,7 @@ export class ScheduleFiring {
     for (const { tick } of fired) this.metrics.scheduleFireLateness.observe((committedAt - tick.getTime()) / 1000);
     for (const [reason, n] of skipped) this.metrics.scheduleSkips.inc({ reason }, n);
     for (const update of events) this.jobs.announce(update);
-    return fired.length;
+    return { claimed, fired: fired.length };
   }
 
   /** The due ticks of one schedule, the ones that fire as drafts, the others as skips, and the new cursor. */

@@ -137,10 +137,19 @@ export class ScheduleRepository {
     return rows.length > 0;
   }
 
-  /** Schedules by id, locked until the transaction ends (in id order, so two lockers never deadlock). */
-  async lockMany(ids: readonly string[], tx: EntityManager): Promise<Schedule[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.sql.query(`SELECT ${COLUMNS} FROM schedules WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);
+  /**
+   * Claims up to `limit` schedules with a tick due at `now`, earliest first, locked until the transaction
+   * ends (schedules_next_fire_idx). SKIP LOCKED: schedules another firing transaction (or a change
+   * through the API) holds are left to it, so concurrent claimers split the due set without waiting and
+   * never deadlock; one left behind is claimed by the next round or sweep.
+   */
+  async claimDue(now: Date, limit: number, tx: EntityManager): Promise<Schedule[]> {
+    const rows = await this.sql.query(
+      `SELECT ${COLUMNS} FROM schedules WHERE next_fire_at IS NOT NULL AND next_fire_at <= $1
+       ORDER BY next_fire_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now, limit],
+      tx,
+    );
     return rows.map(rowToSchedule);
   }
 
@@ -171,15 +180,6 @@ export class ScheduleRepository {
       tx,
     );
     return rowToSchedule(rows[0]!);
-  }
-
-  /** Ids of schedules with a tick due at `now`, earliest first (schedules_next_fire_idx). */
-  async due(now: Date, limit: number): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.sql.query(
-      `SELECT id FROM schedules WHERE next_fire_at IS NOT NULL AND next_fire_at <= $1 ORDER BY next_fire_at LIMIT $2`,
-      [now, limit],
-    );
-    return rows.map((r) => r.id);
   }
 
   /** The earliest next tick of any schedule (the firing timer's target), or null. */
