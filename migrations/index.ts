@@ -6,6 +6,7 @@ import { QueuesAndConcurrencyKeys1796400000000 } from './1796400000000-queues-an
 import { FinishedJobsIndex1796405000000 } from './1796405000000-finished-jobs-index.js';
 import { RecurringSchedules1796350000000 } from './1796350000000-recurring-schedules.js';
 import { RerunAndRetention1796500000000 } from './1796500000000-rerun-and-retention.js';
+import { ReadyKeyDueIndex1796630000000 } from './1796630000000-ready-key-due-index.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   QueuesAndConcurrencyKeys1796400000000,
   FinishedJobsIndex1796405000000,
   RerunAndRetention1796500000000,
+  ReadyKeyDueIndex1796630000000,
 ];
