@@ -7,6 +7,7 @@ import { FinishedJobsIndex1796405000000 } from './1796405000000-finished-jobs-in
 import { RecurringSchedules1796350000000 } from './1796350000000-recurring-schedules.js';
 import { RerunAndRetention1796500000000 } from './1796500000000-rerun-and-retention.js';
 import { CountDeltasAndStartIndex1796620000000 } from './1796620000000-count-deltas-and-start-index.js';
+import { ReadyKeyDueIndex1796630000000 } from './1796630000000-ready-key-due-index.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   FinishedJobsIndex1796405000000,
   RerunAndRetention1796500000000,
   CountDeltasAndStartIndex1796620000000,
+  ReadyKeyDueIndex1796630000000,
 ];

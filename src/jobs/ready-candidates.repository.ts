@@ -12,6 +12,8 @@ export interface HeldBack {
 
 const READY_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, ${DUE_AT} AS due_at,
   waiting_reason->>'code' AS reason_code, waiting_reason->>'message' AS reason_message`;
+/** The rows of both parts of the fair ready queue, with each job's turn. */
+const CANDIDATE_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, due_at, reason_code, reason_message, turn`;
 
 /**
  * The ready queue with fair turns (DESIGN §12): among ready jobs of equal priority, distinct
@@ -34,35 +36,42 @@ export class ReadyCandidatesRepository {
 
   /**
    * Up to `limit` ready, unplaced jobs not held back: by priority, then turn (each key's 1st, 2nd, ...
-   * job), then the one due earliest (DUE_AT). Each key's share is read from jobs_ready_key_idx in
-   * submit order (that index has no due time), then ordered by due time. The distinct keys are found by a skip scan of jobs_ready_key_idx; each key gives
-   * at most its share of the window.
+   * job), then the one due earliest (DUE_AT). The distinct (key, type) pairs with ready jobs are found
+   * by a skip scan of jobs_ready_key_due_idx, and the pairs and types held back are dropped there,
+   * one probe each, without reading their jobs. Each open pair's jobs are then read from the same
+   * index in (priority, due time) order, at most a key's share of the window, and each key keeps its
+   * first `share` jobs across its types.
    */
   async fairReadyQueue(limit: number, held: HeldBack): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `WITH RECURSIVE keys(k) AS (
-         (SELECT concurrency_key FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL
-          ORDER BY concurrency_key LIMIT 1)
+      `WITH RECURSIVE pairs(k, t) AS (
+         (SELECT concurrency_key, type FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL
+          ORDER BY concurrency_key, type LIMIT 1)
          UNION ALL
-         SELECT (SELECT j.concurrency_key FROM jobs j
-                 WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key IS NOT NULL AND j.concurrency_key > keys.k
-                 ORDER BY j.concurrency_key LIMIT 1)
-         FROM keys WHERE keys.k IS NOT NULL
-       ), held_pairs AS (
-         SELECT * FROM unnest($3::varchar[], $4::varchar[]) AS h(type, key)
+         SELECT nx.k, nx.t FROM pairs CROSS JOIN LATERAL (
+           SELECT j.concurrency_key AS k, j.type AS t FROM jobs j
+           WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key IS NOT NULL
+             AND (j.concurrency_key, j.type) > (pairs.k, pairs.t)
+           ORDER BY j.concurrency_key, j.type LIMIT 1
+         ) nx
+       ), open_pairs AS (
+         SELECT p.k, p.t FROM pairs p
+         WHERE NOT (p.t = ANY($2::varchar[]))
+           AND NOT EXISTS (SELECT 1 FROM unnest($3::varchar[], $4::varchar[]) AS h(type, key) WHERE h.type = p.t AND h.key = p.k)
        ), share AS (
-         SELECT greatest(1, ceil($1::float8 / greatest(1, count(*))))::int AS n FROM keys WHERE k IS NOT NULL
-       ), keyed AS (
-         SELECT c.*, row_number() OVER (PARTITION BY c.concurrency_key, c.priority ORDER BY c.due_at, c.id) AS turn
-         FROM keys CROSS JOIN LATERAL (
+         SELECT greatest(1, ceil($1::float8 / greatest(1, count(DISTINCT k))))::int AS n FROM open_pairs
+       ), keyed_all AS (
+         SELECT c.*,
+           row_number() OVER (PARTITION BY c.concurrency_key, c.priority ORDER BY c.due_at, c.id) AS turn,
+           row_number() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.due_at, c.id) AS pos
+         FROM open_pairs o CROSS JOIN LATERAL (
            SELECT ${READY_COLUMNS} FROM jobs j
-           WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key = keys.k
-             AND NOT (j.type = ANY($2::varchar[]))
-             AND NOT EXISTS (SELECT 1 FROM held_pairs h WHERE h.type = j.type AND h.key = j.concurrency_key)
-           ORDER BY j.priority DESC, j.created_at, j.id
+           WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key = o.k AND j.type = o.t
+           ORDER BY j.priority DESC, ${DUE_AT}, j.id
            LIMIT (SELECT n FROM share)
          ) c
-         WHERE keys.k IS NOT NULL
+       ), keyed AS (
+         SELECT ${CANDIDATE_COLUMNS} FROM keyed_all WHERE pos <= (SELECT n FROM share)
        ), plain AS (
          SELECT p.*, row_number() OVER (PARTITION BY p.priority ORDER BY p.due_at, p.id) AS turn
          FROM (
@@ -71,7 +80,7 @@ export class ReadyCandidatesRepository {
            ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
          ) p
        )
-       SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT * FROM plain) candidates
+       SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT ${CANDIDATE_COLUMNS} FROM plain) candidates
        ORDER BY priority DESC, turn, due_at, id LIMIT $1`,
       [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)],
     );
