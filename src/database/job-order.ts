@@ -6,3 +6,35 @@
  * migrations, because both the ready queue (resources/) and the fair ready queue (jobs/) order by it.
  */
 export const DUE_AT = 'GREATEST(created_at, run_at)';
+
+/**
+ * A ready job as the placement pass reads it: from the ready queue (resources/) or from the fair ready
+ * queue (jobs/), both selecting the columns below (waiting_reason's code and message as reason_code and
+ * reason_message).
+ */
+export interface ReadyJob {
+  id: string;
+  type: string;
+  concurrencyKey: string | null;
+  cpuUnits: number;
+  memoryMb: number;
+  queuedAt: Date | null;
+  createdAt: Date;
+  reasonCode: string | null;
+  reasonMessage: string | null;
+}
+
+/** A ready job from a row of either ready queue. */
+export function toReadyJob(r: Record<string, unknown>): ReadyJob {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    concurrencyKey: (r.concurrency_key as string | null) ?? null,
+    cpuUnits: r.cpu_units as number,
+    memoryMb: r.memory_mb as number,
+    queuedAt: (r.queued_at as Date | null) ?? null,
+    createdAt: r.created_at as Date,
+    reasonCode: (r.reason_code as string | null) ?? null,
+    reasonMessage: (r.reason_message as string | null) ?? null,
+  };
+}

@@ -8,9 +8,6 @@ import type { Job } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 import { newJobRow, type NewJob } from './new-job.js';
 
-/** The order of ready jobs of equal priority (DESIGN §10); defined beside the migrations. */
-export { DUE_AT } from '../database/job-order.js';
-
 export interface ListFilter {
   statuses?: JobStatus[];
   types?: string[];
@@ -19,19 +16,6 @@ export interface ListFilter {
   scheduleIds?: string[];
   limit: number;
   after?: { createdAt: string; id: string };
-}
-
-/** A ready job as the scheduler's placement pass reads it. */
-export interface ReadyJob {
-  id: string;
-  type: string;
-  concurrencyKey: string | null;
-  cpuUnits: number;
-  memoryMb: number;
-  queuedAt: Date | null;
-  createdAt: Date;
-  reasonCode: string | null;
-  reasonMessage: string | null;
 }
 
 /** SQL and row mapping for the jobs table: inserts, reads by id and key, lists. No decisions: those belong to the services. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { QUEUE_RULE_REASONS } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
 import type { WaitingReason } from './entities/job.entity.js';
-import { DUE_AT, type ReadyJob } from './job.repository.js';
+import { DUE_AT, toReadyJob, type ReadyJob } from '../database/job-order.js';
 
 /** What the queue rules hold back as a whole (DESIGN §12): every ready job of `types`, and of each (type, key) pair. */
 export interface HeldBack {
@@ -84,17 +84,7 @@ export class ReadyCandidatesRepository {
        ORDER BY priority DESC, turn, due_at, id LIMIT $1`,
       [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)],
     );
-    return rows.map((r) => ({
-      id: r.id as string,
-      type: r.type as string,
-      concurrencyKey: (r.concurrency_key as string | null) ?? null,
-      cpuUnits: r.cpu_units as number,
-      memoryMb: r.memory_mb as number,
-      queuedAt: (r.queued_at as Date | null) ?? null,
-      createdAt: r.created_at as Date,
-      reasonCode: (r.reason_code as string | null) ?? null,
-      reasonMessage: (r.reason_message as string | null) ?? null,
-    }));
+    return rows.map(toReadyJob);
   }
 
   /**

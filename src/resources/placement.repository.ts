@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DUE_AT } from '../database/job-order.js';
+import { DUE_AT, toReadyJob, type ReadyJob } from '../database/job-order.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
 import { Sql } from '../database/sql.js';
 import type { Reason } from './domain/placement.js';
@@ -9,18 +9,7 @@ export interface Placement {
   workerId: string;
 }
 
-/** A ready job as the scheduler's placement pass reads it (the same shape as jobs/' fair ready queue). */
-export interface ReadyJob {
-  id: string;
-  type: string;
-  concurrencyKey: string | null;
-  cpuUnits: number;
-  memoryMb: number;
-  queuedAt: Date | null;
-  createdAt: Date;
-  reasonCode: string | null;
-  reasonMessage: string | null;
-}
+export type { ReadyJob };
 
 /** A job holding resources on a worker: placed (ready), running, or cancelled with its handler not stopped yet. */
 export interface Allocation {
@@ -52,17 +41,7 @@ export class PlacementRepository {
        FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
       [limit]
     );
-    return rows.map((r) => ({
-      id: r.id as string,
-      cpuUnits: r.cpu_units as number,
-      memoryMb: r.memory_mb as number,
-      queuedAt: (r.queued_at as Date | null) ?? null,
-      createdAt: r.created_at as Date,
-      reasonCode: (r.reason_code as string | null) ?? null,
-      reasonMessage: (r.reason_message as string | null) ?? null,
-      type: r.type as string,
-      concurrencyKey: (r.concurrency_key as string | null) ?? null,
-    }));
+    return rows.map(toReadyJob);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { ClusterSignal, JobEvent } from '../../events/job-event-bus.js';
 import type { Worker } from '../../resources/entities/worker.entity.js';
 import type { QueuedJob, Reason, Resources, WorkerRoom } from '../../resources/domain/placement.js';
 import type { FlowGate } from './flow-control.js';
+import type { ReadyJob } from '../../database/job-order.js';
 
 /**
  * Longest a wake-up timer is set for. A delayed job may be years ahead, and Node fires a longer
@@ -87,17 +88,7 @@ export function leftOut(held: Held | undefined): { types: string[]; pairs: Array
 }
 
 /** A ready job as the pass reads it. */
-export interface ReadyRow {
-  id: string;
-  type: string;
-  concurrencyKey: string | null;
-  cpuUnits: number;
-  memoryMb: number;
-  queuedAt: Date | null;
-  createdAt: Date;
-  reasonCode: string | null;
-  reasonMessage: string | null;
-}
+export type ReadyRow = ReadyJob;
 
 /** The planner's view of the ready jobs: starving when queued (or created) before `starvedBefore` (ms). */
 export function queuedJobs(ready: readonly ReadyRow[], starvedBefore: number): QueuedJob[] {
