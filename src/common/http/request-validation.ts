@@ -1,6 +1,7 @@
 /** Request DTO validation: the global pipe, and the same check for code that validates items itself (batches). */
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
+import { plainToInstance, TransformationType } from 'class-transformer';
+import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
 import { ValidationFailedError, type FieldProblem } from '../errors/domain-error.js';
 import { unknownFieldProblem, validationProblems } from './validation-problems.js';
@@ -40,6 +41,29 @@ export function knownFields(dto: Function | undefined): readonly string[] {
     knownCache.set(dto, known);
   }
   return known;
+}
+
+const transformedCache = new WeakMap<Function, ReadonlySet<string>>();
+/**
+ * The fields of a class that class-transformer does more with than copy the value: a nested type
+ * (`@Type`), a transform, an expose or exclude rule. A body with none of them can skip its walk.
+ */
+function transformedFields(dto: Dto): ReadonlySet<string> {
+  let fields = transformedCache.get(dto);
+  if (!fields) {
+    const m = defaultMetadataStorage;
+    fields = new Set(
+      knownFields(dto).filter(
+        (key) =>
+          m.findTypeMetadata(dto, key) !== undefined ||
+          m.findTransformMetadatas(dto, key, TransformationType.PLAIN_TO_CLASS).length > 0 ||
+          m.findExposeMetadata(dto, key) !== undefined ||
+          m.findExcludeMetadata(dto, key) !== undefined,
+      ),
+    );
+    transformedCache.set(dto, fields);
+  }
+  return fields;
 }
 
 const knownFieldsOfTarget = (target: object | undefined) => knownFields(target?.constructor);
@@ -92,7 +116,11 @@ export function toValidatedDto<T extends object>(
     const bad = constructorKeyIn(source, at);
     if (bad) return { problems: [...problems, { field: bad, message: `property ${bad} should not exist` }] };
   }
-  const instance: T = shallow ? Object.assign(new dto(), source) : plainToInstance(dto, source);
+  // Fields without transform metadata are only copied by class-transformer (plain objects and arrays
+  // into fresh ones, which validation reads the same): a body made only of such fields is assigned as it is.
+  const transformed = shallow ? null : transformedFields(dto);
+  const plainOnly = shallow || (transformed!.size === 0 || !Object.keys(source).some((key) => transformed!.has(key)));
+  const instance: T = plainOnly ? Object.assign(new dto(), source) : plainToInstance(dto, source);
   for (const key of untransformed) if (Object.hasOwn(plain, key)) (instance as Record<string, unknown>)[key] = plain[key];
   const errors = validateSync(instance, VALIDATOR_OPTIONS);
   problems.push(...validationProblems(errors, knownFieldsOfTarget, at));
