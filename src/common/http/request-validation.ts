@@ -1,4 +1,4 @@
-/// <reference path="../../types/class-transformer-storage.d.ts" />
+/// <reference path="./class-transformer-storage.d.ts" />
 /** Request DTO validation: the global pipe, and the same check for code that validates items itself (batches). */
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { plainToInstance, TransformationType } from 'class-transformer';
