@@ -1,9 +1,9 @@
 // A big table (docs/rerun-and-retention.md): the same noop jobs end to end and the same pickup latency on an
 // empty table, then on 1,000,000 finished jobs with 5,000,000 log rows (seeded in SQL) while retention deletes
 // 200,000 of them; then list and log reads on the big table. One `ROLE=all` process, one run.
-import pg from 'pg';
 import { pickup, throughput } from '../lib/end-to-end.js';
 import { sleep } from '../lib/events.js';
+import { insertFinishedJobs, withClient } from '../lib/seed.js';
 import { percentile } from '../lib/stats.js';
 
 const JOBS = Number(process.env.BENCH_BIG_JOBS ?? 10_000);
@@ -24,27 +24,15 @@ const SERVICE_ENV = {
 };
 
 /**
- * Finished jobs in one INSERT … SELECT generate_series each, spread over statuses like a month of traffic.
+ * 1,000,000 finished jobs and 5,000,000 log rows, each in one INSERT … SELECT generate_series.
  * Jobs and their log rows commit in one transaction: retention (already running) sees no expired job before
  * its log rows exist, so it never deletes a job whose log rows are written after it.
  */
 async function seed(databaseUrl, log) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     await client.query('BEGIN');
     const t0 = Date.now();
-    await client.query(
-      `INSERT INTO jobs (id, type, status, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds,
-                         attempts, result, created_at, updated_at, started_at, completed_at)
-       SELECT gen_random_uuid(), (ARRAY['noop','data_fetch','send_email','file_process'])[1 + i % 4],
-              (CASE WHEN i % 10 = 0 THEN 'failed' WHEN i % 25 = 1 THEN 'cancelled' ELSE 'completed' END)::job_status,
-              3, 2, 1000, 60000, 300, 1, '{"ok": true}'::jsonb, at, at, at, at + interval '20 ms'
-       FROM (SELECT i, now() - CASE WHEN i <= $2 THEN interval '10 days' ELSE interval '1 hour' END
-                              - (i % 3600) * interval '1 second' AS at
-             FROM generate_series(1, $1::int) AS i) s`,
-      [SEEDED, EXPIRED],
-    );
+    await insertFinishedJobs(client, SEEDED, { types: ['noop', 'data_fetch', 'send_email', 'file_process'], expired: EXPIRED });
     log(`seeded ${SEEDED} jobs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const t1 = Date.now();
     await client.query(
@@ -59,20 +47,11 @@ async function seed(databaseUrl, log) {
     await client.query('ANALYZE job_logs');
     const { rows } = await client.query(`SELECT id FROM jobs WHERE created_at > now() - interval '2 hours' ORDER BY id LIMIT $1`, [READS]);
     return rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
-async function countJobs(databaseUrl) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query('SELECT count(*)::int AS n FROM jobs');
-    return rows[0].n;
-  } finally {
-    await client.end();
-  }
+function countJobs(databaseUrl) {
+  return withClient(databaseUrl, async (client) => (await client.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n);
 }
 
 async function readLatency(service, label, paths) {
@@ -91,10 +70,8 @@ async function readLatency(service, label, paths) {
  * Table health after retention: live and dead row versions, how often autovacuum ran on each table, and the
  * server's autovacuum setting (a server with autovacuum off keeps every deleted version until a manual VACUUM).
  */
-async function tableHealth(databaseUrl) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+function tableHealth(databaseUrl) {
+  return withClient(databaseUrl, async (client) => {
     const { rows: setting } = await client.query(`SELECT current_setting('autovacuum') AS autovacuum`);
     const { rows } = await client.query(
       `SELECT relname, n_live_tup::bigint AS live, n_dead_tup::bigint AS dead, autovacuum_count::int AS autovacuums,
@@ -111,9 +88,7 @@ async function tableHealth(databaseUrl) {
         MB: Number(r.bytes) / 1024 / 1024,
       },
     }));
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 function versus(row, base, metric) {

@@ -2,7 +2,7 @@
 // on 1,000,000 jobs (seeded in one INSERT … SELECT generate_series), 10,000 of them ready in a paused queue so that
 // the oldest ready job has something to find. The counts come from the counters, never a count over jobs. One
 // `ROLE=all` process, one run.
-import pg from 'pg';
+import { insertFinishedJobs, withClient } from '../lib/seed.js';
 import { percentile } from '../lib/stats.js';
 
 const SEEDED = Number(process.env.BENCH_QUEUES_SEEDED ?? 1_000_000);
@@ -11,19 +11,9 @@ const READS = 200;
 const SERVICE_ENV = { DB_POOL_SIZE: '20' };
 
 async function seed(databaseUrl, log) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  await withClient(databaseUrl, async (client) => {
     const t0 = Date.now();
-    await client.query(
-      `INSERT INTO jobs (id, type, status, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds,
-                         attempts, result, created_at, updated_at, started_at, completed_at)
-       SELECT gen_random_uuid(), (ARRAY['noop','data_fetch','send_email','report_generation'])[1 + i % 4],
-              (CASE WHEN i % 10 = 0 THEN 'failed' WHEN i % 25 = 1 THEN 'cancelled' ELSE 'completed' END)::job_status,
-              3, 2, 1000, 60000, 300, 1, '{"ok": true}'::jsonb, at, at, at, at + interval '20 ms'
-       FROM (SELECT i, now() - interval '1 hour' - (i % 3600) * interval '1 second' AS at FROM generate_series(1, $1::int) AS i) s`,
-      [SEEDED - READY],
-    );
+    await insertFinishedJobs(client, SEEDED - READY, { types: ['noop', 'data_fetch', 'send_email', 'report_generation'] });
     await client.query(
       `INSERT INTO jobs (id, type, status, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds, created_at, updated_at)
        SELECT gen_random_uuid(), 'send_email', 'ready'::job_status, 3, 2, 1000, 60000, 300, now() - i * interval '1 ms', now()
@@ -32,9 +22,7 @@ async function seed(databaseUrl, log) {
     );
     await client.query('ANALYZE jobs');
     log(`seeded ${SEEDED} jobs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 async function readLatency(service, label, path) {
