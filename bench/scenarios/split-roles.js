@@ -5,6 +5,7 @@
 // (bench/README.md, "Separate processes and machines").
 import { pickup, throughput } from '../lib/end-to-end.js';
 import { cpuPerJob, cpuSnapshot } from '../lib/cpu.js';
+import { postJson } from '../lib/events.js';
 
 const JOBS = Number(process.env.BENCH_SPLIT_JOBS ?? 20_000);
 const WARMUP_JOBS = 5_000;
@@ -32,13 +33,37 @@ async function measuredRound(entry, label, pids) {
   return row;
 }
 
+/** Submits only (batches of 1,000, 4 in flight) to an API with no worker: what accepting a job costs alone. */
+async function submitOnly(api, label, jobs) {
+  const before = cpuSnapshot(api.pid);
+  const started = performance.now();
+  let left = jobs;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (left > 0) {
+        const size = Math.min(1000, left);
+        left -= size;
+        await postJson(api, '/jobs/batch', { jobs: Array.from({ length: size }, () => ({ type: 'noop' })) });
+      }
+    }),
+  );
+  const wallS = (performance.now() - started) / 1000;
+  const cpu = cpuPerJob(before, cpuSnapshot(api.pid), jobs);
+  return {
+    label,
+    metrics: { 'jobs/s': jobs / wallS, 'wall s': wallS, ...(cpu ? { 'api µs/job': cpu.service, 'postgres µs/job': cpu.postgres, 'machine busy %': cpu.machineBusyPct } : {}) },
+    warnings: [],
+  };
+}
+
 export default {
   name: 'split-roles',
   description:
     `${JOBS.toLocaleString('en')} noop jobs end to end (POST /jobs/batch of 1,000, 4 in flight, after a warm-up of ` +
     `${WARMUP_JOBS.toLocaleString('en')}) and pickup (${PICKUP_JOBS} single submits 10 ms apart), first on one ROLE=all process ` +
     `(${ALL_ENV.MAX_CONCURRENT_JOBS} slots), then on one ROLE=api process with two ROLE=worker processes (${WORKER_ENV.MAX_CONCURRENT_JOBS} ` +
-    `slots each) on one database and Redis prefix. **µs/job**: CPU (user + system) a completed job of each process, of every PostgreSQL ` +
+    `slots each) on one database and Redis prefix; and the submits alone on a ROLE=api process with no worker (jobs accepted, ` +
+    `none run), which parts the API's CPU a job into accepting it and the leader's scheduling. **µs/job**: CPU (user + system) a completed job of each process, of every PostgreSQL ` +
     `and Redis process on the machine; **vs all**: the split's figure over the single process's in the same run.`,
   async run(ctx) {
     const rows = [];
@@ -53,6 +78,14 @@ export default {
       await ctx.stopService(all);
     }
     rows.push(single, singlePickup);
+
+    const lone = await ctx.startService({ role: 'api', label: `split-api-alone-run${ctx.run}`, env: SLOTS });
+    try {
+      await submitOnly(lone, 'warm-up', WARMUP_JOBS);
+      rows.push(await submitOnly(lone, `ROLE=api alone, no worker: ${JOBS} noop accepted, batches of 1,000 (nothing runs)`, JOBS));
+    } finally {
+      await ctx.stopService(lone);
+    }
 
     const api = await ctx.startService({ role: 'api', label: `split-api-run${ctx.run}`, env: SLOTS });
     const shared = { DATABASE_URL: api.databaseUrl, REDIS_PREFIX: api.redisPrefix };
