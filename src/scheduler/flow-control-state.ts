@@ -3,7 +3,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { QueuesService } from '../queues/queues.service.js';
 import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
-import { FlowGate, hasRules, pairKey, StartLog, type QueueRules } from './domain/flow-control.js';
+import { FlowGate, hasRules, StartLog, type QueueRules } from './domain/flow-control.js';
 import { heldChange, type Held } from './domain/scheduling.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
@@ -109,7 +109,7 @@ export class FlowControlState {
       for (const s of starts) this.startLog.record(s.type, s.at);
       this.startLogStale = false;
     }
-    const { byType, byKey } = ledger.runningCounts(pairKey);
+    const { byType, byKey } = ledger.runningCounts();
     return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
   }
 
