@@ -7,15 +7,16 @@ import { FlowControlState } from './flow-control-state.js';
 
 type Call = [string, unknown];
 
-function state(): { flow: FlowControlState; calls: Call[] } {
+function state(): { flow: FlowControlState; calls: Call[]; metrics: Metrics } {
   const calls: Call[] = [];
   const queue = {
     setHeldReasons: async (items: unknown) => (calls.push(['set', items]), 0),
     clearHeldReasons: async (items: unknown) => (calls.push(['clear', items]), 0),
     clearHeldReasonsExcept: async (keep: unknown) => (calls.push(['clearExcept', keep]), 0),
   } as unknown as JobQueueService;
-  const flow = new FlowControlState({} as QueuesService, queue, new Metrics());
-  return { flow, calls };
+  const metrics = new Metrics();
+  const flow = new FlowControlState({} as QueuesService, queue, metrics);
+  return { flow, calls, metrics };
 }
 
 const paused: Held = { types: new Map([['noop', { code: 'QUEUE_PAUSED', message: 'paused' } as never]]), pairs: new Map() };
@@ -58,5 +59,30 @@ describe('FlowControlState: waiting reasons across a leader change', () => {
     flow.takeOver();
     await flow.publishHeld(paused, false);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('FlowControlState: the held gauge', () => {
+  const shown = async (metrics: Metrics) => (await metrics.queueHeld.get()).values.map((v) => [v.labels, v.value]);
+
+  it('shows each type held as a whole with its reason, and drops it once released', async () => {
+    const { flow, metrics } = state();
+    flow.takeOver();
+    await flow.publishHeld(paused, false);
+    expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
+    await flow.publishHeld(paused, false);
+    expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
+    await flow.publishHeld(undefined, false);
+    expect(await shown(metrics)).toEqual([]);
+  });
+
+  it('is written afresh at takeover', async () => {
+    const { flow, metrics } = state();
+    flow.takeOver();
+    await flow.publishHeld(paused, false);
+    metrics.queueHeld.reset();
+    flow.takeOver();
+    await flow.publishHeld(paused, false);
+    expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
   });
 });

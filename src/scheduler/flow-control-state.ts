@@ -3,8 +3,8 @@ import { Metrics } from '../metrics/metrics.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { QueuesService } from '../queues/queues.service.js';
 import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
-import { FlowGate, hasRules, pairKey, StartLog, type QueueRules } from './domain/flow-control.js';
-import { heldChange, type Held } from './domain/scheduling.js';
+import { FlowGate, hasRules, StartLog, type QueueRules } from './domain/flow-control.js';
+import { heldChange, heldGauge, type Held } from './domain/scheduling.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /**
@@ -27,6 +27,8 @@ export class FlowControlState {
    * does not know, so the next write clears every queue-rule reason its own rules do not hold.
    */
   private reasonsInherited = true;
+  /** What the held gauge shows (heldGauge), or null when it is to be written afresh. */
+  private gaugeShown: string | null = null;
   /** When the counts were last checked against the jobs table (0: at the next sweep). */
   private countsCheckedAt = 0;
   private readonly logger = new Logger('SchedulerService');
@@ -48,6 +50,7 @@ export class FlowControlState {
     this.markStale({ startLog: true });
     this.heldBefore = new Map();
     this.reasonsInherited = true;
+    this.gaugeShown = null;
     this.countsCheckedAt = 0;
   }
 
@@ -109,14 +112,21 @@ export class FlowControlState {
       for (const s of starts) this.startLog.record(s.type, s.at);
       this.startLogStale = false;
     }
-    const { byType, byKey } = ledger.runningCounts(pairKey);
+    const { byType, byKey } = ledger.runningCounts();
     return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
   }
 
-  /** Publishes what the rules hold back as a whole (metrics), and writes its reasons when they are due. */
+  /**
+   * Publishes what the rules hold back as a whole (metrics; written again only when it changed), and
+   * writes its reasons when they are due.
+   */
   async publishHeld(held: Held | undefined, reasonsDue: boolean): Promise<void> {
-    this.metrics.queueHeld.reset();
-    for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
+    const gauge = heldGauge(held);
+    if (gauge !== this.gaugeShown) {
+      this.metrics.queueHeld.reset();
+      for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
+      this.gaugeShown = gauge;
+    }
     if (reasonsDue) await this.writeHeldReasons(held);
   }
 

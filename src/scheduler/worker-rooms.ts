@@ -5,12 +5,13 @@ import type { WorkerRoom } from '../resources/domain/placement.js';
 import type { Worker } from '../resources/entities/worker.entity.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { pairKey } from './domain/flow-control.js';
 import { liveWorkerIds, roomsOf } from './domain/scheduling.js';
 
 /** Owns the leader's view of the workers: the live workers and its allocation ledger (what each has booked). */
 @Injectable()
 export class WorkerRooms {
-  readonly ledger = new AllocationLedger();
+  readonly ledger = new AllocationLedger(pairKey);
   private workers: Worker[] = [];
   private workersStale = true;
 

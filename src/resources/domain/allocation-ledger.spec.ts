@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { AllocationLedger, usageOf, type Booking } from './allocation-ledger.js';
 
+const pair = (type: string, key: string) => `${type}/${key}`;
 const booking = (workerId: string, cpuUnits = 1, memoryMb = 128, type = 't', concurrencyKey: string | null = null): Booking => ({ workerId, cpuUnits, memoryMb, type, concurrencyKey });
 
 describe(usageOf.name, () => {
@@ -17,7 +18,7 @@ describe(usageOf.name, () => {
 
 describe(AllocationLedger.name, () => {
   it('books and releases, and says what each worker holds', () => {
-    const ledger = new AllocationLedger();
+    const ledger = new AllocationLedger(pair);
     ledger.book('j1', booking('a', 2, 256));
     ledger.book('j2', booking('a', 1, 128));
     ledger.release('j1');
@@ -26,17 +27,34 @@ describe(AllocationLedger.name, () => {
   });
 
   it('counts jobs per type and per (type, key)', () => {
-    const ledger = new AllocationLedger();
+    const ledger = new AllocationLedger(pair);
     ledger.book('j1', booking('a', 1, 1, 't', 'A'));
     ledger.book('j2', booking('b', 1, 1, 't', 'A'));
     ledger.book('j3', booking('b', 1, 1, 'u'));
-    const { byType, byKey } = ledger.runningCounts((type, key) => `${type}/${key}`);
+    const { byType, byKey } = ledger.runningCounts();
     expect(byType).toEqual(new Map([['t', 2], ['u', 1]]));
     expect(byKey).toEqual(new Map([['t/A', 2]]));
   });
 
+  it('keeps the counts current through releases, a booking made again and a rebuild', async () => {
+    const ledger = new AllocationLedger(pair);
+    ledger.book('j1', booking('a', 1, 1, 't', 'A'));
+    ledger.book('j2', booking('a', 1, 1, 't', 'A'));
+    ledger.book('j2', booking('b', 1, 1, 'u', 'B')); // the same job booked again counts once, as what it is now
+    ledger.release('j1');
+    ledger.release('j1');
+    expect(ledger.runningCounts()).toEqual({ byType: new Map([['u', 1]]), byKey: new Map([['u/B', 1]]) });
+    await ledger.rebuild(async () => {
+      ledger.release('j3'); // its completion arrived while the table was read
+      return [{ id: 'j3', ...booking('a', 1, 1, 't', 'A') }, { id: 'j4', ...booking('a', 1, 1, 't', null) }];
+    });
+    expect(ledger.runningCounts()).toEqual({ byType: new Map([['t', 1]]), byKey: new Map() });
+    ledger.release('j4');
+    expect(ledger.runningCounts()).toEqual({ byType: new Map(), byKey: new Map() });
+  });
+
   it('a rebuild replaces the bookings with the table, less what was released while it read', async () => {
-    const ledger = new AllocationLedger();
+    const ledger = new AllocationLedger(pair);
     ledger.book('old', booking('a'));
     await ledger.rebuild(async () => {
       ledger.release('j2'); // its completion arrived while the table was read
@@ -47,7 +65,7 @@ describe(AllocationLedger.name, () => {
   });
 
   it('stays stale when the rebuild fails, keeping what it had', async () => {
-    const ledger = new AllocationLedger();
+    const ledger = new AllocationLedger(pair);
     ledger.book('j1', booking('a'));
     await expect(ledger.rebuild(async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
     expect(ledger.stale).toBe(true);

@@ -14,20 +14,34 @@ export interface Booking {
  * Rebuilt from the jobs table (at leadership, on every sweep, after anything the leader cannot
  * follow exactly, such as cancels of running jobs), and kept current in between from its own
  * placements and the completion events, so a placement pass needs no ledger query. Besides what
- * each worker holds, it counts the jobs placed or running per type and per (type, key) pair.
+ * each worker holds, it counts the jobs placed or running per type and per (type, key) pair, kept
+ * current with every booking and release rather than added up again by every placement pass.
  */
 export class AllocationLedger {
   private readonly bookings = new Map<string, Booking>();
+  private readonly byType = new Map<string, number>();
+  /** Per (type, key), keyed by `pairKey`. */
+  private readonly byKey = new Map<string, number>();
   /** Releases seen while a rebuild was reading the table; applied to its result. */
   private releasedDuringRebuild: Set<string> | null = null;
   stale = true;
 
+  /** `pairKey` names a (type, concurrency key) pair in the counts. */
+  constructor(private readonly pairKey: (type: string, key: string) => string) {}
+
   book(jobId: string, booking: Booking): void {
+    const before = this.bookings.get(jobId);
+    if (before) this.count(before, -1);
     this.bookings.set(jobId, booking);
+    this.count(booking, 1);
   }
 
   release(jobId: string): void {
-    this.bookings.delete(jobId);
+    const before = this.bookings.get(jobId);
+    if (before) {
+      this.count(before, -1);
+      this.bookings.delete(jobId);
+    }
     this.releasedDuringRebuild?.add(jobId);
   }
 
@@ -37,8 +51,10 @@ export class AllocationLedger {
     try {
       const rows = await read();
       this.bookings.clear();
+      this.byType.clear();
+      this.byKey.clear();
       for (const row of rows) {
-        if (!this.releasedDuringRebuild.has(row.id)) this.bookings.set(row.id, row);
+        if (!this.releasedDuringRebuild.has(row.id)) this.book(row.id, row);
       }
     } catch (error) {
       this.stale = true;
@@ -48,24 +64,30 @@ export class AllocationLedger {
     }
   }
 
-  /** Jobs placed or running per type, and per (type, concurrency key) keyed by `pairKey`. */
-  runningCounts(pairKey: (type: string, key: string) => string): { byType: Map<string, number>; byKey: Map<string, number> } {
-    const byType = new Map<string, number>();
-    const byKey = new Map<string, number>();
-    for (const b of this.bookings.values()) {
-      byType.set(b.type, (byType.get(b.type) ?? 0) + 1);
-      if (b.concurrencyKey !== null) {
-        const k = pairKey(b.type, b.concurrencyKey);
-        byKey.set(k, (byKey.get(k) ?? 0) + 1);
-      }
-    }
-    return { byType, byKey };
+  /**
+   * Jobs placed or running per type, and per (type, concurrency key) keyed by `pairKey`: the ledger's
+   * own counts, current until its next change (copy them to keep them).
+   */
+  runningCounts(): { byType: ReadonlyMap<string, number>; byKey: ReadonlyMap<string, number> } {
+    return { byType: this.byType, byKey: this.byKey };
   }
 
   /** What is booked on each worker. */
   usage(): Map<string, Resources> {
     return usageOf(this.bookings.values());
   }
+
+  private count(b: Booking, by: 1 | -1): void {
+    add(this.byType, b.type, by);
+    if (b.concurrencyKey !== null) add(this.byKey, this.pairKey(b.type, b.concurrencyKey), by);
+  }
+}
+
+/** Adds `by` to the count of `counts[name]`, dropping it at zero. */
+function add(counts: Map<string, number>, name: string, by: number): void {
+  const n = (counts.get(name) ?? 0) + by;
+  if (n > 0) counts.set(name, n);
+  else counts.delete(name);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   eventEffects,
   fullWindowPlaced,
   heldChange,
-  holdsAnything,
+  heldGauge,
   leftOut,
   liveWorkerIds,
   MAX_TIMER_MS,
@@ -117,13 +117,22 @@ describe('which jobs a pass considers', () => {
       now: 0,
     }).heldBack();
 
-  it('reads the fair queue only when the rules hold something back as a whole, and leaves that out', () => {
-    expect(holdsAnything(undefined)).toBe(false);
-    expect(holdsAnything(heldBy({ t: { concurrencyLimit: 5 } }))).toBe(false);
+  it('leaves out what the rules hold back as a whole', () => {
+    expect(leftOut(heldBy({ t: { concurrencyLimit: 5 } }))).toEqual({ types: [], pairs: [] });
     const held = heldBy({ p: { paused: true }, k: { keyConcurrencyLimit: 1 } }, { 'k\u0000A': 1 });
-    expect(holdsAnything(held)).toBe(true);
     expect(leftOut(held)).toEqual({ types: ['p'], pairs: [{ type: 'k', key: 'A' }] });
     expect(leftOut(undefined)).toEqual({ types: [], pairs: [] });
+  });
+
+  it('the held gauge changes only when a type held as a whole or its reason does, not with key holds or order', () => {
+    const none = heldGauge(undefined);
+    expect(heldGauge(heldBy({ t: { concurrencyLimit: 5 } }))).toBe(none);
+    expect(heldGauge(heldBy({ k: { keyConcurrencyLimit: 1 } }, { 'k\u0000A': 1 }))).toBe(none);
+    const paused = heldGauge(heldBy({ p: { paused: true }, q: { paused: true } }));
+    expect(paused).not.toBe(none);
+    expect(heldGauge(heldBy({ q: { paused: true }, p: { paused: true } }))).toBe(paused);
+    expect(heldGauge(heldBy({ p: { paused: true } }))).not.toBe(paused);
+    expect(heldGauge(heldBy({ p: { paused: true }, q: { concurrencyLimit: 0 } }))).not.toBe(paused);
   });
 
   it('a job is starving once queued (or, never queued, created) before the starvation bound', () => {

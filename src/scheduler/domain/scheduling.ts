@@ -76,10 +76,7 @@ export const liveWorkerIds = (workers: readonly Worker[]) =>
 /** What the rules hold back as a whole (FlowGate.heldBack). */
 export type Held = ReturnType<FlowGate['heldBack']>;
 
-/** Whether the rules hold back anything as a whole: then the pass reads the fair ready queue, which leaves it out. */
-export const holdsAnything = (held: Held | undefined) => held !== undefined && (held.types.size > 0 || held.pairs.size > 0);
-
-/** The types and (type, key) pairs the fair ready queue leaves out. */
+/** The types and (type, key) pairs the fair ready queue leaves out (with any left out, it reads with fair turns). */
 export function leftOut(held: Held | undefined): { types: string[]; pairs: Array<{ type: string; key: string }> } {
   return {
     types: [...(held?.types.keys() ?? [])],
@@ -133,6 +130,17 @@ export function changedReasons(
 export const fullWindowPlaced = (placed: number, read: number, window: number) => placed > 0 && read === window;
 
 /** What the rules hold back as a whole now (type, or type + NUL + key), and what they no longer hold since `before`. */
+/**
+ * What the held gauge (draconic_queue_held) shows for `held`, as one string: each type held as a
+ * whole with its reason's code. The gauge is written again only when this changes.
+ */
+export function heldGauge(held: Held | undefined): string {
+  return [...(held?.types ?? [])]
+    .map(([type, reason]) => `${type}\u0000${reason.code}`)
+    .sort()
+    .join('\u0001');
+}
+
 export function heldChange(
   held: Held | undefined,
   before: ReadonlyMap<string, { type: string; key: string | null }>,
