@@ -153,6 +153,48 @@ export const dueTimerDelay = (at: number, now: number) => Math.min(Math.max(0, a
 export const PROMOTE_BATCH = 1000;
 
 /**
+ * How long one promotion round should take (ms). A round's jobs are published when its statement
+ * returns, so its length is added to the lateness of every job it promotes, and of every job that
+ * comes due while it runs (taken by the next round): lateness is about two rounds' length. Beside
+ * the runs of the jobs it releases, a row cost 100-135 us and a 1,000-row round 90-135 ms; a round
+ * that ran long took all that came due meanwhile, and so ran long again.
+ */
+export const PROMOTE_ROUND_MS = 20;
+
+/** Fewest due jobs one round takes, whatever a row costs: the statement's fixed cost stays small beside its rows. */
+export const PROMOTE_ROUND_MIN = 50;
+
+/** What a promoted row is taken to cost (ms) before any round measured it: a row's cost beside running jobs. */
+export const PROMOTE_ROW_MS_UNMEASURED = 0.1;
+
+/** Rounds of fewer rows than this measure the statement's fixed cost, not a row's: they leave the estimate as it is. */
+const PROMOTE_COST_SAMPLE_MIN = 20;
+
+/**
+ * What a promoted row costs (ms), from the estimate so far (null: none yet) and a round that
+ * promoted `promoted` rows in `ms` (statement and publish): the mean of the two, so that one slow
+ * round halves the next one's size rather than setting it, and the estimate follows the load
+ * within a few rounds.
+ */
+export function promoteRowCost(estimate: number | null, promoted: number, ms: number): number | null {
+  if (promoted < PROMOTE_COST_SAMPLE_MIN || !(ms >= 0)) return estimate;
+  const sample = ms / promoted;
+  return estimate === null ? sample : (estimate + sample) / 2;
+}
+
+/**
+ * How many due jobs the next round takes: as many as fit in PROMOTE_ROUND_MS at the estimated
+ * row cost, within [PROMOTE_ROUND_MIN, PROMOTE_BATCH]. Jobs due beyond it wait for the next round,
+ * which starts at once, earliest first, so a backlog leaves in short rounds that each publish
+ * sooner instead of one long one that publishes all at its end.
+ */
+export function promoteRoundLimit(rowMs: number | null): number {
+  const cost = rowMs ?? PROMOTE_ROW_MS_UNMEASURED;
+  if (!(cost > 0)) return PROMOTE_BATCH;
+  return Math.min(PROMOTE_BATCH, Math.max(PROMOTE_ROUND_MIN, Math.floor(PROMOTE_ROUND_MS / cost)));
+}
+
+/**
  * Whether the due timer promotes again at once after a round, before reading the next due time: the
  * round was full (more due jobs wait; no read, no timer in between), or a wake-up came while it ran.
  */
