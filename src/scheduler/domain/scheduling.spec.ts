@@ -221,12 +221,12 @@ describe('timer arming', () => {
 
   it('a promotion round takes as many due jobs as fit in its time at the measured row cost, within its bounds', () => {
     expect(promoteRoundLimit(PROMOTE_ROUND_MS / 400)).toBe(400);
-    expect(promoteRoundLimit(0.1)).toBe(200);
-    expect(promoteRoundLimit(0.3)).toBe(66); // rounded down: a round stays within its time
+    expect(promoteRoundLimit(0.1)).toBe(500);
+    expect(promoteRoundLimit(0.15)).toBe(333); // rounded down: a round stays within its time
     expect(promoteRoundLimit(5)).toBe(PROMOTE_ROUND_MIN); // a very slow row still moves a useful batch
-    expect(promoteRoundLimit(0.001)).toBe(PROMOTE_BATCH);
+    expect(promoteRoundLimit(0.01)).toBe(PROMOTE_BATCH);
     expect(promoteRoundLimit(0)).toBe(PROMOTE_BATCH);
-    // before any round measured it, a row costs what it does beside running jobs: a short round, not a full batch
+    // before any round measured it, a row costs what it does beside running jobs: a bounded round, not a full batch
     expect(promoteRoundLimit(null)).toBeLessThan(PROMOTE_BATCH);
     expect(promoteRoundLimit(null)).toBeGreaterThanOrEqual(PROMOTE_ROUND_MIN);
   });
@@ -235,11 +235,11 @@ describe('timer arming', () => {
     expect(promoteRowCost(null, 200, 20)).toBeCloseTo(0.1);
     expect(promoteRowCost(0.1, 200, 60)).toBeCloseTo(0.2); // one slow round: the next one half the size, not a third
     expect(promoteRowCost(0.2, 400, 20)).toBeCloseTo(0.125);
-    expect(promoteRowCost(0.1, 5, 10)).toBe(0.1); // 2 ms a row here is the statement's fixed cost
+    expect(promoteRowCost(0.1, 60, 10)).toBe(0.1); // 10 ms for 60 rows is mostly the statement's fixed cost
     expect(promoteRowCost(null, 0, 3)).toBeNull();
     expect(promoteRowCost(0.1, 200, Number.NaN)).toBe(0.1);
-    // a backlog after one slow round leaves in short rounds
-    expect(promoteRoundLimit(promoteRowCost(0.1, 1_000, 135))).toBeLessThan(promoteRoundLimit(0.1));
+    // the backlog after a slow round leaves in rounds shorter than a full batch
+    expect(promoteRoundLimit(promoteRowCost(0.1, 1_000, 135))).toBeLessThan(PROMOTE_BATCH);
   });
 
   it('the rate timer is kept when it wakes no later and is not overdue', () => {

@@ -155,20 +155,30 @@ export const PROMOTE_BATCH = 1000;
 /**
  * How long one promotion round should take (ms). A round's jobs are published when its statement
  * returns, so its length is added to the lateness of every job it promotes, and of every job that
- * comes due while it runs (taken by the next round): lateness is about two rounds' length. Beside
- * the runs of the jobs it releases, a row cost 100-135 us and a 1,000-row round 90-135 ms; a round
- * that ran long took all that came due meanwhile, and so ran long again.
+ * comes due while it runs (taken by the next round): lateness is about two rounds' length, and the
+ * 100 ms target allows rounds of 50 ms. Beside the runs of the jobs it releases, a row cost
+ * 100-135 us and a 1,000-row round 90-135 ms: one slow round (a stall) took all that came due
+ * meanwhile, ran long in turn, and so did the next.
+ *
+ * Not shorter: a round has a fixed cost F besides its rows (c each). With jobs coming due at r a
+ * millisecond, rounds that take all that came due settle at F / (1 - c r) ms; a cap on a round's
+ * rows keeps up with the arrivals only while that settled length is within the cap's length. So a
+ * 50 ms cap never holds back a load under which the target can be met (settled rounds of 50 ms
+ * or less), and only splits the backlog after a stall into rounds that each publish sooner.
  */
-export const PROMOTE_ROUND_MS = 20;
+export const PROMOTE_ROUND_MS = 50;
 
 /** Fewest due jobs one round takes, whatever a row costs: the statement's fixed cost stays small beside its rows. */
-export const PROMOTE_ROUND_MIN = 50;
+export const PROMOTE_ROUND_MIN = 200;
 
 /** What a promoted row is taken to cost (ms) before any round measured it: a row's cost beside running jobs. */
 export const PROMOTE_ROW_MS_UNMEASURED = 0.1;
 
-/** Rounds of fewer rows than this measure the statement's fixed cost, not a row's: they leave the estimate as it is. */
-const PROMOTE_COST_SAMPLE_MIN = 20;
+/**
+ * Rounds of fewer rows than this measure the statement's fixed cost more than a row's: they leave
+ * the estimate as it is (they take all that is due, so no limit held them back).
+ */
+const PROMOTE_COST_SAMPLE_MIN = 100;
 
 /**
  * What a promoted row costs (ms), from the estimate so far (null: none yet) and a round that
