@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
-import { dueTimerDelay, dueTimerKept, PROMOTE_BATCH, promoteAgainAfterRead, promoteAgainAtOnce } from './domain/scheduling.js';
+import { dueTimerDelay, dueTimerKept, promoteAgainAfterRead, promoteAgainAtOnce, promoteRoundLimit, promoteRowCost } from './domain/scheduling.js';
 import { LeaderElection } from '../leadership/leader-election.js';
 import { PlacementPass } from './placement-pass.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
@@ -15,8 +15,11 @@ import { WakeTimer } from './wake-timer.js';
  * start a second one competing for the same rows, nor wait for it: it makes the running one go round
  * once more. A round that promoted a full batch goes round again at once; one that found fewer reads
  * the next due time, goes round again when that is past already, else arms the timer for it. So jobs
- * coming due in a burst are promoted by back-to-back set-based statements, each taking all that came
- * due while the previous one ran, with no timer in between.
+ * coming due in a burst are promoted by back-to-back set-based statements, each taking what came due
+ * while the previous one ran, with no timer in between. A round takes at most as many jobs as it
+ * can promote in PROMOTE_ROUND_MS at the row cost the rounds before it measured (it grows when the
+ * jobs it releases compete for the database and the thread): its events leave when it ends, so a
+ * short round keeps each job's wait short, and a backlog leaves earliest first in short rounds.
  */
 @Injectable()
 export class DueTimer {
@@ -31,6 +34,8 @@ export class DueTimer {
   );
   private running: Promise<void> | null = null;
   private wokenMeanwhile = false;
+  /** What a promoted row costs now (ms; statement and publish), measured by the rounds: it sizes the next one. */
+  private rowMs: number | null = null;
 
   constructor(
     private readonly leader: LeaderElection,
@@ -60,10 +65,13 @@ export class DueTimer {
   private async rounds(): Promise<void> {
     for (;;) {
       this.wokenMeanwhile = false;
-      const promoted = (await this.lifecycle.promoteDue(PROMOTE_BATCH)).length;
+      const limit = promoteRoundLimit(this.rowMs);
+      const startedAt = performance.now();
+      const promoted = (await this.lifecycle.promoteDue(limit)).length;
+      this.rowMs = promoteRowCost(this.rowMs, promoted, performance.now() - startedAt);
       if (promoted > 0) this.pass.kick();
       if (this.tasks.isStopping || !this.leader.isLeader()) return;
-      if (promoteAgainAtOnce(promoted, PROMOTE_BATCH, this.wokenMeanwhile)) continue;
+      if (promoteAgainAtOnce(promoted, limit, this.wokenMeanwhile)) continue;
       const next = (await this.queue.nextRetryAt())?.getTime() ?? null;
       if (this.tasks.isStopping || !this.leader.isLeader()) return;
       if (promoteAgainAfterRead(promoted, next, Date.now(), this.wokenMeanwhile)) continue;

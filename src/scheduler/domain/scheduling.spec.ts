@@ -16,8 +16,13 @@ import {
   leftOut,
   liveWorkerIds,
   MAX_TIMER_MS,
+  PROMOTE_BATCH,
+  PROMOTE_ROUND_MIN,
+  PROMOTE_ROUND_MS,
   promoteAgainAfterRead,
   promoteAgainAtOnce,
+  promoteRoundLimit,
+  promoteRowCost,
   queuedJobs,
   rateTimerDelay,
   rateTimerKept,
@@ -221,6 +226,29 @@ describe('timer arming', () => {
     // nothing promoted while a job is due (its row locked by another statement): the timer tries again, not a tight loop
     expect(promoteAgainAfterRead(0, 4_000, 5_000, false)).toBe(false);
     expect(promoteAgainAfterRead(0, null, 5_000, true)).toBe(true);
+  });
+
+  it('a promotion round takes as many due jobs as fit in its time at the measured row cost, within its bounds', () => {
+    expect(promoteRoundLimit(PROMOTE_ROUND_MS / 400)).toBe(400);
+    expect(promoteRoundLimit(0.1)).toBe(500);
+    expect(promoteRoundLimit(0.15)).toBe(333); // rounded down: a round stays within its time
+    expect(promoteRoundLimit(5)).toBe(PROMOTE_ROUND_MIN); // a very slow row still moves a useful batch
+    expect(promoteRoundLimit(0.01)).toBe(PROMOTE_BATCH);
+    expect(promoteRoundLimit(0)).toBe(PROMOTE_BATCH);
+    // before any round measured it, a row costs what it does beside running jobs: a bounded round, not a full batch
+    expect(promoteRoundLimit(null)).toBeLessThan(PROMOTE_BATCH);
+    expect(promoteRoundLimit(null)).toBeGreaterThanOrEqual(PROMOTE_ROUND_MIN);
+  });
+
+  it('the row cost follows the rounds: the first one sets it, each later one moves it halfway; rounds of a few rows leave it', () => {
+    expect(promoteRowCost(null, 200, 20)).toBeCloseTo(0.1);
+    expect(promoteRowCost(0.1, 200, 60)).toBeCloseTo(0.2); // one slow round: the next one half the size, not a third
+    expect(promoteRowCost(0.2, 400, 20)).toBeCloseTo(0.125);
+    expect(promoteRowCost(0.1, 60, 10)).toBe(0.1); // 10 ms for 60 rows is mostly the statement's fixed cost
+    expect(promoteRowCost(null, 0, 3)).toBeNull();
+    expect(promoteRowCost(0.1, 200, Number.NaN)).toBe(0.1);
+    // the backlog after a slow round leaves in rounds shorter than a full batch
+    expect(promoteRoundLimit(promoteRowCost(0.1, 1_000, 135))).toBeLessThan(PROMOTE_BATCH);
   });
 
   it('the rate timer is kept when it wakes no later and is not overdue', () => {

@@ -161,6 +161,58 @@ export const dueTimerDelay = (at: number, now: number) => Math.min(Math.max(0, a
 export const PROMOTE_BATCH = 1000;
 
 /**
+ * How long one promotion round should take (ms). A round's jobs are published when its statement
+ * returns, so its length is added to the lateness of every job it promotes, and of every job that
+ * comes due while it runs (taken by the next round): lateness is about two rounds' length, and the
+ * 100 ms target allows rounds of 50 ms. Beside the runs of the jobs it releases, a row cost
+ * 100-135 us and a 1,000-row round 90-135 ms: one slow round (a stall) took all that came due
+ * meanwhile, ran long in turn, and so did the next.
+ *
+ * Not shorter: a round has a fixed cost F besides its rows (c each). With jobs coming due at r a
+ * millisecond, rounds that take all that came due settle at F / (1 - c r) ms; a cap on a round's
+ * rows keeps up with the arrivals only while that settled length is within the cap's length. So a
+ * 50 ms cap never holds back a load under which the target can be met (settled rounds of 50 ms
+ * or less), and only splits the backlog after a stall into rounds that each publish sooner.
+ */
+export const PROMOTE_ROUND_MS = 50;
+
+/** Fewest due jobs one round takes, whatever a row costs: the statement's fixed cost stays small beside its rows. */
+export const PROMOTE_ROUND_MIN = 200;
+
+/** What a promoted row is taken to cost (ms) before any round measured it: a row's cost beside running jobs. */
+export const PROMOTE_ROW_MS_UNMEASURED = 0.1;
+
+/**
+ * Rounds of fewer rows than this measure the statement's fixed cost more than a row's: they leave
+ * the estimate as it is (they take all that is due, so no limit held them back).
+ */
+const PROMOTE_COST_SAMPLE_MIN = 100;
+
+/**
+ * What a promoted row costs (ms), from the estimate so far (null: none yet) and a round that
+ * promoted `promoted` rows in `ms` (statement and publish): the mean of the two, so that one slow
+ * round halves the next one's size rather than setting it, and the estimate follows the load
+ * within a few rounds.
+ */
+export function promoteRowCost(estimate: number | null, promoted: number, ms: number): number | null {
+  if (promoted < PROMOTE_COST_SAMPLE_MIN || !(ms >= 0)) return estimate;
+  const sample = ms / promoted;
+  return estimate === null ? sample : (estimate + sample) / 2;
+}
+
+/**
+ * How many due jobs the next round takes: as many as fit in PROMOTE_ROUND_MS at the estimated
+ * row cost, within [PROMOTE_ROUND_MIN, PROMOTE_BATCH]. Jobs due beyond it wait for the next round,
+ * which starts at once, earliest first, so a backlog leaves in short rounds that each publish
+ * sooner instead of one long one that publishes all at its end.
+ */
+export function promoteRoundLimit(rowMs: number | null): number {
+  const cost = rowMs ?? PROMOTE_ROW_MS_UNMEASURED;
+  if (!(cost > 0)) return PROMOTE_BATCH;
+  return Math.min(PROMOTE_BATCH, Math.max(PROMOTE_ROUND_MIN, Math.floor(PROMOTE_ROUND_MS / cost)));
+}
+
+/**
  * Whether the due timer promotes again at once after a round, before reading the next due time: the
  * round was full (more due jobs wait; no read, no timer in between), or a wake-up came while it ran.
  */
