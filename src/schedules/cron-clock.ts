@@ -74,7 +74,7 @@ const NEXT_LIMIT = 256;
 
 /**
  * A parsed expression and zone (a Cron in paused mode keeps no timer), with its recent `nextRun`
- * answers: croner's search costs about a tenth of a millisecond, and schedules that share an
+ * answers: croner's search costs about 0.2 ms (measured beside a firing round), and schedules that share an
  * expression, a zone and a cursor (a thousand every-second schedules on one tick) ask the same
  * question; the answer depends on nothing else.
  */
