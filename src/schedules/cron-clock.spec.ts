@@ -103,6 +103,22 @@ describe('CronClock.due and oldestKept', () => {
   });
 });
 
+describe('CronClock: schedules sharing an expression and zone', () => {
+  it('answer each with its own bounds and their own dates, however often the same instant is asked', () => {
+    const plain = new CronClock('*/10 * * * * *', 'UTC');
+    const bounded = new CronClock('*/10 * * * * *', 'UTC', { startAt: at('2026-01-15T10:00:30Z'), endAt: at('2026-01-15T10:00:40Z') });
+    const after = at('2026-01-15T10:00:05Z');
+    const first = plain.next(after)!;
+    expect(first.toISOString()).toBe('2026-01-15T10:00:10.000Z');
+    first.setTime(0); // a caller's change of its date is not another's answer
+    expect(plain.next(after)!.toISOString()).toBe('2026-01-15T10:00:10.000Z');
+    expect(bounded.upcoming(3, after).map((d) => d.toISOString())).toEqual(['2026-01-15T10:00:30.000Z', '2026-01-15T10:00:40.000Z']);
+    expect(plain.due(at('2026-01-15T10:00:10Z'), at('2026-01-15T10:00:31Z'), 10).ticks.map((d) => d.toISOString())).toEqual([
+      '2026-01-15T10:00:10.000Z', '2026-01-15T10:00:20.000Z', '2026-01-15T10:00:30.000Z',
+    ]);
+  });
+});
+
 describe(checkCron.name, () => {
   it.each([
     ['* * * * * * *', 'UTC', 'cron', 'has 7'],

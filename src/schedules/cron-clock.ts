@@ -69,16 +69,42 @@ function canonicalZone(timezone: string): string | null {
   }
 }
 
-/** Parsed expressions, shared (a Cron in paused mode keeps no timer). */
-const cache = new Map<string, Cron>();
+/** Most remembered `nextRun` answers per expression and zone. */
+const NEXT_LIMIT = 256;
+
+/**
+ * A parsed expression and zone (a Cron in paused mode keeps no timer), with its recent `nextRun`
+ * answers: croner's search costs about 0.2 ms (measured beside a firing round), and schedules that share an
+ * expression, a zone and a cursor (a thousand every-second schedules on one tick) ask the same
+ * question; the answer depends on nothing else.
+ */
+class ParsedCron {
+  private readonly answers = new Map<number, number | null>();
+
+  constructor(readonly cron: Cron) {}
+
+  nextRun(after: Date): Date | null {
+    const key = after.getTime();
+    let at = this.answers.get(key);
+    if (at === undefined) {
+      at = this.cron.nextRun(after)?.getTime() ?? null;
+      if (this.answers.size >= NEXT_LIMIT) this.answers.delete(this.answers.keys().next().value!);
+      this.answers.set(key, at);
+    }
+    return at === null ? null : new Date(at);
+  }
+}
+
+/** Parsed expressions, shared. */
+const cache = new Map<string, ParsedCron>();
 const CACHE_LIMIT = 10_000;
 
-function cronOf(cron: string, timezone: string): Cron {
+function cronOf(cron: string, timezone: string): ParsedCron {
   const key = `${timezone}\u0000${cron}`;
   let parsed = cache.get(key);
   if (!parsed) {
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    parsed = new Cron(cron, { ...CRON_OPTIONS, timezone });
+    parsed = new ParsedCron(new Cron(cron, { ...CRON_OPTIONS, timezone }));
     cache.set(key, parsed);
   }
   return parsed;
@@ -89,7 +115,7 @@ function cronOf(cron: string, timezone: string): Cron {
  * Every instant comes from croner; this class only compares instants with the bounds.
  */
 export class CronClock {
-  private readonly cron: Cron;
+  private readonly cron: ParsedCron;
 
   constructor(
     expression: string,
@@ -145,7 +171,7 @@ export class CronClock {
     if (keep === 0) return null;
     // previousRuns counts back from an instant: the newest tick before the missed boundary first.
     const boundary = new Date(now.getTime() - MISSED_AFTER_MS);
-    const recent = this.cron
+    const recent = this.cron.cron
       .previousRuns(keep, boundary)
       .filter((t) => t.getTime() < boundary.getTime() && t.getTime() >= cursor.getTime() && this.within(t));
     return recent.length > 0 ? recent[recent.length - 1]! : null;

@@ -16,7 +16,7 @@ const CACHE_LIMIT = 100_000;
  */
 @Injectable()
 export class ScheduleTemplate {
-  private readonly checked = new Map<string, { version: number; draft: NewJob }>();
+  private readonly checked = new Map<string, { version: string; draft: NewJob }>();
 
   constructor(private readonly drafts: JobDraftFactory) {}
 
@@ -28,11 +28,12 @@ export class ScheduleTemplate {
 
   /**
    * The job a schedule's tick creates. The template is checked and its defaults applied once per
-   * version of the schedule (its updated_at), not on every tick: configuration and job types are read
-   * at boot, so a stored template's check cannot change while the process runs.
+   * template text, not on every tick: configuration and job types are read at boot, so a stored
+   * template's check cannot change while the process runs. Keyed by the text, not by the schedule's
+   * updated_at, which every fire moves.
    */
-  draftFor(schedule: { id: string; updatedAt: Date; job: Record<string, unknown> }, tick: Date): NewJob {
-    const version = schedule.updatedAt.getTime();
+  draftFor(schedule: { id: string; job: Record<string, unknown> }, tick: Date): NewJob {
+    const version = JSON.stringify(schedule.job);
     let cached = this.checked.get(schedule.id);
     if (!cached || cached.version !== version) {
       if (this.checked.size >= CACHE_LIMIT) this.checked.clear();
