@@ -138,16 +138,18 @@ export class FlowControlState {
   /**
    * Books starts of rate-limited types, timed after the statement that placed or started them
    * returned: never earlier than the start the database recorded, so windows counted from
-   * `started_at` hold the limit too. A job a worker's queue starts later moves to its real start
-   * when its job_started event comes (StartLog.started).
+   * `started_at` hold the limit too. `started`: the statement started the jobs (this process runs
+   * them). Otherwise they were placed on a worker that starts them itself, a little later: each then
+   * counts as starting now until its job_started event gives its real start (StartLog.started), so a
+   * window never reopens under a start the leader has not seen yet.
    */
-  recordStarts(jobs: ReadonlyArray<{ id: string; type: string }>): void {
+  recordStarts(jobs: ReadonlyArray<{ id: string; type: string }>, { started }: { started: boolean }): void {
     if (jobs.length === 0) return;
     const at = Date.now();
     for (const { id, type } of jobs) {
       const rate = this.rules.get(type)?.rateLimit;
       if (rate) {
-        this.startLog.record(type, at, id);
+        this.startLog.record(type, at, started ? undefined : id);
         this.metrics.rateLimitedStarts.inc({ type });
       }
     }

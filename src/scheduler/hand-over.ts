@@ -33,7 +33,7 @@ export class HandOver {
       for (const { job } of started) {
         this.rooms.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: sizes.get(job.id)?.concurrencyKey ?? null });
       }
-      this.flow.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })));
+      this.flow.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })), { started: true });
       this.dispatcher.handOver(workerId, started);
       handedOver += started.length;
     }
@@ -42,7 +42,7 @@ export class HandOver {
       const job = sizes.get(p.id)!;
       this.rooms.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });
     }
-    this.flow.recordStarts(placed.map((p) => ({ id: p.id, type: sizes.get(p.id)!.type })));
+    this.flow.recordStarts(placed.map((p) => ({ id: p.id, type: sizes.get(p.id)!.type })), { started: false });
     if (placed.length > 0) {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { planPlacements, type AdmissionGate, type QueuedJob, type WorkerRoom } from '../../resources/domain/placement.js';
-import { FlowGate, NO_RULES, pairKey, rateLimitedUntil, StartLog, type QueueRules } from './flow-control.js';
+import { FlowGate, NO_RULES, pairKey, PENDING_START_MS, rateLimitedUntil, StartLog, type QueueRules } from './flow-control.js';
 
 const rules = (r: Partial<QueueRules>): QueueRules => ({ ...NO_RULES, ...r });
 const worker = (id: string, slots = 10, cpu = 8, mem = 4096): WorkerRoom => ({
@@ -137,6 +137,39 @@ describe('flow control: rate limit', () => {
     log.started('b', 1050);
     log.started('unknown', 5000);
     expect(log.window('t', 10_000, 2000)).toEqual([1100, 1200]);
+  });
+
+  it('StartLog counts a start booked on a worker as starting now until it is confirmed', () => {
+    const log = new StartLog();
+    log.record('t', 1000, 'a');
+    // Not confirmed yet: it stays in every window, at the time asked about.
+    expect(log.window('t', 1000, 1500)).toEqual([1500]);
+    expect(log.window('t', 1000, 2500)).toEqual([2500]);
+    expect(rateLimitedUntil({ limit: 1, intervalMs: 1000 }, log.window('t', 1000, 2500), 2500)).toBe(3500);
+    expect(log.types()).toEqual(['t']);
+    log.started('a', 2400);
+    expect(log.window('t', 1000, 2500)).toEqual([2400]);
+    expect(log.window('t', 1000, 3400)).toEqual([]);
+  });
+
+  it('StartLog counts a start never confirmed at its booking time once PENDING_START_MS have passed', () => {
+    const log = new StartLog();
+    log.record('t', 1000, 'gone');
+    log.record('t', 1000 + PENDING_START_MS - 100, 'late');
+    const now = 1000 + PENDING_START_MS;
+    expect(log.window('t', PENDING_START_MS + 1, now)).toEqual([1000, now]);
+    log.started('gone', now);
+    expect(log.window('t', PENDING_START_MS + 1, now)).toEqual([1000, now]);
+    expect(log.window('t', 1000, now)).toEqual([now]);
+  });
+
+  it('StartLog keeps only the latest booking of a job placed again', () => {
+    const log = new StartLog();
+    log.record('t', 1000, 'a');
+    log.record('t', 1500, 'a');
+    expect(log.window('t', 1000, 1600)).toEqual([1600]);
+    log.started('a', 1700);
+    expect(log.window('t', 1000, 1800)).toEqual([1700]);
   });
 
   it('nextRateRelease gives the earliest time a held type may start again', () => {

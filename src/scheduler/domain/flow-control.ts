@@ -41,19 +41,30 @@ export const hasRules = (r: QueueRules) => r.paused || r.concurrencyLimit !== nu
 /** The map key of a (type, concurrency key) pair. */
 export const pairKey = (type: string, key: string) => `${type}\u0000${key}`;
 
+/** How long a start booked at placement counts as starting now while its job_started event has not come. */
+export const PENDING_START_MS = 10_000;
+
 /**
  * The starts of each type in its recent past, for the sliding-window rate limit: every start counts,
  * whatever its outcome. Times are milliseconds on the caller's clock.
  */
 export class StartLog {
   private readonly starts = new Map<string, number[]>();
-  /** Where each job's start was booked, when booked with its id (see `started`). */
-  private readonly byJob = new Map<string, { type: string; at: number }>();
+  /**
+   * Starts booked at placement on a worker that starts the job itself, not confirmed yet (see
+   * `started`): the job may start at any moment, so until its real start is known it counts in every
+   * window as starting now. Kept at most PENDING_START_MS; a job that never starts (cancelled while
+   * placed, its worker lost) then counts at its booking time.
+   */
+  private readonly pending = new Map<string, { type: string; at: number }>();
 
+  /** A start at `at`; with `jobId`, a start booked at placement that its job_started event confirms. */
   record(type: string, at: number, jobId?: string): void {
     if (jobId !== undefined) {
-      this.byJob.set(jobId, { type, at });
-      if (this.byJob.size > 100_000) this.byJob.delete(this.byJob.keys().next().value!);
+      this.pending.delete(jobId);
+      this.pending.set(jobId, { type, at });
+      if (this.pending.size > 100_000) this.settle(this.pending.keys().next().value!);
+      return;
     }
     const list = this.starts.get(type);
     if (!list) {
@@ -67,41 +78,51 @@ export class StartLog {
   }
 
   /**
-   * The job booked at placement really started at `at` (a worker's queue may start it a little
-   * later): its start moves there, never earlier, so the windows also hold when counted from the
-   * jobs' own start times.
+   * The job booked at placement really started at `at` (a worker's queue starts it a little later):
+   * its start is kept there, never earlier than its booking, so the windows also hold when counted
+   * from the jobs' own start times.
    */
   started(jobId: string, at: number): void {
-    const booked = this.byJob.get(jobId);
+    const booked = this.pending.get(jobId);
     if (!booked) return;
-    this.byJob.delete(jobId);
-    if (at <= booked.at) return;
-    const list = this.starts.get(booked.type);
-    const i = list?.indexOf(booked.at) ?? -1;
-    if (i < 0) return;
-    list!.splice(i, 1);
-    this.record(booked.type, at);
+    this.pending.delete(jobId);
+    this.record(booked.type, Math.max(at, booked.at));
+  }
+
+  /** A booked start that was never confirmed counts at its booking time. */
+  private settle(jobId: string): void {
+    const booked = this.pending.get(jobId)!;
+    this.pending.delete(jobId);
+    this.record(booked.type, booked.at);
   }
 
   /** Starts of `type` in the window (now - intervalMs, now], oldest first. Forgets older ones. */
   window(type: string, intervalMs: number, now: number): readonly number[] {
+    let unconfirmed = 0;
+    for (const [jobId, booked] of this.pending) {
+      if (booked.type !== type) continue;
+      if (now - booked.at >= PENDING_START_MS) this.settle(jobId);
+      else unconfirmed += 1;
+    }
     const list = this.starts.get(type);
-    if (!list) return [];
-    let drop = 0;
-    while (drop < list.length && list[drop]! <= now - intervalMs) drop += 1;
-    if (drop > 0) list.splice(0, drop);
-    if (list.length === 0) this.starts.delete(type);
-    return list;
+    if (list) {
+      let drop = 0;
+      while (drop < list.length && list[drop]! <= now - intervalMs) drop += 1;
+      if (drop > 0) list.splice(0, drop);
+      if (list.length === 0) this.starts.delete(type);
+    }
+    if (unconfirmed === 0) return list ?? [];
+    return [...(list ?? []), ...Array<number>(unconfirmed).fill(now)].sort((a, b) => a - b);
   }
 
   clear(): void {
     this.starts.clear();
-    this.byJob.clear();
+    this.pending.clear();
   }
 
-  /** Types with starts kept. */
+  /** Types with starts kept, confirmed or not. */
   types(): string[] {
-    return [...this.starts.keys()];
+    return [...new Set([...this.starts.keys(), ...[...this.pending.values()].map((b) => b.type)])];
   }
 }
 
