@@ -26,7 +26,7 @@ describe(mapInSlices.name, () => {
 describe(serializeListInSlices.name, () => {
   it('writes what JSON.stringify would', async () => {
     const items = [{ a: 1 }, { b: 'x"y' }, { c: null }];
-    expect(await serializeListInSlices('items', items, (x) => x)).toBe(JSON.stringify({ items }));
-    expect(await serializeListInSlices('items', [], (x) => x)).toBe('{"items":[]}');
+    expect(await serializeListInSlices('items', items, (x) => JSON.stringify(x))).toBe(JSON.stringify({ items }));
+    expect(await serializeListInSlices('items', [], (x) => JSON.stringify(x))).toBe('{"items":[]}');
   });
 });

@@ -22,10 +22,10 @@ export async function mapInSlices<T, R>(items: readonly T[], fn: (item: T, index
 }
 
 /**
- * `{"<key>":[...]}` serialized item by item in slices of event-loop time: a 10,000-job response is
- * megabytes of JSON, which one JSON.stringify would write in a single stretch.
+ * `{"<key>":[...]}` written item by item (`toJson`: one item's JSON text) in slices of event-loop time:
+ * a 10,000-job response is megabytes of JSON, which one JSON.stringify would write in a single stretch.
  */
-export async function serializeListInSlices<T>(key: string, items: readonly T[], toWire: (item: T) => unknown): Promise<string> {
-  const parts = await mapInSlices(items, (item) => JSON.stringify(toWire(item)));
+export async function serializeListInSlices<T>(key: string, items: readonly T[], toJson: (item: T) => string): Promise<string> {
+  const parts = await mapInSlices(items, toJson);
   return `{${JSON.stringify(key)}:[${parts.join(',')}]}`;
 }

@@ -32,16 +32,23 @@ const INSERT_CHUNK = 500;
 /** Most problems a refused batch lists (a batch of 10,000 bad items need not say so 10,000 times). */
 const MAX_REPORTED_PROBLEMS = 100;
 
+/** Shared by every item without dependencies or dependents: a batch of 10,000 allocates none of its own. */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 interface Item {
   index: number;
-  /** The node name in the batch graph: its ref, or `#<index>` without one. */
-  node: string;
   draft: NewJob;
   /** Existing job returned for a repeated idempotency_key (nothing inserted for this item). */
   existing?: Job;
-  refDeps: number[];
-  idDeps: string[];
+  refDeps: readonly number[];
+  idDeps: readonly string[];
 }
+
+/** An item's node name in the batch graph: its ref, or `#<index>` without one. */
+const nodeOf = (item: Item) => item.draft.ref ?? `#${item.index}`;
+/** An item's dependencies by job id, in the order given: batch refs, then existing ids. */
+const dependencyIds = (item: Item, items: readonly Item[]): string[] =>
+  item.refDeps.length + item.idDeps.length === 0 ? NONE : [...item.refDeps.map((d) => idOf(items[d]!)), ...item.idDeps];
 
 /**
  * POST /jobs/batch (DESIGN §6): jobs that name each other by `ref`, checked as a graph (cycles,
@@ -69,14 +76,15 @@ export class BatchSubmissionService {
     const jobs = await this.validateItems(dto.jobs);
     const items = await this.resolve(jobs);
     for (const item of items) item.draft.actor = actor;
-    const edges: Edge[] = items.flatMap((item) => item.refDeps.map((d) => ({ job: item.node, dependsOn: items[d]!.node })));
+    const edges: Edge[] = [];
+    for (const item of items) for (const d of item.refDeps) edges.push({ job: nodeOf(item), dependsOn: nodeOf(items[d]!) });
     // Without edges inside the batch there is no cycle, and the order sent is a dependency order.
-    const cycle = edges.length === 0 ? null : findCycle(edges, items.map((i) => i.node));
+    const cycle = edges.length === 0 ? null : findCycle(edges, items.map(nodeOf));
     if (cycle) throw new DependencyCycleError(cycle);
 
     const { inserted, published } = await this.jobs.transaction(async (tx) => {
       await this.reuseExisting(items, tx);
-      const external = [...new Set(items.filter((i) => !i.existing).flatMap((i) => i.idDeps))];
+      const external = [...new Set(items.flatMap((i) => (i.existing || i.idDeps.length === 0 ? NONE : i.idDeps)))];
       // Existing jobs reused by key are dependencies too: lock them with the rest (DAG counters).
       const reused = items.filter((i) => i.existing).map((i) => i.existing!.id);
       const locked = await this.dag.lockDependencies([...new Set([...external, ...reused])], tx);
@@ -90,11 +98,13 @@ export class BatchSubmissionService {
       const published: Moved[] = [];
       for (let start = 0; start < fresh.length; start += INSERT_CHUNK) {
         const chunk = fresh.slice(start, start + INSERT_CHUNK);
-        for (const item of chunk) this.setFirstState(item, items, states);
-        const edgeRows = chunk.flatMap((i) => [
-          ...i.refDeps.map((d) => [i.draft.id, idOf(items[d]!)] as [string, string]),
-          ...i.idDeps.map((id) => [i.draft.id, id] as [string, string]),
-        ]);
+        const edgeRows: Array<[string, string]> = [];
+        for (const item of chunk) {
+          // Without dependencies the draft already holds its first state (JobDraftFactory).
+          if (item.refDeps.length + item.idDeps.length === 0) continue;
+          this.setFirstState(item, items, states);
+          for (const dep of dependencyIds(item, items)) edgeRows.push([item.draft.id, dep]);
+        }
         const moved = await this.jobs.insert(chunk.map((i) => i.draft), edgeRows, tx);
         if (moved.jobs.length !== chunk.length) {
           throw new ConflictError('an idempotency_key of this batch was used by a concurrent submit; nothing was written, retry the batch');
@@ -106,16 +116,18 @@ export class BatchSubmissionService {
     });
     for (const moved of published) {
       this.lifecycle.publish(moved);
-      for (const job of moved.jobs) this.metrics.jobsSubmitted.inc({ type: job.type });
+      const perType = new Map<string, number>();
+      for (const job of moved.jobs) perType.set(job.type, (perType.get(job.type) ?? 0) + 1);
+      for (const [type, count] of perType) this.metrics.jobsSubmitted.inc({ type }, count);
       if (published.length > 1) await nextTurn();
     }
 
     const dependents = new Map<string, string[]>();
     for (const item of items) {
-      for (const dep of [...item.refDeps.map((d) => idOf(items[d]!)), ...item.idDeps]) {
-        const list = dependents.get(dep) ?? [];
-        list.push(idOf(item));
-        dependents.set(dep, list);
+      for (const dep of dependencyIds(item, items)) {
+        const list = dependents.get(dep);
+        if (list) list.push(idOf(item));
+        else dependents.set(dep, [idOf(item)]);
       }
     }
     const existingEdges = await this.dag.edgesOf(items.filter((i) => i.existing).map((i) => i.existing!.id));
@@ -125,8 +137,8 @@ export class BatchSubmissionService {
         if (item.existing) return { job: item.existing, ...existingEdges.get(item.existing.id)! };
         return {
           job: inserted.get(item.draft.id)!,
-          dependsOn: [...item.refDeps.map((d) => idOf(items[d]!)), ...item.idDeps],
-          dependents: dependents.get(item.draft.id) ?? [],
+          dependsOn: dependencyIds(item, items),
+          dependents: dependents.get(item.draft.id) ?? NONE,
         };
       }),
     };
@@ -159,7 +171,12 @@ export class BatchSubmissionService {
     });
     return mapInSlices(jobs, (job, index) => {
       const at = `jobs[${index}]`;
-      const names = [...new Set(job.depends_on ?? [])];
+      if (job.depends_on === undefined || job.depends_on.length === 0) {
+        const draft = this.drafts.draft(job, 0, at);
+        draft.ref = job.ref ?? null;
+        return { index, draft, refDeps: NONE, idDeps: NONE };
+      }
+      const names = [...new Set(job.depends_on)];
       const refDeps: number[] = [];
       const idDeps: string[] = [];
       for (const name of names) {
@@ -171,13 +188,13 @@ export class BatchSubmissionService {
       }
       const draft = this.drafts.draft(job, refDeps.length + idDeps.length, at);
       draft.ref = job.ref ?? null;
-      return { index, node: job.ref ?? `#${index}`, draft, refDeps, idDeps };
+      return { index, draft, refDeps, idDeps };
     });
   }
 
   private inDependencyOrder(items: readonly Item[], edges: readonly Edge[]): Item[] {
-    const byNode = new Map(items.map((i) => [i.node, i]));
-    return topologicalOrder(items.map((i) => i.node), edges).map((node) => byNode.get(node)!);
+    const byNode = new Map(items.map((i) => [nodeOf(i), i]));
+    return topologicalOrder(items.map(nodeOf), edges).map((node) => byNode.get(node)!);
   }
 
   /** The first evaluated state of a new item, from its dependencies' (earlier items already have theirs) and its run_at. */

@@ -78,12 +78,19 @@ const isJsonObject = (value: unknown): value is Record<string, unknown> =>
  * no DTO declares such a field, so it is refused as unknown before any walk.
  */
 function constructorKeyIn(value: Record<string, unknown>, at: string): string | null {
-  const stack: Array<[unknown, string]> = Object.entries(value).map(([k, v]) => [v, at ? `${at}.${k}` : k]);
+  // Only nested objects are stacked (and their paths built): a body of scalar fields allocates nothing.
+  const stack: Array<[object, string]> = [];
+  const pushObjects = (node: object, path: (key: string) => string) => {
+    for (const key of Object.keys(node)) {
+      const child = (node as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) stack.push([child, path(key)]);
+    }
+  };
+  pushObjects(value, (k) => (at ? `${at}.${k}` : k));
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
     if (Object.hasOwn(node, 'constructor')) return `${path}.constructor`;
-    for (const [k, v] of Object.entries(node)) stack.push([v, Array.isArray(node) ? `${path}[${k}]` : `${path}.${k}`]);
+    pushObjects(node, Array.isArray(node) ? (k) => `${path}[${k}]` : (k) => `${path}.${k}`);
   }
   return null;
 }
@@ -109,7 +116,8 @@ export function toValidatedDto<T extends object>(
   const unknown = Object.keys(plain).filter((key) => !known.includes(key));
   const problems = unknown.map((key) => unknownFieldProblem(at ? `${at}.${key}` : key, key, known));
   let source: Record<string, unknown> = plain;
-  if (unknown.length > 0 || (untransformed.length > 0 && !shallow)) {
+  // A copy without the unknown and the untransformed fields, when the body has any of them.
+  if (unknown.length > 0 || (!shallow && untransformed.some((key) => Object.hasOwn(plain, key)))) {
     source = { ...plain };
     for (const key of [...unknown, ...untransformed]) delete source[key];
   }

@@ -89,6 +89,33 @@ export class JobResponseDto {
   }
 }
 
+const str = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
+const num = (value: number) => (Number.isFinite(value) ? String(value) : 'null');
+const isoJson = (d: Date | null) => (d ? `"${d.toISOString()}"` : 'null');
+const anyJson = (value: unknown) => JSON.stringify(value ?? null);
+
+/**
+ * `JSON.stringify(JobResponseDto.from(job, edges))`, written straight from the entity: the same text,
+ * field for field, without the intermediate object and its two nested ones (a batch answers with up to
+ * MAX_BATCH_JOBS jobs, and their garbage and the generic serializer's walk were a tenth of its time).
+ * The job's id and the edges are UUIDs from the database: nothing in them needs escaping.
+ */
+export function jobResponseJson(job: Job, edges: { dependsOn: readonly string[]; dependents: readonly string[] }): string {
+  const ids = (list: readonly string[]) => (list.length === 0 ? '[]' : `["${list.join('","')}"]`);
+  return (
+    `{"id":"${job.id}","type":${str(job.type)},"priority":"${job.priority}","status":"${job.status}","payload":${anyJson(job.payload)}` +
+    `,"resource_requirements":{"cpu_units":${num(job.cpuUnits)},"memory_mb":${num(job.memoryMb)}}` +
+    `,"retry_config":{"max_attempts":${num(job.maxAttempts)},"backoff_multiplier":${num(job.backoffMultiplier)}` +
+    `,"initial_delay_ms":${num(job.initialDelayMs)},"max_delay_ms":${num(job.maxDelayMs)}}` +
+    `,"timeout_seconds":${num(job.timeoutSeconds)},"depends_on":${ids(edges.dependsOn)},"dependents":${ids(edges.dependents)}` +
+    `,"idempotency_key":${str(job.idempotencyKey)},"ref":${str(job.ref)},"concurrency_key":${str(job.concurrencyKey ?? null)}` +
+    `,"attempts":${num(job.attempts)},"result":${anyJson(job.result)},"error":${anyJson(job.error)},"worker_id":${str(job.workerId)}` +
+    `,"waiting_reason":${anyJson(job.waitingReason)},"created_at":${isoJson(job.createdAt)},"updated_at":${isoJson(job.updatedAt)}` +
+    `,"started_at":${isoJson(job.startedAt)},"completed_at":${isoJson(job.completedAt)},"next_run_at":${isoJson(job.nextRunAt)}` +
+    `,"run_at":${isoJson(job.runAt ?? null)},"schedule_id":${str(job.scheduleId ?? null)},"scheduled_for":${isoJson(job.scheduledFor ?? null)}}`
+  );
+}
+
 export class JobPageResponseDto {
   @ApiProperty({ type: JobResponseDto, isArray: true }) items!: JobResponseDto[];
   @ApiProperty({ type: 'string', nullable: true, description: 'Pass as `cursor` for the next page; null on the last page.' })
