@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DUE_AT, toReadyJob, type ReadyJob } from '../database/job-order.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
 import { Sql } from '../database/sql.js';
 import type { Reason } from './domain/placement.js';
@@ -7,6 +8,8 @@ export interface Placement {
   id: string;
   workerId: string;
 }
+
+export type { ReadyJob };
 
 /** A job holding resources on a worker: placed (ready), running, or cancelled with its handler not stopped yet. */
 export interface Allocation {
@@ -26,6 +29,20 @@ export interface Allocation {
 @Injectable()
 export class PlacementRepository {
   constructor(private readonly sql: Sql) {}
+
+  /**
+   * Ready jobs not yet placed, critical first, then the one due earliest (its run_at, or its submit
+   * when that came later: DESIGN §10), then by id (jobs_ready_priority_due_idx).
+   */
+  async readyQueue(limit: number): Promise<ReadyJob[]> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `SELECT id, type, concurrency_key, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+              waiting_reason->>'message' AS reason_message
+       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
+      [limit]
+    );
+    return rows.map(toReadyJob);
+  }
 
   /**
    * Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready.

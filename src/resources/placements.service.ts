@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Reason } from './domain/placement.js';
-import { PlacementRepository, type Allocation, type Placement } from './placement.repository.js';
+import { PlacementRepository, type Allocation, type Placement, type ReadyJob } from './placement.repository.js';
 
 /** A fenced placement found that another process leads now: the caller must step down. */
 export class LeadershipLostError extends Error {
@@ -14,6 +14,10 @@ export class LeadershipLostError extends Error {
 @Injectable()
 export class PlacementsService {
   constructor(private readonly placements: PlacementRepository) {}
+
+  readyQueue(limit: number): Promise<ReadyJob[]> {
+    return this.placements.readyQueue(limit);
+  }
 
   /** Books placements under leadership `epoch` (null: unfenced). Throws LeadershipLostError when it is not current. */
   async place(placements: readonly Placement[], epoch: number | null) {
