@@ -16,12 +16,13 @@ export class JobQueueService {
     private readonly candidates: ReadyCandidatesRepository,
   ) {}
 
-  /**
-   * The ready queue with fair turns between concurrency keys, without what the queue rules hold back
-   * (DESIGN §12); the plain order when no ready job has a key and nothing is held.
-   */
+  /** The ready queue with fair turns between concurrency keys, without what the queue rules hold back (DESIGN §12). */
   fairReadyQueue(limit: number, held: HeldBack) {
     return this.candidates.fairReadyQueue(limit, held);
+  }
+
+  anyKeyedReady() {
+    return this.candidates.anyKeyedReady();
   }
 
   setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>) {

@@ -26,6 +26,14 @@ const CANDIDATE_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memor
 export class ReadyCandidatesRepository {
   constructor(private readonly sql: Sql) {}
 
+  /** Whether any ready, unplaced job has a concurrency key (jobs_ready_key_due_idx). */
+  async anyKeyedReady(): Promise<boolean> {
+    const rows: Array<{ any: boolean }> = await this.sql.query(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL) AS any`,
+    );
+    return rows[0]?.any ?? false;
+  }
+
   /**
    * Up to `limit` ready, unplaced jobs not held back: by priority, then turn (each key's 1st, 2nd, ...
    * job), then the one due earliest (DUE_AT). The distinct (key, type) pairs with ready jobs are found
@@ -33,11 +41,6 @@ export class ReadyCandidatesRepository {
    * one probe each, without reading their jobs. Each open pair's jobs are then read from the same
    * index in (priority, due time) order, at most a key's share of the window, and each key keeps its
    * first `share` jobs across its types.
-   *
-   * When no ready job has a key and nothing is held, the fair order is the plain one (priority, then
-   * due time), so the same statement reads that head of jobs_ready_priority_due_idx instead and skips
-   * the turns: one round trip and one index probe (the skip scan's first) decide which part runs,
-   * rather than a separate "is any keyed job ready" statement before every read.
    */
   async fairReadyQueue(limit: number, held: HeldBack): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
@@ -51,8 +54,6 @@ export class ReadyCandidatesRepository {
              AND (j.concurrency_key, j.type) > (pairs.k, pairs.t)
            ORDER BY j.concurrency_key, j.type LIMIT 1
          ) nx
-       ), fair AS (
-         SELECT cardinality($2::varchar[]) > 0 OR cardinality($3::varchar[]) > 0 OR EXISTS (SELECT 1 FROM pairs) AS yes
        ), open_pairs AS (
          SELECT p.k, p.t FROM pairs p
          WHERE NOT (p.t = ANY($2::varchar[]))
@@ -70,20 +71,16 @@ export class ReadyCandidatesRepository {
            LIMIT (SELECT n FROM share)
          ) c
        ), keyed AS (
-         SELECT ${CANDIDATE_COLUMNS} FROM keyed_all WHERE pos <= (SELECT n FROM share) AND (SELECT yes FROM fair)
+         SELECT ${CANDIDATE_COLUMNS} FROM keyed_all WHERE pos <= (SELECT n FROM share)
        ), plain AS (
          SELECT p.*, row_number() OVER (PARTITION BY p.priority ORDER BY p.due_at, p.id) AS turn
          FROM (
            SELECT ${READY_COLUMNS} FROM jobs
-           WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NULL AND NOT (type = ANY($2::varchar[])) AND (SELECT yes FROM fair)
+           WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NULL AND NOT (type = ANY($2::varchar[]))
            ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
          ) p
-       ), head AS (
-         SELECT ${READY_COLUMNS}, 0::bigint AS turn FROM jobs
-         WHERE status = 'ready' AND NOT allocated AND NOT (SELECT yes FROM fair)
-         ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
        )
-       SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT ${CANDIDATE_COLUMNS} FROM plain UNION ALL SELECT ${CANDIDATE_COLUMNS} FROM head) candidates
+       SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT ${CANDIDATE_COLUMNS} FROM plain) candidates
        ORDER BY priority DESC, turn, due_at, id LIMIT $1`,
       [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)],
     );

@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { planPlacements, type AdmissionGate } from '../resources/domain/placement.js';
 import { PlacementsService } from '../resources/placements.service.js';
-import { changedReasons, fullWindowPlaced, leftOut, queuedJobs, rateTimerDelay, rateTimerKept, anyRoom } from './domain/scheduling.js';
+import { changedReasons, fullWindowPlaced, holdsAnything, leftOut, queuedJobs, rateTimerDelay, rateTimerKept, anyRoom } from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';
@@ -93,7 +93,10 @@ export class PlacementPass {
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
     await this.flow.publishHeld(held, reasonsDue);
-    const ready = await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, leftOut(held));
+    const fair = holdsAnything(held) || (await this.queue.anyKeyedReady());
+    const ready = fair
+      ? await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, leftOut(held))
+      : await this.placements.readyQueue(SCHEDULER_TIMING.passWindow);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
       if (reasonsDue) this.lastReasonsAt = Date.now();

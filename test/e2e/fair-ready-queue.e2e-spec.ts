@@ -122,24 +122,4 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
     // Two keys in a window of 4: a share of 2 each; key k's are its two due earliest, whatever their type.
     expect(await refs(4)).toEqual(['k-email0', 'm0', 'k-noop0']);
   });
-
-  it('reads the plain order when no ready job has a key and nothing is held: priority, then due time, within the limit', async () => {
-    await insert([
-      { ref: 'late', key: null, createdAgo: 100, runAtAgo: 10 },
-      { ref: 'p1', key: null, createdAgo: 50 },
-      { ref: 'high', key: null, createdAgo: 5, priority: 'high' },
-      { ref: 'p2', key: null, createdAgo: 40 },
-    ]);
-    expect(await refs(10)).toEqual(['high', 'p1', 'p2', 'late']);
-    expect(await refs(2)).toEqual(['high', 'p1']);
-  });
-
-  it('leaves out a held type when no ready job has a key', async () => {
-    await insert([
-      { ref: 'fetch', type: 'fetch', key: null, createdAgo: 100 },
-      { ref: 'noop', type: 'noop', key: null, createdAgo: 90 },
-    ]);
-    expect(await refs(10, { types: ['fetch'], pairs: [] })).toEqual(['noop']);
-    expect(await refs(10)).toEqual(['fetch', 'noop']);
-  });
 });
