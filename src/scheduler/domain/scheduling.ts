@@ -76,7 +76,10 @@ export const liveWorkerIds = (workers: readonly Worker[]) =>
 /** What the rules hold back as a whole (FlowGate.heldBack). */
 export type Held = ReturnType<FlowGate['heldBack']>;
 
-/** The types and (type, key) pairs the fair ready queue leaves out (with any left out, it reads with fair turns). */
+/** Whether the rules hold back any type or (type, key) pair as a whole. */
+export const holdsAnything = (held: Held | undefined) => held !== undefined && (held.types.size > 0 || held.pairs.size > 0);
+
+/** The types and (type, key) pairs the fair ready queue leaves out. */
 export function leftOut(held: Held | undefined): { types: string[]; pairs: Array<{ type: string; key: string }> } {
   return {
     types: [...(held?.types.keys() ?? [])],
