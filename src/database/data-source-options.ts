@@ -26,17 +26,7 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     // obtained within DB_CONNECT_TIMEOUT_MS fails the query: the request answers 503 instead of
     // waiting for an unreachable server. A worker has no one waiting on an answer: it waits (its
     // lease fences it if PostgreSQL stays away), rather than fail a boot or a write on a slow connect.
-    //
-    // Every session plans its prepared statements once, generically (`Sql` says why the generic plan is
-    // the right one for the statements it prepares): left to choose, PostgreSQL compares a generic plan
-    // with the average of the custom plans a connection has made so far, and a connection whose first
-    // statements moved one job at a time keeps planning afresh on every call (0.5 ms a statement, three
-    // statements a pickup).
-    extra: {
-      Client: ResilientPgClient,
-      connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs,
-      options: '-c plan_cache_mode=force_generic_plan',
-    },
+    extra: { Client: ResilientPgClient, connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs },
     poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
     logging: ['warn', 'migration'],
