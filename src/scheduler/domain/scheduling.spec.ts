@@ -13,6 +13,7 @@ import {
   fullWindowPlaced,
   heldChange,
   heldGauge,
+  keyedSeenAfter,
   leftOut,
   liveWorkerIds,
   MAX_TIMER_MS,
@@ -20,6 +21,7 @@ import {
   PROMOTE_ROUND_MIN,
   PROMOTE_ROUND_MS,
   promoteAgainAfterRead,
+  readyRead,
   promoteAgainAtOnce,
   promoteRoundLimit,
   promoteRowCost,
@@ -127,6 +129,19 @@ describe('which jobs a pass considers', () => {
     const held = heldBy({ p: { paused: true }, k: { keyConcurrencyLimit: 1 } }, { 'k\u0000A': 1 });
     expect(leftOut(held)).toEqual({ types: ['p'], pairs: [{ type: 'k', key: 'A' }] });
     expect(leftOut(undefined)).toEqual({ types: [], pairs: [] });
+  });
+
+  it('reads the fair queue at once while keyed jobs keep coming, and probes again once a read finds only jobs without keys', () => {
+    expect(readyRead(undefined, false)).toBe('plain-or-probe');
+    expect(readyRead(heldBy({ t: { concurrencyLimit: 5 } }), false)).toBe('plain-or-probe');
+    expect(readyRead(heldBy({ p: { paused: true } }), false)).toBe('fair');
+    expect(readyRead(undefined, true)).toBe('fair');
+    const keyed = { concurrencyKey: 'A' };
+    const plain = { concurrencyKey: null };
+    expect(keyedSeenAfter([plain, keyed], false)).toBe(true);
+    expect(keyedSeenAfter([], true)).toBe(true);
+    expect(keyedSeenAfter([], false)).toBe(false);
+    expect(keyedSeenAfter([plain], true)).toBe(false);
   });
 
   it('the held gauge changes only when a type held as a whole or its reason does, not with key holds or order', () => {

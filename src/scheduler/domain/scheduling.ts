@@ -79,6 +79,22 @@ export type Held = ReturnType<FlowGate['heldBack']>;
 /** Whether the rules hold back any type or (type, key) pair as a whole. */
 export const holdsAnything = (held: Held | undefined) => held !== undefined && (held.types.size > 0 || held.pairs.size > 0);
 
+/**
+ * Which read of the ready queue a pass makes. `fair`: the fair query (turns between keys, without what
+ * is held), right whatever is queued; `plain`: the plain head, right only when no ready job has a key
+ * and nothing is held; `probe`: ask the database whether a keyed job is ready first. A pass whose last
+ * read (one that found jobs) saw a keyed job reads fair straight away: while keyed jobs keep coming,
+ * that saves the probe's round trip on every pass; jobs without keys keep the plain read, probe included.
+ */
+export function readyRead(held: Held | undefined, keyedSeen: boolean): 'fair' | 'plain-or-probe' {
+  return holdsAnything(held) || keyedSeen ? 'fair' : 'plain-or-probe';
+}
+
+/** Whether the next pass reads fair straight away (readyRead): an empty read leaves it as it was. */
+export function keyedSeenAfter(ready: ReadonlyArray<{ concurrencyKey: string | null }>, before: boolean): boolean {
+  return ready.length === 0 ? before : ready.some((j) => j.concurrencyKey !== null);
+}
+
 /** The types and (type, key) pairs the fair ready queue leaves out. */
 export function leftOut(held: Held | undefined): { types: string[]; pairs: Array<{ type: string; key: string }> } {
   return {
