@@ -81,7 +81,7 @@ const NEXT_LIMIT = 256;
 class ParsedCron {
   private readonly answers = new Map<number, number | null>();
 
-  constructor(readonly cron: Cron) {}
+  constructor(private readonly cron: Cron) {}
 
   nextRun(after: Date): Date | null {
     const key = after.getTime();
@@ -92,6 +92,11 @@ class ParsedCron {
       this.answers.set(key, at);
     }
     return at === null ? null : new Date(at);
+  }
+
+  /** Up to `n` ticks counting back from `from`, newest first (croner's `previousRuns`; not remembered). */
+  previousRuns(n: number, from: Date): Date[] {
+    return this.cron.previousRuns(n, from);
   }
 }
 
@@ -171,7 +176,7 @@ export class CronClock {
     if (keep === 0) return null;
     // previousRuns counts back from an instant: the newest tick before the missed boundary first.
     const boundary = new Date(now.getTime() - MISSED_AFTER_MS);
-    const recent = this.cron.cron
+    const recent = this.cron
       .previousRuns(keep, boundary)
       .filter((t) => t.getTime() < boundary.getTime() && t.getTime() >= cursor.getTime() && this.within(t));
     return recent.length > 0 ? recent[recent.length - 1]! : null;

@@ -29,6 +29,9 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
     priority?: 'low' | 'normal' | 'high' | 'critical';
   }
 
+  /** A job of `type` under `key` (null: none), named `<key or plain>-<type><suffix>`. */
+  const typed = (type: string, key: string | null, createdAgo: number, suffix = ''): Row => ({ ref: `${key ?? 'plain'}-${type}${suffix}`, type, key, createdAgo });
+
   async function insert(rows: Row[]): Promise<void> {
     for (const r of rows) {
       await admin.query(
@@ -100,12 +103,12 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
 
   it('leaves out a held (type, key) pair and a held type, never the other types of the same key', async () => {
     await insert([
-      { ref: 'k-email', type: 'email', key: 'k', createdAgo: 100 },
-      { ref: 'k-noop', type: 'noop', key: 'k', createdAgo: 90 },
-      { ref: 'k-fetch', type: 'fetch', key: 'k', createdAgo: 80 },
-      { ref: 'j-email', type: 'email', key: 'j', createdAgo: 70 },
-      { ref: 'plain-fetch', type: 'fetch', key: null, createdAgo: 60 },
-      { ref: 'plain-noop', type: 'noop', key: null, createdAgo: 50 },
+      typed('email', 'k', 100),
+      typed('noop', 'k', 90),
+      typed('fetch', 'k', 80),
+      typed('email', 'j', 70),
+      typed('fetch', null, 60),
+      typed('noop', null, 50),
     ]);
     const held = { types: ['fetch'], pairs: [{ type: 'email', key: 'k' }] };
     expect(await refs(10, held)).toEqual(['k-noop', 'j-email', 'plain-noop']);
@@ -113,10 +116,10 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
 
   it("counts a key's share across its types: a key with two types gets no more of the window than its share", async () => {
     await insert([
-      { ref: 'k-email0', type: 'email', key: 'k', createdAgo: 100 },
-      { ref: 'k-noop0', type: 'noop', key: 'k', createdAgo: 99 },
-      { ref: 'k-email1', type: 'email', key: 'k', createdAgo: 98 },
-      { ref: 'k-noop1', type: 'noop', key: 'k', createdAgo: 97 },
+      typed('email', 'k', 100, '0'),
+      typed('noop', 'k', 99, '0'),
+      typed('email', 'k', 98, '1'),
+      typed('noop', 'k', 97, '1'),
       { ref: 'm0', key: 'm', createdAgo: 50 },
     ]);
     // Two keys in a window of 4: a share of 2 each; key k's are its two due earliest, whatever their type.

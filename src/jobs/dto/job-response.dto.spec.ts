@@ -80,6 +80,11 @@ describe(jobResponseJson.name, () => {
         dependents: ['019ac4a2-0000-7000-8000-000000000004'],
       },
     ],
+    [
+      'no optional field: the ones a job may lack undefined, the others null',
+      job({ concurrencyKey: undefined, result: undefined, runAt: undefined, scheduleId: undefined, scheduledFor: undefined }),
+      { dependsOn: [], dependents: [] },
+    ],
     ['a result that is a bare string', job({ status: 'completed', result: 'done' }), { dependsOn: [], dependents: [] }],
     ['a result that is a number', job({ status: 'completed', result: 0 }), { dependsOn: [], dependents: [] }],
   ];
@@ -93,5 +98,17 @@ describe(jobResponseJson.name, () => {
     const parsed = JSON.parse(jobResponseJson(entity, edges)) as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual(Object.keys(JobResponseDto.from(entity, edges)));
     expect(parsed.idempotency_key).toBe('key "quoted" \\ \t');
+  });
+
+  it('writes null, never leaves out, a field the job lacks', () => {
+    const [, entity, edges] = cases[2]!;
+    const dto = JobResponseDto.from(entity, edges) as unknown as Record<string, unknown>;
+    const parsed = JSON.parse(jobResponseJson(entity, edges)) as Record<string, unknown>;
+    for (const name of ['concurrency_key', 'result', 'run_at', 'schedule_id', 'scheduled_for', 'started_at', 'error', 'worker_id']) {
+      expect(dto[name]).toBeNull();
+      expect(parsed[name]).toBeNull();
+    }
+    const [, full, fullEdges] = cases[1]!;
+    expect(Object.keys(parsed)).toEqual(Object.keys(JobResponseDto.from(full, fullEdges)));
   });
 });

@@ -3,6 +3,7 @@ import { WAITING } from '../../common/domain/waiting-reasons.js';
 import { HANDLER_ERROR } from '../domain/error-codes.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 import type { Job } from '../entities/job.entity.js';
+import { anyJson, ids, instant, maybeInstant, nested, num, object, plain, text, type Edges, type ObjectOf } from './job-response-fields.js';
 
 class ResourceRequirementsResponseDto {
   @ApiProperty({ type: 'integer', example: 1 }) cpu_units!: number;
@@ -21,9 +22,7 @@ class CodeMessageDto {
   @ApiProperty({ example: 'connect ECONNREFUSED 10.0.0.7:443' }) message!: string;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** A job on the wire (DESIGN §2). `from()` is the one translation point from the entity. */
+/** A job on the wire (DESIGN §2). */
 export class JobResponseDto {
   @ApiProperty({ format: 'uuid', example: '019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e' }) id!: string;
   @ApiProperty({ example: 'data_export' }) type!: string;
@@ -52,68 +51,60 @@ export class JobResponseDto {
   @ApiProperty({ type: 'string', format: 'uuid', nullable: true, example: null, description: 'The schedule that created the job.' }) schedule_id!: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'The tick the schedule created the job for.' }) scheduled_for!: string | null;
 
-  static from(job: Job, edges: { dependsOn: string[]; dependents: string[] }): JobResponseDto {
-    return {
-      id: job.id,
-      type: job.type,
-      priority: job.priority,
-      status: job.status,
-      payload: job.payload,
-      resource_requirements: { cpu_units: job.cpuUnits, memory_mb: job.memoryMb },
-      retry_config: {
-        max_attempts: job.maxAttempts,
-        backoff_multiplier: job.backoffMultiplier,
-        initial_delay_ms: job.initialDelayMs,
-        max_delay_ms: job.maxDelayMs,
-      },
-      timeout_seconds: job.timeoutSeconds,
-      depends_on: edges.dependsOn,
-      dependents: edges.dependents,
-      idempotency_key: job.idempotencyKey,
-      ref: job.ref,
-      concurrency_key: job.concurrencyKey ?? null,
-      attempts: job.attempts,
-      result: job.result ?? null,
-      error: job.error,
-      worker_id: job.workerId,
-      waiting_reason: job.waitingReason,
-      created_at: job.createdAt.toISOString(),
-      updated_at: job.updatedAt.toISOString(),
-      started_at: iso(job.startedAt),
-      completed_at: iso(job.completedAt),
-      next_run_at: iso(job.nextRunAt),
-      run_at: iso(job.runAt ?? null),
-      schedule_id: job.scheduleId ?? null,
-      scheduled_for: iso(job.scheduledFor ?? null),
-    };
+  /** The one translation point from the entity: the fields of JOB_RESPONSE. */
+  static from(job: Job, edges: Edges): JobResponseDto {
+    return JOB_RESPONSE.value(job, edges);
   }
 }
 
-const str = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
-const num = (value: number) => (Number.isFinite(value) ? String(value) : 'null');
-const isoJson = (d: Date | null) => (d ? `"${d.toISOString()}"` : 'null');
-const anyJson = (value: unknown) => JSON.stringify(value ?? null);
+/** The response's fields, in order: the one list both `JobResponseDto.from` and `jobResponseJson` write. */
+const JOB_RESPONSE_FIELDS = [
+  plain('id', (job) => job.id),
+  text('type', (job) => job.type),
+  plain('priority', (job) => job.priority),
+  plain('status', (job) => job.status),
+  anyJson('payload', (job) => job.payload),
+  nested('resource_requirements', [num('cpu_units', (job) => job.cpuUnits), num('memory_mb', (job) => job.memoryMb)]),
+  nested('retry_config', [
+    num('max_attempts', (job) => job.maxAttempts),
+    num('backoff_multiplier', (job) => job.backoffMultiplier),
+    num('initial_delay_ms', (job) => job.initialDelayMs),
+    num('max_delay_ms', (job) => job.maxDelayMs),
+  ]),
+  num('timeout_seconds', (job) => job.timeoutSeconds),
+  ids('depends_on', (_job, edges) => edges.dependsOn),
+  ids('dependents', (_job, edges) => edges.dependents),
+  text('idempotency_key', (job) => job.idempotencyKey),
+  text('ref', (job) => job.ref),
+  text('concurrency_key', (job) => job.concurrencyKey),
+  num('attempts', (job) => job.attempts),
+  anyJson('result', (job) => job.result),
+  anyJson('error', (job) => job.error),
+  text('worker_id', (job) => job.workerId),
+  anyJson('waiting_reason', (job) => job.waitingReason),
+  instant('created_at', (job) => job.createdAt),
+  instant('updated_at', (job) => job.updatedAt),
+  maybeInstant('started_at', (job) => job.startedAt),
+  maybeInstant('completed_at', (job) => job.completedAt),
+  maybeInstant('next_run_at', (job) => job.nextRunAt),
+  maybeInstant('run_at', (job) => job.runAt),
+  text('schedule_id', (job) => job.scheduleId),
+  maybeInstant('scheduled_for', (job) => job.scheduledFor),
+] as const;
+
+const JOB_RESPONSE = object(JOB_RESPONSE_FIELDS);
+
+/** A field in the table that the DTO does not declare (and Swagger would not show) fails here. */
+const noUndeclaredField: Exclude<keyof ObjectOf<typeof JOB_RESPONSE_FIELDS>, keyof JobResponseDto> extends never ? true : never = true;
+void noUndeclaredField;
 
 /**
- * `JSON.stringify(JobResponseDto.from(job, edges))`, written straight from the entity: the same text,
- * field for field, without the intermediate object and its two nested ones (a batch answers with up to
- * MAX_BATCH_JOBS jobs, and their garbage and the generic serializer's walk were a tenth of its time).
- * The job's id and the edges are UUIDs from the database: nothing in them needs escaping.
+ * `JSON.stringify(JobResponseDto.from(job, edges))`, written straight from the entity: the same text
+ * without the intermediate object and its two nested ones (a batch answers with up to MAX_BATCH_JOBS
+ * jobs, and their garbage and the generic serializer's walk were a tenth of its time).
  */
-export function jobResponseJson(job: Job, edges: { dependsOn: readonly string[]; dependents: readonly string[] }): string {
-  const ids = (list: readonly string[]) => (list.length === 0 ? '[]' : `["${list.join('","')}"]`);
-  return (
-    `{"id":"${job.id}","type":${str(job.type)},"priority":"${job.priority}","status":"${job.status}","payload":${anyJson(job.payload)}` +
-    `,"resource_requirements":{"cpu_units":${num(job.cpuUnits)},"memory_mb":${num(job.memoryMb)}}` +
-    `,"retry_config":{"max_attempts":${num(job.maxAttempts)},"backoff_multiplier":${num(job.backoffMultiplier)}` +
-    `,"initial_delay_ms":${num(job.initialDelayMs)},"max_delay_ms":${num(job.maxDelayMs)}}` +
-    `,"timeout_seconds":${num(job.timeoutSeconds)},"depends_on":${ids(edges.dependsOn)},"dependents":${ids(edges.dependents)}` +
-    `,"idempotency_key":${str(job.idempotencyKey)},"ref":${str(job.ref)},"concurrency_key":${str(job.concurrencyKey ?? null)}` +
-    `,"attempts":${num(job.attempts)},"result":${anyJson(job.result)},"error":${anyJson(job.error)},"worker_id":${str(job.workerId)}` +
-    `,"waiting_reason":${anyJson(job.waitingReason)},"created_at":${isoJson(job.createdAt)},"updated_at":${isoJson(job.updatedAt)}` +
-    `,"started_at":${isoJson(job.startedAt)},"completed_at":${isoJson(job.completedAt)},"next_run_at":${isoJson(job.nextRunAt)}` +
-    `,"run_at":${isoJson(job.runAt ?? null)},"schedule_id":${str(job.scheduleId ?? null)},"scheduled_for":${isoJson(job.scheduledFor ?? null)}}`
-  );
+export function jobResponseJson(job: Job, edges: Edges): string {
+  return JOB_RESPONSE.json(job, edges);
 }
 
 export class JobPageResponseDto {
