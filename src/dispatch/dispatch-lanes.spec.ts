@@ -38,7 +38,7 @@ async function oneSlotLane(record: (data: DispatchedJobData) => string) {
 }
 
 /** What the scheduler hands over: a job it started itself (only id and attempts matter to the lane). */
-const startedJob = (id: string, attempts = 1) => ({ job: { id, attempts }, dependencies: [] }) as unknown as StartedJob;
+const startedJob = (id: string, attempts = 1) => ({ job: { id, attempts }, hasDependencies: false }) as unknown as StartedJob;
 
 describe('dispatch lanes (ROLE=all with Redis)', () => {
   it('hands jobs placed on the worker of this process over in memory, and every other worker through its Bull queue', async () => {

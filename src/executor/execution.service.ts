@@ -125,7 +125,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     // Handed over by the scheduler of this process, which started it already (one statement).
-    if (handedOver) return this.execute(handedOver.job, handedOver.job.attempts, handedOver.dependencies);
+    if (handedOver) return this.execute(handedOver.job, handedOver.job.attempts, handedOver.hasDependencies);
     let started;
     try {
       started = await this.lifecycle.start(jobId, attempt, this.identity.id);
@@ -135,7 +135,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (!started) return; // cancelled, re-placed or already started: not ours to run
-    await this.execute(started.job, attempt, started.dependencies);
+    await this.execute(started.job, attempt, started.hasDependencies);
   }
 
   private stopExecution(execution: Execution, reason: StopReason): void {
@@ -145,7 +145,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     execution.onStop();
   }
 
-  private async execute(job: RunnableJob, attempt: number, dependencies: readonly DependencyResult[]): Promise<void> {
+  private async execute(job: RunnableJob, attempt: number, hasDependencies: boolean): Promise<void> {
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
     let onStop!: () => void;
@@ -156,7 +156,9 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     const timer = setTimeout(() => this.stopExecution(execution, 'timeout'), job.timeoutSeconds * 1000);
     try {
       const handler = this.handlers.get(job.type);
-      const dependencyResults = byIdAndRef(dependencies);
+      const dependencyResults = hasDependencies
+        ? await this.recorder.read('dependency results', job, attempt, () => execution.stopReason !== undefined, () => this.dependencyResults(job.id))
+        : new Map<string, DependencyResult>();
       const ctx: JobContext = {
         get signal() {
           return signalOf(execution);
@@ -216,6 +218,15 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     // lost: the scheduler fails the job (WORKER_LOST, or OUTCOME_LOST when this worker fenced itself in time).
   }
 
+  private async dependencyResults(jobId: string): Promise<Map<string, DependencyResult>> {
+    const results = new Map<string, DependencyResult>();
+    for (const dep of await this.lifecycle.dependencyResults(jobId)) {
+      results.set(dep.id, dep);
+      if (dep.ref && !results.has(dep.ref)) results.set(dep.ref, dep);
+    }
+    return results;
+  }
+
   /** Log lines are kept on a best-effort basis: a line PostgreSQL could not take must not fail the handler. */
   private jobLogger(jobId: string, attempt: number): JobLogger {
     const write = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: Record<string, unknown>) =>
@@ -257,14 +268,4 @@ export function describeError(error: unknown): { code: string; message: string; 
     };
   }
   return { code: HANDLER_ERROR, message: clean(String(error)) };
-}
-
-/** A handler's view of its dependencies' outcomes (DESIGN §5): by id, and by ref where it has one. */
-function byIdAndRef(dependencies: readonly DependencyResult[]): Map<string, DependencyResult> {
-  const results = new Map<string, DependencyResult>();
-  for (const dep of dependencies) {
-    results.set(dep.id, dep);
-    if (dep.ref && !results.has(dep.ref)) results.set(dep.ref, dep);
-  }
-  return results;
 }

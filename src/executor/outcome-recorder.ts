@@ -87,10 +87,15 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     this.logger.error({ err: error instanceof NotStorable ? error.cause : error, jobId: job.id, attempt }, `the ${what} of the job was not stored (${reason}); the scheduler will fail the attempt as lost`);
   }
 
+  /** A read the handler needs before it runs, retried like the writes (a passing error must not cost an attempt). */
+  read<T>(what: string, job: RunnableJob, attempt: number, isStopped: () => boolean, read: () => Promise<T>): Promise<T> {
+    return this.untilStored(what, job, attempt, read, undefined, isStopped);
+  }
+
   /**
    * Runs `write` until it resolves. A transient failure is logged (the first, then every tenth) and
    * retried after a backoff; a permanent one is retried once `alone`, then thrown as NotStorable.
-   * Gives up (throws) when the process is closing.
+   * Gives up (throws) when the process is closing or `isStopped` says so.
    */
   private async untilStored<T>(
     what: string,
@@ -98,6 +103,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     attempt: number,
     write: () => Promise<T>,
     alone?: () => Promise<T>,
+    isStopped: () => boolean = () => false,
   ): Promise<T> {
     let failures = 0;
     let current = write;
@@ -113,7 +119,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
           current = alone;
           continue;
         }
-        if (this.closing) throw error;
+        if (this.closing || isStopped()) throw error;
         if (failures === 1 || failures % 10 === 0) {
           this.logger.warn({ err: (error as Error).message, jobId: job.id, attempt, failures }, `could not store the ${what} of the job; writing it again until PostgreSQL takes it`);
         }

@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
 import type { JobStatus } from './domain/job-state.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
+import type { DependencyResult } from './job-row.js';
 
 export interface DependencyState {
   id: string;
@@ -49,6 +50,15 @@ export class JobGraphRepository {
       edges.get(depends_on_id)?.dependents.push(job_id);
     }
     return edges;
+  }
+
+  /** Results of a job's direct dependencies (DESIGN §5: ctx gives them to the handler). */
+  async dependencyResults(jobId: string): Promise<DependencyResult[]> {
+    return this.sql.query(
+      `SELECT j.id, j.ref, j.type, j.result FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
+       WHERE d.job_id = $1 ORDER BY j.created_at, j.id`,
+      [jobId]
+    );
   }
 
   /** The connected dependency graph around a job (both directions), at most `limit` nodes. */

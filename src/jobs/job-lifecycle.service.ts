@@ -8,6 +8,7 @@ import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import type { DependencyResult, RunnableJob, StartedJob } from './job-row.js';
+import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository, type LogLine } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
@@ -40,6 +41,7 @@ export class JobLifecycleService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly logs: JobLogRepository,
+    private readonly dag: JobGraphRepository,
     private readonly transitions: JobTransitionsRepository,
     private readonly placements: JobStartsRepository,
     private readonly events: JobEventBus,
@@ -163,6 +165,10 @@ export class JobLifecycleService {
     return (await this.placements.releaseCancelled([id])) > 0;
   }
 
+  async dependencyResults(jobId: string): Promise<DependencyResult[]> {
+    return this.dag.dependencyResults(jobId);
+  }
+
   /**
    * Publishes a statement's events (after its commit) and counts its transitions. Local listeners
    * get them before this returns; the Redis publish is sent at once, in call order (one connection,
@@ -219,14 +225,14 @@ export class JobLifecycleService {
   }
 
   /** Publishes a start statement's events and observes the queue waits. */
-  private afterStart(moved: Moved<RunnableJob> & { dependencies: Map<string, DependencyResult[]> }): StartedJob[] {
+  private afterStart(moved: Moved<RunnableJob> & { withDependencies: Set<string> }): StartedJob[] {
     this.publish(moved);
     for (const job of moved.jobs) {
       if (job.queuedAt && job.startedAt) {
         this.metrics.queueWait.observe({ type: job.type }, (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000);
       }
     }
-    return moved.jobs.map((job) => ({ job, dependencies: moved.dependencies.get(job.id) ?? [] }));
+    return moved.jobs.map((job) => ({ job, hasDependencies: moved.withDependencies.has(job.id) }));
   }
 
   private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {

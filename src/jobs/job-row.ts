@@ -19,8 +19,7 @@ export type RunnableJob = Pick<
 /** A job its start statement moved to running, as it is handed to its worker's executor. */
 export interface StartedJob {
   job: RunnableJob;
-  /** Its direct dependencies' outcomes, read by the start statement itself (none for a job without dependencies). */
-  dependencies: DependencyResult[];
+  hasDependencies: boolean;
 }
 
 /** A dependency's outcome as the dependent job's handler sees it (DESIGN §5). */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
 import { transition } from './domain/job-state.js';
-import { rowToRunnableJob, RUNNABLE_JOB_COLUMNS, type DependencyResult, type RunnableJob } from './job-row.js';
+import { rowToRunnableJob, RUNNABLE_JOB_COLUMNS, type RunnableJob } from './job-row.js';
 import { INSERT_LOGS, LOG_FLAT, NOTHING_MOVED, RESULT_FLAT, RETURNING_FLAT, runTransition, type Moved } from './transition-sql.js';
 import { guardOf } from './transition-guard.js';
 
@@ -26,8 +26,8 @@ export class JobStartsRepository {
   constructor(private readonly sql: Sql) {}
 
   /** ready -> running on this worker, for jobs placed here and not started yet. */
-  async start(items: readonly StartItem[], workerId: string): Promise<Moved<RunnableJob> & { dependencies: Map<string, DependencyResult[]> }> {
-    if (items.length === 0) return { ...NOTHING_MOVED, dependencies: new Map() };
+  async start(items: readonly StartItem[], workerId: string): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+    if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
        WHERE j.id = i.id AND ${START} AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
@@ -41,8 +41,8 @@ export class JobStartsRepository {
    * worker is `active` (a draining one takes no new work), and fenced by the leadership `epoch` like
    * `place` (a deposed leader starts nothing).
    */
-  async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null): Promise<Moved<RunnableJob> & { dependencies: Map<string, DependencyResult[]> }> {
-    if (ids.length === 0) return { ...NOTHING_MOVED, dependencies: new Map() };
+  async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+    if (ids.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `WHERE j.id = ANY($1::uuid[]) AND ${PLACE_AND_START} AND NOT j.allocated
          AND EXISTS (SELECT 1 FROM workers w WHERE w.id = $3 AND w.status = 'active') AND ${FENCED('$2')}`,
@@ -52,14 +52,8 @@ export class JobStartsRepository {
     );
   }
 
-  /**
-   * ready -> running for the rows `where` picks; the worker's id is parameter `$<last>`; `ctes` go before `moved`.
-   * Each started job comes back with its direct dependencies' outcomes (their ids, refs, types and results, in
-   * submit order), which its handler receives: read here, the start needs no second round trip for them.
-   * They cannot change once the job is ready: its dependencies have completed, a completed job never runs
-   * again, and none that an unfinished job depends on can be deleted.
-   */
-  private async startWhere(where: string, params: unknown[], place = '', ctes = ''): Promise<Moved<RunnableJob> & { dependencies: Map<string, DependencyResult[]> }> {
+  /** ready -> running for the rows `where` picks; the worker's id is parameter `$<last>`; `ctes` go before `moved`. */
+  private async startWhere(where: string, params: unknown[], place = '', ctes = ''): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     const worker = `$${params.length}::text`;
     const { jobs, events, rows } = await runTransition(
       this.sql,
@@ -71,16 +65,13 @@ export class JobStartsRepository {
        ), logged AS (
          ${INSERT_LOGS} ${LOG_FLAT('moved', `'info'`, `'attempt ' || m.attempts || ' started on worker ' || ${worker}`, `'job_started'`)}
        )
-       SELECT r.*, (SELECT jsonb_agg(jsonb_build_object('id', dj.id, 'ref', dj.ref, 'type', dj.type, 'result', dj.result) ORDER BY dj.created_at, dj.id)
-                    FROM job_dependencies d JOIN jobs dj ON dj.id = d.depends_on_id WHERE d.job_id = r.id) AS dependency_results
+       SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies
        FROM (${RESULT_FLAT('moved', `'job_started'`, RUNNABLE_JOB_COLUMNS)}) r`,
       params,
       undefined,
       rowToRunnableJob,
     );
-    const dependencies = new Map<string, DependencyResult[]>();
-    for (const r of rows) if (r.dependency_results) dependencies.set(r.id as string, r.dependency_results as DependencyResult[]);
-    return { jobs, events, dependencies };
+    return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
   }
 
   /** Releases the resources of cancelled jobs whose handlers stopped. */
