@@ -1,7 +1,7 @@
 // What the queue rules cost (docs/queues.md): the same noop jobs end to end (batch submit -> completed) and
 // the same pickup latency, plain and with 100 distinct concurrency keys under a key_concurrency_limit,
 // in one `ROLE=all` process, in the same run.
-import { pickup, throughput } from '../lib/end-to-end.js';
+import { pickup, pickupByGroup, throughput } from '../lib/end-to-end.js';
 
 const JOBS = Number(process.env.BENCH_FLOW_JOBS ?? 10_000);
 const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 300);
@@ -25,7 +25,7 @@ export default {
   name: 'flow-control',
   description:
     `Noop jobs end to end (batches of 1,000, 4 in flight) and pickup latency (${PICKUP_JOBS} jobs 10 ms apart), plain and with ` +
-    `${KEYS} concurrency keys under key_concurrency_limit ${KEY_LIMIT}, one ROLE=all process; "vs plain" is keyed / plain.`,
+    `${KEYS} concurrency keys under key_concurrency_limit ${KEY_LIMIT}, one ROLE=all process; then ${2 * PICKUP_JOBS} pickups alternating plain and keyed; "vs plain" is keyed / plain.`,
   async run(ctx) {
     const service = await ctx.startService({ env: WORKER_ENV });
     const rows = [];
@@ -37,6 +37,14 @@ export default {
       await patchJson(service, '/queues/noop', { key_concurrency_limit: KEY_LIMIT });
       rows.push(versus(await throughput(service, `${JOBS} noop, ${KEYS} keys, key limit ${KEY_LIMIT}`, { jobs: JOBS, keyOf: (i) => `k${i % KEYS}` }), plain, 'jobs/s'));
       rows.push(versus(await pickup(service, `pickup, ${KEYS} keys, key limit ${KEY_LIMIT}`, { jobs: PICKUP_JOBS, keyOf: (i) => `k${i % KEYS}` }), plainPickup, 'p99 ms'));
+      // The two pickups above run one after the other, the keyed one on a process and a table 10,000 jobs
+      // older; interleaving plain and keyed submits measures both under the same conditions.
+      const [mixedPlain, mixedKeyed] = await pickupByGroup(
+        service,
+        { plain: 'pickup interleaved, plain', keyed: `pickup interleaved, ${KEYS} keys, key limit ${KEY_LIMIT}` },
+        { jobs: 2 * PICKUP_JOBS, keyOf: (i) => (i % 2 === 1 ? `k${(i >> 1) % KEYS}` : undefined), groupOf: (i) => (i % 2 === 1 ? 'keyed' : 'plain') },
+      );
+      rows.push(mixedPlain, versus(mixedKeyed, mixedPlain, 'p99 ms'));
     } finally {
       await ctx.stopService(service);
     }
