@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { planPlacements, type AdmissionGate } from '../resources/domain/placement.js';
 import { PlacementsService } from '../resources/placements.service.js';
-import { changedReasons, fullWindowPlaced, keyedSeenAfter, leftOut, queuedJobs, rateTimerDelay, rateTimerKept, readyRead, anyRoom } from './domain/scheduling.js';
+import { changedReasons, fullWindowPlaced, keyedSeenAfter, leftOut, queuedJobs, rateTimerDelay, rateTimerKept, readsFairAtOnce, anyRoom } from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';
@@ -25,7 +25,7 @@ export class PlacementPass {
   private again = false;
   private scheduled = false;
   private lastReasonsAt = 0;
-  /** The last read that found jobs found a keyed one: the next pass reads fair without probing (readyRead). */
+  /** The last read that found jobs found a keyed one: the next pass reads fair without probing (readsFairAtOnce). */
   private keyedSeen = false;
   private readonly rateTimer = new WakeTimer(() => this.kick(), rateTimerKept, rateTimerDelay);
 
@@ -95,7 +95,7 @@ export class PlacementPass {
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
     await this.flow.publishHeld(held, reasonsDue);
-    const fair = readyRead(held, this.keyedSeen) === 'fair' || (await this.queue.anyKeyedReady());
+    const fair = readsFairAtOnce(held, this.keyedSeen) || (await this.queue.anyKeyedReady());
     const ready = fair
       ? await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, leftOut(held))
       : await this.placements.readyQueue(SCHEDULER_TIMING.passWindow);

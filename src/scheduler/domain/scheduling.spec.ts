@@ -21,7 +21,7 @@ import {
   PROMOTE_ROUND_MIN,
   PROMOTE_ROUND_MS,
   promoteAgainAfterRead,
-  readyRead,
+  readsFairAtOnce,
   promoteAgainAtOnce,
   promoteRoundLimit,
   promoteRowCost,
@@ -132,10 +132,10 @@ describe('which jobs a pass considers', () => {
   });
 
   it('reads the fair queue at once while keyed jobs keep coming, and probes again once a read finds only jobs without keys', () => {
-    expect(readyRead(undefined, false)).toBe('plain-or-probe');
-    expect(readyRead(heldBy({ t: { concurrencyLimit: 5 } }), false)).toBe('plain-or-probe');
-    expect(readyRead(heldBy({ p: { paused: true } }), false)).toBe('fair');
-    expect(readyRead(undefined, true)).toBe('fair');
+    expect(readsFairAtOnce(undefined, false)).toBe(false);
+    expect(readsFairAtOnce(heldBy({ t: { concurrencyLimit: 5 } }), false)).toBe(false);
+    expect(readsFairAtOnce(heldBy({ p: { paused: true } }), false)).toBe(true);
+    expect(readsFairAtOnce(undefined, true)).toBe(true);
     const keyed = { concurrencyKey: 'A' };
     const plain = { concurrencyKey: null };
     expect(keyedSeenAfter([plain, keyed], false)).toBe(true);

@@ -80,17 +80,15 @@ export type Held = ReturnType<FlowGate['heldBack']>;
 export const holdsAnything = (held: Held | undefined) => held !== undefined && (held.types.size > 0 || held.pairs.size > 0);
 
 /**
- * Which read of the ready queue a pass makes. `fair`: the fair query (turns between keys, without what
- * is held), right whatever is queued; `plain`: the plain head, right only when no ready job has a key
- * and nothing is held; `probe`: ask the database whether a keyed job is ready first. A pass whose last
- * read (one that found jobs) saw a keyed job reads fair straight away: while keyed jobs keep coming,
- * that saves the probe's round trip on every pass; jobs without keys keep the plain read, probe included.
+ * Whether a pass reads the fair ready queue without first asking the database if any keyed job is ready.
+ * The fair query is right whatever is queued; the plain head only when no ready job has a key and nothing
+ * is held. So it reads fair at once when something is held, or when the last read that found jobs found a
+ * keyed one (while keyed jobs keep coming, that saves the probe's round trip on every pass); otherwise it
+ * probes, and jobs without keys keep the plain read.
  */
-export function readyRead(held: Held | undefined, keyedSeen: boolean): 'fair' | 'plain-or-probe' {
-  return holdsAnything(held) || keyedSeen ? 'fair' : 'plain-or-probe';
-}
+export const readsFairAtOnce = (held: Held | undefined, keyedSeen: boolean) => holdsAnything(held) || keyedSeen;
 
-/** Whether the next pass reads fair straight away (readyRead): an empty read leaves it as it was. */
+/** Whether the last read that found jobs found a keyed one (readsFairAtOnce): an empty read leaves it as it was. */
 export function keyedSeenAfter(ready: ReadonlyArray<{ concurrencyKey: string | null }>, before: boolean): boolean {
   return ready.length === 0 ? before : ready.some((j) => j.concurrencyKey !== null);
 }
