@@ -16,6 +16,8 @@ export interface ReadyJob {
   id: string;
   type: string;
   concurrencyKey: string | null;
+  /** Its priority (job_priority): the ready queues are ordered by it first. */
+  priority: string;
   cpuUnits: number;
   memoryMb: number;
   queuedAt: Date | null;
@@ -30,6 +32,7 @@ export function toReadyJob(r: Record<string, unknown>): ReadyJob {
     id: r.id as string,
     type: r.type as string,
     concurrencyKey: (r.concurrency_key as string | null) ?? null,
+    priority: r.priority as string,
     cpuUnits: r.cpu_units as number,
     memoryMb: r.memory_mb as number,
     queuedAt: (r.queued_at as Date | null) ?? null,

@@ -36,7 +36,7 @@ export class PlacementRepository {
    */
   async readyQueue(limit: number): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `SELECT id, type, concurrency_key, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+      `SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
               waiting_reason->>'message' AS reason_message
        FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
       [limit]

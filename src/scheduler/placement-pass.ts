@@ -3,7 +3,22 @@ import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { planPlacements, type AdmissionGate } from '../resources/domain/placement.js';
 import { PlacementsService } from '../resources/placements.service.js';
-import { changedReasons, fullWindowPlaced, keyedSeenAfter, leftOut, queuedJobs, rateTimerDelay, rateTimerKept, readsFairAtOnce, anyRoom } from './domain/scheduling.js';
+import type { ReadyJob } from '../database/job-order.js';
+import {
+  anyRoom,
+  backlogAfter,
+  changedReasons,
+  fairOrder,
+  fullWindowPlaced,
+  keyedSeenAfter,
+  leftOut,
+  queuedJobs,
+  rateTimerDelay,
+  rateTimerKept,
+  readsFairAtOnce,
+  readsHeadFirst,
+  type Held,
+} from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';
@@ -25,8 +40,10 @@ export class PlacementPass {
   private again = false;
   private scheduled = false;
   private lastReasonsAt = 0;
-  /** The last read that found jobs found a keyed one: the next pass reads fair without probing (readsFairAtOnce). */
+  /** The last read that found jobs found a keyed one (readsFairAtOnce). */
   private keyedSeen = false;
+  /** The ready queue had more than a window at the last read (backlogAfter). */
+  private backlog = false;
   private readonly rateTimer = new WakeTimer(() => this.kick(), rateTimerKept, rateTimerDelay);
 
   constructor(
@@ -95,11 +112,7 @@ export class PlacementPass {
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
     await this.flow.publishHeld(held, reasonsDue);
-    const fair = readsFairAtOnce(held, this.keyedSeen) || (await this.queue.anyKeyedReady());
-    const ready = fair
-      ? await this.queue.fairReadyQueue(SCHEDULER_TIMING.passWindow, leftOut(held))
-      : await this.placements.readyQueue(SCHEDULER_TIMING.passWindow);
-    this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
+    const ready = await this.readReady(held);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
       if (reasonsDue) this.lastReasonsAt = Date.now();
@@ -118,6 +131,22 @@ export class PlacementPass {
       this.lastReasonsAt = Date.now();
     }
     return fullWindowPlaced(placed, ready.length, SCHEDULER_TIMING.passWindow);
+  }
+
+  /**
+   * The head of the ready queue in fair order (readsHeadFirst): the plain head, ordered here when it
+   * is the whole ready set; the fair query when a backlog may hide earlier turns or held jobs fill the head.
+   */
+  private async readReady(held: Held | undefined): Promise<ReadyJob[]> {
+    const window = SCHEDULER_TIMING.passWindow;
+    const head = readsHeadFirst(held, this.keyedSeen, this.backlog) ? await this.placements.readyQueue(window) : null;
+    let ready: ReadyJob[];
+    if (head && head.length < window) ready = fairOrder(head, leftOut(held), window);
+    else if (head && !readsFairAtOnce(held, this.keyedSeen) && !head.some((j) => j.concurrencyKey !== null) && !(await this.queue.anyKeyedReady())) ready = head;
+    else ready = await this.queue.fairReadyQueue(window, leftOut(held));
+    this.backlog = backlogAfter(head?.length ?? null, ready.length, window);
+    this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
+    return ready;
   }
 
   /** Wakes the scheduler when the next rate-limited start is allowed. */

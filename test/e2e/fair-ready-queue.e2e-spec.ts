@@ -5,6 +5,8 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { Sql } from '../../src/database/sql.js';
 import { ReadyCandidatesRepository } from '../../src/jobs/ready-candidates.repository.js';
+import { PlacementRepository } from '../../src/resources/placement.repository.js';
+import { fairOrder } from '../../src/scheduler/domain/scheduling.js';
 import { createTestSpace } from '../support/test-app.js';
 
 /**
@@ -17,6 +19,7 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
   let db: DataSource;
   let admin: pg.Client;
   let repo: ReadyCandidatesRepository;
+  let head: PlacementRepository;
 
   interface Row {
     ref: string;
@@ -44,8 +47,14 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
     }
   }
 
+  /**
+   * The fair query's order, as refs. Every case also checks that the placement pass's other way to the
+   * same order, the plain head read whole and ordered by fairOrder, gives exactly the same jobs in the same order.
+   */
   async function refs(limit: number, held = { types: [] as string[], pairs: [] as Array<{ type: string; key: string }> }): Promise<string[]> {
     const jobs = await repo.fairReadyQueue(limit, held);
+    const whole = await head.readyQueue(1000);
+    expect(fairOrder(whole, held, limit).map((j) => j.id)).toEqual(jobs.map((j) => j.id));
     const byId = new Map(
       (await admin.query(`SELECT id, ref FROM jobs WHERE id = ANY($1::uuid[])`, [jobs.map((j) => j.id)])).rows.map((r) => [r.id as string, r.ref as string]),
     );
@@ -57,6 +66,7 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
     db = new DataSource(dataSourceOptions(parseConfig(space.env({ ROLE: 'all' }))));
     await db.initialize();
     repo = new ReadyCandidatesRepository(new Sql(db));
+    head = new PlacementRepository(new Sql(db));
     admin = new pg.Client({ connectionString: space.databaseUrl });
     await admin.connect();
   });
@@ -124,5 +134,31 @@ describe('ReadyCandidatesRepository.fairReadyQueue', () => {
     ]);
     // Two keys in a window of 4: a share of 2 each; key k's are its two due earliest, whatever their type.
     expect(await refs(4)).toEqual(['k-email0', 'm0', 'k-noop0']);
+  });
+
+  it('gives the same order both ways on a mixed ready set: keys, priorities, delays, held types and pairs, several windows', async () => {
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const priorities = ['low', 'normal', 'high', 'critical'] as const;
+    const keys = ['a', 'b', 'c', 'd', null, null];
+    const types = ['noop', 'email', 'fetch'];
+    await insert(
+      Array.from({ length: 240 }, (_, i) => ({
+        ref: `r${i}`,
+        type: types[next(types.length)],
+        key: keys[next(keys.length)]!,
+        createdAgo: 1000 - next(900),
+        runAtAgo: next(4) === 0 ? next(900) : undefined,
+        priority: priorities[next(priorities.length)],
+      })),
+    );
+    const held = { types: ['fetch'], pairs: [{ type: 'email', key: 'b' }] };
+    for (const limit of [1, 7, 50, 100, 500]) {
+      expect((await refs(limit)).length).toBeGreaterThan(0);
+      expect((await refs(limit, held)).length).toBeGreaterThan(0);
+    }
   });
 });

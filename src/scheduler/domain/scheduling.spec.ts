@@ -22,6 +22,9 @@ import {
   PROMOTE_ROUND_MS,
   promoteAgainAfterRead,
   readsFairAtOnce,
+  readsHeadFirst,
+  backlogAfter,
+  fairOrder,
   promoteAgainAtOnce,
   promoteRoundLimit,
   promoteRowCost,
@@ -45,6 +48,7 @@ const ready = (id: string, over: Partial<ReadyRow> = {}): ReadyRow => ({
   id,
   type: 't',
   concurrencyKey: null,
+  priority: 'normal',
   cpuUnits: 1,
   memoryMb: 128,
   queuedAt: new Date(10_000),
@@ -142,6 +146,65 @@ describe('which jobs a pass considers', () => {
     expect(keyedSeenAfter([], true)).toBe(true);
     expect(keyedSeenAfter([], false)).toBe(false);
     expect(keyedSeenAfter([plain], true)).toBe(false);
+  });
+
+  it('reads the plain head first unless a backlog with keys or holds needs the fair query', () => {
+    const paused = heldBy({ p: { paused: true } });
+    expect(readsHeadFirst(undefined, false, false)).toBe(true);
+    expect(readsHeadFirst(undefined, true, false)).toBe(true); // keyed jobs, no backlog: the head is the whole set
+    expect(readsHeadFirst(paused, false, false)).toBe(true);
+    expect(readsHeadFirst(undefined, false, true)).toBe(true); // a backlog without keys: the head, then a probe
+    expect(readsHeadFirst(undefined, true, true)).toBe(false);
+    expect(readsHeadFirst(paused, false, true)).toBe(false);
+    expect(backlogAfter(500, 500, 500)).toBe(true);
+    expect(backlogAfter(499, 499, 500)).toBe(false);
+    expect(backlogAfter(500, 120, 500)).toBe(true); // the fair read after a full head: the head's count tells
+    expect(backlogAfter(null, 3, 500)).toBe(true); // straight to the fair query: a backlog lasts while it finds jobs
+    expect(backlogAfter(null, 0, 500)).toBe(false);
+  });
+
+  describe('fairOrder: the fair ready queue of a whole ready set', () => {
+    /** Rows in the plain order (priority, due time, id), as the head read returns them. */
+    const row = (id: string, key: string | null, over: Partial<ReadyRow> = {}) => ready(id, { concurrencyKey: key, ...over });
+    const ids = (rows: ReadyRow[]) => rows.map((r) => r.id);
+    const none = { types: [], pairs: [] };
+
+    it('gives keys turns: a key with 10 jobs does not delay a key with 2 by more than one turn', () => {
+      const head = [...Array.from({ length: 10 }, (_, i) => row(`big${i}`, 'big')), row('small0', 'small'), row('small1', 'small'), row('plain0', null)];
+      expect(ids(fairOrder(head, none, 6))).toEqual(['big0', 'small0', 'plain0', 'big1', 'small1', 'big2']);
+    });
+
+    it("cuts each key to its share of the window, its jobs due earliest", () => {
+      const head = [row('a1', 'a'), row('a2', 'a'), row('b1', 'b'), row('late', 'a')];
+      expect(ids(fairOrder(head, none, 4))).toEqual(['a1', 'b1', 'a2']); // two keys in a window of 4: a share of 2 each
+      expect(ids(fairOrder(head, none, 10))).toEqual(['a1', 'b1', 'a2', 'late']);
+    });
+
+    it('orders by priority before turns, and turns start again in each priority', () => {
+      const head = [row('a-high', 'a', { priority: 'high' }), row('a-normal', 'a'), row('b-normal', 'b'), row('a-normal2', 'a'), row('p', null)];
+      expect(ids(fairOrder(head, none, 10))).toEqual(['a-high', 'a-normal', 'b-normal', 'p', 'a-normal2']);
+    });
+
+    it('leaves out a held (type, key) pair and a held type, never the other types of the same key', () => {
+      const head = [
+        row('k-email', 'k', { type: 'email' }),
+        row('k-noop', 'k', { type: 'noop' }),
+        row('k-fetch', 'k', { type: 'fetch' }),
+        row('j-email', 'j', { type: 'email' }),
+        row('plain-fetch', null, { type: 'fetch' }),
+        row('plain-noop', null, { type: 'noop' }),
+      ];
+      const out = { types: ['fetch'], pairs: [{ type: 'email', key: 'k' }] };
+      expect(ids(fairOrder(head, out, 10))).toEqual(['k-noop', 'j-email', 'plain-noop']);
+    });
+
+    it("counts a key's share across its types, and keeps the plain order when no job has a key", () => {
+      const head = [row('k-email0', 'k', { type: 'email' }), row('k-noop0', 'k'), row('k-email1', 'k', { type: 'email' }), row('k-noop1', 'k'), row('m0', 'm')];
+      expect(ids(fairOrder(head, none, 4))).toEqual(['k-email0', 'm0', 'k-noop0']);
+      const plain = [row('x', null, { priority: 'high' }), row('y', null), row('z', null)];
+      expect(ids(fairOrder(plain, none, 2))).toEqual(['x', 'y']);
+      expect(ids(fairOrder(plain, { types: ['t'], pairs: [] }, 10))).toEqual([]);
+    });
   });
 
   it('the held gauge changes only when a type held as a whole or its reason does, not with key holds or order', () => {
