@@ -35,14 +35,28 @@ async function chain(service, feed, length) {
   await waitFor(feed, (m) => m.event === 'job_completed' && m.jobId === last, 120_000).catch(() => undefined);
   off();
   const hops = [];
+  const links = [];
   for (let i = 1; i < items.length; i++) {
     const done = completedAt.get(items[i - 1].id);
     const started = startedAt.get(items[i].id);
+    const before = startedAt.get(items[i - 1].id);
     if (done !== undefined && started !== undefined) hops.push(started - done);
+    if (before !== undefined && started !== undefined) links.push(started - before);
   }
+  const first = startedAt.get(items[0].id);
+  const lastDone = completedAt.get(last);
   return {
     label: `chain of ${length}: hop (dependency completed -> dependent running)`,
-    metrics: { 'p50 ms': percentile(hops, 50), 'p99 ms': percentile(hops, 99), hops: hops.length },
+    metrics: {
+      'p50 ms': percentile(hops, 50),
+      'p99 ms': percentile(hops, 99),
+      hops: hops.length,
+      // The link does not depend on when the dependency's job_completed is published: it spans its run,
+      // its completion and the hop (dependency running -> dependent running).
+      'link p50 ms': percentile(links, 50),
+      'link p99 ms': percentile(links, 99),
+      'chain s': first !== undefined && lastDone !== undefined ? (lastDone - first) / 1000 : NaN,
+    },
     warnings: hops.length < length - 1 ? [`only ${hops.length}/${length - 1} hops measured`] : [],
   };
 }
@@ -125,7 +139,8 @@ export default {
   description:
     'One `ROLE=all` service per run (fresh database, worker capacity 200 slots / 200 cpu units). Latencies from the bench\'s own ' +
     'subscription to the Redis event channel (both stamps on the same path). **chain**: 200 noop jobs, each depending on the previous, one batch; ' +
-    'hop = job_completed of n -> job_started of n+1. **fan-in**: 1,000 noop children and a parent depending on all, one batch; whole run = ' +
+    'hop = job_completed of n -> job_started of n+1; link = job_started of n -> job_started of n+1 (its run, completion and hop); ' +
+    'chain s = job_started of the first -> job_completed of the last. **fan-in**: 1,000 noop children and a parent depending on all, one batch; whole run = ' +
     'submit -> parent completed. **big submit**: POST /jobs/batch of a 10,000-job random DAG (up to 3 dependencies per job), cycle check included. ' +
     '**BullMQ reference**: the same chain and fan-in as BullMQ FlowProducer flows, after the service has stopped (bench/lib/bullmq-reference.js: ' +
     'a fresh process holding the FlowProducer and a Worker of concurrency 64; the chain as nested flows, job n the only child of job n+1); ' +
