@@ -6,19 +6,14 @@ import { PlacementsService } from '../resources/placements.service.js';
 import type { ReadyJob } from '../database/job-order.js';
 import {
   anyRoom,
-  backlogAfter,
   changedReasons,
-  fairOrder,
   fullWindowPlaced,
-  keyedSeenAfter,
-  leftOut,
   queuedJobs,
   rateTimerDelay,
   rateTimerKept,
-  readsFairAtOnce,
-  readsHeadFirst,
   type Held,
 } from './domain/scheduling.js';
+import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst } from './domain/ready-read.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';

@@ -6,7 +6,7 @@ import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { Sql } from '../../src/database/sql.js';
 import { ReadyCandidatesRepository } from '../../src/jobs/ready-candidates.repository.js';
 import { PlacementRepository } from '../../src/resources/placement.repository.js';
-import { fairOrder } from '../../src/scheduler/domain/scheduling.js';
+import { fairOrder } from '../../src/scheduler/domain/ready-read.js';
 import { createTestSpace } from '../support/test-app.js';
 
 /**

@@ -13,18 +13,12 @@ import {
   fullWindowPlaced,
   heldChange,
   heldGauge,
-  keyedSeenAfter,
-  leftOut,
   liveWorkerIds,
   MAX_TIMER_MS,
   PROMOTE_BATCH,
   PROMOTE_ROUND_MIN,
   PROMOTE_ROUND_MS,
   promoteAgainAfterRead,
-  readsFairAtOnce,
-  readsHeadFirst,
-  backlogAfter,
-  fairOrder,
   promoteAgainAtOnce,
   promoteRoundLimit,
   promoteRowCost,
@@ -36,6 +30,7 @@ import {
   splitStale,
   type ReadyRow,
 } from './scheduling.js';
+import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst } from './ready-read.js';
 
 const event = (name: JobEventName, data: Record<string, unknown> = {}): JobEvent => ({
   event: name,

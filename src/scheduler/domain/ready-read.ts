@@ -1,0 +1,85 @@
+/**
+ * How a placement pass reads the ready queue (DESIGN §12), as pure decisions: which read it makes
+ * (the plain head or the fair query), what it learns from it for the next pass, and the fair order
+ * of a ready set read whole. No I/O.
+ */
+import type { ReadyJob } from '../../database/job-order.js';
+import { holdsAnything, type Held } from './scheduling.js';
+
+/**
+ * How a pass reads the ready queue (DESIGN §12). The fair order (keys take turns, what the rules hold
+ * back as a whole left out) is what it places in; it is computed in one of two ways:
+ *
+ * - While the ready set fits in the pass's window, the plain head read (priority, due time, id) returns
+ *   all of it, and `fairOrder` orders it here: the same order as the fair query, for the cost of the
+ *   plain read. That is the common case, and the one a pickup's latency depends on.
+ * - With a backlog (the head filled the window), jobs beyond the window may have earlier turns, so the
+ *   fair query is read (`fairReadyQueue`: a skip scan of the keys, each key's share). It is needed when
+ *   something is held, or a ready job has a key: in the head, or, probed for, behind it.
+ *
+ * So a pass reads the head first unless it knows of a backlog with keys or holds (`readsHeadFirst`),
+ * in which case it reads the fair query straight away, saving a head read per pass under load.
+ */
+export const readsFairAtOnce = (held: Held | undefined, keyedSeen: boolean) => holdsAnything(held) || keyedSeen;
+
+/** Whether a pass reads the plain head first: unless a backlog with keys or holds makes the fair query the one it needs. */
+export const readsHeadFirst = (held: Held | undefined, keyedSeen: boolean, backlog: boolean) => !backlog || !readsFairAtOnce(held, keyedSeen);
+
+/**
+ * Whether the ready queue had a backlog at the last read: the head filled the window (null: the pass
+ * read the fair query straight away, and a backlog lasts while that finds jobs).
+ */
+export const backlogAfter = (headRead: number | null, fairRead: number, window: number) =>
+  headRead === null ? fairRead > 0 : headRead >= window;
+
+/** Whether the last read that found jobs found a keyed one (readsFairAtOnce): an empty read leaves it as it was. */
+export function keyedSeenAfter(ready: ReadonlyArray<{ concurrencyKey: string | null }>, before: boolean): boolean {
+  return ready.length === 0 ? before : ready.some((j) => j.concurrencyKey !== null);
+}
+
+/**
+ * The fair ready queue's order (ReadyCandidatesRepository.fairReadyQueue, DESIGN §12) of a ready set
+ * read whole in the plain order (priority, due time, id): the types and (type, key) pairs in `out`
+ * left out; each key keeps its first `share` jobs (the window `limit` over its distinct open keys);
+ * then by priority, turn (each key's 1st, 2nd, ... job of that priority; jobs without a key share one
+ * turn), due time, id. Only exact when `head` is the whole ready set (a head read shorter than its limit).
+ */
+export function fairOrder(head: readonly ReadyJob[], out: { types: readonly string[]; pairs: ReadonlyArray<{ type: string; key: string }> }, limit: number): ReadyJob[] {
+  const heldTypes = new Set(out.types);
+  const heldPairs = new Set(out.pairs.map((p) => `${p.type}\u0000${p.key}`));
+  const open = head.filter((j) => !heldTypes.has(j.type) && (j.concurrencyKey === null || !heldPairs.has(`${j.type}\u0000${j.concurrencyKey}`)));
+  const keys = new Set(open.flatMap((j) => (j.concurrencyKey === null ? [] : [j.concurrencyKey])));
+  if (keys.size === 0) return open.slice(0, limit); // no turns to take: the plain order is the fair one
+  const share = Math.max(1, Math.ceil(limit / keys.size));
+  const taken = new Map<string, number>();
+  let turns = new Map<string | null, number>();
+  const ranked: Array<{ job: ReadyJob; band: number; turn: number; at: number }> = [];
+  let band = -1;
+  let priority: string | undefined;
+  for (const [at, job] of open.entries()) {
+    if (job.priority !== priority) {
+      band += 1;
+      priority = job.priority;
+      turns = new Map();
+    }
+    const key = job.concurrencyKey;
+    if (key !== null) {
+      const n = (taken.get(key) ?? 0) + 1;
+      taken.set(key, n);
+      if (n > share) continue;
+    }
+    const turn = (turns.get(key) ?? 0) + 1;
+    turns.set(key, turn);
+    ranked.push({ job, band, turn, at });
+  }
+  ranked.sort((a, b) => a.band - b.band || a.turn - b.turn || a.at - b.at);
+  return ranked.slice(0, limit).map((r) => r.job);
+}
+
+/** The types and (type, key) pairs the fair ready queue leaves out. */
+export function leftOut(held: Held | undefined): { types: string[]; pairs: Array<{ type: string; key: string }> } {
+  return {
+    types: [...(held?.types.keys() ?? [])],
+    pairs: [...(held?.pairs.values() ?? [])].map(({ type, key }) => ({ type, key })),
+  };
+}
