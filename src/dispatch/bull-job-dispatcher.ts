@@ -37,9 +37,10 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
     await Promise.all(
       [...byWorker].map(async ([workerId, list]) => {
         const queue = this.queue(workerId);
-        // Bull's add ignores an id it still has a hash for, e.g. one left failed after Redis lost the job's lock.
-        if (options.again) await Promise.all(list.map(({ jobId, attempt }) => this.removeIdle(queue, `${jobId}:${attempt}`)));
-        await queue.addBulk(list.map(({ jobId, attempt }) => ({ data: { jobId, attempt }, opts: { jobId: `${jobId}:${attempt}` } })));
+        const ids = options.again
+          ? await Promise.all(list.map(({ jobId, attempt }) => this.freshId(queue, `${jobId}:${attempt}`)))
+          : list.map(({ jobId, attempt }) => `${jobId}:${attempt}`);
+        await queue.addBulk(list.map(({ jobId, attempt }, i) => ({ data: { jobId, attempt }, opts: { jobId: ids[i] } })));
       }),
     );
   }
@@ -52,12 +53,24 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
     this.local.queueOf(workerId).handOver(started);
   }
 
-  private async removeIdle(queue: Bull.Queue<DispatchedJobData>, id: string): Promise<void> {
+  /**
+   * The Bull id for handing `id` over again. Bull's add ignores an id it still holds, so a copy that
+   * is not active (waiting, or left failed after Redis lost its lock) is removed first. An active copy
+   * cannot be removed, and may be held by a consumer that died after taking it and before starting the
+   * job (kill -9): Bull frees it only after its lock expires and a stalled check or two have passed,
+   * about a minute and a half. The job then goes out under an id of its own at once; if the active copy
+   * was alive after all, the worker's start (guarded by attempt) lets only one of them run.
+   */
+  private async freshId(queue: Bull.Queue<DispatchedJobData>, id: string): Promise<string> {
     try {
       const job = await queue.getJob(id);
-      if (job && !(await job.isActive())) await job.remove();
+      if (!job) return id;
+      if (await job.isActive()) return `${id}:again-${Date.now().toString(36)}`;
+      await job.remove();
+      return id;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message, bullJobId: id }, 'could not clear a stale queue entry');
+      return `${id}:again-${Date.now().toString(36)}`;
     }
   }
 

@@ -10,7 +10,8 @@ export interface Dispatch {
 
 /**
  * Hands placed jobs to their workers (DESIGN §1). Repeats are harmless: the worker's start is a
- * guarded update, and the Bull implementation dedups on `<job id>:<attempt>`.
+ * guarded update, and the Bull implementation dedups on `<job id>:<attempt>` (a hand-over
+ * again past a copy a dead consumer still holds goes out under an id of its own).
  */
 export abstract class JobDispatcher {
   /**

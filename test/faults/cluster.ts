@@ -35,6 +35,8 @@ export interface Settled {
   /** Never terminal within the wait. */
   lost: number;
   notCompleted: Array<{ id: string; status: string }>;
+  /** For a job not completed: its row as the scheduler sees it, so a failure can be read from the report. */
+  detail: Array<Record<string, unknown>>;
 }
 
 export class Cluster {
@@ -200,7 +202,18 @@ export class Cluster {
                 `SELECT id, status FROM jobs WHERE id = ANY($1::uuid[]) AND status <> 'completed' ORDER BY id LIMIT 20`,
                 [ids],
               );
-        return { submitted: ids.length, completed, other: terminal - completed, lost: ids.length - terminal, notCompleted };
+        const detail =
+          notCompleted.length === 0
+            ? []
+            : await this.faults.query<Record<string, unknown>>(
+                `SELECT id, status, attempts, worker_id, allocated, waiting_reason, placed_at, queued_at, run_at, next_run_at,
+                        created_at, updated_at, started_at, event_seq,
+                        (SELECT json_agg(json_build_object('at', l.created_at, 'event', l.event, 'message', l.message) ORDER BY l.id)
+                           FROM job_logs l WHERE l.job_id = j.id) AS log
+                   FROM jobs j WHERE id = ANY($1::uuid[]) AND status <> 'completed' ORDER BY id LIMIT 5`,
+                [ids],
+              );
+        return { submitted: ids.length, completed, other: terminal - completed, lost: ids.length - terminal, notCompleted, detail };
       }
       await sleep(250);
     }

@@ -52,6 +52,13 @@ async function drill(name: string, inject: () => Promise<string[]>, after?: () =
     requests: cluster.probe.requests,
     seconds: (Date.now() - startedAt) / 1000,
   });
+  if (settled.detail.length > 0) {
+    const workers = await cluster.faults.query(`SELECT id, status, pid, started_at, last_heartbeat_at, stopped_at FROM workers ORDER BY id`);
+    const table = await cluster.faults.query(
+      `SELECT status, allocated, worker_id, attempts, count(*)::int AS jobs FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'timeout') GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    );
+    process.stdout.write(`\n${name}: jobs not completed\n${JSON.stringify({ jobs: settled.detail, workers, table }, null, 1)}\n`);
+  }
   expect({ lost: settled.lost, overlapping, notCompleted: settled.notCompleted }).toEqual({ lost: 0, overlapping: [], notCompleted: [] });
   await cluster.nothingBooked();
   cluster.expectNoCrash();
