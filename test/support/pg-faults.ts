@@ -42,6 +42,15 @@ export class PgFaults {
     return terminated;
   }
 
+  /** Whether any session is connected to a database of test run `run` (a run killed without its teardown has none). */
+  async runIsConnected(run: string): Promise<boolean> {
+    const { rows } = await this.admin.query<{ connected: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE starts_with(datname, $1)) AS connected`,
+      [`draconic_test_${run}_`],
+    );
+    return rows[0]?.connected ?? true;
+  }
+
   /** Runs a read on the space's database through the admin server connection's credentials. */
   async query<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<T[]> {
     const url = new URL(TEST_DATABASE_URL);
