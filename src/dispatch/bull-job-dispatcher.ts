@@ -62,15 +62,16 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
    * was alive after all, the worker's start (guarded by attempt) lets only one of them run.
    */
   private async freshId(queue: Bull.Queue<DispatchedJobData>, id: string): Promise<string> {
+    const own = `${id}:again-${Date.now().toString(36)}`;
     try {
       const job = await queue.getJob(id);
       if (!job) return id;
-      if (await job.isActive()) return `${id}:again-${Date.now().toString(36)}`;
+      if (await job.isActive()) return own;
       await job.remove();
       return id;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message, bullJobId: id }, 'could not clear a stale queue entry');
-      return `${id}:again-${Date.now().toString(36)}`;
+      return own;
     }
   }
 

@@ -6,7 +6,8 @@ export const SCHEDULER_TIMING = {
    * Ready jobs considered per placement round. A pass is what a job arriving meanwhile waits for,
    * however high its priority, so the window keeps passes short: with 1,000 jobs coming due at once,
    * passes of 500 made a job of higher priority wait 3-9 times its pickup alone at the p99, passes of
-   * 100 about twice, and throughput did not move (bench/README, "Schedule firing"). A pass's own fixed
+   * 100 2-5 times (0.44-0.65 of the wait with 500), and throughput did not move (bench/README,
+   * "Schedule firing"). A pass's own fixed
    * cost (one read, one start statement) stays small beside 100 rows.
    */
   passWindow: 100,
