@@ -35,10 +35,12 @@ afterAll(async () => {
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 const eventsOf = (id: string) => updates.filter((u) => u.job_id === id).map((u) => u.event);
 const eventOf = (id: string, event: string) => updates.find((u) => u.job_id === id && u.event === event);
+/** The job reached `status` in the table, and its event for it reached the socket (it leaves after the commit). */
 const finished = async (id: string, status = 'completed') =>
   expectEventually(async () => {
     const job = await app.getJob(id);
     expect(job.status).toBe(status);
+    expect(eventsOf(id)).toContain(`job_${status}`);
     return job;
   }, { timeoutMs: 15_000 });
 
