@@ -7,6 +7,12 @@
  */
 export const DUE_AT = 'GREATEST(created_at, run_at)';
 
+/** What the queue rules hold back as a whole (DESIGN §12): every ready job of `types`, and of each (type, key) pair. */
+export interface HeldBack {
+  types: string[];
+  pairs: Array<{ type: string; key: string }>;
+}
+
 /**
  * A ready job as the placement pass reads it: from the ready queue (resources/) or from the fair ready
  * queue (jobs/), both selecting the columns below (waiting_reason's code and message as reason_code and

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Job, WaitingReason } from './entities/job.entity.js';
-import { ReadyCandidatesRepository, type HeldBack } from './ready-candidates.repository.js';
+import type { HeldBack } from '../database/job-order.js';
+import { ReadyCandidatesRepository } from './ready-candidates.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
 

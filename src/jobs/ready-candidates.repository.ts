@@ -2,13 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { QUEUE_RULE_REASONS } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
 import type { WaitingReason } from './entities/job.entity.js';
-import { DUE_AT, toReadyJob, type ReadyJob } from '../database/job-order.js';
-
-/** What the queue rules hold back as a whole (DESIGN §12): every ready job of `types`, and of each (type, key) pair. */
-export interface HeldBack {
-  types: string[];
-  pairs: Array<{ type: string; key: string }>;
-}
+import { DUE_AT, toReadyJob, type HeldBack, type ReadyJob } from '../database/job-order.js';
 
 const READY_COLUMNS = `id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, ${DUE_AT} AS due_at,
   waiting_reason->>'code' AS reason_code, waiting_reason->>'message' AS reason_message`;

@@ -37,7 +37,7 @@ export class PlacementPass {
   private lastReasonsAt = 0;
   /** The last read that found jobs found a keyed one (readsFairAtOnce). */
   private keyedSeen = false;
-  /** The ready queue had more than a window at the last read (backlogAfter). */
+  /** The last read's head filled the window, so the ready queue may hold more (backlogAfter). */
   private backlog = false;
   private readonly rateTimer = new WakeTimer(() => this.kick(), rateTimerKept, rateTimerDelay);
 

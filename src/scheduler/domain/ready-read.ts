@@ -3,7 +3,7 @@
  * (the plain head or the fair query), what it learns from it for the next pass, and the fair order
  * of a ready set read whole. No I/O.
  */
-import type { ReadyJob } from '../../database/job-order.js';
+import type { HeldBack, ReadyJob } from '../../database/job-order.js';
 import { holdsAnything, type Held } from './scheduling.js';
 
 /**
@@ -44,7 +44,7 @@ export function keyedSeenAfter(ready: ReadonlyArray<{ concurrencyKey: string | n
  * then by priority, turn (each key's 1st, 2nd, ... job of that priority; jobs without a key share one
  * turn), due time, id. Only exact when `head` is the whole ready set (a head read shorter than its limit).
  */
-export function fairOrder(head: readonly ReadyJob[], out: { types: readonly string[]; pairs: ReadonlyArray<{ type: string; key: string }> }, limit: number): ReadyJob[] {
+export function fairOrder(head: readonly ReadyJob[], out: HeldBack, limit: number): ReadyJob[] {
   const heldTypes = new Set(out.types);
   const heldPairs = new Set(out.pairs.map((p) => `${p.type}\u0000${p.key}`));
   const open = head.filter((j) => !heldTypes.has(j.type) && (j.concurrencyKey === null || !heldPairs.has(`${j.type}\u0000${j.concurrencyKey}`)));
@@ -77,7 +77,7 @@ export function fairOrder(head: readonly ReadyJob[], out: { types: readonly stri
 }
 
 /** The types and (type, key) pairs the fair ready queue leaves out. */
-export function leftOut(held: Held | undefined): { types: string[]; pairs: Array<{ type: string; key: string }> } {
+export function leftOut(held: Held | undefined): HeldBack {
   return {
     types: [...(held?.types.keys() ?? [])],
     pairs: [...(held?.pairs.values() ?? [])].map(({ type, key }) => ({ type, key })),
