@@ -14,10 +14,8 @@ import {
   type Held,
 } from './domain/scheduling.js';
 import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst } from './domain/ready-read.js';
-import { ReadyTail } from './domain/ready-tail.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
-import type { JobEvent } from '../events/job-event-bus.js';
 import { LeaderElection } from '../leadership/leader-election.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
@@ -42,8 +40,6 @@ export class PlacementPass {
   /** The last read's head filled the window, so the ready queue may hold more (backlogAfter). */
   private backlog = false;
   private readonly rateTimer = new WakeTimer(() => this.kick(), rateTimerKept, rateTimerDelay);
-  /** The ready queue as the events since the last read tell it, when they tell all of it (ReadyTail). */
-  private readonly tail = new ReadyTail(SCHEDULER_TIMING.passWindow);
 
   constructor(
     private readonly config: AppConfig,
@@ -76,20 +72,9 @@ export class PlacementPass {
     this.lastReasonsAt = 0;
   }
 
-  /** A job event, as the leader gets it: the ready jobs it announces may be placed without a read. */
-  observe(event: JobEvent): void {
-    this.tail.observe(event);
-  }
-
-  /** The ready queue may have changed without events saying how (the sweep, a signal, leadership): the next pass reads it. */
-  forget(): void {
-    this.tail.forget();
-  }
-
   /** Leadership ended: no rate wake-up any more. */
   stop(): void {
     this.rateTimer.stop();
-    this.tail.forget();
   }
 
   /** Runs passes until there is nothing more to place now (none when one is running already). */
@@ -103,7 +88,6 @@ export class PlacementPass {
         if (full) this.again = true; // a full window: there may be more to place
       } while (this.again && this.tasks.active());
     } catch (error) {
-      this.tail.forget(); // a start may have committed without its answer: read the queue
       if (!this.tasks.relinquishedOn(error)) this.logger.error({ err: error }, 'scheduling pass failed; the sweep will retry');
     } finally {
       this.running = false;
@@ -123,13 +107,9 @@ export class PlacementPass {
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
     await this.flow.publishHeld(held, reasonsDue);
-    // Without queue rules, and with no reasons to write, the ready jobs the events told of are the queue.
-    const known = !flow && !reasonsDue ? this.tail.known() : null;
-    if (!known) this.tail.readBegins();
-    const ready = known ? this.knownInOrder(known) : await this.readReady(held);
+    const ready = await this.readReady(held);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
-      if (!known) this.tail.readEnded(ready, !flow);
       if (reasonsDue) this.lastReasonsAt = Date.now();
       return false;
     }
@@ -140,8 +120,6 @@ export class PlacementPass {
     };
     const plan = planPlacements(queued, rooms, gate);
     const placed = await this.handOver.carryOut(plan.placements, ready, epoch);
-    if (known) this.tail.placed(plan.placements, placed);
-    else this.tail.readEnded(ready, !flow && ready.length < SCHEDULER_TIMING.passWindow && placed === ready.length);
 
     if (reasonsDue) {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));
@@ -162,14 +140,6 @@ export class PlacementPass {
     else if (head && !readsFairAtOnce(held, this.keyedSeen) && !head.some((j) => j.concurrencyKey !== null) && !(await this.queue.anyKeyedReady())) ready = head;
     else ready = await this.queue.fairReadyQueue(window, leftOut(held));
     this.backlog = backlogAfter(head?.length ?? null, ready.length, window);
-    this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
-    return ready;
-  }
-
-  /** The ready jobs the events told of, in the order a read of them would have (readReady, a head shorter than the window). */
-  private knownInOrder(known: ReadyJob[]): ReadyJob[] {
-    const ready = fairOrder(known, leftOut(undefined), SCHEDULER_TIMING.passWindow);
-    this.backlog = false;
     this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
     return ready;
   }

@@ -56,9 +56,6 @@ export class Reconciler {
       // The safety net: the ledger is rebuilt from the table once a second, by the sweep's own pass
       // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
       this.rooms.ledger.stale = true;
-      // And the ready queue is read, not taken from the events: placements taken back above, or anything
-      // the events missed, are found here within a sweep.
-      this.pass.forget();
       await this.pass.run();
       this.rooms.observe();
     } catch (error) {

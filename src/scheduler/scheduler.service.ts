@@ -68,7 +68,6 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private lead(): void {
     this.metrics.schedulerLeader.set(1);
     this.rooms.markAllStale();
-    this.pass.forget(); // the ready queue of another term is read, not assumed
     this.flow.takeOver();
     this.pass.reasonsNow(); // the reasons another term wrote are rewritten at the first pass
     this.reconciler.start();
@@ -83,7 +82,6 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   private onEvent(event: JobEvent): void {
     if (!this.leader.isLeader()) return;
-    this.pass.observe(event);
     const effects = eventEffects(event);
     if (effects.release) this.rooms.ledger.release(event.jobId);
     if (effects.startedAt !== null) this.flow.started(event.jobId, effects.startedAt);
@@ -95,7 +93,6 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private onSignal(signal: ClusterSignal): void {
     if (!this.leader.isLeader()) return;
     const effects = signalEffects(signal);
-    if (effects.readyUnknown) this.pass.forget();
     if (effects.workers) this.rooms.markWorkersStale();
     if (effects.ledger) this.rooms.ledger.stale = true;
     if (effects.rules) {

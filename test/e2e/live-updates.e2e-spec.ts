@@ -69,11 +69,6 @@ describe('job_update events', () => {
     });
     expect(updates[2].data).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'HANDLER_ERROR' } });
     expect(updates[3].data).toMatchObject({ status: 'pending', next_run_at: expect.any(String) });
-    // A job becoming ready says what placing it needs (the leader places it from the event); no other event does.
-    const placement = { cpu_units: 1, memory_mb: 128, concurrency_key: null, created_at: job.created_at, run_at: null, queued_at: expect.any(String) };
-    expect(updates[0].data).toMatchObject(placement);
-    expect(updates[4].data).toMatchObject({ status: 'ready', ...placement });
-    for (const u of [updates[1], updates[2], updates[3], updates[5], updates[6]]) expect(u.data).not.toHaveProperty('cpu_units');
     expect(updates[6].data).toMatchObject({ status: 'completed', attempt: 2, result: { ok: true } });
   });
 

@@ -81,10 +81,10 @@ describe(eventEffects.name, () => {
 
 describe(signalEffects.name, () => {
   it('marks what each signal changes, and asks for a pass', () => {
-    expect(signalEffects({ kind: 'workers_changed', workerId: 'w' })).toEqual({ workers: true, ledger: false, rules: false, kick: true, readyUnknown: true });
-    expect(signalEffects({ kind: 'capacity_freed', workerId: 'w' })).toEqual({ workers: false, ledger: true, rules: false, kick: true, readyUnknown: true });
-    expect(signalEffects({ kind: 'queues_changed', type: 't' })).toEqual({ workers: false, ledger: false, rules: true, kick: true, readyUnknown: true });
-    expect(signalEffects({ kind: 'jobs_waiting' })).toEqual({ workers: false, ledger: false, rules: false, kick: true, readyUnknown: true });
+    expect(signalEffects({ kind: 'workers_changed', workerId: 'w' })).toEqual({ workers: true, ledger: false, rules: false, kick: true });
+    expect(signalEffects({ kind: 'capacity_freed', workerId: 'w' })).toEqual({ workers: false, ledger: true, rules: false, kick: true });
+    expect(signalEffects({ kind: 'queues_changed', type: 't' })).toEqual({ workers: false, ledger: false, rules: true, kick: true });
+    expect(signalEffects({ kind: 'jobs_waiting' })).toEqual({ workers: false, ledger: false, rules: false, kick: true });
   });
 
   it('leaves schedule updates to the schedule timer', () => {

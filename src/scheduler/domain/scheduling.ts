@@ -46,14 +46,10 @@ export function eventEffects(event: JobEvent): EventEffects {
   };
 }
 
-/**
- * What a cluster signal makes stale, and whether it asks for a pass (schedules are ScheduleTimer's).
- * `readyUnknown`: the ready queue may have changed without job events (a stopping worker gives its
- * placements back silently), so the next pass reads it (ReadyTail).
- */
-export function signalEffects(signal: ClusterSignal): { workers: boolean; ledger: boolean; rules: boolean; kick: boolean; readyUnknown: boolean } {
-  if (signal.kind === 'schedule_update') return { workers: false, ledger: false, rules: false, kick: false, readyUnknown: false };
-  return { workers: signal.kind === 'workers_changed', ledger: signal.kind === 'capacity_freed', rules: signal.kind === 'queues_changed', kick: true, readyUnknown: true };
+/** What a cluster signal makes stale, and whether it asks for a pass (schedules are ScheduleTimer's). */
+export function signalEffects(signal: ClusterSignal): { workers: boolean; ledger: boolean; rules: boolean; kick: boolean } {
+  if (signal.kind === 'schedule_update') return { workers: false, ledger: false, rules: false, kick: false };
+  return { workers: signal.kind === 'workers_changed', ledger: signal.kind === 'capacity_freed', rules: signal.kind === 'queues_changed', kick: true };
 }
 
 /** Workers with what they have booked (`booked`: the ledger's usage). Only active workers accept jobs. */
