@@ -22,6 +22,13 @@ export class BullWorkerQueue extends WorkerQueue {
 
   async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
     this.queue.on('error', (error) => this.logger.warn({ err: error.message }, 'bull queue error'));
+    // queue.process names the blocking connection (CLIENT SETNAME) in a promise Bull does not handle: a
+    // shutdown right after start closes that connection first, and the rejected promise ("Connection is
+    // closed.") would be an unhandled rejection. The name only labels the connection in CLIENT LIST.
+    const named = this.queue as unknown as { setWorkerName(): Promise<void> };
+    const setWorkerName = named.setWorkerName.bind(named);
+    named.setWorkerName = () =>
+      setWorkerName().catch((error: Error) => this.logger.debug({ err: error.message }, 'could not name the bull consumer connection'));
     void this.queue.process(concurrency, async (bullJob: Bull.Job<DispatchedJobData>) => run(bullJob.data));
     await this.queue.isReady();
   }

@@ -1,0 +1,25 @@
+import { BullQueues } from '../../src/dispatch/bull-queues.js';
+import { BullWorkerQueue } from '../../src/dispatch/bull-worker-queue.js';
+import { RedisConnections } from '../../src/redis/redis-connections.js';
+import { runId, TEST_REDIS_URL } from '../support/test-env.js';
+
+describe('a worker consumer stopped right after it started', () => {
+  it('leaves no unhandled rejection behind (Bull names its blocking connection in a promise of its own)', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const redis = new RedisConnections(TEST_REDIS_URL, `test:${runId()}:consumer_shutdown`);
+    const queue = new BullQueues(redis).create('worker:consumer-shutdown');
+    try {
+      const consumer = new BullWorkerQueue(queue);
+      void consumer.start(1, async () => undefined).catch(() => undefined); // never ready: its connections go now
+      // What a shutdown right after boot does: the blocking connection goes before CLIENT SETNAME is answered.
+      await redis.onApplicationShutdown();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await Promise.race([queue.close(true).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  });
+});
