@@ -11,15 +11,17 @@ describe('a worker consumer stopped right after it started', () => {
     const redis = new RedisConnections(TEST_REDIS_URL, `test:${runId()}:consumer_shutdown`);
     const queue = new BullQueues(redis).create('worker:consumer-shutdown');
     try {
-      const consumer = new BullWorkerQueue(queue);
-      void consumer.start(1, async () => undefined).catch(() => undefined); // never ready: its connections go now
-      // What a shutdown right after boot does: the blocking connection goes before CLIENT SETNAME is answered.
+      void new BullWorkerQueue(queue).start(1, async () => undefined).catch(() => undefined); // never ready: its connections go now
+      // What a shutdown right after boot does: the connections close before CLIENT SETNAME is answered.
       await redis.onApplicationShutdown();
+      // An unhandled rejection is reported after the microtasks of the close: give it a moment to surface.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(rejections).toEqual([]);
     } finally {
       process.off('unhandledRejection', onRejection);
+      // Stop Bull's loops, then close what it opened meanwhile (its connections are made on demand).
       await Promise.race([queue.close(true).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await redis.onApplicationShutdown();
     }
   });
 });
