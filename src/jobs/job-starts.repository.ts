@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
+import { allocatedById, statusAmong } from '../database/status-by-id.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
 import { transition } from './domain/job-state.js';
 import { rowToRunnableJob, RUNNABLE_JOB_COLUMNS, type RunnableJob } from './job-row.js';
@@ -15,6 +16,8 @@ export interface StartItem {
 /** The starts' moves, checked against the state machine when the module loads. */
 const START = guardOf('start', transition('ready', 'running'));
 const PLACE_AND_START = guardOf('placeAndStart', transition('ready', 'running'));
+/** A cancelled job still holding its allocation, found by id (database/status-by-id.ts). */
+const CANCELLED_HOLDING = `${statusAmong(['cancelled'], 'status')} AND ${allocatedById('allocated')}`;
 
 /**
  * The starts of placed jobs: the worker's start of a job placed on it, the local lane's
@@ -30,7 +33,7 @@ export class JobStartsRepository {
     if (items.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `FROM unnest($1::uuid[], $2::int[]) AS i(id, attempt)
-       WHERE j.id = i.id AND ${START} AND j.allocated AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
+       WHERE j.id = i.id AND ${START} AND ${allocatedById()} AND j.worker_id = $3 AND j.attempts = i.attempt - 1`,
       [items.map((i) => i.id), items.map((i) => i.attempt), workerId],
     );
   }
@@ -79,7 +82,7 @@ export class JobStartsRepository {
     if (ids.length === 0) return 0;
     const rows: Array<{ id: string }> = await this.sql.query(
       `WITH released AS (
-         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND status = 'cancelled' AND allocated RETURNING id
+         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND ${CANCELLED_HOLDING} RETURNING id
        ) SELECT id FROM released`,
       [ids]
     );

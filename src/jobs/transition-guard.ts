@@ -4,7 +4,8 @@
  * guard from here instead of naming statuses by hand. Every guard rendered is registered, so that
  * transition-guard.spec.ts checks each one against the table without a database.
  */
-import type { JobStatus, Transition } from './domain/job-state.js';
+import { statusAmong } from '../database/status-by-id.js';
+import type { Transition } from './domain/job-state.js';
 
 /**
  * A statement that changes jobs' status, the move it performs, and the guard its WHERE clause holds;
@@ -24,14 +25,6 @@ export function guardedStatements(): GuardedStatement[] {
   return [...REGISTERED.values()];
 }
 
-/**
- * `column` holds one of `statuses`, as SQL: an equality for one status, so that partial indexes
- * (`WHERE status = 'ready'`, ...) still match, and `IN (...)` for several.
- */
-export function statusIn(statuses: readonly JobStatus[], column = 'j.status'): string {
-  if (statuses.length === 0) throw new Error('statusIn needs at least one status');
-  return statuses.length === 1 ? `${column} = '${statuses[0]}'` : `${column} IN (${statuses.map((s) => `'${s}'`).join(', ')})`;
-}
 
 function register(entry: GuardedStatement): void {
   if (REGISTERED.has(entry.statement)) throw new Error(`transition statement "${entry.statement}" is registered twice`);
@@ -40,7 +33,8 @@ function register(entry: GuardedStatement): void {
 
 /** The WHERE guard of `statement`, which performs `move`: the job's current status is one of the move's sources. */
 export function guardOf(statement: string, move: Transition, column = 'j.status'): string {
-  const guard = statusIn(move.from, column);
+  // Every transition statement finds its jobs by id: the guard leaves them to the primary key.
+  const guard = statusAmong(move.from, column);
   register({ statement, move, guard });
   return guard;
 }

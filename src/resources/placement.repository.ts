@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { DUE_AT, toReadyJob, type ReadyJob } from '../database/job-order.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
 import { Sql } from '../database/sql.js';
+import { allocatedById, statusAmong } from '../database/status-by-id.js';
 import type { Reason } from './domain/placement.js';
+
+/** The status test of the statements below that find their jobs by id: left to the primary key (status-by-id.ts). */
+const READY_BY_ID = statusAmong(['ready']);
+const PLACED_BY_ID = `${statusAmong(['ready'], 'status')} AND ${allocatedById('allocated')}`;
 
 export interface Placement {
   id: string;
@@ -54,7 +59,7 @@ export class PlacementRepository {
       `WITH ${FENCE('$3')}, placed AS (
          UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
          FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
-         WHERE j.id = p.id AND j.status = 'ready' AND NOT j.allocated AND ${FENCED('$3')}
+         WHERE j.id = p.id AND ${READY_BY_ID} AND NOT j.allocated AND ${FENCED('$3')}
          RETURNING j.id, j.worker_id, j.attempts
        ) SELECT placed.*, ${FENCED('$3')} AS leading FROM (SELECT 1) AS one LEFT JOIN placed ON true`,
       [placements.map((p) => p.id), placements.map((p) => p.workerId), epoch]
@@ -72,7 +77,7 @@ export class PlacementRepository {
     const rows: Array<{ id: string | null; leading: boolean }> = await this.sql.query(
       `WITH ${FENCE('$2')}, taken AS (
          UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
-         WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated AND ${FENCED('$2')} RETURNING id
+         WHERE id = ANY($1::uuid[]) AND ${PLACED_BY_ID} AND ${FENCED('$2')} RETURNING id
        ) SELECT taken.id, ${FENCED('$2')} AS leading FROM (SELECT 1) AS one LEFT JOIN taken ON true`,
       [ids, epoch]
     );
@@ -109,7 +114,7 @@ export class PlacementRepository {
   /** Marks placements as handed over again (after a re-dispatch), so the grace period restarts. */
   async touchPlacements(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.sql.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ready' AND allocated`, [ids]);
+    await this.sql.query(`UPDATE jobs SET placed_at = now() WHERE id = ANY($1::uuid[]) AND ${PLACED_BY_ID}`, [ids]);
   }
 
   /** Every job holding resources, with what it holds: the allocation ledger, rebuilt from the jobs table. */
@@ -139,7 +144,7 @@ export class PlacementRepository {
     await this.sql.query(
       `UPDATE jobs j SET waiting_reason = w.reason
        FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
-       WHERE j.id = w.id AND j.status = 'ready' AND NOT j.allocated`,
+       WHERE j.id = w.id AND ${READY_BY_ID} AND NOT j.allocated`,
       [items.map((i) => i.id), items.map((i) => JSON.stringify(i.reason))]
     );
   }
