@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { WAITING } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
+import { statusAmong } from '../database/status-by-id.js';
 import { DEPENDENCY_FAILED } from './domain/error-codes.js';
 import { transition, transitionInto } from './domain/job-state.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
@@ -37,6 +38,8 @@ const RELEASE = guardOf('releaseDependents', transition('blocked', ['ready', 'pe
 const FAIL = guardOf('fail', transition('running', ['failed', 'timeout']));
 followedBy('fail', transition(['failed', 'timeout'], 'pending')); // a retry due: the same UPDATE goes on to pending
 const PROMOTE = guardOf('promoteDue', transition('pending', ['ready', 'blocked']));
+/** A progress event's job, found by id: still running (no status change, so no guard of the state machine). */
+const RUNNING_BY_ID = statusAmong(['running']);
 
 export interface FinishItem {
   id: string;
@@ -283,7 +286,7 @@ export class JobTransitionsRepository {
     const progressData = `jsonb_build_object('progress', $3::float8) || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END`;
     return runTransition(this.sql, 
       `WITH moved AS (
-         UPDATE jobs j SET event_seq = j.event_seq + 1 WHERE j.id = $1 AND j.status = 'running' AND j.attempts = $2
+         UPDATE jobs j SET event_seq = j.event_seq + 1 WHERE j.id = $1 AND ${RUNNING_BY_ID} AND j.attempts = $2
          RETURNING j AS row
        ), logged AS (
          ${INSERT_LOGS}

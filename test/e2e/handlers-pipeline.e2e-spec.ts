@@ -51,6 +51,13 @@ describe('the built-in pipeline: fetch -> process -> export + report -> email', 
       { team: 'navy', people: 1, total: 45 },
       { team: 'core', people: 2, total: 42 },
     ]);
+    // It reported its progress after each of its three operations, each a log row of its running attempt.
+    const progress = (await app.get(`/jobs/${totals.id}/logs`)).body.items.filter((l: { message: string }) => l.message.startsWith('progress '));
+    expect(progress.map((l: { message: string; attempt: number }) => [Math.round(parseFloat(l.message.slice('progress '.length))), l.attempt])).toEqual([
+      [33, 1],
+      [67, 1],
+      [100, 1],
+    ]);
     const csv = (await app.getJob(exported.id)).result;
     expect((await readFile(csv.path, 'utf8')).split('\n')[0]).toBe('team,people,total'); // the order data_processing declared
     expect(parse(await readFile(csv.path), { columns: true })).toEqual([
