@@ -38,8 +38,6 @@ const RELEASE = guardOf('releaseDependents', transition('blocked', ['ready', 'pe
 const FAIL = guardOf('fail', transition('running', ['failed', 'timeout']));
 followedBy('fail', transition(['failed', 'timeout'], 'pending')); // a retry due: the same UPDATE goes on to pending
 const PROMOTE = guardOf('promoteDue', transition('pending', ['ready', 'blocked']));
-/** A progress event's job, found by id: still running (no status change, so no guard of the state machine). */
-const RUNNING_BY_ID = statusAmong(['running']);
 
 export interface FinishItem {
   id: string;
@@ -286,7 +284,7 @@ export class JobTransitionsRepository {
     const progressData = `jsonb_build_object('progress', $3::float8) || CASE WHEN $4::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('progress_data', $4::jsonb) END`;
     return runTransition(this.sql, 
       `WITH moved AS (
-         UPDATE jobs j SET event_seq = j.event_seq + 1 WHERE j.id = $1 AND ${RUNNING_BY_ID} AND j.attempts = $2
+         UPDATE jobs j SET event_seq = j.event_seq + 1 WHERE j.id = $1 AND ${statusAmong(['running'])} AND j.attempts = $2
          RETURNING j AS row
        ), logged AS (
          ${INSERT_LOGS}
