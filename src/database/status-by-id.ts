@@ -1,3 +1,5 @@
+import type { JobStatus } from '../jobs/domain/job-state.js';
+
 /**
  * The status test of a statement that finds its jobs by id (`j.id = ANY($1)`, a join on an `unnest`
  * of ids, a join on dependency rows): `column` holds one of `statuses`, compared as text.
@@ -15,7 +17,7 @@
  * Reads that look for jobs by status (the ready queue, due promotions, lost placements) keep a plain
  * `status = '...'` so their partial indexes match.
  */
-export function statusAmong(statuses: readonly string[], column = 'j.status'): string {
+export function statusAmong(statuses: readonly JobStatus[], column = 'j.status'): string {
   if (statuses.length === 0) throw new Error('statusAmong needs at least one status');
   const text = `${column}::text`;
   return statuses.length === 1 ? `${text} = '${statuses[0]}'` : `${text} IN (${statuses.map((s) => `'${s}'`).join(', ')})`;

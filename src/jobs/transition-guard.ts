@@ -25,7 +25,6 @@ export function guardedStatements(): GuardedStatement[] {
   return [...REGISTERED.values()];
 }
 
-
 function register(entry: GuardedStatement): void {
   if (REGISTERED.has(entry.statement)) throw new Error(`transition statement "${entry.statement}" is registered twice`);
   REGISTERED.set(entry.statement, entry);
