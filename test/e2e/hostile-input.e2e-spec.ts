@@ -47,6 +47,15 @@ describe('requests that answered 5xx before', () => {
     expect(response.status).toBe(201);
   });
 
+  it.each([
+    ['/jobs?concurrency_key=a%00b', 'concurrency_key'],
+    ['/jobs?concurrency_key=ok&concurrency_key=%00', 'concurrency_key[1]'],
+  ])('refuses a NUL in a query string (%s) with 400 naming the parameter', async (url, field) => {
+    const response = await app.request('GET', url);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ statusCode: 400, code: 'INVALID_TEXT', details: [{ field }] });
+  });
+
   it('refuses a NUL in a batch item, naming the item', async () => {
     const before = await countRows();
     const response = await app.request('POST', '/jobs/batch', '{"jobs":[{"type":"noop"},{"type":"noop","payload":{"echo":{"t":"\\u0000"}}}]}', {

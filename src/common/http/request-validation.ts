@@ -5,6 +5,7 @@ import { plainToInstance, TransformationType } from 'class-transformer';
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
 import { ValidationFailedError, type FieldProblem } from '../errors/domain-error.js';
+import { findJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
 import { unknownFieldProblem, validationProblems } from './validation-problems.js';
 
 type Dto = new () => object;
@@ -148,6 +149,11 @@ const PRIMITIVES = new Set<Function>([String, Boolean, Number, Array, Object]);
 export class RequestValidationPipe implements PipeTransform {
   transform(value: unknown, { metatype, type }: ArgumentMetadata): unknown {
     if (!metatype || PRIMITIVES.has(metatype) || knownFields(metatype).length === 0) return value;
+    if (type === 'query') {
+      // A query string is decoded text (`%00` is a NUL): held to what PostgreSQL can store, as a JSON body is.
+      const problem = findJsonProblem(value, MAX_BODY_DEPTH);
+      if (problem) throw new ValidationFailedError([problem], problem.code);
+    }
     const result = toValidatedDto(metatype as Dto, type === 'query' ? (value ?? {}) : value);
     if ('problems' in result) throw new ValidationFailedError(result.problems);
     return result.dto;
