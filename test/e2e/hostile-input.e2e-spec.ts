@@ -56,6 +56,25 @@ describe('requests that answered 5xx before', () => {
     expect(response.body).toMatchObject({ statusCode: 400, code: 'INVALID_TEXT', details: [{ field }] });
   });
 
+  it.each([
+    ['POST', '/jobs', '{"type":"noop","run_at":null}', 'run_at'],
+    ['POST', '/jobs/batch', '{"jobs":[{"ref":"a","type":"noop"},{"type":"noop","depends_on":null}]}', 'jobs[1].depends_on'],
+    ['POST', '/jobs/bulk/cancel', '{"ids":null}', 'ids'],
+    ['POST', '/jobs/bulk/retry', '{"filter":null}', 'filter'],
+  ])('refuses a null where a field may only be left out (%s %s), writing nothing', async (method, url, body, field) => {
+    const before = await countRows();
+    const response = await app.request(method, url, body, { 'content-type': 'application/json' });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field, message: `${field} must not be null: leave it out, or give a value` }] });
+    expect(await countRows()).toEqual(before);
+  });
+
+  it('still takes a null that lifts a queue limit', async () => {
+    const response = await app.request('PATCH', '/queues/noop', '{"concurrency_limit":null,"rate_limit":null}', { 'content-type': 'application/json' });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ concurrency_limit: null, rate_limit: null });
+  });
+
   it('refuses a NUL in a batch item, naming the item', async () => {
     const before = await countRows();
     const response = await app.request('POST', '/jobs/batch', '{"jobs":[{"type":"noop"},{"type":"noop","payload":{"echo":{"t":"\\u0000"}}}]}', {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { Optional } from '../../common/optional.js';
 import { Untransformed } from '../../common/http/request-validation.js';
 import { JobFieldsDto } from '../../jobs/dto/submit-job.dto.js';
 import { CATCH_UP_MODES, OVERLAP_POLICIES, type CatchUpMode, type OverlapPolicy } from '../domain/schedule-policies.js';
@@ -31,7 +32,7 @@ export class CreateScheduleDto {
   cron!: string;
 
   @ApiPropertyOptional({ example: 'Europe/Berlin', default: 'UTC', description: 'IANA time zone whose wall clock the cron follows, across DST changes.' })
-  @IsOptional() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
+  @Optional() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
   timezone?: string;
 
   @ApiProperty({ type: ScheduleJobTemplateDto, description: 'The job each tick creates: validated exactly as POST /jobs validates a job.' })
@@ -39,15 +40,15 @@ export class CreateScheduleDto {
   job!: Record<string, unknown>;
 
   @ApiPropertyOptional({ enum: OVERLAP_POLICIES, default: 'skip', description: "A tick while the previous tick's job is unfinished: skip it, allow it, or cancel_previous (SUPERSEDED_BY_SCHEDULE)." })
-  @IsOptional() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
+  @Optional() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
   overlap_policy?: OverlapPolicy;
 
   @ApiPropertyOptional({ enum: CATCH_UP_MODES, default: 'latest', description: 'Ticks missed while no scheduler ran: none (dropped), latest (the most recent fires once), all (each fires, at most 100).' })
-  @IsOptional() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
+  @Optional() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
   catch_up?: CatchUpMode;
 
   @ApiPropertyOptional({ default: false, description: 'Ticks while paused are dropped (counted in skip_count), never caught up.' })
-  @IsOptional() @IsBoolean({ message: 'paused must be true or false' })
+  @Optional() @IsBoolean({ message: 'paused must be true or false' })
   paused?: boolean;
 
   @ApiPropertyOptional({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'No tick before this instant (inclusive).' })
@@ -62,38 +63,38 @@ export class CreateScheduleDto {
 /** PUT /schedules/{name}: every field of the schedule; `name`, if given, must be the one in the path. */
 export class ReplaceScheduleDto extends CreateScheduleDto {
   @ApiPropertyOptional({ example: 'daily-report', description: 'Optional; if given, must equal the name in the path.' })
-  @IsOptional() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
+  @Optional() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
   declare name: string;
 }
 
 /** PATCH /schedules/{id or name}: any writable field; the others keep their values. */
 export class UpdateScheduleDto {
   @ApiPropertyOptional({ example: 'daily-report' })
-  @IsOptional() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
+  @Optional() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
   name?: string;
 
   @ApiPropertyOptional({ example: '*/10 * * * * *' })
-  @IsOptional() @IsString() @Length(1, 200, { message: 'cron must be 1-200 characters' })
+  @Optional() @IsString() @Length(1, 200, { message: 'cron must be 1-200 characters' })
   cron?: string;
 
   @ApiPropertyOptional({ example: 'UTC' })
-  @IsOptional() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
+  @Optional() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
   timezone?: string;
 
   @ApiPropertyOptional({ type: ScheduleJobTemplateDto, description: 'A whole new template (it replaces the old one); applies from the next tick.' })
-  @IsOptional() @IsObject({ message: 'job must be an object: the job template (type, payload, ...)' }) @Untransformed()
+  @Optional() @IsObject({ message: 'job must be an object: the job template (type, payload, ...)' }) @Untransformed()
   job?: Record<string, unknown>;
 
   @ApiPropertyOptional({ enum: OVERLAP_POLICIES })
-  @IsOptional() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
+  @Optional() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
   overlap_policy?: OverlapPolicy;
 
   @ApiPropertyOptional({ enum: CATCH_UP_MODES })
-  @IsOptional() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
+  @Optional() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
   catch_up?: CatchUpMode;
 
   @ApiPropertyOptional({ example: true })
-  @IsOptional() @IsBoolean({ message: 'paused must be true or false' })
+  @Optional() @IsBoolean({ message: 'paused must be true or false' })
   paused?: boolean;
 
   @ApiPropertyOptional({ type: 'string', format: 'date-time', nullable: true, description: 'null removes the bound.' })
@@ -109,16 +110,16 @@ const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /
 
 export class GetScheduleQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 50, example: 5, description: 'Adds `upcoming`: the next N fire instants.' })
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'preview must be an integer between 1 and 50' }) @Min(1, { message: 'preview must be an integer between 1 and 50' }) @Max(50, { message: 'preview must be an integer between 1 and 50' })
+  @Optional() @Transform(toInt) @IsInt({ message: 'preview must be an integer between 1 and 50' }) @Min(1, { message: 'preview must be an integer between 1 and 50' }) @Max(50, { message: 'preview must be an integer between 1 and 50' })
   preview?: number;
 }
 
 export class ListSchedulesQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)
+  @Optional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor is not a cursor returned by this API' })
+  @Optional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor is not a cursor returned by this API' })
   cursor?: string;
 }
