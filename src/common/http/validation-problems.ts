@@ -9,7 +9,7 @@ export { suggestField };
 const TYPE_CHECKS = new Set(['isString', 'isInt', 'isNumber', 'isBoolean', 'isObject', 'isArray', 'isDateString']);
 
 const optionalCache = new WeakMap<Function, ReadonlySet<string>>();
-/** Whether a class lets `property` be left out (an `Optional` or `IsOptional` condition on it). */
+/** Whether a class lets `property` be left out (an `Omittable` or `IsOptional` condition on it). */
 function mayBeLeftOut(target: object | undefined, property: string): boolean {
   const type = target?.constructor;
   if (typeof type !== 'function') return false;

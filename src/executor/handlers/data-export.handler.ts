@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, IsString, Matches, MaxLength, Min } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { collectRecords, distinctDependencies, type DataRecord } from './dependency-results.js';
@@ -18,23 +18,23 @@ export class DataExportPayload {
 
   /** Records to write; when absent, the records of the dependencies' results. */
   @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true }, maxItems: 1_000_000, description: "Records to write; when absent, the records of the dependencies' results." })
-  @Optional() @IsArray() @ArrayMaxSize(1_000_000) @IsObject({ each: true, message: 'each record must be an object' })
+  @Omittable() @IsArray() @ArrayMaxSize(1_000_000) @IsObject({ each: true, message: 'each record must be an object' })
   records?: DataRecord[];
 
   /** A plain file name under EXPORT_DIR (no folders); default `[user-<user_id>-]export-<job id>.<format>`. */
   @ApiPropertyOptional({ maxLength: 200, pattern: PLAIN_FILE_NAME.source, example: 'users.csv', description: 'A plain file name under EXPORT_DIR; default [user-<user_id>-]export-<job id>.<format>.' })
-  @Optional() @IsString() @MaxLength(200)
+  @Omittable() @IsString() @MaxLength(200)
   @Matches(PLAIN_FILE_NAME, { message: 'filename must be a plain file name (letters, digits, . _ -; no folders, not starting with a dot)' })
   filename?: string;
 
   /** Columns, in order (dotted paths allowed); default: the columns the dependencies declare, then the records' other keys. */
   @ApiPropertyOptional({ type: 'string', isArray: true, maxItems: 1000, example: ['user_id', 'amount'], description: "Columns in order (dotted paths allowed); default: the dependencies' columns, then any other key." })
-  @Optional() @IsArray() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true })
+  @Omittable() @IsArray() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true })
   fields?: string[];
 
   /** Seed example: export this user's records only (those whose `user_id` equals it); also names the file. */
   @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 123, description: "Export only this user's records (user_id equal to it); also names the file." })
-  @Optional() @IsInt() @Min(0)
+  @Omittable() @IsInt() @Min(0)
   user_id?: number;
 }
 

@@ -11,7 +11,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { lookup } from 'node:dns/promises';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
@@ -42,11 +42,11 @@ export class DataFetchPayload {
   url!: string;
 
   @ApiPropertyOptional({ enum: FETCH_METHODS, default: 'GET' })
-  @Optional() @IsIn(FETCH_METHODS, { message: `method must be one of: ${FETCH_METHODS.join(', ')}` })
+  @Omittable() @IsIn(FETCH_METHODS, { message: `method must be one of: ${FETCH_METHODS.join(', ')}` })
   method?: (typeof FETCH_METHODS)[number];
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, maxProperties: 100, example: { accept: 'application/json' } })
-  @Optional()
+  @Omittable()
   @Check(
     'isHeaderMap',
     (v) => isPlainObject(v) && Object.keys(v).length <= 100 && Object.entries(v).every(([k, x]) => HEADER_NAME.test(k) && typeof x === 'string' && !/[\r\n\0]/.test(x) && x.length <= 8192),
@@ -65,15 +65,15 @@ export class DataFetchPayload {
   body?: string | Record<string, unknown> | unknown[];
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 600_000, default: FETCH_DEFAULTS.timeoutMs, description: 'Time limit of the whole exchange, in milliseconds.' })
-  @Optional() @IsInt() @Min(1) @Max(600_000)
+  @Omittable() @IsInt() @Min(1) @Max(600_000)
   timeout_ms?: number;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: FETCH_MAX_BYTES_LIMIT, default: FETCH_DEFAULTS.maxBytes, description: 'Largest response body read, in bytes.' })
-  @Optional() @IsInt() @Min(1) @Max(FETCH_MAX_BYTES_LIMIT, { message: `max_bytes must not be greater than ${FETCH_MAX_BYTES_LIMIT} (the result is stored, at most 1 MiB)` })
+  @Omittable() @IsInt() @Min(1) @Max(FETCH_MAX_BYTES_LIMIT, { message: `max_bytes must not be greater than ${FETCH_MAX_BYTES_LIMIT} (the result is stored, at most 1 MiB)` })
   max_bytes?: number;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 20, default: FETCH_DEFAULTS.maxRedirects })
-  @Optional() @IsInt() @Min(0) @Max(20)
+  @Omittable() @IsInt() @Min(0) @Max(20)
   max_redirects?: number;
 }
 

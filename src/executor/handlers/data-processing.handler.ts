@@ -8,7 +8,7 @@ import {
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { applyOperation, describeOperationProblems, type Operation } from './data-processing.operations.js';
 import { collectRecords, columnsOf, distinctDependencies, type DataRecord } from './dependency-results.js';
@@ -36,7 +36,7 @@ export class DataProcessingPayload {
     example: [{ user_id: 123, amount: 30 }, { user_id: 7, amount: 5 }],
     description: "Records to process; when absent, the records of the dependencies' results.",
   })
-  @Optional() @IsArray() @ArrayMaxSize(1_000_000) @IsObject({ each: true, message: 'each record must be an object' })
+  @Omittable() @IsArray() @ArrayMaxSize(1_000_000) @IsObject({ each: true, message: 'each record must be an object' })
   records?: Record<string, unknown>[];
 
   @ApiProperty({

@@ -1,38 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, Max, Min } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { JobHandler, NonRetryableError, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 
 export class NoopPayload {
   /** How long to wait (abortable). */
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86_400_000, default: 0, example: 100, description: 'How long to wait, in milliseconds (abortable).' })
-  @Optional() @IsInt() @Min(0) @Max(86_400_000)
+  @Omittable() @IsInt() @Min(0) @Max(86_400_000)
   duration_ms?: number;
 
   /** Fail the first n attempts with HANDLER_ERROR (for trying retries). */
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1000, default: 0, description: 'Fail the first n attempts with HANDLER_ERROR (to try retries).' })
-  @Optional() @IsInt() @Min(0) @Max(1000)
+  @Omittable() @IsInt() @Min(0) @Max(1000)
   fail_attempts?: number;
 
   /** Fail with a NonRetryableError (for trying failures that skip the remaining attempts). */
   @ApiPropertyOptional({ type: 'boolean', default: false, description: 'Fail for good, skipping the remaining attempts.' })
-  @Optional() @IsBoolean()
+  @Omittable() @IsBoolean()
   fail_permanently?: boolean;
 
   /** Keep waiting when the signal aborts (for trying timeouts of handlers that never return). */
   @ApiPropertyOptional({ type: 'boolean', default: false, description: 'Keep waiting when cancelled or timed out (to try handlers that never return).' })
-  @Optional() @IsBoolean()
+  @Omittable() @IsBoolean()
   ignore_signal?: boolean;
 
   /** Returned as `result.echo`. */
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Returned as result.echo.' })
-  @Optional() @IsObject()
+  @Omittable() @IsObject()
   echo?: Record<string, unknown>;
 
   /** Return the results of the job's dependencies as `result.dependencies` (by id) and `result.by_ref`. */
   @ApiPropertyOptional({ type: 'boolean', default: false, description: "Return the dependencies' results as result.dependencies (by id) and result.by_ref." })
-  @Optional() @IsBoolean()
+  @Omittable() @IsBoolean()
   echo_dependencies?: boolean;
 }
 

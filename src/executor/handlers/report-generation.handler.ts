@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsString, Length, Matches } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
 import { distinctDependencies } from './dependency-results.js';
@@ -18,16 +18,16 @@ export class ReportGenerationPayload {
 
   /** The day the report covers (title and file name); default: today (UTC). */
   @ApiPropertyOptional({ format: 'date', example: '2024-01-15', description: 'The day the report covers (title and file name); default today (UTC).' })
-  @Optional() @IsISO8601({ strict: true }, { message: 'date must be an ISO-8601 date, e.g. 2024-01-15' })
+  @Omittable() @IsISO8601({ strict: true }, { message: 'date must be an ISO-8601 date, e.g. 2024-01-15' })
   date?: string;
 
   @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Daily summary' })
-  @Optional() @IsString() @Length(1, 200)
+  @Omittable() @IsString() @Length(1, 200)
   title?: string;
 
   /** Write only this format; default: both. */
   @ApiPropertyOptional({ enum: REPORT_FORMATS, description: 'Write only this format; default both.' })
-  @Optional() @IsIn(REPORT_FORMATS, { message: `format must be one of: ${REPORT_FORMATS.join(', ')}` })
+  @Omittable() @IsIn(REPORT_FORMATS, { message: `format must be one of: ${REPORT_FORMATS.join(', ')}` })
   format?: (typeof REPORT_FORMATS)[number];
 }
 

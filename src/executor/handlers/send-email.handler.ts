@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsEmail, isEmail, IsString, Length, MaxLength, registerDecorator } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AppConfig } from '../../config/app-config.js';
@@ -37,15 +37,15 @@ export class SendEmailPayload {
   to!: string | string[];
 
   @ApiPropertyOptional({ type: 'string', format: 'email', isArray: true, maxItems: 100 })
-  @Optional() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in cc must be an email address' })
+  @Omittable() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in cc must be an email address' })
   cc?: string[];
 
   @ApiPropertyOptional({ type: 'string', format: 'email', isArray: true, maxItems: 100 })
-  @Optional() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in bcc must be an email address' })
+  @Omittable() @IsArray() @ArrayMaxSize(100) @IsEmail({}, { each: true, message: 'each address in bcc must be an email address' })
   bcc?: string[];
 
   @ApiPropertyOptional({ format: 'email', example: 'draconic@example.com' })
-  @Optional() @IsEmail({}, { message: 'from must be an email address' })
+  @Omittable() @IsEmail({}, { message: 'from must be an email address' })
   from?: string;
 
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'Your report' })
@@ -53,16 +53,16 @@ export class SendEmailPayload {
   subject!: string;
 
   @ApiPropertyOptional({ maxLength: 1_000_000, example: 'It is attached.' })
-  @Optional() @IsString() @MaxLength(1_000_000)
+  @Omittable() @IsString() @MaxLength(1_000_000)
   text?: string;
 
   @ApiPropertyOptional({ maxLength: 1_000_000 })
-  @Optional() @IsString() @MaxLength(1_000_000)
+  @Omittable() @IsString() @MaxLength(1_000_000)
   html?: string;
 
   /** Attach the files the job's dependencies produced (exports, reports). */
   @ApiPropertyOptional({ type: 'boolean', default: false, description: "Attach the files the job's dependencies produced (exports, reports)." })
-  @Optional() @IsBoolean()
+  @Omittable() @IsBoolean()
   attach_dependency_files?: boolean;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateNested } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { JOB_NOT_RETRYABLE } from '../../common/domain/error-codes.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 
@@ -13,27 +13,27 @@ const asList = ({ value }: { value: unknown }) => (value === undefined || value 
 
 export class BulkFilterDto {
   @ApiPropertyOptional({ enum: JOB_STATUSES, isArray: true, description: 'A status or a list of them.', example: ['failed', 'timeout'] })
-  @Optional() @Transform(asList) @IsArray() @ArrayMinSize(1)
+  @Omittable() @Transform(asList) @IsArray() @ArrayMinSize(1)
   @IsIn(JOB_STATUSES, { each: true, message: `each status must be one of: ${JOB_STATUSES.join(', ')}` })
   status?: JobStatus[];
 
   @ApiPropertyOptional({ type: 'string', isArray: true, description: 'A type or a list of them.', example: ['data_fetch'] })
-  @Optional() @Transform(asList) @IsArray() @ArrayMinSize(1) @IsString({ each: true })
+  @Omittable() @Transform(asList) @IsArray() @ArrayMinSize(1) @IsString({ each: true })
   @Matches(/^[a-z][a-z0-9_]{0,99}$/, { each: true, message: 'each type must be snake_case' })
   type?: string[];
 
   @ApiPropertyOptional({ enum: PRIORITIES, isArray: true, description: 'A priority or a list of them.', example: ['low'] })
-  @Optional() @Transform(asList) @IsArray() @ArrayMinSize(1)
+  @Omittable() @Transform(asList) @IsArray() @ArrayMinSize(1)
   @IsIn(PRIORITIES, { each: true, message: `each priority must be one of: ${PRIORITIES.join(', ')}` })
   priority?: Priority[];
 
   @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, description: 'A schedule id or a list of them: the jobs those schedules created.' })
-  @Optional() @Transform(asList) @IsArray() @ArrayMinSize(1)
+  @Omittable() @Transform(asList) @IsArray() @ArrayMinSize(1)
   @IsUUID('all', { each: true, message: 'each schedule_id must be a UUID' })
   schedule_id?: string[];
 
   @ApiPropertyOptional({ description: 'Only jobs created before this instant (ISO-8601 with Z or an offset).', example: '2026-01-15T00:00:00Z' })
-  @Optional() @IsString() @IsISO8601({ strict: true, strictSeparator: true }, { message: 'created_before must be an ISO-8601 instant' })
+  @Omittable() @IsString() @IsISO8601({ strict: true, strictSeparator: true }, { message: 'created_before must be an ISO-8601 instant' })
   @Matches(/(Z|[+-]\d{2}:?\d{2})$/, { message: 'created_before must say its time zone (Z or an offset)' })
   created_before?: string;
 }
@@ -41,13 +41,13 @@ export class BulkFilterDto {
 /** POST /jobs/bulk/cancel and /jobs/bulk/retry: either `ids` or `filter` (DESIGN §13). */
 export class BulkActionDto {
   @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, maxItems: MAX_BULK_IDS, description: `At most ${MAX_BULK_IDS} job ids.` })
-  @Optional() @IsArray() @ArrayMinSize(1, { message: 'ids must name at least one job' })
+  @Omittable() @IsArray() @ArrayMinSize(1, { message: 'ids must name at least one job' })
   @ArrayMaxSize(MAX_BULK_IDS, { message: `ids may name at most ${MAX_BULK_IDS} jobs; use a filter for more` })
   @IsUUID('all', { each: true, message: 'each id must be a UUID' })
   ids?: string[];
 
   @ApiPropertyOptional({ type: BulkFilterDto, description: 'At least one criterion; the criteria all apply.' })
-  @Optional() @ValidateNested() @Type(() => BulkFilterDto)
+  @Omittable() @ValidateNested() @Type(() => BulkFilterDto)
   filter?: BulkFilterDto;
 }
 

@@ -18,36 +18,36 @@ import {
   ValidateNested,
   type ValidationArguments,
 } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { Untransformed } from '../../common/http/request-validation.js';
 import { PRIORITIES, type Priority } from '../domain/job-state.js';
 import { delayProblem, MAX_YEARS_AHEAD, runAtProblem } from '../domain/run-at.js';
 
 export class ResourceRequirementsDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1, example: 1, description: 'CPU units booked on the worker while the job runs.' })
-  @Optional() @IsInt() @Min(1)
+  @Omittable() @IsInt() @Min(1)
   cpu_units?: number;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 128, example: 128, description: 'Memory in MB booked on the worker while the job runs.' })
-  @Optional() @IsInt() @Min(1)
+  @Omittable() @IsInt() @Min(1)
   memory_mb?: number;
 }
 
 export class RetryConfigDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 3, example: 3, description: 'Runs in all, the first included (MAX_RETRY_ATTEMPTS by default).' })
-  @Optional() @IsInt() @Min(1) @Max(100)
+  @Omittable() @IsInt() @Min(1) @Max(100)
   max_attempts?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 2.0, example: 2.0, description: 'Backoff before attempt n+1 = min(initial_delay_ms * backoff_multiplier^(n-1), max_delay_ms).' })
-  @Optional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(1) @Max(100)
+  @Omittable() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(1) @Max(100)
   backoff_multiplier?: number;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 1000, example: 1000 })
-  @Optional() @IsInt() @Min(0) @Max(86_400_000)
+  @Omittable() @IsInt() @Min(0) @Max(86_400_000)
   initial_delay_ms?: number;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 3_600_000, example: 3_600_000 })
-  @Optional() @IsInt() @Min(0) @Max(2_147_483_647)
+  @Omittable() @IsInt() @Min(0) @Max(2_147_483_647)
   max_delay_ms?: number;
 }
 
@@ -58,7 +58,7 @@ export class JobFieldsDto {
   type!: string;
 
   @ApiPropertyOptional({ enum: PRIORITIES, default: 'normal', example: 'high' })
-  @Optional() @IsIn(PRIORITIES, { message: `priority must be one of: ${PRIORITIES.join(', ')}` })
+  @Omittable() @IsIn(PRIORITIES, { message: `priority must be one of: ${PRIORITIES.join(', ')}` })
   priority?: Priority;
 
   @ApiPropertyOptional({
@@ -68,23 +68,23 @@ export class JobFieldsDto {
     example: { user_id: 123, format: 'csv' },
     description: "The job's input, validated against its type's payload schema (unknown fields are refused).",
   })
-  @Optional() @IsObject() @Untransformed()
+  @Omittable() @IsObject() @Untransformed()
   payload?: Record<string, unknown>;
 
   @ApiPropertyOptional({ type: ResourceRequirementsDto })
-  @Optional() @IsObject() @ValidateNested() @Type(() => ResourceRequirementsDto)
+  @Omittable() @IsObject() @ValidateNested() @Type(() => ResourceRequirementsDto)
   resource_requirements?: ResourceRequirementsDto;
 
   @ApiPropertyOptional({ type: RetryConfigDto })
-  @Optional() @IsObject() @ValidateNested() @Type(() => RetryConfigDto)
+  @Omittable() @IsObject() @ValidateNested() @Type(() => RetryConfigDto)
   retry_config?: RetryConfigDto;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600, example: 300, description: 'Run time limit in seconds (DEFAULT_JOB_TIMEOUT by default).' })
-  @Optional() @IsInt() @Min(1) @Max(31_536_000)
+  @Omittable() @IsInt() @Min(1) @Max(31_536_000)
   timeout_seconds?: number;
 
   @ApiPropertyOptional({ maxLength: 255, example: 'export-user-123-2024-01-15', description: 'A repeated submit with the same key returns the first job (200 instead of 201).' })
-  @Optional() @IsString() @Length(1, 255)
+  @Omittable() @IsString() @Length(1, 255)
   idempotency_key?: string;
 
   @ApiPropertyOptional({
@@ -92,7 +92,7 @@ export class JobFieldsDto {
     example: 'customer-42',
     description: "Groups jobs for the queue's per-key concurrency limit and for fair turns between keys (e.g. a tenant or customer id).",
   })
-  @Optional() @IsString() @Length(1, 200, { message: 'concurrency_key must be 1-200 characters' })
+  @Omittable() @IsString() @Length(1, 200, { message: 'concurrency_key must be 1-200 characters' })
   concurrency_key?: string;
 }
 
@@ -130,7 +130,7 @@ export class TimedJobFieldsDto extends JobFieldsDto {
       `When the job may start at the earliest: ISO-8601 with Z or an offset (a time without a zone is refused). ` +
       `A past instant means as soon as possible; at most ${MAX_YEARS_AHEAD} years ahead. Not together with delay_ms.`,
   })
-  @Optional() @IsString() @IsRunAt()
+  @Omittable() @IsString() @IsRunAt()
   run_at?: string;
 
   @ApiPropertyOptional({
@@ -139,25 +139,25 @@ export class TimedJobFieldsDto extends JobFieldsDto {
     example: 3_600_000,
     description: `Start no earlier than this many milliseconds after the submit (run_at = now + delay_ms); at most ${MAX_YEARS_AHEAD} years. Not together with run_at.`,
   })
-  @Optional() @IsInt() @Min(0) @IsDelay()
+  @Omittable() @IsInt() @Min(0) @IsDelay()
   delay_ms?: number;
 }
 
 /** The body of POST /jobs. */
 export class SubmitJobDto extends TimedJobFieldsDto {
   @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, default: [], description: 'Jobs that must complete first.' })
-  @Optional() @IsArray() @ArrayMaxSize(100_000) @IsUUID('all', { each: true, message: 'each value in depends_on must be a UUID' })
+  @Omittable() @IsArray() @ArrayMaxSize(100_000) @IsUUID('all', { each: true, message: 'each value in depends_on must be a UUID' })
   depends_on?: string[];
 }
 
 /** One job of POST /jobs/batch: `depends_on` may name refs of the same batch as well as existing ids. */
 export class SubmitBatchItemDto extends TimedJobFieldsDto {
   @ApiPropertyOptional({ maxLength: 200, example: 'fetch', description: 'A name other jobs of the same batch can list in depends_on (not UUID-shaped).' })
-  @Optional() @IsString() @Matches(/^[A-Za-z0-9._:-]{1,200}$/, { message: 'ref must be 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  @Omittable() @IsString() @Matches(/^[A-Za-z0-9._:-]{1,200}$/, { message: 'ref must be 1-200 characters of A-Z a-z 0-9 . _ : -' })
   ref?: string;
 
   @ApiPropertyOptional({ type: 'string', isArray: true, default: [], example: ['fetch'], description: 'Refs of this batch or ids of existing jobs that must complete first.' })
-  @Optional() @IsArray() @ArrayMaxSize(100_000) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each value in depends_on must be a ref or a job id' })
+  @Omittable() @IsArray() @ArrayMaxSize(100_000) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each value in depends_on must be a ref or a job id' })
   depends_on?: string[];
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsObject, IsOptional, Max, Min, ValidateNested } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { JOB_STATUSES } from '../../jobs/domain/job-state.js';
 import type { QueueSettings, StatusCounts } from '../queue-settings.repository.js';
 
@@ -18,7 +18,7 @@ export class RateLimitDto {
 /** The body of PATCH /queues/{type}: the fields given change; null clears a limit. */
 export class UpdateQueueDto {
   @ApiPropertyOptional({ example: true, description: 'No new job of the type starts while paused (running ones go on; submits are accepted).' })
-  @Optional() @IsBoolean({ message: 'paused must be true or false' })
+  @Omittable() @IsBoolean({ message: 'paused must be true or false' })
   paused?: boolean;
 
   @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 1_000_000, example: 5, description: 'At most this many jobs of the type placed or running at once, cluster-wide (null: none).' })

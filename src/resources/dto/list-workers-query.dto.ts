@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { toList } from '../../common/http/query-lists.js';
 import { WORKER_STATUSES, type WorkerStatus } from '../entities/worker.entity.js';
 
@@ -17,6 +17,6 @@ export class ListWorkersQueryDto {
     description:
       'Repeatable or comma-separated; default active and draining. Stopped and lost workers are kept for WORKER_RETENTION_SECONDS (default one day), then forgotten.',
   })
-  @Optional() @Transform(toList) @IsIn(WORKER_STATUSES, { each: true, message: `each status must be one of: ${WORKER_STATUSES.join(', ')}` })
+  @Omittable() @Transform(toList) @IsIn(WORKER_STATUSES, { each: true, message: `each status must be one of: ${WORKER_STATUSES.join(', ')}` })
   status?: WorkerStatus[];
 }

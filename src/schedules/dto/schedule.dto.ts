@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 import { Untransformed } from '../../common/http/request-validation.js';
 import { JobFieldsDto } from '../../jobs/dto/submit-job.dto.js';
 import { CATCH_UP_MODES, OVERLAP_POLICIES, type CatchUpMode, type OverlapPolicy } from '../domain/schedule-policies.js';
@@ -32,7 +32,7 @@ export class CreateScheduleDto {
   cron!: string;
 
   @ApiPropertyOptional({ example: 'Europe/Berlin', default: 'UTC', description: 'IANA time zone whose wall clock the cron follows, across DST changes.' })
-  @Optional() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
+  @Omittable() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
   timezone?: string;
 
   @ApiProperty({ type: ScheduleJobTemplateDto, description: 'The job each tick creates: validated exactly as POST /jobs validates a job.' })
@@ -40,15 +40,15 @@ export class CreateScheduleDto {
   job!: Record<string, unknown>;
 
   @ApiPropertyOptional({ enum: OVERLAP_POLICIES, default: 'skip', description: "A tick while the previous tick's job is unfinished: skip it, allow it, or cancel_previous (SUPERSEDED_BY_SCHEDULE)." })
-  @Optional() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
+  @Omittable() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
   overlap_policy?: OverlapPolicy;
 
   @ApiPropertyOptional({ enum: CATCH_UP_MODES, default: 'latest', description: 'Ticks missed while no scheduler ran: none (dropped), latest (the most recent fires once), all (each fires, at most 100).' })
-  @Optional() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
+  @Omittable() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
   catch_up?: CatchUpMode;
 
   @ApiPropertyOptional({ default: false, description: 'Ticks while paused are dropped (counted in skip_count), never caught up.' })
-  @Optional() @IsBoolean({ message: 'paused must be true or false' })
+  @Omittable() @IsBoolean({ message: 'paused must be true or false' })
   paused?: boolean;
 
   @ApiPropertyOptional({ type: 'string', format: 'date-time', nullable: true, example: null, description: 'No tick before this instant (inclusive).' })
@@ -63,38 +63,38 @@ export class CreateScheduleDto {
 /** PUT /schedules/{name}: every field of the schedule; `name`, if given, must be the one in the path. */
 export class ReplaceScheduleDto extends CreateScheduleDto {
   @ApiPropertyOptional({ example: 'daily-report', description: 'Optional; if given, must equal the name in the path.' })
-  @Optional() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
+  @Omittable() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
   declare name: string;
 }
 
 /** PATCH /schedules/{id or name}: any writable field; the others keep their values. */
 export class UpdateScheduleDto {
   @ApiPropertyOptional({ example: 'daily-report' })
-  @Optional() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
+  @Omittable() @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
   name?: string;
 
   @ApiPropertyOptional({ example: '*/10 * * * * *' })
-  @Optional() @IsString() @Length(1, 200, { message: 'cron must be 1-200 characters' })
+  @Omittable() @IsString() @Length(1, 200, { message: 'cron must be 1-200 characters' })
   cron?: string;
 
   @ApiPropertyOptional({ example: 'UTC' })
-  @Optional() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
+  @Omittable() @IsString() @Length(1, 100, { message: 'timezone must be an IANA time zone name' })
   timezone?: string;
 
   @ApiPropertyOptional({ type: ScheduleJobTemplateDto, description: 'A whole new template (it replaces the old one); applies from the next tick.' })
-  @Optional() @IsObject({ message: 'job must be an object: the job template (type, payload, ...)' }) @Untransformed()
+  @Omittable() @IsObject({ message: 'job must be an object: the job template (type, payload, ...)' }) @Untransformed()
   job?: Record<string, unknown>;
 
   @ApiPropertyOptional({ enum: OVERLAP_POLICIES })
-  @Optional() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
+  @Omittable() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
   overlap_policy?: OverlapPolicy;
 
   @ApiPropertyOptional({ enum: CATCH_UP_MODES })
-  @Optional() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
+  @Omittable() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
   catch_up?: CatchUpMode;
 
   @ApiPropertyOptional({ example: true })
-  @Optional() @IsBoolean({ message: 'paused must be true or false' })
+  @Omittable() @IsBoolean({ message: 'paused must be true or false' })
   paused?: boolean;
 
   @ApiPropertyOptional({ type: 'string', format: 'date-time', nullable: true, description: 'null removes the bound.' })
@@ -110,16 +110,16 @@ const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /
 
 export class GetScheduleQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 50, example: 5, description: 'Adds `upcoming`: the next N fire instants.' })
-  @Optional() @Transform(toInt) @IsInt({ message: 'preview must be an integer between 1 and 50' }) @Min(1, { message: 'preview must be an integer between 1 and 50' }) @Max(50, { message: 'preview must be an integer between 1 and 50' })
+  @Omittable() @Transform(toInt) @IsInt({ message: 'preview must be an integer between 1 and 50' }) @Min(1, { message: 'preview must be an integer between 1 and 50' }) @Max(50, { message: 'preview must be an integer between 1 and 50' })
   preview?: number;
 }
 
 export class ListSchedulesQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
-  @Optional() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)
+  @Omittable() @Transform(toInt) @IsInt({ message: 'limit must be an integer between 1 and 200' }) @Min(1) @Max(200)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
-  @Optional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor is not a cursor returned by this API' })
+  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor is not a cursor returned by this API' })
   cursor?: string;
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, Max, Min } from 'class-validator';
-import { Optional } from '../../common/optional.js';
+import { Omittable } from '../../common/omittable.js';
 
 /** Bucket widths, in seconds: each divides a minute, so a window of whole minutes is whole buckets. */
 export const THROUGHPUT_STEPS = [1, 5, 10, 15, 30, 60] as const;
@@ -12,11 +12,11 @@ const MINUTES_MESSAGE = `minutes must be an integer between 1 and ${THROUGHPUT_M
 
 export class ThroughputQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: THROUGHPUT_MAX_MINUTES, default: 5, description: 'How far back the window reaches.' })
-  @Optional() @Transform(toInt) @IsInt({ message: MINUTES_MESSAGE }) @Min(1, { message: MINUTES_MESSAGE }) @Max(THROUGHPUT_MAX_MINUTES, { message: MINUTES_MESSAGE })
+  @Omittable() @Transform(toInt) @IsInt({ message: MINUTES_MESSAGE }) @Min(1, { message: MINUTES_MESSAGE }) @Max(THROUGHPUT_MAX_MINUTES, { message: MINUTES_MESSAGE })
   minutes?: number;
 
   @ApiPropertyOptional({ enum: THROUGHPUT_STEPS, default: 1, description: 'The width of a bucket, in seconds.' })
-  @Optional() @Transform(toInt) @IsIn(THROUGHPUT_STEPS, { message: `step_seconds must be one of: ${THROUGHPUT_STEPS.join(', ')}` })
+  @Omittable() @Transform(toInt) @IsIn(THROUGHPUT_STEPS, { message: `step_seconds must be one of: ${THROUGHPUT_STEPS.join(', ')}` })
   step_seconds?: number;
 }
 

@@ -6,4 +6,4 @@ import { ValidateIf } from 'class-validator';
  * decorator a `null` is validated like any other value, and refused unless the field's decorators
  * accept it. Fields where `null` means something (remove a bound, lift a limit) keep `IsOptional`.
  */
-export const Optional = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
+export const Omittable = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
