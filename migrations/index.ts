@@ -8,6 +8,7 @@ import { RecurringSchedules1796350000000 } from './1796350000000-recurring-sched
 import { RerunAndRetention1796500000000 } from './1796500000000-rerun-and-retention.js';
 import { CountDeltasAndStartIndex1796620000000 } from './1796620000000-count-deltas-and-start-index.js';
 import { ReadyKeyDueIndex1796630000000 } from './1796630000000-ready-key-due-index.js';
+import { ScheduleTemplateNulls1796700000000 } from './1796700000000-schedule-template-nulls.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RerunAndRetention1796500000000,
   CountDeltasAndStartIndex1796620000000,
   ReadyKeyDueIndex1796630000000,
+  ScheduleTemplateNulls1796700000000,
 ];
