@@ -271,6 +271,47 @@ export class Cluster {
     }
   }
 
+  /**
+   * Closes every connection to the suite's own Redis database (CLIENT KILL by id, this connection
+   * spared), as a Redis restart or a network blip would, keeping the data. Returns how many were closed.
+   */
+  async dropRedisClients(): Promise<number> {
+    const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
+    await redis.connect();
+    try {
+      const db = Number(redis.options.db ?? 0);
+      if (db === 0) throw new Error(`refusing to drop the clients of Redis database 0 (${TEST_REDIS_URL}): the drills need a database index of their own`);
+      const list = (await redis.client('LIST')) as string;
+      const self = Number(await redis.client('ID'));
+      const ids = list
+        .split('\n')
+        .map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('=', 2))) as Record<string, string>)
+        .filter((c) => Number(c.db) === db && Number(c.id) !== self)
+        .map((c) => c.id);
+      let dropped = 0;
+      for (const id of ids) dropped += Number(await redis.client('KILL', 'ID', id));
+      return dropped;
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /**
+   * Redis stops answering for `ms` (CLIENT PAUSE ALL: connections stay open, commands wait), as a
+   * Redis stuck on a slow disk or a long-running script would. It pauses the whole Redis server, which is
+   * why the drills need the machine's Redis to themselves.
+   */
+  async pauseRedis(ms: number): Promise<void> {
+    const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
+    await redis.connect();
+    try {
+      await redis.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+      await sleep(ms);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.faults.close(), this.probe.close()]);
   }

@@ -123,6 +123,35 @@ describe('fault drills (one API, two workers, data_fetch jobs calling a local pr
     });
   });
 
+  it('PostgreSQL refusing every connection of the run past WORKER_LOST_SECONDS', async () => {
+    await drill('PG refusing connections past the lost threshold', async () => {
+      const ids = await cluster.submit(JOBS, HOLD_MS);
+      await cluster.untilCompleted(ids, 100);
+      expect(await cluster.faults.refuse(WORKER_LOST_MS * 2)).toBeGreaterThan(0);
+      return ids;
+    });
+  });
+
+  it('Redis closing every connection of the run, three times', async () => {
+    await drill('Redis dropping every connection 3 times', async () => {
+      const ids = await cluster.submit(JOBS, HOLD_MS);
+      for (let round = 1; round <= 3; round += 1) {
+        await cluster.untilCompleted(ids, round * 150);
+        expect(await cluster.dropRedisClients()).toBeGreaterThan(0);
+      }
+      return ids;
+    });
+  });
+
+  it('Redis answering nobody past WORKER_LOST_SECONDS', async () => {
+    await drill('Redis paused past the lost threshold', async () => {
+      const ids = await cluster.submit(JOBS, HOLD_MS);
+      await cluster.untilCompleted(ids, 100);
+      await cluster.pauseRedis(WORKER_LOST_MS * 2);
+      return ids;
+    });
+  });
+
   it('kill -9 of the scheduler leader, two API instances', async () => {
     if (cluster.apis.length < 2) await cluster.startApi();
     await drill(

@@ -42,6 +42,23 @@ export class PgFaults {
     return terminated;
   }
 
+  /**
+   * PostgreSQL out of reach for the space's processes for `forMs`: the database refuses new connections
+   * (`ALLOW_CONNECTIONS false`, which holds for superusers too) and its sessions are terminated, as in a
+   * server restart or a failover that takes a while. Returns how many sessions were terminated.
+   */
+  async refuse(forMs: number): Promise<number> {
+    const name = `"${this.database.replaceAll('"', '""')}"`;
+    await this.admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+    try {
+      const terminated = await this.terminate();
+      await new Promise((resolve) => setTimeout(resolve, forMs));
+      return terminated + (await this.terminate());
+    } finally {
+      await this.admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
+    }
+  }
+
   /** Whether any session is connected to a database of test run `run` (a run killed without its teardown has none). */
   async runIsConnected(run: string): Promise<boolean> {
     const { rows } = await this.admin.query<{ connected: boolean }>(
