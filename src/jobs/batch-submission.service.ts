@@ -169,6 +169,17 @@ export class BatchSubmissionService {
       if (refs.has(job.ref)) throw new InvalidInputError(`jobs[${index}].ref "${job.ref}" is already used by jobs[${refs.get(job.ref)}]`);
       refs.set(job.ref, index);
     });
+    // One key stands for one job: two items with the same key would be two jobs under it, or one
+    // item silently standing for the other (and its dependencies and payload lost).
+    const keys = new Map<string, number>();
+    jobs.forEach((job, index) => {
+      if (job.idempotency_key === undefined) return;
+      const first = keys.get(job.idempotency_key);
+      if (first !== undefined) {
+        throw new InvalidInputError(`jobs[${index}].idempotency_key "${job.idempotency_key}" is already used by jobs[${first}]: each job of a batch needs a key of its own`);
+      }
+      keys.set(job.idempotency_key, index);
+    });
     return mapInSlices(jobs, (job, index) => {
       const at = `jobs[${index}]`;
       if (job.depends_on === undefined || job.depends_on.length === 0) {

@@ -12,8 +12,33 @@ import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository, type LogLine } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
-import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
-import { mergeMoved, type Moved, type MovedJob } from './transition-sql.js';
+import { JobTransitionsRepository, type FailItem, type ReleasedJob } from './job-transitions.repository.js';
+import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
+
+/**
+ * Starts dependents that a completion released, inside the completion's own transaction: the
+ * scheduler's, registered when this process can lead it (JobLifecycleService.startReleasedWith).
+ */
+export interface ReleasedStarter {
+  /**
+   * Called inside the completion's transaction, with every dependent it released: a plan to place
+   * and start some of them on workers of this process, or null to leave them all to a placement pass.
+   * Must not wait for anything (the transaction holds a connection, in embedded mode the only one).
+   * `completedIds`: the jobs whose completion released them, published in the same batch of events.
+   */
+  claim(released: readonly ReleasedJob[], completedIds: readonly string[]): ReleasedClaim | null;
+}
+
+export interface ReleasedClaim {
+  /** The leadership term the plan was made in: the starts are fenced by it. */
+  epoch: number | null;
+  placements: ReadonlyArray<{ workerId: string; ids: string[] }>;
+  /**
+   * After the commit and the events' publish, with what started on each worker; or with null when
+   * the transaction did not commit (nothing of it happened).
+   */
+  settle(started: ReadonlyArray<{ workerId: string; jobs: StartedJob[] }> | null): void;
+}
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
@@ -33,6 +58,7 @@ export class JobLifecycleService {
   private readonly failures = new Coalescer<FailItem, boolean>((items) => this.flushFailures(items));
   /** Jobs whose start statement is on its way (their ids, counted): a heartbeat reports them as executing. */
   private readonly startsInFlight = new Map<string, number>();
+  private releasedStarter: ReleasedStarter | null = null;
   private readonly logLines = new Coalescer<LogLine, void>(async (lines) => {
     await this.logs.appendLogs(lines);
     return lines.map(() => undefined);
@@ -47,6 +73,16 @@ export class JobLifecycleService {
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
   ) {}
+
+  /**
+   * From now on a completion that releases ready dependents offers them to `starter` inside its own
+   * transaction, so that a dependent can start in the same commit as the job it waited for: no
+   * placement pass, ready-queue read or second commit between the two (DESIGN §4's hand-over to a
+   * worker of the scheduler's own process).
+   */
+  startReleasedWith(starter: ReleasedStarter): void {
+    this.releasedStarter = starter;
+  }
 
   /** ready -> running on `workerId`; null when the job is no longer placed there (cancelled, re-placed, started). */
   start(id: string, attempt: number, workerId: string): Promise<StartedJob | null> {
@@ -227,6 +263,11 @@ export class JobLifecycleService {
   /** Publishes a start statement's events and observes the queue waits. */
   private afterStart(moved: Moved<RunnableJob> & { withDependencies: Set<string> }): StartedJob[] {
     this.publish(moved);
+    return this.startedJobs(moved);
+  }
+
+  /** Observes the queue waits of a start statement's jobs (its events published). */
+  private startedJobs(moved: Moved<RunnableJob> & { withDependencies: Set<string> }): StartedJob[] {
     for (const job of moved.jobs) {
       if (job.queuedAt && job.startedAt) {
         this.metrics.queueWait.observe({ type: job.type }, (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000);
@@ -236,11 +277,48 @@ export class JobLifecycleService {
   }
 
   private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {
-    const moved = await this.transitions.complete(items);
+    const starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }> = [];
+    const claimed: { claim: ReleasedClaim | null } = { claim: null };
+    const starter = this.releasedStarter;
+    let moved: Moved<MovedJob>;
+    try {
+      moved = await this.transitions.complete(items, starter ? (released, completedIds, tx) => this.startReleased(starter, released, completedIds, tx, claimed, starts) : undefined);
+    } catch (error) {
+      this.settleClaim(claimed.claim, null);
+      throw error;
+    }
     this.publish(moved);
+    this.settleClaim(claimed.claim, starts.map(({ workerId, moved: started }) => ({ workerId, jobs: this.startedJobs(started) })));
     this.observeRuns(moved, 'completed');
     const done = new Set(moved.jobs.filter((j) => j.status === 'completed').map((j) => j.id));
     return items.map((i) => done.has(i.id));
+  }
+
+  /** Ends a claim of released dependents (startReleased): their starts are no longer on their way. */
+  private settleClaim(claim: ReleasedClaim | null, started: Parameters<ReleasedClaim['settle']>[0]): void {
+    if (!claim) return;
+    this.trackStarts(claim.placements.flatMap((p) => p.ids), -1);
+    claim.settle(started);
+  }
+
+  /** Inside a completion's transaction: places and starts what `starter` claims of the released dependents. */
+  private async startReleased(
+    starter: ReleasedStarter,
+    released: readonly ReleasedJob[],
+    completedIds: readonly string[],
+    tx: EntityManager,
+    claimed: { claim: ReleasedClaim | null },
+    starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }>,
+  ): Promise<Moved<MovedJob>> {
+    const claim = starter.claim(released, completedIds);
+    claimed.claim = claim;
+    if (!claim) return NOTHING_MOVED;
+    // Tracked until the transaction ends (flushCompletions): their start may commit with its answer lost.
+    this.trackStarts(claim.placements.flatMap((p) => p.ids), 1);
+    for (const { workerId, ids } of claim.placements) {
+      starts.push({ workerId, moved: await this.placements.placeAndStart(ids, workerId, claim.epoch, tx) });
+    }
+    return mergeMoved<MovedJob>(...starts.map((s) => s.moved));
   }
 
   private async flushFailures(items: FailItem[]): Promise<boolean[]> {

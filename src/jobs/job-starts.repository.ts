@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
 import { allocatedById, statusAmong } from '../database/status-by-id.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
@@ -44,7 +45,7 @@ export class JobStartsRepository {
    * worker is `active` (a draining one takes no new work), and fenced by the leadership `epoch` like
    * `place` (a deposed leader starts nothing).
    */
-  async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+  async placeAndStart(ids: readonly string[], workerId: string, epoch: number | null, tx?: EntityManager): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     if (ids.length === 0) return { ...NOTHING_MOVED, withDependencies: new Set() };
     return this.startWhere(
       `WHERE j.id = ANY($1::uuid[]) AND ${PLACE_AND_START} AND NOT j.allocated
@@ -52,11 +53,12 @@ export class JobStartsRepository {
       [ids, epoch, workerId],
       `, allocated = true, worker_id = $3, placed_at = now()`,
       `${FENCE('$2')}, `,
+      tx,
     );
   }
 
   /** ready -> running for the rows `where` picks; the worker's id is parameter `$<last>`; `ctes` go before `moved`. */
-  private async startWhere(where: string, params: unknown[], place = '', ctes = ''): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
+  private async startWhere(where: string, params: unknown[], place = '', ctes = '', tx?: EntityManager): Promise<Moved<RunnableJob> & { withDependencies: Set<string> }> {
     const worker = `$${params.length}::text`;
     const { jobs, events, rows } = await runTransition(
       this.sql,
@@ -71,7 +73,7 @@ export class JobStartsRepository {
        SELECT r.*, EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = r.id) AS has_dependencies
        FROM (${RESULT_FLAT('moved', `'job_started'`, RUNNABLE_JOB_COLUMNS)}) r`,
       params,
-      undefined,
+      tx,
       rowToRunnableJob,
     );
     return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };

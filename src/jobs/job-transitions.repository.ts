@@ -4,7 +4,9 @@ import { WAITING } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
 import { statusAmong } from '../database/status-by-id.js';
 import { DEPENDENCY_FAILED } from './domain/error-codes.js';
-import { transition, transitionInto } from './domain/job-state.js';
+import { transition, transitionInto, type JobStatus } from './domain/job-state.js';
+import { toReadyJob, type ReadyJob } from '../database/job-order.js';
+import type { JobRow } from './job-row.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import {
   ACTOR_DATA,
@@ -51,6 +53,25 @@ export interface FailItem extends FinishItem {
   /** When to run again, or null when the failure is final. */
   retryAt: Date | null;
 }
+
+/** A dependent a completion released (ready, or pending until its run_at), with what placing it takes. */
+export type ReleasedJob = MovedJob & ReadyJob;
+
+const RELEASED_JOB_COLUMNS = `${MOVED_JOB_COLUMNS}, priority, cpu_units, memory_mb, concurrency_key, created_at, queued_at`;
+const rowToReleasedJob = (row: JobRow): ReleasedJob => ({
+  ...rowToMovedJob(row),
+  ...toReadyJob(row),
+  status: row.status as JobStatus,
+  reasonCode: null,
+  reasonMessage: null,
+});
+
+/**
+ * Work done inside a completion's transaction after it released dependents (at least one of them
+ * ready): the scheduler starting them at once (JobLifecycleService.startReleasedWith). What it moved
+ * is published after the completion's and the release's events.
+ */
+export type AfterRelease = (released: readonly ReleasedJob[], completedIds: readonly string[], tx: EntityManager) => Promise<Moved<MovedJob>>;
 
 /** The event of an attempt that ended badly, for a row of alias `row` with an `outcome` column: job_timeout or job_failed. */
 const FAILURE_EVENT = (row: string) => `CASE WHEN ${row}.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END`;
@@ -119,7 +140,7 @@ export class JobTransitionsRepository {
    * running -> completed, storing results and releasing resources; dependents whose last
    * unfinished dependency this was become ready at once (DAG counters, no rescans).
    */
-  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>): Promise<Moved<MovedJob>> {
+  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>, afterRelease?: AfterRelease): Promise<Moved<MovedJob>> {
     if (items.length === 0) return NOTHING_MOVED;
     // Two statements in one transaction, on purpose: the release must look for dependents with a
     // snapshot taken after the completion got its row locks. A submit that depended on this job held
@@ -142,8 +163,10 @@ export class JobTransitionsRepository {
         rowToMovedJob,
       );
       if (completed.jobs.length === 0) return completed;
-      const released = await this.releaseDependents(completed.jobs.map((j) => j.id), tx);
-      return mergeMoved(completed, released);
+      const completedIds = completed.jobs.map((j) => j.id);
+      const released = await this.releaseDependents(completedIds, tx);
+      if (!afterRelease || !released.jobs.some((j) => j.status === 'ready')) return mergeMoved<MovedJob>(completed, released);
+      return mergeMoved(completed, released, await afterRelease(released.jobs, completedIds, tx));
     });
   }
 
@@ -153,7 +176,7 @@ export class JobTransitionsRepository {
    * still ahead (DESIGN §10; the rule of afterDependencies in domain/first-state.ts), each with its
    * event (job_ready or job_scheduled).
    */
-  private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved<MovedJob>> {
+  private releaseDependents(completedIds: string[], tx: EntityManager): Promise<Moved<ReleasedJob>> {
     const released = `${RELEASE} AND j.pending_dependencies <= c.n`;
     const delayed = `j.run_at > now()`;
     const event = `CASE WHEN m.status = 'ready' THEN 'job_ready' ELSE 'job_scheduled' END`;
@@ -177,10 +200,10 @@ export class JobTransitionsRepository {
                                                           ELSE 'dependencies completed: job waits for its run_at ' || (m.event_data->>'next_run_at') END`,
                                    event)}
        )
-       ${RESULT_FLAT('moved', event, MOVED_JOB_COLUMNS)}`,
+       ${RESULT_FLAT('moved', event, RELEASED_JOB_COLUMNS)}`,
       [completedIds],
       tx,
-      rowToMovedJob,
+      rowToReleasedJob,
     );
   }
 

@@ -84,6 +84,11 @@ export class FlowControlState {
     return drift;
   }
 
+  /** True when the settings are current and no queue has a rule: every job may start as far as the rules go. */
+  withoutRules(): boolean {
+    return !this.rulesStale && this.rules.size === 0;
+  }
+
   /**
    * This pass's view of the queue rules, or undefined when no queue has any. Reloads the rules and
    * the start log when stale; `ledger` must be current.

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobDispatcher } from '../dispatch/job-dispatcher.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import type { StartedJob } from '../jobs/job-row.js';
 import { LeadershipLostError, PlacementsService } from '../resources/placements.service.js';
 import { byLane, type ReadyRow } from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
@@ -30,11 +31,7 @@ export class HandOver {
       const started = await this.lifecycle.placeAndStart(ids, workerId, epoch);
       // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
       if (started.length < ids.length && epoch !== null && !(await this.placements.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
-      for (const { job } of started) {
-        this.rooms.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: sizes.get(job.id)?.concurrencyKey ?? null });
-      }
-      this.flow.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })), { started: true });
-      this.dispatcher.handOver(workerId, started);
+      this.startedHere(workerId, started, sizes);
       handedOver += started.length;
     }
     const placed = await this.placements.place(elsewhere, epoch);
@@ -47,5 +44,22 @@ export class HandOver {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
     return placed.length + handedOver;
+  }
+
+  /** True when the worker runs in this process: its jobs are placed and started in one statement. */
+  runsHere(workerId: string): boolean {
+    return this.dispatcher.runsHere(workerId);
+  }
+
+  /**
+   * Jobs placed and started on a worker of this process (`ready` gives their concurrency keys): booked
+   * in the ledger, their starts logged for the queue rules, handed to the worker.
+   */
+  startedHere(workerId: string, started: readonly StartedJob[], ready: ReadonlyMap<string, Pick<ReadyRow, 'concurrencyKey'>>): void {
+    for (const { job } of started) {
+      this.rooms.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: ready.get(job.id)?.concurrencyKey ?? null });
+    }
+    this.flow.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })), { started: true });
+    this.dispatcher.handOver(workerId, started);
   }
 }

@@ -4,8 +4,12 @@ import { JobQueueService } from '../jobs/job-queue.service.js';
 import { planPlacements, type AdmissionGate } from '../resources/domain/placement.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import type { ReadyJob } from '../database/job-order.js';
+import type { ReleasedClaim, ReleasedStarter } from '../jobs/job-lifecycle.service.js';
+import type { ReleasedJob } from '../jobs/job-transitions.repository.js';
+import { drainedAfter, inReadyOrder, startsAtRelease } from './domain/released-starts.js';
 import {
   anyRoom,
+  byLane,
   changedReasons,
   fullWindowPlaced,
   queuedJobs,
@@ -29,7 +33,7 @@ import { WorkerRooms } from './worker-rooms.js';
  * rate-limited start is allowed.
  */
 @Injectable()
-export class PlacementPass {
+export class PlacementPass implements ReleasedStarter {
   private readonly logger = new Logger('SchedulerService');
   private running = false;
   private again = false;
@@ -40,6 +44,10 @@ export class PlacementPass {
   /** The last read's head filled the window, so the ready queue may hold more (backlogAfter). */
   private backlog = false;
   private readonly rateTimer = new WakeTimer(() => this.kick(), rateTimerKept, rateTimerDelay);
+  /** The last pass left nothing ready behind it (drainedAfter): what becomes ready next is alone in the ready queue. */
+  private drained = false;
+  /** While a claim stands (claim): the jobs of its completion batch, whose own events ask for no pass. */
+  private claimed: ReadonlySet<string> | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -65,6 +73,58 @@ export class PlacementPass {
       this.scheduled = false;
       if (!this.tasks.isStopping) this.tasks.track(this.run());
     });
+  }
+
+  /**
+   * A completion released `released` (ReleasedStarter): when they would be alone in the ready queue and
+   * nothing is to be weighed (startsAtRelease), plans the ready ones onto workers of this process, as a
+   * pass would (best fit, the ledger's bookings), to be placed and started in the completion's own
+   * transaction. The claim stands for a pass: none runs until it is settled. Waits for nothing.
+   */
+  claim(released: readonly ReleasedJob[], completedIds: readonly string[]): ReleasedClaim | null {
+    const moment = {
+      leading: this.tasks.active() && this.leader.isLeader(),
+      passBusy: this.running || this.scheduled,
+      drained: this.drained,
+      withoutRules: this.flow.withoutRules(),
+    };
+    if (!startsAtRelease(moment)) return null;
+    const ready = inReadyOrder(released.filter((j) => j.status === 'ready'));
+    const rooms = this.rooms.current()?.filter((room) => this.handOver.runsHere(room.id));
+    if (ready.length === 0 || !rooms || rooms.length === 0) return null;
+    const plan = planPlacements(queuedJobs(ready, Date.now() - this.config.starvationSeconds * 1000), rooms);
+    if (plan.placements.length === 0) return null;
+    this.running = true;
+    this.claimed = new Set([...completedIds, ...released.map((j) => j.id)]);
+    const byId = new Map(ready.map((j) => [j.id, j]));
+    return {
+      epoch: this.leader.epoch(),
+      placements: [...byLane(plan.placements, () => true).here].map(([workerId, ids]) => ({ workerId, ids })),
+      settle: (started) => {
+        try {
+          for (const { workerId, jobs } of started ?? []) this.handOver.startedHere(workerId, jobs, byId);
+          const count = (started ?? []).reduce((n, s) => n + s.jobs.length, 0);
+          if (count < ready.length) this.drained = false; // left ready (no room, fenced, not committed): a pass places them
+        } finally {
+          this.running = false;
+          this.claimed = null;
+          if (this.again || !this.drained) {
+            this.again = false;
+            this.kick();
+          }
+        }
+      },
+    };
+  }
+
+  /**
+   * A job event asks for a pass (eventEffects): except the events of a standing claim's own batch.
+   * Its completions freed what it planned with, its released jobs are started or left to the pass its
+   * settling asks for, and the ready queue was drained before it: a pass for them would read nothing.
+   */
+  kickFor(jobId: string): void {
+    if (this.claimed?.has(jobId)) return;
+    this.kick();
   }
 
   /** The waiting reasons are rewritten at the next pass, not at the next refresh. */
@@ -98,6 +158,7 @@ export class PlacementPass {
   private async placeOnce(): Promise<boolean> {
     // Every write of this round is fenced by the epoch of the term it was planned in.
     const epoch = this.leader.epoch();
+    this.drained = false; // until this pass has placed all it read
     const rooms = await this.rooms.forPass();
     const reasonsDue = Date.now() - this.lastReasonsAt >= SCHEDULER_TIMING.reasonRefreshMs;
     if (!anyRoom(rooms) && !reasonsDue) return false;
@@ -111,6 +172,7 @@ export class PlacementPass {
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
       if (reasonsDue) this.lastReasonsAt = Date.now();
+      this.drained = true;
       return false;
     }
     const queued = queuedJobs(ready, Date.now() - this.config.starvationSeconds * 1000);
@@ -120,6 +182,7 @@ export class PlacementPass {
     };
     const plan = planPlacements(queued, rooms, gate);
     const placed = await this.handOver.carryOut(plan.placements, ready, epoch);
+    this.drained = drainedAfter(ready.length, placed, SCHEDULER_TIMING.passWindow);
 
     if (reasonsDue) {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));

@@ -1,5 +1,6 @@
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { JobEventBus, type ClusterSignal, type JobEvent } from '../events/job-event-bus.js';
+import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { Metrics } from '../metrics/metrics.js';
 import { eventEffects, signalEffects } from './domain/scheduling.js';
 import { DueTimer } from './due-timer.js';
@@ -35,9 +36,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     private readonly pass: PlacementPass,
     private readonly due: DueTimer,
     private readonly reconciler: Reconciler,
+    private readonly lifecycle: JobLifecycleService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // A completion here offers the ready dependents it released to the placement pass (PlacementPass.claim).
+    this.lifecycle.startReleasedWith(this.pass);
     this.unsubscribe.push(this.bus.subscribe((event) => this.onEvent(event)));
     this.unsubscribe.push(this.bus.onSignal((signal) => this.onSignal(signal)));
     this.leader.onChange((leader) => (leader ? this.lead() : this.stepDown()));
@@ -87,7 +91,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (effects.startedAt !== null) this.flow.started(event.jobId, effects.startedAt);
     if (effects.ledgerStale) this.rooms.ledger.stale = true;
     if (effects.dueAt !== null) this.due.arm(effects.dueAt);
-    if (effects.kick) this.pass.kick();
+    if (effects.kick) this.pass.kickFor(event.jobId);
   }
 
   private onSignal(signal: ClusterSignal): void {

@@ -39,6 +39,12 @@ export class WorkerRooms {
     return roomsOf(this.workers, this.ledger.usage());
   }
 
+  /** The rooms as last read, or null when the workers or the ledger are stale (only a pass reads them again). */
+  current(): WorkerRoom[] | null {
+    if (this.workersStale || this.ledger.stale) return null;
+    return roomsOf(this.workers, this.ledger.usage());
+  }
+
   async refresh(): Promise<void> {
     this.workersStale = false;
     this.workers = await this.resources.liveWorkers();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { aJob } from '../builders/job.builder.js';
+import { jobLogs, listWorkers, NOTHING_ALLOCATED } from '../support/engine.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 let app: TestApp;
@@ -260,5 +261,49 @@ describe('waiting reasons of blocked jobs', () => {
       pending_ids: [items[1].id],
     });
     await app.patch(`/jobs/${items[1].id}/cancel`);
+  });
+});
+
+describe('a dependent released by a completion in the process that leads the scheduler', () => {
+  // The completion's transaction places and starts it: its start is stamped with the same instant
+  // (PostgreSQL's now() is the transaction's) as the completion of the job it waited for.
+  const sameCommit = (dependent: any, dependency: any) => dependent.started_at === dependency.completed_at;
+
+  it('starts in the completion’s own commit, its job_ready before its job_started', async () => {
+    const [a, b] = await finished((await batch([{ ref: 'a', type: 'noop' }, { ref: 'b', type: 'noop', depends_on: ['a'] }])).map((i) => i.id));
+    expect(b.status).toBe('completed');
+    expect(sameCommit(b, a)).toBe(true);
+    const events = (await jobLogs(app, b.id)).filter((l) => l.data?.sequence !== undefined).map((l) => l.message);
+    expect(events.slice(0, 3)).toEqual(['job submitted as blocked', 'dependencies completed: job is ready', `attempt 1 started on worker ${a.worker_id}`]);
+  });
+
+  it('leaves what does not fit on the workers to the placement pass, and books nothing twice', async () => {
+    // 150 children released at once onto 100 slots: those that fit start with the completion, the others once slots free up.
+    const children = Array.from({ length: 150 }, (_, i) => ({ ref: `kid${i}`, type: 'noop', payload: { duration_ms: 200 }, depends_on: ['root'] }));
+    const [root, ...kids] = await finished((await batch([{ ref: 'root', type: 'noop' }, ...children])).map((i) => i.id));
+    expect(kids.filter((k) => k.status !== 'completed')).toEqual([]);
+    const withTheCompletion = kids.filter((k) => sameCommit(k, root)).length;
+    expect(withTheCompletion).toBeGreaterThan(0);
+    expect(withTheCompletion).toBeLessThanOrEqual(100);
+    await expectEventually(async () => {
+      for (const worker of await listWorkers(app)) expect(worker.allocated).toEqual(NOTHING_ALLOCATED);
+    });
+  });
+
+  it('is left to the placement pass when a queue rule is to be weighed, and the rule holds', async () => {
+    expect((await app.patch('/queues/noop', { concurrency_limit: 1 })).status).toBe(200);
+    try {
+      const items = await batch([
+        { ref: 'first', type: 'noop' },
+        ...['x', 'y', 'z'].map((ref) => ({ ref, type: 'noop', payload: { duration_ms: 100 }, depends_on: ['first'] })),
+      ]);
+      const [first, ...rest] = await finished(items.map((i) => i.id));
+      for (const job of rest) expect({ status: job.status, sameCommit: sameCommit(job, first) }).toEqual({ status: 'completed', sameCommit: false });
+      // One at a time (concurrency_limit 1): each starts once the one before it completed.
+      const runs = rest.map((j) => [ms(j.started_at), ms(j.completed_at)]).sort((p, q) => p[0]! - q[0]!);
+      for (let i = 1; i < runs.length; i++) expect(runs[i]![0]).toBeGreaterThanOrEqual(runs[i - 1]![1]!);
+    } finally {
+      expect((await app.patch('/queues/noop', { concurrency_limit: null })).status).toBe(200);
+    }
   });
 });
