@@ -56,7 +56,9 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig,
 export async function createHttpApp(config: AppConfig, logger: AppLogger = createAppLogger(config)): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A path parameter may be a schedule's name (up to 200 characters, percent-encoded up to 9 bytes
+    // each): longer than Fastify's default of 100, which would answer 414 before any route could.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ...httpServerOptions(config),

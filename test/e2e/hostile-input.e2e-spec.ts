@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 let app: TestApp;
 
@@ -183,5 +183,38 @@ describe('the error shape: every error has a code', () => {
     expect(response.body).toMatchObject({ statusCode: status, code });
     expect(typeof response.body.error).toBe('string');
     expect(response.body.message).toBeTruthy();
+  });
+});
+
+describe('what clients send that is not wrong', () => {
+  it.each([
+    ['PATCH', 'cancel', (id: string) => `/jobs/${id}/cancel`],
+    ['DELETE', 'delete', (id: string) => `/jobs/${id}`],
+  ])('takes %s (%s) without a body but with "Content-Type: application/json"', async (method, _what, url) => {
+    const job = await app.submit({ type: 'noop', payload: { duration_ms: 100 } });
+    if (method === 'DELETE') await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('completed'));
+    const response = await app.request(method, url(job.id), '', { 'content-type': 'application/json' });
+    expect(response.status).toBe(method === 'DELETE' ? 204 : 200);
+  });
+
+  it('addresses a schedule by a name of 200 characters', async () => {
+    const name = 'n'.repeat(200);
+    const created = await app.request('PUT', `/schedules/${name}`, JSON.stringify({ cron: '@yearly', paused: true, job: { type: 'noop' } }), { 'content-type': 'application/json' });
+    expect(created.status).toBe(201);
+    expect((await app.get(`/schedules/${name}`)).body.name).toBe(name);
+    expect((await app.request('DELETE', `/schedules/${name}`)).status).toBe(204);
+  });
+
+  it('answers a long path parameter by its own route: 400 for a job id, 404 for a queue', async () => {
+    expect((await app.get(`/jobs/${'x'.repeat(300)}`)).body).toMatchObject({ statusCode: 400, code: 'INVALID_ID' });
+    expect((await app.get(`/queues/${'x'.repeat(300)}`)).status).toBe(404);
+  });
+
+  it('refuses a batch that gives two jobs one idempotency_key, naming both, and writes nothing', async () => {
+    const before = await countRows();
+    const response = await app.post('/jobs/batch', { jobs: [{ type: 'noop', idempotency_key: 'twice' }, { type: 'noop', idempotency_key: 'twice' }] });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toContain('jobs[1].idempotency_key "twice" is already used by jobs[0]');
+    expect(await countRows()).toEqual(before);
   });
 });

@@ -9,6 +9,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE } from '../domain/error-codes.js';
 import { DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
+import { EMPTY_BODY_MESSAGE } from './json-body-parser.js';
 import { unavailableDependencyOf } from './unavailable-errors.js';
 
 const STATUS: Record<DomainErrorKind, number> = {
@@ -86,7 +87,7 @@ function fromFastifyError(error: unknown): ErrorBody | null {
   if (code === UNSUPPORTED_MEDIA_TYPE) {
     message = 'unsupported content type: send the body as JSON with the header "Content-Type: application/json"';
   }
-  if (code === EMPTY_BODY) message = 'request body is empty: send a JSON object with "Content-Type: application/json"';
+  if (code === EMPTY_BODY) message = EMPTY_BODY_MESSAGE;
   if (code === INVALID_JSON || isJsonSyntax) {
     code = /prototype/.test(message) ? FORBIDDEN_JSON_KEY : INVALID_JSON;
     message = `request body is not valid JSON: ${message}`;

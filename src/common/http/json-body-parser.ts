@@ -7,9 +7,11 @@ import { MalformedBodyError, ValidationFailedError } from '../errors/domain-erro
 import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
 import { installLingeringClose } from './lingering-close.js';
 
+export const EMPTY_BODY_MESSAGE = 'request body is empty: send a JSON object with "Content-Type: application/json"';
+
 /** Parses a JSON body; refuses `__proto__` and `constructor.prototype` keys (prototype pollution), as Fastify's own parser does. */
 export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) throw new MalformedBodyError(EMPTY_BODY, 'request body is empty: send a JSON object with "Content-Type: application/json"');
+  if (text.length === 0) throw new MalformedBodyError(EMPTY_BODY, EMPTY_BODY_MESSAGE);
   let parsed: unknown;
   try {
     parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
@@ -45,6 +47,10 @@ export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: numbe
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     try {
+      // No body at all, whatever the header says (many HTTP clients send it on every request): the
+      // routes that take none (cancel, retry, trigger, DELETE) go on; a route that takes one answers
+      // EMPTY_BODY from the validation pipe.
+      if ((body as string).length === 0) return done(null, undefined);
       done(null, parseJsonBody(body as string));
     } catch (error) {
       done(error as Error, undefined);

@@ -4,7 +4,9 @@ import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/c
 import { plainToInstance, TransformationType } from 'class-transformer';
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
-import { ValidationFailedError, type FieldProblem } from '../errors/domain-error.js';
+import { EMPTY_BODY } from '../domain/error-codes.js';
+import { MalformedBodyError, ValidationFailedError, type FieldProblem } from '../errors/domain-error.js';
+import { EMPTY_BODY_MESSAGE } from './json-body-parser.js';
 import { findJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
 import { unknownFieldProblem, validationProblems } from './validation-problems.js';
 
@@ -149,6 +151,7 @@ const PRIMITIVES = new Set<Function>([String, Boolean, Number, Array, Object]);
 export class RequestValidationPipe implements PipeTransform {
   transform(value: unknown, { metatype, type }: ArgumentMetadata): unknown {
     if (!metatype || PRIMITIVES.has(metatype) || knownFields(metatype).length === 0) return value;
+    if (type === 'body' && value === undefined) throw new MalformedBodyError(EMPTY_BODY, EMPTY_BODY_MESSAGE);
     if (type === 'query') {
       // A query string is decoded text (`%00` is a NUL): held to what PostgreSQL can store, as a JSON body is.
       const problem = findJsonProblem(value, MAX_BODY_DEPTH);
