@@ -33,7 +33,7 @@ export class PortsModule {
           provide: JobEventBus,
           inject: [RedisConnections],
           useFactory: (redis: RedisConnections) =>
-            new RedisJobEventBus(redis.client, () => redis.open('events-subscriber'), redis.key('job-events')),
+            new RedisJobEventBus(redis.client, () => redis.open('events-subscriber'), redis.channel('job-events')),
         },
         { provide: BullQueues, inject: [RedisConnections], useFactory: (redis: RedisConnections) => new BullQueues(redis) },
         {

@@ -9,7 +9,9 @@ import { Redis } from 'ioredis';
 export async function eventFeed(service) {
   const redis = new Redis(service.redisUrl);
   const listeners = new Set();
-  await redis.subscribe(`${service.redisPrefix}:job-events`);
+  // The service names its channels with the Redis database index, unless it is 0 (RedisConnections.channel).
+  const db = Number(redis.options.db ?? 0);
+  await redis.subscribe(`${service.redisPrefix}${db === 0 ? '' : `:db${db}`}:job-events`);
   redis.on('message', (_channel, raw) => {
     const at = performance.now();
     const { message } = JSON.parse(raw);

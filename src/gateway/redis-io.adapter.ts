@@ -38,7 +38,7 @@ export class RedisIoAdapter extends ConfiguredIoAdapter {
     const server = super.createIOServer(port, options);
     const pub = this.redis.open('socket.io-pub');
     const sub = this.redis.open('socket.io-sub');
-    server.adapter(createAdapter(pub, sub, { key: this.redis.key('socket.io') }));
+    server.adapter(createAdapter(pub, sub, { key: this.redis.channel('socket.io') }));
     return server;
   }
 }

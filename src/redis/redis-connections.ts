@@ -31,9 +31,20 @@ export class RedisConnections implements OnApplicationShutdown {
     return redis;
   }
 
-  /** A key or channel name under this deployment's prefix. */
+  /** A key name under this deployment's prefix (keys live in the URL's database). */
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
+  }
+
+  /**
+   * A pub/sub channel name under this deployment's prefix. Redis's pub/sub ignores the database
+   * index, so deployments sharing a Redis server under different indexes would hear each other's
+   * events: a channel names the index too, unless it is 0 (so a deployment on database 0 keeps the
+   * channel names it always had).
+   */
+  channel(...parts: string[]): string {
+    const db = Number(this.client.options.db ?? 0);
+    return db === 0 ? this.key(...parts) : this.key(`db${db}`, ...parts);
   }
 
   /** Last of all (after the modules that use the connections closed their queues and listeners). */

@@ -17,7 +17,7 @@ import {
   rateTimerKept,
   type Held,
 } from './domain/scheduling.js';
-import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst } from './domain/ready-read.js';
+import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst, servedInTurn, servedKey } from './domain/ready-read.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';
@@ -25,6 +25,9 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
 import { WakeTimer } from './wake-timer.js';
 import { WorkerRooms } from './worker-rooms.js';
+
+/** How many keys' last placements a leader remembers (servedInTurn); one forgotten counts as served long ago. */
+const SERVED_KEYS = 10_000;
 
 /**
  * Owns the placement passes (DESIGN §4, §12): one at a time, asked for by kick() and run again while
@@ -46,6 +49,12 @@ export class PlacementPass implements ReleasedStarter {
   private readonly rateTimer = new WakeTimer(() => this.kick(), rateTimerKept, rateTimerDelay);
   /** The last pass left nothing ready behind it (drainedAfter): what becomes ready next is alone in the ready queue. */
   private drained = false;
+  /**
+   * Each key's place in the sequence of placements (servedInTurn), the least recent first in the map;
+   * at most SERVED_KEYS are remembered, a key forgotten counting as served long ago.
+   */
+  private readonly lastServed = new Map<string, number>();
+  private servedSeq = 0;
   /** While a claim stands (claim): the jobs of its completion batch, whose own events ask for no pass. */
   private claimed: ReadonlySet<string> | null = null;
 
@@ -175,13 +184,14 @@ export class PlacementPass implements ReleasedStarter {
       this.drained = true;
       return false;
     }
-    const queued = queuedJobs(ready, Date.now() - this.config.starvationSeconds * 1000);
+    const queued = queuedJobs(servedInTurn(ready, this.lastServed), Date.now() - this.config.starvationSeconds * 1000);
     const gate: AdmissionGate | undefined = flow && {
       check: (j) => flow.check({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
       admit: (j) => flow.admit({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
     };
     const plan = planPlacements(queued, rooms, gate);
     const placed = await this.handOver.carryOut(plan.placements, ready, epoch);
+    this.served(plan.placements, ready);
     this.drained = drainedAfter(ready.length, placed, SCHEDULER_TIMING.passWindow);
 
     if (reasonsDue) {
@@ -205,6 +215,21 @@ export class PlacementPass implements ReleasedStarter {
     this.backlog = backlogAfter(head?.length ?? null, ready.length, window);
     this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
     return ready;
+  }
+
+  /** Remembers the keys of the jobs a pass placed, in their order, as the most recently served. */
+  private served(placements: ReadonlyArray<{ jobId: string }>, ready: readonly ReadyJob[]): void {
+    if (placements.length === 0) return;
+    const keys = new Map(ready.map((j) => [j.id, j.concurrencyKey]));
+    for (const { jobId } of placements) {
+      const key = servedKey(keys.get(jobId) ?? null);
+      this.lastServed.delete(key); // re-inserted last: the map stays ordered from least to most recent
+      this.lastServed.set(key, ++this.servedSeq);
+    }
+    for (const key of this.lastServed.keys()) {
+      if (this.lastServed.size <= SERVED_KEYS) break;
+      this.lastServed.delete(key);
+    }
   }
 
   /** Wakes the scheduler when the next rate-limited start is allowed. */

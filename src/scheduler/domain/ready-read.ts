@@ -83,3 +83,34 @@ export function leftOut(held: Held | undefined): HeldBack {
     pairs: [...(held?.pairs.values() ?? [])].map(({ type, key }) => ({ type, key })),
   };
 }
+
+/**
+ * The fair order of a read (`ready`, in fair order: priority, turn, due time) with each turn's ties
+ * broken by the key served longest ago instead of by due time (`lastServed`: a key's place in the
+ * sequence of starts, absent = never or long ago; jobs without a key count as one key). A read ranks
+ * each key's first job as turn 1 whatever happened before it, so when one job starts at a time (one
+ * slot, or one job's worth of cpu, freeing up) the key due earliest would win every pass; remembering
+ * whom the last passes served makes the keys take turns across passes too (DESIGN §12).
+ */
+export function servedInTurn(ready: readonly ReadyJob[], lastServed: ReadonlyMap<string, number>): readonly ReadyJob[] {
+  if (!ready.some((j) => j.concurrencyKey !== null)) return ready; // one key (none): nothing to take turns with
+  let band = -1;
+  let priority: string | undefined;
+  let turns = new Map<string, number>();
+  const ranked = ready.map((job, at) => {
+    if (job.priority !== priority) {
+      band += 1;
+      priority = job.priority;
+      turns = new Map();
+    }
+    const key = servedKey(job.concurrencyKey);
+    const turn = (turns.get(key) ?? 0) + 1;
+    turns.set(key, turn);
+    return { job, band, turn, served: lastServed.get(key) ?? 0, at };
+  });
+  ranked.sort((a, b) => a.band - b.band || a.turn - b.turn || a.served - b.served || a.at - b.at);
+  return ranked.map((r) => r.job);
+}
+
+/** The name under which a job's key is remembered as served (servedInTurn): jobs without a key share one. */
+export const servedKey = (concurrencyKey: string | null) => (concurrencyKey === null ? '' : `k:${concurrencyKey}`);
