@@ -6,6 +6,7 @@ import {
   ConflictError,
   DependencyCycleError,
   InvalidInputError,
+  UnknownDependencyError,
   ValidationFailedError,
   type FieldProblem,
 } from '../common/errors/domain-error.js';
@@ -195,7 +196,8 @@ export class BatchSubmissionService {
         if (ref === index) throw new DependencyCycleError([name, name]);
         if (ref !== undefined) refDeps.push(ref);
         else if (UUID.test(name)) idDeps.push(name.toLowerCase());
-        else throw new InvalidInputError(`${at}: depends_on names "${name}", which is neither a ref of this batch nor a job id`);
+        // Any text is a valid ref: one that matches none names an unknown job (422), as an unknown id does.
+        else throw new UnknownDependencyError([name], `${at}: depends_on names "${name}", which is neither a ref of this batch nor a job id`);
       }
       const draft = this.drafts.draft(job, refDeps.length + idDeps.length, at);
       draft.ref = job.ref ?? null;

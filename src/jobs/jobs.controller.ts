@@ -138,8 +138,8 @@ export class JobsController {
     summary: 'Submit several jobs at once, all or nothing',
     description:
       'Jobs may depend on each other by `ref` (and on existing jobs by id). The graph is checked first: a cycle or a ' +
-      'self-dependency is a 422 naming it (`dependency cycle: a -> b -> a`), a depends_on that names neither a ref of the ' +
-      'batch nor a job id is a 400, an unknown id a 422. Nothing of a rejected batch is written. Items come back in order.',
+      'self-dependency is a 422 naming it (`dependency cycle: a -> b -> a`), and so is a depends_on that names an unknown ' +
+      'job (neither a ref of the batch nor an existing id). Nothing of a rejected batch is written. Items come back in order.',
     created: JobBatchResponseDto,
     okToo: 'Every job of the batch already existed (repeated idempotency keys).',
     errors: [400, 409, 413, 415, 422, 503],

@@ -145,7 +145,7 @@ describe('POST /jobs/batch: rejected batches write nothing', () => {
       'dependency cycle: a -> c -> b -> a',
     ],
     ['a self-dependency', [{ ref: 'a', type: 'noop', depends_on: ['a'] }], 422, 'dependency cycle: a -> a'],
-    ['a ref that names nothing', [{ ref: 'a', type: 'noop', depends_on: ['nope'] }], 400, 'jobs[0]: depends_on names "nope", which is neither a ref of this batch nor a job id'],
+    ['a ref that names nothing', [{ ref: 'a', type: 'noop', depends_on: ['nope'] }], 422, 'jobs[0]: depends_on names "nope", which is neither a ref of this batch nor a job id'],
     ['an unknown id', [{ type: 'noop', depends_on: ['01900000-0000-7000-8000-000000000000'] }], 422, 'depends_on names unknown job: 01900000-0000-7000-8000-000000000000'],
     ['a duplicate ref', [{ ref: 'a', type: 'noop' }, { ref: 'a', type: 'noop' }], 400, 'jobs[1].ref "a" is already used by jobs[0]'],
     ['a bad payload in one item', [{ type: 'noop' }, { type: 'noop', payload: { duration_ms: -5 } }], 400, 'jobs[1].payload.duration_ms must not be less than 0'],

@@ -105,8 +105,8 @@ export class ConflictError extends DomainError {
 export class UnknownDependencyError extends DomainError {
   readonly kind = 'unprocessable';
   readonly code = UNKNOWN_DEPENDENCY;
-  constructor(ids: readonly string[]) {
-    super(`depends_on names unknown job${ids.length > 1 ? 's' : ''}: ${ids.join(', ')}`, {
+  constructor(ids: readonly string[], message = `depends_on names unknown job${ids.length > 1 ? 's' : ''}: ${ids.join(', ')}`) {
+    super(message, {
       details: { unknown_ids: [...ids] },
     });
   }
