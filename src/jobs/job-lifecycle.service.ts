@@ -12,33 +12,9 @@ import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository, type LogLine } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
-import { JobTransitionsRepository, type FailItem, type ReleasedJob } from './job-transitions.repository.js';
+import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
+import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from './released-starts.js';
 import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
-
-/**
- * Starts dependents that a completion released, inside the completion's own transaction: the
- * scheduler's, registered when this process can lead it (JobLifecycleService.startReleasedWith).
- */
-export interface ReleasedStarter {
-  /**
-   * Called inside the completion's transaction, with every dependent it released: a plan to place
-   * and start some of them on workers of this process, or null to leave them all to a placement pass.
-   * Must not wait for anything (the transaction holds a connection, in embedded mode the only one).
-   * `completedIds`: the jobs whose completion released them, published in the same batch of events.
-   */
-  claim(released: readonly ReleasedJob[], completedIds: readonly string[]): ReleasedClaim | null;
-}
-
-export interface ReleasedClaim {
-  /** The leadership term the plan was made in: the starts are fenced by it. */
-  epoch: number | null;
-  placements: ReadonlyArray<{ workerId: string; ids: string[] }>;
-  /**
-   * After the commit and the events' publish, with what started on each worker; or with null when
-   * the transaction did not commit (nothing of it happened).
-   */
-  settle(started: ReadonlyArray<{ workerId: string; jobs: StartedJob[] }> | null): void;
-}
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;

@@ -4,9 +4,8 @@ import { WAITING } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
 import { statusAmong } from '../database/status-by-id.js';
 import { DEPENDENCY_FAILED } from './domain/error-codes.js';
-import { transition, transitionInto, type JobStatus } from './domain/job-state.js';
-import { toReadyJob, type ReadyJob } from '../database/job-order.js';
-import type { JobRow } from './job-row.js';
+import { transition, transitionInto } from './domain/job-state.js';
+import { RELEASED_JOB_COLUMNS, rowToReleasedJob, type AfterRelease, type ReleasedJob } from './released-starts.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import {
   ACTOR_DATA,
@@ -53,25 +52,6 @@ export interface FailItem extends FinishItem {
   /** When to run again, or null when the failure is final. */
   retryAt: Date | null;
 }
-
-/** A dependent a completion released (ready, or pending until its run_at), with what placing it takes. */
-export type ReleasedJob = MovedJob & ReadyJob;
-
-const RELEASED_JOB_COLUMNS = `${MOVED_JOB_COLUMNS}, priority, cpu_units, memory_mb, concurrency_key, created_at, queued_at`;
-const rowToReleasedJob = (row: JobRow): ReleasedJob => ({
-  ...rowToMovedJob(row),
-  ...toReadyJob(row),
-  status: row.status as JobStatus,
-  reasonCode: null,
-  reasonMessage: null,
-});
-
-/**
- * Work done inside a completion's transaction after it released dependents (at least one of them
- * ready): the scheduler starting them at once (JobLifecycleService.startReleasedWith). What it moved
- * is published after the completion's and the release's events.
- */
-export type AfterRelease = (released: readonly ReleasedJob[], completedIds: readonly string[], tx: EntityManager) => Promise<Moved<MovedJob>>;
 
 /** The event of an attempt that ended badly, for a row of alias `row` with an `outcome` column: job_timeout or job_failed. */
 const FAILURE_EVENT = (row: string) => `CASE WHEN ${row}.outcome = 'timeout' THEN 'job_timeout' ELSE 'job_failed' END`;

@@ -4,8 +4,7 @@ import { JobQueueService } from '../jobs/job-queue.service.js';
 import { planPlacements, type AdmissionGate } from '../resources/domain/placement.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import type { ReadyJob } from '../database/job-order.js';
-import type { ReleasedClaim, ReleasedStarter } from '../jobs/job-lifecycle.service.js';
-import type { ReleasedJob } from '../jobs/job-transitions.repository.js';
+import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from '../jobs/released-starts.js';
 import { drainedAfter, inReadyOrder, startsAtRelease } from './domain/released-starts.js';
 import {
   anyRoom,
