@@ -13,7 +13,7 @@ import { JobLogRepository, type LogLine } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
-import { NO_STARTS, type InTransactionStarts, type ReleasedJob, type ReleasedStarter } from './released-starts.js';
+import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from './released-starts.js';
 import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
 
 /** Largest result a handler may return (DESIGN §2). */
@@ -58,41 +58,6 @@ export class JobLifecycleService {
    */
   startReleasedWith(starter: ReleasedStarter): void {
     this.releasedStarter = starter;
-  }
-
-  /** Whether a transaction that makes jobs ready may start some of them itself (startInTransaction): worth opening one for. */
-  mayStartInTransaction(): boolean {
-    return this.releasedStarter?.mayClaim() ?? false;
-  }
-
-  /**
-   * Inside a transaction that made `made` ready (a completion releasing them, a submit inserting
-   * them; `batchIds`: the other jobs whose events leave with theirs): places and starts on workers of
-   * this process what the scheduler claims of them (startReleasedWith), in that transaction.
-   */
-  async startInTransaction(made: readonly ReleasedJob[], batchIds: readonly string[], tx: EntityManager): Promise<InTransactionStarts> {
-    const claim = this.releasedStarter?.claim(made, batchIds) ?? null;
-    if (!claim) return NO_STARTS;
-    const ids = claim.placements.flatMap((p) => p.ids);
-    // Tracked until the transaction ends: their start may commit with its answer lost.
-    this.trackStarts(ids, 1);
-    const starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }> = [];
-    let settled = false;
-    const settle = (committed: boolean): void => {
-      if (settled) return;
-      settled = true;
-      this.trackStarts(ids, -1);
-      claim.settle(committed ? starts.map(({ workerId, moved }) => ({ workerId, jobs: this.startedJobs(moved) })) : null);
-    };
-    try {
-      for (const { workerId, ids: placed } of claim.placements) {
-        starts.push({ workerId, moved: await this.placements.placeAndStart(placed, workerId, claim.epoch, tx) });
-      }
-    } catch (error) {
-      settle(false);
-      throw error;
-    }
-    return { moved: mergeMoved<MovedJob>(...starts.map((s) => s.moved)), settle };
   }
 
   /** ready -> running on `workerId`; null when the job is no longer placed there (cancelled, re-placed, started). */
@@ -288,27 +253,48 @@ export class JobLifecycleService {
   }
 
   private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {
-    let starts: InTransactionStarts = NO_STARTS;
+    const starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }> = [];
+    const claimed: { claim: ReleasedClaim | null } = { claim: null };
+    const starter = this.releasedStarter;
     let moved: Moved<MovedJob>;
     try {
-      moved = await this.transitions.complete(
-        items,
-        this.releasedStarter
-          ? async (released, completedIds, tx) => {
-              starts = await this.startInTransaction(released, completedIds, tx);
-              return starts.moved;
-            }
-          : undefined,
-      );
+      moved = await this.transitions.complete(items, starter ? (released, completedIds, tx) => this.startReleased(starter, released, completedIds, tx, claimed, starts) : undefined);
     } catch (error) {
-      starts.settle(false);
+      this.settleClaim(claimed.claim, null);
       throw error;
     }
     this.publish(moved);
-    starts.settle(true);
+    this.settleClaim(claimed.claim, starts.map(({ workerId, moved: started }) => ({ workerId, jobs: this.startedJobs(started) })));
     this.observeRuns(moved, 'completed');
     const done = new Set(moved.jobs.filter((j) => j.status === 'completed').map((j) => j.id));
     return items.map((i) => done.has(i.id));
+  }
+
+  /** Ends a claim of released dependents (startReleased): their starts are no longer on their way. */
+  private settleClaim(claim: ReleasedClaim | null, started: Parameters<ReleasedClaim['settle']>[0]): void {
+    if (!claim) return;
+    this.trackStarts(claim.placements.flatMap((p) => p.ids), -1);
+    claim.settle(started);
+  }
+
+  /** Inside a completion's transaction: places and starts what `starter` claims of the released dependents. */
+  private async startReleased(
+    starter: ReleasedStarter,
+    released: readonly ReleasedJob[],
+    completedIds: readonly string[],
+    tx: EntityManager,
+    claimed: { claim: ReleasedClaim | null },
+    starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }>,
+  ): Promise<Moved<MovedJob>> {
+    const claim = starter.claim(released, completedIds);
+    claimed.claim = claim;
+    if (!claim) return NOTHING_MOVED;
+    // Tracked until the transaction ends (flushCompletions): their start may commit with its answer lost.
+    this.trackStarts(claim.placements.flatMap((p) => p.ids), 1);
+    for (const { workerId, ids } of claim.placements) {
+      starts.push({ workerId, moved: await this.placements.placeAndStart(ids, workerId, claim.epoch, tx) });
+    }
+    return mergeMoved<MovedJob>(...starts.map((s) => s.moved));
   }
 
   private async flushFailures(items: FailItem[]): Promise<boolean[]> {

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { INVALID_CURSOR, INVALID_ID } from '../common/domain/error-codes.js';
-import { mergeMoved, type Moved, type MovedJob } from './transition-sql.js';
-import { jobToReleased, NO_STARTS, type InTransactionStarts } from './released-starts.js';
+import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
 import { JobAlreadyFinishedError, JobNotFoundError, ValidationFailedError } from '../common/errors/domain-error.js';
 import { UUID } from '../common/domain/uuid.js';
@@ -58,40 +57,11 @@ export class JobsService {
 
   /** Submits of jobs without dependencies made close together share one INSERT (group commit). */
   private readonly inserts = new Coalescer<NewJob, Job | null>(async (drafts) => {
-    const moved = await this.insertAndStart(drafts);
+    const moved = await this.jobs.insert(drafts, []);
+    this.lifecycle.publish(moved);
     const byId = new Map(moved.jobs.map((j) => [j.id, j]));
     return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
   });
-
-  /**
-   * Inserts jobs without dependencies and publishes them. Where this process leads the scheduler and
-   * runs a worker, the insert's own transaction also starts those the scheduler would place at once
-   * (JobLifecycleService.startInTransaction): no event, placement pass or second commit between a
-   * submit and its start. Returns the jobs as inserted: the 201 shows their first evaluated state, as
-   * their job_created does, and their job_started follows in the same publish.
-   */
-  private async insertAndStart(drafts: NewJob[]): Promise<Moved> {
-    if (!drafts.some((d) => d.status === 'ready') || !this.lifecycle.mayStartInTransaction()) {
-      const moved = await this.jobs.insert(drafts, []);
-      this.lifecycle.publish(moved);
-      return moved;
-    }
-    let starts: InTransactionStarts = NO_STARTS;
-    let moved: Moved;
-    try {
-      moved = await this.jobs.transaction(async (tx) => {
-        const inserted = await this.jobs.insert(drafts, [], tx);
-        starts = await this.lifecycle.startInTransaction(inserted.jobs.filter((j) => j.status === 'ready').map(jobToReleased), [], tx);
-        return inserted;
-      });
-    } catch (error) {
-      starts.settle(false);
-      throw error;
-    }
-    this.lifecycle.publish(mergeMoved<MovedJob>(moved, starts.moved));
-    starts.settle(true);
-    return moved;
-  }
 
   /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. `actor`: who submits. */
   async submit(dto: SubmitJobDto, actor: string | null = null): Promise<{ job: JobWithEdges; isNew: boolean }> {

@@ -1,12 +1,11 @@
 /**
- * Jobs a transaction made ready (dependents a completion released, jobs a submit inserted), and the
- * scheduler starting them inside that same transaction (DESIGN §4): what placing them takes, and the
- * hook through which the jobs module offers them to the scheduler without depending on it.
+ * Dependents a completion released, and the scheduler starting them inside the completion's own
+ * transaction (DESIGN §4): what the release statement returns of them, and the hook through which the
+ * jobs module offers them to the scheduler without depending on it.
  */
 import type { EntityManager } from 'typeorm';
 import { toReadyJob, type ReadyJob } from '../database/job-order.js';
 import type { JobStatus } from './domain/job-state.js';
-import type { Job } from './entities/job.entity.js';
 import type { JobRow, StartedJob } from './job-row.js';
 import { MOVED_JOB_COLUMNS, rowToMovedJob, type Moved, type MovedJob } from './transition-sql.js';
 
@@ -22,22 +21,6 @@ export const rowToReleasedJob = (row: JobRow): ReleasedJob => ({
   reasonMessage: null,
 });
 
-/** A job a submit inserted, as the scheduler places it (the same fields the release statement returns). */
-export const jobToReleased = (job: Job): ReleasedJob => ({
-  id: job.id,
-  type: job.type,
-  status: job.status,
-  startedAt: job.startedAt,
-  priority: job.priority,
-  cpuUnits: job.cpuUnits,
-  memoryMb: job.memoryMb,
-  concurrencyKey: job.concurrencyKey,
-  queuedAt: job.queuedAt,
-  createdAt: job.createdAt,
-  reasonCode: null,
-  reasonMessage: null,
-});
-
 /**
  * Work done inside a completion's transaction after it released dependents (at least one of them
  * ready): the scheduler starting them at once (JobLifecycleService.startReleasedWith). What it moved
@@ -46,33 +29,18 @@ export const jobToReleased = (job: Job): ReleasedJob => ({
 export type AfterRelease = (released: readonly ReleasedJob[], completedIds: readonly string[], tx: EntityManager) => Promise<Moved<MovedJob>>;
 
 /**
- * Starts jobs that a transaction made ready (a completion's dependents, a submit's jobs) inside that
- * transaction: the scheduler's, registered when this process can lead it
- * (JobLifecycleService.startReleasedWith).
+ * Starts dependents that a completion released, inside the completion's own transaction: the
+ * scheduler's, registered when this process can lead it (JobLifecycleService.startReleasedWith).
  */
 export interface ReleasedStarter {
   /**
-   * Called inside the transaction, with every job it made ready or released: a plan to place and
-   * start some of them on workers of this process, or null to leave them all to a placement pass.
+   * Called inside the completion's transaction, with every dependent it released: a plan to place
+   * and start some of them on workers of this process, or null to leave them all to a placement pass.
    * Must not wait for anything (the transaction holds a connection, in embedded mode the only one).
-   * `batchIds`: the other jobs whose events are published in the same batch (the completed ones).
+   * `completedIds`: the jobs whose completion released them, published in the same batch of events.
    */
-  claim(released: readonly ReleasedJob[], batchIds: readonly string[]): ReleasedClaim | null;
-  /** Whether a claim made now could place anything: worth a transaction around a submit's insert. */
-  mayClaim(): boolean;
+  claim(released: readonly ReleasedJob[], completedIds: readonly string[]): ReleasedClaim | null;
 }
-
-/**
- * What a transaction started of the jobs it made ready (JobLifecycleService.startInTransaction):
- * `moved` to publish after the transaction's own events; `settle` once it has ended, with true after
- * the commit and that publish, with false when it did not commit. Settling twice does nothing.
- */
-export interface InTransactionStarts {
-  moved: Moved<MovedJob>;
-  settle(committed: boolean): void;
-}
-
-export const NO_STARTS: InTransactionStarts = { moved: { jobs: [], events: [] }, settle: () => undefined };
 
 export interface ReleasedClaim {
   /** The leadership term the plan was made in: the starts are fenced by it. */

@@ -84,21 +84,26 @@ export class PlacementPass implements ReleasedStarter {
   }
 
   /**
-   * A transaction made `released` ready (ReleasedStarter: a completion released them, a submit
-   * inserted them; `batchIds`: the rest of its batch of events): when they would be alone in the
-   * ready queue and nothing is to be weighed (startsAtRelease), plans the ready ones onto workers of
-   * this process, as a pass would (best fit, the ledger's bookings), to be placed and started in that
-   * same transaction. The claim stands for a pass: none runs until it is settled. Waits for nothing.
+   * A completion released `released` (ReleasedStarter): when they would be alone in the ready queue and
+   * nothing is to be weighed (startsAtRelease), plans the ready ones onto workers of this process, as a
+   * pass would (best fit, the ledger's bookings), to be placed and started in the completion's own
+   * transaction. The claim stands for a pass: none runs until it is settled. Waits for nothing.
    */
-  claim(released: readonly ReleasedJob[], batchIds: readonly string[]): ReleasedClaim | null {
-    if (!this.mayClaim()) return null;
+  claim(released: readonly ReleasedJob[], completedIds: readonly string[]): ReleasedClaim | null {
+    const moment = {
+      leading: this.tasks.active() && this.leader.isLeader(),
+      passBusy: this.running || this.scheduled,
+      drained: this.drained,
+      withoutRules: this.flow.withoutRules(),
+    };
+    if (!startsAtRelease(moment)) return null;
     const ready = inReadyOrder(released.filter((j) => j.status === 'ready'));
     const rooms = this.rooms.current()?.filter((room) => this.handOver.runsHere(room.id));
     if (ready.length === 0 || !rooms || rooms.length === 0) return null;
     const plan = planPlacements(queuedJobs(ready, Date.now() - this.config.starvationSeconds * 1000), rooms);
     if (plan.placements.length === 0) return null;
     this.running = true;
-    this.claimed = new Set([...batchIds, ...released.map((j) => j.id)]);
+    this.claimed = new Set([...completedIds, ...released.map((j) => j.id)]);
     const byId = new Map(ready.map((j) => [j.id, j]));
     return {
       epoch: this.leader.epoch(),
@@ -120,28 +125,13 @@ export class PlacementPass implements ReleasedStarter {
     };
   }
 
-  /** Whether a claim made now could take jobs (startsAtRelease): leading, no pass, drained, no rule. */
-  mayClaim(): boolean {
-    return startsAtRelease({
-      leading: this.tasks.active() && this.leader.isLeader(),
-      passBusy: this.running || this.scheduled,
-      drained: this.drained,
-      withoutRules: this.flow.withoutRules(),
-    });
-  }
-
   /**
-   * A job event asks for a pass (eventEffects), except:
-   * - the events of a standing claim's own batch. Its completions freed what it planned with, its
-   *   jobs are started or left to the pass its settling asks for, and the ready queue was drained
-   *   before it: a pass for them would read nothing;
-   * - an event that only frees room (`freesRoomOnly`) while a claim could be made (mayClaim): the last
-   *   pass left nothing ready and no rule holds a job back, so nothing waits for that room. A job
-   *   made ready since then asks for its own pass with its own event.
+   * A job event asks for a pass (eventEffects): except the events of a standing claim's own batch.
+   * Its completions freed what it planned with, its released jobs are started or left to the pass its
+   * settling asks for, and the ready queue was drained before it: a pass for them would read nothing.
    */
-  kickFor(jobId: string, freesRoomOnly = false): void {
+  kickFor(jobId: string): void {
     if (this.claimed?.has(jobId)) return;
-    if (freesRoomOnly && this.mayClaim()) return;
     this.kick();
   }
 

@@ -56,15 +56,15 @@ const reason = (code: Reason['code'], message: string): Reason => ({ code, messa
 
 describe(eventEffects.name, () => {
   it.each(['job_completed', 'job_failed', 'job_timeout'] as const)('%s releases the booking and asks for a pass', (name) => {
-    expect(eventEffects(event(name, { status: 'completed' }))).toEqual({ release: true, startedAt: null, ledgerStale: false, dueAt: null, kick: true, freesRoomOnly: true });
+    expect(eventEffects(event(name, { status: 'completed' }))).toEqual({ release: true, startedAt: null, ledgerStale: false, dueAt: null, kick: true });
   });
 
   it('job_cancelled keeps the booking (the handler may still run) but marks the ledger for a rebuild', () => {
-    expect(eventEffects(event('job_cancelled', { status: 'cancelled' }))).toMatchObject({ release: false, ledgerStale: true, kick: true, freesRoomOnly: false });
+    expect(eventEffects(event('job_cancelled', { status: 'cancelled' }))).toMatchObject({ release: false, ledgerStale: true, kick: true });
   });
 
   it('job_started moves the booked start to the real one, and places nothing', () => {
-    expect(eventEffects(event('job_started'))).toEqual({ release: false, startedAt: Date.parse('2026-01-01T00:00:01.000Z'), ledgerStale: false, dueAt: null, kick: false, freesRoomOnly: false });
+    expect(eventEffects(event('job_started'))).toEqual({ release: false, startedAt: Date.parse('2026-01-01T00:00:01.000Z'), ledgerStale: false, dueAt: null, kick: false });
   });
 
   it('a job left pending until a time arms the due timer instead of asking for a pass', () => {
@@ -73,8 +73,7 @@ describe(eventEffects.name, () => {
   });
 
   it('a job created ready asks for a pass; one created blocked or pending without a time does not', () => {
-    expect(eventEffects(event('job_created', { status: 'ready' }))).toMatchObject({ kick: true, freesRoomOnly: false });
-    expect(eventEffects(event('job_ready', { status: 'ready' }))).toMatchObject({ kick: true, freesRoomOnly: false });
+    expect(eventEffects(event('job_created', { status: 'ready' })).kick).toBe(true);
     expect(eventEffects(event('job_created', { status: 'blocked' })).kick).toBe(false);
     expect(eventEffects(event('job_created', { status: 'pending' }))).toMatchObject({ dueAt: null, kick: false });
   });

@@ -33,11 +33,6 @@ export interface EventEffects {
   dueAt: number | null;
   /** There may be something to place: ask for a pass. */
   kick: boolean;
-  /**
-   * The pass is asked for only because the job's room is free again: there is nothing for it to
-   * place when the last pass left nothing ready behind it and no rule holds jobs back (PlacementPass.kickFor).
-   */
-  freesRoomOnly: boolean;
 }
 
 export function eventEffects(event: JobEvent): EventEffects {
@@ -48,7 +43,6 @@ export function eventEffects(event: JobEvent): EventEffects {
     ledgerStale: event.event === 'job_cancelled', // a running job keeps its booking until its handler stops
     dueAt: due ? Date.parse(event.data.next_run_at as string) : null,
     kick: !due && (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready')),
-    freesRoomOnly: !due && RELEASES.has(event.event),
   };
 }
 
