@@ -22,17 +22,17 @@ export class HandOver {
     private readonly flow: FlowControlState,
   ) {}
 
-  /** Places `plan` (jobs of `ready`) under leadership `epoch`; returns how many jobs were placed. */
-  async carryOut(plan: ReadonlyArray<{ jobId: string; workerId: string }>, ready: readonly ReadyRow[], epoch: number | null): Promise<number> {
+  /** Places `plan` (jobs of `ready`) under leadership `epoch`; returns the ids of the jobs placed. */
+  async carryOut(plan: ReadonlyArray<{ jobId: string; workerId: string }>, ready: readonly ReadyRow[], epoch: number | null): Promise<string[]> {
     const sizes = new Map(ready.map((j) => [j.id, j]));
     const { here, elsewhere } = byLane(plan, (workerId) => this.dispatcher.runsHere(workerId));
-    let handedOver = 0;
+    const handedOver: string[] = [];
     for (const [workerId, ids] of here) {
       const started = await this.lifecycle.placeAndStart(ids, workerId, epoch);
       // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
       if (started.length < ids.length && epoch !== null && !(await this.placements.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
       this.startedHere(workerId, started, sizes);
-      handedOver += started.length;
+      for (const { job } of started) handedOver.push(job.id);
     }
     const placed = await this.placements.place(elsewhere, epoch);
     for (const p of placed) {
@@ -43,7 +43,7 @@ export class HandOver {
     if (placed.length > 0) {
       await this.dispatcher.dispatch(placed.map((p) => ({ workerId: p.workerId, jobId: p.id, attempt: p.attempts + 1 })));
     }
-    return placed.length + handedOver;
+    return [...handedOver, ...placed.map((p) => p.id)];
   }
 
   /** True when the worker runs in this process: its jobs are placed and started in one statement. */

@@ -111,8 +111,9 @@ export class PlacementPass implements ReleasedStarter {
       settle: (started) => {
         try {
           for (const { workerId, jobs } of started ?? []) this.handOver.startedHere(workerId, jobs, byId);
-          const count = (started ?? []).reduce((n, s) => n + s.jobs.length, 0);
-          if (count < ready.length) this.drained = false; // left ready (no room, fenced, not committed): a pass places them
+          const startedIds = new Set((started ?? []).flatMap(({ jobs }) => jobs.map(({ job }) => job.id)));
+          this.served(plan.placements.filter((p) => startedIds.has(p.jobId)).map((p) => p.jobId), ready);
+          if (startedIds.size < ready.length) this.drained = false; // left ready (no room, fenced, not committed): a pass places them
         } finally {
           this.running = false;
           this.claimed = null;
@@ -189,8 +190,9 @@ export class PlacementPass implements ReleasedStarter {
       admit: (j) => flow.admit({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
     };
     const plan = planPlacements(queued, rooms, gate);
-    const placed = await this.handOver.carryOut(plan.placements, ready, epoch);
-    this.served(plan.placements, ready);
+    const placedIds = new Set(await this.handOver.carryOut(plan.placements, ready, epoch));
+    this.served(plan.placements.filter((p) => placedIds.has(p.jobId)).map((p) => p.jobId), ready); // in the plan's order
+    const placed = placedIds.size;
     this.drained = drainedAfter(ready.length, placed, SCHEDULER_TIMING.passWindow);
 
     if (reasonsDue) {
@@ -216,11 +218,11 @@ export class PlacementPass implements ReleasedStarter {
     return ready;
   }
 
-  /** Remembers the keys of the jobs a pass placed, in their order, as the most recently served. */
-  private served(placements: ReadonlyArray<{ jobId: string }>, ready: readonly ReadyJob[]): void {
-    if (placements.length === 0) return;
+  /** Remembers the keys of the jobs placed (a pass's, or a claim's started ones), in their order, as the most recently served. */
+  private served(placedIds: readonly string[], ready: readonly ReadyJob[]): void {
+    if (placedIds.length === 0) return;
     const keys = new Map(ready.map((j) => [j.id, j.concurrencyKey]));
-    for (const { jobId } of placements) {
+    for (const jobId of placedIds) {
       const key = servedKey(keys.get(jobId) ?? null);
       this.lastServed.delete(key); // re-inserted last: the map stays ordered from least to most recent
       this.lastServed.set(key, ++this.servedSeq);
