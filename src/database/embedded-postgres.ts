@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EmbeddedThreadData, EmbeddedThreadMessage } from './embedded-postgres-thread.js';
 
 const logger = new Logger('EmbeddedPostgres');
 
@@ -52,31 +54,51 @@ export interface EmbeddedPostgres {
 
 /**
  * PostgreSQL without a server (DESIGN §9): PGlite keeping its files in `<DATA_DIR>/pgdata`,
- * served on a loopback port by pglite-socket. PGlite has one session for all connections, so the
- * app uses one connection (DB_POOL_SIZE is forced to 1) and never waits on a second one inside a
- * transaction.
+ * served on a loopback port by pglite-socket, both in a thread of their own
+ * (embedded-postgres-thread.ts) so that the database's work runs beside the app's instead of
+ * between its steps. PGlite has one session for all connections, so the app uses one connection
+ * (DB_POOL_SIZE is forced to 1) and never waits on a second one inside a transaction.
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const unlock = lockDataDir(dir);
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const pgdata = join(dir, 'pgdata');
     const started = Date.now();
-    const db = await PGlite.create({ dataDir: pgdata });
-    // The app uses one connection; a few more are accepted so that the migration run's closing
-    // connections, or a psql session for a look inside, are not refused.
-    const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 4 });
-    await server.start();
+    const thread = new Worker(new URL('./embedded-postgres-thread.js', import.meta.url), { workerData: { pgdata } satisfies EmbeddedThreadData });
+    const conn = await new Promise<string>((resolveConn, reject) => {
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`the embedded database's thread ended (exit code ${code}) before it served`)));
+      thread.once('message', (message: EmbeddedThreadMessage) => {
+        if (message.type === 'ready') resolveConn(message.conn);
+        else reject(new Error(message.type === 'failed' ? message.message : `unexpected message ${message.type}`));
+      });
+    }).catch(async (error: unknown) => {
+      await thread.terminate();
+      throw error;
+    });
+    thread.removeAllListeners();
+    let stopping = false;
+    thread.on('error', (error) => logger.error({ err: error }, "the embedded database's thread failed"));
+    thread.on('exit', (code) => {
+      if (!stopping) logger.error(`the embedded database's thread ended (exit code ${code}): every statement fails from now on`);
+    });
     logger.log(`embedded PostgreSQL (PGlite) up in ${Date.now() - started} ms, data in ${pgdata}`);
     return {
-      url: `postgres://postgres@${server.getServerConn()}/postgres`,
+      url: `postgres://postgres@${conn}/postgres`,
       dataDir: dir,
       async stop() {
-        await server.stop().catch(() => undefined);
-        await db.close().catch(() => undefined);
+        stopping = true;
+        const stopped = new Promise<void>((done) => {
+          thread.once('exit', () => done());
+          thread.on('message', (message: EmbeddedThreadMessage) => {
+            if (message.type === 'stopped') done();
+          });
+        });
+        thread.postMessage({ type: 'stop' });
+        await Promise.race([stopped, new Promise((done) => setTimeout(done, 10_000).unref())]);
+        await thread.terminate().catch(() => undefined);
         unlock();
       },
     };
