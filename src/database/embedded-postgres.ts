@@ -82,7 +82,11 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     let stopping = false;
     thread.on('error', (error) => logger.error({ err: error }, "the embedded database's thread failed"));
     thread.on('exit', (code) => {
-      if (!stopping) logger.error(`the embedded database's thread ended (exit code ${code}): every statement fails from now on`);
+      if (stopping) return;
+      // The process has no database left: end it, as PGlite failing on the app's own thread would
+      // have, so that whatever supervises it starts it again (what was committed is in DATA_DIR).
+      logger.fatal(`the embedded database's thread ended (exit code ${code}); stopping`);
+      process.exit(1);
     });
     logger.log(`embedded PostgreSQL (PGlite) up in ${Date.now() - started} ms, data in ${pgdata}`);
     return {
