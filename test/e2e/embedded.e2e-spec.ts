@@ -252,6 +252,25 @@ describe('embedded mode', () => {
     api = await startEmbedded();
   }, 60_000);
 
+  it('loses no job to a kill -9 while jobs are stored and run: after a restart each one completes', async () => {
+    const ids: string[] = [];
+    for (let b = 0; b < 4; b++) {
+      const batch = await api.post('/jobs/batch', { jobs: Array.from({ length: 50 }, () => ({ type: 'noop', payload: { duration_ms: 50 } })) });
+      expect(batch.status).toBe(201);
+      ids.push(...(batch.body.items as Array<{ id: string }>).map((i) => i.id));
+    }
+    api.kill('SIGKILL');
+    expect((await api.waitForExit(10_000)).signal).toBe('SIGKILL');
+    api = await startEmbedded();
+    await expectEventually(
+      async () => {
+        const statuses = await Promise.all(ids.map(async (id) => (await api.getJob(id)).status));
+        expect(statuses.filter((s) => s !== 'completed')).toEqual([]);
+      },
+      { timeoutMs: 60_000 },
+    );
+  }, 120_000);
+
   it('keeps its jobs across a restart', async () => {
     const job = await api.submit({ type: 'noop', idempotency_key: 'survives-restart' });
     await done(job.id);
