@@ -10,7 +10,7 @@ import { JobBulkRepository, type BulkFilter } from './job-bulk.repository.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRerunService } from './job-rerun.service.js';
 import { JobRepository } from './job.repository.js';
-import { JobTransitionsRepository } from './job-transitions.repository.js';
+import { JobCancellationRepository } from './job-cancellation.repository.js';
 import { mergeMoved, type Moved } from './transition-sql.js';
 
 /** Jobs per transaction of a bulk action: short locks, so pickup goes on between the chunks. */
@@ -56,7 +56,7 @@ export class JobBulkService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly bulk: JobBulkRepository,
-    private readonly transitions: JobTransitionsRepository,
+    private readonly cancels: JobCancellationRepository,
     private readonly lifecycle: JobLifecycleService,
     private readonly reruns: JobRerunService,
   ) {}
@@ -77,7 +77,7 @@ export class JobBulkService {
         const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx);
         const cascades: Moved[] = [];
         for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
-          cascades.push(await this.transitions.cancelDownstream(root, 'cancelled', tx, actor));
+          cascades.push(await this.cancels.cancelDownstream(root, 'cancelled', tx, actor));
         }
         return mergeMoved(cancelled, ...cascades);
       }));

@@ -3,7 +3,6 @@ import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { CANCELLED_BY_USER, SUPERSEDED_BY_SCHEDULE } from './domain/error-codes.js';
 import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
@@ -13,6 +12,7 @@ import { JobLogRepository, type LogLine } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
+import { JobCancellationRepository } from './job-cancellation.repository.js';
 import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from './released-starts.js';
 import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
 
@@ -45,6 +45,7 @@ export class JobLifecycleService {
     private readonly logs: JobLogRepository,
     private readonly dag: JobGraphRepository,
     private readonly transitions: JobTransitionsRepository,
+    private readonly cancels: JobCancellationRepository,
     private readonly placements: JobStartsRepository,
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
@@ -123,38 +124,6 @@ export class JobLifecycleService {
   async failMany(jobs: Job[], error: JobErrorInfo): Promise<number> {
     const moved = await this.applyFailures(jobs.map((job) => this.failItem(job, job.attempts, 'failed', error)));
     return moved.jobs.length;
-  }
-
-  /**
-   * Cancels a job through the API, and everything downstream of it. Null when it had already finished.
-   * `actor` (an API key's name) is kept in the error, the log rows and the events: who cancelled it.
-   */
-  async cancelByUser(id: string, actor: string): Promise<Job | null> {
-    const error: JobErrorInfo = { code: CANCELLED_BY_USER, message: `cancelled by ${actor} through PATCH /jobs/{id}/cancel`, actor };
-    const moved = await this.jobs.transaction(async (tx) => {
-      const cancelled = await this.transitions.cancel(id, error, `job cancelled by ${actor}`, tx, actor);
-      if (cancelled.jobs.length === 0) return cancelled;
-      return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx, actor));
-    });
-    this.publish(moved);
-    return moved.jobs.find((j) => j.id === id) ?? null;
-  }
-
-  /**
-   * Cancels a schedule's unfinished previous job, and everything downstream of it, because the next
-   * tick supersedes it (overlap_policy cancel_previous, DESIGN §11): the same guarded cancel as
-   * PATCH /jobs/{id}/cancel, with `error.code = SUPERSEDED_BY_SCHEDULE`, inside the caller's
-   * transaction. Publish the result with `publish` after the commit. Nothing moves for a finished job.
-   */
-  async supersede(id: string, schedule: { id: string; name: string }, tick: Date, tx: EntityManager): Promise<Moved> {
-    const error: JobErrorInfo = {
-      code: SUPERSEDED_BY_SCHEDULE,
-      message: `cancelled by schedule "${schedule.name}": its tick of ${tick.toISOString()} superseded this job (overlap_policy cancel_previous)`,
-      schedule_id: schedule.id,
-    };
-    const cancelled = await this.transitions.cancel(id, error, `job superseded by schedule ${schedule.name}`, tx);
-    if (cancelled.jobs.length === 0) return cancelled;
-    return mergeMoved(cancelled, await this.transitions.cancelDownstream(id, 'cancelled', tx));
   }
 
   /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready, `limit` at most, earliest first. */
@@ -313,7 +282,7 @@ export class JobLifecycleService {
           const cascades: Moved[] = [];
           for (const job of failed.jobs) {
             if (job.status === 'failed' || job.status === 'timeout') {
-              cascades.push(await this.transitions.cancelDownstream(job.id, job.status, tx));
+              cascades.push(await this.cancels.cancelDownstream(job.id, job.status, tx));
             }
           }
           return mergeMoved(failed, ...cascades);

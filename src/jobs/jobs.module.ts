@@ -10,6 +10,8 @@ import { JobLogRepository } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
+import { JobCancellationRepository } from './job-cancellation.repository.js';
+import { JobCancellationService } from './job-cancellation.service.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
 import { StuckJobsRepository } from './stuck-jobs.repository.js';
 import { ReadyCandidatesRepository } from './ready-candidates.repository.js';
@@ -36,6 +38,8 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobLogRepository,
     { provide: JobEventLog, useClass: JobEventLogService },
     JobTransitionsRepository,
+    JobCancellationRepository,
+    JobCancellationService,
     JobStartsRepository,
     StuckJobsRepository,
     ReadyCandidatesRepository,
@@ -47,6 +51,6 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobDeletionService,
     JobDeletionRepository,
   ],
-  exports: [JobsService, JobLifecycleService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog],
+  exports: [JobsService, JobLifecycleService, JobCancellationService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog],
 })
 export class JobsModule {}

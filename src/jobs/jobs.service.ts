@@ -12,6 +12,7 @@ import type { SubmitJobDto } from './dto/submit-job.dto.js';
 import type { JobLog } from './entities/job-log.entity.js';
 import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
+import { JobCancellationService } from './job-cancellation.service.js';
 import { JobRepository } from './job.repository.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { applyFirstState, lockedViews, waitingForDependencies } from './job-first-state.js';
@@ -52,6 +53,7 @@ export class JobsService {
     private readonly jobLogs: JobLogRepository,
     private readonly drafts: JobDraftFactory,
     private readonly lifecycle: JobLifecycleService,
+    private readonly cancellations: JobCancellationService,
     private readonly metrics: Metrics,
   ) {}
 
@@ -166,7 +168,7 @@ export class JobsService {
   async cancel(id: string, actor: string): Promise<JobWithEdges> {
     const current = await this.jobs.findById(this.checkId(id));
     if (!current) throw new JobNotFoundError(id);
-    const cancelled = await this.lifecycle.cancelByUser(current.id, actor);
+    const cancelled = await this.cancellations.cancelByUser(current.id, actor);
     if (!cancelled) {
       const now = await this.jobs.findById(current.id);
       throw new JobAlreadyFinishedError(current.id, now?.status ?? current.status);

@@ -8,6 +8,7 @@ import './job-bulk.repository.js';
 import './job-starts.repository.js';
 import './job-rerun.repository.js';
 import './job-transitions.repository.js';
+import './job-cancellation.repository.js';
 
 /** Every transition statement there is. A new one is added here, so that it is checked below. */
 const STATEMENTS = [

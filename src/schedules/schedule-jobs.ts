@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
 import type { JobStatus } from '../jobs/domain/job-state.js';
+import { JobCancellationService } from '../jobs/job-cancellation.service.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { NewJob } from '../jobs/new-job.js';
@@ -16,6 +17,7 @@ export class ScheduleJobs {
   constructor(
     private readonly jobs: JobsService,
     private readonly lifecycle: JobLifecycleService,
+    private readonly cancellations: JobCancellationService,
     private readonly bus: JobEventBus,
     private readonly metrics: Metrics,
   ) {}
@@ -32,7 +34,7 @@ export class ScheduleJobs {
 
   /** Cancels a schedule's previous job that a newer tick supersedes (overlap_policy cancel_previous). */
   supersede(id: string, schedule: { id: string; name: string }, tick: Date, tx: EntityManager): Promise<Moved> {
-    return this.lifecycle.supersede(id, schedule, tick, tx);
+    return this.cancellations.supersede(id, schedule, tick, tx);
   }
 
   /** After the commit: publishes the jobs' events and counts `fires` jobs created by `kind`. */

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
+import { DEPENDENCY_FAILED } from './domain/error-codes.js';
+import { transition, transitionInto } from './domain/job-state.js';
+import type { JobErrorInfo } from './entities/job.entity.js';
+import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
+import { guardOf } from './transition-guard.js';
+
+/** The moves of this file's statements, checked against the state machine when the module loads; their guards come from it. */
+const CANCEL = guardOf('cancel', transitionInto('cancelled'));
+const CANCEL_DOWNSTREAM = guardOf('cancelDownstream', transition(['pending', 'blocked', 'ready'], 'cancelled'));
+
+/**
+ * The statements that cancel jobs (DESIGN §3): one job on request, and everything downstream of a
+ * job that did not complete. Guarded by the states the table moves to cancelled; a log row per event.
+ */
+@Injectable()
+export class JobCancellationRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Guarded cancel of one job, from any state the table moves to cancelled. A running job keeps its allocation until its handler stops. `actor`: who asked. */
+  cancel(id: string, error: JobErrorInfo, message: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
+    return runTransition(this.sql, 
+      `WITH moved AS (
+         UPDATE jobs j SET status = 'cancelled', error = $2::jsonb, completed_at = now(), updated_at = now(),
+                waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1,
+                allocated = j.allocated AND j.status = 'running'
+         WHERE j.id = $1 AND ${CANCEL}
+         RETURNING j AS row
+       ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$3', `'job_cancelled'`, 'true', ACTOR_DATA('$4'))} )
+       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$4')}`))}`,
+      [id, JSON.stringify(error), message, actor],
+      tx,
+    );
+  }
+
+  /**
+   * Cancels every unfinished job downstream of `rootId`, transitively (DESIGN §3: DEPENDENCY_FAILED
+   * with the direct dependency and the root). Linear in the edges downstream: the recursion keeps
+   * each job once. `actor`: who cancelled the root, when a request did.
+   */
+  cancelDownstream(rootId: string, rootOutcome: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
+    return runTransition(this.sql, 
+      `WITH RECURSIVE down(id) AS (
+         SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = $1
+         UNION
+         SELECT d.job_id FROM job_dependencies d JOIN down ON d.depends_on_id = down.id
+       ), first_parent AS (
+         -- the direct dependency that did not complete: the root itself when it is one, else one upstream
+         SELECT DISTINCT ON (d.job_id) d.job_id AS id, d.depends_on_id AS parent
+         FROM job_dependencies d JOIN down ON down.id = d.job_id
+         WHERE d.depends_on_id = $1 OR d.depends_on_id IN (SELECT id FROM down)
+         ORDER BY d.job_id, (d.depends_on_id = $1) DESC, d.depends_on_id
+       ), moved AS (
+         UPDATE jobs j SET status = 'cancelled', completed_at = now(), updated_at = now(), waiting_reason = NULL,
+                next_run_at = NULL, event_seq = j.event_seq + 1, allocated = j.allocated AND j.status = 'running',
+                error = jsonb_build_object('code', '${DEPENDENCY_FAILED}',
+                  'message', 'dependency ' || fp.parent || ' did not complete (' || $2 || ' at ' || $1 || ')',
+                  'dependency_id', fp.parent, 'root_id', $1::text)
+         FROM first_parent fp
+         WHERE j.id = fp.id AND ${CANCEL_DOWNSTREAM}
+         RETURNING j AS row
+       ), logged AS (
+         ${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, `'job cancelled: a dependency did not complete'`, `'job_cancelled'`, 'true', ACTOR_DATA('$3'))}
+       )
+       ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$3')}`))}`,
+      [rootId, rootOutcome, actor],
+      tx,
+    );
+  }
+}
