@@ -3,6 +3,7 @@ import { isTransientDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { RESULT_NOT_JSON, RESULT_NOT_STORABLE, RESULT_TOO_LARGE } from '../jobs/domain/error-codes.js';
 import type { JobErrorInfo } from '../jobs/entities/job.entity.js';
+import { JobCancellationService } from '../jobs/job-cancellation.service.js';
 import { JobLifecycleService, MAX_RESULT_BYTES } from '../jobs/job-lifecycle.service.js';
 import type { RunnableJob } from '../jobs/job-row.js';
 import { outcomeRetryDelayMs } from './domain/worker-lease.js';
@@ -32,6 +33,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
 
   constructor(
     private readonly lifecycle: JobLifecycleService,
+    private readonly cancellations: JobCancellationService,
     private readonly identity: WorkerIdentity,
     private readonly bus: JobEventBus,
   ) {}
@@ -77,7 +79,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
 
   /** A cancelled job's handler stopped (or its grace ended): its resources go back to its worker. */
   async releaseIfCancelled(jobId: string): Promise<void> {
-    const released = await this.untilStored('release', { id: jobId }, 0, () => this.lifecycle.releaseCancelled(jobId)).catch(() => false);
+    const released = await this.untilStored('release', { id: jobId }, 0, () => this.cancellations.releaseCancelled(jobId)).catch(() => false);
     if (released) await this.bus.signal({ kind: 'capacity_freed', workerId: this.identity.id }).catch(() => undefined);
   }
 

@@ -5,16 +5,26 @@ import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import { JobCancellationRepository } from './job-cancellation.repository.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository } from './job.repository.js';
+import { JobStartsRepository } from './job-starts.repository.js';
 import { mergeMoved, type Moved } from './transition-sql.js';
 
-/** Cancels on request (PATCH /jobs/{id}/cancel) and by a schedule's next tick (cancel_previous), each with everything downstream. */
+/**
+ * Cancels on request (PATCH /jobs/{id}/cancel) and by a schedule's next tick (cancel_previous), each
+ * with everything downstream; and gives a cancelled job's resources back once its handler stopped.
+ */
 @Injectable()
 export class JobCancellationService {
   constructor(
     private readonly jobs: JobRepository,
     private readonly cancels: JobCancellationRepository,
+    private readonly starts: JobStartsRepository,
     private readonly lifecycle: JobLifecycleService,
   ) {}
+
+  /** A cancelled job's handler stopped: its resources go back to its worker. */
+  async releaseCancelled(id: string): Promise<boolean> {
+    return (await this.starts.releaseCancelled([id])) > 0;
+  }
 
   /**
    * Cancels a job through the API, and everything downstream of it. Null when it had already finished.

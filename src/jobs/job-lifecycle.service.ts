@@ -141,11 +141,6 @@ export class JobLifecycleService {
     return this.logLines.push({ jobId, attempt, level, message, data: data ?? null });
   }
 
-  /** A cancelled job's handler stopped: its resources go back to its worker. */
-  async releaseCancelled(id: string): Promise<boolean> {
-    return (await this.placements.releaseCancelled([id])) > 0;
-  }
-
   async dependencyResults(jobId: string): Promise<DependencyResult[]> {
     return this.dag.dependencyResults(jobId);
   }

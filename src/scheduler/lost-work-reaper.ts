@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobDispatcher } from '../dispatch/job-dispatcher.js';
 import { OUTCOME_LOST, WORKER_LOST } from '../jobs/domain/error-codes.js';
 import type { Job } from '../jobs/entities/job.entity.js';
+import { JobCancellationService } from '../jobs/job-cancellation.service.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { PlacementsService } from '../resources/placements.service.js';
@@ -33,6 +34,7 @@ export class LostWorkReaper {
     private readonly placements: PlacementsService,
     private readonly resources: ResourcesService,
     private readonly lifecycle: JobLifecycleService,
+    private readonly cancellations: JobCancellationService,
     private readonly dispatcher: JobDispatcher,
   ) {}
 
@@ -53,7 +55,7 @@ export class LostWorkReaper {
     const running = await this.queue.runningOn(workerIds);
     await this.fail(running, WORKER_LOST, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
     await this.placements.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
-    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.lifecycle.releaseCancelled(job.id);
+    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.cancellations.releaseCancelled(job.id);
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
   }
 
