@@ -51,11 +51,12 @@ export async function pickup(service, label, { jobs, keyOf = () => undefined }) 
 }
 
 /**
- * Pickup latency of single submits 10 ms apart, reported per group: job i belongs to `groupOf(i)`, and
- * `labels` names each group's row. Interleaved groups are measured under the same conditions (the same
- * moment of the process's life, the same table), which two pickups one after the other are not.
+ * Pickup latency of single submits 10 ms apart, reported per group: job i belongs to `groupOf(i)` (called
+ * just before its submit), and `labels` names each group's row. Interleaved groups are measured under the
+ * same conditions (the same moment of the process's life, the same table), which two pickups one after the
+ * other are not. With `totalLabel`, a first row covers every job of every group.
  */
-export async function pickupByGroup(service, labels, { jobs: PICKUP_JOBS, keyOf = () => undefined, groupOf }) {
+export async function pickupByGroup(service, labels, { jobs: PICKUP_JOBS, keyOf = () => undefined, groupOf, totalLabel }) {
   const feed = await eventFeed(service);
   const created = new Map();
   const started = new Map();
@@ -87,15 +88,13 @@ export async function pickupByGroup(service, labels, { jobs: PICKUP_JOBS, keyOf 
     }
     const deadline = Date.now() + 30_000;
     while (measured < PICKUP_JOBS && Date.now() < deadline) await sleep(50);
-    return Object.entries(labels).map(([group, label]) => {
-      const list = latencies.get(group);
-      const expected = submitted.get(group);
-      return {
-        label,
-        metrics: { 'p50 ms': percentile(list, 50), 'p99 ms': percentile(list, 99), 'max ms': Math.max(...list), measured: list.length },
-        warnings: list.length < expected ? [`only ${list.length}/${expected} started`] : [],
-      };
+    const row = (label, list, expected) => ({
+      label,
+      metrics: { 'p50 ms': percentile(list, 50), 'p99 ms': percentile(list, 99), 'max ms': Math.max(...list), measured: list.length },
+      warnings: list.length < expected ? [`only ${list.length}/${expected} started`] : [],
     });
+    const rows = Object.entries(labels).map(([group, label]) => row(label, latencies.get(group), submitted.get(group)));
+    return totalLabel === undefined ? rows : [row(totalLabel, [...latencies.values()].flat(), PICKUP_JOBS), ...rows];
   } finally {
     feed.close();
   }
