@@ -51,4 +51,35 @@ describe(Coalescer.name, () => {
     await expect(failed).rejects.toThrow('boom');
     await expect(c.push(3)).resolves.toBe(3);
   });
+
+  it('runs a batch failed by an error it should isolate again item by item: only the bad item fails', async () => {
+    const batches: number[][] = [];
+    const c = new Coalescer<number, number>(
+      async (items) => {
+        batches.push(items);
+        if (items.includes(2)) throw Object.assign(new Error('bad item'), { code: '22008' });
+        return items.map((i) => i * 10);
+      },
+      500,
+      (error) => (error as { code?: string }).code === '22008',
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((i) => c.push(i)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual([10, 'rejected', 30]);
+    expect(batches).toEqual([[1, 2, 3], [1], [2], [3]]);
+  });
+
+  it('rejects the whole batch on an error it should not isolate (no retry per item)', async () => {
+    let calls = 0;
+    const c = new Coalescer<number, number>(
+      async () => {
+        calls += 1;
+        throw Object.assign(new Error('connection terminated'), { code: '57P01' });
+      },
+      500,
+      (error) => (error as { code?: string }).code === '22008',
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((i) => c.push(i)));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect(calls).toBe(1);
+  });
 });

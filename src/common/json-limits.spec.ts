@@ -15,6 +15,9 @@ describe(findJsonProblem.name, () => {
     ['a lone low surrogate', { s: 'x\udc00' }, 10, { field: 's', code: 'INVALID_TEXT' }],
     ['a surrogate pair (an emoji)', { s: '\ud83d\ude00' }, 10, null],
     ['a string at the root', '\u0000', 10, { field: 'body', code: 'INVALID_TEXT' }],
+    ['a number parsed as infinity', { a: [1, { b: JSON.parse('1e400') as number }] }, 10, { field: 'a[1].b', code: 'NUMBER_OUT_OF_RANGE' }],
+    ['a number parsed as minus infinity', { n: JSON.parse('-1e400') as number }, 10, { field: 'n', code: 'NUMBER_OUT_OF_RANGE' }],
+    ['the largest double', { n: Number.MAX_VALUE }, 10, null],
   ])('%s', (_case, value, maxDepth, expected) => {
     const found = findJsonProblem(value, maxDepth);
     if (expected === null) expect(found).toBeNull();
@@ -37,12 +40,15 @@ describe(mayHaveJsonProblem.name, () => {
     ['{"s":"a\\u0000"}', 5, true],
     ['{"s":"\\ud83d\\ude00"}', 5, true], // a pair: walked, and found fine
     ['{"s":"\\u0041"}', 5, false],
+    ['{"n":1e400}', 5, true],
+    ['{"n":[-2.5E+10]}', 5, true], // any exponent is walked, and found fine when finite
+    ['{"id":"01900000-0000-7000-8e2f-000000000001","n":12.5}', 5, false], // a hex id is not a number
   ])('%s at most %i deep: %s', (text, maxDepth, may) => {
     expect(mayHaveJsonProblem(text, maxDepth)).toBe(may);
   });
 
   it('never says no where findJsonProblem finds one', () => {
-    for (const text of ['{"a":"\\u0000"}', '{"a\\udc00":1}', '[[[[1]]]]']) {
+    for (const text of ['{"a":"\\u0000"}', '{"a\\udc00":1}', '[[[[1]]]]', '{"a":1e309}', '[-1e999]', `{"a":1${'0'.repeat(309)}.5}`, `{"a":1${'0'.repeat(300)}e9}`]) {
       expect(findJsonProblem(JSON.parse(text), 3)).not.toBeNull();
       expect(mayHaveJsonProblem(text, 3)).toBe(true);
     }

@@ -1,5 +1,5 @@
-/** What a JSON value sent to the service may hold: nesting depth, and only text PostgreSQL can store. */
-import { INVALID_TEXT, NESTING_TOO_DEEP } from './domain/error-codes.js';
+/** What a JSON value sent to the service may hold: nesting depth, only text PostgreSQL can store, and only finite numbers. */
+import { INVALID_TEXT, NESTING_TOO_DEEP, NUMBER_OUT_OF_RANGE } from './domain/error-codes.js';
 import type { FieldProblem } from './errors/domain-error.js';
 
 /** Deepest nesting of objects and arrays in a request body (a payload has its own, lower limit). */
@@ -8,7 +8,7 @@ export const MAX_BODY_DEPTH = 64;
 export const MAX_PAYLOAD_DEPTH = 32;
 
 export interface JsonProblem extends FieldProblem {
-  code: typeof NESTING_TOO_DEEP | typeof INVALID_TEXT;
+  code: typeof NESTING_TOO_DEEP | typeof INVALID_TEXT | typeof NUMBER_OUT_OF_RANGE;
 }
 
 interface Node {
@@ -37,11 +37,13 @@ export function textFault(text: string): string | null {
 /**
  * A quick look at JSON text before any walk of the parsed value: whether it may hold a problem
  * findJsonProblem would find. NUL and lone surrogates can only be written as `\u` escapes in JSON
- * (a raw control character is invalid, invalid UTF-8 decodes to U+FFFD), and the nesting is counted
- * on the text in one pass. False means the value is fine; true means walk it for the exact field.
+ * (a raw control character is invalid, invalid UTF-8 decodes to U+FFFD), a number out of range only
+ * with a long exponent or many digits, and the nesting is counted on the text in one pass. False means the value is fine; true means walk it for the exact field.
  */
 export function mayHaveJsonProblem(text: string, maxDepth: number): boolean {
   if (/\\u(0000|[dD][89a-fA-F])/.test(text)) return true;
+  // A number beyond a double's range (about 1.8e308) has an exponent or 309 digits or more.
+  if (/(?:^|[^\w.])-?\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])|\d{309}/.test(text)) return true;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -58,8 +60,8 @@ export function mayHaveJsonProblem(text: string, maxDepth: number): boolean {
 }
 
 /**
- * The first problem in a parsed JSON value, or null: nesting deeper than `maxDepth`, or a string
- * (value or key) that cannot be stored. Iterative, so a value nested 100,000 levels deep is refused
+ * The first problem in a parsed JSON value, or null: nesting deeper than `maxDepth`, a string
+ * (value or key) that cannot be stored, or a number parsed as infinity. Iterative, so a value nested 100,000 levels deep is refused
  * without a deep stack; one pass over every node, no copies. `at` prefixes the paths (`payload`).
  */
 export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonProblem | null {
@@ -98,6 +100,9 @@ export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonP
         }
       } else if (typeof child === 'object' && child !== null) {
         stack.push({ value: child, depth: node.depth + 1, parent: node, key });
+      } else if (typeof child === 'number' && !Number.isFinite(child)) {
+        const field = pathOf(node, key, at);
+        return { field, message: `${field} is a number too large for JSON (beyond ±1.8e308), which would be stored as null`, code: NUMBER_OUT_OF_RANGE };
       }
     }
   }

@@ -13,6 +13,9 @@ export function isTransientDbError(error: unknown): boolean {
   return !PERMANENT_CLASSES.has(code.slice(0, 2));
 }
 
+/** Whether a failed statement names bad data or a mistake rather than an unavailable database: the opposite of the above. Pure. */
+export const isPermanentDbError = (error: unknown): boolean => !isTransientDbError(error);
+
 /** Whether a transaction lost to another one (deadlock or serialization failure) and may simply run again. Pure. */
 export function isLostRace(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

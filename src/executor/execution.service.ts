@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
+import { setLongTimeout } from '../common/long-timeout.js';
 import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { HANDLER_ERROR, TIMEOUT, WORKER_SHUTDOWN } from '../jobs/domain/error-codes.js';
@@ -153,7 +154,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     const execution: Execution = { job, attempt, settled, onStop };
     const key = `${job.id}:${attempt}`;
     this.running.set(key, execution);
-    const timer = setTimeout(() => this.stopExecution(execution, 'timeout'), job.timeoutSeconds * 1000);
+    const timer = setLongTimeout(() => this.stopExecution(execution, 'timeout'), job.timeoutSeconds * 1000);
     try {
       const handler = this.handlers.get(job.type);
       const dependencyResults = hasDependencies
@@ -176,7 +177,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
           (error: unknown) => ({ ok: false as const, error }),
         );
       const first = await Promise.race([outcome, aborted]);
-      clearTimeout(timer);
+      timer.clear();
       if (first === 'aborted' || execution.stopReason) await this.afterStop(execution, outcome);
       else if (first.ok) await this.recorder.complete(job, attempt, first.value);
       else await this.recorder.fail(job, attempt, 'failed', describeError(first.error), { retry: !isNonRetryable(first.error) });
@@ -187,7 +188,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
         await this.recorder.fail(job, attempt, 'failed', describeError(error));
       }
     } finally {
-      clearTimeout(timer);
+      timer.clear();
       settle();
       if (this.running.get(key) === execution) this.running.delete(key);
     }

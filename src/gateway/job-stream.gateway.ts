@@ -40,6 +40,9 @@ export interface JobUpdate {
 
 type Ack = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
+/** The highest event sequence a job can have (a PostgreSQL integer). */
+const MAX_SEQUENCE = 2 ** 31 - 1;
+
 const toUpdate = (e: JobEvent): JobUpdate => ({ type: 'job_update', event: e.event, job_id: e.jobId, data: e.data });
 
 /**
@@ -126,15 +129,22 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   @SubscribeMessage('replay')
   async onReplay(@MessageBody() body: unknown): Promise<Ack> {
     const input = (typeof body === 'object' && body !== null ? body : {}) as { job_id?: unknown; after_sequence?: unknown };
+    if (typeof input.job_id !== 'string') return { ok: false, error: 'replay needs job_id: the id (a UUID) of one job' };
     const filter = parseFilter({ job_id: input.job_id }, { requireOne: true });
     if ('error' in filter || filter.jobIds.length !== 1) {
       return { ok: false, error: 'error' in filter ? filter.error : 'name exactly one job_id' };
     }
-    const after = input.after_sequence ?? 0;
-    if (typeof after !== 'number' || !Number.isInteger(after) || after < 0) {
-      return { ok: false, error: 'after_sequence must be an integer >= 0' };
+    const after = input.after_sequence === undefined ? 0 : input.after_sequence;
+    if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > MAX_SEQUENCE) {
+      return { ok: false, error: `after_sequence must be an integer from 0 to ${MAX_SEQUENCE}` };
     }
-    const events = await this.eventLog.eventsSince(filter.jobIds[0]!, after);
+    let events: Awaited<ReturnType<JobEventLog['eventsSince']>>;
+    try {
+      events = await this.eventLog.eventsSince(filter.jobIds[0]!, after);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'replay could not read the event log');
+      return { ok: false, error: 'the event log could not be read now: replay again in a moment' };
+    }
     if (events === null) return { ok: false, error: `job ${filter.jobIds[0]} not found` };
     return { ok: true, job_id: filter.jobIds[0], events: events.map(toUpdate) };
   }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
+import { isPermanentDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import { nextRunAt } from './domain/retry-policy.js';
@@ -24,21 +25,19 @@ export const MAX_RESULT_BYTES = 1024 * 1024;
  * (through JobTransitionsRepository), group-committed when many happen at once, published through
  * the JobEventBus after their commit, in order per job.
  */
+type CompleteItem = { id: string; attempt: number; result: unknown };
+
 @Injectable()
 export class JobLifecycleService {
   private readonly logger = new Logger(JobLifecycleService.name);
   private readonly starters = new Map<string, Coalescer<{ id: string; attempt: number }, StartedJob | null>>();
-  private readonly completions = new Coalescer<{ id: string; attempt: number; result: unknown }, boolean>((items) =>
-    this.flushCompletions(items),
-  );
-  private readonly failures = new Coalescer<FailItem, boolean>((items) => this.flushFailures(items));
+  /** A batch the database refuses for its data is recorded again one job at a time (Coalescer), so only the bad one fails. */
+  private readonly completions = new Coalescer<CompleteItem, boolean>((items) => this.flushCompletions(items), 500, isPermanentDbError);
+  private readonly failures = new Coalescer<FailItem, boolean>((items) => this.flushFailures(items), 500, isPermanentDbError);
   /** Jobs whose start statement is on its way (their ids, counted): a heartbeat reports them as executing. */
   private readonly startsInFlight = new Map<string, number>();
   private releasedStarter: ReleasedStarter | null = null;
-  private readonly logLines = new Coalescer<LogLine, void>(async (lines) => {
-    await this.logs.appendLogs(lines);
-    return lines.map(() => undefined);
-  });
+  private readonly logLines = new Coalescer<LogLine, void>((lines) => this.logs.appendLogs(lines).then(() => lines.map(() => undefined)), 500, isPermanentDbError);
 
   constructor(
     private readonly jobs: JobRepository,
@@ -216,7 +215,7 @@ export class JobLifecycleService {
     return moved.jobs.map((job) => ({ job, hasDependencies: moved.withDependencies.has(job.id) }));
   }
 
-  private async flushCompletions(items: Array<{ id: string; attempt: number; result: unknown }>): Promise<boolean[]> {
+  private async flushCompletions(items: CompleteItem[]): Promise<boolean[]> {
     const starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }> = [];
     const claimed: { claim: ReleasedClaim | null } = { claim: null };
     const starter = this.releasedStarter;

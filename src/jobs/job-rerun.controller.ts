@@ -9,6 +9,7 @@ import { JobBulkService } from './job-bulk.service.js';
 import { JobDeletionService } from './job-deletion.service.js';
 import { JobRerunService } from './job-rerun.service.js';
 import { JobsService } from './jobs.service.js';
+import { NoBody } from '../common/http/no-body.js';
 
 /** Re-runs, bulk actions and deletes (DESIGN §13). */
 @ApiTags('jobs')
@@ -86,7 +87,7 @@ export class JobRerunController {
     errors: [400, 404, 409],
   })
   @RequiresRole(ACTION_ROLES.retry)
-  async retry(@Param('id') id: string, @Actor() actor: string): Promise<JobResponseDto> {
+  async retry(@Param('id') id: string, @Actor() actor: string, @NoBody() _body: undefined): Promise<JobResponseDto> {
     const { job } = await this.jobs.get(id);
     await this.reruns.retry(job.id, actor);
     const now = await this.jobs.get(job.id);

@@ -13,6 +13,7 @@ import { JobBatchResponseDto, JobGraphResponseDto } from './dto/job-graph-respon
 import { SubmitBatchDto, SubmitJobDto } from './dto/submit-job.dto.js';
 import { BatchSubmissionService } from './batch-submission.service.js';
 import { JobsService, type JobWithEdges } from './jobs.service.js';
+import { NoBody } from '../common/http/no-body.js';
 
 const toDto = ({ job, dependsOn, dependents }: JobWithEdges) => JobResponseDto.from(job, { dependsOn, dependents });
 /** The same as `JSON.stringify(toDto(item))`, for the submit paths' answers. */
@@ -190,7 +191,7 @@ export class JobsController {
     errors: [400, 404, 409],
   })
   @RequiresRole(ACTION_ROLES.cancel)
-  async cancel(@Param('id') id: string, @Actor() actor: string): Promise<JobResponseDto> {
+  async cancel(@Param('id') id: string, @Actor() actor: string, @NoBody() _body: undefined): Promise<JobResponseDto> {
     return toDto(await this.jobs.cancel(id, actor));
   }
 

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { INVALID_CURSOR, INVALID_ID } from '../common/domain/error-codes.js';
 import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
+import { isPermanentDbError } from '../database/db-errors.js';
 import { JobAlreadyFinishedError, JobNotFoundError, ValidationFailedError } from '../common/errors/domain-error.js';
 import { UUID } from '../common/domain/uuid.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -40,7 +41,7 @@ function decodeCursor(cursor: string, count: number): string[] {
 }
 /** Exactly what `toISOString()` writes for a real date from 1970 on (every created_at; PostgreSQL reads it as meant). */
 const ISO_INSTANT = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const isIsoInstant = (text: string) => ISO_INSTANT.test(text) && new Date(text).toISOString() === text;
+const isIsoInstant = (text: string) => ISO_INSTANT.test(text) && !Number.isNaN(Date.parse(text)) && new Date(text).toISOString() === text;
 /** Most nodes GET /jobs/{id}/graph returns. */
 const GRAPH_NODE_LIMIT = 20_000;
 
@@ -57,13 +58,21 @@ export class JobsService {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Submits of jobs without dependencies made close together share one INSERT (group commit). */
-  private readonly inserts = new Coalescer<NewJob, Job | null>(async (drafts) => {
-    const moved = await this.jobs.insert(drafts, []);
-    this.lifecycle.publish(moved);
-    const byId = new Map(moved.jobs.map((j) => [j.id, j]));
-    return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
-  });
+  /**
+   * Submits of jobs without dependencies made close together share one INSERT (group commit). If the
+   * database refuses a shared INSERT for its data, each submit is inserted alone: one bad submit must not
+   * fail the others.
+   */
+  private readonly inserts = new Coalescer<NewJob, Job | null>(
+    async (drafts) => {
+      const moved = await this.jobs.insert(drafts, []);
+      this.lifecycle.publish(moved);
+      const byId = new Map(moved.jobs.map((j) => [j.id, j]));
+      return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
+    },
+    500,
+    isPermanentDbError,
+  );
 
   /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. `actor`: who submits. */
   async submit(dto: SubmitJobDto, actor: string | null = null): Promise<{ job: JobWithEdges; isNew: boolean }> {

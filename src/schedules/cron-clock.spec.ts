@@ -125,7 +125,12 @@ describe(checkCron.name, () => {
     ['* * * *', 'UTC', 'cron', 'has 4'],
     ['61 * * * *', 'UTC', 'cron', 'minute: 61'],
     ['* 24 * * *', 'UTC', 'cron', 'hour: 24'],
-    ['0 0 32 * *', 'UTC', 'cron', 'day'],
+    ['0 0 32 * *', 'UTC', 'cron', 'day-of-month: 32 is out of range (1-31)'],
+    ['0 0 0 * *', 'UTC', 'cron', 'day-of-month: 0 is out of range (1-31)'],
+    ['0 0 * 13 *', 'UTC', 'cron', 'month: 13 is out of range (1-12)'],
+    ['0 0 * 0-3 *', 'UTC', 'cron', 'month: 0 is out of range (1-12)'],
+    ['60 * * * * *', 'UTC', 'cron', 'second: 60 is out of range (0-59)'],
+    ['0 0 * * 8', 'UTC', 'cron', 'day-of-week: 8 is out of range (0-7)'],
     ['@every 10s', 'UTC', 'cron', 'not a known macro'],
     ['@reboot', 'UTC', 'cron', 'not a known macro'],
     ['0 0 30 2 *', 'UTC', 'cron', 'never matches'],
@@ -144,6 +149,9 @@ describe(checkCron.name, () => {
     ['  0   9 * * 1-5 ', 'America/New_York', '0 9 * * 1-5', 'America/New_York'],
     ['@daily', 'UTC', '@daily', 'UTC'],
     ['0 0 12 * * *', 'Asia/Kolkata', '0 0 12 * * *', 'Asia/Kolkata'],
+    ['*/45 0-59/7 */10 L JAN-DEC MON#2', 'UTC', '*/45 0-59/7 */10 L JAN-DEC MON#2', 'UTC'],
+    ['0 0 0 15W 1,12 5L', 'UTC', '0 0 0 15W 1,12 5L', 'UTC'],
+    ['59 23 31 12 0,7', 'UTC', '59 23 31 12 0,7', 'UTC'],
   ])('accepts %j in %s', (cron, zone, canonicalCron, canonicalZone) =>
     expect(checkCron(cron, zone)).toEqual({ cron: canonicalCron, timezone: canonicalZone }));
 });

@@ -43,6 +43,8 @@ export function checkCron(cron: string, timezone: string): CronCheck {
   }
   if (problems.some((p) => p.field === 'cron')) return { problems };
   const normalized = text.startsWith('@') ? text : fields.join(' ');
+  const range = text.startsWith('@') ? null : outOfRange(fields);
+  if (range) return { problems: [{ field: 'cron', message: `cron "${normalized.slice(0, 100)}" is invalid: ${range}` }] };
   let parsed: Cron;
   try {
     parsed = new Cron(normalized, { ...CRON_OPTIONS, timezone: zone ?? 'UTC' });
@@ -56,6 +58,35 @@ export function checkCron(cron: string, timezone: string): CronCheck {
     return { problems: [{ field: 'cron', message: `cron "${normalized}" never matches a date from now on` }] };
   }
   return { cron: normalized, timezone: zone! };
+}
+
+/** Each field's name and allowed values, seconds first; a 5-field cron starts at the minute. */
+const FIELD_RANGES = [
+  ['second', 0, 59],
+  ['minute', 0, 59],
+  ['hour', 0, 23],
+  ['day-of-month', 1, 31],
+  ['month', 1, 12],
+  ['day-of-week', 0, 7],
+] as const;
+
+/**
+ * The first number outside its field's range, said with the value as written (croner's own message
+ * counts days and months from 0, so "32" in day-of-month would read "day: 31"). Step sizes (after `/`)
+ * and the nth weekday (after `#`) are not field values and are left to croner.
+ */
+function outOfRange(fields: readonly string[]): string | null {
+  const ranges = FIELD_RANGES.slice(fields.length === 5 ? 1 : 0);
+  for (const [i, field] of fields.entries()) {
+    const [name, min, max] = ranges[i]!;
+    for (const part of field.split(',')) {
+      for (const m of part.split('/')[0]!.split('#')[0]!.matchAll(/\d+/g)) {
+        const value = Number(m[0]);
+        if (value < min || value > max) return `${name}: ${m[0]} is out of range (${min}-${max})`;
+      }
+    }
+  }
+  return null;
 }
 
 function canonicalZone(timezone: string): string | null {

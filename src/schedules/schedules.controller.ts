@@ -7,6 +7,7 @@ import { JobResponseDto } from '../jobs/dto/job-response.dto.js';
 import { CreateScheduleDto, GetScheduleQueryDto, ListSchedulesQueryDto, ReplaceScheduleDto, UpdateScheduleDto } from './dto/schedule.dto.js';
 import { SchedulePageResponseDto, ScheduleResponseDto } from './dto/schedule-response.dto.js';
 import { SchedulesService } from './schedules.service.js';
+import { NoBody } from '../common/http/no-body.js';
 
 const DAILY_REPORT = {
   name: 'daily-report',
@@ -121,7 +122,7 @@ export class SchedulesController {
     errors: [404, 409],
   })
   @RequiresRole(ACTION_ROLES.trigger)
-  async trigger(@Param('key') key: string): Promise<JobResponseDto> {
+  async trigger(@Param('key') key: string, @NoBody() _body: undefined): Promise<JobResponseDto> {
     return JobResponseDto.from(await this.schedules.trigger(key), { dependsOn: [], dependents: [] });
   }
 }

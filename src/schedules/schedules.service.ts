@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { INVALID_CRON, INVALID_CURSOR, VALIDATION_FAILED } from '../common/domain/error-codes.js';
 import { ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
+import { UUID } from '../common/domain/uuid.js';
 import { uuidv7 } from '../common/uuid-v7.js';
+import { EARLIEST_RUN_AT, latestRunAt, MAX_YEARS_AHEAD, parseZonedInstant } from '../jobs/domain/run-at.js';
 import type { Job } from '../jobs/entities/job.entity.js';
 import { checkCron, CronClock } from './cron-clock.js';
 import { SCHEDULE_NAME, type CreateScheduleDto, type UpdateScheduleDto } from './dto/schedule.dto.js';
@@ -58,10 +60,11 @@ export class SchedulesService {
     if (dto.name !== undefined && dto.name !== name) {
       throw new ValidationFailedError([{ field: 'name', message: `name "${dto.name}" differs from the name in the path ("${name}"); leave it out or make them equal` }]);
     }
-    const fields = this.fields({ ...dto, name });
     const existing = await this.schedules.find(name);
+    const same = existing && existing.name === name ? existing : null;
+    const fields = this.fields({ ...dto, name }, countFrom(same, new Date()));
     // Same timing: keep the cursor, so a replace made just as a tick falls due does not lose it.
-    if (existing && existing.name === name && sameTiming(existing, fields)) fields.nextFireAt = existing.nextFireAt;
+    if (same && sameTiming(same, fields)) fields.nextFireAt = same.nextFireAt;
     const result = await this.schedules.upsert(uuidv7(), fields);
     this.announce(result.created ? 'schedule_created' : 'schedule_updated', result.schedule);
     return result;
@@ -88,7 +91,7 @@ export class SchedulesService {
           paused: dto.paused ?? current.paused,
           start_at: dto.start_at === undefined ? current.startAt?.toISOString() : dto.start_at,
           end_at: dto.end_at === undefined ? current.endAt?.toISOString() : dto.end_at,
-        });
+        }, countFrom(current, new Date()));
         if (sameTiming(current, fields)) fields.nextFireAt = current.nextFireAt;
         return this.schedules.update(current.id, fields, tx);
       });
@@ -160,19 +163,28 @@ export class SchedulesService {
   // ---------------------------------------------------------------------------------------------
 
   /** Every writable field, checked all at once and with defaults applied, and the cursor they give. */
-  private fields(dto: Omit<CreateScheduleDto, 'start_at' | 'end_at'> & { start_at?: string | null; end_at?: string | null }): ScheduleFields {
+  private fields(
+    dto: Omit<CreateScheduleDto, 'start_at' | 'end_at'> & { start_at?: string | null; end_at?: string | null },
+    from = new Date(),
+  ): ScheduleFields {
     const problems: FieldProblem[] = [];
+    if (UUID.test(dto.name)) {
+      problems.push({ field: 'name', message: `name "${dto.name}" has the shape of a schedule id (a UUID), so /schedules/{id or name} would read it as an id: choose another name` });
+    }
     const check = checkCron(dto.cron, dto.timezone ?? 'UTC');
     if ('problems' in check) problems.push(...check.problems);
     const startAt = instant(dto.start_at, 'start_at', problems);
     const endAt = instant(dto.end_at, 'end_at', problems);
+    if (startAt && startAt.getTime() > latestRunAt(new Date()).getTime()) {
+      problems.push({ field: 'start_at', message: `start_at is more than ${MAX_YEARS_AHEAD} years ahead` });
+    }
     if (startAt && endAt && startAt.getTime() > endAt.getTime()) {
       problems.push({ field: 'end_at', message: `end_at (${endAt.toISOString()}) must not be before start_at (${startAt.toISOString()})` });
     }
     if (problems.length > 0) throw new ValidationFailedError(problems, problems.some((p) => p.field === 'cron') ? INVALID_CRON : VALIDATION_FAILED);
     const job = this.template.check(dto.job);
     const { cron, timezone } = check as { cron: string; timezone: string };
-    const nextFireAt = new CronClock(cron, timezone, { startAt, endAt }).next(new Date());
+    const nextFireAt = new CronClock(cron, timezone, { startAt, endAt }).next(from);
     return {
       name: dto.name,
       cron,
@@ -198,12 +210,27 @@ function sameTiming(current: Schedule, next: ScheduleFields): boolean {
   return current.cron === next.cron && current.timezone === next.timezone && same(current.startAt, next.startAt) && same(current.endAt, next.endAt);
 }
 
+/**
+ * Where a schedule whose timing changes starts counting its ticks: now, or just before its tick that fell
+ * due and has not fired yet (the firing skips a schedule while a change holds its row), so that a change
+ * made as a tick falls due never takes that tick away. The firing applies catch_up to it as to any late tick.
+ */
+function countFrom(current: Schedule | null, now: Date): Date {
+  const cursor = current?.nextFireAt;
+  return cursor && cursor.getTime() <= now.getTime() ? new Date(cursor.getTime() - 1) : now;
+}
+
+/** start_at and end_at: read as run_at is (a real date and time, with a zone), from 1970 on. */
 function instant(value: string | null | undefined, field: string, problems: FieldProblem[]): Date | null {
   if (value === null || value === undefined) return null;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    problems.push({ field, message: `${field} "${value}" is not a real date-time` });
+  const parsed = parseZonedInstant(value);
+  if ('problem' in parsed) {
+    problems.push({ field, message: `${field} ${parsed.problem}` });
     return null;
   }
-  return date;
+  if (parsed.at.getTime() < EARLIEST_RUN_AT.getTime()) {
+    problems.push({ field, message: `${field} is before ${EARLIEST_RUN_AT.toISOString()}` });
+    return null;
+  }
+  return parsed.at;
 }

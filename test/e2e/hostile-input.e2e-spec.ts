@@ -32,6 +32,9 @@ describe('requests that answered 5xx before', () => {
     ['a NUL in a payload key', '{"type":"noop","payload":{"echo":{"a\\u0000":1}}}', 'INVALID_TEXT', 'payload.echo'],
     ['a lone surrogate in a payload string', '{"type":"noop","payload":{"echo":{"list":["ok","\\ud800"]}}}', 'INVALID_TEXT', 'payload.echo.list[1]'],
     ['a lone low surrogate in the type', '{"type":"\\udc00noop"}', 'INVALID_TEXT', 'type'],
+    ['a number beyond a double in a payload', '{"type":"noop","payload":{"echo":{"records":[{"a":1e400}]}}}', 'NUMBER_OUT_OF_RANGE', 'payload.echo.records[0].a'],
+    ['a run_at in year 0', '{"type":"noop","run_at":"0000-01-01T00:00:00Z"}', 'VALIDATION_FAILED', 'run_at'],
+    ['a run_at an offset moves into year 0', '{"type":"noop","run_at":"0001-01-01T00:00:00+18:00"}', 'VALIDATION_FAILED', 'run_at'],
   ])('refuses %s with 400 naming the field, writing nothing', async (_case, body, code, field) => {
     const before = await countRows();
     const response = await app.request('POST', '/jobs', body, { 'content-type': 'application/json' });
@@ -89,6 +92,8 @@ describe('requests that answered 5xx before', () => {
     ['a Date.parse-able time that is not an instant', '0|00000000-0000-0000-0000-000000000000'],
     ['year 0', '0000-01-01T00:00:00.000Z|00000000-0000-0000-0000-000000000000'],
     ['an impossible date', '2024-02-31T00:00:00.000Z|00000000-0000-0000-0000-000000000000'],
+    ['hour 25', '2026-12-06T25:00:00.000Z|01a249b5-dbda-71c1-8d9f-f6919302ffad'],
+    ['month 13', '2026-13-45T04:56:24.799Z|01a249b5-dbda-71c1-8d9f-f6919302ffad'],
     ['a time with an offset', '2024-01-01T00:00:00+01:00|00000000-0000-0000-0000-000000000000'],
   ])('refuses a crafted cursor (%s) with 400 INVALID_CURSOR', async (_case, raw) => {
     const cursor = Buffer.from(raw).toString('base64url');
@@ -102,6 +107,38 @@ describe('requests that answered 5xx before', () => {
     const response = await app.get(`/jobs/${job.id}/logs?cursor=${Buffer.from('99999999999999999999').toString('base64url')}`);
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('INVALID_CURSOR');
+  });
+});
+
+describe('values at the edge of their range', () => {
+  it('a run_at in a batch item before 1970 fails the whole batch with 400, and valid submits sent beside it are stored', async () => {
+    const before = await countRows();
+    const bad = app.request('POST', '/jobs/batch', '{"jobs":[{"ref":"a","type":"noop"},{"ref":"b","type":"noop","run_at":"0000-01-01T00:00:00Z","depends_on":["a"]}]}', {
+      'content-type': 'application/json',
+    });
+    const good = Array.from({ length: 20 }, () => app.request('POST', '/jobs', '{"type":"noop"}', { 'content-type': 'application/json' }));
+    const [badAnswer, ...goodAnswers] = await Promise.all([bad, ...good]);
+    expect(badAnswer.status).toBe(400);
+    expect(badAnswer.body.details[0].field).toBe('jobs[1].run_at');
+    expect(goodAnswers.map((r) => r.status)).toEqual(goodAnswers.map(() => 201));
+    expect((await countRows()).jobs).toBe(before.jobs + 20);
+  });
+
+  it("runs a job whose timeout_seconds is beyond setTimeout's 24.8 days to completion, not to an instant timeout", async () => {
+    const job = await app.submit({ type: 'noop', payload: { duration_ms: 300 }, timeout_seconds: 31_536_000, retry_config: { max_attempts: 1 } });
+    await expectEventually(async () => expect((await app.get(`/jobs/${job.id}`)).body.status).toBe('completed'));
+  });
+
+  it.each([
+    ['PATCH', 'cancel'],
+    ['POST', 'retry'],
+  ])('%s /jobs/{id}/%s takes no body: an unknown field is a 400 and changes nothing', async (method, action) => {
+    const job = await app.submit({ type: 'noop', delay_ms: 3_600_000 });
+    const response = await app.request(method, `/jobs/${job.id}/${action}`, '{"reason":"x"}', { 'content-type': 'application/json' });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'reason' }] });
+    expect((await app.get(`/jobs/${job.id}`)).body.status).toBe('pending');
+    expect((await app.request(method, `/jobs/${job.id}/${action}`, '[]', { 'content-type': 'application/json' })).status).toBe(400);
   });
 });
 

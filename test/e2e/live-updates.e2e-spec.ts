@@ -188,10 +188,15 @@ describe('replay', () => {
   it('answers bad requests with an error ack', async () => {
     const c = await client(api);
     expect(await c.socket.emitWithAck('replay', { job_id: 'x', after_sequence: 0 })).toEqual({ ok: false, error: 'job_id "x" is not a UUID' });
-    expect(await c.socket.emitWithAck('replay', { job_id: '01900000-0000-7000-8000-000000000001', after_sequence: -1 })).toEqual({
-      ok: false,
-      error: 'after_sequence must be an integer >= 0',
-    });
+    for (const after_sequence of [-1, 1.5, '1', null, 2 ** 31, 2 ** 53, 1e300]) {
+      expect(await c.socket.emitWithAck('replay', { job_id: '01900000-0000-7000-8000-000000000001', after_sequence })).toEqual({
+        ok: false,
+        error: 'after_sequence must be an integer from 0 to 2147483647',
+      });
+    }
+    for (const body of [{}, { type: 'noop' }, { job_id: ['01900000-0000-7000-8000-000000000001'] }]) {
+      expect(await c.socket.emitWithAck('replay', body)).toEqual({ ok: false, error: 'replay needs job_id: the id (a UUID) of one job' });
+    }
     expect(await c.socket.emitWithAck('replay', { job_id: '01900000-0000-7000-8000-000000000001' })).toEqual({
       ok: false,
       error: 'job 01900000-0000-7000-8000-000000000001 not found',

@@ -76,6 +76,12 @@ describe('bad input', () => {
     ['a bad catch_up', { catch_up: 'some' }, 'catch_up', 'none, latest, all'],
     ['start_at without a zone', { start_at: '2027-01-01T00:00:00' }, 'start_at', 'offset'],
     ['end_at before start_at', { start_at: '2027-02-01T00:00:00Z', end_at: '2027-01-01T00:00:00Z' }, 'end_at', 'before start_at'],
+    ['a start_at on a day that does not exist', { start_at: '2027-02-30T00:00:00Z' }, 'start_at', 'does not exist'],
+    ['an end_at on a day that does not exist', { end_at: '2027-04-31T00:00:00Z' }, 'end_at', 'does not exist'],
+    ['a start_at in year 0', { start_at: '0000-01-01T00:00:00Z' }, 'start_at', 'before 1970'],
+    ['a start_at centuries ahead', { start_at: '3500-01-01T00:00:00Z' }, 'start_at', 'years ahead'],
+    ['a day-of-month of 32', { cron: '0 0 32 * *' }, 'cron', 'day-of-month: 32 is out of range (1-31)'],
+    ['a name shaped like an id', { name: '01900000-0000-7000-8000-000000000abc' }, 'name', 'shape of a schedule id'],
   ])('%s: 400 naming the field, and nothing stored', async (_what, change, field, text) => {
     const body = { ...valid(), ...change };
     const response = await app.post('/schedules', body);
@@ -98,6 +104,23 @@ describe('bad input', () => {
     expect(renamed.status).toBe(409);
     expect((await app.get(`/schedules/${second.id}`)).body.name).toBe(second.name);
     expect((await app.request('PUT', '/schedules/bad%20name', { cron: '@daily', job: { type: 'noop' } })).status).toBe(400);
+  });
+
+  it("PUT to another schedule's id is refused: a name may not have the shape of an id", async () => {
+    const victim = await createSchedule(app, valid());
+    const put = await app.request('PUT', `/schedules/${victim.id}`, { cron: '@daily', job: { type: 'noop' } });
+    expect(put.status).toBe(400);
+    expect(put.body.details).toEqual([expect.objectContaining({ field: 'name' })]);
+    expect((await app.get(`/schedules/${victim.id}`)).body).toMatchObject({ name: victim.name, cron: victim.cron });
+  });
+
+  it('trigger takes no body: an unknown field is a 400 and creates no job', async () => {
+    const s = await createSchedule(app, valid());
+    const response = await app.post(`/schedules/${s.id}/trigger`, { payload: { x: 1 } });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'payload' }] });
+    expect((await app.get(`/schedules/${s.id}`)).body.fire_count).toBe(0);
+    expect((await app.post(`/schedules/${s.id}/trigger`, {})).status).toBe(201);
   });
 
   it('PATCH validates like POST, and a rejected change leaves the schedule unchanged', async () => {

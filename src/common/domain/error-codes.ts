@@ -49,6 +49,8 @@ export const FORBIDDEN_JSON_KEY = 'FORBIDDEN_JSON_KEY';
 export const NESTING_TOO_DEEP = 'NESTING_TOO_DEEP';
 /** 400: text PostgreSQL cannot store (a NUL character, a lone surrogate). */
 export const INVALID_TEXT = 'INVALID_TEXT';
+/** 400: a number too large for JSON's doubles (e.g. 1e400), which would be read as infinity and stored as null. */
+export const NUMBER_OUT_OF_RANGE = 'NUMBER_OUT_OF_RANGE';
 
 // ---- Validation (400) ----
 /** Fields that fail validation; `details` lists each with its message. */

@@ -47,6 +47,11 @@ describe(runAtProblem.name, () => {
   it('accepts exactly 10 years ahead', () => expect(runAtProblem('2036-01-15T10:00:00Z', NOW)).toBeNull());
   it('refuses more than 10 years ahead', () => expect(runAtProblem('2036-01-15T10:00:00.001Z', NOW)).toMatch(/more than 10 years ahead/));
   it('refuses what is not a string', () => expect(runAtProblem(1736931600000, NOW)).toMatch(/must be a string/));
+  it('accepts 1970-01-01T00:00:00Z, the earliest', () => expect(runAtProblem('1970-01-01T00:00:00Z', NOW)).toBeNull());
+  it.each(['1969-12-31T23:59:59.999Z', '0000-01-01T00:00:00Z', '0001-01-01T00:00:00+18:00', '0000-06-01T00:00:00+05:00'])(
+    'refuses %s: before 1970, years the database may not store',
+    (text) => expect(runAtProblem(text, NOW)).toMatch(/is before 1970-01-01T00:00:00.000Z/),
+  );
 });
 
 describe(delayProblem.name, () => {

@@ -52,6 +52,12 @@ export function parseZonedInstant(text: string): { at: Date } | { problem: strin
   return { at: new Date(at.getTime() - offsetMs) };
 }
 
+/**
+ * The earliest `run_at` accepted. Any past instant means "as soon as possible", so nothing is lost by a floor,
+ * and it keeps out years the database cannot store (year 0 and before).
+ */
+export const EARLIEST_RUN_AT = new Date(Date.UTC(1970, 0, 1));
+
 /** The latest instant a job may be put off to: MAX_YEARS_AHEAD calendar years after `now`. */
 export function latestRunAt(now: Date): Date {
   const latest = new Date(now.getTime());
@@ -65,6 +71,7 @@ export function runAtProblem(value: unknown, now: Date): string | null {
   const parsed = parseZonedInstant(value);
   if ('problem' in parsed) return parsed.problem;
   if (parsed.at.getTime() > latestRunAt(now).getTime()) return `is more than ${MAX_YEARS_AHEAD} years ahead`;
+  if (parsed.at.getTime() < EARLIEST_RUN_AT.getTime()) return `is before ${EARLIEST_RUN_AT.toISOString()}: a past instant means "at once", give the current time or leave run_at out`;
   return null;
 }
 

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+
+/** A change of a schedule's timing made just as one of its ticks falls due (DESIGN §11: exactly once per tick). */
+
+let app: TestApp;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  app = await startTestApp(await createTestSpace('schedule_changes'), { WORKER_ID: 'schedule-changes' });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('changing the timing as a tick falls due', () => {
+  it('loses no tick: PATCHes of an equivalent zone sent a few ms before each tick leave one job per tick', async () => {
+    const created = await app.post('/schedules', {
+      name: `near-tick-${Date.now().toString(36)}`,
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      job: { type: 'noop' },
+      overlap_policy: 'allow',
+      catch_up: 'all',
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await sleep(1500);
+    const firstTick = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    for (let i = 0; i < 6; i++) {
+      const tick = firstTick + i * 1000;
+      await sleep(Math.max(0, tick - 8 - Date.now()));
+      const patched = await app.patch(`/schedules/${id}`, { timezone: i % 2 === 0 ? 'Etc/UTC' : 'UTC' });
+      expect(patched.status).toBe(200);
+    }
+    const lastTick = firstTick + 5 * 1000;
+    await sleep(Math.max(0, lastTick + 2500 - Date.now()));
+    const listed = await app.get(`/jobs?schedule_id=${id}&limit=200`);
+    const ticks = (listed.body.items as Array<{ scheduled_for: string }>).map((j) => Date.parse(j.scheduled_for));
+    const window = ticks.filter((t) => t >= firstTick && t <= lastTick).sort((a, b) => a - b);
+    expect(window.map((t) => new Date(t).toISOString())).toEqual(Array.from({ length: 6 }, (_, i) => new Date(firstTick + i * 1000).toISOString()));
+    const schedule = (await app.get(`/schedules/${id}`)).body;
+    expect(schedule.skip_count).toBe(0);
+  }, 30_000);
+});
