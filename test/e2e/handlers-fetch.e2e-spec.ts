@@ -136,6 +136,12 @@ describe('data_fetch', () => {
       expect((await strict.get('/jobs')).body.items).toEqual([]);
     });
 
+    it('refuses at submit a URL the run could not parse (an IPv6 zone id), instead of failing every attempt', async () => {
+      const response = await strict.post('/jobs', fetchJob({ url: 'http://[fe80::1%25eth0]/' }));
+      expect(response.status).toBe(400);
+      expect(response.body.details).toContainEqual({ field: 'payload.url', message: expect.stringMatching(/can be parsed/) });
+    });
+
     it('refuses at run time, after resolving it, a name whose address is not public, and does not retry', async () => {
       // This machine's own name resolves to a loopback or private address (checked here first).
       const name = hostname();

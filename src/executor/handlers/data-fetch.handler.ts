@@ -38,6 +38,8 @@ function Check(name: string, valid: (value: unknown, args: ValidationArguments) 
 export class DataFetchPayload {
   @ApiProperty({ format: 'uri', maxLength: 2048, example: 'https://api.github.com/repos/nodejs/node/releases?per_page=5', description: 'An http(s) URL; private and loopback addresses need DATA_FETCH_ALLOW_PRIVATE=true.' })
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'url must be an http(s) URL' })
+  // The run parses it with WHATWG URL: what that refuses (e.g. an IPv6 zone id) is refused here, not retried later.
+  @Check('isParsableUrl', (v) => typeof v !== 'string' || URL.canParse(v), 'url must be an http(s) URL that can be parsed (an IPv6 zone id such as %eth0 cannot)')
   @MaxLength(2048)
   url!: string;
 
