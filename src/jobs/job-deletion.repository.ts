@@ -5,12 +5,13 @@ import { isTerminal, JOB_STATUSES, type JobStatus } from './domain/job-state.js'
 
 /** The finished states (isTerminal); a job in one of them never moves again by itself (a manual retry aside). */
 const FINISHED_LIST = JOB_STATUSES.filter(isTerminal).map((s) => `'${s}'`).join(', ');
-const FINISHED = `(${FINISHED_LIST})`;
 
 /**
  * The SQL of deletes (DESIGN §13): DELETE /jobs/{id} and the leader's retention. A job goes with its
- * log rows and its edges; never one that is unfinished, still holds resources, or that an unfinished
- * job depends on.
+ * log rows and its edges; never one that is unfinished, still holds resources, or that a job which has
+ * not completed depends on. A failed, timed out or cancelled dependent may still be retried (§13), and
+ * then needs this job: as its result (a completed dependency) or as a job to retry first. Deleting it
+ * would drop the edge, and the dependent would run as if it had never had that dependency.
  */
 @Injectable()
 export class JobDeletionRepository {
@@ -29,11 +30,11 @@ export class JobDeletionRepository {
     return rows[0] ?? null;
   }
 
-  /** An unfinished job that depends on `id`, if any. */
-  async unfinishedDependent(id: string, tx: EntityManager): Promise<{ id: string; status: JobStatus } | null> {
+  /** A job that depends on `id` and has not completed (unfinished, or able to run again by a retry), if any. */
+  async dependentNotCompleted(id: string, tx: EntityManager): Promise<{ id: string; status: JobStatus } | null> {
     const rows: Array<{ id: string; status: JobStatus }> = await this.sql.query(
       `SELECT j.id, j.status FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
-       WHERE d.depends_on_id = $1 AND j.status NOT IN ${FINISHED} ORDER BY j.created_at, j.id LIMIT 1`,
+       WHERE d.depends_on_id = $1 AND j.status <> 'completed' ORDER BY j.created_at, j.id LIMIT 1`,
       [id],
       tx,
     );
@@ -51,7 +52,7 @@ export class JobDeletionRepository {
   /**
    * Deletes up to `limit` finished jobs past their retention (`completed` ones that completed before
    * `completedBefore`, the others that ended before `failedBefore`; null = kept forever) that no
-   * unfinished job depends on, with their log rows and edges, skipping rows others hold. One statement,
+   * job depends on but completed ones, with their log rows and edges, skipping rows others hold. One statement,
    * so one round trip and one short transaction a batch. Reads jobs_status_created_idx per status:
    * completed_at is never before created_at, so only jobs created before the cut-off are looked at.
    */
@@ -65,7 +66,7 @@ export class JobDeletionRepository {
            SELECT j.id FROM jobs j
            WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
              AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
-                             WHERE d.depends_on_id = j.id AND u.status NOT IN ${FINISHED})
+                             WHERE d.depends_on_id = j.id AND u.status <> 'completed')
            ORDER BY j.created_at, j.id LIMIT $3
            FOR UPDATE OF j SKIP LOCKED
          ) j

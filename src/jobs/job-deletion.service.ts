@@ -25,7 +25,7 @@ export class JobDeletionService {
       if (!job) throw new JobNotFoundError(id);
       if (!isTerminal(job.status)) throw new JobNotFinishedError(id, job.status);
       if (job.allocated) throw new JobStillStoppingError(id);
-      const dependent = await this.deletions.unfinishedDependent(id, tx);
+      const dependent = await this.deletions.dependentNotCompleted(id, tx);
       if (dependent) throw new JobHasUnfinishedDependentsError(id, job.status, dependent.id, dependent.status);
       await this.deletions.deleteJobs([id], tx);
       return job.type;

@@ -97,6 +97,22 @@ describe('DELETE /jobs/{id}', () => {
     expect((await app.patch(`/jobs/${long.id}/cancel`)).status).toBe(200);
   });
 
+  it('refuses a job whose dependent ended without completing (it may be retried, and needs it), until that dependent is deleted', async () => {
+    const root = await app.submit({ type: 'noop', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } });
+    const child = await app.submit(aJob({ depends_on: [root.id] }));
+    await settled(root.id, 'failed');
+    await settled(child.id, 'cancelled');
+    const refused = await app.request('DELETE', `/jobs/${root.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'JOB_HAS_UNFINISHED_DEPENDENTS', dependent_id: child.id, dependent_status: 'cancelled' });
+    // The child's retry still sees its dependency: 409 until the root is retried, never a run without it.
+    const retry = await app.post(`/jobs/${child.id}/retry`, {});
+    expect(retry.status).toBe(409);
+    expect(retry.body).toMatchObject({ code: 'DEPENDENCY_NOT_COMPLETED', dependency_id: root.id });
+    expect((await app.request('DELETE', `/jobs/${child.id}`)).status).toBe(204);
+    expect((await app.request('DELETE', `/jobs/${root.id}`)).status).toBe(204);
+  });
+
   it('answers 400 for a malformed id and 404 for an unknown one', async () => {
     expect((await app.request('DELETE', '/jobs/nope')).status).toBe(400);
     expect((await app.request('DELETE', '/jobs/019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e')).body.code).toBe('JOB_NOT_FOUND');
@@ -224,8 +240,13 @@ describe('retention', () => {
     expect(deleted('old_done')).toBe(150);
     expect(deleted('old_failed')).toBe(30);
 
-    // Once the blocked job is finished, its dependency may go too.
+    // Once the blocked job is cancelled it may still be retried, which would need its dependency's result: the
+    // dependency stays. Once that job is deleted, the dependency may go too.
     expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
+    await expectEventually(async () => expect((await app.getJob(waiting.id)).status).toBe('cancelled'));
+    await new Promise((r) => setTimeout(r, 1500)); // five retention rounds
+    expect((await app.get(`/jobs/${keptDependency}`)).status).toBe(200);
+    expect((await app.request('DELETE', `/jobs/${waiting.id}`)).status).toBe(204);
     await expectEventually(async () => expect((await app.get(`/jobs/${keptDependency}`)).status).toBe(404), { timeoutMs: 30_000 });
   });
 

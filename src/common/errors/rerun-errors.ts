@@ -42,12 +42,13 @@ export class JobNotFinishedError extends DomainError {
   }
 }
 
-/** DELETE /jobs/{id} of a finished job that an unfinished job still depends on. */
+/** DELETE /jobs/{id} of a finished job that a job which has not completed (unfinished, or retryable) still depends on. */
 export class JobHasUnfinishedDependentsError extends DomainError {
   readonly kind = 'conflict';
   readonly code = JOB_HAS_UNFINISHED_DEPENDENTS;
   constructor(id: string, status: string, dependentId: string, dependentStatus: string) {
-    super(`job ${id} cannot be deleted: job ${dependentId} (${dependentStatus}) depends on it`, {
+    const why = dependentStatus === 'failed' || dependentStatus === 'timeout' || dependentStatus === 'cancelled' ? ' and may be retried, which needs it: delete that job first' : '';
+    super(`job ${id} cannot be deleted: job ${dependentId} (${dependentStatus}) depends on it${why}`, {
       details: { status, dependent_id: dependentId, dependent_status: dependentStatus },
     });
   }
