@@ -63,6 +63,13 @@ export class JobBulkRepository {
   }
 
   /** The current status of each job that exists. */
+  /** The ids that name a job, oldest first (created_at, then id), as a filter's pages come. */
+  async oldestFirst(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string }> = await this.sql.query(`SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY created_at, id`, [ids]);
+    return rows.map((r) => r.id);
+  }
+
   async statusesOf(ids: readonly string[]): Promise<Map<string, JobStatus>> {
     if (ids.length === 0) return new Map();
     const rows: Array<{ id: string; status: JobStatus }> = await this.sql.query(`SELECT id, status FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);

@@ -8,7 +8,7 @@ import type { BulkActionDto } from './dto/bulk-action.dto.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import { JobBulkRepository, type BulkFilter } from './job-bulk.repository.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
-import { JobRerunService } from './job-rerun.service.js';
+import { JobRerunService, type RetryOutcome } from './job-rerun.service.js';
 import { JobRepository } from './job.repository.js';
 import { JobCancellationRepository } from './job-cancellation.repository.js';
 import { mergeMoved, type Moved } from './transition-sql.js';
@@ -93,18 +93,25 @@ export class JobBulkService {
 
   async retry(dto: BulkActionDto, actor: string): Promise<BulkResult> {
     const tally = new Tally();
+    const record = (id: string, outcome: RetryOutcome) => {
+      if (outcome.ok) {
+        tally.changed++;
+        for (const moved of outcome.movedIds) tally.touched.add(moved);
+      } else {
+        tally.skip(id, outcome.error.code, outcome.error.message);
+      }
+    };
     for await (const chunk of this.chunks(dto)) {
+      // Jobs without edges all at once; the others one at a time, in order: a retry may bring back jobs
+      // matched later in the chunk (they count as changed).
+      const untouched = new Set(chunk.filter((m) => !tally.touched.has(m.id) && m.status !== null).map((m) => m.id));
+      const { outcomes, oneByOne } = await this.reruns.tryRetryMany([...untouched], actor);
+      const later = new Set(oneByOne);
       for (const matched of chunk) {
-        // One at a time: a retry may bring back jobs matched later in the chunk (they count as changed).
         const [job] = this.account([matched], tally);
         if (!job) continue;
-        const outcome = await this.reruns.tryRetry(job.id, actor);
-        if (outcome.ok) {
-          tally.changed++;
-          for (const id of outcome.movedIds) tally.touched.add(id);
-        } else {
-          tally.skip(job.id, outcome.error.code, outcome.error.message);
-        }
+        if (!later.has(job.id)) record(job.id, outcomes.get(job.id)!);
+        else record(job.id, await this.reruns.tryRetry(job.id, actor));
       }
     }
     return tally.result();
@@ -131,7 +138,12 @@ export class JobBulkService {
       throw new ValidationFailedError([{ field: 'ids', message: 'send either ids or filter, not both and not neither' }], INVALID_BULK_REQUEST);
     }
     if (dto.ids) {
-      const ids = [...new Set(dto.ids.map((id) => id.toLowerCase()))];
+      // Oldest first, as a filter's jobs are: a retry of a job upstream then brings back the jobs named after it
+      // (counted as changed) before their own turn, whatever order the request listed them in.
+      const named = [...new Set(dto.ids.map((id) => id.toLowerCase()))];
+      const existing = await this.bulk.oldestFirst(named);
+      const found = new Set(existing);
+      const ids = [...existing, ...named.filter((id) => !found.has(id))];
       for (let i = 0; i < ids.length; i += BULK_CHUNK) {
         const part = ids.slice(i, i + BULK_CHUNK);
         const statuses = await this.bulk.statusesOf(part);

@@ -33,18 +33,19 @@ export class JobRerunRepository {
   constructor(private readonly sql: Sql) {}
 
   /**
-   * Jobs downstream of `rootId` that its end cancelled: `DEPENDENCY_FAILED` with it as `root_id`,
-   * reached through such jobs only. Read without locks: the caller locks and re-checks.
+   * Jobs downstream of `rootId` cancelled by a failure upstream (`DEPENDENCY_FAILED`), reached through
+   * such jobs only, whichever failure each names as its `root_id`: a job below two failed roots names
+   * the first, and must come back when the second is retried after it. The plan keeps those that still
+   * have a dependency failed for good (planRerun). Read without locks: the caller locks and re-checks.
    */
   async cancelledDownstream(rootId: string, tx: EntityManager): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.sql.query(
       `WITH RECURSIVE down(id) AS (
          SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
-         WHERE d.depends_on_id = $1 AND j.status = 'cancelled'
-           AND j.error->>'code' = '${DEPENDENCY_FAILED}' AND j.error->>'root_id' = $1::text
+         WHERE d.depends_on_id = $1 AND j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}'
          UNION
          SELECT d.job_id FROM down JOIN job_dependencies d ON d.depends_on_id = down.id JOIN jobs j ON j.id = d.job_id
-         WHERE j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}' AND j.error->>'root_id' = $1::text
+         WHERE j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}'
        )
        SELECT down.id FROM down JOIN jobs j ON j.id = down.id ORDER BY j.created_at, j.id`,
       [rootId],
@@ -73,6 +74,18 @@ export class JobRerunRepository {
   }
 
   /** Locks the jobs a retry may move, for update. */
+  /** Of these jobs, those with an edge (a dependency or a dependent). */
+  async withEdges(ids: readonly string[], tx: EntityManager): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `SELECT id FROM unnest($1::uuid[]) AS t(id)
+       WHERE EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = t.id) OR EXISTS (SELECT 1 FROM job_dependencies d WHERE d.depends_on_id = t.id)`,
+      [ids],
+      tx,
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   async lockForUpdate(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
     if (ids.length === 0) return [];
     return this.sql.query(`SELECT id, status, allocated, run_at FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);

@@ -5,7 +5,7 @@ import { JobNotFoundError } from '../common/errors/domain-error.js';
 import { retryLostRaces } from '../database/db-errors.js';
 import { DependencyNotCompletedError, JobNotRetryableError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
 import type { JobStatus } from './domain/job-state.js';
-import { planRerun, type RerunNode, type RerunPlan } from './domain/rerun-plan.js';
+import { planRerun, type RerunNode, type RerunPlan, type RerunStep } from './domain/rerun-plan.js';
 import { scheduledReason } from './domain/run-at.js';
 import type { Job } from './entities/job.entity.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
@@ -50,6 +50,39 @@ export class JobRerunService {
     return { ok: true, job, movedIds: result.moved.jobs.map((j) => j.id) };
   }
 
+  /**
+   * Retries many jobs in one transaction, those without edges (no dependency, no dependent: nothing
+   * upstream to check, nothing downstream to bring back), which is what a bulk retry of failed work
+   * mostly is. Returns their outcomes; the jobs with edges are left in `oneByOne`, for tryRetry one
+   * at a time.
+   */
+  async tryRetryMany(ids: readonly string[], actor: string | null): Promise<{ outcomes: Map<string, RetryOutcome>; oneByOne: string[] }> {
+    if (ids.length === 0) return { outcomes: new Map(), oneByOne: [] };
+    const result = await retryLostRaces(
+      () =>
+        this.jobs.transaction(async (tx) => {
+          const locked = await this.reruns.lockForUpdate(ids, tx);
+          const linked = await this.reruns.withEdges(ids, tx);
+          const refused = new Map<string, RetryOutcome>();
+          const rows: RerunRow[] = [];
+          for (const job of locked) {
+            if (linked.has(job.id)) continue;
+            const plan = planRerun({ id: job.id, status: job.status, dependencies: [], runAt: job.run_at }, []);
+            if (!plan.ok) refused.set(job.id, { ok: false, error: plan.code === JOB_NOT_RETRYABLE ? new JobNotRetryableError(job.id, plan.status) : new DependencyNotCompletedError(job.id, plan.dependencyId, plan.dependencyStatus) });
+            else if (job.allocated) refused.set(job.id, { ok: false, error: new JobStillStoppingError(job.id) });
+            else rows.push(...plan.steps.map((step) => this.row(step, job.id, actor, job.run_at)));
+          }
+          return { moved: await this.reruns.moveBack(rows, actor, tx), refused, linked, found: new Set(locked.map((j) => j.id)) };
+        }),
+      DEADLOCK_TRIES,
+    );
+    this.lifecycle.publish(result.moved);
+    const outcomes = new Map(result.refused);
+    for (const job of result.moved.jobs) outcomes.set(job.id, { ok: true, job, movedIds: [job.id] });
+    for (const id of ids) if (!result.found.has(id)) outcomes.set(id, { ok: false, error: new JobNotFoundError(id) });
+    return { outcomes, oneByOne: ids.filter((id) => !outcomes.has(id)) };
+  }
+
   private async retryIn(
     id: string,
     actor: string | null,
@@ -70,7 +103,7 @@ export class JobRerunService {
 
     const dependencies = new Map<string, string[]>();
     for (const e of edges) dependencies.set(e.job_id, [...(dependencies.get(e.job_id) ?? []), e.depends_on_id]);
-    // A dependency deleted since (DELETE, retention) no longer counts: only finished jobs are ever deleted.
+    // A dependency missing here was deleted: only a job that no job but completed ones depends on is (DELETE, retention).
     const node = (jobId: string): RerunNode => ({
       id: jobId,
       status: status.get(jobId)!,
@@ -92,20 +125,20 @@ export class JobRerunService {
     }
     if (target.allocated) return { ok: false, error: new JobStillStoppingError(id) };
 
-    const who = actor ? ` by ${actor}` : '';
-    const rows: RerunRow[] = plan.steps.map((step) => ({
-      ...step,
-      waitingReason:
-        step.status === 'blocked'
-          ? waitingForDependencies(step.unfinished, node(step.id).dependencies.length)
-          : step.status === 'pending'
-            ? scheduledReason(runAt.get(step.id)!)
-            : null,
-      message: step.id === id ? `job retried${who}: job is ${step.status}` : `dependency ${id} retried${who}: job is ${step.status} again`,
-    }));
+    const rows = plan.steps.map((step) => this.row(step, id, actor, runAt.get(step.id) ?? null, node(step.id).dependencies.length));
     // The jobs are locked and were checked under the lock: the guarded move takes every one of them.
     const moved = await this.reruns.moveBack(rows, actor, tx);
     if (!moved.jobs.some((j) => j.id === id)) throw new Error(`retry of ${id}: the locked job did not move`);
     return { ok: true, moved };
+  }
+
+  /** A planned step as the move writes it: its waiting reason and its log line. */
+  private row(step: RerunStep, retriedId: string, actor: string | null, runAt: Date | null, dependencies = 0): RerunRow {
+    const who = actor ? ` by ${actor}` : '';
+    return {
+      ...step,
+      waitingReason: step.status === 'blocked' ? waitingForDependencies(step.unfinished, dependencies) : step.status === 'pending' ? scheduledReason(runAt!) : null,
+      message: step.id === retriedId ? `job retried${who}: job is ${step.status}` : `dependency ${retriedId} retried${who}: job is ${step.status} again`,
+    };
   }
 }

@@ -146,11 +146,11 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     const done = await app.submit(aJob());
     await settled(done.id, 'completed');
 
-    // The child comes first: it is refused (its dependency failed), then the root's retry brings it back.
+    // Named child first, taken oldest first: the root's retry brings the child back, and it counts as changed.
     const response = await app.post('/jobs/bulk/retry', { ids: [child.id, root.id, done.id] });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ matched: 3, changed: 1 });
-    expect(response.body.skipped.map((s: any) => s.code).sort()).toEqual(['DEPENDENCY_NOT_COMPLETED', 'JOB_NOT_RETRYABLE']);
+    expect(response.body).toMatchObject({ matched: 3, changed: 2 });
+    expect(response.body.skipped.map((s: any) => s.code)).toEqual(['JOB_NOT_RETRYABLE']);
     await settled(child.id, 'completed');
 
     // By filter, oldest first: the root before the jobs its end cancelled, which come back with it.
@@ -166,6 +166,21 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     expect(byFilter.status).toBe(200);
     expect(byFilter.body).toEqual({ matched: 3, changed: 3, skipped: [] });
     for (const id of [a.id, b.id, c.id]) await settled(id, 'completed');
+  });
+
+  it('retries 3,000 failed jobs without edges together, beside a DAG retried job by job, in one answer', async () => {
+    const many = await seed(3000, { status: 'failed', type: 'noop' });
+    const root = await app.submit({ type: 'noop', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } });
+    const child = await app.submit(aJob({ depends_on: [root.id] }));
+    await settled(child.id, 'cancelled');
+    const response = await app.post('/jobs/bulk/retry', { ids: [child.id, ...many, root.id] });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ matched: 3002, changed: 3002, skipped: [] });
+    await settled(child.id, 'completed');
+    await expectEventually(
+      async () => expect(await count(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'completed' AND error IS NULL`, [many])).toBe(3000),
+      { timeoutMs: 60_000 },
+    );
   });
 
   it('cancels 20,000 jobs by filter in chunks while other jobs keep flowing', async () => {

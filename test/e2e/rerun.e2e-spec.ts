@@ -137,6 +137,25 @@ describe('POST /jobs/{id}/retry', () => {
     expect(after[3].result.by_ref).toEqual({ left: { ok: true, echo: { side: 'left' } }, right: { ok: true, echo: { side: 'right' } } });
   });
 
+  it('resumes a DAG below two failed roots whichever root is retried first', async () => {
+    for (const order of [
+      [0, 1],
+      [1, 0],
+    ]) {
+      const [r1, r2, x, z] = await batch([
+        failingOnce({ ref: 'r1' }),
+        failingOnce({ ref: 'r2', payload: { duration_ms: 300 } }),
+        { ref: 'x', type: 'noop', depends_on: ['r1'] },
+        { ref: 'z', type: 'noop', depends_on: ['x', 'r2'] },
+      ]);
+      const ids = [r1.id, r2.id, x.id, z.id];
+      await statusOf(ids, ['failed', 'failed', 'cancelled', 'cancelled']);
+      const roots = [r1.id, r2.id];
+      for (const i of order) expect((await app.post(`/jobs/${roots[i]}/retry`, {})).status).toBe(200);
+      await statusOf(ids, ['completed', 'completed', 'completed', 'completed']);
+    }
+  });
+
   it('brings back a blocked dependent with its waiting reason when the retried job is itself blocked', async () => {
     const gate = await app.submit({ type: 'noop', payload: { duration_ms: 1500 } });
     const failing = await app.submit(failingOnce());

@@ -1,6 +1,6 @@
 /**
  * What a manual retry re-runs (DESIGN §13). Pure: given the job to retry, the jobs downstream of it
- * that its end cancelled (`DEPENDENCY_FAILED` with it as `root_id`) and the states of everyone's
+ * that a failure cancelled (`DEPENDENCY_FAILED`, its or another root's) and the states of everyone's
  * dependencies, decides which jobs come back and in which state. No I/O.
  */
 import { DEPENDENCY_NOT_COMPLETED, JOB_NOT_RETRYABLE } from '../../common/domain/error-codes.js';
