@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common'
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './common/http/api-key.guard.js';
 import { DomainErrorFilter } from './common/http/domain-error.filter.js';
+import { KnownQueryGuard } from './common/http/known-query.guard.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { deploymentOf } from './config/deployment.js';
@@ -41,6 +42,7 @@ export class AppModule {
         ? [
             { provide: APP_FILTER, useClass: DomainErrorFilter },
             { provide: APP_GUARD, useClass: ApiKeyGuard },
+            { provide: APP_GUARD, useClass: KnownQueryGuard },
           ]
         : [],
     };

@@ -57,8 +57,10 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
     // A path parameter may be a schedule's name (up to 200 characters, percent-encoded up to 9 bytes
-    // each): longer than Fastify's default of 100, which would answer 414 before any route could.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    // each): longer than Fastify's default of 100, which would answer 414 before any route could. Any
+    // length goes to the route, which names the fault in its own words (INVALID_ID, QUEUE_NOT_FOUND):
+    // the request line itself is bounded by Node's header size (431 beyond it).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1_000_000 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ...httpServerOptions(config),

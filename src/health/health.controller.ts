@@ -3,6 +3,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Dependency } from '../common/errors/domain-error.js';
 import { DependencyProbe, type DependencyState } from './dependency-probe.js';
+import { AnyQuery } from '../common/http/known-query.guard.js';
 
 /** One check in the Terminus shape. */
 type Check = { status: 'up' | 'down'; message?: string; mode?: string; latency_ms?: number; checked_at?: string };
@@ -43,6 +44,7 @@ const HEALTH_ROUTES: ReadonlySet<string> = new Set<HealthRoute>(['/health', '/he
  * stay for HEAD, and for the OpenAPI document.
  */
 @ApiTags('operations')
+@AnyQuery()
 @Controller('health')
 export class HealthController implements BeforeApplicationShutdown {
   private stopping = false;

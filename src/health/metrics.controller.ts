@@ -1,8 +1,10 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { METRICS_CONTENT_TYPE, MetricsExporter } from './metrics-exporter.service.js';
+import { AnyQuery } from '../common/http/known-query.guard.js';
 
 @ApiTags('operations')
+@AnyQuery()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly exporter: MetricsExporter) {}

@@ -245,6 +245,27 @@ describe('what clients send that is not wrong', () => {
   it('answers a long path parameter by its own route: 400 for a job id, 404 for a queue', async () => {
     expect((await app.get(`/jobs/${'x'.repeat(300)}`)).body).toMatchObject({ statusCode: 400, code: 'INVALID_ID' });
     expect((await app.get(`/queues/${'x'.repeat(300)}`)).status).toBe(404);
+    expect((await app.get(`/queues/${'x'.repeat(5000)}`)).body).toMatchObject({ statusCode: 404, code: 'QUEUE_NOT_FOUND' });
+    expect((await app.get(`/jobs/${'x'.repeat(5000)}`)).body).toMatchObject({ statusCode: 400, code: 'INVALID_ID' });
+  });
+
+  it('refuses an unknown query parameter on endpoints that take none, and lets probes have theirs', async () => {
+    const done = await app.submit({ type: 'noop' });
+    await expectEventually(async () => expect((await app.get(`/jobs/${done.id}`)).body.status).toBe('completed'));
+    for (const [method, url] of [
+      ['GET', '/queues?x=1'],
+      ['GET', '/queues/noop?x=1'],
+      ['GET', `/jobs/${done.id}?x=1`],
+      ['POST', `/jobs/${done.id}/retry?x=1`],
+      ['DELETE', `/jobs/${done.id}?x=1`],
+    ]) {
+      const response = await app.request(method!, url!);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'x' }] });
+    }
+    expect((await app.get(`/jobs/${done.id}`)).status).toBe(200);
+    expect((await app.get('/health?x=1')).status).toBe(200);
+    expect((await app.get('/metrics?x=1')).status).toBe(200);
   });
 
   it('refuses a batch that gives two jobs one idempotency_key, naming both, and writes nothing', async () => {

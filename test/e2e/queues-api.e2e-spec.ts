@@ -107,6 +107,14 @@ describe('concurrency_key on jobs', () => {
     }
     expect((await app.post('/jobs', aJob({ concurrency_key: 'k'.repeat(200) }))).status).toBe(201);
     expect((await app.get(`/jobs?concurrency_key=${'k'.repeat(201)}`)).status).toBe(400);
+    expect((await app.get('/jobs?concurrency_key=')).status).toBe(400);
+  });
+
+  it('finds a job whose key contains a comma by that key', async () => {
+    const comma = await app.submit(aJob({ concurrency_key: 'region-1,tier-2', run_at: new Date(Date.now() + 600_000).toISOString() }));
+    for (const url of ['/jobs?concurrency_key=region-1,tier-2', '/jobs?concurrency_key=region-1%2Ctier-2']) {
+      expect((await app.get(url)).body.items.map((j: any) => j.id)).toContain(comma.id);
+    }
   });
 });
 

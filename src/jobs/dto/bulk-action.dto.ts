@@ -63,7 +63,7 @@ export class BulkSkippedDto {
 }
 
 export class BulkResultDto {
-  @ApiProperty({ description: 'Jobs the ids or the filter named (existing ones).' })
+  @ApiProperty({ description: 'Jobs the ids or the filter named: every distinct id given (an unknown one is matched and skipped as JOB_NOT_FOUND), or every job the filter matched.' })
   matched!: number;
 
   @ApiProperty({ description: 'Jobs the action changed.' })

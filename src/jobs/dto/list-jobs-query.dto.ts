@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
-import { toList } from '../../common/http/query-lists.js';
+import { toList, toListKeepingWhole } from '../../common/http/query-lists.js';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 
@@ -20,8 +20,8 @@ export class ListJobsQueryDto {
   @Omittable() @Transform(toList) @IsIn(PRIORITIES, { each: true, message: `each priority must be one of: ${PRIORITIES.join(', ')}` })
   priority?: Priority[];
 
-  @ApiPropertyOptional({ type: 'string', isArray: true, description: 'Jobs of these concurrency keys. Repeatable or comma-separated.', example: ['customer-42'] })
-  @Omittable() @Transform(toList) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each concurrency_key must be 1-200 characters' })
+  @ApiPropertyOptional({ type: 'string', isArray: true, description: 'Jobs of these concurrency keys. Repeatable or comma-separated; a key that contains a comma matches as sent too.', example: ['customer-42'] })
+  @Omittable() @Transform(toListKeepingWhole) @IsString({ each: true }) @Length(1, 200, { each: true, message: 'each concurrency_key must be 1-200 characters' })
   concurrency_key?: string[];
 
   @ApiPropertyOptional({ type: 'string', format: 'uuid', isArray: true, description: 'Jobs created by these schedules (a schedule\'s history). Repeatable or comma-separated.' })
