@@ -140,10 +140,14 @@ export class SchedulesService {
    * ignores `paused` and `overlap_policy` (it is an explicit request) and counts in fire_count.
    */
   async trigger(key: string): Promise<Job> {
+    // Read before the transaction begins, so that `scheduled_for` is never after the job's `created_at`
+    // (the transaction's start); after the last fire, so that two triggers never share an instant.
+    const requested = new Date();
     const { job, schedule, moved } = await this.schedules.transaction(async (tx) => {
       const current = await this.schedules.find(key, tx, true);
       if (!current) throw new ScheduleNotFoundError(key);
-      const now = new Date();
+      const last = current.lastFireAt?.getTime() ?? 0;
+      const now = last >= requested.getTime() ? new Date(last + 1) : requested;
       const draft = this.template.draft(current.job, current.id, now);
       const inserted = await this.jobs.insert([draft], tx);
       const created = inserted.jobs[0];

@@ -97,6 +97,11 @@ describe('error bodies', () => {
     expect(response.body.message).toBe(
       'type "data_exprot" is not a registered job type; did you mean "data_export"? known types: data_export, data_fetch, data_processing, noop, report_generation, send_email',
     );
+    expect(response.body.details).toEqual([{ field: 'type', message: response.body.message }]);
+    const item = await send('POST', '/jobs/batch', '{"jobs":[{"type":"noop"},{"type":"nope"}]}', json);
+    expect(item.body.details).toEqual([{ field: 'jobs[1].type', message: expect.stringContaining('jobs[1]: type "nope"') }]);
+    const template = await send('POST', '/schedules', '{"name":"unknown-type","cron":"@daily","job":{"type":"nope"}}', json);
+    expect(template.body).toMatchObject({ code: 'UNKNOWN_JOB_TYPE', details: [{ field: 'job.type' }] });
   });
 
   it('answers a body sent as a form (curl -d without a Content-Type) with 415, telling which header to send', async () => {

@@ -121,6 +121,11 @@ describe('bad input', () => {
     expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'payload' }] });
     expect((await app.get(`/schedules/${s.id}`)).body.fire_count).toBe(0);
     expect((await app.post(`/schedules/${s.id}/trigger`, {})).status).toBe(201);
+    // Concurrent triggers each make a job, at distinct instants.
+    const many = await Promise.all(Array.from({ length: 20 }, () => app.post(`/schedules/${s.id}/trigger`, {})));
+    expect(many.map((r) => r.status)).toEqual(many.map(() => 201));
+    expect(new Set(many.map((r) => r.body.scheduled_for)).size).toBe(20);
+    expect((await app.get(`/schedules/${s.id}`)).body.fire_count).toBe(21);
   });
 
   it('PATCH validates like POST, and a rejected change leaves the schedule unchanged', async () => {
@@ -241,6 +246,7 @@ describe('firing', () => {
     expect(triggered.status).toBe(201);
     expect(triggered.body).toMatchObject({ schedule_id: s.id, type: 'noop' });
     expect(Math.abs(Date.parse(triggered.body.scheduled_for) - Date.now())).toBeLessThan(5000);
+    expect(Date.parse(triggered.body.scheduled_for)).toBeLessThanOrEqual(Date.parse(triggered.body.created_at));
     expect((await app.get(`/schedules/${s.id}`)).body.last_job_id).toBe(triggered.body.id);
 
     const pausedCount = (await jobsOf(app, s.id)).length;

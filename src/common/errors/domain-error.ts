@@ -77,7 +77,9 @@ export class UnknownJobTypeError extends DomainError {
   /** `at` prefixes the message (`jobs[3]: `). */
   constructor(type: string, known: readonly string[], at = '') {
     const hint = suggestField(type, known);
-    super(`${at}type "${type}" is not a registered job type; ${hint ? `did you mean "${hint}"? ` : ''}known types: ${known.join(', ')}`);
+    const message = `${at}type "${type}" is not a registered job type; ${hint ? `did you mean "${hint}"? ` : ''}known types: ${known.join(', ')}`;
+    const owner = at.replace(/:\s*$/, '');
+    super(message, { details: { details: [{ field: owner ? `${owner}.type` : 'type', message }] } });
   }
 }
 
