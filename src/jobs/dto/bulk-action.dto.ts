@@ -19,7 +19,7 @@ export class BulkFilterDto {
 
   @ApiPropertyOptional({ type: 'string', isArray: true, description: 'A type or a list of them.', example: ['data_fetch'] })
   @Omittable() @Transform(asList) @IsArray() @ArrayMinSize(1) @IsString({ each: true })
-  @Matches(/^[a-z][a-z0-9_]{0,99}$/, { each: true, message: 'each type must be snake_case' })
+  @Matches(/^[a-z][a-z0-9_]{0,99}$/, { each: true, message: 'each type must be a job type name: snake_case, 1-100 characters' })
   type?: string[];
 
   @ApiPropertyOptional({ enum: PRIORITIES, isArray: true, description: 'A priority or a list of them.', example: ['low'] })

@@ -13,7 +13,7 @@ export class ListJobsQueryDto {
   status?: JobStatus[];
 
   @ApiPropertyOptional({ type: 'string', isArray: true, description: 'Repeatable or comma-separated.', example: ['data_export'] })
-  @Omittable() @Transform(toList) @IsString({ each: true }) @Matches(/^[a-z][a-z0-9_]{0,99}$/, { each: true, message: 'each type must be snake_case' })
+  @Omittable() @Transform(toList) @IsString({ each: true }) @Matches(/^[a-z][a-z0-9_]{0,99}$/, { each: true, message: 'each type must be a job type name: snake_case, 1-100 characters' })
   type?: string[];
 
   @ApiPropertyOptional({ enum: PRIORITIES, isArray: true, description: 'Repeatable or comma-separated.', example: ['high', 'critical'] })
