@@ -14,6 +14,10 @@ import { JobRepository } from './job.repository.js';
 import { waitingForDependencies } from './job-first-state.js';
 import type { Moved } from './transition-sql.js';
 
+/** The 409 a refused plan answers. */
+const refusal = (id: string, plan: Exclude<RerunPlan, { ok: true }>) =>
+  plan.code === JOB_NOT_RETRYABLE ? new JobNotRetryableError(id, plan.status) : new DependencyNotCompletedError(id, plan.dependencyId, plan.dependencyStatus);
+
 /** How often a retry that lost a deadlock to a concurrent transition is tried again. */
 const DEADLOCK_TRIES = 3;
 
@@ -68,7 +72,7 @@ export class JobRerunService {
           for (const job of locked) {
             if (linked.has(job.id)) continue;
             const plan = planRerun({ id: job.id, status: job.status, dependencies: [], runAt: job.run_at }, []);
-            if (!plan.ok) refused.set(job.id, { ok: false, error: plan.code === JOB_NOT_RETRYABLE ? new JobNotRetryableError(job.id, plan.status) : new DependencyNotCompletedError(job.id, plan.dependencyId, plan.dependencyStatus) });
+            if (!plan.ok) refused.set(job.id, { ok: false, error: refusal(job.id, plan) });
             else if (job.allocated) refused.set(job.id, { ok: false, error: new JobStillStoppingError(job.id) });
             else rows.push(...plan.steps.map((step) => this.row(step, job.id, actor, job.run_at)));
           }
@@ -114,15 +118,7 @@ export class JobRerunService {
       node(id),
       downstream.filter((d) => status.has(d)).map(node),
     );
-    if (!plan.ok) {
-      return {
-        ok: false,
-        error:
-          plan.code === JOB_NOT_RETRYABLE
-            ? new JobNotRetryableError(id, plan.status)
-            : new DependencyNotCompletedError(id, plan.dependencyId, plan.dependencyStatus),
-      };
-    }
+    if (!plan.ok) return { ok: false, error: refusal(id, plan) };
     if (target.allocated) return { ok: false, error: new JobStillStoppingError(id) };
 
     const rows = plan.steps.map((step) => this.row(step, id, actor, runAt.get(step.id) ?? null, node(step.id).dependencies.length));
