@@ -26,7 +26,11 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     // obtained within DB_CONNECT_TIMEOUT_MS fails the query: the request answers 503 instead of
     // waiting for an unreachable server. A worker has no one waiting on an answer: it waits (its
     // lease fences it if PostgreSQL stays away), rather than fail a boot or a write on a slow connect.
-    extra: { Client: ResilientPgClient, connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs },
+    extra: {
+      Client: ResilientPgClient,
+      connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs,
+      ...(config.databaseEmbedded ? { verify: resetSharedSession } : {}),
+    },
     poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
     logging: ['warn', 'migration'],
@@ -37,4 +41,17 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
 export function applicationName(config: AppConfig): string {
   const name = config.role !== 'api' && config.workerId ? `draconic-${config.role}-${config.workerId}` : `draconic-${config.role}`;
   return name.slice(0, 63); // PostgreSQL keeps NAMEDATALEN - 1 bytes
+}
+
+/**
+ * The embedded database (PGlite) has one session for every connection. The pool drops a connection
+ * whose query failed and opens a new one, but the session keeps what the old one left: its named
+ * prepared statements (the new client, knowing none, would prepare them again and get "prepared
+ * statement already exists" for every statement from then on) and an open transaction. So each new
+ * connection starts by ending any transaction and forgetting every prepared statement (pg-pool's
+ * `verify`, run before the connection is first handed out). The pool has one connection there
+ * (DB_POOL_SIZE 1), so nothing else is using the session meanwhile.
+ */
+function resetSharedSession(client: { query(text: string, callback: (error: Error | null) => void): void }, done: (error?: Error) => void): void {
+  client.query('ROLLBACK; DEALLOCATE ALL', (error) => done(error ?? undefined));
 }

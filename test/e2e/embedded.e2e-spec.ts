@@ -223,6 +223,19 @@ describe('embedded mode', () => {
     for (const job of jobs) await done(job.id);
   });
 
+  it('goes on serving after statements the database refused (a taken schedule name): the one session is reset for the next connection', async () => {
+    const name = 'embedded-taken-name';
+    expect((await api.request('PUT', `/schedules/${name}`, { cron: '0 0 1 1 *', job: { type: 'noop' } })).status).toBe(201);
+    for (let i = 0; i < 3; i++) {
+      expect((await api.post('/schedules', { name, cron: '0 0 1 1 *', job: { type: 'noop' } })).status).toBe(409);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // the scheduler's rounds run on the same connection meanwhile
+    for (const url of ['/schedules', '/jobs', '/queues', '/workers']) expect((await api.get(url)).status).toBe(200);
+    const job = await api.submit({ type: 'noop' });
+    await done(job.id);
+    expect(api.output()).not.toMatch(/already exists/);
+  });
+
   it('refuses a second process on the same DATA_DIR', async () => {
     const intruder = await embeddedProcess('second embedded');
     const exit = await intruder.waitForExit(30_000);
