@@ -15,6 +15,11 @@ describe(unavailableDependencyOf.name, () => {
     expect(unavailableDependencyOf({ message: 'query failed', driverError: withCode('connection failure', '08006') })).toBe('database');
   });
 
+  it("names PostgreSQL for a transaction whose connection ended before COMMIT (TypeORM's runner released under it)", async () => {
+    const { QueryRunnerAlreadyReleasedError } = await import('typeorm');
+    expect(unavailableDependencyOf(new QueryRunnerAlreadyReleasedError())).toBe('database');
+  });
+
   it('names Redis for a command given up after reconnecting or sent on a closed connection', () => {
     expect(unavailableDependencyOf(Object.assign(new Error('Reached the max retries per request limit (which is 3).'), { name: 'MaxRetriesPerRequestError' }))).toBe('redis');
     expect(unavailableDependencyOf(new Error('Connection is closed.'))).toBe('redis');

@@ -18,6 +18,12 @@ const PG_MESSAGES = [
   'Client was closed',
 ];
 
+/**
+ * TypeORM: a transaction's query runner released under it because its connection ended (e.g. the
+ * server terminated it between the last statement and COMMIT). Nothing was committed.
+ */
+const PG_NAMES = new Set(['QueryRunnerAlreadyReleasedError']);
+
 /** ioredis: a command given up after its reconnection attempts, or sent on a closed connection. */
 const REDIS_NAMES = new Set(['MaxRetriesPerRequestError']);
 const REDIS_MESSAGES = ['Connection is closed', "Stream isn't writeable", 'Reached the max retries per request limit'];
@@ -48,7 +54,7 @@ export function unavailableDependencyOf(error: unknown): Dependency | null {
   if (typeof e.driverError === 'object' && e.driverError !== null) return unavailableDependencyOf(e.driverError) ?? null;
   const code = typeof e.code === 'string' ? e.code : '';
   if (PG_UNAVAILABLE.test(code) || NETWORK_CODES.has(code)) return 'database';
-  if (PG_MESSAGES.some((m) => message.includes(m))) return 'database';
+  if (PG_MESSAGES.some((m) => message.includes(m)) || (typeof e.name === 'string' && PG_NAMES.has(e.name))) return 'database';
   // A connect to several addresses fails with an AggregateError of the socket errors.
   if (Array.isArray(e.errors) && e.errors.some((inner) => unavailableDependencyOf(inner) !== null)) return 'database';
   return null;
