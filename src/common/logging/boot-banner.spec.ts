@@ -30,6 +30,12 @@ describe(bootBanner.name, () => {
     expect(text).toContain('settings      environment only (no ./.env)');
   });
 
+  it('names each half of a mixed setup as it runs (one URL set)', () => {
+    expect(bannerOf({ REDIS_URL: shared.REDIS_URL }, { port: 8000 })).toContain('draconic: ROLE=all, embedded mode (PGlite, Redis)');
+    expect(bannerOf({ DATABASE_URL: shared.DATABASE_URL }, { port: 8000 })).toContain('draconic: ROLE=all, embedded mode (PostgreSQL, in-process queue)');
+    expect(bannerOf({}, { port: 8000 })).toContain('draconic: ROLE=all, embedded mode (PGlite, in-process queue)');
+  });
+
   it('shows a worker its capacity and no URL', () => {
     const text = bannerOf({ ...shared, ROLE: 'worker', MAX_CONCURRENT_JOBS: '3' });
     expect(text).toContain('HTTP          none (a worker opens no port)');

@@ -33,11 +33,13 @@ export function withoutCredentials(url: string): string {
 export function bootBanner(facts: BootFacts): string[] {
   const { config, deployment } = facts;
   const embedded = deployment.database === 'embedded' || deployment.messaging === 'in-process';
+  // Each half named as it runs: only REDIS_URL set is PGlite with Redis, only DATABASE_URL set PostgreSQL with an in-process queue.
+  const database = deployment.database === 'embedded' ? 'PGlite' : 'PostgreSQL';
   const mode =
     deployment.database === 'embedded' && deployment.messaging === 'in-process'
       ? 'embedded mode (PGlite, in-process queue)'
       : embedded
-        ? 'embedded mode (in-process queue)'
+        ? `embedded mode (${database}, ${deployment.messaging === 'redis' ? 'Redis' : 'in-process queue'})`
         : 'PostgreSQL and Redis';
   const title = `draconic: ROLE=${config.role}, ${mode}, pid ${process.pid}`;
   const lines = [facts.tty ? `\u001b[1m${title}\u001b[0m` : title];
