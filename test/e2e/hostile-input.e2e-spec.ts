@@ -102,6 +102,23 @@ describe('requests that answered 5xx before', () => {
     expect(response.body).toMatchObject({ code: 'INVALID_CURSOR', details: [{ field: 'cursor' }] });
   });
 
+  it.each([
+    ['/jobs?cursor=', 'empty'],
+    ['/jobs?cursor=%21%21', 'not base64url'],
+    ['/schedules?cursor=', 'empty'],
+    ['/schedules?cursor=a.b', 'not base64url'],
+  ])('refuses %s (a cursor %s) with 400 INVALID_CURSOR', async (path) => {
+    const response = await app.get(path);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'INVALID_CURSOR', details: [{ field: 'cursor' }] });
+  });
+
+  it('keeps VALIDATION_FAILED when a bad cursor comes with another bad field', async () => {
+    const response = await app.get('/jobs?cursor=&limit=0');
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+  });
+
   it('refuses a crafted log cursor with 400', async () => {
     const job = await app.submit({ type: 'noop' });
     const response = await app.get(`/jobs/${job.id}/logs?cursor=${Buffer.from('99999999999999999999').toString('base64url')}`);

@@ -21,6 +21,8 @@ export type DomainErrorKind =
 export interface FieldProblem {
   field: string;
   message: string;
+  /** A code more specific than VALIDATION_FAILED (a constraint's `context.code`): used when every problem has it. */
+  code?: string;
 }
 
 export abstract class DomainError extends Error {

@@ -140,6 +140,12 @@ export function toValidatedDto<T extends object>(
   return { dto: instance };
 }
 
+/** The code every problem names (e.g. INVALID_CURSOR), else VALIDATION_FAILED. */
+function sharedCode(problems: readonly FieldProblem[]): string | undefined {
+  const code = problems[0]?.code;
+  return code && problems.every((p) => p.code === code) ? code : undefined;
+}
+
 const PRIMITIVES = new Set<Function>([String, Boolean, Number, Array, Object]);
 
 /**
@@ -158,7 +164,7 @@ export class RequestValidationPipe implements PipeTransform {
       if (problem) throw new ValidationFailedError([problem], problem.code);
     }
     const result = toValidatedDto(metatype as Dto, type === 'query' ? (value ?? {}) : value);
-    if ('problems' in result) throw new ValidationFailedError(result.problems);
+    if ('problems' in result) throw new ValidationFailedError(result.problems, sharedCode(result.problems));
     return result.dto;
   }
 }

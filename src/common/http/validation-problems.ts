@@ -70,7 +70,8 @@ export function validationProblems(
     } else if (names.length > 0) {
       const typeCheck = names.find((n) => TYPE_CHECKS.has(n));
       for (const name of typeCheck ? [typeCheck] : names) {
-        problems.push({ field, message: withPath(constraints[name]!, error.property, field) });
+        const code = (error.contexts?.[name] as { code?: string } | undefined)?.code;
+        problems.push({ field, message: withPath(constraints[name]!, error.property, field), ...(code ? { code } : {}) });
       }
     }
     if (error.children?.length) problems.push(...validationProblems(error.children, knownFieldsOf, field));

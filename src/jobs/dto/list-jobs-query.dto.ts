@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
+import { INVALID_CURSOR } from '../../common/domain/error-codes.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 import { toList, toListKeepingWhole } from '../../common/http/query-lists.js';
 
@@ -33,7 +34,7 @@ export class ListJobsQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
-  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor is not a cursor returned by this API' })
+  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor is not a cursor returned by this API', context: { code: INVALID_CURSOR } })
   cursor?: string;
 }
 
@@ -43,6 +44,6 @@ export class PageQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
-  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor is not a cursor returned by this API' })
+  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor is not a cursor returned by this API', context: { code: INVALID_CURSOR } })
   cursor?: string;
 }

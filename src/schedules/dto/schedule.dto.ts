@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
+import { INVALID_CURSOR } from '../../common/domain/error-codes.js';
 import { Untransformed } from '../../common/http/request-validation.js';
 import { JobFieldsDto } from '../../jobs/dto/submit-job.dto.js';
 import { CATCH_UP_MODES, OVERLAP_POLICIES, type CatchUpMode, type OverlapPolicy } from '../domain/schedule-policies.js';
@@ -120,6 +121,6 @@ export class ListSchedulesQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
-  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor is not a cursor returned by this API' })
+  @Omittable() @IsString() @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor is not a cursor returned by this API', context: { code: INVALID_CURSOR } })
   cursor?: string;
 }
