@@ -4,6 +4,7 @@ import { ValidationFailedError } from '../common/errors/domain-error.js';
 import { retryLostRaces } from '../database/db-errors.js';
 import { CANCELLED_BY_USER } from './domain/error-codes.js';
 import { sourcesOf, type JobStatus } from './domain/job-state.js';
+import { parseZonedInstant } from './domain/run-at.js';
 import type { BulkActionDto } from './dto/bulk-action.dto.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import { JobBulkRepository, type BulkFilter } from './job-bulk.repository.js';
@@ -158,7 +159,7 @@ export class JobBulkService {
       types: f.type,
       priorities: f.priority,
       scheduleIds: f.schedule_id?.map((id) => id.toLowerCase()),
-      createdBefore: f.created_before ? new Date(f.created_before) : undefined,
+      createdBefore: f.created_before ? instant(f.created_before) : undefined,
     };
     if (!filter.statuses && !filter.types && !filter.priorities && !filter.scheduleIds && !filter.createdBefore) {
       throw new ValidationFailedError(
@@ -180,4 +181,11 @@ export class JobBulkService {
 }
 
 /** Lets other work (pickup, completions, requests) run between two chunks. */
+/** A validated `created_before` as the instant it names. */
+function instant(text: string): Date {
+  const parsed = parseZonedInstant(text);
+  if ('problem' in parsed) throw new ValidationFailedError([{ field: 'filter.created_before', message: `filter.created_before ${parsed.problem}` }]);
+  return parsed.at;
+}
+
 const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 5));

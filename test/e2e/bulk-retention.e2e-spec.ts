@@ -215,6 +215,7 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     ['an unknown criterion', { filter: { colour: 'red' } }],
     ['a malformed id', { ids: ['nope'] }],
     ['a created_before without a zone', { filter: { created_before: '2026-01-01T00:00:00' } }],
+    ['a created_before on a day that does not exist', { filter: { created_before: '2026-02-30T00:00:00Z' } }],
   ])('refuses %s with a 400 and a code', async (_, body) => {
     for (const action of ['cancel', 'retry']) {
       const response = await app.post(`/jobs/bulk/${action}`, body);
@@ -222,6 +223,15 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
       expect(typeof response.body.code).toBe('string');
     }
   });
+
+  it.each([['0001-01-01T00:00:00Z'], ['2026-01-01T00:00:00+0200'], ['9999-12-31T23:59:59.999Z']])(
+    'reads created_before %s as run_at is read (any zoned instant)',
+    async (createdBefore) => {
+      const response = await app.post('/jobs/bulk/cancel', { filter: { created_before: createdBefore, type: 'no_such_type' } });
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ matched: 0, changed: 0 });
+    },
+  );
 });
 
 describe('retention', () => {
