@@ -1,12 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
+import { statusAmong } from '../database/status-by-id.js';
 import { DEPENDENCY_FAILED } from './domain/error-codes.js';
 import { RETRYABLE_STATUSES, transition, type JobStatus } from './domain/job-state.js';
 import type { RerunStep } from './domain/rerun-plan.js';
 import type { WaitingReason } from './entities/job.entity.js';
 import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
 import { guardOf } from './transition-guard.js';
+
+/**
+ * Found by id (statusAmong): with statistics from before a cancellation, a plain `status = 'cancelled'`
+ * made each step of the recursion walk every cancelled job, quadratic in a chain's length (16.5 s for
+ * a chain of 2,000).
+ */
+const CANCELLED = statusAmong(['cancelled']);
 
 /** The move of moveBack, checked against the state machine when the module loads: a manual retry's. */
 const MOVE_BACK = guardOf('moveBack', transition(RETRYABLE_STATUSES, ['ready', 'blocked', 'pending']));
@@ -42,10 +50,10 @@ export class JobRerunRepository {
     const rows: Array<{ id: string }> = await this.sql.query(
       `WITH RECURSIVE down(id) AS (
          SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
-         WHERE d.depends_on_id = $1 AND j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}'
+         WHERE d.depends_on_id = $1 AND ${CANCELLED} AND j.error->>'code' = '${DEPENDENCY_FAILED}'
          UNION
          SELECT d.job_id FROM down JOIN job_dependencies d ON d.depends_on_id = down.id JOIN jobs j ON j.id = d.job_id
-         WHERE j.status = 'cancelled' AND j.error->>'code' = '${DEPENDENCY_FAILED}'
+         WHERE ${CANCELLED} AND j.error->>'code' = '${DEPENDENCY_FAILED}'
        )
        SELECT down.id FROM down JOIN jobs j ON j.id = down.id ORDER BY j.created_at, j.id`,
       [rootId],

@@ -4,7 +4,8 @@ import { allocatedById, statusAmong } from '../../src/database/status-by-id.js';
 import { guardedStatements } from '../../src/jobs/transition-guard.js';
 // Loading the modules whose statements change a job's status registers their guards.
 import '../../src/jobs/job-bulk.repository.js';
-import '../../src/jobs/job-rerun.repository.js';
+import { JobRerunRepository } from '../../src/jobs/job-rerun.repository.js';
+import type { Sql } from '../../src/database/sql.js';
 import '../../src/jobs/job-starts.repository.js';
 import '../../src/jobs/job-transitions.repository.js';
 import { createTestSpace } from '../support/test-app.js';
@@ -90,5 +91,53 @@ describe('plans of the statements that find jobs by id', () => {
 
   it('does the same for the placement statements (a ready job, placed or not)', async () => {
     await expectOnlyPrimaryKey([`${statusAmong(['ready'])} AND NOT j.allocated`, `${statusAmong(['ready'])} AND ${allocatedById()}`]);
+  });
+});
+
+/**
+ * A retry finds what a failure cancelled downstream by walking the edges from the root. With statistics
+ * taken before the cancellation (no cancelled job), a plain `status = 'cancelled'` made each step of the
+ * recursion walk every cancelled job through jobs_status_created_idx: quadratic in a chain's length
+ * (16.5 s for a chain of 2,000). The walk goes by the edges' index and the primary key only.
+ */
+describe('plan of the walk a retry takes downstream', () => {
+  let client: pg.Client;
+  let root: string;
+
+  beforeAll(async () => {
+    const space = await createTestSpace('rerun_walk_plans');
+    client = new pg.Client({ connectionString: space.databaseUrl });
+    await client.connect();
+    const chain = 2_000;
+    await client.query(
+      `INSERT INTO jobs (id, type, status, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds)
+       SELECT gen_random_uuid(), 'noop', 'completed', 3, 2, 1000, 60000, 60 FROM generate_series(1, 20000)`,
+    );
+    await client.query('ANALYZE jobs');
+    const ids: string[] = (
+      await client.query(
+        `INSERT INTO jobs (id, type, status, error, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds)
+         SELECT gen_random_uuid(), 'noop', 'cancelled', CASE WHEN n > 1 THEN '{"code":"DEPENDENCY_FAILED"}'::jsonb END, 3, 2, 1000, 60000, 60
+         FROM generate_series(1, $1) AS n RETURNING id`,
+        [chain],
+      )
+    ).rows.map((r) => r.id as string);
+    await client.query(`INSERT INTO job_dependencies (job_id, depends_on_id) SELECT unnest($1::uuid[]), unnest($2::uuid[])`, [ids.slice(1), ids.slice(0, -1)]);
+    root = ids[0]!;
+  });
+
+  afterAll(async () => {
+    await client?.end();
+  });
+
+  it('reads jobs only through the primary key', async () => {
+    let statement: { text: string; values: unknown[] } | undefined;
+    const capture = { query: async (text: string, values: unknown[]) => ((statement = { text, values }), []) } as unknown as Sql;
+    await new JobRerunRepository(capture).cancelledDownstream(root, undefined as never);
+    const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${statement!.text}`, statement!.values);
+    const jobScans = scans(rows[0]['QUERY PLAN'][0].Plan as PlanNode).filter((s) => s.includes('jobs_') && !s.includes('job_dependencies'));
+    expect(jobScans.filter((s) => !s.endsWith('jobs_pkey'))).toEqual([]);
+    const { rows: found } = await client.query(statement!.text, statement!.values);
+    expect(found).toHaveLength(1_999);
   });
 });
