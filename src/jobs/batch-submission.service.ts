@@ -45,6 +45,18 @@ interface Item {
   idDeps: readonly string[];
 }
 
+/**
+ * A ref that stands for an existing job (its idempotency_key was used before) and that job's id named
+ * beside it are one dependency: the id goes, so that the edge is written once and counted once.
+ */
+function dropIdsNamedByRef(items: Item[]): void {
+  for (const item of items) {
+    if (item.idDeps.length === 0 || item.refDeps.length === 0) continue;
+    const byRef = new Set(item.refDeps.map((d) => items[d]!.existing?.id).filter((id): id is string => id !== undefined));
+    if (byRef.size > 0) item.idDeps = item.idDeps.filter((id) => !byRef.has(id));
+  }
+}
+
 /** An item's node name in the batch graph: its ref, or `#<index>` without one. */
 const nodeOf = (item: Item) => item.draft.ref ?? `#${item.index}`;
 /** An item's dependencies by job id, in the order given: batch refs, then existing ids. */
@@ -85,6 +97,7 @@ export class BatchSubmissionService {
 
     const { inserted, published } = await this.jobs.transaction(async (tx) => {
       await this.reuseExisting(items, tx);
+      dropIdsNamedByRef(items);
       const external = [...new Set(items.flatMap((i) => (i.existing || i.idDeps.length === 0 ? NONE : i.idDeps)))];
       // Existing jobs reused by key are dependencies too: lock them with the rest (DAG counters).
       const reused = items.filter((i) => i.existing).map((i) => i.existing!.id);
@@ -195,7 +208,11 @@ export class BatchSubmissionService {
         const ref = refs.get(name);
         if (ref === index) throw new DependencyCycleError([name, name]);
         if (ref !== undefined) refDeps.push(ref);
-        else if (UUID.test(name)) idDeps.push(name.toLowerCase());
+        else if (UUID.test(name)) {
+          // One id in two spellings (upper and lower case) is one dependency.
+          const id = name.toLowerCase();
+          if (!idDeps.includes(id)) idDeps.push(id);
+        }
         // Any text is a valid ref: one that matches none names an unknown job (422), as an unknown id does.
         else throw new UnknownDependencyError([name], `${at}: depends_on names "${name}", which is neither a ref of this batch nor a job id`);
       }

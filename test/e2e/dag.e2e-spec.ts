@@ -122,6 +122,20 @@ describe('POST /jobs/batch', () => {
     expect(done.map((j) => j.status)).toEqual(['completed', 'completed']);
   });
 
+  it('counts one dependency named twice (an id in two spellings, or a reused ref and its id) once', async () => {
+    const gate = await app.submit(aJob({ payload: { duration_ms: 300 }, idempotency_key: 'twice-gate' }));
+    const items = await batch([
+      { type: 'noop', depends_on: [gate.id, gate.id.toUpperCase()] },
+      { ref: 'g', type: 'noop', idempotency_key: 'twice-gate' },
+      { type: 'noop', depends_on: ['g', gate.id] },
+    ]);
+    expect(items[1].id).toBe(gate.id);
+    expect(items[0].depends_on).toEqual([gate.id]);
+    expect(items[2].depends_on).toEqual([gate.id]);
+    const done = await finished([items[0].id, items[2].id]);
+    expect(done.map((j) => j.status)).toEqual(['completed', 'completed']);
+  });
+
   it('returns the existing jobs for repeated idempotency keys (200 when nothing is new)', async () => {
     const body = { jobs: [{ ref: 'k1', type: 'noop', idempotency_key: 'batch-key-1' }, { type: 'noop', idempotency_key: 'batch-key-2', depends_on: ['k1'] }] };
     const first = await app.post('/jobs/batch', body);
