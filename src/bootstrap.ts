@@ -74,9 +74,12 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
   // state, without the rate limit, body handling and Nest pipeline every other request goes through.
   const health = app.get(HealthController);
   await registerHttpProtection(app, config, (route) => health.answer(route));
-  await registerDashboard(app);
   configureHttpApp(app, config, logger);
   await app.init();
+  // After init: a Fastify route takes the error handler in place when it is registered, and Nest
+  // installs its own (the JSON error bodies, the rate limit's 429) in init. Registered earlier, GET /
+  // answered an error raised in its hooks with Fastify's default handler, as a 500.
+  await registerDashboard(app);
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }

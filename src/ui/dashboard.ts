@@ -6,6 +6,7 @@
  */
 import fastifyStatic from '@fastify/static';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +27,10 @@ export async function registerDashboard(app: NestFastifyApplication, root = dash
   const fastify = app.getHttpAdapter().getInstance();
   fastify.get('/', (_request, reply) => reply.redirect(ROOT_REDIRECT, 302));
   if (root === null) {
-    fastify.get('/ui/*', (_request, reply) =>
-      reply.code(404).send({ statusCode: 404, error: 'Not Found', code: DASHBOARD_NOT_BUILT, message: 'the dashboard was not built: run npm run build' }),
-    );
+    const notBuilt = (_request: unknown, reply: FastifyReply) =>
+      reply.code(404).send({ statusCode: 404, error: 'Not Found', code: DASHBOARD_NOT_BUILT, message: 'the dashboard was not built: run npm run build' });
+    fastify.get('/ui/', notBuilt);
+    fastify.get('/ui/*', notBuilt);
     return;
   }
   const index = readFileSync(join(root, 'index.html'));
@@ -40,7 +42,7 @@ export async function registerDashboard(app: NestFastifyApplication, root = dash
     maxAge: '365d',
     index: false,
   });
-  const page = (_request: unknown, reply: import('fastify').FastifyReply) =>
+  const page = (_request: unknown, reply: FastifyReply) =>
     reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(index);
   fastify.get('/ui/', page);
   fastify.get('/ui/*', page);

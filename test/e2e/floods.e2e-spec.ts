@@ -36,6 +36,11 @@ describe('the rate limit', () => {
   it('limits requests without a valid key by address, and never /health', async () => {
     for (let i = 0; i < 5; i++) expect((await limited.get('/jobs', { 'x-api-key': `wrong-${i}` })).status).toBe(401);
     expect((await limited.get('/jobs', { 'x-api-key': 'wrong-again' })).status).toBe(429);
+    // Routes outside Nest's controllers (the dashboard and GET /, which redirects to it) answer the same 429.
+    for (const path of ['/', '/ui/', '/ui/jobs/x']) {
+      const over = await limited.get(path);
+      expect({ path, status: over.status, code: over.body.code }).toEqual({ path, status: 429, code: 'RATE_LIMITED' });
+    }
     for (let i = 0; i < 10; i++) expect((await limited.get('/health')).status).toBe(200);
   });
 });
