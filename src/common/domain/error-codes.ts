@@ -17,6 +17,8 @@ export const NOT_FOUND = 'NOT_FOUND';
 export const METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED';
 /** 408: the request did not arrive whole in time. */
 export const REQUEST_TIMEOUT = 'REQUEST_TIMEOUT';
+/** The client closed its connection before its request body arrived (the answer reaches nobody). */
+export const REQUEST_ABORTED = 'REQUEST_ABORTED';
 /** 409: a conflict of no more specific kind. */
 export const CONFLICT = 'CONFLICT';
 /** 422: well-formed, but not processable, of no more specific kind. */

@@ -6,8 +6,8 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
-import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE } from '../domain/error-codes.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_ABORTED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE } from '../domain/error-codes.js';
 import { DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
 import { EMPTY_BODY_MESSAGE } from './json-body-parser.js';
 import { unavailableDependencyOf } from './unavailable-errors.js';
@@ -106,6 +106,13 @@ function asUnavailable(exception: unknown): DependencyUnavailableError | null {
   return new DependencyUnavailableError(dependency, 1, exception instanceof Error ? exception.message : undefined);
 }
 
+/** The error of a request whose client went away while its body was being read. */
+function clientAborted(thrown: unknown, request: FastifyRequest | undefined): boolean {
+  const raw = request?.raw as { aborted?: boolean; readableAborted?: boolean } | undefined;
+  if (!raw || !(raw.aborted === true || raw.readableAborted === true)) return false;
+  return thrown instanceof Error && thrown.message === 'aborted' && (thrown as { code?: unknown }).code === 'ECONNRESET';
+}
+
 /**
  * The one error filter: DomainErrors, Nest HttpExceptions and Fastify's own errors all leave in
  * DESIGN §6's shape `{statusCode, error, message}` plus a machine-readable `code` (and the error's
@@ -116,6 +123,15 @@ export class DomainErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(DomainErrorFilter.name);
 
   catch(thrown: unknown, host: ArgumentsHost): void {
+    if (clientAborted(thrown, host.switchToHttp().getRequest<FastifyRequest | undefined>())) {
+      // Node's "aborted" (ECONNRESET) while the body was read: the client left, no dependency failed.
+      this.logger.debug('the client closed its connection before its request body arrived');
+      const reply = host.switchToHttp().getResponse<FastifyReply>();
+      if (typeof reply?.status === 'function' && !reply.sent) {
+        reply.status(400).send({ statusCode: 400, error: 'Bad Request', message: 'the request body did not arrive: the client closed the connection', code: REQUEST_ABORTED });
+      }
+      return;
+    }
     const unavailable = asUnavailable(thrown);
     if (unavailable) this.logger.warn({ err: (thrown as Error).message, code: unavailable.code }, 'a dependency is unavailable: answering 503');
     const exception = unavailable ?? thrown;

@@ -1,0 +1,40 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ArgumentsHost } from '@nestjs/common';
+import { DomainErrorFilter } from './domain-error.filter.js';
+
+/** A Fastify-like request and reply, recording what the filter answers. */
+function hostFor(raw: Record<string, unknown>) {
+  const sent: { status?: number; body?: Record<string, unknown> } = {};
+  const reply = {
+    sent: false,
+    status(code: number) {
+      sent.status = code;
+      return reply;
+    },
+    header() {
+      return reply;
+    },
+    send(body: Record<string, unknown>) {
+      sent.body = body;
+      return reply;
+    },
+  };
+  const host = { switchToHttp: () => ({ getRequest: () => ({ raw }), getResponse: () => reply }) } as unknown as ArgumentsHost;
+  return { host, sent };
+}
+
+const connectionReset = (message: string) => Object.assign(new Error(message), { code: 'ECONNRESET' });
+
+describe('DomainErrorFilter', () => {
+  it('answers a body the client stopped sending as REQUEST_ABORTED, not as a database outage', () => {
+    const { host, sent } = hostFor({ aborted: true });
+    new DomainErrorFilter().catch(connectionReset('aborted'), host);
+    expect(sent).toMatchObject({ status: 400, body: { code: 'REQUEST_ABORTED' } });
+  });
+
+  it('still answers a connection reset of the database with 503', () => {
+    const { host, sent } = hostFor({ aborted: false });
+    new DomainErrorFilter().catch(connectionReset('read ECONNRESET'), host);
+    expect(sent).toMatchObject({ status: 503, body: { code: 'DATABASE_UNAVAILABLE' } });
+  });
+});
