@@ -20,6 +20,9 @@ describe(classifyAddress.name, () => {
     ['224.0.0.1', 'multicast', false],
     ['::ffff:127.0.0.1', 'loopback', false],
     ['::ffff:10.0.0.1', 'private', false],
+    ['::7f00:1', 'reserved', false],
+    ['::a00:1', 'reserved', false],
+    ['4000::1', 'reserved', false],
     ['not-an-ip', 'invalid', false],
   ])('%s is %s', (address, range, isPublic) => {
     expect(classifyAddress(address)).toEqual({ range, isPublic });
@@ -47,6 +50,7 @@ describe(submitTimeRefusal.name, () => {
     ['http://LOCALHOST:8000/', /refused localhost: loopback names/],
     ['http://a.b.localhost/', /refused a\.b\.localhost: loopback names/],
     ['http://[::ffff:192.168.0.1]/', /refused ::ffff:c0a8:1: private/],
+    ['http://[::127.0.0.1]:8321/', /refused ::7f00:1: reserved/],
     ['http://[fe80::1]/', /refused fe80::1: linkLocal/],
     ['https://example.com/', null],
     ['https://93.184.216.34/', null],

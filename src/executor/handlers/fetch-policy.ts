@@ -24,9 +24,15 @@ export class AddressNotAllowedError extends Error {
  */
 export function classifyAddress(address: string): { range: string; isPublic: boolean } {
   if (!ipaddr.isValid(address)) return { range: 'invalid', isPublic: false };
-  const range = ipaddr.process(address).range();
+  const parsed = ipaddr.process(address);
+  const range = parsed.range();
+  // ipaddr.js calls every IPv6 address it has no name for `unicast`, the deprecated IPv4-compatible
+  // form (`::127.0.0.1`) included: only 2000::/3 is global unicast (RFC 4291).
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST_V6)) return { range: 'reserved', isPublic: false };
   return { range, isPublic: range === 'unicast' };
 }
+
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
 
 /** The IP literal a URL's host names (brackets of IPv6 removed), or null for a DNS name. */
 export function ipLiteralOf(url: URL): string | null {
