@@ -20,6 +20,7 @@ import { Metrics } from './metrics/metrics.js';
 import { JobTypeCatalog } from './jobs/job-type-catalog.js';
 import { RedisConnections } from './redis/redis-connections.js';
 import { registerDashboard } from './ui/dashboard.js';
+import { installProtocolEdges } from './common/http/protocol-edges.js';
 
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig, logger: AppLogger): void {
@@ -75,6 +76,7 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
   const health = app.get(HealthController);
   await registerHttpProtection(app, config, (route) => health.answer(route));
   configureHttpApp(app, config, logger);
+  installProtocolEdges(app.getHttpServer());
   await app.init();
   // After init: a Fastify route takes the error handler in place when it is registered, and Nest
   // installs its own (the JSON error bodies, the rate limit's 429) in init. Registered earlier, GET /

@@ -120,3 +120,37 @@ describe('request timeouts', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 });
+
+describe('requests Node would answer by itself', () => {
+  const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+  it('answers an Expect it cannot meet with 417 in the error shape', async () => {
+    const answer = await rawExchange(bounded.baseUrl, 'GET /jobs HTTP/1.1\r\nHost: x\r\nExpect: junk\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+    expect(bodyOf(answer)).toMatchObject({ statusCode: 417, code: 'BAD_HTTP_REQUEST' });
+  });
+
+  it('answers CONNECT with 405 instead of closing the connection', async () => {
+    const answer = await rawExchange(bounded.baseUrl, 'CONNECT example.com:80 HTTP/1.1\r\nHost: example.com\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(bodyOf(answer)).toMatchObject({ statusCode: 405, code: 'METHOD_NOT_ALLOWED' });
+  });
+
+  it('serves a request offering h2c (curl --http2) as HTTP/1.1, where it was dropped after a second', async () => {
+    const answer = await rawExchange(
+      bounded.baseUrl,
+      'GET /jobs?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(bodyOf(answer)).toHaveProperty('items');
+  });
+
+  it('answers a WebSocket upgrade outside Socket.IO with 404 naming where the live updates are', async () => {
+    const answer = await rawExchange(
+      bounded.baseUrl,
+      'GET /jobs HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(bodyOf(answer).message).toContain('/jobs/stream');
+  });
+});

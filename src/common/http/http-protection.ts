@@ -61,10 +61,17 @@ export function securityHeaders(): { set: ReadonlyArray<readonly [string, string
   return { set, removed };
 }
 
-const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+const STATUS_LINE: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  417: 'Expectation Failed',
+  431: 'Request Header Fields Too Large',
+};
 
 /** Answers on a bare socket (no request object to reply through) in the service's error shape, then closes it. */
-function answerAndClose(socket: Socket, status: number, code: string, message: string, error?: Error): void {
+export function answerAndClose(socket: Socket, status: number, code: string, message: string, error?: Error): void {
   const body = JSON.stringify({ statusCode: status, error: STATUS_LINE[status], message, code });
   const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !response?.headersSent) {
