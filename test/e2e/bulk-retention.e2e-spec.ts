@@ -216,6 +216,8 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     ['a malformed id', { ids: ['nope'] }],
     ['a created_before without a zone', { filter: { created_before: '2026-01-01T00:00:00' } }],
     ['a created_before on a day that does not exist', { filter: { created_before: '2026-02-30T00:00:00Z' } }],
+    ['a created_before as a week date', { filter: { created_before: '2024-W03-1T00:00:00Z' } }],
+    ['a created_before without minutes', { filter: { created_before: '2024-01-15T00Z' } }],
   ])('refuses %s with a 400 and a code', async (_, body) => {
     for (const action of ['cancel', 'retry']) {
       const response = await app.post(`/jobs/bulk/${action}`, body);
