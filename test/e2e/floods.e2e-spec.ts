@@ -130,6 +130,12 @@ describe('requests Node would answer by itself', () => {
     expect(bodyOf(answer)).toMatchObject({ statusCode: 417, code: 'BAD_HTTP_REQUEST' });
   });
 
+  it('answers an HTTP/1.1 request without Host with 400 in the error shape', async () => {
+    const answer = await rawExchange(bounded.baseUrl, 'GET /jobs HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(bodyOf(answer)).toMatchObject({ statusCode: 400, code: 'BAD_HTTP_REQUEST', message: 'an HTTP/1.1 request needs a Host header' });
+  });
+
   it('answers CONNECT with 405 instead of closing the connection', async () => {
     const answer = await rawExchange(bounded.baseUrl, 'CONNECT example.com:80 HTTP/1.1\r\nHost: example.com\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);

@@ -91,13 +91,14 @@ const timeoutMessage = (ms: number) => `the request did not arrive whole within 
  * registerHttpProtection), an idle connection closes after CONNECTION_TIMEOUT_MS. Errors Node finds
  * before a request exists (a timeout, oversized headers, bad HTTP) are answered in the service's error shape.
  */
-export function httpServerOptions(config: AppConfig): Partial<FastifyServerOptions> & { http?: { connectionsCheckingInterval: number } } {
+export function httpServerOptions(config: AppConfig): Partial<FastifyServerOptions> & { http?: { connectionsCheckingInterval: number; requireHostHeader: boolean } } {
   const { requestTimeoutMs, connectionTimeoutMs, keepAliveTimeoutMs } = config.http;
   return {
     requestTimeout: requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeoutMs / 4))) },
+    // Host is checked in the first request hook, to refuse its absence in the service's error shape.
+    http: { connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeoutMs / 4))), requireHostHeader: false },
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
       if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerAndClose(socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs), error);
@@ -177,10 +178,15 @@ export async function registerHttpProtection(app: NestFastifyApplication, config
   const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs } = config.http;
   timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   const headers = securityHeaders();
-  app.getHttpAdapter().getInstance().addHook('onRequest', (_request, reply, done) => {
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
     const raw = reply.raw;
     for (const [name, value] of headers.set) raw.setHeader(name, value);
     for (const name of headers.removed) raw.removeHeader(name);
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); Node's own refusal (requireHostHeader) had an empty body.
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      void reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'an HTTP/1.1 request needs a Host header', code: BAD_HTTP_REQUEST });
+      return;
+    }
     done();
   });
   if (early) answerEarly(app.getHttpAdapter().getInstance(), early);
