@@ -1,3 +1,5 @@
+import { isLostRace } from '../common/http/unavailable-errors.js';
+
 /**
  * Whether a failed statement may succeed when sent again. PostgreSQL names its errors by SQLSTATE:
  * these classes say the statement itself can never succeed as written (bad data, a violated
@@ -16,10 +18,15 @@ export function isTransientDbError(error: unknown): boolean {
 /** Whether a failed statement names bad data or a mistake rather than an unavailable database: the opposite of the above. Pure. */
 export const isPermanentDbError = (error: unknown): boolean => !isTransientDbError(error);
 
-/** Whether a transaction lost to another one (deadlock or serialization failure) and may simply run again. Pure. */
-export function isLostRace(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
+export { isLostRace };
+
+/**
+ * Thrown by a transaction that found, once it held its locks, that what it had read before taking them
+ * changed meanwhile (a concurrent commit it waited for): it is a lost race like a serialization failure,
+ * and carries that SQLSTATE so that retryLostRaces runs the transaction again on fresh reads.
+ */
+export class StaleReadError extends Error {
+  readonly code = '40001';
 }
 
 /**

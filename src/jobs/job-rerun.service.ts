@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { JOB_NOT_RETRYABLE } from '../common/domain/error-codes.js';
 import { JobNotFoundError } from '../common/errors/domain-error.js';
-import { retryLostRaces } from '../database/db-errors.js';
+import { retryLostRaces, StaleReadError } from '../database/db-errors.js';
 import { DependencyNotCompletedError, JobNotRetryableError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
 import type { JobStatus } from './domain/job-state.js';
 import { planRerun, type RerunNode, type RerunPlan, type RerunStep } from './domain/rerun-plan.js';
@@ -100,6 +100,12 @@ export class JobRerunService {
     // Upstream first, as a completion (the dependency, then its dependents) and a failure cascade lock them.
     const upstream = await this.reruns.lockShared(outside, tx);
     const locked = await this.reruns.lockForUpdate(family, tx);
+    // A job submitted with a dependency in the family while these locks were awaited was stored
+    // cancelled (its dependency had failed) after the walk above: read again, under the locks (which
+    // keep new dependents out), and start over when the walk grew, so that it comes back too.
+    if (locked.length > 0 && (await this.reruns.cancelledDownstream(id, tx)).some((d) => !inFamily.has(d))) {
+      throw new StaleReadError(`retry of ${id}: a job cancelled downstream appeared while its locks were awaited`);
+    }
     const status = new Map<string, JobStatus>([...upstream, ...locked].map((j) => [j.id, j.status]));
     const runAt = new Map(locked.map((j) => [j.id, j.run_at]));
     const target = locked.find((j) => j.id === id);

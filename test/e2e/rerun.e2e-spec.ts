@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { aJob } from '../builders/job.builder.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 let app: TestApp;
+let databaseUrl: string;
 
 beforeAll(async () => {
   const space = await createTestSpace('rerun');
+  databaseUrl = space.databaseUrl;
   app = await startTestApp(space, { MAX_CONCURRENT_JOBS: '20', MAX_CPU_UNITS: '20', MAX_MEMORY_MB: '10000' });
 });
 
@@ -169,6 +172,41 @@ describe('POST /jobs/{id}/retry', () => {
     const back = await app.getJob(job.id);
     expect(['blocked', 'ready', 'running', 'completed']).toContain(back.status);
     await statusOf([gate.id, failing.id, job.id], ['completed', 'completed', 'completed']);
+  });
+
+  it('brings back a dependent that a concurrent submit stored cancelled while the retry waited for its locks', async () => {
+    const parent = await app.submit(failingOnce());
+    await statusOf([parent.id], ['failed']);
+    // A submit in flight: it holds the failed parent FOR SHARE, as a submit naming it in depends_on does,
+    // and stores its job cancelled (the parent had failed) only once the retry waits on that lock.
+    const submit = new pg.Client({ connectionString: databaseUrl });
+    await submit.connect();
+    let childId: string;
+    try {
+      await submit.query('BEGIN');
+      await submit.query('SELECT id FROM jobs WHERE id = $1 FOR SHARE', [parent.id]);
+      const retry = app.post(`/jobs/${parent.id}/retry`, {});
+      await expectEventually(async () => {
+        const { rows } = await submit.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        expect(rows[0].n).toBeGreaterThan(0);
+      });
+      childId = (
+        await submit.query(
+          `INSERT INTO jobs (id, type, status, error, completed_at, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds)
+           VALUES (gen_random_uuid(), 'noop', 'cancelled', jsonb_build_object('code', 'DEPENDENCY_FAILED', 'dependency_id', $1::text, 'root_id', $1::text), now(), 1, 2, 1000, 60000, 60)
+           RETURNING id`,
+          [parent.id],
+        )
+      ).rows[0].id;
+      await submit.query('INSERT INTO job_dependencies (job_id, depends_on_id) VALUES ($1, $2)', [childId, parent.id]);
+      await submit.query('COMMIT');
+      expect((await retry).status).toBe(200);
+    } finally {
+      await submit.end();
+    }
+    await statusOf([parent.id, childId], ['completed', 'completed']);
   });
 
   it('refuses with the right codes: 400 malformed id, 404 unknown id, 409 naming the state', async () => {

@@ -37,4 +37,11 @@ describe('DomainErrorFilter', () => {
     new DomainErrorFilter().catch(connectionReset('read ECONNRESET'), host);
     expect(sent).toMatchObject({ status: 503, body: { code: 'DATABASE_UNAVAILABLE' } });
   });
+
+  it('answers a transaction that lost every race it ran (a deadlock) with 409, not 500', () => {
+    const { host, sent } = hostFor({});
+    const deadlock = Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('deadlock detected'), { code: '40P01' }) });
+    new DomainErrorFilter().catch(deadlock, host);
+    expect(sent).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+  });
 });

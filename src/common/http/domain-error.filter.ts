@@ -8,9 +8,9 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_ABORTED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE } from '../domain/error-codes.js';
-import { DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
+import { ConflictError, DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
 import { EMPTY_BODY_MESSAGE } from './json-body-parser.js';
-import { unavailableDependencyOf } from './unavailable-errors.js';
+import { isLostRace, unavailableDependencyOf } from './unavailable-errors.js';
 
 const STATUS: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -106,6 +106,17 @@ function asUnavailable(exception: unknown): DependencyUnavailableError | null {
   return new DependencyUnavailableError(dependency, 1, exception instanceof Error ? exception.message : undefined);
 }
 
+/**
+ * A transaction that lost a deadlock or a serialization race as many times as it was run again
+ * (retryLostRaces): nothing was written, and sending the request again is the answer.
+ */
+function asLostRace(exception: unknown): ConflictError | null {
+  if (exception instanceof DomainError || exception instanceof HttpException) return null;
+  const driverError = (exception as { driverError?: unknown } | null)?.driverError;
+  if (!isLostRace(exception) && !isLostRace(driverError)) return null;
+  return new ConflictError('the request met concurrent changes to the same jobs and was not carried out: send it again');
+}
+
 /** The error of a request whose client went away while its body was being read. */
 function clientAborted(thrown: unknown, request: FastifyRequest | undefined): boolean {
   const raw = request?.raw as { aborted?: boolean; readableAborted?: boolean } | undefined;
@@ -134,7 +145,9 @@ export class DomainErrorFilter implements ExceptionFilter {
     }
     const unavailable = asUnavailable(thrown);
     if (unavailable) this.logger.warn({ err: (thrown as Error).message, code: unavailable.code }, 'a dependency is unavailable: answering 503');
-    const exception = unavailable ?? thrown;
+    const lostRace = unavailable ? null : asLostRace(thrown);
+    if (lostRace) this.logger.warn({ err: (thrown as Error).message }, 'a transaction lost to concurrent changes every time it ran: answering 409');
+    const exception = unavailable ?? lostRace ?? thrown;
     const body = this.toBody(exception);
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();

@@ -28,6 +28,15 @@ const PG_NAMES = new Set(['QueryRunnerAlreadyReleasedError']);
 const REDIS_NAMES = new Set(['MaxRetriesPerRequestError']);
 const REDIS_MESSAGES = ['Connection is closed', "Stream isn't writeable", 'Reached the max retries per request limit'];
 
+/**
+ * Whether a transaction lost to another one (deadlock or serialization failure), so that running it
+ * again may succeed. Pure.
+ */
+export function isLostRace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 interface ErrorLike {
   name?: unknown;
   code?: unknown;
