@@ -14,6 +14,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { JobEventLog } from '../events/job-event-log.js';
 import { EventOrder } from './domain/event-order.js';
+import { MESSAGE_BURST, MESSAGES_PER_SECOND, MessageBudget, OVER_BUDGET_ERROR } from './domain/message-budget.js';
 import { sendWebSocketFlushesInOneWrite } from './websocket-flushes.js';
 import {
   EMPTY,
@@ -109,6 +110,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   @SubscribeMessage('subscribe')
   onSubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    if (!this.withinBudget(socket)) return { ok: false, error: OVER_BUDGET_ERROR };
     const filter = parseFilter(body, { requireOne: true });
     if ('error' in filter) return { ok: false, error: filter.error };
     const next = subscribe(this.subscriptionsOf(socket), filter);
@@ -118,6 +120,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   @SubscribeMessage('unsubscribe')
   onUnsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    if (!this.withinBudget(socket)) return { ok: false, error: OVER_BUDGET_ERROR };
     const filter = parseFilter(body, { requireOne: true });
     if ('error' in filter) return { ok: false, error: filter.error };
     const next = unsubscribe(this.subscriptionsOf(socket), filter as Filter);
@@ -127,7 +130,8 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   /** Catch-up: the job's events after `after_sequence`, from PostgreSQL, in order. */
   @SubscribeMessage('replay')
-  async onReplay(@MessageBody() body: unknown): Promise<Ack> {
+  async onReplay(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    if (!this.withinBudget(socket)) return { ok: false, error: OVER_BUDGET_ERROR };
     const input = (typeof body === 'object' && body !== null ? body : {}) as { job_id?: unknown; after_sequence?: unknown };
     if (typeof input.job_id !== 'string') return { ok: false, error: 'replay needs job_id: the id (a UUID) of one job' };
     const filter = parseFilter({ job_id: input.job_id }, { requireOne: true });
@@ -138,15 +142,16 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > MAX_SEQUENCE) {
       return { ok: false, error: `after_sequence must be an integer from 0 to ${MAX_SEQUENCE}` };
     }
-    let events: Awaited<ReturnType<JobEventLog['eventsSince']>>;
+    let page: Awaited<ReturnType<JobEventLog['eventsSince']>>;
     try {
-      events = await this.eventLog.eventsSince(filter.jobIds[0]!, after);
+      page = await this.eventLog.eventsSince(filter.jobIds[0]!, after);
     } catch (error) {
       this.logger.warn({ err: error }, 'replay could not read the event log');
       return { ok: false, error: 'the event log could not be read now: replay again in a moment' };
     }
-    if (events === null) return { ok: false, error: `job ${filter.jobIds[0]} not found` };
-    return { ok: true, job_id: filter.jobIds[0], events: events.map(toUpdate) };
+    if (page === null) return { ok: false, error: `job ${filter.jobIds[0]} not found` };
+    // `more` only on a full page: replay again after the last event's sequence for the rest.
+    return { ok: true, job_id: filter.jobIds[0], events: page.events.map(toUpdate), ...(page.more ? { more: true } : {}) };
   }
 
   private relay(event: JobEvent): void {
@@ -163,13 +168,25 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     }
   }
 
+  /** Leaves the rooms `next` drops and joins those it adds: linear in the filters (up to MAX_FILTERS). */
   private move(socket: Socket, next: Subscriptions): { ok: true; subscriptions: ReturnType<typeof view> } {
-    const before = roomsOf(this.subscriptionsOf(socket));
+    if (next === this.subscriptionsOf(socket)) return { ok: true, subscriptions: view(next) };
+    const before = new Set(roomsOf(this.subscriptionsOf(socket)));
     const after = roomsOf(next);
-    for (const room of before) if (!after.includes(room)) void socket.leave(room);
-    void socket.join(after);
+    const kept = new Set(after);
+    for (const room of before) if (!kept.has(room)) void socket.leave(room);
+    const joining = after.filter((room) => !before.has(room));
+    if (joining.length > 0) void socket.join(joining);
     (socket.data as { subscriptions: Subscriptions }).subscriptions = next;
     return { ok: true, subscriptions: view(next) };
+  }
+
+  /** Whether the socket may send one more message now (MessageBudget). */
+  private withinBudget(socket: Socket): boolean {
+    const data = socket.data as { budget?: MessageBudget };
+    const now = Date.now();
+    data.budget ??= new MessageBudget(MESSAGES_PER_SECOND, MESSAGE_BURST, now);
+    return data.budget.take(now);
   }
 
   private subscriptionsOf(socket: Socket): Subscriptions {

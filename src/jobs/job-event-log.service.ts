@@ -5,8 +5,8 @@ import { JobEventLog } from '../events/job-event-log.js';
 import { JobLogRepository } from './job-log.repository.js';
 import { JobRepository } from './job.repository.js';
 
-/** Most events one replay returns (a job has a handful, plus its progress events). */
-const REPLAY_LIMIT = 10_000;
+/** Most events one replay returns (a job has a handful, plus its progress events); the ack says when there are more. */
+export const REPLAY_LIMIT = 10_000;
 
 @Injectable()
 export class JobEventLogService extends JobEventLog {
@@ -18,10 +18,11 @@ export class JobEventLogService extends JobEventLog {
   }
 
   /** Catch-up for live updates (DESIGN §7): the job's events after a sequence number; null for an unknown job. */
-  async eventsSince(jobId: string, afterSequence: number): Promise<JobEvent[] | null> {
+  async eventsSince(jobId: string, afterSequence: number): Promise<{ events: JobEvent[]; more: boolean } | null> {
     const job = await this.jobs.findById(jobId);
     if (!job) return null;
-    const rows = await this.jobLogs.eventsSince(job.id, afterSequence, REPLAY_LIMIT);
-    return rows.map((r) => ({ event: r.event, jobId: job.id, data: r.data }));
+    const rows = await this.jobLogs.eventsSince(job.id, afterSequence, REPLAY_LIMIT + 1);
+    const more = rows.length > REPLAY_LIMIT;
+    return { events: rows.slice(0, REPLAY_LIMIT).map((r) => ({ event: r.event, jobId: job.id, data: r.data })), more };
   }
 }

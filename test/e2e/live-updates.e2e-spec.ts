@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { startApiProcess, startWorkerProcess, stopAllProcesses, type ApiProcess } from '../support/processes.js';
 import { createTestSpace, expectEventually, type TestSpace } from '../support/test-app.js';
@@ -158,6 +159,20 @@ describe('filters', () => {
     expect(c.of(ignored.id)).toEqual([]);
   });
 
+  it('are answered on a budget: a flood of messages gets error acks, the connection and the service stay up', async () => {
+    const c = await client(api);
+    const ids = Array.from({ length: 1000 }, (_, i) => `01900000-0000-7000-8000-${i.toString(16).padStart(12, '0')}`);
+    expect((await c.socket.emitWithAck('subscribe', { job_id: ids })).subscriptions.job_ids).toHaveLength(1000);
+    const acks = await Promise.all(Array.from({ length: 400 }, () => c.socket.emitWithAck('unsubscribe', { type: 'not_subscribed' })));
+    const refused = acks.filter((a) => !a.ok);
+    expect(acks.filter((a) => a.ok).length).toBeGreaterThanOrEqual(200);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0].error).toMatch(/^too many messages on this connection/);
+    expect((await api.get('/health')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await c.socket.emitWithAck('unsubscribe', { job_id: ids.slice(1) })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [ids[0]], types: [] } });
+  });
+
   it('refuse a bad handshake filter with a connect_error', async () => {
     const socket = io(`${api.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false, query: { job_id: 'nope' } });
     sockets.push(socket);
@@ -183,6 +198,28 @@ describe('replay', () => {
     expect(answer.events[0]).toMatchObject({ type: 'job_update', job_id: job.id, data: { sequence: lastSeen + 1, status: 'completed' } });
     const all = await again.socket.emitWithAck('replay', { job_id: job.id, after_sequence: 0 });
     expect(all.events.map((e: Update) => e.data.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it('pages a history longer than one answer: more is true until the last page', async () => {
+    const job = await api.submit({ type: 'noop' });
+    await expectEventually(async () => expect((await api.getJob(job.id)).status).toBe('completed'));
+    const db = new pg.Client({ connectionString: space.databaseUrl });
+    await db.connect();
+    try {
+      // 10,010 progress events after the job's own three (a long history: progress, or many retries).
+      await db.query(
+        `INSERT INTO job_logs (job_id, level, message, attempt, event, sequence, data)
+         SELECT $1::uuid, 'info', 'progress', 1, 'job_progress', 3 + n, jsonb_build_object('job_id', $1::text, 'sequence', 3 + n) FROM generate_series(1, 10010) AS n`,
+        [job.id],
+      );
+    } finally {
+      await db.end();
+    }
+    const c = await client(api);
+    const first = await c.socket.emitWithAck('replay', { job_id: job.id, after_sequence: 0 });
+    expect({ count: first.events.length, more: first.more, last: first.events.at(-1).data.sequence }).toEqual({ count: 10_000, more: true, last: 10_000 });
+    const rest = await c.socket.emitWithAck('replay', { job_id: job.id, after_sequence: 10_000 });
+    expect({ count: rest.events.length, more: rest.more }).toEqual({ count: 13, more: undefined });
   });
 
   it('answers bad requests with an error ack', async () => {

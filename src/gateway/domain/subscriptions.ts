@@ -44,9 +44,22 @@ export function isAll(s: Subscriptions): boolean {
   return s.jobIds.size === 0 && s.types.size === 0 && scheduleIdsOf(s).size === 0;
 }
 
+const views = new WeakMap<Subscriptions, SubscriptionView>();
+
+/** The acknowledged view of a client's filters (sorted lists), computed once per set of filters. */
 export function view(s: Subscriptions): SubscriptionView {
+  const known = views.get(s);
+  if (known) return known;
   const scheduleIds = [...scheduleIdsOf(s)].sort();
-  return { all: isAll(s), job_ids: [...s.jobIds].sort(), types: [...s.types].sort(), ...(scheduleIds.length > 0 ? { schedule_ids: scheduleIds } : {}) };
+  const shown = { all: isAll(s), job_ids: [...s.jobIds].sort(), types: [...s.types].sort(), ...(scheduleIds.length > 0 ? { schedule_ids: scheduleIds } : {}) };
+  views.set(s, shown);
+  return shown;
+}
+
+/** Filters that name the same as `s` are `s` itself: a message that changes nothing costs nothing more. */
+function unchangedOr(s: Subscriptions, next: Subscriptions): Subscriptions {
+  const same = next.jobIds.size === s.jobIds.size && next.types.size === s.types.size && scheduleIdsOf(next).size === scheduleIdsOf(s).size;
+  return same ? s : next;
 }
 
 /** `a,b` and `['a', 'b']` both give ['a', 'b']. */
@@ -89,7 +102,8 @@ export function subscribe(s: Subscriptions, f: Filter): Subscriptions | { error:
   const types = new Set([...s.types, ...f.types]);
   const scheduleIds = new Set([...scheduleIdsOf(s), ...(f.scheduleIds ?? [])]);
   if (jobIds.size + types.size + scheduleIds.size > MAX_FILTERS) return { error: `at most ${MAX_FILTERS} filters per client` };
-  return withSchedules({ jobIds, types }, scheduleIds);
+  // Only additions: the same sizes mean the same filters.
+  return unchangedOr(s, withSchedules({ jobIds, types }, scheduleIds));
 }
 
 export function unsubscribe(s: Subscriptions, f: Filter): Subscriptions {
@@ -99,7 +113,8 @@ export function unsubscribe(s: Subscriptions, f: Filter): Subscriptions {
   for (const t of f.types) types.delete(t);
   const scheduleIds = new Set(scheduleIdsOf(s));
   for (const id of f.scheduleIds ?? []) scheduleIds.delete(id);
-  return withSchedules({ jobIds, types }, scheduleIds);
+  // Only removals: the same sizes mean the same filters.
+  return unchangedOr(s, withSchedules({ jobIds, types }, scheduleIds));
 }
 
 /** Schedule filters are carried only by clients that named a schedule. */
