@@ -13,6 +13,7 @@ import { ScheduleJobs } from './schedule-jobs.js';
 import { ScheduleRepository, type ScheduleFields } from './schedule.repository.js';
 import { ScheduleNameTakenError, ScheduleNotFoundError, TickTakenError } from './schedule-errors.js';
 import { ScheduleTemplate } from './schedule-template.js';
+import { triggerInstant } from './domain/tick-plan.js';
 
 export interface Page<T> {
   items: T[];
@@ -146,8 +147,7 @@ export class SchedulesService {
     const { job, schedule, moved } = await this.schedules.transaction(async (tx) => {
       const current = await this.schedules.find(key, tx, true);
       if (!current) throw new ScheduleNotFoundError(key);
-      const last = current.lastFireAt?.getTime() ?? 0;
-      const now = last >= requested.getTime() ? new Date(last + 1) : requested;
+      const now = triggerInstant(requested, current.lastFireAt ?? null);
       const draft = this.template.draft(current.job, current.id, now);
       const inserted = await this.jobs.insert([draft], tx);
       const created = inserted.jobs[0];

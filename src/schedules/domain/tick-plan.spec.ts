@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { catchUpKeeps, isMissed, planTicks } from './tick-plan.js';
+import { catchUpKeeps, isMissed, planTicks, triggerInstant } from './tick-plan.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 15, 10, 0, s));
 const now = t(30); // 10:00:30: ticks older than 10:00:28 are missed
@@ -43,3 +43,18 @@ describe(planTicks.name, () => {
     });
   });
 });
+
+describe('triggerInstant', () => {
+  const at = (iso: string) => new Date(iso);
+  it('is the instant asked for, after the last fire', () => {
+    expect(triggerInstant(at('2026-01-01T10:00:00.250Z'), at('2026-01-01T09:00:00Z')).toISOString()).toBe('2026-01-01T10:00:00.250Z');
+    expect(triggerInstant(at('2026-01-01T10:00:00.250Z'), at('2026-01-01T10:00:00.400Z')).toISOString()).toBe('2026-01-01T10:00:00.401Z');
+    expect(triggerInstant(at('2026-01-01T10:00:00.250Z'), null).toISOString()).toBe('2026-01-01T10:00:00.250Z');
+  });
+
+  it('never falls on a whole second, where a cron tick may fall', () => {
+    expect(triggerInstant(at('2026-01-01T10:00:00.000Z'), null).toISOString()).toBe('2026-01-01T10:00:00.001Z');
+    expect(triggerInstant(at('2026-01-01T09:59:59.000Z'), at('2026-01-01T09:59:59.999Z')).toISOString()).toBe('2026-01-01T10:00:00.001Z');
+  });
+});
+

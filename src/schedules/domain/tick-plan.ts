@@ -42,3 +42,17 @@ export function planTicks(ticks: readonly Date[], options: { paused: boolean; no
   }
   return plan;
 }
+
+/**
+ * The `scheduled_for` of a manual trigger: the instant it was asked for, after the schedule's last fire
+ * (so that concurrent triggers never share one), and never on a whole second. Cron ticks fall on whole
+ * seconds (cron counts seconds; zone offsets are whole seconds too), and a job's `(schedule_id,
+ * scheduled_for)` is unique: a trigger on a tick's instant would take the tick's slot, and the tick
+ * would create nothing.
+ */
+export function triggerInstant(requested: Date, lastFireAt: Date | null): Date {
+  const last = lastFireAt?.getTime() ?? 0;
+  let at = last >= requested.getTime() ? last + 1 : requested.getTime();
+  if (at % 1000 === 0) at += 1;
+  return new Date(at);
+}
