@@ -17,6 +17,15 @@ export const CANCEL_GRACE_MS = 5000;
 
 type StopReason = 'timeout' | 'cancelled' | 'shutdown' | 'lost';
 
+/** Whether `outcome` settled within `ms` (it never rejects: handlers' outcomes are wrapped). */
+async function settledWithin(outcome: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([outcome.then(() => true as const), late]);
+  clearTimeout(timer);
+  return settled;
+}
+
 interface Execution {
   job: RunnableJob;
   attempt: number;
@@ -198,15 +207,21 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
   private async afterStop(execution: Execution, outcome: Promise<unknown>): Promise<void> {
     const { job, attempt, stopReason } = execution;
     if (stopReason === 'timeout') {
-      // The late result, if any, is discarded: the job leaves running now.
-      return this.recorder.fail(job, attempt, 'timeout', { code: TIMEOUT, message: `the job ran longer than its timeout_seconds (${job.timeoutSeconds} s)` });
+      // The late result, if any, is discarded: the job leaves running now, and its resources are free
+      // (DESIGN §5). A handler that ignores the signal goes on beside them: say so, once.
+      await this.recorder.fail(job, attempt, 'timeout', { code: TIMEOUT, message: `the job ran longer than its timeout_seconds (${job.timeoutSeconds} s)` });
+      void settledWithin(outcome, CANCEL_GRACE_MS).then((settled) => {
+        if (settled) return;
+        this.logger.warn(
+          { jobId: job.id, type: job.type, attempt },
+          `the handler is still running ${CANCEL_GRACE_MS / 1000} s after its job timed out: it does not honour ctx.signal, so it runs beside the job's next attempt and the worker's other jobs`,
+        );
+      });
+      return;
     }
     if (stopReason === 'cancelled') {
       // Its resources stay booked until the handler stops, or the grace period ends.
-      let graceTimer: NodeJS.Timeout | undefined;
-      const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, CANCEL_GRACE_MS)));
-      await Promise.race([outcome, grace]);
-      clearTimeout(graceTimer);
+      await settledWithin(outcome, CANCEL_GRACE_MS);
       return this.recorder.releaseIfCancelled(job.id);
     }
     if (stopReason === 'shutdown') {
