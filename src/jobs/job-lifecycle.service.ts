@@ -155,6 +155,7 @@ export class JobLifecycleService {
     if (moved.events.length === 0) return;
     const types = new Map(moved.jobs.map((j) => [j.id, j.type]));
     for (const event of moved.events) {
+      if (event.event === 'job_progress') continue; // progress reports a running job: no state entered
       this.metrics.transitions.inc({ type: types.get(event.jobId) ?? event.data.type, to: String(event.data.status) });
     }
     this.events.publish(moved.events).catch((error: unknown) => {
@@ -228,7 +229,7 @@ export class JobLifecycleService {
     }
     this.publish(moved);
     this.settleClaim(claimed.claim, starts.map(({ workerId, moved: started }) => ({ workerId, jobs: this.startedJobs(started) })));
-    this.observeRuns(moved, 'completed');
+    this.observeRuns(moved, () => 'completed');
     const done = new Set(moved.jobs.filter((j) => j.status === 'completed').map((j) => j.id));
     return items.map((i) => done.has(i.id));
   }
@@ -283,15 +284,17 @@ export class JobLifecycleService {
         })
       : await this.transitions.fail(items);
     this.publish(moved);
-    this.observeRuns(moved, 'failed');
+    const outcomes = new Map(items.map((i) => [i.id, i.outcome]));
+    this.observeRuns(moved, (id) => outcomes.get(id) ?? 'failed');
     return moved;
   }
 
-  private observeRuns(moved: Moved<MovedJob>, outcome: string): void {
+  /** Each run that ended, by its outcome: the job's new status, or for a job gone back to `pending` (a retry due) how its attempt ended. */
+  private observeRuns(moved: Moved<MovedJob>, outcomeOf: (jobId: string) => string): void {
     for (const job of moved.jobs) {
       if (!job.startedAt || job.status === 'ready' || job.status === 'cancelled') continue;
       const seconds = (Date.now() - job.startedAt.getTime()) / 1000;
-      this.metrics.runDuration.observe({ type: job.type, outcome: job.status === 'pending' ? outcome : job.status }, seconds);
+      this.metrics.runDuration.observe({ type: job.type, outcome: job.status === 'pending' ? outcomeOf(job.id) : job.status }, seconds);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { aJob } from '../builders/job.builder.js';
 import { makeTempDir, removeTempDir } from '../support/handler-peers.js';
-import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 const UNKNOWN_ID = '01900000-0000-7000-8000-000000000000';
 
@@ -467,6 +467,23 @@ describe('operations endpoints', () => {
     expect(response.body).toMatch(/draconic_jobs_submitted_total\{type="noop"\} \d+/);
     expect(response.body).toMatch(/draconic_http_request_duration_seconds_bucket\{.*route="\/jobs".*\}/);
     expect(response.body).toMatch(/draconic_jobs\{status="ready"\} \d+/);
+  });
+
+  it('counts transitions without progress reports, and a retried attempt that timed out as a timeout', async () => {
+    const metric = async (pattern: RegExp) => Number(pattern.exec((await app.get('/metrics')).body)?.[1] ?? 0);
+    const running = /^draconic_job_transitions_total\{type="data_processing",to="running"\} (\d+)/m;
+    const timedOutRuns = /^draconic_job_run_duration_seconds_count\{type="noop",outcome="timeout"\} (\d+)/m;
+    const [runningBefore, timeoutsBefore] = [await metric(running), await metric(timedOutRuns)];
+    const processing = await app.submit({
+      type: 'data_processing',
+      payload: { records: [{ n: 1 }, { n: 2 }], operations: [{ op: 'sort', by: 'n' }, { op: 'limit', count: 1 }] },
+    });
+    const slow = await app.submit(aJob({ payload: { duration_ms: 5_000 }, timeout_seconds: 1, retry_config: { max_attempts: 2, initial_delay_ms: 100 } }));
+    await expectEventually(async () => expect((await app.getJob(processing.id)).status).toBe('completed'));
+    await expectEventually(async () => expect((await app.getJob(slow.id)).attempts).toBe(2), { timeoutMs: 10_000 });
+    // data_processing reports progress after each operation: two job_progress events, one job_started.
+    expect((await metric(running)) - runningBefore).toBe(1);
+    expect((await metric(timedOutRuns)) - timeoutsBefore).toBe(1);
   });
 
   it('serves Swagger UI at /docs and the OpenAPI document at /docs-json', async () => {
