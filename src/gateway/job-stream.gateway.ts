@@ -41,6 +41,9 @@ export interface JobUpdate {
 
 type Ack = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
+/** The messages a client may send (each answered through its acknowledgement). */
+const MESSAGES = new Set(['subscribe', 'unsubscribe', 'replay']);
+
 /** The highest event sequence a job can have (a PostgreSQL integer). */
 const MAX_SEQUENCE = 2 ** 31 - 1;
 
@@ -100,6 +103,14 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   handleConnection(socket: Socket): void {
     void socket.join(roomsOf(this.subscriptionsOf(socket)));
+    // A message this namespace does not take, sent with an acknowledgement, is answered rather than
+    // left to the client's timeout.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof ack !== 'function' || (typeof event === 'string' && MESSAGES.has(event))) return;
+      if (!this.withinBudget(socket)) return (ack as (answer: Ack) => void)({ ok: false, error: OVER_BUDGET_ERROR });
+      (ack as (answer: Ack) => void)({ ok: false, error: `unknown message "${String(event).slice(0, 100)}": this namespace takes ${[...MESSAGES].join(', ')}` });
+    });
   }
 
   onModuleDestroy(): void {

@@ -145,6 +145,22 @@ describe('the dashboard', () => {
     expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   }, 90_000);
+
+  it('counts as new only the jobs created since the list was shown that match its filters now', async () => {
+    const { page, problems } = await open(app, '/ui/jobs?status=pending');
+    await liveBadge(page);
+    // Created ready and run at once: never news for a list of pending jobs.
+    const quick = await Promise.all(Array.from({ length: 5 }, () => app.submit({ type: 'noop' })));
+    // Created pending (a delay): news, until it is no longer pending.
+    const later = await app.submit({ type: 'noop', delay_ms: 60_000 });
+    const banner = page.getByRole('button', { name: /new jobs?: show/ });
+    await banner.filter({ hasText: '1 new job: show' }).waitFor(SLOW);
+    await expectEventually(async () => expect(await Promise.all(quick.map(async (j) => (await app.getJob(j.id)).status))).toEqual(quick.map(() => 'completed')));
+    expect(await banner.innerText()).toBe('1 new job: show');
+    expect((await app.request('PATCH', `/jobs/${later.id}/cancel`)).status).toBe(200);
+    await banner.waitFor({ state: 'detached', timeout: SLOW.timeout });
+    expect(problems).toEqual([]);
+  }, 90_000);
 });
 
 describe('the dashboard with API_KEYS set', () => {

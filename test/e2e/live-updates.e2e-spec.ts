@@ -173,6 +173,12 @@ describe('filters', () => {
     expect(await c.socket.emitWithAck('unsubscribe', { job_id: ids.slice(1) })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [ids[0]], types: [] } });
   });
 
+  it('answer a message the namespace does not take, when it asks for an acknowledgement', async () => {
+    const c = await client(api);
+    expect(await c.socket.emitWithAck('subscribe_all', {})).toEqual({ ok: false, error: 'unknown message "subscribe_all": this namespace takes subscribe, unsubscribe, replay' });
+    expect((await c.socket.emitWithAck('subscribe', { type: 'noop' })).ok).toBe(true);
+  });
+
   it('refuse a bad handshake filter with a connect_error', async () => {
     const socket = io(`${api.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false, query: { job_id: 'nope' } });
     sockets.push(socket);

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { get, query } from '../api/http.js';
 import { JOB_STATUSES, PRIORITIES, type Job, type JobPage } from '../api/types.js';
 import { StatusBadge } from '../components/StatusBadge.js';
@@ -20,7 +20,13 @@ export function JobsPage() {
   const type = search.get('type') ?? '';
   const cursor = search.get('cursor');
   const [typeInput, setTypeInput] = useState(type);
+  // Jobs created since the list was loaded, by id: whether each matches the filters as it stands now.
+  const created = useRef(new Map<string, boolean>());
   const [fresh, setFresh] = useState(0);
+  const clearFresh = () => {
+    created.current.clear();
+    setFresh(0);
+  };
   const key = ['jobs', statuses.join(','), priorities.join(','), type, cursor ?? ''];
   const page = useQuery({
     queryKey: key,
@@ -34,7 +40,7 @@ export function JobsPage() {
       priority: next.priority ?? priorities,
       type: next.type ?? type,
     };
-    setFresh(0);
+    clearFresh();
     navigate(`/jobs${query(params)}`, { replace: true });
   };
   const toggle = (values: string[], value: string) => (values.includes(value) ? values.filter((v) => v !== value) : [...values, value]);
@@ -44,15 +50,18 @@ export function JobsPage() {
     const current = client.getQueryData<JobPage>(key);
     if (!current) return;
     let changed = false;
-    let created = 0;
     const latest = new Map<string, (typeof batch)[number]>();
     for (const update of batch) {
-      if (update.event === 'job_created') {
+      // A new job counts while it matches: one created `ready` that has already run is no longer news
+      // for a list of ready jobs, and one created `ready` that starts is news for a list of running ones.
+      if (!cursor && (update.event === 'job_created' || created.current.has(update.job_id))) {
         const matches =
           (statuses.length === 0 || statuses.includes(update.data.status)) &&
           (priorities.length === 0 || priorities.includes(update.data.priority)) &&
           (!type || type.split(',').includes(update.data.type));
-        if (matches && !cursor) created += 1;
+        created.current.set(update.job_id, matches);
+        // A page left open under a flood keeps the newest 10,000: the count stays right for the jobs it shows.
+        if (created.current.size > 10_000) created.current.delete(created.current.keys().next().value!);
       }
       latest.set(update.job_id, update);
     }
@@ -64,7 +73,9 @@ export function JobsPage() {
       return { ...job, status: update.data.status as Job['status'], attempts: Math.max(job.attempts, update.data.attempt) };
     });
     if (changed) client.setQueryData<JobPage>(key, { ...current, items });
-    if (created) setFresh((n) => n + created);
+    let matching = 0;
+    for (const matches of created.current.values()) if (matches) matching += 1;
+    setFresh(matching);
   });
 
   const submitType = (event: FormEvent) => {
@@ -119,7 +130,7 @@ export function JobsPage() {
           type="button"
           className="banner"
           onClick={() => {
-            setFresh(0);
+            clearFresh();
             void page.refetch();
           }}
         >
