@@ -13,6 +13,7 @@ import { ApiKeyRing } from '../common/http/api-keys.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { JobEventLog } from '../events/job-event-log.js';
+import { JobTypeNames } from '../events/job-type-names.js';
 import { EventOrder } from './domain/event-order.js';
 import { MESSAGE_BURST, MESSAGES_PER_SECOND, MessageBudget, OVER_BUDGET_ERROR } from './domain/message-budget.js';
 import { sendWebSocketFlushesInOneWrite } from './websocket-flushes.js';
@@ -67,7 +68,14 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     private readonly config: AppConfig,
     private readonly bus: JobEventBus,
     private readonly eventLog: JobEventLog,
+    private readonly jobTypes: JobTypeNames,
   ) {}
+
+  /** Why a filter's types are refused (one the service does not know), or null. */
+  private unknownType(filter: Filter): string | null {
+    const unknown = filter.types.find((t) => !this.jobTypes.has(t));
+    return unknown === undefined ? null : `unknown job type "${unknown}"; the known ones: ${this.jobTypes.types().join(', ')}`;
+  }
 
   afterInit(namespace: Namespace): void {
     sendWebSocketFlushesInOneWrite(namespace.server.engine);
@@ -83,6 +91,8 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
       const { job_id, type, schedule_id } = socket.handshake.query;
       const filter = parseFilter({ job_id, type, schedule_id }, { requireOne: false });
       if ('error' in filter) return next(new Error(`bad filter in the handshake query: ${filter.error}`));
+      const unknown = this.unknownType(filter);
+      if (unknown) return next(new Error(`bad filter in the handshake query: ${unknown}`));
       (socket.data as { subscriptions: Subscriptions }).subscriptions = {
         jobIds: new Set(filter.jobIds),
         types: new Set(filter.types),
@@ -124,6 +134,8 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (!this.withinBudget(socket)) return { ok: false, error: OVER_BUDGET_ERROR };
     const filter = parseFilter(body, { requireOne: true });
     if ('error' in filter) return { ok: false, error: filter.error };
+    const unknown = this.unknownType(filter);
+    if (unknown) return { ok: false, error: unknown };
     const next = subscribe(this.subscriptionsOf(socket), filter);
     if ('error' in next) return { ok: false, error: next.error };
     return this.move(socket, next);

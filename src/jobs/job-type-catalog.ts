@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { VALIDATION_FAILED } from '../common/domain/error-codes.js';
 import { UnknownJobTypeError, ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
 import { toValidatedDto } from '../common/http/request-validation.js';
+import { JobTypeNames } from '../events/job-type-names.js';
 
 export type PayloadClass = new () => object;
 
@@ -19,7 +20,7 @@ export type PayloadCheck = (payload: Record<string, unknown>) => PayloadProblem[
  * that the executor's handler registry fills at boot, so jobs never imports executor.
  */
 @Injectable()
-export class JobTypeCatalog {
+export class JobTypeCatalog extends JobTypeNames {
   private readonly payloadTypes = new Map<string, { payloadType?: PayloadClass; check?: PayloadCheck }>();
 
   register(type: string, payloadType: PayloadClass | undefined, check?: PayloadCheck): void {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JobEventLog } from '../events/job-event-log.js';
+import { JobTypeNames } from '../events/job-type-names.js';
 import { BatchSubmissionService } from './batch-submission.service.js';
 import { JobDraftFactory } from './job-draft.factory.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
@@ -37,6 +38,7 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobGraphRepository,
     JobLogRepository,
     { provide: JobEventLog, useClass: JobEventLogService },
+    { provide: JobTypeNames, useExisting: JobTypeCatalog },
     JobTransitionsRepository,
     JobCancellationRepository,
     JobCancellationService,
@@ -51,6 +53,6 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobDeletionService,
     JobDeletionRepository,
   ],
-  exports: [JobsService, JobLifecycleService, JobCancellationService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog],
+  exports: [JobsService, JobLifecycleService, JobCancellationService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog, JobTypeNames],
 })
 export class JobsModule {}

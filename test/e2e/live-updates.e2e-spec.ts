@@ -137,6 +137,9 @@ describe('filters', () => {
     expect(await c.socket.emitWithAck('subscribe', { type: 'noop' })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [id], types: ['noop'] } });
     expect(await c.socket.emitWithAck('subscribe', { job_id: 'nope' })).toEqual({ ok: false, error: 'job_id "nope" is not a UUID' });
     expect(await c.socket.emitWithAck('subscribe', {})).toEqual({ ok: false, error: 'name a job_id or a type' });
+    const typo = await c.socket.emitWithAck('subscribe', { type: 'send_emial' });
+    expect(typo).toMatchObject({ ok: false });
+    expect(typo.error).toMatch(/^unknown job type "send_emial"; the known ones: .*send_email/);
     expect(c.socket.connected).toBe(true);
     expect(await c.socket.emitWithAck('unsubscribe', { type: 'noop' })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [id], types: [] } });
     // The last filter gone, the client hears every job again, and the acknowledgement says so.
