@@ -50,6 +50,26 @@ export class PlacementRepository {
   }
 
   /**
+   * The first `perPriority` ready, unplaced jobs of each priority (by due time: the range heads of
+   * jobs_ready_priority_due_idx, a few index reads), kept when they have waited since before `since`.
+   * A window read in priority order leaves lower priorities out for as long as a backlog of higher
+   * ones fills it; these are the jobs the starvation guard must still see (DESIGN §4).
+   */
+  async starvingHeads(perPriority: number, since: Date): Promise<ReadyJob[]> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `SELECT h.* FROM unnest(enum_range(NULL::job_priority)) AS p(priority) CROSS JOIN LATERAL (
+         SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+                waiting_reason->>'message' AS reason_message
+         FROM jobs WHERE status = 'ready' AND NOT allocated AND priority = p.priority ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
+       ) h
+       WHERE coalesce(h.queued_at, h.created_at) < $2
+       ORDER BY h.priority DESC, coalesce(h.queued_at, h.created_at), h.id`,
+      [perPriority, since],
+    );
+    return rows.map(toReadyJob);
+  }
+
+  /**
    * Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready.
    * Fenced by the leadership `epoch` (null: unfenced); `leading` is false when it was not the current one.
    */

@@ -19,6 +19,11 @@ export class PlacementsService {
     return this.placements.readyQueue(limit);
   }
 
+  /** The oldest ready jobs of each priority that waited since before `since` (PlacementRepository.starvingHeads). */
+  starvingHeads(perPriority: number, since: Date): Promise<ReadyJob[]> {
+    return this.placements.starvingHeads(perPriority, since);
+  }
+
   /** Books placements under leadership `epoch` (null: unfenced). Throws LeadershipLostError when it is not current. */
   async place(placements: readonly Placement[], epoch: number | null) {
     const { leading, placed } = await this.placements.place(placements, epoch);

@@ -16,7 +16,7 @@ import {
   rateTimerKept,
   type Held,
 } from './domain/scheduling.js';
-import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst, servedInTurn, servedKey } from './domain/ready-read.js';
+import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst, servedInTurn, servedKey, withStarving } from './domain/ready-read.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';
@@ -27,6 +27,8 @@ import { WorkerRooms } from './worker-rooms.js';
 
 /** How many keys' last placements a leader remembers (servedInTurn); one forgotten counts as served long ago. */
 const SERVED_KEYS = 10_000;
+/** How many of each priority's oldest ready jobs a pass behind a full window looks at for starving ones. */
+const STARVING_PER_PRIORITY = 5;
 
 /**
  * Owns the placement passes (DESIGN §4, §12): one at a time, asked for by kick() and run again while
@@ -41,6 +43,9 @@ export class PlacementPass implements ReleasedStarter {
   private again = false;
   private scheduled = false;
   private lastReasonsAt = 0;
+  private lastStarvingRead = 0;
+  /** The starving jobs the last look found beyond a full window (readReady). */
+  private starving: ReadyJob[] = [];
   /** The last read that found jobs found a keyed one (readsFairAtOnce). */
   private keyedSeen = false;
   /** The last read's head filled the window, so the ready queue may hold more (backlogAfter). */
@@ -215,7 +220,18 @@ export class PlacementPass implements ReleasedStarter {
     else ready = await this.queue.fairReadyQueue(window, leftOut(held));
     this.backlog = backlogAfter(head?.length ?? null, ready.length, window);
     this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
-    return ready;
+    // A full window may have left out jobs of lower priority for good: once a second, look for those
+    // starving, and offer them to every pass until the next look (placing is guarded: one that was
+    // placed, cancelled or started meanwhile is simply not placed again).
+    if (ready.length < window) {
+      this.starving = [];
+      return ready;
+    }
+    if (Date.now() - this.lastStarvingRead >= SCHEDULER_TIMING.reasonRefreshMs) {
+      this.lastStarvingRead = Date.now();
+      this.starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000));
+    }
+    return this.starving.length === 0 ? ready : withStarving(ready, this.starving, leftOut(held));
   }
 
   /** Remembers the keys of the jobs placed (a pass's, or a claim's started ones), in their order, as the most recently served. */

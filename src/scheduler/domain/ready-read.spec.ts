@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ReadyJob } from '../../database/job-order.js';
-import { servedInTurn, servedKey } from './ready-read.js';
+import { servedInTurn, servedKey, withStarving } from './ready-read.js';
 
 const job = (id: string, concurrencyKey: string | null, priority = 'normal'): ReadyJob => ({
   id,
@@ -56,5 +56,20 @@ describe('servedInTurn: keys take turns across passes', () => {
     expect(ids(servedInTurn([job('p1', null), job('k1', 'K'), job('p2', null)], served(null)))).toEqual(['k1', 'p1', 'p2']);
     const plain = [job('p1', null), job('p2', null)];
     expect(servedInTurn(plain, served(null))).toBe(plain);
+  });
+});
+
+describe('withStarving: a full window keeps the starving jobs it left out', () => {
+  const nothingHeld = { types: [], pairs: [] };
+
+  it('adds starving jobs the window did not read, once, at its end', () => {
+    const window = [job('h1', null, 'high'), job('h2', null, 'high')];
+    expect(ids(withStarving(window, [job('low', null, 'low'), job('h1', null, 'high')], nothingHeld))).toEqual(['h1', 'h2', 'low']);
+  });
+
+  it('leaves out what the queue rules hold back, by type or by (type, key)', () => {
+    const starving = [{ ...job('paused', null, 'low'), type: 'held_type' }, job('keyed', 'k', 'low'), job('free', 'other', 'low')];
+    const held = { types: ['held_type'], pairs: [{ type: 't', key: 'k' }] };
+    expect(ids(withStarving([], starving, held))).toEqual(['free']);
   });
 });

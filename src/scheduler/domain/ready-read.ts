@@ -114,3 +114,18 @@ export function servedInTurn(ready: readonly ReadyJob[], lastServed: ReadonlyMap
 
 /** The name under which a job's key is remembered as served (servedInTurn): jobs without a key share one. */
 export const servedKey = (concurrencyKey: string | null) => (concurrencyKey === null ? '' : `k:${concurrencyKey}`);
+
+/**
+ * The window read with the starving jobs it left out (`starving`: the oldest ready jobs of each priority
+ * that waited past STARVATION_SECONDS), added at its end when the rules do not hold them back: the
+ * planner places starving jobs first wherever they stand, so a job below a backlog of higher
+ * priorities that fills every window is still placed once it starves (DESIGN §4).
+ */
+export function withStarving(ready: readonly ReadyJob[], starving: readonly ReadyJob[], held: HeldBack): ReadyJob[] {
+  const seen = new Set(ready.map((j) => j.id));
+  const heldTypes = new Set(held.types);
+  const added = starving.filter(
+    (j) => !seen.has(j.id) && !heldTypes.has(j.type!) && !held.pairs.some((p) => p.type === j.type && p.key === j.concurrencyKey),
+  );
+  return added.length === 0 ? (ready as ReadyJob[]) : [...ready, ...added];
+}

@@ -215,8 +215,21 @@ describe('which jobs a pass considers', () => {
 
   it('a job is starving once queued (or, never queued, created) before the starvation bound', () => {
     const jobs = queuedJobs([ready('old', { queuedAt: new Date(1_000) }), ready('new'), ready('unqueued', { queuedAt: null, createdAt: new Date(2_000) })], 5_000);
-    expect(jobs.map((j) => [j.id, j.starving])).toEqual([['old', true], ['new', false], ['unqueued', true]]);
+    expect(jobs.map((j) => [j.id, j.starving])).toEqual([['old', true], ['unqueued', true], ['new', false]]);
     expect(jobs[0]).toEqual({ id: 'old', cpuUnits: 1, memoryMb: 128, starving: true, type: 't', concurrencyKey: null });
+  });
+
+  it('puts starving jobs first, longest waiting first whatever their priority, and keeps the order of the rest', () => {
+    const jobs = queuedJobs(
+      [
+        ready('high-starving', { queuedAt: new Date(3_000), priority: 'high' }),
+        ready('fresh-a'),
+        ready('low-starving', { queuedAt: new Date(1_000), priority: 'low' }),
+        ready('fresh-b'),
+      ],
+      5_000,
+    );
+    expect(jobs.map((j) => j.id)).toEqual(['low-starving', 'high-starving', 'fresh-a', 'fresh-b']);
   });
 
   it('runs again at once only when it placed something from a full window', () => {
