@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type Bull from 'bull';
 import { BullJobDispatcher } from './bull-job-dispatcher.js';
 import type { BullQueues } from './bull-queues.js';
-import { InProcessQueues } from './in-process-queues.js';
+import { InProcessJobDispatcher, InProcessQueues } from './in-process-queues.js';
 import type { DispatchedJobData } from './job-dispatcher.js';
 import type { StartedJob } from '../jobs/job-row.js';
 import { LanedWorkerQueue } from './worker-queue.js';
@@ -118,5 +118,39 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
     await settle();
     await settle();
     expect(ran).toEqual(['a', 'b']);
+  });
+});
+
+describe('in-process queues (embedded mode)', () => {
+  it('keep feeding a worker of this process that was declared gone and came back: forget drops only what waited', async () => {
+    const { local, ran, release } = await oneSlotLane((d) => `${d.jobId}:${d.attempt}`);
+    const dispatcher = new InProcessJobDispatcher(local);
+    await dispatcher.dispatch([
+      { workerId: 'here', jobId: 'running', attempt: 1 },
+      { workerId: 'here', jobId: 'waiting', attempt: 1 },
+    ]);
+    await settle();
+    expect(ran).toEqual(['running:1']);
+
+    // The worker froze past WORKER_LOST_SECONDS: the reaper took its placements back and forgot its queue.
+    await dispatcher.forget('here');
+    expect(dispatcher.runsHere('here')).toBe(true);
+    // Placed again after it registered again: the same consumer takes them, the dropped one included.
+    await dispatcher.dispatch([
+      { workerId: 'here', jobId: 'waiting', attempt: 1 },
+      { workerId: 'here', jobId: 'new', attempt: 1 },
+    ]);
+    release();
+    await settle();
+    await settle();
+    expect(ran).toEqual(['running:1', 'waiting:1', 'new:1']);
+  });
+
+  it('forget deletes the queue of a worker no consumer of this process reads', async () => {
+    const local = new InProcessQueues();
+    local.queueOf('gone').add({ jobId: 'x', attempt: 1 });
+    local.forget('gone');
+    expect(local.queueOf('gone').heldStartedJobIds()).toEqual([]);
+    expect(local.consumes('gone')).toBe(false);
   });
 });

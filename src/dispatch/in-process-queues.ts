@@ -23,8 +23,17 @@ export class InProcessQueues {
     return queue;
   }
 
+  /**
+   * Drops what waits for a worker that was declared gone. A worker of this process that is still
+   * consuming (it froze past WORKER_LOST_SECONDS and came back, registering again) keeps its queue:
+   * deleting it would leave the consumer on a queue nobody feeds and every later hand-over in a new
+   * one nobody reads, so the worker would never run a job again. Its waiting hand-overs go (the
+   * scheduler took those placements back); what it runs goes on.
+   */
   forget(workerId: string): void {
-    this.queues.delete(workerId);
+    const queue = this.queues.get(workerId);
+    if (queue?.started) queue.dropWaiting();
+    else this.queues.delete(workerId);
   }
 }
 
@@ -97,6 +106,11 @@ export class InProcessWorkerQueue extends WorkerQueue {
 
   async pause(): Promise<void> {
     this.paused = true;
+  }
+
+  /** Forgets the hand-overs not yet run (placements taken back); started ones and running ones stay. */
+  dropWaiting(): void {
+    for (const data of this.waiting.splice(0)) this.known.delete(`${data.jobId}:${data.attempt}`);
   }
 
   /** Handed over started, waiting for a free slot of the lane: running in the table, executed soon. */
