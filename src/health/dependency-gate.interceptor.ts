@@ -38,7 +38,7 @@ export class DependencyGate implements NestInterceptor {
     if (down) throw this.unavailable(down);
     return new Observable((subscriber) => {
       const off = this.probe.onDown((dependency) => {
-        if (needs.includes(dependency)) subscriber.error(this.unavailable(dependency));
+        if (needs.includes(dependency)) subscriber.error(this.unavailable(dependency, !READS.has(method)));
       });
       const subscription = next.handle().subscribe(subscriber);
       return () => {
@@ -48,7 +48,8 @@ export class DependencyGate implements NestInterceptor {
     });
   }
 
-  private unavailable(dependency: Dependency): DependencyUnavailableError {
-    return new DependencyUnavailableError(dependency, this.retryAfterSeconds, this.probe.state(dependency).message);
+  /** `inFlight`: a change already under way (it may have been stored). */
+  private unavailable(dependency: Dependency, inFlight = false): DependencyUnavailableError {
+    return new DependencyUnavailableError(dependency, this.retryAfterSeconds, this.probe.state(dependency).message, inFlight);
   }
 }

@@ -173,9 +173,16 @@ export const UNAVAILABLE_CODES: Record<Dependency, string> = {
 export class DependencyUnavailableError extends DomainError {
   readonly kind = 'unavailable';
   readonly code: string;
-  constructor(readonly dependency: Dependency, readonly retryAfterSeconds = 1, reason?: string) {
+  /**
+   * `inFlight`: the dependency went while the request was being carried out, so its change may have
+   * been stored: the message says so, rather than that nothing was done.
+   */
+  constructor(readonly dependency: Dependency, readonly retryAfterSeconds = 1, reason?: string, inFlight = false) {
     const name = dependency === 'database' ? 'PostgreSQL' : 'Redis';
-    super(`${name} is unavailable${reason ? ` (${reason})` : ''}: the request was not carried out; retry in ${retryAfterSeconds} s`, {
+    const outcome = inFlight
+      ? 'the request was under way and may have taken effect: look before sending it again (an idempotency_key makes a resent submit safe)'
+      : 'the request was not carried out';
+    super(`${name} is unavailable${reason ? ` (${reason})` : ''}: ${outcome}; retry in ${retryAfterSeconds} s`, {
       details: { retry_after_seconds: retryAfterSeconds },
     });
     this.code = UNAVAILABLE_CODES[dependency];

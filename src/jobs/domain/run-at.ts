@@ -21,8 +21,9 @@ const isLeap = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 
 const daysIn = (year: number, month: number) => (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!);
 
 /**
- * The instant a zoned ISO-8601 text names, to the millisecond (finer digits are dropped: instants
- * are stored with millisecond precision), or a reason it names none.
+ * The instant a zoned ISO-8601 text names, to the millisecond (finer digits round up: instants are
+ * stored with millisecond precision, and a job must not start before the instant written), or a
+ * reason it names none.
  */
 export function parseZonedInstant(text: string): { at: Date } | { problem: string } {
   const m = ZONED_INSTANT.exec(text);
@@ -44,7 +45,9 @@ export function parseZonedInstant(text: string): { at: Date } | { problem: strin
   if (!z && (offsetHours > 18 || offsetMinutes > 59 || (offsetHours === 18 && offsetMinutes > 0))) {
     return { problem: `has an offset beyond ±18:00 (${sign}${oh}${om === undefined ? '' : `:${om}`})` };
   }
-  const millis = Number((fraction ?? '').padEnd(3, '0').slice(0, 3));
+  // Rounded up to the millisecond an instant is stored with: a job never starts before the instant written.
+  const digits = (fraction ?? '').padEnd(3, '0');
+  const millis = Number(digits.slice(0, 3)) + (/[1-9]/.test(digits.slice(3)) ? 1 : 0);
   const at = new Date(0);
   at.setUTCFullYear(year, month - 1, day);
   at.setUTCHours(hour, minute, second, millis);
