@@ -15,8 +15,13 @@ afterAll(async () => {
 describe('the starvation guard (DESIGN §4)', () => {
   it('starts a low-priority job that waited past STARVATION_SECONDS behind a steady backlog of high-priority jobs larger than one pass reads', async () => {
     const high = (n: number) => Array.from({ length: n }, () => ({ type: 'noop', priority: 'high', payload: { duration_ms: 200 } }));
-    expect((await app.post('/jobs/batch', { jobs: high(150) })).status).toBe(201);
+    // Both slots busy for 3 s, then the low job, then the backlog: once the slots free up the low job
+    // has waited past STARVATION_SECONDS, longer than any high job behind it.
+    const blockers = Array.from({ length: 2 }, () => ({ type: 'noop', priority: 'high', payload: { duration_ms: 3_000 } }));
+    expect((await app.post('/jobs/batch', { jobs: blockers })).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const low = await app.submit({ type: 'noop', priority: 'low' });
+    expect((await app.post('/jobs/batch', { jobs: high(150) })).status).toBe(201);
     // Two slots, 200 ms a job: the backlog is topped up to 150 (more than a pass's window of 100) while
     // the low job waits; without the guard it would wait for the backlog to end.
     let started: any = null;
