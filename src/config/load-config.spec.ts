@@ -77,6 +77,12 @@ describe(parseConfig.name, () => {
     expect(() => parseConfig({ WORKER_RETENTION_SECONDS: '-5' })).toThrow(/WORKER_RETENTION_SECONDS=-5: must not be less than 0/);
   });
 
+  it('gives the health probe 10 s with the embedded database, which is busy rather than gone when slow, unless set', () => {
+    expect(parseConfig({}).healthProbe.timeoutMs).toBe(10_000);
+    expect(parseConfig({ DATABASE_URL: 'postgres://h/db' }).healthProbe.timeoutMs).toBe(800);
+    expect(parseConfig({ HEALTH_PROBE_TIMEOUT_MS: '1500' }).healthProbe.timeoutMs).toBe(1500);
+  });
+
   it('reads METRICS_PORT, empty meaning none', () => {
     expect(parseConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
     expect(parseConfig({ METRICS_PORT: '' }).metricsPort).toBeUndefined();

@@ -39,6 +39,9 @@ function kindMessage(kind: (typeof KIND_CHECKS)[number], property: string): stri
   return `must be ${kind === 'isInt' ? 'a whole number' : 'a number'}${range}`;
 }
 
+/** The health probe's timeout with the embedded database, unless HEALTH_PROBE_TIMEOUT_MS is set. */
+export const EMBEDDED_PROBE_TIMEOUT_MS = 10_000;
+
 /** Validates an environment into an AppConfig. Pure apart from its argument: used by tests with their own env. */
 export function parseConfig(env: Record<string, string | undefined>): AppConfig {
   const keys = Object.keys(new EnvSchema());
@@ -93,7 +96,13 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     maxDependenciesPerJob: e.MAX_DEPENDENCIES_PER_JOB,
     dbPoolSize: e.DB_POOL_SIZE,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
-    healthProbe: { intervalMs: e.HEALTH_PROBE_INTERVAL_MS, timeoutMs: e.HEALTH_PROBE_TIMEOUT_MS },
+    healthProbe: {
+      intervalMs: e.HEALTH_PROBE_INTERVAL_MS,
+      // The embedded database (no DATABASE_URL) runs in this process, one statement at a time: a slow
+      // answer means it is busy (a bulk action over 70,000 jobs), not gone, and 800 ms would have the
+      // gate answer 503 to every request while it works. Unless set, it gets EMBEDDED_PROBE_TIMEOUT_MS.
+      timeoutMs: env.HEALTH_PROBE_TIMEOUT_MS === undefined && !e.DATABASE_URL ? EMBEDDED_PROBE_TIMEOUT_MS : e.HEALTH_PROBE_TIMEOUT_MS,
+    },
     dataDir: e.DATA_DIR,
     workerId: e.WORKER_ID,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
