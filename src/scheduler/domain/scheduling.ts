@@ -84,20 +84,22 @@ export type ReadyRow = ReadyJob;
 
 /** The planner's view of the ready jobs: starving when queued (or created) before `starvedBefore` (ms). */
 export function queuedJobs(ready: readonly ReadyRow[], starvedBefore: number): QueuedJob[] {
-  const since = (j: ReadyRow) => (j.queuedAt ?? j.createdAt).getTime();
-  const queued = ready.map((j) => ({
+  const waitingSince = ready.map((j) => (j.queuedAt ?? j.createdAt).getTime());
+  const queued = ready.map((j, i) => ({
     id: j.id,
     cpuUnits: j.cpuUnits,
     memoryMb: j.memoryMb,
-    starving: since(j) < starvedBefore,
+    starving: waitingSince[i]! < starvedBefore,
     type: j.type,
     concurrencyKey: j.concurrencyKey,
   }));
   // Starving jobs go by how long they have waited, whatever their priority: under a backlog of higher
   // priority that waits past STARVATION_SECONDS too, the low job that waited longest goes first.
-  const waited = new Map(ready.map((j) => [j.id, since(j)]));
-  const starving = queued.filter((j) => j.starving).sort((a, b) => waited.get(a.id)! - waited.get(b.id)!);
-  return starving.length === 0 ? queued : [...starving, ...queued.filter((j) => !j.starving)];
+  // (planPlacements keeps starving jobs ahead of the rest in the order given here.)
+  const starving = queued.map((_, i) => i).filter((i) => queued[i]!.starving);
+  if (starving.length < 2) return queued;
+  starving.sort((a, b) => waitingSince[a]! - waitingSince[b]!);
+  return [...starving.map((i) => queued[i]!), ...queued.filter((j) => !j.starving)];
 }
 
 /**
