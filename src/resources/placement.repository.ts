@@ -70,6 +70,29 @@ export class PlacementRepository {
   }
 
   /**
+   * Ready, unplaced jobs behind a full window (not in `excluded`), in the ready queue's order, at most
+   * `limit` of them among the first `scan` of the queue: each either fits within `room` (the most cpu
+   * and memory any worker with a free slot has left: it could start now), or has no waiting reason yet
+   * and has waited since before `unexplainedSince`. A window read in priority order would leave the
+   * first kind waiting behind larger jobs that do not fit (DESIGN §4: a smaller job may start
+   * meanwhile), and the second without a reason (every job that waits says why).
+   */
+  async behindWindow(opts: { excluded: readonly string[]; room: { cpuUnits: number; memoryMb: number }; unexplainedSince: Date; limit: number; scan: number }): Promise<ReadyJob[]> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `SELECT q.* FROM (
+         SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
+                waiting_reason->>'message' AS reason_message
+         FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
+       ) q
+       WHERE q.id <> ALL($2::uuid[])
+         AND ((q.cpu_units <= $3 AND q.memory_mb <= $4) OR (q.reason_code IS NULL AND coalesce(q.queued_at, q.created_at) < $5))
+       LIMIT $6`,
+      [opts.scan, opts.excluded, opts.room.cpuUnits, opts.room.memoryMb, opts.unexplainedSince, opts.limit],
+    );
+    return rows.map(toReadyJob);
+  }
+
+  /**
    * Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready.
    * Fenced by the leadership `epoch` (null: unfenced); `leading` is false when it was not the current one.
    */

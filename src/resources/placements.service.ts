@@ -24,6 +24,11 @@ export class PlacementsService {
     return this.placements.starvingHeads(perPriority, since);
   }
 
+  /** Ready jobs behind a full window that could start now or have no reason yet (PlacementRepository.behindWindow). */
+  behindWindow(opts: Parameters<PlacementRepository['behindWindow']>[0]): Promise<ReadyJob[]> {
+    return this.placements.behindWindow(opts);
+  }
+
   /** Books placements under leadership `epoch` (null: unfenced). Throws LeadershipLostError when it is not current. */
   async place(placements: readonly Placement[], epoch: number | null) {
     const { leading, placed } = await this.placements.place(placements, epoch);

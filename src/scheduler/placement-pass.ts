@@ -9,6 +9,7 @@ import { drainedAfter, inReadyOrder, startsAtRelease } from './domain/released-s
 import {
   anyRoom,
   byLane,
+  largestRoom,
   changedReasons,
   fullWindowPlaced,
   queuedJobs,
@@ -16,7 +17,7 @@ import {
   rateTimerKept,
   type Held,
 } from './domain/scheduling.js';
-import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst, servedInTurn, servedKey, withStarving } from './domain/ready-read.js';
+import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst, servedInTurn, servedKey, withBeyond } from './domain/ready-read.js';
 import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LeaderElection } from '../leadership/leader-election.js';
@@ -29,6 +30,8 @@ import { WorkerRooms } from './worker-rooms.js';
 const SERVED_KEYS = 10_000;
 /** How many of each priority's oldest ready jobs a pass behind a full window looks at for starving ones. */
 const STARVING_PER_PRIORITY = 5;
+/** A look behind a full window: how many jobs it offers to the passes, among how many of the ready queue's first. */
+const BEHIND_LOOK = { limit: 100, scan: 2_000 };
 
 /**
  * Owns the placement passes (DESIGN §4, §12): one at a time, asked for by kick() and run again while
@@ -43,9 +46,9 @@ export class PlacementPass implements ReleasedStarter {
   private again = false;
   private scheduled = false;
   private lastReasonsAt = 0;
-  private lastStarvingRead = 0;
-  /** The starving jobs the last look found beyond a full window (readReady). */
-  private starving: ReadyJob[] = [];
+  private lastBeyondRead = 0;
+  /** The jobs the last look behind a full window found (readReady): starving, able to start now, or without a reason. */
+  private beyond: ReadyJob[] = [];
   /** The last read that found jobs found a keyed one (readsFairAtOnce). */
   private keyedSeen = false;
   /** The last read's head filled the window, so the ready queue may hold more (backlogAfter). */
@@ -182,7 +185,7 @@ export class PlacementPass implements ReleasedStarter {
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
     await this.flow.publishHeld(held, reasonsDue);
-    const ready = await this.readReady(held);
+    const { ready, read } = await this.readReady(held, rooms);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
       if (reasonsDue) this.lastReasonsAt = Date.now();
@@ -198,20 +201,21 @@ export class PlacementPass implements ReleasedStarter {
     const placedIds = new Set(await this.handOver.carryOut(plan.placements, ready, epoch));
     this.served(plan.placements.filter((p) => placedIds.has(p.jobId)).map((p) => p.jobId), ready); // in the plan's order
     const placed = placedIds.size;
-    this.drained = drainedAfter(ready.length, placed, SCHEDULER_TIMING.passWindow);
+    this.drained = drainedAfter(read, placed, SCHEDULER_TIMING.passWindow);
 
     if (reasonsDue) {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));
       this.lastReasonsAt = Date.now();
     }
-    return fullWindowPlaced(placed, ready.length, SCHEDULER_TIMING.passWindow);
+    return fullWindowPlaced(placed, read, SCHEDULER_TIMING.passWindow);
   }
 
   /**
    * The head of the ready queue in fair order (readsHeadFirst): the plain head, ordered here when it
    * is the whole ready set; the fair query when a backlog may hide earlier turns or held jobs fill the head.
+   * `read` is how many the window read; `ready` adds what a look behind a full window found.
    */
-  private async readReady(held: Held | undefined): Promise<ReadyJob[]> {
+  private async readReady(held: Held | undefined, rooms: Parameters<typeof largestRoom>[0]): Promise<{ ready: ReadyJob[]; read: number }> {
     const window = SCHEDULER_TIMING.passWindow;
     const head = readsHeadFirst(held, this.keyedSeen, this.backlog) ? await this.placements.readyQueue(window) : null;
     let ready: ReadyJob[];
@@ -220,18 +224,26 @@ export class PlacementPass implements ReleasedStarter {
     else ready = await this.queue.fairReadyQueue(window, leftOut(held));
     this.backlog = backlogAfter(head?.length ?? null, ready.length, window);
     this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
-    // A full window may have left out jobs of lower priority for good: once a second, look for those
-    // starving, and offer them to every pass until the next look (placing is guarded: one that was
-    // placed, cancelled or started meanwhile is simply not placed again).
+    // A full window may leave out, for as long as a backlog fills it, jobs of lower priority that starve,
+    // smaller jobs that would fit where the window's do not, and jobs no pass gave a reason. Once a
+    // second, look for those behind it, and offer them to every pass until the next look (placing is
+    // guarded: one placed, cancelled or started meanwhile is simply not placed again).
     if (ready.length < window) {
-      this.starving = [];
-      return ready;
+      this.beyond = [];
+      return { ready, read: ready.length };
     }
-    if (Date.now() - this.lastStarvingRead >= SCHEDULER_TIMING.reasonRefreshMs) {
-      this.lastStarvingRead = Date.now();
-      this.starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000));
+    if (Date.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
+      this.lastBeyondRead = Date.now();
+      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000));
+      const behind = await this.placements.behindWindow({
+        ...BEHIND_LOOK,
+        excluded: ready.map((j) => j.id),
+        room: largestRoom(rooms),
+        unexplainedSince: new Date(Date.now() - SCHEDULER_TIMING.reasonRefreshMs),
+      });
+      this.beyond = [...starving, ...behind];
     }
-    return this.starving.length === 0 ? ready : withStarving(ready, this.starving, leftOut(held));
+    return { ready: this.beyond.length === 0 ? ready : withBeyond(ready, this.beyond, leftOut(held)), read: ready.length };
   }
 
   /** Remembers the keys of the jobs placed (a pass's, or a claim's started ones), in their order, as the most recently served. */

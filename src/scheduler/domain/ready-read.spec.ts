@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ReadyJob } from '../../database/job-order.js';
-import { servedInTurn, servedKey, withStarving } from './ready-read.js';
+import { servedInTurn, servedKey, withBeyond } from './ready-read.js';
 
 const job = (id: string, concurrencyKey: string | null, priority = 'normal'): ReadyJob => ({
   id,
@@ -59,17 +59,21 @@ describe('servedInTurn: keys take turns across passes', () => {
   });
 });
 
-describe('withStarving: a full window keeps the starving jobs it left out', () => {
+describe('withBeyond: a full window keeps the jobs a look behind it found', () => {
   const nothingHeld = { types: [], pairs: [] };
 
   it('adds starving jobs the window did not read, once, at its end', () => {
     const window = [job('h1', null, 'high'), job('h2', null, 'high')];
-    expect(ids(withStarving(window, [job('low', null, 'low'), job('h1', null, 'high')], nothingHeld))).toEqual(['h1', 'h2', 'low']);
+    expect(ids(withBeyond(window, [job('low', null, 'low'), job('h1', null, 'high')], nothingHeld))).toEqual(['h1', 'h2', 'low']);
+  });
+
+  it('adds a job found twice by the look (starving and fitting) once', () => {
+    expect(ids(withBeyond([job('h1', null, 'high')], [job('low', null, 'low'), job('low', null, 'low')], nothingHeld))).toEqual(['h1', 'low']);
   });
 
   it('leaves out what the queue rules hold back, by type or by (type, key)', () => {
     const starving = [{ ...job('paused', null, 'low'), type: 'held_type' }, job('keyed', 'k', 'low'), job('free', 'other', 'low')];
     const held = { types: ['held_type'], pairs: [{ type: 't', key: 'k' }] };
-    expect(ids(withStarving([], starving, held))).toEqual(['free']);
+    expect(ids(withBeyond([], starving, held))).toEqual(['free']);
   });
 });

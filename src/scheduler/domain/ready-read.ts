@@ -116,16 +116,17 @@ export function servedInTurn(ready: readonly ReadyJob[], lastServed: ReadonlyMap
 export const servedKey = (concurrencyKey: string | null) => (concurrencyKey === null ? '' : `k:${concurrencyKey}`);
 
 /**
- * The window read with the starving jobs it left out (`starving`: the oldest ready jobs of each priority
- * that waited past STARVATION_SECONDS), added at its end when the rules do not hold them back: the
- * planner places starving jobs first wherever they stand, so a job below a backlog of higher
- * priorities that fills every window is still placed once it starves (DESIGN §4).
+ * The window read with the jobs a look behind it found (`beyond`: the oldest ready jobs of each
+ * priority that waited past STARVATION_SECONDS, and those that could start now or have no waiting
+ * reason yet), added at its end when the rules do not hold them back: the planner places starving
+ * jobs first wherever they stand, places a smaller job where the window's larger ones do not fit, and
+ * gives each one it cannot place its reason (DESIGN §4), though a backlog fills every window.
  */
-export function withStarving(ready: readonly ReadyJob[], starving: readonly ReadyJob[], held: HeldBack): ReadyJob[] {
+export function withBeyond(ready: readonly ReadyJob[], beyond: readonly ReadyJob[], held: HeldBack): ReadyJob[] {
   const seen = new Set(ready.map((j) => j.id));
   const heldTypes = new Set(held.types);
-  const added = starving.filter(
-    (j) => !seen.has(j.id) && !heldTypes.has(j.type!) && !held.pairs.some((p) => p.type === j.type && p.key === j.concurrencyKey),
+  const added = beyond.filter(
+    (j) => !seen.has(j.id) && seen.add(j.id) && !heldTypes.has(j.type!) && !held.pairs.some((p) => p.type === j.type && p.key === j.concurrencyKey),
   );
   return added.length === 0 ? (ready as ReadyJob[]) : [...ready, ...added];
 }

@@ -6,6 +6,7 @@ import { FlowGate, StartLog, NO_RULES } from './flow-control.js';
 import {
   anyRoom,
   byLane,
+  largestRoom,
   changedReasons,
   dueTimerDelay,
   dueTimerKept,
@@ -106,6 +107,19 @@ describe(roomsOf.name, () => {
     expect(anyRoom(roomsOf([worker('a', 'active')], full))).toBe(false);
     expect(anyRoom(roomsOf([worker('a', 'active'), worker('b', 'draining')], full))).toBe(false);
     expect(anyRoom(roomsOf([worker('a', 'active'), worker('c', 'active')], full))).toBe(true);
+  });
+
+  it('largestRoom: the most cpu and memory left on an accepting worker with a free slot, each its own maximum', () => {
+    const booked = new Map([
+      ['a', { slots: 1, cpuUnits: 6, memoryMb: 512 }],
+      ['b', { slots: 2, cpuUnits: 2, memoryMb: 4000 }],
+      ['full', { slots: 4, cpuUnits: 0, memoryMb: 0 }],
+    ]);
+    expect(largestRoom(roomsOf([worker('a', 'active'), worker('b', 'active'), worker('full', 'active'), worker('d', 'draining')], booked))).toEqual({
+      cpuUnits: 6,
+      memoryMb: 3584,
+    });
+    expect(largestRoom(roomsOf([worker('full', 'active'), worker('d', 'draining')], booked))).toEqual({ cpuUnits: 0, memoryMb: 0 });
   });
 
   it('liveWorkerIds: active and draining workers keep their placements', () => {

@@ -69,6 +69,21 @@ export function roomsOf(workers: readonly Worker[], booked: ReadonlyMap<string, 
 /** Whether any worker can take one more job (a slot free on an accepting worker). */
 export const anyRoom = (rooms: readonly WorkerRoom[]) => rooms.some((w) => w.accepting && w.allocated.slots < w.capacity.slots);
 
+/**
+ * The most cpu and the most memory left on any accepting worker with a free slot (each its own
+ * maximum: a job within both may fit somewhere, one beyond either fits nowhere); none: zero.
+ */
+export function largestRoom(rooms: readonly WorkerRoom[]): { cpuUnits: number; memoryMb: number } {
+  let cpuUnits = 0;
+  let memoryMb = 0;
+  for (const w of rooms) {
+    if (!w.accepting || w.allocated.slots >= w.capacity.slots) continue;
+    cpuUnits = Math.max(cpuUnits, w.capacity.cpuUnits - w.allocated.cpuUnits);
+    memoryMb = Math.max(memoryMb, w.capacity.memoryMb - w.allocated.memoryMb);
+  }
+  return { cpuUnits, memoryMb };
+}
+
 /** Workers whose placements stand: active and draining ones (a draining worker still starts what it was given). */
 export const liveWorkerIds = (workers: readonly Worker[]) =>
   new Set(workers.filter((w) => w.status === 'active' || w.status === 'draining').map((w) => w.id));
