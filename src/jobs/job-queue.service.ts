@@ -26,8 +26,8 @@ export class JobQueueService {
     return this.candidates.anyKeyedReady();
   }
 
-  setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>) {
-    return this.candidates.setHeldReasons(items);
+  setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>, onlyIds?: readonly string[]) {
+    return this.candidates.setHeldReasons(items, onlyIds);
   }
 
   clearHeldReasons(items: ReadonlyArray<{ type: string; key: string | null }>) {

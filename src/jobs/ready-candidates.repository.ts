@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { QUEUE_RULE_REASONS } from '../common/domain/waiting-reasons.js';
 import { Sql } from '../database/sql.js';
+import { statusAmong } from '../database/status-by-id.js';
 import type { WaitingReason } from './entities/job.entity.js';
 import { DUE_AT, toReadyJob, type HeldBack, type ReadyJob } from '../database/job-order.js';
 
@@ -89,19 +90,21 @@ export class ReadyCandidatesRepository {
 
   /**
    * Writes one reason to every ready, unplaced job of a type (key null) or of a (type, key) pair,
-   * where it differs (no event: the state does not change). Returns how many rows changed.
+   * where it differs (no event: the state does not change); only to the jobs `onlyIds` names when
+   * given (found by primary key). Returns how many rows changed.
    */
-  async setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>): Promise<number> {
-    if (items.length === 0) return 0;
+  async setHeldReasons(items: ReadonlyArray<{ type: string; key: string | null; reason: WaitingReason }>, onlyIds?: readonly string[]): Promise<number> {
+    if (items.length === 0 || onlyIds?.length === 0) return 0;
     const rows: Array<{ id: string }> = await this.sql.query(
       `WITH changed AS (
          UPDATE jobs j SET waiting_reason = r.reason
          FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[]) AS r(type, key, reason)
-         WHERE j.status = 'ready' AND NOT j.allocated AND j.type = r.type AND (r.key IS NULL OR j.concurrency_key = r.key)
+         WHERE ${onlyIds ? `j.id = ANY($4::uuid[]) AND ${statusAmong(['ready'])}` : `j.status = 'ready'`} AND NOT j.allocated
+           AND j.type = r.type AND (r.key IS NULL OR j.concurrency_key = r.key)
            AND j.waiting_reason IS DISTINCT FROM r.reason
          RETURNING j.id
        ) SELECT id FROM changed`,
-      [items.map((i) => i.type), items.map((i) => i.key), items.map((i) => JSON.stringify(i.reason))],
+      [items.map((i) => i.type), items.map((i) => i.key), items.map((i) => JSON.stringify(i.reason)), ...(onlyIds ? [onlyIds] : [])],
     );
     return rows.length;
   }

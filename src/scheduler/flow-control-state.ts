@@ -7,6 +7,15 @@ import { FlowGate, hasRules, StartLog, type QueueRules } from './domain/flow-con
 import { heldChange, heldGauge, type Held } from './domain/scheduling.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
+/** Most jobs remembered as arrived ready between two passes (FlowControlState.arrivedReady). */
+const ARRIVED_KEPT = 10_000;
+
+/** What the rules hold back as a whole, as reasons to write: by type (key null), or by (type, key). */
+const heldItems = (held: Held) => [
+  ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
+  ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
+];
+
 /**
  * Owns the leader's state of the queue rules (DESIGN §12): the queues' settings with any rule, the
  * log of recent starts of rate-limited types, and what the rules held back when reasons were last
@@ -27,6 +36,8 @@ export class FlowControlState {
    * does not know, so the next write clears every queue-rule reason its own rules do not hold.
    */
   private reasonsInherited = true;
+  /** Jobs that became ready since the last pass (their events), by id, with their type: their reasons are due at once. */
+  private readonly arrived = new Map<string, string>();
   /** What the held gauge shows (heldGauge), or null when it is to be written afresh. */
   private gaugeShown: string | null = null;
   /** When the counts were last checked against the jobs table (0: at the next sweep). */
@@ -52,6 +63,16 @@ export class FlowControlState {
     this.reasonsInherited = true;
     this.gaugeShown = null;
     this.countsCheckedAt = 0;
+  }
+
+  /**
+   * A job became ready (its event): while any queue has a rule, it is remembered until the next pass,
+   * which writes its reason at once if the rules hold its type or its (type, key) back as a whole.
+   */
+  arrivedReady(jobId: string, type: string): void {
+    if (this.rules.size === 0 && !this.rulesStale) return;
+    if (this.arrived.size >= ARRIVED_KEPT) return; // past that many, the next full write gives them their reason
+    this.arrived.set(jobId, type);
   }
 
   /** The job booked at placement really started at `at` (StartLog.started). */
@@ -123,7 +144,8 @@ export class FlowControlState {
 
   /**
    * Publishes what the rules hold back as a whole (metrics; written again only when it changed), and
-   * writes its reasons when they are due.
+   * writes its reasons: to every job it holds when they are due, else to the jobs that became ready
+   * since the last pass, so that a job submitted to a paused queue says so at once.
    */
   async publishHeld(held: Held | undefined, reasonsDue: boolean): Promise<void> {
     const gauge = heldGauge(held);
@@ -132,7 +154,16 @@ export class FlowControlState {
       for (const [type, reason] of held?.types ?? []) this.metrics.queueHeld.set({ type, reason: reason.code }, 1);
       this.gaugeShown = gauge;
     }
-    if (reasonsDue) await this.writeHeldReasons(held);
+    const arrived = [...this.arrived];
+    this.arrived.clear();
+    if (reasonsDue) {
+      await this.writeHeldReasons(held);
+      return;
+    }
+    if (!held || arrived.length === 0) return;
+    const heldTypes = new Set([...held.types.keys(), ...[...held.pairs.values()].map((p) => p.type)]);
+    const ids = arrived.filter(([, type]) => heldTypes.has(type)).map(([id]) => id);
+    if (ids.length > 0) await this.queue.setHeldReasons(heldItems(held), ids);
   }
 
   /** When the next rate-limited start is allowed, or null. */
@@ -163,12 +194,7 @@ export class FlowControlState {
   /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */
   private async writeHeldReasons(held: Held | undefined): Promise<void> {
     const { now, released } = heldChange(held, this.heldBefore);
-    if (held) {
-      await this.queue.setHeldReasons([
-        ...[...held.types].map(([type, reason]) => ({ type, key: null, reason })),
-        ...[...held.pairs.values()].map(({ type, key, reason }) => ({ type, key, reason })),
-      ]);
-    }
+    if (held) await this.queue.setHeldReasons(heldItems(held));
     if (this.reasonsInherited) {
       await this.queue.clearHeldReasonsExcept([...now.values()]);
       this.reasonsInherited = false;

@@ -91,6 +91,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (effects.startedAt !== null) this.flow.started(event.jobId, effects.startedAt);
     if (effects.ledgerStale) this.rooms.ledger.stale = true;
     if (effects.dueAt !== null) this.due.arm(effects.dueAt);
+    if (effects.readyType !== null) this.flow.arrivedReady(event.jobId, effects.readyType);
     if (effects.kick) this.pass.kickFor(event.jobId);
   }
 

@@ -57,7 +57,7 @@ const reason = (code: Reason['code'], message: string): Reason => ({ code, messa
 
 describe(eventEffects.name, () => {
   it.each(['job_completed', 'job_failed', 'job_timeout'] as const)('%s releases the booking and asks for a pass', (name) => {
-    expect(eventEffects(event(name, { status: 'completed' }))).toEqual({ release: true, startedAt: null, ledgerStale: false, dueAt: null, kick: true });
+    expect(eventEffects(event(name, { status: 'completed' }))).toEqual({ release: true, startedAt: null, ledgerStale: false, dueAt: null, kick: true, readyType: null });
   });
 
   it('job_cancelled keeps the booking (the handler may still run) but marks the ledger for a rebuild', () => {
@@ -65,7 +65,7 @@ describe(eventEffects.name, () => {
   });
 
   it('job_started moves the booked start to the real one, and places nothing', () => {
-    expect(eventEffects(event('job_started'))).toEqual({ release: false, startedAt: Date.parse('2026-01-01T00:00:01.000Z'), ledgerStale: false, dueAt: null, kick: false });
+    expect(eventEffects(event('job_started'))).toEqual({ release: false, startedAt: Date.parse('2026-01-01T00:00:01.000Z'), ledgerStale: false, dueAt: null, kick: false, readyType: null });
   });
 
   it('a job left pending until a time arms the due timer instead of asking for a pass', () => {
@@ -77,6 +77,13 @@ describe(eventEffects.name, () => {
     expect(eventEffects(event('job_created', { status: 'ready' })).kick).toBe(true);
     expect(eventEffects(event('job_created', { status: 'blocked' })).kick).toBe(false);
     expect(eventEffects(event('job_created', { status: 'pending' }))).toMatchObject({ dueAt: null, kick: false });
+  });
+
+  it('names the type of a job that became ready (a queue rule may hold it: its reason is written at the next pass)', () => {
+    expect(eventEffects(event('job_created', { status: 'ready' })).readyType).toBe(event('job_created').data.type);
+    expect(eventEffects(event('job_ready', { status: 'ready' })).readyType).toBe(event('job_ready').data.type);
+    expect(eventEffects(event('job_created', { status: 'blocked' })).readyType).toBeNull();
+    expect(eventEffects(event('job_completed', { status: 'completed' })).readyType).toBeNull();
   });
 });
 

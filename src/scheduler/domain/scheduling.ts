@@ -33,16 +33,20 @@ export interface EventEffects {
   dueAt: number | null;
   /** There may be something to place: ask for a pass. */
   kick: boolean;
+  /** The job is ready now, of this type: a queue rule may hold it back, and its reason is due at once. */
+  readyType: string | null;
 }
 
 export function eventEffects(event: JobEvent): EventEffects {
   const due = event.data.status === 'pending' && typeof event.data.next_run_at === 'string';
+  const kick = !due && (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready'));
   return {
     release: RELEASES.has(event.event),
     startedAt: event.event === 'job_started' ? Date.parse(event.data.timestamp) : null,
     ledgerStale: event.event === 'job_cancelled', // a running job keeps its booking until its handler stops
     dueAt: due ? Date.parse(event.data.next_run_at as string) : null,
-    kick: !due && (TRIGGERS.has(event.event) || (event.event === 'job_created' && event.data.status === 'ready')),
+    kick,
+    readyType: kick && event.data.status === 'ready' ? event.data.type : null,
   };
 }
 
