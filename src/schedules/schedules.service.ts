@@ -6,7 +6,7 @@ import { uuidv7 } from '../common/uuid-v7.js';
 import { EARLIEST_RUN_AT, latestRunAt, MAX_YEARS_AHEAD, parseZonedInstant } from '../jobs/domain/run-at.js';
 import type { Job } from '../jobs/entities/job.entity.js';
 import { checkCron, CronClock } from './cron-clock.js';
-import { SCHEDULE_NAME, type CreateScheduleDto, type UpdateScheduleDto } from './dto/schedule.dto.js';
+import { NAME_RULE, SCHEDULE_NAME, type CreateScheduleDto, type UpdateScheduleDto } from './dto/schedule.dto.js';
 import { ScheduleResponseDto } from './dto/schedule-response.dto.js';
 import type { Schedule } from './entities/schedule.entity.js';
 import { ScheduleJobs } from './schedule-jobs.js';
@@ -56,7 +56,7 @@ export class SchedulesService {
   /** PUT /schedules/{name}: every writable field from the body, defaults for the omitted ones. */
   async replace(name: string, dto: Omit<CreateScheduleDto, 'name'> & { name?: string }): Promise<{ schedule: Schedule; created: boolean }> {
     if (!SCHEDULE_NAME.test(name)) {
-      throw new ValidationFailedError([{ field: 'name', message: 'name (in the path) must be 1-200 characters of A-Z a-z 0-9 . _ : -' }]);
+      throw new ValidationFailedError([{ field: 'name', message: `name (in the path) must be ${NAME_RULE}` }]);
     }
     if (dto.name !== undefined && dto.name !== name) {
       throw new ValidationFailedError([{ field: 'name', message: `name "${dto.name}" differs from the name in the path ("${name}"); leave it out or make them equal` }]);

@@ -72,6 +72,7 @@ describe('bad input', () => {
     ['a template over the worker limits', { job: { type: 'noop', resource_requirements: { cpu_units: 10_000 } } }, 'job.resource_requirements.cpu_units', 'MAX_CPU_UNITS'],
     ['an unknown field', { colour: 'red' }, 'colour', 'colour'],
     ['a bad name', { name: 'no spaces please' }, 'name', 'name'],
+    ['a name of dots only (a URL path cannot name it)', { name: '..' }, 'name', 'not dots only'],
     ['a bad overlap_policy', { overlap_policy: 'queue' }, 'overlap_policy', 'skip, allow, cancel_previous'],
     ['a bad catch_up', { catch_up: 'some' }, 'catch_up', 'none, latest, all'],
     ['start_at without a zone', { start_at: '2027-01-01T00:00:00' }, 'start_at', 'offset'],
@@ -90,7 +91,8 @@ describe('bad input', () => {
     expect(text400).toContain(field);
     expect(text400).toContain(text);
     expect(response.body.code).toBeDefined();
-    expect((await app.get(`/schedules/${body.name}`)).status).toBe(body.name === 'no spaces please' ? 404 : 404);
+    if (/^\.+$/.test(body.name)) expect((await app.get('/schedules?limit=200')).body.items.map((x: any) => x.name)).not.toContain(body.name);
+    else expect((await app.get(`/schedules/${encodeURIComponent(body.name)}`)).status).toBe(404);
   });
 
   it('a duplicate name is a 409, and the first schedule stays as it was', async () => {

@@ -7,8 +7,14 @@ import { Untransformed } from '../../common/http/request-validation.js';
 import { JobFieldsDto } from '../../jobs/dto/submit-job.dto.js';
 import { CATCH_UP_MODES, OVERLAP_POLICIES, type CatchUpMode, type OverlapPolicy } from '../domain/schedule-policies.js';
 
-export const SCHEDULE_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
-const NAME_MESSAGE = 'name must be 1-200 characters of A-Z a-z 0-9 . _ : -';
+/**
+ * 1-200 characters of A-Z a-z 0-9 . _ : - (DESIGN §11), not dots only: `/schedules/.` and `/schedules/..`
+ * are rewritten by every URL parser (browsers, fetch, curl) to `/schedules/` and `/`, so such a name
+ * could never be reached by name.
+ */
+export const SCHEDULE_NAME = /^(?!\.+$)[A-Za-z0-9._:-]{1,200}$/;
+export const NAME_RULE = '1-200 characters of A-Z a-z 0-9 . _ : -, not dots only';
+const NAME_MESSAGE = `name must be ${NAME_RULE}`;
 /** An ISO-8601 instant with `Z` or an offset: a time without a zone means nothing to a server. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const instantMessage = (field: string) => `${field} must be an ISO-8601 date-time with Z or an offset, e.g. 2026-01-15T09:00:00Z`;
@@ -21,7 +27,7 @@ export class ScheduleJobTemplateDto extends JobFieldsDto {}
 
 /** The writable fields of a schedule, as POST /schedules takes them (name included). */
 export class CreateScheduleDto {
-  @ApiProperty({ example: 'daily-report', description: 'Unique; 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  @ApiProperty({ example: 'daily-report', description: `Unique; ${NAME_RULE}` })
   @IsString() @Matches(SCHEDULE_NAME, { message: NAME_MESSAGE })
   name!: string;
 
