@@ -162,6 +162,10 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     const aborted = new Promise<'aborted'>((resolve) => (onStop = () => resolve('aborted')));
     const execution: Execution = { job, attempt, settled, onStop };
     const key = `${job.id}:${attempt}`;
+    if (this.running.has(key)) {
+      this.logger.warn({ jobId: job.id, attempt }, 'this attempt already runs here: the repeated hand-over is dropped');
+      return;
+    }
     this.running.set(key, execution);
     const timer = setLongTimeout(() => this.stopExecution(execution, 'timeout'), job.timeoutSeconds * 1000);
     try {

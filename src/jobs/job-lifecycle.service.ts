@@ -195,8 +195,8 @@ export class JobLifecycleService {
     const started = this.afterStart(moved);
     const byId = new Map(started.map((s) => [s.job.id, s]));
     return items.map((item) => {
-      const s = byId.get(item.id);
-      return s && s.job.attempts === item.attempt ? s : null;
+      const s = byId.get(item.id); // one caller runs a start: a repeated hand-over of the attempt in the batch gets null
+      return s && s.job.attempts === item.attempt && byId.delete(item.id) ? s : null;
     });
   }
 

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { JobLifecycleService } from '../../src/jobs/job-lifecycle.service.js';
+import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+
+/**
+ * A placed job not started in time is handed to its worker again, and the copies of one attempt can
+ * reach the worker's start together (a start statement held up by a stalled database gathers them into
+ * one batch). Exactly one of them may run it (faults.md: nothing runs twice at the same time).
+ */
+
+let space: TestSpace;
+let app: TestApp;
+let client: pg.Client;
+
+beforeAll(async () => {
+  space = await createTestSpace('repeated_hand_over');
+  app = await startTestApp(space, { ROLE: 'api' }); // no worker here: the job stays where the test puts it
+  client = new pg.Client({ connectionString: space.databaseUrl });
+  await client.connect();
+});
+
+afterAll(async () => {
+  await client?.end();
+  await app?.close();
+});
+
+describe('copies of one hand-over started in one batch', () => {
+  it('start the attempt for one caller only', async () => {
+    const job = await app.submit({ type: 'noop' });
+    await client.query(`UPDATE jobs SET allocated = true, worker_id = 'w-repeated', placed_at = now() WHERE id = $1`, [job.id]);
+    const lifecycle = app.app.get(JobLifecycleService);
+    const copies = await Promise.all([1, 2, 3].map(() => lifecycle.start(job.id, 1, 'w-repeated')));
+    expect(copies.filter((c) => c !== null)).toHaveLength(1);
+    expect(copies.find((c) => c !== null)!.job.id).toBe(job.id);
+    expect((await app.getJob(job.id)).status).toBe('running');
+  });
+});
