@@ -8,7 +8,7 @@ import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { splitStale } from './domain/scheduling.js';
+import { splitStale, STALE_HAND_OVERS, StaleHandOvers } from './domain/scheduling.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /**
@@ -27,6 +27,7 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
 @Injectable()
 export class LostWorkReaper {
   private readonly logger = new Logger(LostWorkReaper.name);
+  private readonly handOvers = new StaleHandOvers();
 
   constructor(
     private readonly config: AppConfig,
@@ -87,22 +88,33 @@ export class LostWorkReaper {
    * have lost them), or taken back when their worker is no longer live. When the dispatcher says its
    * queues were reset (Redis emptied), every placement not started is handed over again at once,
    * not after the grace period: the worker's start is guarded by attempt, so a copy that survived
-   * anyway never starts a job twice. Returns how many were taken back.
+   * anyway never starts a job twice. A placement handed over STALE_HAND_OVERS.max times and still not
+   * started is taken back too, and its worker is named in `passOver`: it heartbeats, but does not take
+   * what it is given (its link to Redis may be down), so the jobs go elsewhere. Returns how many were
+   * taken back.
    */
-  async reconcilePlacements(liveWorkerIds: ReadonlySet<string>, epoch: number | null): Promise<number> {
+  async reconcilePlacements(liveWorkerIds: ReadonlySet<string>, epoch: number | null): Promise<{ takenBack: number; passOver: string[] }> {
     const reset = await this.dispatcher.queuesWereReset();
     const stale = await this.placements.stalePlacements(reset ? 0 : SCHEDULER_TIMING.placementGraceMs);
     if (reset && stale.length > 0) {
       this.logger.warn({ placed: stale.length }, 'the dispatch queues in Redis may have lost their content (their sentinel key was missing): handing every placement not started over again');
     }
-    if (stale.length === 0) return 0;
-    const { again, orphaned } = splitStale(stale, liveWorkerIds);
+    if (stale.length === 0) return { takenBack: 0, passOver: [] };
+    const { again: live, orphaned } = splitStale(stale, liveWorkerIds);
+    const { again, takeBack } = this.handOvers.sort(live, Date.now(), 4 * SCHEDULER_TIMING.placementGraceMs);
     if (again.length > 0) {
       if (!reset) this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
       await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
       await this.placements.touchPlacements(again.map((s) => s.id));
     }
-    return (await this.placements.unplace(orphaned, epoch)).length;
+    const passOver = [...new Set(takeBack.map((s) => s.workerId))];
+    if (takeBack.length > 0) {
+      this.logger.warn(
+        { jobs: takeBack.map((s) => s.id), workers: passOver },
+        `placed jobs not started after ${STALE_HAND_OVERS.max} hand-overs: taking them back to place them elsewhere, and passing their workers over for ${STALE_HAND_OVERS.passOverMs / 1000} s (do they reach Redis?)`,
+      );
+    }
+    return { takenBack: (await this.placements.unplace([...orphaned, ...takeBack.map((s) => s.id)], epoch)).length, passOver };
   }
 
   /** Releases the resources of cancelled jobs whose handlers did not stop within the grace period. */

@@ -49,7 +49,9 @@ export class Reconciler {
       if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.ledger.stale = true;
       if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
       await this.rooms.refresh();
-      if ((await this.reaper.reconcilePlacements(this.rooms.liveIds(), epoch)) > 0) this.rooms.ledger.stale = true;
+      const placements = await this.reaper.reconcilePlacements(this.rooms.liveIds(), epoch);
+      this.rooms.passOver(placements.passOver);
+      if (placements.takenBack > 0) this.rooms.ledger.stale = true;
       await this.reaper.releaseStaleCancels();
       await this.due.promoteDue();
       await this.flow.sweep();

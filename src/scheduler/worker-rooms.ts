@@ -6,7 +6,7 @@ import type { Worker } from '../resources/entities/worker.entity.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { pairKey } from './domain/flow-control.js';
-import { liveWorkerIds, roomsOf } from './domain/scheduling.js';
+import { liveWorkerIds, passingOver, roomsOf, STALE_HAND_OVERS } from './domain/scheduling.js';
 
 /** Owns the leader's view of the workers: the live workers and its allocation ledger (what each has booked). */
 @Injectable()
@@ -14,6 +14,8 @@ export class WorkerRooms {
   readonly ledger = new AllocationLedger(pairKey);
   private workers: Worker[] = [];
   private workersStale = true;
+  /** Workers placement passes over until then (ms): they did not start what they were handed. */
+  private readonly passedOver = new Map<string, number>();
 
   constructor(
     private readonly resources: ResourcesService,
@@ -26,6 +28,13 @@ export class WorkerRooms {
     this.workersStale = true;
   }
 
+  /** These workers did not start what they were handed: no new job goes to them for a while. */
+  passOver(workerIds: readonly string[]): void {
+    const until = Date.now() + STALE_HAND_OVERS.passOverMs;
+    for (const id of workerIds) this.passedOver.set(id, until);
+    for (const [id, at] of this.passedOver) if (at <= Date.now()) this.passedOver.delete(id);
+  }
+
   /** At leadership: nothing read before is trusted. */
   markAllStale(): void {
     this.workersStale = true;
@@ -36,13 +45,13 @@ export class WorkerRooms {
   async forPass(): Promise<WorkerRoom[]> {
     if (this.workersStale) await this.refresh();
     if (this.ledger.stale) await this.ledger.rebuild(() => this.placements.allocatedJobs());
-    return roomsOf(this.workers, this.ledger.usage());
+    return this.rooms();
   }
 
   /** The rooms as last read, or null when the workers or the ledger are stale (only a pass reads them again). */
   current(): WorkerRoom[] | null {
     if (this.workersStale || this.ledger.stale) return null;
-    return roomsOf(this.workers, this.ledger.usage());
+    return this.rooms();
   }
 
   async refresh(): Promise<void> {
@@ -53,6 +62,10 @@ export class WorkerRooms {
   /** Workers whose placements stand (active or draining), as last read. */
   liveIds(): Set<string> {
     return liveWorkerIds(this.workers);
+  }
+
+  private rooms(): WorkerRoom[] {
+    return passingOver(roomsOf(this.workers, this.ledger.usage()), this.passedOver, Date.now());
   }
 
   /** Publishes each worker's capacity and bookings as metrics. */

@@ -87,7 +87,7 @@ describe(explainWaiting.name, () => {
     expect(explainWaiting(job('a'), [])).toEqual({ code: 'NO_WORKERS', message: 'no worker is registered' }));
 
   it('says NO_WORKERS when every worker is draining', () =>
-    expect(explainWaiting(job('a'), [worker('w', [1, 1, 1], [0, 0, 0], false)]).message).toBe('0/1 workers accept jobs (draining or stopping)'));
+    expect(explainWaiting(job('a'), [worker('w', [1, 1, 1], [0, 0, 0], false)]).message).toBe('0/1 workers accept jobs (draining, stopping, or passed over for not starting what they were handed)'));
 
   it('counts each dimension a worker lacks', () => {
     const reason = explainWaiting(job('a', 4, 1024), [worker('w1', [2, 8, 4096], [2, 1, 128]), worker('w2', [4, 8, 4096], [1, 6, 3500])]);

@@ -89,7 +89,7 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
   if (accepting.length === 0) {
     return {
       code: WAITING.NO_WORKERS,
-      message: workers.length === 0 ? 'no worker is registered' : `0/${workers.length} workers accept jobs (draining or stopping)`,
+      message: workers.length === 0 ? 'no worker is registered' : `0/${workers.length} workers accept jobs (draining, stopping, or passed over for not starting what they were handed)`,
     };
   }
   const lacking = { slots: 0, cpu_units: 0, memory_mb: 0 };

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+
+/**
+ * A worker that heartbeats (PostgreSQL) but never starts what it is handed (its link to Redis is down):
+ * after a few hand-overs its placements are taken back and placed on another worker (DESIGN §4:
+ * placed but not started after a grace period, placed again). Two workers are rows here, kept alive by
+ * the test's heartbeats; nothing consumes their queues, so only the scheduler's choice is observed.
+ */
+
+let space: TestSpace;
+let app: TestApp;
+let client: pg.Client;
+let heartbeat: NodeJS.Timeout;
+
+beforeAll(async () => {
+  space = await createTestSpace('stale_hand_over');
+  app = await startTestApp(space, { ROLE: 'api' });
+  client = new pg.Client({ connectionString: space.databaseUrl });
+  await client.connect();
+  await client.query(
+    `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb)
+     VALUES ('w-a', 'test', 1, 'active', 4, 8, 4096), ('w-b', 'test', 2, 'active', 4, 8, 4096)`,
+  );
+  heartbeat = setInterval(() => void client.query(`UPDATE workers SET last_heartbeat_at = now()`).catch(() => undefined), 1_000);
+});
+
+afterAll(async () => {
+  clearInterval(heartbeat);
+  await client?.end();
+  await app?.close();
+});
+
+const placement = async (id: string) =>
+  (await client.query(`SELECT worker_id, allocated FROM jobs WHERE id = $1`, [id])).rows[0] as { worker_id: string | null; allocated: boolean };
+
+describe('a placement its live worker never starts', () => {
+  it('is taken back after a few hand-overs and placed on another worker', async () => {
+    const job = await app.submit({ type: 'noop' });
+    await expectEventually(async () => expect(await placement(job.id)).toEqual({ worker_id: 'w-a', allocated: true }), { timeoutMs: 10_000 });
+    // Handed over again every 5 s; taken back after the third hand-over, and w-a passed over for 30 s.
+    await expectEventually(async () => expect(await placement(job.id)).toEqual({ worker_id: 'w-b', allocated: true }), { timeoutMs: 45_000, intervalMs: 500 });
+    expect((await app.getJob(job.id)).status).toBe('ready');
+  }, 60_000);
+});
