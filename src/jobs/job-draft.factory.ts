@@ -26,7 +26,7 @@ export class JobDraftFactory {
    * `dto` may carry `run_at` / `delay_ms` (validated by their decorators): the draft is then pending
    * until that instant when it has no dependency (the caller re-applies the first state when it has).
    */
-  draft(dto: JobFieldsDto & { run_at?: string; delay_ms?: number }, dependencyCount: number, at = '', now = new Date()): NewJob {
+  draft(dto: JobFieldsDto & { run_at?: string | null; delay_ms?: number }, dependencyCount: number, at = '', now = new Date()): NewJob {
     const payload = dto.payload ?? {};
     const payloadPath = at ? `${at}.payload` : 'payload';
     const tooDeep = findJsonProblem(payload, MAX_PAYLOAD_DEPTH, payloadPath);

@@ -60,7 +60,7 @@ describe('requests that answered 5xx before', () => {
   });
 
   it.each([
-    ['POST', '/jobs', '{"type":"noop","run_at":null}', 'run_at'],
+    ['POST', '/jobs', '{"type":"noop","idempotency_key":null}', 'idempotency_key'],
     ['POST', '/jobs/batch', '{"jobs":[{"ref":"a","type":"noop"},{"type":"noop","depends_on":null}]}', 'jobs[1].depends_on'],
     ['POST', '/jobs/bulk/cancel', '{"ids":null}', 'ids'],
     ['POST', '/jobs/bulk/retry', '{"filter":null}', 'filter'],
@@ -70,6 +70,18 @@ describe('requests that answered 5xx before', () => {
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field, message: `${field} must not be null: leave it out, or give a value` }] });
     expect(await countRows()).toEqual(before);
+  });
+
+  it('takes a null run_at and concurrency_key (typed "or null" in the job model) as none, in a submit and in a batch', async () => {
+    const single = await app.request('POST', '/jobs', '{"type":"noop","run_at":null,"concurrency_key":null}', { 'content-type': 'application/json' });
+    expect(single.status).toBe(201);
+    expect(single.body).toMatchObject({ run_at: null, concurrency_key: null });
+    const delayed = await app.request('POST', '/jobs', '{"type":"noop","run_at":null,"delay_ms":600000}', { 'content-type': 'application/json' });
+    expect(delayed.status).toBe(201);
+    expect(delayed.body).toMatchObject({ status: 'pending', waiting_reason: { code: 'SCHEDULED' } });
+    const batch = await app.request('POST', '/jobs/batch', '{"jobs":[{"type":"noop","run_at":null,"concurrency_key":null}]}', { 'content-type': 'application/json' });
+    expect(batch.status).toBe(201);
+    expect(batch.body.items[0]).toMatchObject({ run_at: null, concurrency_key: null });
   });
 
   it('still takes a null that lifts a queue limit', async () => {

@@ -88,8 +88,8 @@ export function delayProblem(delayMs: number, now: Date): string | null {
  * When a job may start at the earliest, from a submit's `run_at` or `delay_ms` (already validated),
  * or null when it gave neither.
  */
-export function resolveRunAt(timing: { run_at?: string; delay_ms?: number }, now: Date): Date | null {
-  if (timing.run_at !== undefined) {
+export function resolveRunAt(timing: { run_at?: string | null; delay_ms?: number }, now: Date): Date | null {
+  if (timing.run_at != null) {
     const parsed = parseZonedInstant(timing.run_at);
     if ('problem' in parsed) throw new Error(`run_at was not validated: ${parsed.problem}`);
     return parsed.at;

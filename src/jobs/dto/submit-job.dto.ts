@@ -8,6 +8,7 @@ import {
   IsInt,
   IsNumber,
   IsObject,
+  IsOptional,
   IsString,
   IsUUID,
   Length,
@@ -92,8 +93,9 @@ export class JobFieldsDto {
     example: 'customer-42',
     description: "Groups jobs for the queue's per-key concurrency limit and for fair turns between keys (e.g. a tenant or customer id).",
   })
-  @Omittable() @IsString() @Length(1, 200, { message: 'concurrency_key must be 1-200 characters' })
-  concurrency_key?: string;
+  // "string or null" (DESIGN §2): null is no key, as if left out.
+  @IsOptional() @IsString() @Length(1, 200, { message: 'concurrency_key must be 1-200 characters' })
+  concurrency_key?: string | null;
 }
 
 /** `run_at`: a zoned ISO-8601 instant at most MAX_YEARS_AHEAD years ahead (DESIGN §10). */
@@ -112,9 +114,9 @@ const IsDelay = () =>
     name: 'isDelay',
     validator: {
       validate: (value: unknown, args?: ValidationArguments) =>
-        (args?.object as { run_at?: unknown }).run_at === undefined && (typeof value !== 'number' || delayProblem(value, new Date()) === null),
+        (args?.object as { run_at?: unknown }).run_at == null && (typeof value !== 'number' || delayProblem(value, new Date()) === null),
       defaultMessage: (args?: ValidationArguments) =>
-        (args?.object as { run_at?: unknown }).run_at !== undefined
+        (args?.object as { run_at?: unknown }).run_at != null
           ? `${args?.property} cannot be given together with run_at: give one of them`
           : `${args?.property} ${delayProblem(args?.value as number, new Date())}`,
     },
@@ -130,8 +132,9 @@ export class TimedJobFieldsDto extends JobFieldsDto {
       `When the job may start at the earliest: ISO-8601 with Z or an offset (a time without a zone is refused). ` +
       `A past instant means as soon as possible; at most ${MAX_YEARS_AHEAD} years ahead. Not together with delay_ms.`,
   })
-  @Omittable() @IsString() @IsRunAt()
-  run_at?: string;
+  // "ISO-8601 or null" (DESIGN §2): null is no delay, as if left out.
+  @IsOptional() @IsString() @IsRunAt()
+  run_at?: string | null;
 
   @ApiPropertyOptional({
     type: 'integer',
