@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyReply } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { createAppLogger, type AppLogger } from './common/logging/app-logger.js';
@@ -11,6 +12,7 @@ import { installJsonBodyParser } from './common/http/json-body-parser.js';
 import { setupOpenApi } from './common/http/openapi.js';
 import { RequestValidationPipe } from './common/http/request-validation.js';
 import { cacheValidationMetadata } from './common/http/validation-metadata-cache.js';
+import { BAD_HTTP_REQUEST } from './common/domain/error-codes.js';
 import type { AppConfig } from './config/app-config.js';
 import { deploymentOf } from './config/deployment.js';
 import { JOB_EVENTS } from './events/job-event-bus.js';
@@ -64,6 +66,13 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1_000_000 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // A URL the router cannot decode (a bad percent-escape): the error shape, not Fastify's own code.
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
+      void reply
+        .code(400)
+        .type('application/json; charset=utf-8')
+        .send({ statusCode: 400, error: 'Bad Request', code: BAD_HTTP_REQUEST, message: `the URL cannot be read (${error.message}): percent-encode it (%XX with two hex digits)` });
+    },
     ...httpServerOptions(config),
   });
   // bodyParser: false: the one body parser is installJsonBodyParser's (no form or text bodies).

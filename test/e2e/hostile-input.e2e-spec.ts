@@ -194,6 +194,13 @@ describe('POST /jobs/batch: size before content', () => {
 
 describe('the error shape: every error has a code', () => {
   // A missing type alone: error-bodies.e2e-spec.ts ("type is required" once, with per-field details).
+  it('a URL with a bad percent-escape: 400 BAD_HTTP_REQUEST, not the framework\'s own code', async () => {
+    const response = await app.request('PUT', '/schedules/a%ZZb', { cron: '@daily', job: { type: 'noop' } });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ statusCode: 400, code: 'BAD_HTTP_REQUEST' });
+    expect(JSON.stringify(response.body)).not.toContain('FST_');
+  });
+
   it('lists every bad field, one message each, with the type check alone for a wrong type', async () => {
     const response = await app.post('/jobs', { type: 5, priority: 'urgent', resource_requirements: { cpu_units: 0 } });
     expect(response.status).toBe(400);
