@@ -47,6 +47,8 @@ export class PlacementPass implements ReleasedStarter {
   private scheduled = false;
   private lastReasonsAt = 0;
   private lastBeyondRead = 0;
+  /** The last pass read a full window and left some of what it read waiting (readReady looks behind such a window). */
+  private windowLeftJobs = false;
   /** The jobs the last look behind a full window found (readReady): starving, able to start now, or without a reason. */
   private beyond: ReadyJob[] = [];
   /** The last read that found jobs found a keyed one (readsFairAtOnce). */
@@ -202,6 +204,7 @@ export class PlacementPass implements ReleasedStarter {
     this.served(plan.placements.filter((p) => placedIds.has(p.jobId)).map((p) => p.jobId), ready); // in the plan's order
     const placed = placedIds.size;
     this.drained = drainedAfter(read, placed, SCHEDULER_TIMING.passWindow);
+    this.windowLeftJobs = read === SCHEDULER_TIMING.passWindow && placed < ready.length;
 
     if (reasonsDue) {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));
@@ -235,12 +238,16 @@ export class PlacementPass implements ReleasedStarter {
     if (Date.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
       this.lastBeyondRead = Date.now();
       const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000));
-      const behind = await this.placements.behindWindow({
-        ...BEHIND_LOOK,
-        excluded: ready.map((j) => j.id),
-        room: largestRoom(rooms),
-        unexplainedSince: new Date(Date.now() - SCHEDULER_TIMING.reasonRefreshMs),
-      });
+      // Only behind a window that left jobs waiting: one whose jobs were all placed is followed by a pass
+      // over the next window at once.
+      const behind = this.windowLeftJobs
+        ? await this.placements.behindWindow({
+            ...BEHIND_LOOK,
+            excluded: ready.map((j) => j.id),
+            room: largestRoom(rooms),
+            unexplainedSince: new Date(Date.now() - SCHEDULER_TIMING.reasonRefreshMs),
+          })
+        : [];
       this.beyond = [...starving, ...behind];
     }
     return { ready: this.beyond.length === 0 ? ready : withBeyond(ready, this.beyond, leftOut(held)), read: ready.length };
