@@ -61,9 +61,11 @@ export class ScheduleFiring {
     const skipped = new Map<Reason, number>();
     let claimed = 0;
     await this.schedules.transaction(async (tx) => {
-      const locked = await this.schedules.claimDue(new Date(), limit, tx);
+      const { schedules: locked, transactionStart } = await this.schedules.claimDue(new Date(), limit, tx);
       claimed = locked.length;
-      const now = new Date();
+      // The clock of the jobs' created_at (their transaction's start): a tick is missed when its job is
+      // created more than MISSED_AFTER_MS after it, whatever the claim took on a busy machine.
+      const now = transactionStart ?? new Date();
       const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now));
       // The previous job of each schedule whose policy looks at it.
       const previousIds = passes

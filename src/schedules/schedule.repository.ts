@@ -141,16 +141,17 @@ export class ScheduleRepository {
    * Claims up to `limit` schedules with a tick due at `now`, earliest first, locked until the transaction
    * ends (schedules_next_fire_idx). SKIP LOCKED: schedules another firing transaction (or a change
    * through the API) holds are left to it, so concurrent claimers split the due set without waiting and
-   * never deadlock; one left behind is claimed by the next round or sweep.
+   * never deadlock; one left behind is claimed by the next round or sweep. Also returns the
+   * transaction's start (`now()`), the created_at of the jobs it will insert.
    */
-  async claimDue(now: Date, limit: number, tx: EntityManager): Promise<Schedule[]> {
-    const rows = await this.sql.query(
-      `SELECT ${COLUMNS} FROM schedules WHERE next_fire_at IS NOT NULL AND next_fire_at <= $1
+  async claimDue(now: Date, limit: number, tx: EntityManager): Promise<{ schedules: Schedule[]; transactionStart: Date | null }> {
+    const rows: Array<Record<string, unknown>> = await this.sql.query(
+      `SELECT ${COLUMNS}, now() AS transaction_start FROM schedules WHERE next_fire_at IS NOT NULL AND next_fire_at <= $1
        ORDER BY next_fire_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [now, limit],
       tx,
     );
-    return rows.map(rowToSchedule);
+    return { schedules: rows.map(rowToSchedule), transactionStart: rows.length > 0 ? (rows[0]!.transaction_start as Date) : null };
   }
 
   /** recordFires for many schedules in one statement. */

@@ -406,7 +406,8 @@ describe('catch-up after the service was stopped across ticks', () => {
     // The new leader's first round (all three are handled in it): ticks more than 2 s older were missed.
     const firstRound = Math.min(...[...none, ...latest, ...all].map((j) => Date.parse(j.created_at)).filter((t) => t > stoppedAt));
     const outage = (jobs: any[]) => jobs.filter((j) => Date.parse(j.scheduled_for) > stoppedAt + 1000 && Date.parse(j.scheduled_for) < firstRound - 2010);
-    // A missed tick's job is created more than 2 s after its tick; an on-time one within 2 s (10 ms: BEGIN to the clock read).
+    // A missed tick's job is created more than 2 s after its tick (the leader judges by its transaction's start, the
+    // jobs' created_at); an on-time one within 2 s (10 ms: created_at is kept to the millisecond).
     const caughtUp = (jobs: any[]) => jobs.filter((j) => lateMs(j) > 1990);
 
     expect(outage(none)).toHaveLength(0);
