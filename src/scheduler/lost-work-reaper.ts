@@ -8,7 +8,7 @@ import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { splitStale, STALE_HAND_OVERS, StaleHandOvers } from './domain/scheduling.js';
+import { splitStale, STALE_HAND_OVERS, StaleHandOvers } from './domain/stale-placements.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /**

@@ -6,7 +6,8 @@ import type { Worker } from '../resources/entities/worker.entity.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { pairKey } from './domain/flow-control.js';
-import { liveWorkerIds, passingOver, roomsOf, STALE_HAND_OVERS } from './domain/scheduling.js';
+import { liveWorkerIds, roomsOf } from './domain/scheduling.js';
+import { passingOver, STALE_HAND_OVERS } from './domain/stale-placements.js';
 
 /** Owns the leader's view of the workers: the live workers and its allocation ledger (what each has booked). */
 @Injectable()

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { SCHEDULER_TIMING } from '../../src/scheduler/scheduler-timing.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /**
@@ -13,8 +14,11 @@ let space: TestSpace;
 let app: TestApp;
 let client: pg.Client;
 let heartbeat: NodeJS.Timeout;
+const timing = SCHEDULER_TIMING as { placementGraceMs: number };
+const graceMs = timing.placementGraceMs;
 
 beforeAll(async () => {
+  timing.placementGraceMs = 1_000; // hand over again every second, not every 5 s: the same path, sooner
   space = await createTestSpace('stale_hand_over');
   app = await startTestApp(space, { ROLE: 'api' });
   client = new pg.Client({ connectionString: space.databaseUrl });
@@ -30,6 +34,7 @@ afterAll(async () => {
   clearInterval(heartbeat);
   await client?.end();
   await app?.close();
+  timing.placementGraceMs = graceMs;
 });
 
 const placement = async (id: string) =>
@@ -39,8 +44,8 @@ describe('a placement its live worker never starts', () => {
   it('is taken back after a few hand-overs and placed on another worker', async () => {
     const job = await app.submit({ type: 'noop' });
     await expectEventually(async () => expect(await placement(job.id)).toEqual({ worker_id: 'w-a', allocated: true }), { timeoutMs: 10_000 });
-    // Handed over again every 5 s; taken back after the third hand-over, and w-a passed over for 30 s.
-    await expectEventually(async () => expect(await placement(job.id)).toEqual({ worker_id: 'w-b', allocated: true }), { timeoutMs: 45_000, intervalMs: 500 });
+    // Handed over again every grace period; taken back after the third hand-over, and w-a passed over for 30 s.
+    await expectEventually(async () => expect(await placement(job.id)).toEqual({ worker_id: 'w-b', allocated: true }), { timeoutMs: 15_000, intervalMs: 250 });
     expect((await app.getJob(job.id)).status).toBe('ready');
-  }, 60_000);
+  }, 30_000);
 });

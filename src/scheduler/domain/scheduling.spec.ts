@@ -28,10 +28,6 @@ import {
   rateTimerKept,
   roomsOf,
   signalEffects,
-  passingOver,
-  splitStale,
-  StaleHandOvers,
-  STALE_HAND_OVERS,
   type ReadyRow,
 } from './scheduling.js';
 import { backlogAfter, fairOrder, keyedSeenAfter, leftOut, readsFairAtOnce, readsHeadFirst } from './ready-read.js';
@@ -371,44 +367,5 @@ describe('timer arming', () => {
   it('the rate timer wakes just after the start is allowed', () => {
     expect(rateTimerDelay(1_500, 1_000)).toBe(501);
     expect(rateTimerDelay(500, 1_000)).toBe(1);
-  });
-});
-
-describe(splitStale.name, () => {
-  it('hands placements on live workers over again, and takes back those whose worker is gone', () => {
-    const stale = [
-      { id: 'a', workerId: 'live', attempts: 0 },
-      { id: 'b', workerId: 'gone', attempts: 1 },
-      { id: 'c', workerId: 'live', attempts: 2 },
-    ];
-    const { again, orphaned } = splitStale(stale, new Set(['live']));
-    expect(again.map((s) => s.id)).toEqual(['a', 'c']);
-    expect(orphaned).toEqual(['b']);
-  });
-});
-
-describe(StaleHandOvers.name, () => {
-  const placement = (id: string, attempts = 0) => ({ id, workerId: 'w', attempts });
-
-  it(`hands a placement over ${STALE_HAND_OVERS.max} times, then takes it back`, () => {
-    const counts = new StaleHandOvers();
-    for (let i = 0; i < STALE_HAND_OVERS.max; i++) expect(counts.sort([placement('a')], 1_000 * i, 20_000)).toEqual({ again: [placement('a')], takeBack: [] });
-    expect(counts.sort([placement('a')], 10_000, 20_000)).toEqual({ again: [], takeBack: [placement('a')] });
-    expect(counts.sort([placement('a')], 11_000, 20_000)).toEqual({ again: [placement('a')], takeBack: [] }); // placed again: counted afresh
-  });
-
-  it('counts each attempt on its own, and forgets a placement not seen for forgetMs', () => {
-    const counts = new StaleHandOvers();
-    for (let i = 0; i < STALE_HAND_OVERS.max; i++) counts.sort([placement('a', 0)], i, 20_000);
-    expect(counts.sort([placement('a', 1)], 10, 20_000).takeBack).toEqual([]);
-    expect(counts.sort([placement('a', 0)], 30_000, 20_000).takeBack).toEqual([]);
-  });
-});
-
-describe(passingOver.name, () => {
-  it('makes the rooms of workers passed over not accept jobs until then', () => {
-    const rooms = roomsOf([worker('a', 'active'), worker('b', 'active')], new Map());
-    expect(passingOver(rooms, new Map([['a', 5_000]]), 4_000).map((r) => r.accepting)).toEqual([false, true]);
-    expect(passingOver(rooms, new Map([['a', 5_000]]), 5_000).map((r) => r.accepting)).toEqual([true, true]);
   });
 });

@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Worker } from '../../resources/entities/worker.entity.js';
+import { roomsOf } from './scheduling.js';
+import { passingOver, splitStale, STALE_HAND_OVERS, StaleHandOvers } from './stale-placements.js';
+
+const worker = (id: string, status: Worker['status'], slots = 4): Worker =>
+  ({ id, status, maxConcurrentJobs: slots, maxCpuUnits: 8, maxMemoryMb: 4096 }) as Worker;
+
+describe(splitStale.name, () => {
+  it('hands placements on live workers over again, and takes back those whose worker is gone', () => {
+    const stale = [
+      { id: 'a', workerId: 'live', attempts: 0 },
+      { id: 'b', workerId: 'gone', attempts: 1 },
+      { id: 'c', workerId: 'live', attempts: 2 },
+    ];
+    const { again, orphaned } = splitStale(stale, new Set(['live']));
+    expect(again.map((s) => s.id)).toEqual(['a', 'c']);
+    expect(orphaned).toEqual(['b']);
+  });
+});
+
+describe(StaleHandOvers.name, () => {
+  const placement = (id: string, attempts = 0) => ({ id, workerId: 'w', attempts });
+
+  it(`hands a placement over ${STALE_HAND_OVERS.max} times, then takes it back`, () => {
+    const counts = new StaleHandOvers();
+    for (let i = 0; i < STALE_HAND_OVERS.max; i++) expect(counts.sort([placement('a')], 1_000 * i, 20_000)).toEqual({ again: [placement('a')], takeBack: [] });
+    expect(counts.sort([placement('a')], 10_000, 20_000)).toEqual({ again: [], takeBack: [placement('a')] });
+    expect(counts.sort([placement('a')], 11_000, 20_000)).toEqual({ again: [placement('a')], takeBack: [] }); // placed again: counted afresh
+  });
+
+  it('counts each attempt on its own, and forgets a placement not seen for forgetMs', () => {
+    const counts = new StaleHandOvers();
+    for (let i = 0; i < STALE_HAND_OVERS.max; i++) counts.sort([placement('a', 0)], i, 20_000);
+    expect(counts.sort([placement('a', 1)], 10, 20_000).takeBack).toEqual([]);
+    expect(counts.sort([placement('a', 0)], 30_000, 20_000).takeBack).toEqual([]);
+  });
+});
+
+describe(passingOver.name, () => {
+  it('makes the rooms of workers passed over not accept jobs until then', () => {
+    const rooms = roomsOf([worker('a', 'active'), worker('b', 'active')], new Map());
+    expect(passingOver(rooms, new Map([['a', 5_000]]), 4_000).map((r) => r.accepting)).toEqual([false, true]);
+    expect(passingOver(rooms, new Map([['a', 5_000]]), 5_000).map((r) => r.accepting)).toEqual([true, true]);
+  });
+});

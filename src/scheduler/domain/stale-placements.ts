@@ -1,0 +1,52 @@
+import type { WorkerRoom } from '../../resources/domain/placement.js';
+
+/**
+ * How many times a placement not started is handed to its worker before it is taken back instead, and
+ * how long (ms) placement then passes that worker over: a worker can keep its heartbeat (PostgreSQL)
+ * while it cannot reach its queue (Redis), and would otherwise hold the jobs placed on it for as long.
+ */
+export const STALE_HAND_OVERS = { max: 3, passOverMs: 30_000 } as const;
+
+/**
+ * Counts the hand-overs of each placement not started, by job and attempt (the leader's memory: a new
+ * leader counts afresh). A count not seen for `forgetMs` is forgotten (the job started, or went).
+ */
+export class StaleHandOvers {
+  private readonly counts = new Map<string, { handedOver: number; seen: number }>();
+
+  /** Of the stale placements on live workers: those to hand over again, and those handed over `max` times already, to take back. */
+  sort<T extends { id: string; attempts: number }>(stale: readonly T[], now: number, forgetMs: number): { again: T[]; takeBack: T[] } {
+    for (const [key, count] of this.counts) if (now - count.seen > forgetMs) this.counts.delete(key);
+    const again: T[] = [];
+    const takeBack: T[] = [];
+    for (const placement of stale) {
+      const key = `${placement.id}:${placement.attempts}`;
+      const count = this.counts.get(key) ?? { handedOver: 0, seen: now };
+      count.seen = now;
+      if (count.handedOver >= STALE_HAND_OVERS.max) {
+        this.counts.delete(key);
+        takeBack.push(placement);
+      } else {
+        count.handedOver += 1;
+        this.counts.set(key, count);
+        again.push(placement);
+      }
+    }
+    return { again, takeBack };
+  }
+}
+
+/** The rooms of workers being passed over (`until`: worker id -> ms) do not accept jobs until then. */
+export const passingOver = (rooms: WorkerRoom[], until: ReadonlyMap<string, number>, now: number): WorkerRoom[] =>
+  until.size === 0 ? rooms : rooms.map((room) => ((until.get(room.id) ?? 0) > now ? { ...room, accepting: false } : room));
+
+/**
+ * Placements a worker has not started in time: handed over again when their worker is live, taken
+ * back when it is not.
+ */
+export function splitStale<T extends { id: string; workerId: string }>(stale: readonly T[], live: ReadonlySet<string>): { again: T[]; orphaned: string[] } {
+  return {
+    again: stale.filter((s) => live.has(s.workerId)),
+    orphaned: stale.filter((s) => !live.has(s.workerId)).map((s) => s.id),
+  };
+}
