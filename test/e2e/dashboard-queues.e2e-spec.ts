@@ -122,7 +122,8 @@ describe('the overview throughput chart', () => {
     const finished = (history.body.items as Array<{ completed: number; failed: number }>).reduce((sum, b) => sum + b.completed + b.failed, 0);
     expect(finished).toBeGreaterThanOrEqual(40);
     const { page, problems } = await open('/ui/');
-    await page.getByTestId('throughput-span').filter({ hasText: 'last 5 min' }).waitFor();
+    // The words read "last 5 min" while the history loads too: wait until it is shown.
+    await page.locator('[data-testid="throughput-span"][data-history="shown"]').filter({ hasText: 'last 5 min' }).waitFor();
     expect(Number(await page.getByTestId('throughput-total').textContent())).toBe(finished);
     expect(await page.locator('.throughput-plot').getAttribute('aria-label')).toMatch(new RegExp(`peak [1-9]\\d* a second; ${finished} in all\\.$`));
     expect(problems).toEqual([]);

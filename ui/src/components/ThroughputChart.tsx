@@ -113,7 +113,7 @@ export function ThroughputChart() {
             </svg>
             Failed or timed out: <strong>{figures.failed}</strong>/s
           </li>
-          <li className="muted" data-testid="throughput-span">
+          <li className="muted" data-testid="throughput-span" data-history={history} aria-busy={history === 'loading'}>
             Peak: {figures.peak}/s · <span data-testid="throughput-total">{figures.total}</span> in the {history === 'none' ? `time since this page opened (up to ${WINDOW_SECONDS / 60} min)` : `last ${WINDOW_SECONDS / 60} min`}
           </li>
         </ul>
