@@ -79,7 +79,7 @@ export class ScheduleRepository {
    * Creates the schedule named `f.name`, or sets every writable field of the existing one (its id,
    * counters and history stay): one statement, so two concurrent PUTs of a new name cannot both insert.
    */
-  async upsert(id: string, f: ScheduleFields): Promise<{ schedule: Schedule; created: boolean }> {
+  async upsert(id: string, f: ScheduleFields, tx?: EntityManager): Promise<{ schedule: Schedule; created: boolean }> {
     const rows = await this.sql.query(
       `INSERT INTO schedules AS s (id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)
@@ -89,6 +89,7 @@ export class ScheduleRepository {
          next_fire_at = EXCLUDED.next_fire_at, updated_at = now()
        RETURNING ${COLUMNS}, (xmax = 0) AS created`,
       [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt],
+      tx,
     );
     return { schedule: rowToSchedule(rows[0]!), created: rows[0]!.created as boolean };
   }

@@ -61,12 +61,17 @@ export class SchedulesService {
     if (dto.name !== undefined && dto.name !== name) {
       throw new ValidationFailedError([{ field: 'name', message: `name "${dto.name}" differs from the name in the path ("${name}"); leave it out or make them equal` }]);
     }
-    const existing = await this.schedules.find(name);
-    const same = existing && existing.name === name ? existing : null;
-    const fields = this.fields({ ...dto, name }, countFrom(same, new Date()));
-    // Same timing: keep the cursor, so a replace made just as a tick falls due does not lose it.
-    if (same && sameTiming(same, fields)) fields.nextFireAt = same.nextFireAt;
-    const result = await this.schedules.upsert(uuidv7(), fields);
+    // Read under FOR UPDATE and written in the same transaction, as PATCH does: a tick fired between an
+    // unlocked read and the write would otherwise be handed its own tick again (the cursor kept below
+    // is the one read), and its overlap rule would cancel or skip against the tick's own job.
+    const result = await this.schedules.transaction(async (tx) => {
+      const existing = await this.schedules.find(name, tx, true);
+      const same = existing && existing.name === name ? existing : null;
+      const fields = this.fields({ ...dto, name }, countFrom(same, new Date()));
+      // Same timing: keep the cursor, so a replace made just as a tick falls due does not lose it.
+      if (same && sameTiming(same, fields)) fields.nextFireAt = same.nextFireAt;
+      return this.schedules.upsert(uuidv7(), fields, tx);
+    });
     this.announce(result.created ? 'schedule_created' : 'schedule_updated', result.schedule);
     return result;
   }

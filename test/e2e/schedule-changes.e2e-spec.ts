@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import pg from 'pg';
+import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /** A change of a schedule's timing made just as one of its ticks falls due (DESIGN §11: exactly once per tick). */
 
 let app: TestApp;
+let space: TestSpace;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  app = await startTestApp(await createTestSpace('schedule_changes'), { WORKER_ID: 'schedule-changes' });
+  space = await createTestSpace('schedule_changes');
+  app = await startTestApp(space, { WORKER_ID: 'schedule-changes' });
 });
 
 afterAll(async () => {
@@ -43,4 +46,34 @@ describe('changing the timing as a tick falls due', () => {
     const schedule = (await app.get(`/schedules/${id}`)).body;
     expect(schedule.skip_count).toBe(0);
   }, 30_000);
+});
+
+describe('a PUT that lands while its schedule fires', () => {
+  it('keeps the cursor the firing advanced (the firing holds the row; the PUT reads it after)', async () => {
+    const name = `put-at-fire-${Date.now().toString(36)}`;
+    const body = { cron: '0 0 9 1 1 *', timezone: 'UTC', job: { type: 'noop' }, overlap_policy: 'cancel_previous' };
+    const created = await app.request('PUT', `/schedules/${name}`, body);
+    expect(created.status).toBe(201);
+    const before = Date.parse(created.body.next_fire_at as string);
+    const advanced = new Date(before + 365 * 24 * 3600 * 1000).toISOString();
+    // Stands in for the leader's firing transaction: it holds the row, then moves the cursor on.
+    const firing = new pg.Client({ connectionString: space.databaseUrl });
+    await firing.connect();
+    try {
+      await firing.query('BEGIN');
+      await firing.query('SELECT id FROM schedules WHERE name = $1 FOR UPDATE', [name]);
+      const put = app.request('PUT', `/schedules/${name}`, { ...body, job: { type: 'noop', priority: 'high' } });
+      await sleep(300);
+      await firing.query('UPDATE schedules SET next_fire_at = $2 WHERE name = $1', [name, advanced]);
+      await firing.query('COMMIT');
+      const replaced = await put;
+      expect(replaced.status).toBe(200);
+      // Before: the PUT wrote back the cursor it had read before the firing, and the tick was handed out again.
+      expect(replaced.body.next_fire_at).toBe(advanced);
+      expect(replaced.body.job.priority).toBe('high');
+      expect((await app.get(`/schedules/${name}`)).body.next_fire_at).toBe(advanced);
+    } finally {
+      await firing.end();
+    }
+  }, 20_000);
 });
