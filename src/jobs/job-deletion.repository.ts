@@ -52,16 +52,23 @@ export class JobDeletionRepository {
   /**
    * Deletes up to `limit` finished jobs past their retention (`completed` ones that completed before
    * `completedBefore`, the others that ended before `failedBefore`; null = kept forever) that no
-   * job depends on but completed ones, with their log rows and edges, skipping rows others hold. One statement,
-   * so one round trip and one short transaction a batch. Reads jobs_status_created_idx per status:
-   * completed_at is never before created_at, so only jobs created before the cut-off are looked at.
+   * job depends on but completed ones, with their log rows and edges, skipping rows others hold.
+   * Reads jobs_status_created_idx per status: completed_at is never before created_at, so only jobs
+   * created before the cut-off are looked at.
+   *
+   * Two statements in one short transaction: the first locks the candidates, the second checks their
+   * dependents again and deletes. A submit that depends on a job share-locks it first; one that
+   * committed after the first statement's snapshot but before its lock left no trace that snapshot can
+   * see (a lock changes no row version), so the check is made again by a statement that starts after
+   * the locks are held: it sees every such edge, and no new one can come until the delete commits.
    */
   async deleteExpired(completedBefore: Date | null, failedBefore: Date | null, limit: number): Promise<Array<{ type: string }>> {
-    const rows: Array<{ type: string }> = await this.sql.query(
-      `WITH cut(status, before) AS (
-         SELECT s::job_status, CASE WHEN s = 'completed' THEN $1::timestamptz ELSE $2::timestamptz END
-         FROM unnest(ARRAY[${FINISHED_LIST}]) AS s
-       ), victims AS (
+    return this.sql.transaction(async (tx) => {
+      const locked: Array<{ id: string }> = await this.sql.query(
+        `WITH cut(status, before) AS (
+           SELECT s::job_status, CASE WHEN s = 'completed' THEN $1::timestamptz ELSE $2::timestamptz END
+           FROM unnest(ARRAY[${FINISHED_LIST}]) AS s
+         )
          SELECT j.id FROM cut CROSS JOIN LATERAL (
            SELECT j.id FROM jobs j
            WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
@@ -71,13 +78,23 @@ export class JobDeletionRepository {
            FOR UPDATE OF j SKIP LOCKED
          ) j
          WHERE cut.before IS NOT NULL
-         LIMIT $3
-       ), ids(ids) AS (SELECT ARRAY(SELECT id FROM victims)),
-       logs AS (DELETE FROM job_logs WHERE job_id = ANY((SELECT ids FROM ids)::uuid[])),
-       edges AS (DELETE FROM job_dependencies WHERE job_id = ANY((SELECT ids FROM ids)::uuid[]) OR depends_on_id = ANY((SELECT ids FROM ids)::uuid[]))
-       DELETE FROM jobs WHERE id = ANY((SELECT ids FROM ids)::uuid[]) RETURNING type`,
-      [completedBefore, failedBefore, limit],
-    );
-    return rows;
+         LIMIT $3`,
+        [completedBefore, failedBefore, limit],
+        tx,
+      );
+      if (locked.length === 0) return [];
+      return this.sql.query(
+        `WITH ids(ids) AS (
+           SELECT ARRAY(SELECT j.id FROM jobs j WHERE j.id = ANY($1::uuid[])
+             AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
+                             WHERE d.depends_on_id = j.id AND u.status <> 'completed'))
+         ),
+         logs AS (DELETE FROM job_logs WHERE job_id = ANY((SELECT ids FROM ids)::uuid[])),
+         edges AS (DELETE FROM job_dependencies WHERE job_id = ANY((SELECT ids FROM ids)::uuid[]) OR depends_on_id = ANY((SELECT ids FROM ids)::uuid[]))
+         DELETE FROM jobs WHERE id = ANY((SELECT ids FROM ids)::uuid[]) RETURNING type`,
+        [locked.map((r) => r.id)],
+        tx,
+      );
+    });
   }
 }
