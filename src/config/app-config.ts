@@ -34,6 +34,8 @@ export class AppConfig {
   dbPoolSize!: number;
   /** Longest wait for a pooled PostgreSQL connection (connect or acquire). */
   dbConnectTimeoutMs!: number;
+  /** PostgreSQL ends a session idle inside a transaction this long (0 = never). */
+  dbIdleInTransactionTimeoutMs!: number;
   /** Set by the runtime, never from the environment: PostgreSQL is PGlite inside this process (DESIGN §9). */
   databaseEmbedded?: boolean;
   /** The background check of PostgreSQL and Redis behind /health and request admission. */

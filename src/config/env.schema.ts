@@ -188,6 +188,13 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   DB_CONNECT_TIMEOUT_MS = 3000;
 
+  /**
+   * PostgreSQL ends a session of the service left idle inside a transaction this long (its
+   * idle_in_transaction_session_timeout; 0 = never): a process frozen mid-transaction stops holding its row locks.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10000;
+
   /** How often the API checks that PostgreSQL and Redis answer (the state /health and request admission read). */
   @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
   HEALTH_PROBE_INTERVAL_MS = 500;

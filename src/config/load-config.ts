@@ -96,6 +96,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     maxDependenciesPerJob: e.MAX_DEPENDENCIES_PER_JOB,
     dbPoolSize: e.DB_POOL_SIZE,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbIdleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
     healthProbe: {
       intervalMs: e.HEALTH_PROBE_INTERVAL_MS,
       // The embedded database (no DATABASE_URL) runs in this process, one statement at a time: a slow

@@ -31,7 +31,13 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
       connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs,
       // JIT compilation off: the statements here are short, and a mis-estimated one (a recursive walk
       // is estimated at millions of rows) paid 100-300 ms of compiling for a few ms of work.
-      ...(config.databaseEmbedded ? { verify: resetSharedSession } : { options: '-c jit=off' }),
+      // A session idle inside a transaction past DB_IDLE_IN_TRANSACTION_TIMEOUT_MS is ended by
+      // PostgreSQL: no transaction here waits on anything but its own statements, so only a frozen or
+      // cut-off process gets there, and its row locks would otherwise hold every other process back
+      // (the leader's lost-work sweep waited on them until its whole pool did).
+      ...(config.databaseEmbedded
+        ? { verify: resetSharedSession }
+        : { options: `-c jit=off -c idle_in_transaction_session_timeout=${config.dbIdleInTransactionTimeoutMs}` }),
     },
     poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
