@@ -6,6 +6,9 @@ import { isTerminal, JOB_STATUSES, type JobStatus } from './domain/job-state.js'
 /** The finished states (isTerminal); a job in one of them never moves again by itself (a manual retry aside). */
 const FINISHED_LIST = JOB_STATUSES.filter(isTerminal).map((s) => `'${s}'`).join(', ');
 
+/** Of a job `j`: no job that has not completed depends on it (the retention's test, made at each of its two statements). */
+const NO_DEPENDENT_NOT_COMPLETED = `NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id WHERE d.depends_on_id = j.id AND u.status <> 'completed')`;
+
 /**
  * The SQL of deletes (DESIGN §13): DELETE /jobs/{id} and the leader's retention. A job goes with its
  * log rows and its edges; never one that is unfinished, still holds resources, or that a job which has
@@ -72,8 +75,7 @@ export class JobDeletionRepository {
          SELECT j.id FROM cut CROSS JOIN LATERAL (
            SELECT j.id FROM jobs j
            WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
-             AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
-                             WHERE d.depends_on_id = j.id AND u.status <> 'completed')
+             AND ${NO_DEPENDENT_NOT_COMPLETED}
            ORDER BY j.created_at, j.id LIMIT $3
            FOR UPDATE OF j SKIP LOCKED
          ) j
@@ -86,8 +88,7 @@ export class JobDeletionRepository {
       return this.sql.query(
         `WITH ids(ids) AS (
            SELECT ARRAY(SELECT j.id FROM jobs j WHERE j.id = ANY($1::uuid[])
-             AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id
-                             WHERE d.depends_on_id = j.id AND u.status <> 'completed'))
+             AND ${NO_DEPENDENT_NOT_COMPLETED})
          ),
          logs AS (DELETE FROM job_logs WHERE job_id = ANY((SELECT ids FROM ids)::uuid[])),
          edges AS (DELETE FROM job_dependencies WHERE job_id = ANY((SELECT ids FROM ids)::uuid[]) OR depends_on_id = ANY((SELECT ids FROM ids)::uuid[]))
