@@ -9,6 +9,7 @@ import { RerunAndRetention1796500000000 } from './1796500000000-rerun-and-retent
 import { CountDeltasAndStartIndex1796620000000 } from './1796620000000-count-deltas-and-start-index.js';
 import { ReadyKeyDueIndex1796630000000 } from './1796630000000-ready-key-due-index.js';
 import { ScheduleTemplateNulls1796700000000 } from './1796700000000-schedule-template-nulls.js';
+import { RateLimitStarts1796750000000 } from './1796750000000-rate-limit-starts.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   CountDeltasAndStartIndex1796620000000,
   ReadyKeyDueIndex1796630000000,
   ScheduleTemplateNulls1796700000000,
+  RateLimitStarts1796750000000,
 ];

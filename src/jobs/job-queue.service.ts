@@ -38,10 +38,6 @@ export class JobQueueService {
     return this.candidates.clearHeldReasonsExcept(keep);
   }
 
-  recentStarts(types: string[], windowMs: number) {
-    return this.candidates.recentStarts(types, windowMs);
-  }
-
   /** Jobs running on the given workers (just declared lost), whole: failing them follows their retry rules. */
   runningOn(workerIds: string[]): Promise<Job[]> {
     return this.stuck.runningOn(workerIds);

@@ -149,23 +149,4 @@ export class ReadyCandidatesRepository {
     );
     return rows.length;
   }
-
-  /**
-   * Starts of the given types within the last `windowMs` (ms since the epoch, the database's clock):
-   * the runs started (started_at) and the jobs placed and not started yet (placed_at). Rebuilds the
-   * rate limit's start log when a leader takes over or a rate limit is set.
-   */
-  async recentStarts(types: string[], windowMs: number): Promise<Array<{ type: string; at: number }>> {
-    if (types.length === 0) return [];
-    const rows: Array<{ type: string; at: string }> = await this.sql.query(
-      `SELECT type, (extract(epoch FROM started_at) * 1000)::float8 AS at FROM jobs
-       WHERE type = ANY($1::varchar[]) AND started_at > now() - make_interval(secs => $2::float8 / 1000)
-         AND status <> 'ready'
-       UNION ALL
-       SELECT type, (extract(epoch FROM placed_at) * 1000)::float8 FROM jobs
-       WHERE type = ANY($1::varchar[]) AND status = 'ready' AND allocated AND placed_at > now() - make_interval(secs => $2::float8 / 1000)`,
-      [types, windowMs],
-    );
-    return rows.map((r) => ({ type: r.type, at: Number(r.at) }));
-  }
 }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JobQueueService } from '../jobs/job-queue.service.js';
 import { Metrics } from '../metrics/metrics.js';
+import type { QueueSettings } from '../queues/queue-settings.repository.js';
 import type { QueuesService } from '../queues/queues.service.js';
+import type { RateLimitStart, RateLimitStartsRepository } from '../queues/rate-limit-starts.repository.js';
+import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
 import type { Held } from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
 
@@ -15,7 +18,7 @@ function state(): { flow: FlowControlState; calls: Call[]; metrics: Metrics } {
     clearHeldReasonsExcept: async (keep: unknown) => (calls.push(['clearExcept', keep]), 0),
   } as unknown as JobQueueService;
   const metrics = new Metrics();
-  const flow = new FlowControlState({} as QueuesService, queue, metrics);
+  const flow = new FlowControlState({} as QueuesService, queue, metrics, {} as RateLimitStartsRepository);
   return { flow, calls, metrics };
 }
 
@@ -84,5 +87,74 @@ describe('FlowControlState: the held gauge', () => {
     flow.takeOver();
     await flow.publishHeld(paused, false);
     expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
+  });
+});
+
+describe('FlowControlState: the starts of rate-limited types', () => {
+  const ledger = { runningCounts: () => ({ byType: new Map(), byKey: new Map() }) } as unknown as AllocationLedger;
+  const rated = (type: string, limit: number, intervalMs: number): QueueSettings =>
+    ({ type, paused: false, concurrencyLimit: null, keyConcurrencyLimit: null, rateLimit: { limit, intervalMs }, updatedAt: null });
+
+  function withStored(stored: Array<{ type: string; at: number }>) {
+    let settings: QueueSettings[] = [];
+    const reads: Array<{ types: readonly string[]; windowMs: number }> = [];
+    const recorded: RateLimitStart[] = [];
+    const starts = {
+      recent: async (types: readonly string[], windowMs: number) => (reads.push({ types, windowMs }), stored.filter((s) => types.includes(s.type))),
+      record: async (rows: readonly RateLimitStart[]) => void recorded.push(...rows),
+      prune: async () => 0,
+    } as unknown as RateLimitStartsRepository;
+    const queues = { settings: async () => settings } as unknown as QueuesService;
+    const flow = new FlowControlState(queues, {} as JobQueueService, new Metrics(), starts);
+    const set = (next: QueueSettings[]) => {
+      settings = next;
+      flow.markStale();
+    };
+    return { flow, reads, recorded, set };
+  }
+
+  it('reads the stored starts of a type when its limit is set, and not again while it holds', async () => {
+    const now = Date.now();
+    const { flow, reads, set } = withStored([{ type: 'noop', at: now - 500 }, { type: 'noop', at: now - 400 }]);
+    flow.takeOver();
+    set([rated('noop', 2, 1000)]);
+    let gate = await flow.gate(ledger);
+    expect(reads).toEqual([{ types: ['noop'], windowMs: 1000 }]);
+    expect(gate!.check({ type: 'noop', concurrencyKey: null })).toMatchObject({ code: 'RATE_LIMITED' });
+    set([rated('noop', 3, 1000)]);
+    gate = await flow.gate(ledger);
+    expect(reads).toHaveLength(1);
+    expect(gate!.check({ type: 'noop', concurrencyKey: null })).toBeNull();
+  });
+
+  it('reads them again when the window widens, and at a takeover', async () => {
+    const { flow, reads, set } = withStored([]);
+    flow.takeOver();
+    set([rated('noop', 2, 1000)]);
+    await flow.gate(ledger);
+    set([rated('noop', 2, 500)]);
+    await flow.gate(ledger);
+    set([rated('noop', 2, 5000)]);
+    await flow.gate(ledger);
+    flow.takeOver();
+    await flow.gate(ledger);
+    expect(reads.map((r) => r.windowMs)).toEqual([1000, 5000, 5000]);
+  });
+
+  it('stores each start it counts: at once when this process started it, at its job_started when placed elsewhere', async () => {
+    const { flow, recorded, set } = withStored([]);
+    flow.takeOver();
+    set([rated('noop', 10, 1000)]);
+    await flow.gate(ledger);
+    flow.recordStarts([{ id: 'a', type: 'noop' }, { id: 'x', type: 'other' }], { started: true });
+    flow.recordStarts([{ id: 'b', type: 'noop' }], { started: false });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorded.map((r) => r.jobId)).toEqual(['a']);
+    const startedAt = Date.now() + 5;
+    flow.started('b', startedAt);
+    flow.started('c', startedAt);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorded.map((r) => [r.jobId, r.type])).toEqual([['a', 'noop'], ['b', 'noop']]);
+    expect(recorded[1]!.at).toBe(startedAt);
   });
 });

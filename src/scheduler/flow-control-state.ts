@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { QueuesService } from '../queues/queues.service.js';
+import { RateLimitStartsRepository, type RateLimitStart } from '../queues/rate-limit-starts.repository.js';
 import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
 import { FlowGate, hasRules, StartLog, type QueueRules } from './domain/flow-control.js';
 import { heldChange, heldGauge, type Held } from './domain/scheduling.js';
@@ -9,6 +10,10 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /** Most jobs remembered as arrived ready between two passes (FlowControlState.arrivedReady). */
 const ARRIVED_KEPT = 10_000;
+/** How often the stored starts outside their window are deleted. */
+const PRUNE_EVERY_MS = 10_000;
+/** Most starts stored by one statement. */
+const STORE_BATCH = 1000;
 
 /** What the rules hold back as a whole, as reasons to write: by type (key null), or by (type, key). */
 const heldItems = (held: Held) => [
@@ -20,15 +25,27 @@ const heldItems = (held: Held) => [
  * Owns the leader's state of the queue rules (DESIGN §12): the queues' settings with any rule, the
  * log of recent starts of rate-limited types, and what the rules held back when reasons were last
  * written. Builds each pass's FlowGate from them and the ledger.
+ *
+ * The start log is this term's count of the starts it let go. Each start is also stored
+ * (`rate_limit_starts`, written after it counted, a batch a statement), and a type's log is read
+ * from there when it is not known: at takeover, when the type's rate limit is set, and when its
+ * window widens (the log forgets what left the narrower window). Starts not stored yet (a leader
+ * that stopped just after them) are read from the jobs' own start and placement times.
  */
 @Injectable()
 export class FlowControlState {
   /** Queue settings with any rule, reloaded on a queues_changed signal and every sweep. */
   private rules = new Map<string, QueueRules>();
   private rulesStale = true;
-  /** Starts of rate-limited types, rebuilt from the jobs table at leadership and when a rate limit changes. */
+  /** Starts of rate-limited types this term counted, or read from the stored ones (loadStarts). */
   private readonly startLog = new StartLog();
-  private startLogStale = true;
+  /** The window each rate-limited type's log holds every start of, by type. */
+  private readonly logged = new Map<string, number>();
+  /** Starts counted and not stored yet; one statement stores them at a time. */
+  private unstored: RateLimitStart[] = [];
+  private storing = false;
+  /** When the stored starts outside their window were last deleted. */
+  private prunedAt = 0;
   /** What the rules hold back as a whole when the reasons were last written: type, or type + NUL + key. */
   private heldBefore = new Map<string, { type: string; key: string | null }>();
   /**
@@ -48,17 +65,19 @@ export class FlowControlState {
     private readonly queues: QueuesService,
     private readonly queue: JobQueueService,
     private readonly metrics: Metrics,
+    private readonly starts: RateLimitStartsRepository,
   ) {}
 
-  /** Reload the settings at the next pass; and the start log too when a rate limit may have changed. */
-  markStale({ startLog }: { startLog: boolean }): void {
+  /** Reload the settings at the next pass (a type whose rate limit was set or widened has its starts read then). */
+  markStale(): void {
     this.rulesStale = true;
-    if (startLog) this.startLogStale = true;
   }
 
   /** This process has just become the leader: the start log, reasons and counts are checked afresh. */
   takeOver(): void {
-    this.markStale({ startLog: true });
+    this.markStale();
+    this.startLog.clear();
+    this.logged.clear();
     this.heldBefore = new Map();
     this.reasonsInherited = true;
     this.gaugeShown = null;
@@ -77,7 +96,8 @@ export class FlowControlState {
 
   /** The job booked at placement really started at `at` (StartLog.started). */
   started(jobId: string, at: number): void {
-    this.startLog.started(jobId, at);
+    const start = this.startLog.started(jobId, at);
+    if (start) this.store({ jobId, ...start });
   }
 
   /**
@@ -129,15 +149,9 @@ export class FlowControlState {
         throw error;
       }
     }
+    this.pruneStarts();
     if (this.rules.size === 0) return undefined;
-    const rated = this.ratedTypes();
-    if (this.startLogStale && rated.length > 0) {
-      const windowMs = Math.max(...rated.map((type) => this.rules.get(type)!.rateLimit!.intervalMs));
-      const starts = await this.queue.recentStarts(rated, windowMs);
-      this.startLog.clear();
-      for (const s of starts) this.startLog.record(s.type, s.at);
-      this.startLogStale = false;
-    }
+    await this.loadStarts();
     const { byType, byKey } = ledger.runningCounts();
     return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.startLog, now: Date.now() });
   }
@@ -186,9 +200,60 @@ export class FlowControlState {
       const rate = this.rules.get(type)?.rateLimit;
       if (rate) {
         this.startLog.record(type, at, started ? undefined : id);
+        if (started) this.store({ jobId: id, type, at });
         this.metrics.rateLimitedStarts.inc({ type });
       }
     }
+  }
+
+  /**
+   * Reads the starts of each rate-limited type whose log does not hold its whole window: at takeover,
+   * when its limit was set, or its window widened. A type that lost its limit is forgotten.
+   */
+  private async loadStarts(): Promise<void> {
+    for (const type of [...this.logged.keys()]) {
+      if (this.rules.get(type)?.rateLimit) continue;
+      this.logged.delete(type);
+      this.startLog.forget(type);
+    }
+    const windowOf = (type: string) => this.rules.get(type)!.rateLimit!.intervalMs;
+    const due = this.ratedTypes().filter((type) => (this.logged.get(type) ?? 0) < windowOf(type));
+    if (due.length === 0) return;
+    const starts = await this.starts.recent(due, Math.max(...due.map(windowOf)));
+    for (const type of due) this.startLog.forget(type);
+    for (const s of starts) this.startLog.record(s.type, s.at);
+    for (const type of due) this.logged.set(type, windowOf(type));
+  }
+
+  /**
+   * Stores a start this term counted, in the next batch. A batch that cannot be stored is dropped
+   * (logged): a later rebuild then reads those starts from the jobs' own start times, which keep
+   * each job's latest start.
+   */
+  private store(start: RateLimitStart): void {
+    this.unstored.push(start);
+    if (this.storing) return;
+    this.storing = true;
+    setImmediate(() => void this.storeBatches());
+  }
+
+  private async storeBatches(): Promise<void> {
+    try {
+      while (this.unstored.length > 0) {
+        const batch = this.unstored.splice(0, STORE_BATCH);
+        await this.starts.record(batch).catch((error: unknown) => this.logger.warn({ err: error, starts: batch.length }, 'could not store starts of rate-limited types'));
+      }
+    } finally {
+      this.storing = false;
+    }
+  }
+
+  /** Every PRUNE_EVERY_MS, with the settings just read: deletes the stored starts outside their type's window. */
+  private pruneStarts(): void {
+    if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = Date.now();
+    const windows = this.ratedTypes().map((type) => ({ type, intervalMs: this.rules.get(type)!.rateLimit!.intervalMs }));
+    this.starts.prune(windows).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old starts of rate-limited types'));
   }
 
   /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */

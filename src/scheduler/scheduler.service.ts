@@ -101,7 +101,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (effects.workers) this.rooms.markWorkersStale();
     if (effects.ledger) this.rooms.ledger.stale = true;
     if (effects.rules) {
-      this.flow.markStale({ startLog: true });
+      this.flow.markStale();
       this.pass.reasonsNow(); // the reasons of the type's jobs change now, not at the next refresh
     }
     if (effects.kick) this.pass.kick();

@@ -80,13 +80,15 @@ export class StartLog {
   /**
    * The job booked at placement really started at `at` (a worker's queue starts it a little later):
    * its start is kept there, never earlier than its booking, so the windows also hold when counted
-   * from the jobs' own start times.
+   * from the jobs' own start times. Returns the start as kept, or null when none was booked.
    */
-  started(jobId: string, at: number): void {
+  started(jobId: string, at: number): { type: string; at: number } | null {
     const booked = this.pending.get(jobId);
-    if (!booked) return;
+    if (!booked) return null;
     this.pending.delete(jobId);
-    this.record(booked.type, Math.max(at, booked.at));
+    const start = { type: booked.type, at: Math.max(at, booked.at) };
+    this.record(start.type, start.at);
+    return start;
   }
 
   /** A booked start that was never confirmed counts at its booking time. */
@@ -118,6 +120,12 @@ export class StartLog {
   clear(): void {
     this.starts.clear();
     this.pending.clear();
+  }
+
+  /** Forgets every start of `type`, confirmed or not (its starts are about to be read afresh). */
+  forget(type: string): void {
+    this.starts.delete(type);
+    for (const [jobId, booked] of this.pending) if (booked.type === type) this.pending.delete(jobId);
   }
 
   /** Types with starts kept, confirmed or not. */

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '../database/sql.js';
+
+/** A start of a rate-limited type: its job and when it counts (ms since the epoch). */
+export interface RateLimitStart {
+  jobId: string;
+  type: string;
+  at: number;
+}
+
+const WINDOW = `make_interval(secs => $2::float8 / 1000)`;
+
+/**
+ * The starts of rate-limited types (`rate_limit_starts`, DESIGN §12), kept so that a leader can
+ * rebuild its start log at a takeover or a change of a limit: every start in a window counts, also
+ * the earlier attempts of a retried job and the starts of jobs deleted since.
+ */
+@Injectable()
+export class RateLimitStartsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Stores starts the leader counted. */
+  async record(starts: readonly RateLimitStart[]): Promise<void> {
+    if (starts.length === 0) return;
+    await this.sql.query(
+      `INSERT INTO rate_limit_starts (job_id, type, started_at)
+       SELECT s.job_id, s.type, to_timestamp(s.at / 1000) FROM unnest($1::uuid[], $2::varchar[], $3::float8[]) AS s(job_id, type, at)`,
+      [starts.map((s) => s.jobId), starts.map((s) => s.type), starts.map((s) => s.at)],
+    );
+  }
+
+  /**
+   * Starts of the given types within the last `windowMs` (ms since the epoch): the stored ones, and
+   * from `jobs` those not stored yet (a leader stopped between a start and its row, a start just
+   * made): each job's latest start (`started_at`) unless a row at or after it is stored, and the
+   * placements not started yet (`placed_at`) unless one at or after the placement is.
+   */
+  async recent(types: readonly string[], windowMs: number): Promise<Array<{ type: string; at: number }>> {
+    if (types.length === 0) return [];
+    const rows: Array<{ type: string; at: string }> = await this.sql.query(
+      `SELECT type, (extract(epoch FROM started_at) * 1000)::float8 AS at FROM rate_limit_starts
+       WHERE type = ANY($1::varchar[]) AND started_at > now() - ${WINDOW}
+       UNION ALL
+       SELECT j.type, (extract(epoch FROM j.started_at) * 1000)::float8 FROM jobs j
+       WHERE j.type = ANY($1::varchar[]) AND j.started_at > now() - ${WINDOW}
+         AND NOT EXISTS (SELECT 1 FROM rate_limit_starts l WHERE l.job_id = j.id AND l.started_at >= j.started_at)
+       UNION ALL
+       SELECT j.type, (extract(epoch FROM j.placed_at) * 1000)::float8 FROM jobs j
+       WHERE j.type = ANY($1::varchar[]) AND j.status = 'ready' AND j.allocated AND j.placed_at > now() - ${WINDOW}
+         AND NOT EXISTS (SELECT 1 FROM rate_limit_starts l WHERE l.job_id = j.id AND l.started_at >= j.placed_at)`,
+      [types, windowMs],
+    );
+    return rows.map((r) => ({ type: r.type, at: Number(r.at) }));
+  }
+
+  /** Deletes the starts outside their type's window, and every start of a type without a rate limit. */
+  async prune(windows: ReadonlyArray<{ type: string; intervalMs: number }>): Promise<number> {
+    const rows: Array<{ n: number }> = await this.sql.query(
+      `WITH gone AS (
+         DELETE FROM rate_limit_starts l
+         WHERE NOT EXISTS (
+           SELECT 1 FROM unnest($1::varchar[], $2::float8[]) AS w(type, ms)
+           WHERE w.type = l.type AND l.started_at > now() - make_interval(secs => w.ms / 1000))
+         RETURNING 1
+       ) SELECT count(*)::int AS n FROM gone`,
+      [windows.map((w) => w.type), windows.map((w) => w.intervalMs)],
+    );
+    return rows[0]?.n ?? 0;
+  }
+}
