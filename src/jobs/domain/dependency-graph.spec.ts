@@ -48,7 +48,9 @@ function assertTopological(order: string[], nodes: string[], edges: Edge[]) {
   expect(order).toHaveLength(nodes.length);
   expect(new Set(order).size).toBe(nodes.length);
   const position = new Map(order.map((n, i) => [n, i]));
-  for (const { job, dependsOn } of edges) expect(position.get(dependsOn)!).toBeLessThan(position.get(job)!);
+  // One expectation over every edge: an `expect` per edge costs seconds on the large graphs.
+  const backwards = edges.filter(({ job, dependsOn }) => !(position.get(dependsOn)! < position.get(job)!));
+  expect(backwards).toEqual([]);
 }
 
 /** Checks a reported cycle is real: consecutive nodes are edges, and it closes. */
@@ -56,7 +58,8 @@ function assertCycle(cycle: string[] | null, edges: Edge[]) {
   expect(cycle).not.toBeNull();
   const set = new Set(edges.map((e) => `${e.job}>${e.dependsOn}`));
   expect(cycle![0]).toBe(cycle![cycle!.length - 1]);
-  for (let i = 0; i + 1 < cycle!.length; i++) expect(set.has(`${cycle![i]}>${cycle![i + 1]}`)).toBe(true);
+  const missing = cycle!.slice(1).map((next, i) => `${cycle![i]}>${next}`).filter((edge) => !set.has(edge));
+  expect(missing).toEqual([]);
 }
 
 describe(findCycle.name, () => {
