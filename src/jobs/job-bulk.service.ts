@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { INVALID_BULK_REQUEST, JOB_ALREADY_FINISHED, JOB_NOT_FOUND } from '../common/domain/error-codes.js';
+import { CONFLICT, INVALID_BULK_REQUEST, JOB_ALREADY_FINISHED, JOB_NOT_FOUND } from '../common/domain/error-codes.js';
 import { ValidationFailedError } from '../common/errors/domain-error.js';
-import { retryLostRaces } from '../database/db-errors.js';
+import { isLostRace, retryLostRaces } from '../database/db-errors.js';
 import { CANCELLED_BY_USER } from './domain/error-codes.js';
 import { sourcesOf, type JobStatus } from './domain/job-state.js';
 import { parseZonedInstant } from './domain/run-at.js';
@@ -24,7 +24,16 @@ export interface BulkResult {
   matched: number;
   changed: number;
   skipped: Array<{ id: string; reason: string; code: string }>;
+  /** Jobs skipped as CONFLICT (their change lost to concurrent ones every time it ran); present when there are any. */
+  conflicts?: number;
 }
+
+/** The reason given for a job skipped as CONFLICT. */
+const CONFLICT_REASON =
+  'the change of this job lost to concurrent changes of the same jobs every time it was run (deadlock or serialization failure) and was not made: send the request again for it';
+
+/** A transaction that lost its race as many times as retryLostRaces ran it, as thrown or wrapped by TypeORM. */
+const lostRace = (error: unknown) => isLostRace(error) || isLostRace((error as { driverError?: unknown } | null)?.driverError);
 
 type Matched = { id: string; status: JobStatus | null };
 
@@ -33,6 +42,7 @@ class Tally {
   matched = 0;
   changed = 0;
   skippedCount = 0;
+  conflicts = 0;
   readonly skipped: BulkResult['skipped'] = [];
   /** Jobs this action moved, those of cascades included: matched later, they count as changed. */
   readonly touched = new Set<string>();
@@ -42,8 +52,16 @@ class Tally {
     if (this.skipped.length < SKIPPED_LISTED) this.skipped.push({ id, reason, code });
   }
 
+  /** A job whose change lost its race every time: skipped, and counted apart, so that the answer says to send it again. */
+  conflict(id: string): void {
+    this.conflicts++;
+    this.skip(id, CONFLICT, CONFLICT_REASON);
+  }
+
   result(): BulkResult {
-    return { matched: this.matched, changed: this.changed, skipped: this.skipped };
+    const result: BulkResult = { matched: this.matched, changed: this.changed, skipped: this.skipped };
+    if (this.conflicts > 0) result.conflicts = this.conflicts;
+    return result;
   }
 }
 
@@ -51,6 +69,13 @@ class Tally {
  * POST /jobs/bulk/cancel and /jobs/bulk/retry (DESIGN §13): by ids (≤ 10,000) or by a filter (any
  * number), in chunks of BULK_CHUNK jobs, each its own short transaction, with the event loop and the
  * pool free between chunks. `matched` = `changed` + skipped.
+ *
+ * A transaction that loses its race to concurrent transitions as many times as it is run (a deadlock
+ * with the scheduler's moves of the same jobs) changed nothing: its jobs are skipped as CONFLICT and
+ * the action goes on with the next ones. It does not end the request with an error: the chunks before
+ * had committed, and an error answer ("not carried out") would hide the jobs they changed, while
+ * DESIGN §13's answer accounts for every job matched, changed or skipped with why; `conflicts` counts
+ * those to send again.
  */
 @Injectable()
 export class JobBulkService {
@@ -74,14 +99,21 @@ export class JobBulkService {
       if (candidates.length === 0) continue;
       // A chunk may deadlock with the scheduler's own transitions of the same jobs: PostgreSQL rolls it
       // back whole, and it runs again.
-      const moved = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
-        const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx);
-        const cascades: Moved[] = [];
-        for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
-          cascades.push(await this.cancels.cancelDownstream(root, 'cancelled', tx, actor));
-        }
-        return mergeMoved(cancelled, ...cascades);
-      }));
+      let moved: Moved;
+      try {
+        moved = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
+          const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx);
+          const cascades: Moved[] = [];
+          for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
+            cascades.push(await this.cancels.cancelDownstream(root, 'cancelled', tx, actor));
+          }
+          return mergeMoved(cancelled, ...cascades);
+        }));
+      } catch (thrown) {
+        if (!lostRace(thrown)) throw thrown;
+        for (const id of candidates) tally.conflict(id);
+        continue;
+      }
       this.lifecycle.publish(moved);
       for (const job of moved.jobs) tally.touched.add(job.id);
       const lost = candidates.filter((id) => !tally.touched.has(id));
@@ -106,13 +138,26 @@ export class JobBulkService {
       // Jobs without edges all at once; the others one at a time, in order: a retry may bring back jobs
       // matched later in the chunk (they count as changed).
       const untouched = new Set(chunk.filter((m) => !tally.touched.has(m.id) && m.status !== null).map((m) => m.id));
-      const { outcomes, oneByOne } = await this.reruns.tryRetryMany([...untouched], actor);
+      // When the retry of them all together keeps losing its race, each is tried alone: one contended
+      // job then costs only its own retry.
+      const { outcomes, oneByOne } = await this.reruns.tryRetryMany([...untouched], actor).catch((thrown: unknown) => {
+        if (!lostRace(thrown)) throw thrown;
+        return { outcomes: new Map<string, RetryOutcome>(), oneByOne: [...untouched] };
+      });
       const later = new Set(oneByOne);
       for (const matched of chunk) {
         const [job] = this.account([matched], tally);
         if (!job) continue;
-        if (!later.has(job.id)) record(job.id, outcomes.get(job.id)!);
-        else record(job.id, await this.reruns.tryRetry(job.id, actor));
+        if (!later.has(job.id)) {
+          record(job.id, outcomes.get(job.id)!);
+          continue;
+        }
+        try {
+          record(job.id, await this.reruns.tryRetry(job.id, actor));
+        } catch (thrown) {
+          if (!lostRace(thrown)) throw thrown;
+          tally.conflict(job.id);
+        }
       }
     }
     return tally.result();

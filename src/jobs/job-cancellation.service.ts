@@ -21,9 +21,12 @@ export class JobCancellationService {
     private readonly lifecycle: JobLifecycleService,
   ) {}
 
-  /** A cancelled job's handler stopped: its resources go back to its worker. */
-  async releaseCancelled(id: string): Promise<boolean> {
-    return (await this.starts.releaseCancelled([id])) > 0;
+  /**
+   * A cancelled job's handler stopped (or its worker is lost): its resources go back to its worker.
+   * `skipLocked`: not while another transaction holds the job (false then; see JobStartsRepository).
+   */
+  async releaseCancelled(id: string, { skipLocked = false } = {}): Promise<boolean> {
+    return (await this.starts.releaseCancelled([id], { skipLocked })) > 0;
   }
 
   /**

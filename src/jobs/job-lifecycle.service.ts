@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
-import { isPermanentDbError } from '../database/db-errors.js';
+import { isLostRace, isPermanentDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import { nextRunAt } from './domain/retry-policy.js';
@@ -19,6 +19,18 @@ import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transiti
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
+
+/**
+ * Longest a sweep's failure waits on a job downstream of a final failure (failMany): a transition
+ * holds its rows for milliseconds, so this only gives up on a holder that is stuck.
+ */
+const FAIL_LOCK_WAIT_MS = 200;
+
+/** PostgreSQL gave up on a lock after lock_timeout (55P03 lock_not_available), as thrown or wrapped by TypeORM. */
+function isLockNotAvailable(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '55P03' || e?.driverError?.code === '55P03';
+}
 
 /**
  * Every move of a job after its submit, for the executor and the scheduler: guarded transitions
@@ -119,10 +131,27 @@ export class JobLifecycleService {
     return (await this.flushFailures([this.failItem(job, attempt, outcome, error, retry)]))[0]!;
   }
 
-  /** Fails many running jobs at once (a lost worker's), following the retry rules. */
+  /**
+   * Fails many running jobs at once (a lost worker's), following the retry rules, for the leader's
+   * sweeps; returns how many of them moved. It never waits on a job another transaction holds: a held
+   * row means someone writes that job right now (its worker's outcome, a cancel, or a frozen process's
+   * open transaction), and a sweep waiting on it would hold a pooled connection for as long, and one
+   * more every sweep. Those jobs are skipped (FOR UPDATE SKIP LOCKED, so the others still move, which a
+   * lock_timeout on the batch would not let them) and stay `running` on their gone worker, where
+   * the next sweep's reapOrphans finds them again. The downstream cancel of a final failure cannot
+   * skip a job (left `blocked` behind a failed dependency, it would never run): its waits are cut
+   * short by FAIL_LOCK_WAIT_MS instead, and the whole failure is left to the next sweep.
+   */
   async failMany(jobs: Job[], error: JobErrorInfo): Promise<number> {
-    const moved = await this.applyFailures(jobs.map((job) => this.failItem(job, job.attempts, 'failed', error)));
-    return moved.jobs.length;
+    const ids = new Set(jobs.map((j) => j.id));
+    try {
+      const moved = await this.applyFailures(jobs.map((job) => this.failItem(job, job.attempts, 'failed', error)), { skipLocked: true });
+      return moved.jobs.filter((j) => ids.has(j.id)).length;
+    } catch (thrown) {
+      if (!isLockNotAvailable(thrown) && !isLostRace(thrown)) throw thrown;
+      this.logger.warn({ jobs: [...ids], err: thrown }, 'failing these jobs met a job downstream that another transaction holds, or lost a deadlock: nothing was changed, the next sweep tries again');
+      return 0;
+    }
   }
 
   /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready, `limit` at most, earliest first. */
@@ -267,13 +296,17 @@ export class JobLifecycleService {
     return items.map((i) => done.has(i.id));
   }
 
-  /** Applies failures; final ones cancel their downstream jobs in the same transaction. */
-  private async applyFailures(items: FailItem[]): Promise<Moved> {
+  /**
+   * Applies failures; final ones cancel their downstream jobs in the same transaction. `skipLocked`:
+   * failMany's, never waiting on a job another transaction holds.
+   */
+  private async applyFailures(items: FailItem[], { skipLocked = false } = {}): Promise<Moved> {
     if (items.length === 0) return { jobs: [], events: [] };
     const hasFinal = items.some((i) => i.retryAt === null);
     const moved = hasFinal
       ? await this.jobs.transaction(async (tx) => {
-          const failed = await this.transitions.fail(items, tx);
+          if (skipLocked) await this.transitions.limitLockWaits(FAIL_LOCK_WAIT_MS, tx);
+          const failed = await this.transitions.fail(items, tx, { skipLocked });
           const cascades: Moved[] = [];
           for (const job of failed.jobs) {
             if (job.status === 'failed' || job.status === 'timeout') {
@@ -282,7 +315,7 @@ export class JobLifecycleService {
           }
           return mergeMoved(failed, ...cascades);
         })
-      : await this.transitions.fail(items);
+      : await this.transitions.fail(items, undefined, { skipLocked });
     this.publish(moved);
     const outcomes = new Map(items.map((i) => [i.id, i.outcome]));
     this.observeRuns(moved, (id) => outcomes.get(id) ?? 'failed');

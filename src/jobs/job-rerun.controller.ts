@@ -28,7 +28,8 @@ export class JobRerunController {
     description:
       'Either `ids` or `filter` (`status`, `type`, `priority`: each a value or a list; `created_before`), with at least one ' +
       'criterion. Jobs are cancelled in chunks, each its own short transaction, with their downstream jobs, as PATCH ' +
-      '/jobs/{id}/cancel does. `matched` = `changed` + the number skipped; `skipped` lists the first 100 with why.',
+      '/jobs/{id}/cancel does. `matched` = `changed` + the number skipped; `skipped` lists the first 100 with why. A chunk ' +
+      'that loses deadlocks to concurrent changes three times is skipped (`CONFLICT`, counted in `conflicts`) and the rest goes on.',
     ok: BulkResultDto,
     status: 200,
     errors: [400],
@@ -45,7 +46,8 @@ export class JobRerunController {
     description:
       'As POST /jobs/{id}/retry for each job matched, oldest first, one transaction each. A job that a retry of this request ' +
       'already brought back (downstream of another) counts as changed. `skipped` gives the refusal of each job skipped ' +
-      '(the first 100).',
+      '(the first 100); a job whose retry loses deadlocks to concurrent changes three times is skipped (`CONFLICT`, counted in ' +
+      '`conflicts`) and the rest goes on.',
     ok: BulkResultDto,
     status: 200,
     errors: [400],

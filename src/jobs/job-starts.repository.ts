@@ -79,12 +79,18 @@ export class JobStartsRepository {
     return { jobs, events, withDependencies: new Set(rows.filter((r) => r.has_dependencies).map((r) => r.id as string)) };
   }
 
-  /** Releases the resources of cancelled jobs whose handlers stopped. */
-  async releaseCancelled(ids: readonly string[]): Promise<number> {
+  /**
+   * Releases the resources of cancelled jobs whose handlers stopped. `skipLocked`: jobs another
+   * transaction holds are left as they are, not waited for (the leader's sweep; the stale-cancel
+   * release finds them again after the grace period).
+   */
+  async releaseCancelled(ids: readonly string[], { skipLocked = false } = {}): Promise<number> {
     if (ids.length === 0) return 0;
+    const free = skipLocked ? `free AS (SELECT id FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED), ` : '';
+    const onlyFree = skipLocked ? `AND id = ANY(ARRAY(SELECT id FROM free))` : '';
     const rows: Array<{ id: string }> = await this.sql.query(
-      `WITH released AS (
-         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND ${CANCELLED_HOLDING} RETURNING id
+      `WITH ${free}released AS (
+         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND ${CANCELLED_HOLDING} ${onlyFree} RETURNING id
        ) SELECT id FROM released`,
       [ids]
     );

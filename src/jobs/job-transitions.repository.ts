@@ -136,14 +136,19 @@ export class JobTransitionsRepository {
   /**
    * running -> failed|timeout, then -> pending when a retry is due (retryAt), in one statement:
    * resources are released, and each step is logged and published (job_failed|job_timeout, then
-   * job_retry_scheduled).
+   * job_retry_scheduled). `skipLocked`: jobs another transaction holds are left as they are, not
+   * waited for (the leader's sweeps: see JobLifecycleService.failMany).
    */
-  async fail(items: readonly FailItem[], tx?: EntityManager): Promise<Moved> {
+  async fail(items: readonly FailItem[], tx?: EntityManager, { skipLocked = false } = {}): Promise<Moved> {
     if (items.length === 0) return NOTHING_MOVED;
     // The failure's sequence number: one before job_retry_scheduled's when a retry follows.
     const failureSequence = `(s.row).event_seq - CASE WHEN s.retry_at IS NULL THEN 0 ELSE 1 END`;
+    // The rows are locked first, skipping those held, and the UPDATE takes only those: it then never
+    // waits, as the rows it writes are already this transaction's (ARRAY(...) is read once, before).
+    const free = skipLocked ? `free AS (SELECT id FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED), ` : '';
+    const onlyFree = skipLocked ? `AND j.id = ANY(ARRAY(SELECT id FROM free))` : '';
     return runTransition(this.sql, 
-      `WITH moved AS (
+      `WITH ${free}moved AS (
          UPDATE jobs j SET status = CASE WHEN i.retry_at IS NULL THEN i.outcome ELSE 'pending' END,
                 error = i.error, allocated = false, updated_at = now(), next_run_at = i.retry_at,
                 completed_at = CASE WHEN i.retry_at IS NULL THEN now() END,
@@ -154,7 +159,7 @@ export class JobTransitionsRepository {
                   'until', to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END,
                 event_seq = j.event_seq + CASE WHEN i.retry_at IS NULL THEN 1 ELSE 2 END
          FROM unnest($1::uuid[], $2::int[], $3::job_status[], $4::jsonb[], $5::timestamptz[]) AS i(id, attempt, outcome, error, retry_at)
-         WHERE j.id = i.id AND ${FAIL} AND j.attempts = i.attempt
+         WHERE j.id = i.id AND ${FAIL} AND j.attempts = i.attempt ${onlyFree}
          RETURNING j AS row, i.outcome, i.retry_at
        ), logged AS (
          ${INSERT_LOGS}
@@ -182,6 +187,14 @@ export class JobTransitionsRepository {
       ],
       tx,
     );
+  }
+
+  /**
+   * Makes every later statement of transaction `tx` give up on a lock it waited `ms` for (SQLSTATE
+   * 55P03, isLockNotAvailable), which rolls the transaction back.
+   */
+  async limitLockWaits(ms: number, tx: EntityManager): Promise<void> {
+    await this.sql.query(`SELECT set_config('lock_timeout', $1, true)`, [`${ms}ms`], tx);
   }
 
   /**

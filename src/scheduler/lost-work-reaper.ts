@@ -23,6 +23,12 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
  * - placements their worker never started;
  * - the resources of cancelled jobs whose handlers did not stop in time.
  * The scheduler rebuilds its ledger after any of them changed something.
+ *
+ * Failing jobs and releasing cancelled ones never waits on a job row another transaction holds
+ * (JobLifecycleService.failMany): such a job is being written right now, maybe by its own worker,
+ * and a sweep that waited would keep a pooled connection for as long as the holder, one more each
+ * second. It is skipped and stays as it is; the next sweep finds it again (reapOrphans: a job still
+ * running on a lost worker; the stale-cancel release: a cancelled job still holding resources).
  */
 @Injectable()
 export class LostWorkReaper {
@@ -56,7 +62,7 @@ export class LostWorkReaper {
     const running = await this.queue.runningOn(workerIds);
     await this.fail(running, WORKER_LOST, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
     await this.placements.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
-    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.cancellations.releaseCancelled(job.id);
+    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.cancellations.releaseCancelled(job.id, { skipLocked: true });
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
   }
 
@@ -70,8 +76,7 @@ export class LostWorkReaper {
     const orphaned = await this.queue.runningOnGoneWorkers();
     if (orphaned.length === 0) return 0;
     this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped, lost or restarted workers: failing them as lost');
-    await this.fail(orphaned, WORKER_LOST, (workerId) => `worker ${workerId} stopped or restarted while the job was running`);
-    return orphaned.length;
+    return this.fail(orphaned, WORKER_LOST, (workerId) => `worker ${workerId} stopped or restarted while the job was running`);
   }
 
   /** Jobs running on a live worker that no longer executes them, and whose outcome was never stored. */
@@ -79,8 +84,7 @@ export class LostWorkReaper {
     const lost = await this.queue.runningNotExecuting();
     if (lost.length === 0) return 0;
     this.logger.warn({ jobs: lost.map((j) => j.id) }, 'jobs running on a live worker that no longer executes them: failing them as OUTCOME_LOST');
-    await this.fail(lost, OUTCOME_LOST, (workerId) => `worker ${workerId} no longer runs this attempt, and its outcome was never recorded`);
-    return lost.length;
+    return this.fail(lost, OUTCOME_LOST, (workerId) => `worker ${workerId} no longer runs this attempt, and its outcome was never recorded`);
   }
 
   /**
@@ -123,11 +127,20 @@ export class LostWorkReaper {
     if (released > 0) this.logger.warn({ released }, 'released resources of cancelled jobs whose handlers did not stop in time');
   }
 
-  /** Fails running jobs with `code` (retried by the rules), per worker. */
-  private async fail(running: Job[], code: string, message: (workerId: string) => string): Promise<void> {
+  /**
+   * Fails running jobs with `code` (retried by the rules), per worker; returns how many moved. Those
+   * that did not either left `running` meanwhile or are held by another transaction, and are looked
+   * at again by the next sweep.
+   */
+  private async fail(running: Job[], code: string, message: (workerId: string) => string): Promise<number> {
+    let moved = 0;
     for (const workerId of new Set(running.map((j) => j.workerId!))) {
       const mine = running.filter((j) => j.workerId === workerId);
-      await this.lifecycle.failMany(mine, { code, message: message(workerId), worker_id: workerId });
+      moved += await this.lifecycle.failMany(mine, { code, message: message(workerId), worker_id: workerId });
     }
+    if (moved < running.length) {
+      this.logger.warn({ left: running.length - moved }, 'some of these jobs left running meanwhile or are being written by another transaction: the next sweep looks at them again');
+    }
+    return moved;
   }
 }

@@ -18,6 +18,8 @@ import { WorkerRooms } from './worker-rooms.js';
 export class Reconciler {
   private readonly logger = new Logger('SchedulerService');
   private timer?: NodeJS.Timeout;
+  /** A sweep is under way: the next tick of the timer does not start another beside it. */
+  private sweeping = false;
 
   constructor(
     private readonly leader: LeaderElection,
@@ -32,9 +34,23 @@ export class Reconciler {
 
   /** Sweeps now and every SCHEDULER_TIMING.sweepMs, until stop(). */
   start(): void {
-    this.timer = setInterval(() => this.tasks.track(this.sweep()), SCHEDULER_TIMING.sweepMs);
+    this.timer = setInterval(() => this.tasks.track(this.sweepAlone()), SCHEDULER_TIMING.sweepMs);
     this.timer.unref();
-    this.tasks.track(this.sweep());
+    this.tasks.track(this.sweepAlone());
+  }
+
+  /**
+   * One sweep at a time: a sweep slowed down (PostgreSQL slow, a statement waiting) is not joined by
+   * one more every second, each holding a pooled connection, until the pool has none for the API.
+   */
+  private async sweepAlone(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweep();
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   stop(): void {

@@ -3,7 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, IsUUID, Matches, ValidateBy, ValidateNested, type ValidationArguments } from 'class-validator';
 import { parseZonedInstant } from '../domain/run-at.js';
 import { Omittable } from '../../common/omittable.js';
-import { JOB_NOT_RETRYABLE } from '../../common/domain/error-codes.js';
+import { CONFLICT, JOB_NOT_RETRYABLE } from '../../common/domain/error-codes.js';
 import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../domain/job-state.js';
 
 /** Most ids one bulk request names (DESIGN §13). */
@@ -71,7 +71,10 @@ export class BulkSkippedDto {
   @ApiProperty({ example: 'job is completed', description: 'Why the job was not changed.' })
   reason!: string;
 
-  @ApiPropertyOptional({ example: JOB_NOT_RETRYABLE })
+  @ApiPropertyOptional({
+    example: JOB_NOT_RETRYABLE,
+    description: `Why, machine-readable. ${CONFLICT}: the change lost to concurrent changes of the same jobs every time it was run and was not made; send the request again for it.`,
+  })
   code?: string;
 }
 
@@ -84,4 +87,13 @@ export class BulkResultDto {
 
   @ApiProperty({ type: BulkSkippedDto, isArray: true, description: 'The first 100 jobs matched and not changed, with why.' })
   skipped!: BulkSkippedDto[];
+
+  @ApiPropertyOptional({
+    description:
+      `Jobs skipped as ${CONFLICT} (all counted, whether listed in \`skipped\` or not); absent when there are none. Their change lost ` +
+      'to concurrent changes of the same jobs (deadlocks) every time it was run, and was not made, while the rest of the action went on: ' +
+      'send the same request again for them.',
+    example: 500,
+  })
+  conflicts?: number;
 }
