@@ -10,6 +10,8 @@ import { CountDeltasAndStartIndex1796620000000 } from './1796620000000-count-del
 import { ReadyKeyDueIndex1796630000000 } from './1796630000000-ready-key-due-index.js';
 import { ScheduleTemplateNulls1796700000000 } from './1796700000000-schedule-template-nulls.js';
 import { RateLimitStarts1796750000000 } from './1796750000000-rate-limit-starts.js';
+import { SchedulePauseSpan1796800000000 } from './1796800000000-schedule-pause-span.js';
+import { ScheduleUnfinishedJobsIndex1796810000000 } from './1796810000000-schedule-unfinished-jobs-index.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -25,4 +27,6 @@ export const MIGRATIONS = [
   ReadyKeyDueIndex1796630000000,
   ScheduleTemplateNulls1796700000000,
   RateLimitStarts1796750000000,
+  SchedulePauseSpan1796800000000,
+  ScheduleUnfinishedJobsIndex1796810000000,
 ];

@@ -101,6 +101,20 @@ describe('CronClock.due and oldestKept', () => {
     expect(clock.oldestKept(100, at('2026-01-15T10:09:50Z'), now)?.toISOString()).toBe('2026-01-15T10:09:50.000Z');
     expect(clock.oldestKept(0, at('2026-01-15T10:00:00Z'), now)).toBeNull();
   });
+
+  it.each([
+    // [what, keep, pause from, pause until, oldest kept]
+    ['resumed after the last missed tick: the newest missed tick before the pause', 1, '10:09:00', '10:09:59.500', '10:08:59'],
+    ['resumed before it: the newest missed tick after the resume', 1, '10:09:00', '10:09:55', '10:09:58'],
+    ['the paused ticks take no place: the count goes on before the pause', 3, '10:09:57', '10:09:58', '10:09:55'],
+    ['still paused, catch_up all: the 100 newest before the pause', 100, '10:09:00', null, '10:07:20'],
+    ['a pause with no known start: nothing before its resume', 1, null, '10:09:59.500', null],
+  ])('leaves out the ticks that fell while paused: %s', (_what, keep, from, until, kept) => {
+    const now = at('2026-01-15T10:10:00.500Z');
+    const time = (hms: string | null) => (hms === null ? null : at(`2026-01-15T${hms}Z`));
+    const found = clock.oldestKept(keep, at('2026-01-15T10:00:00Z'), now, { from: time(from), until: time(until) });
+    expect(found?.toISOString() ?? null).toBe(kept === null ? null : time(kept)!.toISOString());
+  });
 });
 
 describe('CronClock: schedules sharing an expression and zone', () => {

@@ -2,11 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ScheduleEvent } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { isTerminal, type JobStatus } from '../jobs/domain/job-state.js';
 import type { NewJob } from '../jobs/new-job.js';
 import type { Moved } from '../jobs/transition-sql.js';
 import { CronClock } from './cron-clock.js';
-import { catchUpKeeps, isMissed, planTicks, type SkipReason } from './domain/tick-plan.js';
+import { catchUpKeeps, isMissed, isPausedAt, pauseSpanOf, planTicks, type SkipReason } from './domain/tick-plan.js';
 import type { Schedule } from './entities/schedule.entity.js';
 import { ScheduleJobs } from './schedule-jobs.js';
 import { ScheduleRepository, type FireUpdate } from './schedule.repository.js';
@@ -27,8 +26,8 @@ interface Pass {
 
 /**
  * Handles the due ticks of schedules (DESIGN §11), for the elected leader. One transaction per call,
- * whatever the number of schedules: it claims the due ones (FOR UPDATE SKIP LOCKED), decides for each which due ticks fire (paused,
- * catch_up: planTicks) and applies its overlap policy against its previous job, inserts every new job
+ * whatever the number of schedules: it claims the due ones (FOR UPDATE SKIP LOCKED), decides for each which due ticks fire (paused
+ * as of each tick, catch_up: planTicks) and applies its overlap policy against its unfinished jobs, inserts every new job
  * in one statement with `ON CONFLICT (schedule_id, scheduled_for) DO NOTHING` (a tick a previous leader
  * already fired creates nothing), and moves each cursor, counters and last_* fields in one statement.
  * The jobs and the counters commit together; events are published after the commit, the jobs' first.
@@ -67,12 +66,10 @@ export class ScheduleFiring {
       // created more than MISSED_AFTER_MS after it, whatever the claim took on a busy machine.
       const now = transactionStart ?? new Date();
       const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now));
-      // The previous job of each schedule whose policy looks at it.
-      const previousIds = passes
-        .filter((p) => p.schedule.overlapPolicy !== 'allow' && p.schedule.lastJobId && p.drafts.length > 0)
-        .map((p) => p.schedule.lastJobId!);
-      const statuses = await this.jobs.statusesOf(previousIds, tx);
-      for (const pass of passes) moved.push(...(await this.applyOverlap(pass, statuses, tx)));
+      // The unfinished jobs of each schedule whose policy looks at them: one statement for the batch.
+      const watched = passes.filter((p) => p.schedule.overlapPolicy !== 'allow' && p.drafts.length > 0).map((p) => p.schedule.id);
+      const unfinished = await this.jobs.unfinishedOf(watched, tx);
+      for (const pass of passes) moved.push(...(await this.applyOverlap(pass, unfinished.get(pass.schedule.id) ?? [], tx)));
       const drafts = passes.flatMap((p) => p.drafts);
       const inserted = await this.jobs.insert(drafts, tx);
       moved.push(inserted);
@@ -110,9 +107,12 @@ export class ScheduleFiring {
   private plan(s: Schedule, now: Date): Pass {
     const clock = new CronClock(s.cron, s.timezone, { startAt: s.startAt, endAt: s.endAt });
     const { ticks, next } = clock.due(s.nextFireAt!, now, SLICE);
-    const anyMissed = ticks.some((t) => isMissed(t, now));
-    const oldestKept = anyMissed && !s.paused ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, now) : null;
-    const plan = planTicks(ticks, { paused: s.paused, now, oldestKept });
+    // Paused as of each tick, not as of now: a leader late to a tick that fell before a pause fires it,
+    // one late to a tick that fell while paused drops it, even once the schedule is resumed.
+    const pause = pauseSpanOf(s);
+    const anyMissed = ticks.some((t) => isMissed(t, now) && !isPausedAt(t, pause));
+    const oldestKept = anyMissed ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, now, pause) : null;
+    const plan = planTicks(ticks, { pause, now, oldestKept });
     const pass: Pass = {
       schedule: s,
       update: { id: s.id, nextFireAt: next, fired: 0, skipped: 0, lastFireAt: s.lastFireAt, lastJobId: s.lastJobId },
@@ -135,15 +135,19 @@ export class ScheduleFiring {
   }
 
   /**
-   * The overlap policy (DESIGN §11), against the previous tick's job. Of several ticks firing in one
-   * pass (a catch-up), each but the newest would overlap the next at once: `skip` keeps the oldest
-   * (when the previous job is finished), `cancel_previous` the newest; the others count as overlap skips.
+   * The overlap policy (DESIGN §11), against the schedule's unfinished jobs (`unfinished`: their ids):
+   * every one of them, not only `last_job_id`, which a trigger takes over. A triggered job ignores the
+   * policy when it is created (an explicit request), but once it runs it is a previous run like any
+   * other: `skip` creates nothing while it is unfinished (nothing of the schedule runs twice at once),
+   * and `cancel_previous` cancels every unfinished job of the schedule, all superseded by the new tick.
+   * Of several ticks firing in one pass (a catch-up), each but the newest would overlap the next at
+   * once: `skip` keeps the oldest (when no job is unfinished), `cancel_previous` the newest; the others
+   * count as overlap skips.
    */
-  private async applyOverlap(pass: Pass, statuses: Map<string, JobStatus>, tx: EntityManager): Promise<Moved[]> {
+  private async applyOverlap(pass: Pass, unfinished: readonly string[], tx: EntityManager): Promise<Moved[]> {
     const s = pass.schedule;
     if (s.overlapPolicy === 'allow' || pass.drafts.length === 0) return [];
-    const previous = s.lastJobId ? statuses.get(s.lastJobId) : undefined;
-    const previousRuns = previous !== undefined && !isTerminal(previous);
+    const previousRuns = unfinished.length > 0;
     const drafts = pass.drafts;
     let keep: NewJob | undefined;
     if (s.overlapPolicy === 'skip') keep = previousRuns ? undefined : drafts[0];
@@ -151,7 +155,7 @@ export class ScheduleFiring {
     for (const d of drafts) if (d !== keep) pass.skips.push({ tick: d.scheduledFor!, reason: 'overlap' });
     pass.drafts = keep ? [keep] : [];
     if (s.overlapPolicy === 'cancel_previous' && previousRuns && keep) {
-      return [await this.jobs.supersede(s.lastJobId!, s, keep.scheduledFor!, tx)];
+      return [await this.jobs.supersede(unfinished, s, keep.scheduledFor!, tx)];
     }
     return [];
   }

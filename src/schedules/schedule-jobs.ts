@@ -1,14 +1,25 @@
 /** What schedules do with jobs and the bus: a tick's jobs in the schedule's transaction, then their events and the schedule's. */
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
 import { JobEventBus, type ScheduleEvent } from '../events/job-event-bus.js';
-import type { JobStatus } from '../jobs/domain/job-state.js';
+import { isTerminal, JOB_STATUSES } from '../jobs/domain/job-state.js';
 import { JobCancellationService } from '../jobs/job-cancellation.service.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { NewJob } from '../jobs/new-job.js';
-import type { Moved } from '../jobs/transition-sql.js';
+import { mergeMoved, NOTHING_MOVED, type Moved } from '../jobs/transition-sql.js';
 import { Metrics } from '../metrics/metrics.js';
+
+/**
+ * The unfinished statuses as SQL literals, written into the statement rather than passed as a
+ * parameter: the statement is prepared, and only a literal list lets PostgreSQL see, in the generic
+ * plan too, that it implies the predicate of the partial index `jobs_schedule_unfinished_idx` (whose
+ * migration lists the same statuses).
+ */
+const UNFINISHED = JOB_STATUSES.filter((s) => !isTerminal(s))
+  .map((s) => `'${s}'`)
+  .join(', ');
 
 @Injectable()
 export class ScheduleJobs {
@@ -20,6 +31,7 @@ export class ScheduleJobs {
     private readonly cancellations: JobCancellationService,
     private readonly bus: JobEventBus,
     private readonly metrics: Metrics,
+    private readonly sql: Sql,
   ) {}
 
   /** Inserts ticks' jobs in the caller's transaction; a tick that already has its job gets none. */
@@ -27,14 +39,32 @@ export class ScheduleJobs {
     return this.jobs.insertScheduled(drafts, tx);
   }
 
-  /** The statuses of jobs (in the caller's transaction); a job that no longer exists is absent. */
-  statusesOf(ids: readonly string[], tx: EntityManager): Promise<Map<string, JobStatus>> {
-    return this.jobs.statusesOf(ids, tx);
+  /**
+   * The unfinished jobs of each schedule (in the caller's transaction), in id order: whatever made them,
+   * a tick or a trigger. One statement for all the schedules of a firing transaction
+   * (`jobs_schedule_unfinished_idx`); a schedule with none is absent.
+   */
+  async unfinishedOf(scheduleIds: readonly string[], tx: EntityManager): Promise<Map<string, string[]>> {
+    const unfinished = new Map<string, string[]>();
+    if (scheduleIds.length === 0) return unfinished;
+    const rows: Array<{ schedule_id: string; id: string }> = await this.sql.query(
+      `SELECT schedule_id, id FROM jobs WHERE schedule_id = ANY($1::uuid[]) AND status IN (${UNFINISHED}) ORDER BY id`,
+      [scheduleIds],
+      tx,
+    );
+    for (const r of rows) unfinished.set(r.schedule_id, [...(unfinished.get(r.schedule_id) ?? []), r.id]);
+    return unfinished;
   }
 
-  /** Cancels a schedule's previous job that a newer tick supersedes (overlap_policy cancel_previous). */
-  supersede(id: string, schedule: { id: string; name: string }, tick: Date, tx: EntityManager): Promise<Moved> {
-    return this.cancellations.supersede(id, schedule, tick, tx);
+  /**
+   * Cancels a schedule's unfinished jobs that a newer tick supersedes (overlap_policy cancel_previous),
+   * one guarded cancel each, in the given order. A job already cancelled as the downstream of another
+   * one, or finished meanwhile, moves no more.
+   */
+  async supersede(ids: readonly string[], schedule: { id: string; name: string }, tick: Date, tx: EntityManager): Promise<Moved> {
+    let moved: Moved = NOTHING_MOVED;
+    for (const id of ids) moved = mergeMoved(moved, await this.cancellations.supersede(id, schedule, tick, tx));
+    return moved;
   }
 
   /** After the commit: publishes the jobs' events and counts `fires` jobs created by `kind`. */

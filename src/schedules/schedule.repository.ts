@@ -6,7 +6,7 @@ import type { CatchUpMode, OverlapPolicy } from './domain/schedule-policies.js';
 import { SCHEDULE_NAME } from './dto/schedule.dto.js';
 import { Schedule } from './entities/schedule.entity.js';
 
-const COLUMNS = `id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at,
+const COLUMNS = `id, name, cron, timezone, job, overlap_policy, catch_up, paused, paused_at, resumed_at, start_at, end_at, next_fire_at,
   last_fire_at, last_job_id, fire_count, skip_count, created_at, updated_at`;
 
 /** Every writable field of a schedule, with its defaults applied, and the firing cursor they give. */
@@ -18,6 +18,9 @@ export interface ScheduleFields {
   overlapPolicy: OverlapPolicy;
   catchUp: CatchUpMode;
   paused: boolean;
+  /** When `paused` last flipped to true and to false (domain/tick-plan.ts pauseTimes). */
+  pausedAt: Date | null;
+  resumedAt: Date | null;
   startAt: Date | null;
   endAt: Date | null;
   nextFireAt: Date | null;
@@ -43,6 +46,8 @@ function rowToSchedule(r: Record<string, unknown>): Schedule {
     overlapPolicy: r.overlap_policy as OverlapPolicy,
     catchUp: r.catch_up as CatchUpMode,
     paused: r.paused as boolean,
+    pausedAt: (r.paused_at as Date | null) ?? null,
+    resumedAt: (r.resumed_at as Date | null) ?? null,
     startAt: (r.start_at as Date | null) ?? null,
     endAt: (r.end_at as Date | null) ?? null,
     nextFireAt: (r.next_fire_at as Date | null) ?? null,
@@ -67,9 +72,9 @@ export class ScheduleRepository {
   /** Inserts a schedule; throws the unique violation (23505 on schedules_name_key) for a taken name. */
   async insert(id: string, f: ScheduleFields, tx?: EntityManager): Promise<Schedule> {
     const rows = await this.sql.query(
-      `INSERT INTO schedules (id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
-      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt],
+      `INSERT INTO schedules (id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at, paused_at, resumed_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
+      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt],
       tx,
     );
     return rowToSchedule(rows[0]!);
@@ -81,14 +86,14 @@ export class ScheduleRepository {
    */
   async upsert(id: string, f: ScheduleFields, tx?: EntityManager): Promise<{ schedule: Schedule; created: boolean }> {
     const rows = await this.sql.query(
-      `INSERT INTO schedules AS s (id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO schedules AS s (id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at, paused_at, resumed_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT ON CONSTRAINT schedules_name_key DO UPDATE SET
          cron = EXCLUDED.cron, timezone = EXCLUDED.timezone, job = EXCLUDED.job, overlap_policy = EXCLUDED.overlap_policy,
          catch_up = EXCLUDED.catch_up, paused = EXCLUDED.paused, start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
-         next_fire_at = EXCLUDED.next_fire_at, updated_at = now()
+         next_fire_at = EXCLUDED.next_fire_at, paused_at = EXCLUDED.paused_at, resumed_at = EXCLUDED.resumed_at, updated_at = now()
        RETURNING ${COLUMNS}, (xmax = 0) AS created`,
-      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt],
+      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt],
       tx,
     );
     return { schedule: rowToSchedule(rows[0]!), created: rows[0]!.created as boolean };
@@ -125,9 +130,9 @@ export class ScheduleRepository {
   async update(id: string, f: ScheduleFields, tx: EntityManager): Promise<Schedule> {
     const rows = await this.sql.query(
       `UPDATE schedules SET name = $2, cron = $3, timezone = $4, job = $5::jsonb, overlap_policy = $6, catch_up = $7, paused = $8,
-         start_at = $9, end_at = $10, next_fire_at = $11, updated_at = now()
+         start_at = $9, end_at = $10, next_fire_at = $11, paused_at = $12, resumed_at = $13, updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt],
+      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt],
       tx,
     );
     return rowToSchedule(rows[0]!);

@@ -117,7 +117,7 @@ export class SchedulesController {
   @ApiParam(KEY_PARAM)
   @ApiEndpoint({
     summary: 'Create one job now, outside the cron',
-    description: '`scheduled_for` is now. It ignores `paused` and `overlap_policy`, and counts in fire_count.',
+    description: '`scheduled_for` is now. It ignores `paused` and `overlap_policy`, and counts in fire_count. While its job is unfinished, the overlap_policy of later ticks counts it as a previous run.',
     created: JobResponseDto,
     errors: [404, 409],
   })

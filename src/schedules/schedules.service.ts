@@ -13,7 +13,7 @@ import { ScheduleJobs } from './schedule-jobs.js';
 import { ScheduleRepository, type ScheduleFields } from './schedule.repository.js';
 import { ScheduleNameTakenError, ScheduleNotFoundError, TickTakenError } from './schedule-errors.js';
 import { ScheduleTemplate } from './schedule-template.js';
-import { triggerInstant } from './domain/tick-plan.js';
+import { pauseTimes, triggerInstant } from './domain/tick-plan.js';
 
 export interface Page<T> {
   items: T[];
@@ -41,7 +41,7 @@ export class SchedulesService {
   ) {}
 
   async create(dto: CreateScheduleDto): Promise<Schedule> {
-    const fields = this.fields(dto);
+    const fields = this.fields(dto, null, new Date());
     let schedule: Schedule;
     try {
       schedule = await this.schedules.insert(uuidv7(), fields);
@@ -64,10 +64,12 @@ export class SchedulesService {
     // Read under FOR UPDATE and written in the same transaction, as PATCH does: a tick fired between an
     // unlocked read and the write would otherwise be handed its own tick again (the cursor kept below
     // is the one read), and its overlap rule would cancel or skip against the tick's own job.
+    // A pause or resume takes effect from when it was asked for, not from when the row lock was had.
+    const at = new Date();
     const result = await this.schedules.transaction(async (tx) => {
       const existing = await this.schedules.find(name, tx, true);
       const same = existing && existing.name === name ? existing : null;
-      const fields = this.fields({ ...dto, name }, countFrom(same, new Date()));
+      const fields = this.fields({ ...dto, name }, same, at, countFrom(same, new Date()));
       // Same timing: keep the cursor, so a replace made just as a tick falls due does not lose it.
       if (same && sameTiming(same, fields)) fields.nextFireAt = same.nextFireAt;
       return this.schedules.upsert(uuidv7(), fields, tx);
@@ -82,6 +84,9 @@ export class SchedulesService {
       message: `${f} cannot be null`,
     }));
     if (problems.length > 0) throw new ValidationFailedError(problems);
+    // A pause or resume takes effect from when it was asked for, not from when the row lock was had
+    // (the firing may hold the row meanwhile): a tick after this instant is judged paused or not by it.
+    const at = new Date();
     let schedule: Schedule;
     try {
       schedule = await this.schedules.transaction(async (tx) => {
@@ -97,7 +102,7 @@ export class SchedulesService {
           paused: dto.paused ?? current.paused,
           start_at: dto.start_at === undefined ? current.startAt?.toISOString() : dto.start_at,
           end_at: dto.end_at === undefined ? current.endAt?.toISOString() : dto.end_at,
-        }, countFrom(current, new Date()));
+        }, current, at, countFrom(current, new Date()));
         if (sameTiming(current, fields)) fields.nextFireAt = current.nextFireAt;
         return this.schedules.update(current.id, fields, tx);
       });
@@ -143,7 +148,10 @@ export class SchedulesService {
 
   /**
    * One job now, outside the cron (POST /schedules/{id or name}/trigger): `scheduled_for` = now. It
-   * ignores `paused` and `overlap_policy` (it is an explicit request) and counts in fire_count.
+   * ignores `paused` and `overlap_policy` (it is an explicit request) and counts in fire_count. Its job
+   * is a run of the schedule like a tick's: while it is unfinished, the ticks' overlap policy counts it
+   * (ScheduleFiring: `skip` creates nothing, `cancel_previous` cancels it), so that under `skip` nothing
+   * of the schedule runs twice at once, whichever way each run was started.
    */
   async trigger(key: string): Promise<Job> {
     // Read before the transaction begins, so that `scheduled_for` is never after the job's `created_at`
@@ -171,9 +179,14 @@ export class SchedulesService {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** Every writable field, checked all at once and with defaults applied, and the cursor they give. */
+  /**
+   * Every writable field, checked all at once and with defaults applied, the cursor they give (counted
+   * from `from`), and the pause times a change of `paused` at `at` leaves on `current` (null: a new schedule).
+   */
   private fields(
     dto: Omit<CreateScheduleDto, 'start_at' | 'end_at'> & { start_at?: string | null; end_at?: string | null },
+    current: Schedule | null,
+    at: Date,
     from = new Date(),
   ): ScheduleFields {
     const problems: FieldProblem[] = [];
@@ -194,6 +207,7 @@ export class SchedulesService {
     const job = this.template.check(dto.job);
     const { cron, timezone } = check as { cron: string; timezone: string };
     const nextFireAt = new CronClock(cron, timezone, { startAt, endAt }).next(from);
+    const paused = dto.paused ?? false;
     return {
       name: dto.name,
       cron,
@@ -201,7 +215,8 @@ export class SchedulesService {
       job,
       overlapPolicy: dto.overlap_policy ?? 'skip',
       catchUp: dto.catch_up ?? 'latest',
-      paused: dto.paused ?? false,
+      paused,
+      ...pauseTimes(current, paused, at),
       startAt,
       endAt,
       nextFireAt,

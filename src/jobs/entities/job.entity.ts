@@ -27,6 +27,7 @@ export interface WaitingReason {
 @Index('jobs_concurrency_key_created_idx', { synchronize: false })
 @Index('jobs_schedule_tick_key', { synchronize: false })
 @Index('jobs_finished_at_idx', { synchronize: false })
+@Index('jobs_schedule_unfinished_idx', { synchronize: false })
 @Index('jobs_type_started_idx', { synchronize: false })
 @Index('jobs_ready_type_since_idx', { synchronize: false })
 @Check('jobs_cpu_units_check', '(cpu_units >= 1)')

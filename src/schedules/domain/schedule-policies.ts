@@ -1,4 +1,4 @@
-/** What a tick does while the previous tick's job is unfinished (DESIGN §11). */
+/** What a tick does while a job of the schedule (the previous tick's, a trigger's) is unfinished (DESIGN §11). */
 export const OVERLAP_POLICIES = ['skip', 'allow', 'cancel_previous'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { catchUpKeeps, isMissed, planTicks, triggerInstant } from './tick-plan.js';
+import { catchUpKeeps, isMissed, isPausedAt, pauseSpanOf, pauseTimes, planTicks, triggerInstant } from './tick-plan.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 15, 10, 0, s));
 const now = t(30); // 10:00:30: ticks older than 10:00:28 are missed
@@ -16,30 +16,90 @@ describe(catchUpKeeps.name, () => {
 
 describe(planTicks.name, () => {
   const due = [t(10), t(20), t(25), t(29), t(30)]; // three missed, two on time
+  const span = (from: number | null, until: number | null) => ({ from: from === null ? null : t(from), until: until === null ? null : t(until) });
+  const said = (plan: ReturnType<typeof planTicks>) => plan.dropped.map((d) => `${iso([d.tick])[0]} ${d.reason}`);
 
   it.each([
-    // [what, paused, oldestKept, fired, dropped]
-    ['on time only', false, null, [t(29), t(30)], ['29', '30'], []],
-    ['catch_up none: missed ticks dropped, on-time ones fire', false, null, due, ['29', '30'], ['10', '20', '25']],
-    ['catch_up latest: the most recent missed one fires too', false, t(25), due, ['25', '29', '30'], ['10', '20']],
-    ['catch_up all: every missed one from the oldest kept fires, oldest first', false, t(10), due, ['10', '20', '25', '29', '30'], []],
-    ['paused: everything dropped, nothing caught up', true, t(10), due, [], ['10', '20', '25', '29', '30']],
-  ] as const)('%s', (_what, paused, oldestKept, ticks, fired, dropped) => {
-    const plan = planTicks(ticks, { paused, now, oldestKept });
+    // [what, pause, oldestKept, ticks, fired, dropped (second and reason)]
+    ['on time only', null, null, [t(29), t(30)], ['29', '30'], []],
+    ['catch_up none: missed ticks dropped, on-time ones fire', null, null, due, ['29', '30'], ['10 catch_up', '20 catch_up', '25 catch_up']],
+    ['catch_up latest: the most recent missed one fires too', null, t(25), due, ['25', '29', '30'], ['10 catch_up', '20 catch_up']],
+    ['catch_up all: every missed one from the oldest kept fires, oldest first', null, t(10), due, ['10', '20', '25', '29', '30'], []],
+    ['paused since before pauses were timed: everything dropped, nothing caught up', span(null, null), t(10), due, [],
+      ['10 paused', '20 paused', '25 paused', '29 paused', '30 paused']],
+    ['paused at :26: the ticks before the pause are decided as without it (catch_up latest keeps :25)', span(26, null), t(25), due, ['25'],
+      ['10 catch_up', '20 catch_up', '29 paused', '30 paused']],
+    ['paused :15 to :29 and handled after the resume: the ticks in between stay dropped, later ones fire', span(15, 29), t(10), due, ['10', '29', '30'],
+      ['20 paused', '25 paused']],
+    ['a leader stalled across a pause and resume (:28.5 to :29.5): the on-time tick that fell while paused is dropped',
+      { from: new Date(t(28).getTime() + 500), until: new Date(t(29).getTime() + 500) }, null, [t(29), t(30)], ['30'], ['29 paused']],
+    ['a leader stalled before a pause (:29.5 on): the tick that fell before it fires as it would have',
+      { from: new Date(t(29).getTime() + 500), until: null }, null, [t(29), t(30)], ['29'], ['30 paused']],
+    ['a tick at the pause instant is paused, one at the resume instant is not', span(20, 29), t(10), due, ['10', '29', '30'], ['20 paused', '25 paused']],
+    ['resumed before any due tick: nothing paused', span(0, 5), null, due, ['29', '30'], ['10 catch_up', '20 catch_up', '25 catch_up']],
+  ] as const)('%s', (_what, pause, oldestKept, ticks, fired, dropped) => {
+    const plan = planTicks(ticks, { pause, now, oldestKept });
     expect(iso(plan.fire)).toEqual(fired);
-    expect(iso(plan.dropped.map((d) => d.tick))).toEqual(dropped);
-  });
-
-  it('names why each tick was dropped', () => {
-    expect(planTicks([t(10)], { paused: false, now, oldestKept: null }).dropped).toEqual([{ tick: t(10), reason: 'catch_up' }]);
-    expect(planTicks([t(30)], { paused: true, now, oldestKept: null }).dropped).toEqual([{ tick: t(30), reason: 'paused' }]);
+    expect(said(plan)).toEqual(dropped);
   });
 
   it('decides a slice of a long outage alone: ticks before the oldest kept one are dropped', () => {
     const slice = [t(0), t(1), t(2)];
-    expect(planTicks(slice, { paused: false, now, oldestKept: t(20) })).toEqual({
+    expect(planTicks(slice, { pause: null, now, oldestKept: t(20) })).toEqual({
       fire: [],
       dropped: slice.map((tick) => ({ tick, reason: 'catch_up' })),
+    });
+  });
+});
+
+describe(pauseSpanOf.name, () => {
+  it.each([
+    ['never paused', { paused: false, pausedAt: null, resumedAt: null }, null],
+    ['paused: from its pause on', { paused: true, pausedAt: t(10), resumedAt: null }, { from: t(10), until: null }],
+    ['paused before pauses were timed: every tick', { paused: true, pausedAt: null, resumedAt: null }, { from: null, until: null }],
+    ['resumed: its last pause, up to the resume', { paused: false, pausedAt: t(10), resumedAt: t(20) }, { from: t(10), until: t(20) }],
+    ['resumed from an untimed pause: every tick before the resume', { paused: false, pausedAt: null, resumedAt: t(20) }, { from: null, until: t(20) }],
+    ['paused again after a resume: from the new pause on', { paused: true, pausedAt: t(25), resumedAt: t(20) }, { from: t(25), until: null }],
+  ] as const)('%s', (_what, record, span) => expect(pauseSpanOf(record)).toEqual(span));
+});
+
+describe(isPausedAt.name, () => {
+  it.each([
+    [9, false], [10, true], [19, true], [20, false], [25, false],
+  ])('a tick at second %i in the pause from :10 to :20: %s', (s, paused) => expect(isPausedAt(t(s), { from: t(10), until: t(20) })).toBe(paused));
+
+  it('no span: never paused; an open one: paused from its start on', () => {
+    expect(isPausedAt(t(10), null)).toBe(false);
+    expect(isPausedAt(t(59), { from: t(10), until: null })).toBe(true);
+    expect(isPausedAt(t(0), { from: null, until: null })).toBe(true);
+  });
+});
+
+describe(pauseTimes.name, () => {
+  const row = (paused: boolean, pausedAt: number | null, resumedAt: number | null, cursor: number | null) => ({
+    paused,
+    pausedAt: pausedAt === null ? null : t(pausedAt),
+    resumedAt: resumedAt === null ? null : t(resumedAt),
+    nextFireAt: cursor === null ? null : t(cursor),
+  });
+  const at = t(30);
+
+  it.each([
+    // [what, current, paused, pausedAt, resumedAt]
+    ['a new schedule, not paused', null, false, null, null],
+    ['a new schedule, paused: from its creation', null, true, 30, null],
+    ['paused, and staying paused: unchanged', row(true, 10, null, 31), true, 10, null],
+    ['running, and staying so: unchanged', row(false, 10, 20, 31), false, 10, 20],
+    ['a pause: from now', row(false, null, null, 31), true, 30, null],
+    ['a resume: the pause ends now', row(true, 10, null, 31), false, 10, 30],
+    ['a resume of an untimed pause', row(true, null, null, 31), false, null, 30],
+    ['a pause after the previous one was handled (cursor past its resume): from now', row(false, 10, 20, 25), true, 30, 20],
+    ['a pause before the previous one was handled (cursor before its resume): the previous start is kept', row(false, 10, 20, 15), true, 10, 20],
+    ['a pause of a schedule past its end_at: from now', row(false, 10, 20, null), true, 30, 20],
+  ] as const)('%s', (_what, current, paused, pausedAt, resumedAt) => {
+    expect(pauseTimes(current, paused, at)).toEqual({
+      pausedAt: pausedAt === null ? null : t(pausedAt),
+      resumedAt: resumedAt === null ? null : t(resumedAt),
     });
   });
 });

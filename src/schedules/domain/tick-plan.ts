@@ -9,6 +9,65 @@ export interface TickPlan {
   dropped: Array<{ tick: Date; reason: SkipReason }>;
 }
 
+/**
+ * When a schedule was paused, for judging each tick as of its own instant: ticks from `from`
+ * (inclusive; null: from any time, the pause of a row stored before pauses were timed) until `until`
+ * (exclusive; null: it is still paused) fell while it was paused.
+ */
+export interface PauseSpan {
+  from: Date | null;
+  until: Date | null;
+}
+
+/** What a schedule row records of its pauses. */
+export interface PauseRecord {
+  paused: boolean;
+  pausedAt: Date | null;
+  resumedAt: Date | null;
+}
+
+/**
+ * The span a schedule's due ticks are judged against: while paused, from its pause on; once resumed,
+ * its last pause up to the resume (a leader that reaches those ticks only after the resume drops them
+ * still); null when it was never paused.
+ */
+export function pauseSpanOf(s: PauseRecord): PauseSpan | null {
+  if (s.paused) return { from: s.pausedAt, until: null };
+  if (!s.resumedAt) return null;
+  return { from: s.pausedAt, until: s.resumedAt };
+}
+
+/** Whether a tick fell while the schedule was paused. */
+export function isPausedAt(tick: Date, span: PauseSpan | null): boolean {
+  if (!span) return false;
+  const t = tick.getTime();
+  return (!span.from || t >= span.from.getTime()) && (!span.until || t < span.until.getTime());
+}
+
+/**
+ * The pause times a write of `paused` at instant `at` leaves on a schedule (`current`: the row before
+ * it, null for a new one). Unchanged unless `paused` flips: a pause records when it began, a resume
+ * when it ended, and a tick is later judged against them as of its own instant.
+ *
+ * Only the last pause is kept. A schedule paused again before the firing handled every tick of its
+ * previous pause (the cursor is still before that resume: a stalled or absent leader) keeps the
+ * previous pause's start, so one span covers both: the ticks between the two pauses are dropped too,
+ * rather than the ones of the first pause firing. Pausing wins over firing when they cannot both be told.
+ */
+export function pauseTimes(
+  current: (PauseRecord & { nextFireAt: Date | null }) | null,
+  paused: boolean,
+  at: Date,
+): { pausedAt: Date | null; resumedAt: Date | null } {
+  const kept = { pausedAt: current?.pausedAt ?? null, resumedAt: current?.resumedAt ?? null };
+  if (paused === (current?.paused ?? false)) return kept;
+  if (!paused) return { pausedAt: kept.pausedAt, resumedAt: at };
+  const previousUnhandled =
+    current !== null && !current.paused && current.resumedAt !== null && current.nextFireAt !== null &&
+    current.nextFireAt.getTime() < current.resumedAt.getTime();
+  return { pausedAt: previousUnhandled ? kept.pausedAt : at, resumedAt: kept.resumedAt };
+}
+
 /** Whether a due tick was missed (fell while no scheduler ran, or it stalled) rather than being on time. */
 export function isMissed(tick: Date, now: Date): boolean {
   return now.getTime() - tick.getTime() > MISSED_AFTER_MS;
@@ -22,20 +81,22 @@ export function catchUpKeeps(mode: CatchUpMode): number {
 /**
  * Decides which due ticks of a schedule fire (DESIGN §11). Pure.
  *
- * - A paused schedule drops every due tick (never caught up).
+ * - A tick that fell while the schedule was paused (`pause`, judged at the tick's own instant, not
+ *   when the tick is handled) is dropped, never caught up; one that fell before the pause, or after
+ *   the resume, is decided as if there had been no pause.
  * - A tick due for at most MISSED_AFTER_MS is on time: it fires.
  * - Older ones were missed; `catch_up` decides: `none` drops them, `latest` fires the most recent one,
  *   `all` fires the most recent CATCH_UP_ALL_LIMIT, oldest first, and drops the older rest.
  *
  * `ticks` are due ticks, oldest first: possibly only the oldest part of them (a long outage is
  * handled in slices). `oldestKept` is the oldest missed tick that catch_up keeps, found from the
- * newest missed ticks (null when catch_up keeps none), so each slice is decided alone.
+ * newest missed ticks that were not paused (null when catch_up keeps none), so each slice is decided alone.
  */
-export function planTicks(ticks: readonly Date[], options: { paused: boolean; now: Date; oldestKept: Date | null }): TickPlan {
-  const { paused, now, oldestKept } = options;
+export function planTicks(ticks: readonly Date[], options: { pause: PauseSpan | null; now: Date; oldestKept: Date | null }): TickPlan {
+  const { pause, now, oldestKept } = options;
   const plan: TickPlan = { fire: [], dropped: [] };
   for (const tick of ticks) {
-    if (paused) plan.dropped.push({ tick, reason: 'paused' });
+    if (isPausedAt(tick, pause)) plan.dropped.push({ tick, reason: 'paused' });
     else if (!isMissed(tick, now)) plan.fire.push(tick);
     else if (oldestKept && tick.getTime() >= oldestKept.getTime()) plan.fire.push(tick);
     else plan.dropped.push({ tick, reason: 'catch_up' });

@@ -46,7 +46,7 @@ export class CreateScheduleDto {
   @IsObject({ message: 'job must be an object: the job template (type, payload, ...)' }) @Untransformed()
   job!: Record<string, unknown>;
 
-  @ApiPropertyOptional({ enum: OVERLAP_POLICIES, default: 'skip', description: "A tick while the previous tick's job is unfinished: skip it, allow it, or cancel_previous (SUPERSEDED_BY_SCHEDULE)." })
+  @ApiPropertyOptional({ enum: OVERLAP_POLICIES, default: 'skip', description: "A tick while a job of the schedule (a tick's or a trigger's) is unfinished: skip it, allow it, or cancel_previous (every unfinished one, SUPERSEDED_BY_SCHEDULE)." })
   @Omittable() @IsIn(OVERLAP_POLICIES, { message: `overlap_policy must be one of: ${OVERLAP_POLICIES.join(', ')}` })
   overlap_policy?: OverlapPolicy;
 
@@ -54,7 +54,7 @@ export class CreateScheduleDto {
   @Omittable() @IsIn(CATCH_UP_MODES, { message: `catch_up must be one of: ${CATCH_UP_MODES.join(', ')}` })
   catch_up?: CatchUpMode;
 
-  @ApiPropertyOptional({ default: false, description: 'Ticks while paused are dropped (counted in skip_count), never caught up.' })
+  @ApiPropertyOptional({ default: false, description: 'Ticks while paused are dropped (counted in skip_count), never caught up; each tick is judged paused or not at its own instant.' })
   @Omittable() @IsBoolean({ message: 'paused must be true or false' })
   paused?: boolean;
 

@@ -33,6 +33,14 @@ export class Schedule {
   @Column({ type: 'boolean', name: 'paused', default: false })
   paused!: boolean;
 
+  /** When it was last paused (null: never, or before pauses were timed); ticks are judged paused as of their own instant. */
+  @Column({ type: 'timestamptz', precision: 3, name: 'paused_at', nullable: true })
+  pausedAt!: Date | null;
+
+  /** When it was last resumed (null: never). */
+  @Column({ type: 'timestamptz', precision: 3, name: 'resumed_at', nullable: true })
+  resumedAt!: Date | null;
+
   @Column({ type: 'timestamptz', precision: 3, name: 'start_at', nullable: true })
   startAt!: Date | null;
 
