@@ -114,18 +114,13 @@ export class PlacementRepository {
   /**
    * Takes placed-but-not-started jobs back from a worker (lost, stopping), so they are placed again.
    * Fenced like `place` when the scheduler does it; a stopping worker giving back its own passes null.
-   * The scheduler never waits on a job another transaction holds (its worker starting it, a frozen
-   * process's open transaction): it skips it, and a later sweep takes it back as a stale placement.
    */
   async unplace(ids: readonly string[], epoch: number | null): Promise<{ leading: boolean; taken: string[] }> {
     if (ids.length === 0) return { leading: true, taken: [] };
-    const skipLocked = epoch !== null;
-    const free = skipLocked ? `, free AS (SELECT id FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED)` : '';
-    const onlyFree = skipLocked ? `AND id = ANY(ARRAY(SELECT id FROM free))` : '';
     const rows: Array<{ id: string | null; leading: boolean }> = await this.sql.query(
-      `WITH ${FENCE('$2')}${free}, taken AS (
+      `WITH ${FENCE('$2')}, taken AS (
          UPDATE jobs SET allocated = false, placed_at = NULL, worker_id = NULL
-         WHERE id = ANY($1::uuid[]) AND ${PLACED_BY_ID} AND ${FENCED('$2')} ${onlyFree} RETURNING id
+         WHERE id = ANY($1::uuid[]) AND ${PLACED_BY_ID} AND ${FENCED('$2')} RETURNING id
        ) SELECT taken.id, ${FENCED('$2')} AS leading FROM (SELECT 1) AS one LEFT JOIN taken ON true`,
       [ids, epoch]
     );
