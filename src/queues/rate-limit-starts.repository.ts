@@ -8,6 +8,11 @@ export interface RateLimitStart {
   at: number;
 }
 
+/** A start read back: stored, or from `jobs` (started and not stored yet, or placed and not started yet). */
+export interface RecentStart extends RateLimitStart {
+  kind: 'stored' | 'started' | 'placed';
+}
+
 const WINDOW = `make_interval(secs => $2::float8 / 1000)`;
 
 /**
@@ -30,40 +35,45 @@ export class RateLimitStartsRepository {
   }
 
   /**
-   * Starts of the given types within the last `windowMs` (ms since the epoch): the stored ones, and
-   * from `jobs` those not stored yet (a leader stopped between a start and its row, a start just
-   * made): each job's latest start (`started_at`) unless a row at or after it is stored, and the
-   * placements not started yet (`placed_at`) unless one at or after the placement is.
+   * Starts of the given types within the last `windowMs` (ms since the epoch): the stored ones
+   * (`stored`), and from `jobs` those not stored yet (a leader stopped between a start and its row, a
+   * start just made): each job's latest start (`started`, `started_at`) unless a row at or after it is
+   * stored, and the placements not started yet (`placed`, `placed_at`: their start is to come) unless
+   * one at or after the placement is.
    */
-  async recent(types: readonly string[], windowMs: number): Promise<Array<{ type: string; at: number }>> {
+  async recent(types: readonly string[], windowMs: number): Promise<RecentStart[]> {
     if (types.length === 0) return [];
-    const rows: Array<{ type: string; at: string }> = await this.sql.query(
-      `SELECT type, (extract(epoch FROM started_at) * 1000)::float8 AS at FROM rate_limit_starts
+    const rows: Array<{ job_id: string; type: string; at: string; kind: RecentStart['kind'] }> = await this.sql.query(
+      `SELECT job_id, type, (extract(epoch FROM started_at) * 1000)::float8 AS at, 'stored' AS kind FROM rate_limit_starts
        WHERE type = ANY($1::varchar[]) AND started_at > now() - ${WINDOW}
        UNION ALL
-       SELECT j.type, (extract(epoch FROM j.started_at) * 1000)::float8 FROM jobs j
+       SELECT j.id, j.type, (extract(epoch FROM j.started_at) * 1000)::float8, 'started' FROM jobs j
        WHERE j.type = ANY($1::varchar[]) AND j.started_at > now() - ${WINDOW}
          AND NOT EXISTS (SELECT 1 FROM rate_limit_starts l WHERE l.job_id = j.id AND l.started_at >= j.started_at)
        UNION ALL
-       SELECT j.type, (extract(epoch FROM j.placed_at) * 1000)::float8 FROM jobs j
+       SELECT j.id, j.type, (extract(epoch FROM j.placed_at) * 1000)::float8, 'placed' FROM jobs j
        WHERE j.type = ANY($1::varchar[]) AND j.status = 'ready' AND j.allocated AND j.placed_at > now() - ${WINDOW}
          AND NOT EXISTS (SELECT 1 FROM rate_limit_starts l WHERE l.job_id = j.id AND l.started_at >= j.placed_at)`,
       [types, windowMs],
     );
-    return rows.map((r) => ({ type: r.type, at: Number(r.at) }));
+    return rows.map((r) => ({ jobId: r.job_id, type: r.type, at: Number(r.at), kind: r.kind }));
   }
 
-  /** Deletes the starts outside their type's window, and every start of a type without a rate limit. */
-  async prune(windows: ReadonlyArray<{ type: string; intervalMs: number }>): Promise<number> {
+  /**
+   * Deletes the starts older than `keepMs`, and than their type's window where it is longer (`windows`:
+   * the types with a rate limit).
+   */
+  async prune(windows: ReadonlyArray<{ type: string; intervalMs: number }>, keepMs: number): Promise<number> {
     const rows: Array<{ n: number }> = await this.sql.query(
       `WITH gone AS (
          DELETE FROM rate_limit_starts l
-         WHERE NOT EXISTS (
-           SELECT 1 FROM unnest($1::varchar[], $2::float8[]) AS w(type, ms)
-           WHERE w.type = l.type AND l.started_at > now() - make_interval(secs => w.ms / 1000))
+         WHERE l.started_at <= now() - make_interval(secs => $3::float8 / 1000)
+           AND NOT EXISTS (
+             SELECT 1 FROM unnest($1::varchar[], $2::float8[]) AS w(type, ms)
+             WHERE w.type = l.type AND l.started_at > now() - make_interval(secs => w.ms / 1000))
          RETURNING 1
        ) SELECT count(*)::int AS n FROM gone`,
-      [windows.map((w) => w.type), windows.map((w) => w.intervalMs)],
+      [windows.map((w) => w.type), windows.map((w) => w.intervalMs), keepMs],
     );
     return rows[0]?.n ?? 0;
   }

@@ -3,7 +3,7 @@ import type { JobQueueService } from '../jobs/job-queue.service.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { QueueSettings } from '../queues/queue-settings.repository.js';
 import type { QueuesService } from '../queues/queues.service.js';
-import type { RateLimitStart, RateLimitStartsRepository } from '../queues/rate-limit-starts.repository.js';
+import type { RateLimitStart, RateLimitStartsRepository, RecentStart } from '../queues/rate-limit-starts.repository.js';
 import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
 import type { Held } from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
@@ -95,7 +95,7 @@ describe('FlowControlState: the starts of rate-limited types', () => {
   const rated = (type: string, limit: number, intervalMs: number): QueueSettings =>
     ({ type, paused: false, concurrencyLimit: null, keyConcurrencyLimit: null, rateLimit: { limit, intervalMs }, updatedAt: null });
 
-  function withStored(stored: Array<{ type: string; at: number }>) {
+  function withStored(stored: RecentStart[]) {
     let settings: QueueSettings[] = [];
     const reads: Array<{ types: readonly string[]; windowMs: number }> = [];
     const recorded: RateLimitStart[] = [];
@@ -115,7 +115,10 @@ describe('FlowControlState: the starts of rate-limited types', () => {
 
   it('reads the stored starts of a type when its limit is set, and not again while it holds', async () => {
     const now = Date.now();
-    const { flow, reads, set } = withStored([{ type: 'noop', at: now - 500 }, { type: 'noop', at: now - 400 }]);
+    const { flow, reads, set } = withStored([
+      { jobId: 'a', type: 'noop', at: now - 500, kind: 'stored' },
+      { jobId: 'b', type: 'noop', at: now - 400, kind: 'stored' },
+    ]);
     flow.takeOver();
     set([rated('noop', 2, 1000)]);
     let gate = await flow.gate(ledger);
@@ -136,9 +139,31 @@ describe('FlowControlState: the starts of rate-limited types', () => {
     await flow.gate(ledger);
     set([rated('noop', 2, 5000)]);
     await flow.gate(ledger);
+    set([rated('noop', 2, 1000)]);
+    await flow.gate(ledger);
+    set([rated('noop', 2, 5000)]);
+    await flow.gate(ledger);
     flow.takeOver();
     await flow.gate(ledger);
-    expect(reads.map((r) => r.windowMs)).toEqual([1000, 5000, 5000]);
+    expect(reads.map((r) => r.windowMs)).toEqual([1000, 5000, 5000, 5000]);
+  });
+
+  it('stores the starts it reads from the jobs table, and those of the placements it reads once they start', async () => {
+    const now = Date.now();
+    const { flow, recorded, set } = withStored([
+      { jobId: 'kept', type: 'noop', at: now - 900, kind: 'stored' },
+      { jobId: 'ran', type: 'noop', at: now - 800, kind: 'started' },
+      { jobId: 'placed', type: 'noop', at: now - 700, kind: 'placed' },
+    ]);
+    flow.takeOver();
+    set([rated('noop', 3, 1000)]);
+    const gate = await flow.gate(ledger);
+    expect(gate!.check({ type: 'noop', concurrencyKey: null })).toMatchObject({ code: 'RATE_LIMITED' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorded.map((r) => r.jobId)).toEqual(['ran']);
+    flow.started('placed', now - 100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorded.map((r) => [r.jobId, r.at])).toEqual([['ran', now - 800], ['placed', now - 100]]);
   });
 
   it('stores each start it counts: at once when this process started it, at its job_started when placed elsewhere', async () => {

@@ -10,8 +10,14 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /** Most jobs remembered as arrived ready between two passes (FlowControlState.arrivedReady). */
 const ARRIVED_KEPT = 10_000;
-/** How often the stored starts outside their window are deleted. */
+/** How often the stored starts no longer needed are deleted. */
 const PRUNE_EVERY_MS = 10_000;
+/**
+ * How long a stored start is kept at least, whatever its type's window now: a window narrowed and
+ * widened again, or a rate limit removed and set again, within this time still counts the starts
+ * the wider window holds.
+ */
+export const STARTS_KEPT_MS = 15 * 60_000;
 /** Most starts stored by one statement. */
 const STORE_BATCH = 1000;
 
@@ -43,7 +49,8 @@ export class FlowControlState {
   private readonly logged = new Map<string, number>();
   /** Starts counted and not stored yet; one statement stores them at a time. */
   private unstored: RateLimitStart[] = [];
-  private storing = false;
+  /** The batches being stored, or null: a read of the stored starts waits for them. */
+  private storing: Promise<void> | null = null;
   /** When the stored starts outside their window were last deleted. */
   private prunedAt = 0;
   /** What the rules hold back as a whole when the reasons were last written: type, or type + NUL + key. */
@@ -208,20 +215,37 @@ export class FlowControlState {
 
   /**
    * Reads the starts of each rate-limited type whose log does not hold its whole window: at takeover,
-   * when its limit was set, or its window widened. A type that lost its limit is forgotten.
+   * when its limit was set, or its window widened. A type that lost its limit is forgotten. A narrowed
+   * window narrows what the log holds (it forgets what leaves the window), so widening it again reads.
+   *
+   * What is read replaces the type's log. A placement not started yet is booked again with its job, so
+   * that its job_started event stores its start; a start read from `jobs` and not stored yet is stored
+   * now, so that a later read still finds it once its job is retried or deleted.
    */
   private async loadStarts(): Promise<void> {
-    for (const type of [...this.logged.keys()]) {
-      if (this.rules.get(type)?.rateLimit) continue;
-      this.logged.delete(type);
-      this.startLog.forget(type);
+    for (const [type, held] of [...this.logged]) {
+      const rate = this.rules.get(type)?.rateLimit;
+      if (!rate) {
+        this.logged.delete(type);
+        this.startLog.forget(type);
+      } else if (rate.intervalMs < held) {
+        this.logged.set(type, rate.intervalMs);
+      }
     }
     const windowOf = (type: string) => this.rules.get(type)!.rateLimit!.intervalMs;
     const due = this.ratedTypes().filter((type) => (this.logged.get(type) ?? 0) < windowOf(type));
     if (due.length === 0) return;
+    await this.storing; // what this term counted is stored first, so that it is read back once
     const starts = await this.starts.recent(due, Math.max(...due.map(windowOf)));
     for (const type of due) this.startLog.forget(type);
-    for (const s of starts) this.startLog.record(s.type, s.at);
+    for (const s of starts) {
+      if (s.kind === 'placed') {
+        this.startLog.record(s.type, s.at, s.jobId);
+        continue;
+      }
+      this.startLog.record(s.type, s.at);
+      if (s.kind === 'started') this.store({ jobId: s.jobId, type: s.type, at: s.at });
+    }
     for (const type of due) this.logged.set(type, windowOf(type));
   }
 
@@ -232,9 +256,7 @@ export class FlowControlState {
    */
   private store(start: RateLimitStart): void {
     this.unstored.push(start);
-    if (this.storing) return;
-    this.storing = true;
-    setImmediate(() => void this.storeBatches());
+    this.storing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.storeBatches());
   }
 
   private async storeBatches(): Promise<void> {
@@ -244,16 +266,19 @@ export class FlowControlState {
         await this.starts.record(batch).catch((error: unknown) => this.logger.warn({ err: error, starts: batch.length }, 'could not store starts of rate-limited types'));
       }
     } finally {
-      this.storing = false;
+      this.storing = null;
     }
   }
 
-  /** Every PRUNE_EVERY_MS, with the settings just read: deletes the stored starts outside their type's window. */
+  /**
+   * Every PRUNE_EVERY_MS, with the settings just read: deletes the stored starts older than
+   * STARTS_KEPT_MS and than their type's window.
+   */
   private pruneStarts(): void {
     if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return;
     this.prunedAt = Date.now();
     const windows = this.ratedTypes().map((type) => ({ type, intervalMs: this.rules.get(type)!.rateLimit!.intervalMs }));
-    this.starts.prune(windows).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old starts of rate-limited types'));
+    this.starts.prune(windows, STARTS_KEPT_MS).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old starts of rate-limited types'));
   }
 
   /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */

@@ -66,6 +66,18 @@ describe('a rate limit after the leader rebuilt its starts', () => {
     await expectNoneStarts();
   }, 60_000);
 
+  it('a window narrowed and widened again: the starts of the wider window still count', async () => {
+    expect((await app.patch('/queues/noop', { ...CLEAR, rate_limit: LIMIT })).status).toBe(200);
+    // The window of the previous test's starts has to close first.
+    await new Promise((resolve) => setTimeout(resolve, LIMIT.interval_ms));
+    await fourStarts();
+    expect((await app.patch('/queues/noop', { rate_limit: { ...LIMIT, interval_ms: 1000 } })).status).toBe(200);
+    // Passes under the narrow window forget the starts older than it.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect((await app.patch('/queues/noop', { rate_limit: LIMIT })).status).toBe(200);
+    await expectNoneStarts();
+  }, 90_000);
+
   it('a takeover: the new term counts the starts of the old one', async () => {
     expect((await app.patch('/queues/noop', { ...CLEAR, rate_limit: LIMIT })).status).toBe(200);
     // The window of the previous test's starts has to close first.
