@@ -110,7 +110,11 @@ describe('a takeover while the leader has a placement under way', () => {
       await placing.query(`SELECT 1 FROM scheduler_leadership WHERE id = 1 AND epoch = $1 FOR SHARE`, [epoch]);
       // The leader's lock connection goes (its backend terminated): the next to take the lock (either
       // election) waits on the row with its epoch increment, and nobody leads meanwhile.
-      const [holder] = await faults.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 7236002 AND granted`);
+      // This database's holder: pg_locks lists the whole cluster, where other services hold the same lock in their databases.
+      const [holder] = await faults.query<{ pid: number }>(
+        `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 7236002 AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
       await faults.query(`SELECT pg_terminate_backend($1)`, [holder!.pid]);
       await expectEventually(async () => {
         const waiting = await faults.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'draconic-leader-election' AND wait_event_type = 'Lock'`);
