@@ -24,6 +24,9 @@ const badCursor = () => new ValidationFailedError([{ field: 'cursor', message: '
 const isNameTaken = (error: unknown) =>
   (error as { code?: unknown }).code === '23505' && (error as { constraint?: unknown }).constraint === 'schedules_name_key';
 
+/** Instants a trigger tries, one millisecond apart, before it answers TICK_TAKEN. */
+const TRIGGER_TRIES = 20;
+
 /** Fields a PATCH may not set to null (start_at and end_at may: null removes the bound). */
 const NOT_NULLABLE = ['name', 'cron', 'timezone', 'job', 'overlap_policy', 'catch_up', 'paused'] as const;
 
@@ -160,9 +163,15 @@ export class SchedulesService {
     const { job, schedule, moved } = await this.schedules.transaction(async (tx) => {
       const current = await this.schedules.find(key, tx, true);
       if (!current) throw new ScheduleNotFoundError(key);
-      const now = triggerInstant(requested, current.lastFireAt ?? null);
-      const draft = this.template.draft(current.job, current.id, now);
-      const inserted = await this.jobs.insert([draft], tx);
+      // After the last fire; and after any instant another trigger took: a tick handled late moves
+      // last_fire_at back to its own instant, behind a trigger's, and the next trigger would take that
+      // trigger's instant again (the insert creates nothing then): the following instants are tried.
+      let now = triggerInstant(requested, current.lastFireAt ?? null);
+      let inserted = await this.jobs.insert([this.template.draft(current.job, current.id, now)], tx);
+      for (let tries = 1; !inserted.jobs[0] && tries < TRIGGER_TRIES; tries++) {
+        now = triggerInstant(requested, now);
+        inserted = await this.jobs.insert([this.template.draft(current.job, current.id, now)], tx);
+      }
       const created = inserted.jobs[0];
       if (!created) throw new TickTakenError(current.name, now);
       const updated = await this.schedules.recordFires(

@@ -167,3 +167,25 @@ describe('paused as of the tick, not as of when the leader handles it', () => {
     expect(ticks).not.toContain(new Date(tick + 1000).toISOString());
   }, 30_000);
 });
+
+describe('a trigger after a tick handled late', () => {
+  it('takes the next free instant when the one after last_fire_at is taken already', async () => {
+    // Paused, so no tick interferes; a trigger ignores paused.
+    const s = await createSchedule({ cron: '0 0 1 1 *', paused: true, job: { type: 'noop' } });
+    const db = new pg.Client({ connectionString: space.databaseUrl });
+    await db.connect();
+    try {
+      // A trigger took `taken`; a tick handled late then moved last_fire_at back behind it.
+      const first = await app.post(`/schedules/${s.id}/trigger`, {});
+      expect(first.status).toBe(201);
+      const taken = Date.parse(first.body.scheduled_for) + 3600_000 + 1;
+      await db.query(`UPDATE jobs SET scheduled_for = $2 WHERE id = $1`, [first.body.id, new Date(taken)]);
+      await db.query(`UPDATE schedules SET last_fire_at = $2 WHERE id = $1`, [s.id, new Date(taken - 1)]);
+      const second = await app.post(`/schedules/${s.id}/trigger`, {});
+      expect(second.status).toBe(201);
+      expect(Date.parse(second.body.scheduled_for)).toBeGreaterThan(taken);
+    } finally {
+      await db.end();
+    }
+  }, 30_000);
+});
