@@ -148,6 +148,18 @@ describe('FlowControlState: the starts of rate-limited types', () => {
     expect(reads.map((r) => r.windowMs)).toEqual([1000, 5000, 5000, 5000]);
   });
 
+  it('reads them again when the limit is set again after it was removed, also when no queue had any rule meanwhile', async () => {
+    const { flow, reads, set } = withStored([]);
+    flow.takeOver();
+    set([rated('noop', 2, 1000)]);
+    await flow.gate(ledger);
+    set([]);
+    expect(await flow.gate(ledger)).toBeUndefined();
+    set([rated('noop', 2, 1000)]);
+    await flow.gate(ledger);
+    expect(reads.map((r) => r.types)).toEqual([['noop'], ['noop']]);
+  });
+
   it('stores the starts it reads from the jobs table, and those of the placements it reads once they start', async () => {
     const now = Date.now();
     const { flow, recorded, set } = withStored([

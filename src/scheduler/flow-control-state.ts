@@ -157,6 +157,7 @@ export class FlowControlState {
       }
     }
     this.pruneStarts();
+    this.forgetUnrated();
     if (this.rules.size === 0) return undefined;
     await this.loadStarts();
     const { byType, byKey } = ledger.runningCounts();
@@ -214,15 +215,11 @@ export class FlowControlState {
   }
 
   /**
-   * Reads the starts of each rate-limited type whose log does not hold its whole window: at takeover,
-   * when its limit was set, or its window widened. A type that lost its limit is forgotten. A narrowed
-   * window narrows what the log holds (it forgets what leaves the window), so widening it again reads.
-   *
-   * What is read replaces the type's log. A placement not started yet is booked again with its job, so
-   * that its job_started event stores its start; a start read from `jobs` and not stored yet is stored
-   * now, so that a later read still finds it once its job is retried or deleted.
+   * Forgets the log of each type that lost its rate limit (its starts are not counted meanwhile, so
+   * a limit set again reads them), and narrows what the log of a type whose window narrowed holds (it
+   * forgets what leaves the window, so widening it again reads). Whether any queue has a rule or not.
    */
-  private async loadStarts(): Promise<void> {
+  private forgetUnrated(): void {
     for (const [type, held] of [...this.logged]) {
       const rate = this.rules.get(type)?.rateLimit;
       if (!rate) {
@@ -232,6 +229,17 @@ export class FlowControlState {
         this.logged.set(type, rate.intervalMs);
       }
     }
+  }
+
+  /**
+   * Reads the starts of each rate-limited type whose log does not hold its whole window: at takeover,
+   * when its limit was set, or its window widened (forgetUnrated).
+   *
+   * What is read replaces the type's log. A placement not started yet is booked again with its job, so
+   * that its job_started event stores its start; a start read from `jobs` and not stored yet is stored
+   * now, so that a later read still finds it once its job is retried or deleted.
+   */
+  private async loadStarts(): Promise<void> {
     const windowOf = (type: string) => this.rules.get(type)!.rateLimit!.intervalMs;
     const due = this.ratedTypes().filter((type) => (this.logged.get(type) ?? 0) < windowOf(type));
     if (due.length === 0) return;
