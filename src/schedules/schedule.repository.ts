@@ -26,6 +26,11 @@ export interface ScheduleFields {
   nextFireAt: Date | null;
 }
 
+/** $1..$13 of the statements that write every field: the id, then the fields in this order. */
+const fieldParams = (id: string, f: ScheduleFields) => [
+  id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt,
+];
+
 /** What handling a schedule's due ticks changes on its row. */
 export interface FireUpdate {
   nextFireAt: Date | null;
@@ -74,7 +79,7 @@ export class ScheduleRepository {
     const rows = await this.sql.query(
       `INSERT INTO schedules (id, name, cron, timezone, job, overlap_policy, catch_up, paused, start_at, end_at, next_fire_at, paused_at, resumed_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
-      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt],
+      fieldParams(id, f),
       tx,
     );
     return rowToSchedule(rows[0]!);
@@ -93,7 +98,7 @@ export class ScheduleRepository {
          catch_up = EXCLUDED.catch_up, paused = EXCLUDED.paused, start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
          next_fire_at = EXCLUDED.next_fire_at, paused_at = EXCLUDED.paused_at, resumed_at = EXCLUDED.resumed_at, updated_at = now()
        RETURNING ${COLUMNS}, (xmax = 0) AS created`,
-      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt],
+      fieldParams(id, f),
       tx,
     );
     return { schedule: rowToSchedule(rows[0]!), created: rows[0]!.created as boolean };
@@ -132,7 +137,7 @@ export class ScheduleRepository {
       `UPDATE schedules SET name = $2, cron = $3, timezone = $4, job = $5::jsonb, overlap_policy = $6, catch_up = $7, paused = $8,
          start_at = $9, end_at = $10, next_fire_at = $11, paused_at = $12, resumed_at = $13, updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, f.name, f.cron, f.timezone, JSON.stringify(f.job), f.overlapPolicy, f.catchUp, f.paused, f.startAt, f.endAt, f.nextFireAt, f.pausedAt, f.resumedAt],
+      fieldParams(id, f),
       tx,
     );
     return rowToSchedule(rows[0]!);
