@@ -178,6 +178,21 @@ describe('FlowControlState: the starts of rate-limited types', () => {
     expect(recorded.map((r) => [r.jobId, r.at])).toEqual([['ran', now - 800], ['placed', now - 100]]);
   });
 
+  it('goes on storing the starts of a type whose rate limit was removed, so that a limit set again counts them', async () => {
+    const { flow, recorded, set } = withStored([]);
+    flow.takeOver();
+    set([rated('noop', 2, 1000)]);
+    await flow.gate(ledger);
+    set([]);
+    await flow.gate(ledger);
+    flow.recordStarts([{ id: 'here', type: 'noop' }, { id: 'never-rated', type: 'other' }], { started: true });
+    flow.recordStarts([{ id: 'there', type: 'noop' }], { started: false });
+    flow.started('there', 42);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorded.map((r) => r.jobId)).toEqual(['here', 'there']);
+    expect(recorded[1]!.at).toBe(42);
+  });
+
   it('stores each start it counts: at once when this process started it, at its job_started when placed elsewhere', async () => {
     const { flow, recorded, set } = withStored([]);
     flow.takeOver();

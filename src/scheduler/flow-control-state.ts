@@ -20,6 +20,8 @@ const PRUNE_EVERY_MS = 10_000;
 export const STARTS_KEPT_MS = 15 * 60_000;
 /** Most starts stored by one statement. */
 const STORE_BATCH = 1000;
+/** Most placements of types that recently lost their rate limit remembered until they start. */
+const UNRATED_PLACED_KEPT = 100_000;
 
 /** What the rules hold back as a whole, as reasons to write: by type (key null), or by (type, key). */
 const heldItems = (held: Held) => [
@@ -53,6 +55,13 @@ export class FlowControlState {
   private storing: Promise<void> | null = null;
   /** When the stored starts outside their window were last deleted. */
   private prunedAt = 0;
+  /**
+   * Types whose rate limit this term saw removed less than STARTS_KEPT_MS ago, with when: their starts
+   * are still stored (not counted), so that a limit set again within that time reads every one of them.
+   */
+  private readonly unrated = new Map<string, number>();
+  /** Placements of such types not started yet, by job: stored at their job_started event. */
+  private readonly unratedPlaced = new Map<string, string>();
   /** What the rules hold back as a whole when the reasons were last written: type, or type + NUL + key. */
   private heldBefore = new Map<string, { type: string; key: string | null }>();
   /**
@@ -104,7 +113,10 @@ export class FlowControlState {
   /** The job booked at placement really started at `at` (StartLog.started). */
   started(jobId: string, at: number): void {
     const start = this.startLog.started(jobId, at);
+    const unratedType = this.unratedPlaced.get(jobId);
+    if (unratedType !== undefined) this.unratedPlaced.delete(jobId);
     if (start) this.store({ jobId, ...start });
+    else if (unratedType !== undefined) this.store({ jobId, type: unratedType, at });
   }
 
   /**
@@ -210,8 +222,20 @@ export class FlowControlState {
         this.startLog.record(type, at, started ? undefined : id);
         if (started) this.store({ jobId: id, type, at });
         this.metrics.rateLimitedStarts.inc({ type });
+      } else if (this.recentlyUnrated(type, at)) {
+        if (started) this.store({ jobId: id, type, at });
+        else if (this.unratedPlaced.size < UNRATED_PLACED_KEPT) this.unratedPlaced.set(id, type);
       }
     }
+  }
+
+  /** Whether `type` lost its rate limit less than STARTS_KEPT_MS before `now` (its starts are still stored). */
+  private recentlyUnrated(type: string, now: number): boolean {
+    const since = this.unrated.get(type);
+    if (since === undefined) return false;
+    if (now - since < STARTS_KEPT_MS) return true;
+    this.unrated.delete(type);
+    return false;
   }
 
   /**
@@ -225,6 +249,7 @@ export class FlowControlState {
       if (!rate) {
         this.logged.delete(type);
         this.startLog.forget(type);
+        this.unrated.set(type, Date.now());
       } else if (rate.intervalMs < held) {
         this.logged.set(type, rate.intervalMs);
       }
@@ -254,7 +279,10 @@ export class FlowControlState {
       this.startLog.record(s.type, s.at);
       if (s.kind === 'started') this.store({ jobId: s.jobId, type: s.type, at: s.at });
     }
-    for (const type of due) this.logged.set(type, windowOf(type));
+    for (const type of due) {
+      this.logged.set(type, windowOf(type));
+      this.unrated.delete(type);
+    }
   }
 
   /**
