@@ -7,6 +7,7 @@ import type { RateLimitStart, RateLimitStartsRepository, RecentStart } from '../
 import type { AllocationLedger } from '../resources/domain/allocation-ledger.js';
 import type { Held } from './domain/scheduling.js';
 import { FlowControlState } from './flow-control-state.js';
+import { RateLimitStartLog } from './rate-limit-start-log.js';
 
 type Call = [string, unknown];
 
@@ -18,7 +19,7 @@ function state(): { flow: FlowControlState; calls: Call[]; metrics: Metrics } {
     clearHeldReasonsExcept: async (keep: unknown) => (calls.push(['clearExcept', keep]), 0),
   } as unknown as JobQueueService;
   const metrics = new Metrics();
-  const flow = new FlowControlState({} as QueuesService, queue, metrics, {} as RateLimitStartsRepository);
+  const flow = new FlowControlState({} as QueuesService, queue, metrics, new RateLimitStartLog({} as RateLimitStartsRepository));
   return { flow, calls, metrics };
 }
 
@@ -105,7 +106,7 @@ describe('FlowControlState: the starts of rate-limited types', () => {
       prune: async () => 0,
     } as unknown as RateLimitStartsRepository;
     const queues = { settings: async () => settings } as unknown as QueuesService;
-    const flow = new FlowControlState(queues, {} as JobQueueService, new Metrics(), starts);
+    const flow = new FlowControlState(queues, {} as JobQueueService, new Metrics(), new RateLimitStartLog(starts));
     const set = (next: QueueSettings[]) => {
       settings = next;
       flow.markStale();

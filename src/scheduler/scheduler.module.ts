@@ -8,6 +8,7 @@ import { FlowControlState } from './flow-control-state.js';
 import { HandOver } from './hand-over.js';
 import { LostWorkReaper } from './lost-work-reaper.js';
 import { PlacementPass } from './placement-pass.js';
+import { RateLimitStartLog } from './rate-limit-start-log.js';
 import { Reconciler } from './reconciler.js';
 import { RetentionService } from './retention.service.js';
 import { ScheduleTimer } from './schedule-timer.js';
@@ -23,6 +24,7 @@ import { WorkerRooms } from './worker-rooms.js';
     SchedulerTasks,
     WorkerRooms,
     FlowControlState,
+    RateLimitStartLog,
     PlacementPass,
     HandOver,
     DueTimer,

@@ -35,6 +35,10 @@ export interface FlowJob {
   concurrencyKey: string | null;
 }
 
+/** The types with a rate limit. */
+export const ratedTypes = (rules: ReadonlyMap<string, QueueRules>): string[] =>
+  [...rules].filter(([, r]) => r.rateLimit !== null).map(([type]) => type);
+
 /** Whether the rules constrain anything at all. */
 export const hasRules = (r: QueueRules) => r.paused || r.concurrencyLimit !== null || r.keyConcurrencyLimit !== null || r.rateLimit !== null;
 
