@@ -20,6 +20,12 @@ export const isPermanentDbError = (error: unknown): boolean => !isTransientDbErr
 
 export { isLostRace };
 
+/** PostgreSQL gave up on a lock after lock_timeout (55P03 lock_not_available), as thrown or wrapped by TypeORM. Pure. */
+export function isLockNotAvailable(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '55P03' || e?.driverError?.code === '55P03';
+}
+
 /**
  * Thrown by a transaction that found, once it held its locks, that what it had read before taking them
  * changed meanwhile (a concurrent commit it waited for): it is a lost race like a serialization failure,

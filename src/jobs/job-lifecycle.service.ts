@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
-import { isLostRace, isPermanentDbError } from '../database/db-errors.js';
+import { isLockNotAvailable, isLostRace, isPermanentDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import { nextRunAt } from './domain/retry-policy.js';
@@ -25,12 +25,6 @@ export const MAX_RESULT_BYTES = 1024 * 1024;
  * holds its rows for milliseconds, so this only gives up on a holder that is stuck.
  */
 const FAIL_LOCK_WAIT_MS = 200;
-
-/** PostgreSQL gave up on a lock after lock_timeout (55P03 lock_not_available), as thrown or wrapped by TypeORM. */
-function isLockNotAvailable(error: unknown): boolean {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
-  return e?.code === '55P03' || e?.driverError?.code === '55P03';
-}
 
 /**
  * Every move of a job after its submit, for the executor and the scheduler: guarded transitions
