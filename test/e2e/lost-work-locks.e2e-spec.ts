@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import pg from 'pg';
 import { LostWorkReaper } from '../../src/scheduler/lost-work-reaper.js';
 import { aJob } from '../builders/job.builder.js';
+import { waitForJob } from '../support/handler-peers.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /**
@@ -34,16 +35,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function settled(id: string, status: string, timeoutMs = 15_000) {
-  return expectEventually(
-    async () => {
-      const job = await app.getJob(id);
-      expect(job.status).toBe(status);
-      return job;
-    },
-    { timeoutMs },
-  );
-}
+const settled = (id: string, status: string) => waitForJob(app, id, [status], 15_000);
 
 /** A worker row that heartbeats (its beat is ahead), full with the jobs put on it: nothing else is placed there. */
 async function aWorker(id: string, slots: number): Promise<void> {
