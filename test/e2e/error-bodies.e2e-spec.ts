@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -116,6 +117,68 @@ describe('error bodies', () => {
     const response = await rawPost('/jobs', Buffer.from('{"type":"noop"}'), { 'content-length': '15' });
     expect(response.status).toBe(415);
     expect(JSON.parse(response.body)).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'the request body has no Content-Type: send the body as JSON with the header "Content-Type: application/json"' });
+  });
+});
+
+describe('a compressed body (Content-Encoding)', () => {
+  const job = Buffer.from('{"type":"noop","payload":{"duration_ms":7}}');
+  const post = (body: Buffer, encoding: string, path = '/jobs') =>
+    rawPost(path, body, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': String(body.length) });
+
+  it.each([
+    ['gzip', gzipSync(job)],
+    ['x-gzip', gzipSync(job)],
+    ['deflate', deflateSync(job)],
+    ['br', brotliCompressSync(job)],
+    ['GZIP', gzipSync(job)],
+    ['identity', job],
+    // Listed in the order applied: gzip over deflate, decoded gzip first.
+    ['deflate, gzip', gzipSync(deflateSync(job))],
+  ])('is decoded before it is read (%s)', async (encoding, body) => {
+    const response = await post(body, encoding);
+    expect(response.status).toBe(201);
+    expect(JSON.parse(response.body)).toMatchObject({ type: 'noop', payload: { duration_ms: 7 } });
+  });
+
+  it('is decoded for a batch too', async () => {
+    const batch = Buffer.from(JSON.stringify({ jobs: Array.from({ length: 50 }, (_, i) => ({ type: 'noop', payload: { duration_ms: i } })) }));
+    const response = await post(gzipSync(batch), 'gzip', '/jobs/batch');
+    expect(response.status).toBe(201);
+    expect(JSON.parse(response.body).items).toHaveLength(50);
+  });
+
+  it('in a coding the service does not decode is a 415 naming the ones it does, with Accept-Encoding', async () => {
+    for (const encoding of ['compress', 'zstd', 'gzip, br, deflate']) {
+      const response = await fetch(`${app.baseUrl}/jobs`, { method: 'POST', body: job, headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
+      expect(response.status).toBe(415);
+      expect(response.headers.get('accept-encoding')).toBe('gzip, deflate, br');
+      const body = await response.json();
+      expect(body).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_CONTENT_ENCODING', message: expect.stringContaining('gzip, deflate, br') });
+    }
+  });
+
+  it('that is not what its coding says is a 400 INVALID_CONTENT_ENCODING, and writes nothing', async () => {
+    const before = await send('GET', '/jobs?limit=1');
+    for (const [encoding, body] of [['gzip', job], ['br', job], ['deflate', gzipSync(job)], ['gzip', gzipSync(job).subarray(0, 20)]] as const) {
+      const response = await post(body, encoding);
+      expect(response.status).toBe(400);
+      expect(JSON.parse(response.body)).toMatchObject({ code: 'INVALID_CONTENT_ENCODING', message: expect.stringContaining(`not valid ${encoding} data`) });
+    }
+    expect((await send('GET', '/jobs?limit=1')).body.items[0]?.id).toBe(before.body.items[0]?.id);
+  });
+
+  it('is held to MAX_BODY_BYTES once decoded: a small body that inflates past it is a 413, stopped early', async () => {
+    // About 8 KiB of gzip that would inflate to 8 MiB, 500 times the limit.
+    const bomb = gzipSync(Buffer.concat([Buffer.from('{"type":"noop","payload":{"x":"'), Buffer.alloc(8 * 1024 * 1024, 'a'), Buffer.from('"}}')]));
+    expect(bomb.length).toBeLessThan(BODY_LIMIT);
+    const response = await post(bomb, 'gzip');
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'BODY_TOO_LARGE' });
+    expect((await send('GET', '/jobs?limit=1')).status).toBe(200);
+  });
+
+  it('is ignored on a request without a body', async () => {
+    expect((await send('GET', '/jobs?limit=1', undefined, { 'content-encoding': 'compress' })).status).toBe(200);
   });
 });
 

@@ -2,7 +2,7 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
-import { CONFLICT, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, VALIDATION_FAILED } from '../domain/error-codes.js';
+import { BODY_TOO_LARGE, CONFLICT, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
 import { suggestField } from '../field-suggestion.js';
 
 export type DomainErrorKind =
@@ -13,6 +13,7 @@ export type DomainErrorKind =
   | 'conflict'
   | 'unprocessable'
   | 'too_large'
+  | 'unsupported_media'
   | 'too_many_requests'
   | 'overloaded'
   | 'unavailable';
@@ -71,6 +72,18 @@ export class MalformedBodyError extends DomainError {
   constructor(readonly code: string, message: string) {
     super(message);
   }
+}
+
+/** 415: a body sent with a Content-Encoding the service does not decode. */
+export class UnsupportedContentEncodingError extends DomainError {
+  readonly kind = 'unsupported_media';
+  readonly code = UNSUPPORTED_CONTENT_ENCODING;
+}
+
+/** 413: a body larger than MAX_BODY_BYTES once decoded. */
+export class BodyTooLargeError extends DomainError {
+  readonly kind = 'too_large';
+  readonly code = BODY_TOO_LARGE;
 }
 
 export class UnknownJobTypeError extends DomainError {

@@ -5,6 +5,7 @@ import secureJson from 'secure-json-parse';
 import { EMPTY_BODY, FORBIDDEN_JSON_KEY, INVALID_JSON } from '../domain/error-codes.js';
 import { MalformedBodyError, ValidationFailedError } from '../errors/domain-error.js';
 import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
+import { installContentDecoding } from './content-encoding.js';
 import { installLingeringClose } from './lingering-close.js';
 
 export const EMPTY_BODY_MESSAGE = 'request body is empty: send a JSON object with "Content-Type: application/json"';
@@ -62,5 +63,6 @@ export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: numbe
     if (request.is404) return done(null, undefined);
     done(new UnsupportedMediaTypeException(unsupportedMediaTypeMessage(request.headers['content-type'])), undefined);
   });
+  installContentDecoding(fastify, bodyLimit);
   installLingeringClose(fastify);
 }
