@@ -3,7 +3,9 @@ import type { Job, WaitingReason } from './entities/job.entity.js';
 import type { HeldBack } from '../database/job-order.js';
 import { ReadyCandidatesRepository } from './ready-candidates.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
-import { StuckJobsRepository } from './stuck-jobs.repository.js';
+import { StuckJobsRepository, type WorkerGone } from './stuck-jobs.repository.js';
+
+export type { WorkerGone };
 
 /**
  * What the scheduler reads of the jobs: the fair ready queue and the queue rules' held reasons and
@@ -43,7 +45,7 @@ export class JobQueueService {
     return this.stuck.runningOn(workerIds);
   }
 
-  runningOnGoneWorkers(): Promise<Job[]> {
+  runningOnGoneWorkers(): Promise<Array<{ job: Job; gone: WorkerGone }>> {
     return this.stuck.runningOnGoneWorkers();
   }
 

@@ -3,6 +3,9 @@ import { Sql } from '../database/sql.js';
 import type { Job } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 
+/** What became of the worker of a job left running: it stopped, was declared lost, or restarted since the job started. */
+export type WorkerGone = 'stopped' | 'lost' | 'restarted';
+
 /** Finds `running` jobs whose outcome nothing will ever record. SQL only; the scheduler decides. */
 @Injectable()
 export class StuckJobsRepository {
@@ -20,16 +23,18 @@ export class StuckJobsRepository {
 
   /**
    * Jobs still running on a worker that stopped or was declared lost, or that registered again (a
-   * restart under the same WORKER_ID) after the job started: nothing will record how they end.
+   * restart under the same WORKER_ID) after the job started: nothing will record how they end. Each
+   * with what became of its worker, for the job's error message.
    */
-  async runningOnGoneWorkers(): Promise<Job[]> {
-    const rows: JobRow[] = await this.sql.query(
-      `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running'
-         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id
-                       AND (w.status IN ('stopped', 'lost') OR w.started_at > j.started_at))
-       ORDER BY created_at, id`,
+  async runningOnGoneWorkers(): Promise<Array<{ job: Job; gone: WorkerGone }>> {
+    const rows: Array<JobRow & { gone: WorkerGone }> = await this.sql.query(
+      `SELECT ${JOB_COLUMNS}, gone FROM (
+         SELECT j.*, CASE WHEN w.status IN ('stopped', 'lost') THEN w.status::text ELSE 'restarted' END AS gone
+         FROM jobs j JOIN workers w ON w.id = j.worker_id
+         WHERE j.allocated AND j.status = 'running' AND (w.status IN ('stopped', 'lost') OR w.started_at > j.started_at)
+       ) orphaned ORDER BY created_at, id`,
     );
-    return rows.map(rowToJob);
+    return rows.map((row) => ({ job: rowToJob(row), gone: row.gone }));
   }
 
   /**

@@ -6,10 +6,18 @@ import type { Job } from '../jobs/entities/job.entity.js';
 import { JobCancellationService } from '../jobs/job-cancellation.service.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
+import type { WorkerGone } from '../jobs/job-queue.service.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { splitStale, STALE_HAND_OVERS, StaleHandOvers } from './domain/stale-placements.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
+
+/** How a job's error names what became of its worker (WorkerGone), given WORKER_LOST_SECONDS. */
+const GONE_WORDS: Record<WorkerGone, (lostSeconds: number) => string> = {
+  stopped: () => 'stopped',
+  lost: (lostSeconds) => `was declared lost (no heartbeat for ${lostSeconds} s)`,
+  restarted: () => 'restarted',
+};
 
 /**
  * The leader's repairs of work that nothing would ever finish (DESIGN §4), each failing the jobs
@@ -34,6 +42,8 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
 export class LostWorkReaper {
   private readonly logger = new Logger(LostWorkReaper.name);
   private readonly handOvers = new StaleHandOvers();
+  /** The jobs the last reapOrphans found: those it finds again were left as they were (see reapOrphans). */
+  private orphansLeft: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly config: AppConfig,
@@ -60,7 +70,7 @@ export class LostWorkReaper {
     // placed job a lost worker started in between is failed, and taking it back finds it no longer placed.
     const jobs = await this.placements.allocatedOn(workerIds);
     const running = await this.queue.runningOn(workerIds);
-    await this.fail(running, WORKER_LOST, (workerId) => `worker ${workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
+    await this.fail(running, WORKER_LOST, (job) => `worker ${job.workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
     await this.placements.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
     for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.cancellations.releaseCancelled(job.id, { skipLocked: true });
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
@@ -74,9 +84,23 @@ export class LostWorkReaper {
    */
   async reapOrphans(): Promise<number> {
     const orphaned = await this.queue.runningOnGoneWorkers();
+    const before = this.orphansLeft;
+    this.orphansLeft = new Set(orphaned.map(({ job }) => job.id));
     if (orphaned.length === 0) return 0;
-    this.logger.warn({ jobs: orphaned.map((j) => j.id) }, 'jobs still running on stopped, lost or restarted workers: failing them as lost');
-    return this.fail(orphaned, WORKER_LOST, (workerId) => `worker ${workerId} stopped or restarted while the job was running`);
+    // A job the previous sweep found already was left as it was (held by another transaction): said
+    // once, not every second for as long as the holder keeps it.
+    const repeat = orphaned.every(({ job }) => before.has(job.id));
+    const level = repeat ? 'debug' : 'warn';
+    this.logger[level]({ jobs: orphaned.map(({ job }) => job.id) }, 'jobs still running on stopped, lost or restarted workers: failing them as lost');
+    const gone = new Map(orphaned.map(({ job, gone }) => [job.id, gone]));
+    const moved = await this.fail(
+      orphaned.map(({ job }) => job),
+      WORKER_LOST,
+      (job) => `worker ${job.workerId} ${GONE_WORDS[gone.get(job.id)!](this.config.workerLostSeconds)} while the job was running`,
+      level,
+    );
+    if (moved === orphaned.length) this.orphansLeft = new Set();
+    return moved;
   }
 
   /** Jobs running on a live worker that no longer executes them, and whose outcome was never stored. */
@@ -84,7 +108,7 @@ export class LostWorkReaper {
     const lost = await this.queue.runningNotExecuting();
     if (lost.length === 0) return 0;
     this.logger.warn({ jobs: lost.map((j) => j.id) }, 'jobs running on a live worker that no longer executes them: failing them as OUTCOME_LOST');
-    return this.fail(lost, OUTCOME_LOST, (workerId) => `worker ${workerId} no longer runs this attempt, and its outcome was never recorded`);
+    return this.fail(lost, OUTCOME_LOST, (job) => `worker ${job.workerId} no longer runs this attempt, and its outcome was never recorded`);
   }
 
   /**
@@ -128,18 +152,19 @@ export class LostWorkReaper {
   }
 
   /**
-   * Fails running jobs with `code` (retried by the rules), per worker; returns how many moved. Those
-   * that did not either left `running` meanwhile or are held by another transaction, and are looked
-   * at again by the next sweep.
+   * Fails running jobs with `code` (retried by the rules), in one batch per message; returns how many
+   * moved. Those that did not either left `running` meanwhile or are held by another transaction, and
+   * are looked at again by the next sweep.
    */
-  private async fail(running: Job[], code: string, message: (workerId: string) => string): Promise<number> {
+  private async fail(running: Job[], code: string, message: (job: Job) => string, level: 'warn' | 'debug' = 'warn'): Promise<number> {
+    const byMessage = new Map<string, Job[]>();
+    for (const job of running) byMessage.set(message(job), [...(byMessage.get(message(job)) ?? []), job]);
     let moved = 0;
-    for (const workerId of new Set(running.map((j) => j.workerId!))) {
-      const mine = running.filter((j) => j.workerId === workerId);
-      moved += await this.lifecycle.failMany(mine, { code, message: message(workerId), worker_id: workerId });
+    for (const [text, jobs] of byMessage) {
+      moved += await this.lifecycle.failMany(jobs, { code, message: text, worker_id: jobs[0]!.workerId! });
     }
     if (moved < running.length) {
-      this.logger.warn({ left: running.length - moved }, 'some of these jobs left running meanwhile or are being written by another transaction: the next sweep looks at them again');
+      this.logger[level]({ left: running.length - moved }, 'some of these jobs left running meanwhile or are being written by another transaction: the next sweep looks at them again');
     }
     return moved;
   }

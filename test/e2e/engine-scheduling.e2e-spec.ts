@@ -226,7 +226,7 @@ describe('a job left running on a worker that stopped', () => {
     const done = await settled(app, job.id, 'completed', 10_000);
     expect(done).toMatchObject({ attempts: 2, worker_id: 'alive' });
     const lost = (await jobLogs(app, job.id)).find((l) => l.attempt === 1 && l.level === 'error');
-    expect(lost?.message).toMatch(/worker gone stopped or restarted while the job was running/);
+    expect(lost?.message).toMatch(/worker gone stopped while the job was running/);
     expect(lost?.data).toMatchObject({ status: 'failed', error: { code: 'WORKER_LOST', worker_id: 'gone' } });
     expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
   });
@@ -252,6 +252,7 @@ describe('a job left running on a worker that stopped', () => {
     expect(done).toMatchObject({ attempts: 2, worker_id: 'alive' });
     const lost = (await jobLogs(app, job.id)).find((l) => l.attempt === 1 && l.level === 'error');
     expect(lost?.data).toMatchObject({ status: 'failed', error: { code: 'WORKER_LOST', worker_id: 'reborn' } });
+    expect(lost?.message).toMatch(/worker reborn restarted while the job was running/);
     // A run the new process started itself (after it registered) is left alone.
     expect(await app.getJob(untouched.id)).toMatchObject({ status: 'running', worker_id: 'reborn' });
     expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
