@@ -21,7 +21,16 @@ export class BullWorkerQueue extends WorkerQueue {
   }
 
   async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
-    this.queue.on('error', (error) => this.logger.warn({ err: error.message }, 'bull queue error'));
+    this.queue.on('error', (error) => {
+      // The leader deletes the queue of a worker it declared lost (a frozen process, a cut link): once
+      // this worker runs again, Bull cannot move the hand-overs it held to finished. Expected, and
+      // harmless: the job's outcome lives in PostgreSQL, where the worker's guarded writes go.
+      if (/^Missing key for job /.test(error.message)) {
+        this.logger.log({ err: error.message }, 'a hand-over left Redis while this worker held it (its queue was removed when it was declared lost): nothing to do');
+        return;
+      }
+      this.logger.warn({ err: error.message }, 'bull queue error');
+    });
     // queue.process names the blocking connection (CLIENT SETNAME) in a promise Bull does not handle: a
     // shutdown right after start closes that connection first, and the rejected promise ("Connection is
     // closed.") would be an unhandled rejection. The name only labels the connection in CLIENT LIST.
