@@ -177,6 +177,12 @@ describe('a compressed body (Content-Encoding)', () => {
     expect((await send('GET', '/jobs?limit=1')).status).toBe(200);
   });
 
+  it('that is empty (a chunked request with no bytes) is an empty body, not a bad one', async () => {
+    const response = await rawPost('/jobs', Buffer.alloc(0), { 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked' });
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'EMPTY_BODY' });
+  });
+
   it('is ignored on a request without a body', async () => {
     expect((await send('GET', '/jobs?limit=1', undefined, { 'content-encoding': 'compress' })).status).toBe(200);
   });

@@ -65,6 +65,8 @@ function decoded(raw: Readable, plan: readonly string[], limit: number): Readabl
   let upstream: Readable = raw;
   for (const { coding, stream } of stages) {
     stream.on('error', (error: Error) => {
+      // Nothing at all was sent (a chunked request with an empty body): an empty body, not a bad one.
+      if (output.receivedEncodedLength === 0) return output.end();
       output.destroy(new MalformedBodyError(INVALID_CONTENT_ENCODING, `request body is not valid ${coding} data, as its Content-Encoding says (${error.message}): compress it again, or send it as it is without the header`));
     });
     upstream = upstream.pipe(stream);
