@@ -36,7 +36,7 @@ export class EnvSchema {
   DATABASE_URL?: string = undefined;
 
   /** Empty = embedded (DESIGN §9). */
-  @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// (TLS) URL' })
   REDIS_URL?: string = undefined;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(10000)
