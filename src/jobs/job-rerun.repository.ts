@@ -81,16 +81,6 @@ export class JobRerunRepository {
     );
   }
 
-  /**
-   * Share-locks jobs until the transaction ends (the dependencies of the jobs coming back): none of
-   * them can complete or fail between the plan and the move, so the DAG counters stay exact.
-   */
-  async lockShared(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
-    if (ids.length === 0) return [];
-    return this.sql.query(`SELECT id, status, allocated, run_at FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [ids], tx);
-  }
-
-  /** Locks the jobs a retry may move, for update. */
   /** Of these jobs, those with an edge (a dependency or a dependent). */
   async withEdges(ids: readonly string[], tx: EntityManager): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
@@ -103,6 +93,10 @@ export class JobRerunRepository {
     return new Set(rows.map((r) => r.id));
   }
 
+  /**
+   * Locks jobs for update until the transaction ends, in id order (one order for every retry, so two
+   * retries that lock some of the same jobs never wait on each other both ways).
+   */
   async lockForUpdate(ids: readonly string[], tx: EntityManager): Promise<LockedJob[]> {
     if (ids.length === 0) return [];
     return this.sql.query(`SELECT id, status, allocated, run_at FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids], tx);

@@ -97,9 +97,14 @@ export class JobRerunService {
     const edges = await this.reruns.dependenciesOf(family, tx);
     const inFamily = new Set(family);
     const outside = [...new Set(edges.map((e) => e.depends_on_id).filter((d) => !inFamily.has(d)))];
-    // Upstream first, as a completion (the dependency, then its dependents) and a failure cascade lock them.
-    const upstream = await this.reruns.lockShared(outside, tx);
-    const locked = await this.reruns.lockForUpdate(family, tx);
+    // Every row involved in one statement, in id order, for update: the family (the jobs that move) and
+    // the dependencies outside it (none of them may complete or fail between the plan and the move).
+    // Retries of siblings share those rows (a fan-in's parents are each other's outside dependencies):
+    // taken in two steps, the outside ones shared and then the family, two such retries each held what
+    // the other waited for, and deadlocked. One order for all of them makes the second wait for the first.
+    const all = await this.reruns.lockForUpdate([...outside, ...family], tx);
+    const upstream = all.filter((j) => !inFamily.has(j.id));
+    const locked = all.filter((j) => inFamily.has(j.id));
     // A job submitted with a dependency in the family while these locks were awaited was stored
     // cancelled (its dependency had failed) after the walk above: read again, under the locks (which
     // keep new dependents out), and start over when the walk grew, so that it comes back too.

@@ -262,4 +262,32 @@ describe('POST /jobs/{id}/retry', () => {
       expect(final.status).toBe(log[log.length - 1]!.data.status);
     }
   });
+
+  it('retries the parents of one shared dependent sent all at once without a deadlock: every one is carried out', async () => {
+    // Fan-in: 24 parents waiting an hour (nothing runs), one child of them all; the parents cancelled
+    // cancel the child. Each parent's retry locks its siblings (the child's other dependencies) and
+    // itself: before, in two steps (siblings shared, then itself), so two retries waited on each other.
+    const runAt = new Date(Date.now() + 3_600_000).toISOString();
+    const parents = await Promise.all(Array.from({ length: 24 }, () => app.submit(aJob({ run_at: runAt }))));
+    const child = await app.submit(aJob({ depends_on: parents.map((p) => p.id) }));
+    const cancelled = await app.post('/jobs/bulk/cancel', { ids: parents.map((p) => p.id) });
+    expect(cancelled.body).toMatchObject({ changed: 24 });
+    await statusOf([child.id], ['cancelled']);
+
+    const retries = await Promise.all(parents.map((p) => app.post(`/jobs/${p.id}/retry`, {})));
+    expect(retries.map((r) => r.status)).toEqual(parents.map(() => 200));
+    const [back] = await statusOf([child.id], ['blocked']);
+    expect(back.waiting_reason).toMatchObject({ code: 'WAITING_FOR_DEPENDENCIES' });
+    await statusOf(parents.map((p) => p.id), parents.map(() => 'pending'));
+
+    // Three bulk retries of the same parents at once: each parent comes back once, the others skip it.
+    expect((await app.post('/jobs/bulk/cancel', { ids: parents.map((p) => p.id) })).body).toMatchObject({ changed: 24 });
+    await statusOf([child.id], ['cancelled']);
+    const bulks = await Promise.all([0, 1, 2].map(() => app.post('/jobs/bulk/retry', { ids: parents.map((p) => p.id) })));
+    expect(bulks.map((b) => b.status)).toEqual([200, 200, 200]);
+    expect(bulks.reduce((sum, b) => sum + b.body.changed, 0)).toBe(24);
+    expect(bulks.every((b) => b.body.conflicts === undefined)).toBe(true);
+    await statusOf([child.id], ['blocked']);
+    expect((await app.post('/jobs/bulk/cancel', { ids: [...parents.map((p) => p.id), child.id] })).status).toBe(200);
+  });
 });
