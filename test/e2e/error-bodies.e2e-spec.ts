@@ -113,6 +113,18 @@ describe('error bodies', () => {
     expect(response.body.message).toContain('"Content-Type: application/json"');
   });
 
+  it('takes an empty body of any Content-Type as no body: a route that takes none answers as usual, one that takes a body EMPTY_BODY', async () => {
+    const job = await app.submit({ type: 'noop', payload: { duration_ms: 60_000 } });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const empty = { 'content-type': type, 'content-length': '0' };
+      expect((await rawRequest('POST', `/jobs`, Buffer.alloc(0), empty)).status).toBe(400);
+      expect(JSON.parse((await rawRequest('POST', `/jobs`, Buffer.alloc(0), empty)).body)).toMatchObject({ code: 'EMPTY_BODY' });
+    }
+    const cancelled = await rawRequest('PATCH', `/jobs/${job.id}/cancel`, Buffer.alloc(0), { 'content-type': 'text/plain', 'content-length': '0' });
+    expect(cancelled.status).toBe(200);
+    expect(JSON.parse(cancelled.body)).toMatchObject({ status: 'cancelled' });
+  });
+
   it('answers a body with no Content-Type with 415', async () => {
     const response = await rawPost('/jobs', Buffer.from('{"type":"noop"}'), { 'content-length': '15' });
     expect(response.status).toBe(415);
@@ -190,9 +202,13 @@ describe('a compressed body (Content-Encoding)', () => {
 
 /** POSTs `body` with Node's http client and exactly the headers given (fetch would add a Content-Type). */
 function rawPost(path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return rawRequest('POST', path, body, headers);
+}
+
+function rawRequest(method: string, path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   const url = new URL(app.baseUrl);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path, headers, agent: false });
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent: false });
     req.on('response', (res) => {
       let text = '';
       res.setEncoding('utf8');
