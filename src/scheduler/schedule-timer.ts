@@ -38,6 +38,8 @@ export function armDelay(at: number, now: number, roundBegan: number): number {
 export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ScheduleTimer.name);
   private leading = false;
+  /** When this process began to lead: ticks after it are this scheduler's own, late at worst, never missed. */
+  private leadingSince: Date | null = null;
   private stopping = false;
   private timer?: NodeJS.Timeout;
   private timerAt: number | null = null;
@@ -72,6 +74,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
   private lead(): void {
     if (this.leading || this.stopping) return;
     this.leading = true;
+    this.leadingSince = new Date();
     this.sweep = setInterval(() => this.run(), SWEEP_MS);
     this.sweep.unref();
     this.run();
@@ -113,7 +116,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
     const claimer = async (): Promise<void> => {
       while (this.leading && !this.stopping) {
         try {
-          const { claimed } = await this.firing.handleDue(BATCH);
+          const { claimed } = await this.firing.handleDue(BATCH, this.leadingSince);
           if (claimed < BATCH) return;
         } catch (error) {
           this.logger.error({ err: error }, 'could not fire schedules; trying again at the next sweep');

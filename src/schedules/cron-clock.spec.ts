@@ -100,6 +100,10 @@ describe('CronClock.due and oldestKept', () => {
     expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), now)?.toISOString()).toBe('2026-01-15T10:08:19.000Z');
     expect(clock.oldestKept(100, at('2026-01-15T10:09:50Z'), now)?.toISOString()).toBe('2026-01-15T10:09:50.000Z');
     expect(clock.oldestKept(0, at('2026-01-15T10:00:00Z'), now)).toBeNull();
+    // A scheduler leading since 10:05:00.5: the ticks of its term are late, not missed; catch_up counts back from before it.
+    const termStart = at('2026-01-15T10:05:00.500Z');
+    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), now, null, termStart)?.toISOString()).toBe('2026-01-15T10:05:00.000Z');
+    expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), now, null, termStart)?.toISOString()).toBe('2026-01-15T10:03:21.000Z');
   });
 
   it.each([

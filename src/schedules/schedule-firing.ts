@@ -51,9 +51,10 @@ export class ScheduleFiring {
   /**
    * Claims up to `limit` schedules with a tick due now (ones another transaction holds are skipped) and
    * handles their due ticks; returns how many it claimed (fewer than `limit`: none is left due now) and
-   * how many jobs it created.
+   * how many jobs it created. `termStart`: when the calling scheduler began to lead (its process's
+   * clock); the ticks of its own term are late, never missed (tick-plan.ts, missedBefore).
    */
-  async handleDue(limit: number): Promise<{ claimed: number; fired: number }> {
+  async handleDue(limit: number, termStart: Date | null = null): Promise<{ claimed: number; fired: number }> {
     const moved: Moved[] = [];
     const events: ScheduleEvent[] = [];
     const fired: Array<{ tick: Date }> = [];
@@ -65,7 +66,7 @@ export class ScheduleFiring {
       // The clock of the jobs' created_at (their transaction's start): a tick is missed when its job is
       // created more than MISSED_AFTER_MS after it, whatever the claim took on a busy machine.
       const now = transactionStart ?? new Date();
-      const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now));
+      const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now, termStart));
       // The unfinished jobs of each schedule whose policy looks at them: one statement for the batch.
       const watched = passes.filter((p) => p.schedule.overlapPolicy !== 'allow' && p.drafts.length > 0).map((p) => p.schedule.id);
       const unfinished = await this.jobs.unfinishedOf(watched, tx);
@@ -104,15 +105,15 @@ export class ScheduleFiring {
   }
 
   /** The due ticks of one schedule, the ones that fire as drafts, the others as skips, and the new cursor. */
-  private plan(s: Schedule, now: Date): Pass {
+  private plan(s: Schedule, now: Date, termStart: Date | null): Pass {
     const clock = new CronClock(s.cron, s.timezone, { startAt: s.startAt, endAt: s.endAt });
     const { ticks, next } = clock.due(s.nextFireAt!, now, SLICE);
     // Paused as of each tick, not as of now: a leader late to a tick that fell before a pause fires it,
     // one late to a tick that fell while paused drops it, even once the schedule is resumed.
     const pause = pauseSpanOf(s);
-    const anyMissed = ticks.some((t) => isMissed(t, now) && !isPausedAt(t, pause));
-    const oldestKept = anyMissed ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, now, pause) : null;
-    const plan = planTicks(ticks, { pause, now, oldestKept });
+    const anyMissed = ticks.some((t) => isMissed(t, now, termStart) && !isPausedAt(t, pause));
+    const oldestKept = anyMissed ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, now, pause, termStart) : null;
+    const plan = planTicks(ticks, { pause, now, oldestKept, termStart });
     const pass: Pass = {
       schedule: s,
       update: { id: s.id, nextFireAt: next, fired: 0, skipped: 0, lastFireAt: s.lastFireAt, lastJobId: s.lastJobId },

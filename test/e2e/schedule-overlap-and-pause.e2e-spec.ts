@@ -189,3 +189,32 @@ describe('a trigger after a tick handled late', () => {
     }
   }, 30_000);
 });
+
+describe('catch_up against a scheduler that stayed in office', () => {
+  it('fires the ticks its leader was late to (a schedule row held 4 s) even under catch_up none: they were not missed', async () => {
+    const s = await createSchedule({ cron: '* * * * * *', overlap_policy: 'allow', catch_up: 'none', job: { type: 'noop' } });
+    const held = new pg.Client({ connectionString: space.databaseUrl });
+    await held.connect();
+    try {
+      await handledThrough(s.id, Date.now());
+      // The firing claims due schedules FOR UPDATE SKIP LOCKED: while this transaction holds the row,
+      // the leader (in office throughout) leaves the schedule's ticks for later, as in a database stall.
+      await held.query('BEGIN');
+      await held.query('SELECT id FROM schedules WHERE id = $1 FOR UPDATE', [s.id]);
+      const heldFrom = Date.now();
+      await sleep(4_000);
+      await held.query('COMMIT');
+      const releasedAt = Date.now();
+      const after = await handledThrough(s.id, releasedAt);
+      const ticks = (await jobsOf(s.id)).map((j) => Date.parse(j.scheduled_for));
+      // Every tick that fell while the row was held has its job: no gap.
+      const first = Math.ceil(heldFrom / 1000) * 1000;
+      const last = Math.floor(releasedAt / 1000) * 1000;
+      for (let tick = first; tick <= last; tick += 1000) expect(ticks).toContain(tick);
+      expect(after.skip_count).toBe(0);
+    } finally {
+      await held.end();
+      await app.patch(`/schedules/${s.id}`, { paused: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { catchUpKeeps, isMissed, isPausedAt, pauseSpanOf, pauseTimes, planTicks, triggerInstant } from './tick-plan.js';
+import { catchUpKeeps, isMissed, isPausedAt, missedBefore, pauseSpanOf, pauseTimes, planTicks, triggerInstant } from './tick-plan.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 15, 10, 0, s));
 const now = t(30); // 10:00:30: ticks older than 10:00:28 are missed
@@ -8,6 +8,31 @@ const iso = (ds: Date[]) => ds.map((d) => d.toISOString().slice(17, 19));
 describe(isMissed.name, () => {
   it.each([[30, false], [28, false], [27, true], [0, true]])('a tick at second %i is missed at second 30: %s', (s, missed) =>
     expect(isMissed(t(s), now)).toBe(missed));
+});
+
+describe('a tick of the scheduler\'s own term', () => {
+  it.each([
+    // [term start (second), tick (second), missed]
+    [20, 27, false], // late (a stalled database, a short pause), but the scheduler ran: it fires
+    [20, 20, false],
+    [20, 19, true], // before the term, and more than 2 s ago: no scheduler ran it
+    [29, 28, false], // before the term, but on time: a quick failover fires it
+    [29, 27, true],
+  ])('with a term from second %i, a tick at second %i is missed at second 30: %s', (term, s, missed) => {
+    expect(isMissed(t(s), now, t(term))).toBe(missed);
+  });
+
+  it('moves the missed boundary back to the term start, never forward', () => {
+    expect(missedBefore(now, t(20))).toEqual(t(20));
+    expect(missedBefore(now, t(29))).toEqual(t(28));
+    expect(missedBefore(now, null)).toEqual(t(28));
+  });
+
+  it('fires the late ticks of the term whatever catch_up says; those before it are caught up or dropped', () => {
+    const plan = planTicks([t(10), t(20), t(25), t(29), t(30)], { pause: null, now, oldestKept: null, termStart: t(15) });
+    expect(iso(plan.fire)).toEqual(['20', '25', '29', '30']);
+    expect(plan.dropped.map((d) => `${iso([d.tick])[0]} ${d.reason}`)).toEqual(['10 catch_up']);
+  });
 });
 
 describe(catchUpKeeps.name, () => {

@@ -68,9 +68,21 @@ export function pauseTimes(
   return { pausedAt: previousUnhandled ? kept.pausedAt : at, resumedAt: kept.resumedAt };
 }
 
-/** Whether a due tick was missed (fell while no scheduler ran, or it stalled) rather than being on time. */
-export function isMissed(tick: Date, now: Date): boolean {
-  return now.getTime() - tick.getTime() > MISSED_AFTER_MS;
+/**
+ * Ticks before this instant were missed (DESIGN §11: they fell while no scheduler ran): those due more
+ * than MISSED_AFTER_MS before `now` that also fell before `termStart`, when the scheduler handling them
+ * began to lead. A tick of the scheduler's own term is late, not missed, however late (its database
+ * stalled, its process paused for less than its lease): it fires whatever catch_up says. Without a
+ * term start (not known), every tick due more than MISSED_AFTER_MS counts as missed.
+ */
+export function missedBefore(now: Date, termStart: Date | null = null): Date {
+  const late = now.getTime() - MISSED_AFTER_MS;
+  return new Date(termStart === null ? late : Math.min(late, termStart.getTime()));
+}
+
+/** Whether a due tick was missed (see missedBefore) rather than being on time or merely late. */
+export function isMissed(tick: Date, now: Date, termStart: Date | null = null): boolean {
+  return tick.getTime() < missedBefore(now, termStart).getTime();
 }
 
 /** How many of the most recent missed ticks `catch_up` fires. */
@@ -84,20 +96,24 @@ export function catchUpKeeps(mode: CatchUpMode): number {
  * - A tick that fell while the schedule was paused (`pause`, judged at the tick's own instant, not
  *   when the tick is handled) is dropped, never caught up; one that fell before the pause, or after
  *   the resume, is decided as if there had been no pause.
- * - A tick due for at most MISSED_AFTER_MS is on time: it fires.
- * - Older ones were missed; `catch_up` decides: `none` drops them, `latest` fires the most recent one,
+ * - A tick due for at most MISSED_AFTER_MS is on time, and one that fell within the handling
+ *   scheduler's term (`termStart`) is late: both fire.
+ * - The others were missed (missedBefore); `catch_up` decides: `none` drops them, `latest` fires the most recent one,
  *   `all` fires the most recent CATCH_UP_ALL_LIMIT, oldest first, and drops the older rest.
  *
  * `ticks` are due ticks, oldest first: possibly only the oldest part of them (a long outage is
  * handled in slices). `oldestKept` is the oldest missed tick that catch_up keeps, found from the
  * newest missed ticks that were not paused (null when catch_up keeps none), so each slice is decided alone.
  */
-export function planTicks(ticks: readonly Date[], options: { pause: PauseSpan | null; now: Date; oldestKept: Date | null }): TickPlan {
-  const { pause, now, oldestKept } = options;
+export function planTicks(
+  ticks: readonly Date[],
+  options: { pause: PauseSpan | null; now: Date; oldestKept: Date | null; termStart?: Date | null },
+): TickPlan {
+  const { pause, now, oldestKept, termStart = null } = options;
   const plan: TickPlan = { fire: [], dropped: [] };
   for (const tick of ticks) {
     if (isPausedAt(tick, pause)) plan.dropped.push({ tick, reason: 'paused' });
-    else if (!isMissed(tick, now)) plan.fire.push(tick);
+    else if (!isMissed(tick, now, termStart)) plan.fire.push(tick);
     else if (oldestKept && tick.getTime() >= oldestKept.getTime()) plan.fire.push(tick);
     else plan.dropped.push({ tick, reason: 'catch_up' });
   }
