@@ -12,6 +12,8 @@ describe(unavailableDependencyOf.name, () => {
     expect(unavailableDependencyOf(withCode('terminating connection due to administrator command', '57P01'))).toBe('database');
     expect(unavailableDependencyOf(withCode('the database system is starting up', '57P03'))).toBe('database');
     expect(unavailableDependencyOf(withCode('sorry, too many clients already', '53300'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('database "draconic" is not currently accepting connections', '55000'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('cannot refresh materialized view concurrently', '55000'))).toBeNull();
     expect(unavailableDependencyOf({ message: 'query failed', driverError: withCode('connection failure', '08006') })).toBe('database');
   });
 

@@ -63,6 +63,9 @@ export function unavailableDependencyOf(error: unknown): Dependency | null {
   if (typeof e.driverError === 'object' && e.driverError !== null) return unavailableDependencyOf(e.driverError) ?? null;
   const code = typeof e.code === 'string' ? e.code : '';
   if (PG_UNAVAILABLE.test(code) || NETWORK_CODES.has(code)) return 'database';
+  // 55000 is a broad class (an object not in the state asked for): only its refusal of new connections
+  // (ALTER DATABASE ... ALLOW_CONNECTIONS false, a database being dropped or renamed) says unavailable.
+  if (code === '55000' && message.includes('not currently accepting connections')) return 'database';
   if (PG_MESSAGES.some((m) => message.includes(m)) || (typeof e.name === 'string' && PG_NAMES.has(e.name))) return 'database';
   // A connect to several addresses fails with an AggregateError of the socket errors.
   if (Array.isArray(e.errors) && e.errors.some((inner) => unavailableDependencyOf(inner) !== null)) return 'database';
