@@ -123,3 +123,29 @@ describe('actor: who changed a job', () => {
     }
   });
 });
+
+describe('the key comes before the body', () => {
+  const raw = (headers: Record<string, string>, body: string) =>
+    fetch(`${app.baseUrl}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown>,
+    }));
+
+  it('answers a body without a valid key with 401 whatever the body: it is not read', async () => {
+    for (const body of ['{', '{"__proto__":{}}', '{"type":"noop"}']) {
+      expect(await raw({}, body)).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED', message: expect.stringContaining('missing API key') } });
+      expect(await raw({ 'x-api-key': 'wrong' }, body)).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED', message: 'invalid API key' } });
+    }
+    const compressed = await fetch(`${app.baseUrl}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' }, body: '{}' });
+    expect(compressed.status).toBe(401);
+  });
+
+  it('refuses two different keys in one request, and takes the same key sent twice', async () => {
+    const two = await raw({ authorization: `Bearer ${KEYS.ops}`, 'x-api-key': KEYS.viewer }, '{"type":"noop"}');
+    expect(two).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED', message: expect.stringContaining('two different API keys') } });
+    const twoOnRead = await app.get('/jobs', { authorization: `Bearer ${KEYS.viewer}`, 'x-api-key': 'wrong' });
+    expect(twoOnRead.status).toBe(401);
+    const same = await raw({ authorization: `Bearer ${KEYS.ci}`, 'x-api-key': KEYS.ci }, '{"type":"noop"}');
+    expect(same.status).toBe(201);
+  });
+});

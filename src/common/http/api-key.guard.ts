@@ -2,12 +2,14 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
-import { ForbiddenError, UnauthorizedError } from '../errors/domain-error.js';
-import { ACTOR, ANONYMOUS, ApiKeyRing, presentedKey, type RequestActor } from './api-keys.js';
+import { ForbiddenError } from '../errors/domain-error.js';
+import { ACTOR, ANONYMOUS, ApiKeyRing, authenticate, type RequestActor } from './api-keys.js';
 import { defaultRole, REQUIRED_ROLE, roleAllows, type KeyRole } from './roles.js';
 
 /** Paths open without a key: health probes, metrics scraping, the API docs and the dashboard's files. */
 const OPEN = [/^\/health(\/.*)?$/, /^\/metrics\/?$/, /^\/docs(\/|-json|-yaml|$)/, /^\/(ui(\/.*)?)?$/];
+
+export const isOpenPath = (path: string): boolean => OPEN.some((re) => re.test(path));
 
 /**
  * When API_KEYS is set, every REST call needs `Authorization: Bearer <key>` or `x-api-key: <key>`
@@ -33,14 +35,8 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const path = request.url.split('?')[0] ?? '';
-    if (OPEN.some((re) => re.test(path))) return true;
-    const presented = presentedKey(request.headers);
-    const entry = this.keys.identify(presented);
-    if (!entry) {
-      throw new UnauthorizedError(
-        presented ? 'invalid API key' : 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"',
-      );
-    }
+    if (isOpenPath(path)) return true;
+    const entry = authenticate(this.keys, request);
     const required = this.reflector.get<KeyRole | undefined>(REQUIRED_ROLE, context.getHandler()) ?? defaultRole(request.method);
     if (!roleAllows(entry.role, required)) {
       throw new ForbiddenError(`key "${entry.name}" has role ${entry.role}; ${request.method} ${request.routeOptions.url ?? path} needs ${required}`, {

@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { ApiKeyEntry, KeyRole } from '../../config/api-keys.js';
+import { UnauthorizedError } from '../errors/domain-error.js';
 
 /** Who made a request: the key's name and role, or `anonymous` (with every role) when API_KEYS is empty. */
 export interface RequestActor {
@@ -39,12 +40,43 @@ export class ApiKeyRing {
   }
 }
 
-/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
-export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+/** The keys a request presents, each once: `Authorization: Bearer <key>` and `x-api-key: <key>`. */
+function presentedKeys(headers: Record<string, string | string[] | undefined>): string[] {
+  const keys: string[] = [];
   const authorization = headers.authorization;
-  if (typeof authorization === 'string' && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
+  if (typeof authorization === 'string' && /^Bearer\s+/i.test(authorization)) keys.push(authorization.replace(/^Bearer\s+/i, '').trim());
   const apiKey = headers['x-api-key'];
-  return typeof apiKey === 'string' ? apiKey : undefined;
+  if (typeof apiKey === 'string' && !keys.includes(apiKey)) keys.push(apiKey);
+  return keys;
+}
+
+/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>` (the first when it sends two). */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  return presentedKeys(headers)[0];
+}
+
+/** Where the request's key, once checked, is kept: the body hook and the guard check it once. */
+const AUTHENTICATED = Symbol.for('draconic.authenticated');
+
+/**
+ * The configured key a request presents, checked once per request; throws the 401 for a missing or
+ * unknown key, and for two different keys in one request (an `x-api-key` beside another
+ * `Authorization: Bearer`): which of them was meant cannot be told, and taking either would let a
+ * request borrow a stronger key's role beside its own.
+ */
+export function authenticate(keys: ApiKeyRing, request: { headers: Record<string, string | string[] | undefined> }): ApiKeyEntry {
+  const memo = request as { [AUTHENTICATED]?: ApiKeyEntry };
+  if (memo[AUTHENTICATED]) return memo[AUTHENTICATED];
+  const presented = presentedKeys(request.headers);
+  if (presented.length > 1) {
+    throw new UnauthorizedError('two different API keys were sent (Authorization: Bearer and x-api-key): send one');
+  }
+  const entry = keys.identify(presented[0]);
+  if (!entry) {
+    throw new UnauthorizedError(presented.length > 0 ? 'invalid API key' : 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"');
+  }
+  memo[AUTHENTICATED] = entry;
+  return entry;
 }
 
 /** Where the guard leaves the request's actor. */

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
 import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
-import { ApiKeyRing, presentedKey } from './api-keys.js';
+import { isOpenPath } from './api-key.guard.js';
+import { ApiKeyRing, authenticate, presentedKey } from './api-keys.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
 const UNLIMITED = /^\/(health(\/|\?|$)|metrics(\?|$))/;
@@ -215,6 +216,23 @@ export async function registerHttpProtection(app: NestFastifyApplication, config
       },
       allowList: (request) => UNLIMITED.test(request.url),
       errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000)), context.max, rateLimitWindowMs),
+    });
+  }
+
+  // With API_KEYS set, the key is checked before the body is read (the guard, which also checks the
+  // key's role, runs after parsing): a caller without a valid key gets its 401 without the service
+  // reading, decoding or parsing what it sent. After every onRequest hook, the rate limit's included,
+  // so guessing keys still counts against the caller's address.
+  if (config.apiKeys.length > 0) {
+    const ring = new ApiKeyRing(config.apiKeys);
+    app.getHttpAdapter().getInstance().addHook('preParsing', (request, _reply, payload, done) => {
+      if (request.is404 || isOpenPath(request.url.split('?')[0] ?? '')) return done(null, payload);
+      try {
+        authenticate(ring, request);
+      } catch (error) {
+        return done(error as Error, undefined);
+      }
+      done(null, payload);
     });
   }
 
