@@ -91,6 +91,19 @@ describe('error bodies', () => {
     expect(response.body.details).toEqual([{ field, message: `property ${field} should not exist; did you mean "${meant}"?` }]);
   });
 
+  it('keeps an answer about as small as its problems are few: at most 100 listed, long names clipped', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`unknown_${i}`, 1]));
+    const many = await send('POST', '/jobs', JSON.stringify({ type: 'noop', payload }), json);
+    expect(many.status).toBe(400);
+    expect(many.body.details).toHaveLength(100);
+    expect(many.body.message).toHaveLength(101);
+    expect(many.body.message[100]).toBe('and 900 more problems of the same request, not listed');
+    const long = await send('POST', '/jobs', JSON.stringify({ type: 'noop', ['k'.repeat(10_000)]: 1 }), json);
+    expect(long.status).toBe(400);
+    expect(JSON.stringify(long.body).length).toBeLessThan(2_000);
+    expect(long.body.details[0].field).toMatch(/^k{300}… \(10000 characters\)$/);
+  });
+
   it('suggests the job type meant by a misspelt one, and lists the known ones', async () => {
     const response = await send('POST', '/jobs', '{"type":"data_exprot"}', json);
     expect(response.status).toBe(400);

@@ -52,11 +52,21 @@ export class InvalidInputError extends DomainError {
  * A request that failed validation: every problem with the field it concerns. `message` lists the
  * messages (DESIGN §6); `details` carries `{field, message}` pairs for clients that show them per field.
  */
+/** Most problems a validation error lists; the rest are counted in one more message. */
+const MAX_REPORTED_PROBLEMS = 100;
+/** Longest field path or message a validation error repeats: a 500 KB unknown key is named, not echoed whole. */
+const MAX_PROBLEM_TEXT = 300;
+
+const clip = (text: string): string => (text.length <= MAX_PROBLEM_TEXT ? text : `${text.slice(0, MAX_PROBLEM_TEXT)}… (${text.length} characters)`);
+
 export class ValidationFailedError extends DomainError {
   readonly kind = 'invalid';
   readonly code: string;
-  constructor(problems: readonly FieldProblem[], code = VALIDATION_FAILED) {
+  constructor(all: readonly FieldProblem[], code = VALIDATION_FAILED) {
+    // An answer stays about as small as the request's problems are few: 50,000 unknown keys are not 50,000 messages.
+    const problems = all.slice(0, MAX_REPORTED_PROBLEMS).map((p) => ({ ...p, field: clip(p.field), message: clip(p.message) }));
     const messages = problems.map((p) => p.message);
+    if (all.length > problems.length) messages.push(`and ${all.length - problems.length} more problems of the same request, not listed`);
     // One problem reads as one message; several as the list (DESIGN §6 allows both).
     super(messages.join('; '), {
       messages: messages.length > 1 ? messages : undefined,
