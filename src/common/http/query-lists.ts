@@ -1,8 +1,13 @@
-/** `?status=a&status=b` and `?status=a,b` both become ['a', 'b']. */
+/**
+ * `?status=a&status=b` and `?status=a,b` both become ['a', 'b'] (an empty part, `a,`, is left out). A
+ * parameter sent with nothing in it (`?status=`) stays [''], for the DTO to refuse: read as no filter,
+ * a client that builds `?type=${t}` with an empty `t` would silently list everything.
+ */
 export const toList = ({ value }: { value: unknown }) => {
   if (value === undefined) return undefined;
   const values = Array.isArray(value) ? value : [value];
-  return values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const list = values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return list.length > 0 ? list : [''];
 };
 
 /**

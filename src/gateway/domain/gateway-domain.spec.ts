@@ -22,7 +22,12 @@ describe(parseFilter.name, () => {
     [{}, 'name a job_id or a type'],
     ['text', 'expected an object like {job_id: "<uuid>"} or {type: "<job type>"}'],
     [[ID], 'expected an object like {job_id: "<uuid>"} or {type: "<job type>"}'],
+    [{ type: '' }, 'type "" is not a job type (snake_case)'],
+    [{ job_id: ' , ' }, 'job_id "" is not a UUID'],
   ])('refuses %j', (input, error) => expect(parseFilter(input, { requireOne: true })).toEqual({ error }));
+
+  it('refuses an empty filter in a handshake (type=): it is not "no filter"', () =>
+    expect(parseFilter({ type: '' }, { requireOne: false })).toEqual({ error: 'type "" is not a job type (snake_case)' }));
 
   it('accepts no filter in a handshake', () => expect(parseFilter({}, { requireOne: false })).toEqual({ jobIds: [], types: [] }));
 });

@@ -67,7 +67,10 @@ function values(raw: unknown): string[] | null {
   if (raw === undefined || raw === null) return [];
   const list = Array.isArray(raw) ? raw : [raw];
   if (!list.every((v) => typeof v === 'string')) return null;
-  return (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const parts = (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  // A filter sent with nothing in it (`type=`) stays [''], which no check passes: read as no filter, it
+  // would subscribe to every job's events.
+  return parts.length > 0 || list.length === 0 ? parts : [''];
 }
 
 /**
