@@ -10,7 +10,7 @@ export class QueueNotFoundError extends DomainError {
   readonly kind = 'not_found';
   readonly code = QUEUE_NOT_FOUND;
   constructor(type: string, known: readonly string[]) {
-    super(`no queue ${type}: a queue is a registered job type (${known.join(', ')})`);
+    super(`no queue ${type.slice(0, 200)}: a queue is a registered job type (${known.join(', ')})`);
   }
 }
 
