@@ -205,7 +205,9 @@ export class DependencyUnavailableError extends DomainError {
     const outcome = inFlight
       ? 'the request was under way and may have taken effect: look before sending it again (an idempotency_key makes a resent submit safe)'
       : 'the request was not carried out';
-    super(`${name} is unavailable${reason ? ` (${reason})` : ''}: ${outcome}; retry in ${retryAfterSeconds} s`, {
+    // pg-pool says the same when the server does not answer and when every pooled connection stays busy.
+    const busy = dependency === 'database' && reason?.includes('timeout exceeded when trying to connect') ? ', or all DB_POOL_SIZE connections stayed busy' : '';
+    super(`${name} is unavailable${reason ? ` (${reason})` : ''}${busy}: ${outcome}; retry in ${retryAfterSeconds} s`, {
       details: { retry_after_seconds: retryAfterSeconds },
     });
     this.code = UNAVAILABLE_CODES[dependency];
