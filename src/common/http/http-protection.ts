@@ -175,9 +175,30 @@ function answerEarly(fastify: FastifyInstance, answers: EarlyAnswers): void {
  * Body timeouts, helmet, CORS, the early answers, the rate limit and the submissions bound. Call before
  * `app.init()` (they hook every route).
  */
+/**
+ * CONNECTION_TIMEOUT_MS closes a connection with no traffic: an idle client's. A request the service is
+ * still carrying out (a bulk action over many jobs, a submit waiting on a busy database) sends nothing
+ * until its answer, and must not lose that answer, nor leave its client not knowing what was done: from
+ * the moment its body is read until its answer is sent, its connection has no idle timeout.
+ */
+function holdWhileAnswering(fastify: FastifyInstance, connectionTimeoutMs: number): void {
+  if (connectionTimeoutMs <= 0) return;
+  fastify.addHook('preHandler', (request, reply, done) => {
+    const socket = request.raw.socket as Partial<Socket> | undefined;
+    // An injected request (light-my-request, the tests' and the embedded client's) has a stand-in socket without timers.
+    if (!socket || socket.destroyed || typeof socket.setTimeout !== 'function') return done();
+    socket.setTimeout(0);
+    reply.raw.once('close', () => {
+      if (!socket.destroyed) socket.setTimeout!(connectionTimeoutMs);
+    });
+    done();
+  });
+}
+
 export async function registerHttpProtection(app: NestFastifyApplication, config: AppConfig, early?: EarlyAnswers): Promise<void> {
-  const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs } = config.http;
+  const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs, connectionTimeoutMs } = config.http;
   timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
+  holdWhileAnswering(app.getHttpAdapter().getInstance(), connectionTimeoutMs);
   const headers = securityHeaders();
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
     const raw = reply.raw;
