@@ -3,13 +3,9 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
 import { ForbiddenError } from '../errors/domain-error.js';
-import { ACTOR, ANONYMOUS, ApiKeyRing, authenticate, type RequestActor } from './api-keys.js';
+import { ACTOR, ANONYMOUS, ApiKeyRing, authenticate, isOpenPath, type RequestActor } from './api-keys.js';
 import { defaultRole, REQUIRED_ROLE, roleAllows, type KeyRole } from './roles.js';
 
-/** Paths open without a key: health probes, metrics scraping, the API docs and the dashboard's files. */
-const OPEN = [/^\/health(\/.*)?$/, /^\/metrics\/?$/, /^\/docs(\/|-json|-yaml|$)/, /^\/(ui(\/.*)?)?$/];
-
-export const isOpenPath = (path: string): boolean => OPEN.some((re) => re.test(path));
 
 /**
  * When API_KEYS is set, every REST call needs `Authorization: Bearer <key>` or `x-api-key: <key>`

@@ -1,6 +1,7 @@
 /** Finds the API key a request presents, in constant time, and remembers who made the request. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import type { ApiKeyEntry, KeyRole } from '../../config/api-keys.js';
 import { UnauthorizedError } from '../errors/domain-error.js';
 
@@ -55,6 +56,11 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   return presentedKeys(headers)[0];
 }
 
+/** Paths open without a key: health probes, metrics scraping, the API docs and the dashboard's files. */
+const OPEN = [/^\/health(\/.*)?$/, /^\/metrics\/?$/, /^\/docs(\/|-json|-yaml|$)/, /^\/(ui(\/.*)?)?$/];
+
+export const isOpenPath = (path: string): boolean => OPEN.some((re) => re.test(path));
+
 /** Where the request's key, once checked, is kept: the body hook and the guard check it once. */
 const AUTHENTICATED = Symbol.for('draconic.authenticated');
 
@@ -90,3 +96,21 @@ export const Actor = createParamDecorator((_data: unknown, context: ExecutionCon
   const request = context.switchToHttp().getRequest<{ [ACTOR]?: RequestActor }>();
   return (request[ACTOR] ?? ANONYMOUS).name;
 });
+
+/**
+ * With API_KEYS set, the key is checked before the body is read (the guard, which also checks the
+ * key's role, runs after parsing): a caller without a valid key gets its 401 without the service
+ * reading, decoding or parsing what it sent. A preParsing hook runs after every onRequest hook, the
+ * rate limit's included, so guessing keys still counts against the caller's address.
+ */
+export function authenticateBeforeBody(fastify: FastifyInstance, keys: ApiKeyRing): void {
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.is404 || isOpenPath(request.url.split('?')[0] ?? '')) return done(null, payload);
+    try {
+      authenticate(keys, request);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    done(null, payload);
+  });
+}

@@ -8,8 +8,7 @@ import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
 import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
-import { isOpenPath } from './api-key.guard.js';
-import { ApiKeyRing, authenticate, presentedKey } from './api-keys.js';
+import { ApiKeyRing, authenticateBeforeBody, presentedKey } from './api-keys.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
 const UNLIMITED = /^\/(health(\/|\?|$)|metrics(\?|$))/;
@@ -240,22 +239,7 @@ export async function registerHttpProtection(app: NestFastifyApplication, config
     });
   }
 
-  // With API_KEYS set, the key is checked before the body is read (the guard, which also checks the
-  // key's role, runs after parsing): a caller without a valid key gets its 401 without the service
-  // reading, decoding or parsing what it sent. After every onRequest hook, the rate limit's included,
-  // so guessing keys still counts against the caller's address.
-  if (config.apiKeys.length > 0) {
-    const ring = new ApiKeyRing(config.apiKeys);
-    app.getHttpAdapter().getInstance().addHook('preParsing', (request, _reply, payload, done) => {
-      if (request.is404 || isOpenPath(request.url.split('?')[0] ?? '')) return done(null, payload);
-      try {
-        authenticate(ring, request);
-      } catch (error) {
-        return done(error as Error, undefined);
-      }
-      done(null, payload);
-    });
-  }
+  if (config.apiKeys.length > 0) authenticateBeforeBody(app.getHttpAdapter().getInstance(), new ApiKeyRing(config.apiKeys));
 
   let inFlight = 0;
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
