@@ -9,9 +9,10 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { INVALID_CONTENT_ENCODING } from '../domain/error-codes.js';
 import { BodyTooLargeError, MalformedBodyError, UnsupportedContentEncodingError } from '../errors/domain-error.js';
+import { hasBody } from './no-body.js';
 
 const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,
@@ -78,17 +79,12 @@ function decoded(raw: Readable, plan: readonly string[], limit: number): Readabl
   return output;
 }
 
-function hasBody(request: FastifyRequest): boolean {
-  const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 /** Decodes compressed request bodies before the body parsers read them (a preParsing hook). */
 export function installContentDecoding(fastify: FastifyInstance, bodyLimit: number): void {
   fastify.addHook('preParsing', (request, reply, payload, done) => {
     const header = request.headers['content-encoding'];
     // A request without a body, or to an unknown route (its 404 comes first), is not decoded.
-    if (header === undefined || request.is404 || !hasBody(request)) return done(null, payload);
+    if (header === undefined || request.is404 || !hasBody(request.headers)) return done(null, payload);
     let plan: string[];
     try {
       plan = decodingPlan(header);

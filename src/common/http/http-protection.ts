@@ -9,6 +9,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
 import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
 import { ApiKeyRing, authenticateBeforeBody, presentedKey } from './api-keys.js';
+import { hasBody } from './no-body.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
 const UNLIMITED = /^\/(health(\/|\?|$)|metrics(\?|$))/;
@@ -117,9 +118,7 @@ const BODY_TIMER = Symbol('draconic.bodyTimer');
  */
 function timeBodies(fastify: FastifyInstance, requestTimeoutMs: number): void {
   fastify.addHook('onRequest', (request, reply, done) => {
-    const { headers } = request;
-    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
-    if (!hasBody) return done();
+    if (!hasBody(request.headers)) return done();
     const timer = setTimeout(() => {
       if (!reply.sent) answerAndClose(request.raw.socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs));
     }, requestTimeoutMs);

@@ -1,4 +1,5 @@
 /** For endpoints that take no body (cancel, retry, trigger): none or `{}` is fine, any field is refused as unknown (DESIGN §6). */
+import type { IncomingHttpHeaders } from 'node:http';
 import { Body, Injectable, type PipeTransform } from '@nestjs/common';
 import { ValidationFailedError } from '../errors/domain-error.js';
 import { unknownFieldProblem } from './validation-problems.js';
@@ -18,3 +19,9 @@ export class NoBodyPipe implements PipeTransform {
 
 /** The parameter decorator: `@NoBody() _body: undefined`. */
 export const NoBody = (): ParameterDecorator => Body(NoBodyPipe);
+
+/** Whether a request's headers announce a body: chunked, or a Content-Length other than 0. */
+export function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}

@@ -12,6 +12,7 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { BAD_HTTP_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND } from '../domain/error-codes.js';
 import { answerAndClose } from './http-protection.js';
+import { hasBody } from './no-body.js';
 
 /** Where Socket.IO's engine answers (its default path): upgrades there are its own. */
 const SOCKET_IO_PATH = '/socket.io/';
@@ -27,18 +28,13 @@ export function installProtocolEdges(server: Server): void {
   server.on('upgrade', (request: IncomingMessage, socket: Socket) => {
     if ((request.url ?? '').startsWith(SOCKET_IO_PATH)) return; // Socket.IO's engine takes it
     const protocol = String(request.headers.upgrade ?? '').toLowerCase();
-    if (protocol === 'h2c' && !hasBody(request)) return serveAsHttp11(server, request, socket);
+    if (protocol === 'h2c' && !hasBody(request.headers)) return serveAsHttp11(server, request, socket);
     if (protocol === 'websocket') {
       const where = `live updates are Socket.IO, namespace /jobs/stream (path ${SOCKET_IO_PATH})`;
       return answerAndClose(socket, 404, NOT_FOUND, `no WebSocket endpoint at ${String(request.url).slice(0, 200)}: ${where}`);
     }
     answerAndClose(socket, 400, BAD_HTTP_REQUEST, `upgrading to "${protocol.slice(0, 100)}" is not supported here: send the request without the Upgrade header`);
   });
-}
-
-function hasBody(request: IncomingMessage): boolean {
-  const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Answers the request through the ordinary handler, on a connection that closes after it. */
