@@ -140,6 +140,18 @@ describe('the key comes before the body', () => {
     expect(compressed.status).toBe(401);
   });
 
+  it('answers a key whose role is too low with 403 whatever the body: it is not read', async () => {
+    for (const body of ['{', '{"type":"noop","payload":{"__proto__":1}}', '{"type":"noop","bogus":1}']) {
+      expect(await raw(as(KEYS.viewer), body)).toMatchObject({ status: 403, body: { code: 'ROLE_NOT_ALLOWED', role: 'read', required_role: 'operate' } });
+    }
+    const compressed = await fetch(`${app.baseUrl}/jobs`, { method: 'POST', headers: { ...as(KEYS.viewer), 'content-type': 'application/json', 'content-encoding': 'zstd' }, body: '{}' });
+    expect(compressed.status).toBe(403);
+    const bulk = await fetch(`${app.baseUrl}/jobs/bulk/cancel`, { method: 'POST', headers: { ...as(KEYS.ci), 'content-type': 'text/plain' }, body: 'x' });
+    expect(bulk.status).toBe(403);
+    // A key whose role suffices has its body read as usual.
+    expect((await raw(as(KEYS.ci), '{')).status).toBe(400);
+  });
+
   it('refuses two different keys in one request, and takes the same key sent twice', async () => {
     const two = await raw({ authorization: `Bearer ${KEYS.ops}`, 'x-api-key': KEYS.viewer }, '{"type":"noop"}');
     expect(two).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED', message: expect.stringContaining('two different API keys') } });

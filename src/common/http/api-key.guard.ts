@@ -1,10 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
-import { ForbiddenError } from '../errors/domain-error.js';
-import { ACTOR, ANONYMOUS, ApiKeyRing, authenticate, isOpenPath, type RequestActor } from './api-keys.js';
-import { defaultRole, REQUIRED_ROLE, roleAllows, type KeyRole } from './roles.js';
+import { ACTOR, ANONYMOUS, ApiKeyRing, authorize, isOpenPath, type RequestActor } from './api-keys.js';
 
 
 /**
@@ -16,10 +13,7 @@ import { defaultRole, REQUIRED_ROLE, roleAllows, type KeyRole } from './roles.js
 export class ApiKeyGuard implements CanActivate {
   private readonly keys: ApiKeyRing;
 
-  constructor(
-    config: AppConfig,
-    private readonly reflector: Reflector,
-  ) {
+  constructor(config: AppConfig) {
     this.keys = new ApiKeyRing(config.apiKeys);
   }
 
@@ -32,14 +26,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     const path = request.url.split('?')[0] ?? '';
     if (isOpenPath(path)) return true;
-    const entry = authenticate(this.keys, request);
-    const required = this.reflector.get<KeyRole | undefined>(REQUIRED_ROLE, context.getHandler()) ?? defaultRole(request.method);
-    if (!roleAllows(entry.role, required)) {
-      throw new ForbiddenError(`key "${entry.name}" has role ${entry.role}; ${request.method} ${request.routeOptions.url ?? path} needs ${required}`, {
-        role: entry.role,
-        required_role: required,
-      });
-    }
+    const entry = authorize(this.keys, request);
     request[ACTOR] = { name: entry.name, role: entry.role };
     return true;
   }

@@ -3,7 +3,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import type { ApiKeyEntry, KeyRole } from '../../config/api-keys.js';
-import { UnauthorizedError } from '../errors/domain-error.js';
+import { ForbiddenError, UnauthorizedError } from '../errors/domain-error.js';
+import { requiredRole, roleAllows } from './roles.js';
 
 /** Who made a request: the key's name and role, or `anonymous` (with every role) when API_KEYS is empty. */
 export interface RequestActor {
@@ -85,6 +86,31 @@ export function authenticate(keys: ApiKeyRing, request: { headers: Record<string
   return entry;
 }
 
+/** A request as the key check sees it: its headers, and the route Fastify matched. */
+interface KeyedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  routeOptions?: { url?: string; config?: unknown };
+}
+
+/**
+ * The configured key a request presents, and whether its role reaches the matched route's
+ * (`@RequiresRole`, else by method): throws the 401 of `authenticate`, or a 403.
+ */
+export function authorize(keys: ApiKeyRing, request: KeyedRequest): ApiKeyEntry {
+  const entry = authenticate(keys, request);
+  const required = requiredRole(request);
+  if (!roleAllows(entry.role, required)) {
+    const route = request.routeOptions?.url ?? request.url.split('?')[0];
+    throw new ForbiddenError(`key "${entry.name}" has role ${entry.role}; ${request.method} ${route} needs ${required}`, {
+      role: entry.role,
+      required_role: required,
+    });
+  }
+  return entry;
+}
+
 /** Where the guard leaves the request's actor. */
 export const ACTOR = Symbol.for('draconic.actor');
 
@@ -98,16 +124,16 @@ export const Actor = createParamDecorator((_data: unknown, context: ExecutionCon
 });
 
 /**
- * With API_KEYS set, the key is checked before the body is read (the guard, which also checks the
- * key's role, runs after parsing): a caller without a valid key gets its 401 without the service
- * reading, decoding or parsing what it sent. A preParsing hook runs after every onRequest hook, the
- * rate limit's included, so guessing keys still counts against the caller's address.
+ * With API_KEYS set, the key and its role are checked before the body is read: a caller without a
+ * valid key gets its 401, and one whose key's role is too low its 403, without the service reading,
+ * decoding or parsing what it sent. A preParsing hook runs after every onRequest hook, the rate
+ * limit's included, so guessing keys still counts against the caller's address.
  */
-export function authenticateBeforeBody(fastify: FastifyInstance, keys: ApiKeyRing): void {
+export function authorizeBeforeBody(fastify: FastifyInstance, keys: ApiKeyRing): void {
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     if (request.is404 || isOpenPath(request.url.split('?')[0] ?? '')) return done(null, payload);
     try {
-      authenticate(keys, request);
+      authorize(keys, request);
     } catch (error) {
       return done(error as Error, undefined);
     }

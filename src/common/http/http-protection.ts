@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
 import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
-import { ApiKeyRing, authenticateBeforeBody, presentedKey } from './api-keys.js';
+import { ApiKeyRing, authorizeBeforeBody, presentedKey } from './api-keys.js';
 import { hasBody } from './no-body.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
@@ -238,7 +238,7 @@ export async function registerHttpProtection(app: NestFastifyApplication, config
     });
   }
 
-  if (config.apiKeys.length > 0) authenticateBeforeBody(app.getHttpAdapter().getInstance(), new ApiKeyRing(config.apiKeys));
+  if (config.apiKeys.length > 0) authorizeBeforeBody(app.getHttpAdapter().getInstance(), new ApiKeyRing(config.apiKeys));
 
   let inFlight = 0;
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {

@@ -1,5 +1,6 @@
 /** Who may call what: the role each endpoint requires, declared on it or defaulted from its method. */
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiExtension } from '@nestjs/swagger';
 import { KEY_ROLES, type KeyRole } from '../../config/api-keys.js';
 
@@ -24,9 +25,21 @@ export const ACTION_ROLES = {
   delete: 'admin',
 } as const satisfies Record<string, KeyRole>;
 
-/** Declares the role an endpoint requires (also written into the OpenAPI document as `x-required-role`). */
+/**
+ * Declares the role an endpoint requires. It goes into the Fastify route's config, where the key
+ * check reads it before the body is read, and into the OpenAPI document as `x-required-role`.
+ */
 export function RequiresRole(role: KeyRole): MethodDecorator {
-  return applyDecorators(SetMetadata(REQUIRED_ROLE, role), ApiExtension('x-required-role', role)) as MethodDecorator;
+  return applyDecorators(
+    RouteConfig({ [REQUIRED_ROLE]: role }),
+    ApiExtension('x-required-role', role),
+  ) as MethodDecorator;
+}
+
+/** The role a matched route requires: its `@RequiresRole`, else the default for its method. */
+export function requiredRole(request: { method: string; routeOptions?: { config?: unknown } }): KeyRole {
+  const config = request.routeOptions?.config as Record<string, KeyRole | undefined> | undefined;
+  return config?.[REQUIRED_ROLE] ?? defaultRole(request.method);
 }
 
 /** An endpoint that declares no role: reads need `read`; anything else `admin`, so a forgotten declaration fails closed. */
