@@ -117,7 +117,7 @@ describe('a takeover while the leader has a placement under way', () => {
       );
       await faults.query(`SELECT pg_terminate_backend($1)`, [holder!.pid]);
       await expectEventually(async () => {
-        const waiting = await faults.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'draconic-leader-election' AND wait_event_type = 'Lock'`);
+        const waiting = await faults.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'draconic-leader-election' AND wait_event_type = 'Lock'`);
         expect(waiting).toHaveLength(1);
       }, { timeoutMs: 10_000 });
       // The old leader learns of its lost connection on its own clock (a busy machine delays it); the
