@@ -4,6 +4,7 @@ import { JobEventBus } from '../events/job-event-bus.js';
 import { RESULT_NOT_JSON, RESULT_NOT_STORABLE, RESULT_TOO_LARGE } from '../jobs/domain/error-codes.js';
 import type { JobErrorInfo } from '../jobs/entities/job.entity.js';
 import { JobCancellationService } from '../jobs/job-cancellation.service.js';
+import { JobFailureService } from '../jobs/job-failure.service.js';
 import { JobLifecycleService, MAX_RESULT_BYTES } from '../jobs/job-lifecycle.service.js';
 import type { RunnableJob } from '../jobs/job-row.js';
 import { outcomeRetryDelayMs } from './domain/worker-lease.js';
@@ -33,6 +34,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
 
   constructor(
     private readonly lifecycle: JobLifecycleService,
+    private readonly failures: JobFailureService,
     private readonly cancellations: JobCancellationService,
     private readonly identity: WorkerIdentity,
     private readonly bus: JobEventBus,
@@ -69,8 +71,8 @@ export class OutcomeRecorder implements OnApplicationShutdown {
   /** running -> failed|timeout (then pending, when the retry rules allow and `retry` is not false). */
   async fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, options: { retry?: boolean } = {}): Promise<void> {
     try {
-      await this.untilStored(`${outcome} outcome`, job, attempt, () => this.lifecycle.fail(job, attempt, outcome, error, options), () =>
-        this.lifecycle.failAlone(job, attempt, outcome, error, options),
+      await this.untilStored(`${outcome} outcome`, job, attempt, () => this.failures.fail(job, attempt, outcome, error, options), () =>
+        this.failures.failAlone(job, attempt, outcome, error, options),
       );
     } catch (refused) {
       this.givenUp(`${outcome} outcome`, job, attempt, refused);

@@ -1,56 +1,44 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
-import { isLockNotAvailable, isLostRace, isPermanentDbError } from '../database/db-errors.js';
+import { isPermanentDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { nextRunAt } from './domain/retry-policy.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
-import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import type { DependencyResult, RunnableJob, StartedJob } from './job-row.js';
 import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository, type LogLine } from './job-log.repository.js';
-import { JobRepository } from './job.repository.js';
 import { JobStartsRepository } from './job-starts.repository.js';
-import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
-import { JobCancellationRepository } from './job-cancellation.repository.js';
+import { JobTransitionsRepository } from './job-transitions.repository.js';
 import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from './released-starts.js';
 import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
 
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
-/**
- * Longest a sweep's failure waits on a job downstream of a final failure (failMany): a transition
- * holds its rows for milliseconds, so this only gives up on a holder that is stuck.
- */
-const FAIL_LOCK_WAIT_MS = 200;
+type CompleteItem = { id: string; attempt: number; result: unknown };
 
 /**
  * Every move of a job after its submit, for the executor and the scheduler: guarded transitions
  * (through JobTransitionsRepository), group-committed when many happen at once, published through
- * the JobEventBus after their commit, in order per job.
+ * the JobEventBus after their commit, in order per job. Failures have their own class
+ * (JobFailureService), which publishes through this one.
  */
-type CompleteItem = { id: string; attempt: number; result: unknown };
-
 @Injectable()
 export class JobLifecycleService {
   private readonly logger = new Logger(JobLifecycleService.name);
   private readonly starters = new Map<string, Coalescer<{ id: string; attempt: number }, StartedJob | null>>();
   /** A batch the database refuses for its data is recorded again one job at a time (Coalescer), so only the bad one fails. */
   private readonly completions = new Coalescer<CompleteItem, boolean>((items) => this.flushCompletions(items), 500, isPermanentDbError);
-  private readonly failures = new Coalescer<FailItem, boolean>((items) => this.flushFailures(items), 500, isPermanentDbError);
   /** Jobs whose start statement is on its way (their ids, counted): a heartbeat reports them as executing. */
   private readonly startsInFlight = new Map<string, number>();
   private releasedStarter: ReleasedStarter | null = null;
   private readonly logLines = new Coalescer<LogLine, void>((lines) => this.logs.appendLogs(lines).then(() => lines.map(() => undefined)), 500, isPermanentDbError);
 
   constructor(
-    private readonly jobs: JobRepository,
     private readonly logs: JobLogRepository,
     private readonly dag: JobGraphRepository,
     private readonly transitions: JobTransitionsRepository,
-    private readonly cancels: JobCancellationRepository,
     private readonly placements: JobStartsRepository,
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
@@ -106,46 +94,11 @@ export class JobLifecycleService {
   }
 
   /**
-   * running -> failed|timeout, and -> pending when attempts remain (unless `retry` is false: the
-   * handler said another attempt cannot help). False when the job had already left running.
-   */
-  fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
-    return this.failures.push(this.failItem(job, attempt, outcome, error, retry));
-  }
-
-  /**
-   * `complete` and `fail` in a statement of their own, without group commit: when a batch cannot be
-   * stored, tells which of its jobs is the cause.
+   * `complete` in a statement of its own, without group commit: when a batch cannot be stored, tells
+   * which of its jobs is the cause.
    */
   async completeAlone(id: string, attempt: number, result: unknown): Promise<boolean> {
     return (await this.flushCompletions([{ id, attempt, result: result === undefined ? null : result }]))[0]!;
-  }
-
-  async failAlone(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
-    return (await this.flushFailures([this.failItem(job, attempt, outcome, error, retry)]))[0]!;
-  }
-
-  /**
-   * Fails many running jobs at once (a lost worker's), following the retry rules, for the leader's
-   * sweeps; returns how many of them moved. It never waits on a job another transaction holds: a held
-   * row means someone writes that job right now (its worker's outcome, a cancel, or a frozen process's
-   * open transaction), and a sweep waiting on it would hold a pooled connection for as long, and one
-   * more every sweep. Those jobs are skipped (FOR UPDATE SKIP LOCKED, so the others still move, which a
-   * lock_timeout on the batch would not let them) and stay `running` on their gone worker, where
-   * the next sweep's reapOrphans finds them again. The downstream cancel of a final failure cannot
-   * skip a job (left `blocked` behind a failed dependency, it would never run): its waits are cut
-   * short by FAIL_LOCK_WAIT_MS instead, and the whole failure is left to the next sweep.
-   */
-  async failMany(jobs: Job[], error: JobErrorInfo): Promise<number> {
-    const ids = new Set(jobs.map((j) => j.id));
-    try {
-      const moved = await this.applyFailures(jobs.map((job) => this.failItem(job, job.attempts, 'failed', error)), { skipLocked: true });
-      return moved.jobs.filter((j) => ids.has(j.id)).length;
-    } catch (thrown) {
-      if (!isLockNotAvailable(thrown) && !isLostRace(thrown)) throw thrown;
-      this.logger.warn({ jobs: [...ids], err: thrown }, 'failing these jobs met a job downstream that another transaction holds, or lost a deadlock: nothing was changed, the next sweep tries again');
-      return 0;
-    }
   }
 
   /** Pending jobs whose time came (a retry's backoff, a delayed job's run_at) become ready, `limit` at most, earliest first. */
@@ -187,17 +140,6 @@ export class JobLifecycleService {
   }
 
   // ---------------------------------------------------------------------------------------------
-
-  private failItem(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, retry = true): FailItem {
-    return {
-      id: job.id,
-      attempt,
-      outcome,
-      error,
-      // The run budget counts from the last manual retry (DESIGN §13); `attempts` counts every run.
-      retryAt: retry ? nextRunAt(attempt - job.attemptBase, job, new Date()) : null,
-    };
-  }
 
   private trackStarts(ids: readonly string[], delta: 1 | -1): void {
     for (const id of ids) {
@@ -284,40 +226,8 @@ export class JobLifecycleService {
     return mergeMoved<MovedJob>(...starts.map((s) => s.moved));
   }
 
-  private async flushFailures(items: FailItem[]): Promise<boolean[]> {
-    const moved = await this.applyFailures(items);
-    const done = new Set(moved.jobs.map((j) => j.id));
-    return items.map((i) => done.has(i.id));
-  }
-
-  /**
-   * Applies failures; final ones cancel their downstream jobs in the same transaction. `skipLocked`:
-   * failMany's, never waiting on a job another transaction holds.
-   */
-  private async applyFailures(items: FailItem[], { skipLocked = false } = {}): Promise<Moved> {
-    if (items.length === 0) return { jobs: [], events: [] };
-    const hasFinal = items.some((i) => i.retryAt === null);
-    const moved = hasFinal
-      ? await this.jobs.transaction(async (tx) => {
-          if (skipLocked) await this.transitions.limitLockWaits(FAIL_LOCK_WAIT_MS, tx);
-          const failed = await this.transitions.fail(items, tx, { skipLocked });
-          const cascades: Moved[] = [];
-          for (const job of failed.jobs) {
-            if (job.status === 'failed' || job.status === 'timeout') {
-              cascades.push(await this.cancels.cancelDownstream(job.id, job.status, tx));
-            }
-          }
-          return mergeMoved(failed, ...cascades);
-        })
-      : await this.transitions.fail(items, undefined, { skipLocked });
-    this.publish(moved);
-    const outcomes = new Map(items.map((i) => [i.id, i.outcome]));
-    this.observeRuns(moved, (id) => outcomes.get(id) ?? 'failed');
-    return moved;
-  }
-
   /** Each run that ended, by its outcome: the job's new status, or for a job gone back to `pending` (a retry due) how its attempt ended. */
-  private observeRuns(moved: Moved<MovedJob>, outcomeOf: (jobId: string) => string): void {
+  observeRuns(moved: Moved<MovedJob>, outcomeOf: (jobId: string) => string): void {
     for (const job of moved.jobs) {
       if (!job.startedAt || job.status === 'ready' || job.status === 'cancelled') continue;
       const seconds = (Date.now() - job.startedAt.getTime()) / 1000;

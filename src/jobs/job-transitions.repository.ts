@@ -137,7 +137,7 @@ export class JobTransitionsRepository {
    * running -> failed|timeout, then -> pending when a retry is due (retryAt), in one statement:
    * resources are released, and each step is logged and published (job_failed|job_timeout, then
    * job_retry_scheduled). `skipLocked`: jobs another transaction holds are left as they are, not
-   * waited for (the leader's sweeps: see JobLifecycleService.failMany).
+   * waited for (the leader's sweeps: see JobFailureService.failMany).
    */
   async fail(items: readonly FailItem[], tx?: EntityManager, { skipLocked = false } = {}): Promise<Moved> {
     if (items.length === 0) return NOTHING_MOVED;

@@ -3,6 +3,7 @@ import { JobEventLog } from '../events/job-event-log.js';
 import { JobTypeNames } from '../events/job-type-names.js';
 import { BatchSubmissionService } from './batch-submission.service.js';
 import { JobDraftFactory } from './job-draft.factory.js';
+import { JobFailureService } from './job-failure.service.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobQueueService } from './job-queue.service.js';
 import { JobEventLogService } from './job-event-log.service.js';
@@ -33,6 +34,7 @@ import { JobDeletionService } from './job-deletion.service.js';
     BatchSubmissionService,
     JobDraftFactory,
     JobLifecycleService,
+    JobFailureService,
     JobQueueService,
     JobRepository,
     JobGraphRepository,
@@ -53,6 +55,6 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobDeletionService,
     JobDeletionRepository,
   ],
-  exports: [JobsService, JobLifecycleService, JobCancellationService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog, JobTypeNames],
+  exports: [JobsService, JobLifecycleService, JobFailureService, JobCancellationService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog, JobTypeNames],
 })
 export class JobsModule {}

@@ -4,7 +4,7 @@ import { JobDispatcher } from '../dispatch/job-dispatcher.js';
 import { OUTCOME_LOST, WORKER_LOST } from '../jobs/domain/error-codes.js';
 import type { Job } from '../jobs/entities/job.entity.js';
 import { JobCancellationService } from '../jobs/job-cancellation.service.js';
-import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
+import { JobFailureService } from '../jobs/job-failure.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import type { WorkerGone } from '../jobs/job-queue.service.js';
 import { PlacementsService } from '../resources/placements.service.js';
@@ -33,7 +33,7 @@ const GONE_WORDS: Record<WorkerGone, (lostSeconds: number) => string> = {
  * The scheduler rebuilds its ledger after any of them changed something.
  *
  * Failing jobs and releasing cancelled ones never waits on a job row another transaction holds
- * (JobLifecycleService.failMany): such a job is being written right now, maybe by its own worker,
+ * (JobFailureService.failMany): such a job is being written right now, maybe by its own worker,
  * and a sweep that waited would keep a pooled connection for as long as the holder, one more each
  * second. It is skipped and stays as it is; the next sweep finds it again (reapOrphans: a job still
  * running on a lost worker; the stale-cancel release: a cancelled job still holding resources).
@@ -50,7 +50,7 @@ export class LostWorkReaper {
     private readonly queue: JobQueueService,
     private readonly placements: PlacementsService,
     private readonly resources: ResourcesService,
-    private readonly lifecycle: JobLifecycleService,
+    private readonly failures: JobFailureService,
     private readonly cancellations: JobCancellationService,
     private readonly dispatcher: JobDispatcher,
   ) {}
@@ -161,7 +161,7 @@ export class LostWorkReaper {
     for (const job of running) byMessage.set(message(job), [...(byMessage.get(message(job)) ?? []), job]);
     let moved = 0;
     for (const [text, jobs] of byMessage) {
-      moved += await this.lifecycle.failMany(jobs, { code, message: text, worker_id: jobs[0]!.workerId! });
+      moved += await this.failures.failMany(jobs, { code, message: text, worker_id: jobs[0]!.workerId! });
     }
     if (moved < running.length) {
       this.logger[level]({ left: running.length - moved }, 'some of these jobs left running meanwhile or are being written by another transaction: the next sweep looks at them again');
