@@ -25,13 +25,31 @@ describe('toValidatedDto', () => {
     { type: 'noop', retry_config: { max_attempts: 0 }, resource_requirements: { cpu_units: 2 } },
     { type: 'noop', retry_config: [1], resource_requirements: 'x' },
     { type: 'noop', run_at: '2030-01-15T09:00:00', delay_ms: 5 },
+    { type: 'noop', retry_config: { max_attempt: 2, bogus: 1 }, resource_requirements: { cpu: 1, memory_mb: 2 } },
+    { type: 'noop', retry_config: { max_attempts: 0, extra: true }, priority: 'urgent' },
   ];
+
+  // The same problems; unknown keys (nested ones too) are listed first.
+  const byField = (result: ReturnType<typeof walked>) =>
+    'problems' in result && result.problems ? { problems: [...result.problems].sort((a, b) => a.field.localeCompare(b.field)) } : result;
 
   it.each(bodies)('gives what the full class-transformer walk gives for %j', (body) => {
     const got = toValidatedDto(SubmitJobDto, body);
     const expected = walked(SubmitJobDto, body);
-    expect(got).toStrictEqual(expected);
+    expect(byField(got)).toStrictEqual(byField(expected));
     if ('dto' in got) expect(got.dto).toBeInstanceOf(SubmitJobDto);
+  });
+
+  it('reports the unknown keys of a nested object as it does those of the body, hinting the first 100 only', () => {
+    const body: Record<string, unknown> = { type: 'noop', retry_config: { max_attempts: 2, max_attempt: 3 } };
+    for (let i = 0; i < 150; i++) body[`priority${i}`] = i;
+    const got = toValidatedDto(SubmitJobDto, body);
+    const problems = 'problems' in got ? got.problems : [];
+    expect(problems).toHaveLength(151);
+    expect(problems[0]).toEqual({ field: 'priority0', message: 'property priority0 should not exist; did you mean "priority"?' });
+    // Past the hundredth a problem is only counted in the answer: it is built without the costly hint.
+    expect(problems[120]).toEqual({ field: 'priority120', message: 'property priority120 should not exist' });
+    expect(problems[150]).toEqual({ field: 'retry_config.max_attempt', message: 'property retry_config.max_attempt should not exist' });
   });
 
   it('still runs the transforms of a field that has them', () => {

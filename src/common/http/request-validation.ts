@@ -98,6 +98,59 @@ function constructorKeyIn(value: Record<string, unknown>, at: string): string | 
   return null;
 }
 
+const unknownKeys = (value: Record<string, unknown>, known: readonly string[]): string[] => Object.keys(value).filter((key) => !known.includes(key));
+
+/** A copy of `value` without `keys` (built from the keys kept: deleting thousands of keys one by one is slow). */
+function withoutKeys(value: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const dropped = new Set(keys);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) if (!dropped.has(key)) copy[key] = value[key];
+  return copy;
+}
+
+/** Problems past this many are only counted in the answer (ValidationFailedError): they get no "did you mean" hint, which costs. */
+const HINTED_PROBLEMS = 100;
+
+/** One problem per unknown key; only the first ones get a hint, so 60,000 unknown keys cost no 60,000 edit distances. */
+function pushUnknownProblems(problems: FieldProblem[], unknown: readonly string[], at: string, known: readonly string[]): void {
+  for (const key of unknown) {
+    const field = at ? `${at}.${key}` : key;
+    problems.push(problems.length < HINTED_PROBLEMS ? unknownFieldProblem(field, key, known) : { field, message: `property ${field} should not exist` });
+  }
+}
+
+/** The DTO class a field nests (`@Type(() => RetryConfigDto)`), or null. */
+function nestedDtoOf(dto: Dto, key: string): Dto | null {
+  const type = defaultMetadataStorage.findTypeMetadata(dto, key)?.typeFunction() as Dto | undefined;
+  return typeof type === 'function' && knownFields(type).length > 0 ? type : null;
+}
+
+/**
+ * `source` with the unknown keys of its nested DTO objects (`retry_config`, a bulk `filter`, ...)
+ * reported as problems and left out, before class-transformer walks them: it dedupes an object's keys
+ * in quadratic time, so 60,000 unknown keys in one nested object held the event loop for seconds.
+ */
+function withoutNestedUnknowns(dto: Dto, source: Record<string, unknown>, at: string, problems: FieldProblem[]): Record<string, unknown> {
+  let result = source;
+  for (const key of transformedFields(dto)) {
+    const value = source[key];
+    if (!isJsonObject(value)) continue;
+    const nested = nestedDtoOf(dto, key);
+    if (!nested) continue;
+    const path = at ? `${at}.${key}` : key;
+    const known = knownFields(nested);
+    const unknown = unknownKeys(value, known);
+    let pruned = unknown.length > 0 ? withoutKeys(value, unknown) : value;
+    pushUnknownProblems(problems, unknown, path, known);
+    pruned = withoutNestedUnknowns(nested, pruned, path, problems);
+    if (pruned !== value) {
+      if (result === source) result = { ...source };
+      result[key] = pruned;
+    }
+  }
+  return result;
+}
+
 /**
  * Validates a plain JSON object against a DTO class and returns the instance, or every problem
  * (paths under `at`, e.g. `jobs[3]`). Unknown fields are reported before anything is built, so a
@@ -116,15 +169,16 @@ export function toValidatedDto<T extends object>(
   }
   const known = knownFields(dto);
   const untransformed = untransformedOf(dto);
-  const unknown = Object.keys(plain).filter((key) => !known.includes(key));
-  const problems = unknown.map((key) => unknownFieldProblem(at ? `${at}.${key}` : key, key, known));
+  const unknown = unknownKeys(plain, known);
+  const problems: FieldProblem[] = [];
+  pushUnknownProblems(problems, unknown, at, known);
   let source: Record<string, unknown> = plain;
   // A copy without the unknown and the untransformed fields, when the body has any of them.
   if (unknown.length > 0 || (!shallow && untransformed.some((key) => Object.hasOwn(plain, key)))) {
-    source = { ...plain };
-    for (const key of [...unknown, ...untransformed]) delete source[key];
+    source = withoutKeys(plain, [...unknown, ...untransformed]);
   }
   if (!shallow) {
+    source = withoutNestedUnknowns(dto, source, at, problems);
     const bad = constructorKeyIn(source, at);
     if (bad) return { problems: [...problems, { field: bad, message: `property ${bad} should not exist` }] };
   }
