@@ -33,7 +33,7 @@ describe('the rate limit', () => {
     expect((await limited.get('/jobs', { 'x-api-key': 'key-b-0123456789' })).status).toBe(200);
   });
 
-  it('limits requests without a valid key by address, and never /health', async () => {
+  it('limits requests without a valid key by address, and never /health or /metrics', async () => {
     for (let i = 0; i < 5; i++) expect((await limited.get('/jobs', { 'x-api-key': `wrong-${i}` })).status).toBe(401);
     expect((await limited.get('/jobs', { 'x-api-key': 'wrong-again' })).status).toBe(429);
     // Routes outside Nest's controllers (the dashboard and GET /, which redirects to it) answer the same 429.
@@ -42,6 +42,7 @@ describe('the rate limit', () => {
       expect({ path, status: over.status, code: over.body.code }).toEqual({ path, status: 429, code: 'RATE_LIMITED' });
     }
     for (let i = 0; i < 10; i++) expect((await limited.get('/health')).status).toBe(200);
+    for (const path of ['/metrics', '/metrics/', '/health/live/', '/metrics?x=1']) expect({ path, status: (await limited.get(path)).status }).toEqual({ path, status: 200 });
   });
 });
 
@@ -134,6 +135,28 @@ describe('requests Node would answer by itself', () => {
     const answer = await rawExchange(bounded.baseUrl, 'GET /jobs HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(bodyOf(answer)).toMatchObject({ statusCode: 400, code: 'BAD_HTTP_REQUEST', message: 'an HTTP/1.1 request needs a Host header' });
+  });
+
+  it('answers a path it serves, asked with a method it does not take there, with 405 and Allow; an unknown path stays 404', async () => {
+    const id = '0190f000-0000-7000-8000-000000000000';
+    const cases: Array<[string, string, string]> = [
+      ['DELETE', '/jobs', 'GET, HEAD, POST'],
+      ['PUT', `/jobs/${id}`, 'DELETE, GET, HEAD'],
+      ['GET', `/jobs/${id}/cancel`, 'PATCH'],
+      ['POST', '/health/', 'GET, HEAD'],
+      ['PATCH', '/schedules', 'GET, HEAD, POST'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const answer = await fetch(`${bounded.baseUrl}${path}`, { method });
+      const body = (await answer.json()) as Record<string, unknown>;
+      expect({ method, path, status: answer.status, allow: answer.headers.get('allow'), code: body.code, allowed: body.allowed_methods }).toEqual({
+        method, path, status: 405, allow, code: 'METHOD_NOT_ALLOWED', allowed: allow.split(', '),
+      });
+    }
+    for (const [method, path] of [['GET', '/nothing'], ['DELETE', '/jobs/a/b/c'], ['POST', '/docs/x']]) {
+      const answer = await fetch(`${bounded.baseUrl}${path}`, { method });
+      expect({ path, status: answer.status, code: ((await answer.json()) as { code: string }).code }).toEqual({ path, status: 404, code: 'NOT_FOUND' });
+    }
   });
 
   it('answers CONNECT with 405 instead of closing the connection', async () => {

@@ -2,7 +2,7 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
-import { BODY_TOO_LARGE, CONFLICT, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
+import { BODY_TOO_LARGE, CONFLICT, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
 import { suggestField } from '../field-suggestion.js';
 
 export type DomainErrorKind =
@@ -10,6 +10,7 @@ export type DomainErrorKind =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'conflict'
   | 'unprocessable'
   | 'too_large'
@@ -88,6 +89,12 @@ export class MalformedBodyError extends DomainError {
 export class UnsupportedContentEncodingError extends DomainError {
   readonly kind = 'unsupported_media';
   readonly code = UNSUPPORTED_CONTENT_ENCODING;
+}
+
+/** 405: a path the service serves, asked with a method it does not take there (the `Allow` header lists those it does). */
+export class MethodNotAllowedError extends DomainError {
+  readonly kind = 'method_not_allowed';
+  readonly code = METHOD_NOT_ALLOWED;
 }
 
 /** 413: a body larger than MAX_BODY_BYTES once decoded. */

@@ -1,6 +1,6 @@
 /** The HTTP door: timeouts, security headers, CORS, the per-key rate limit and the bound on submissions in flight. */
 import rateLimit from '@fastify/rate-limit';
-import { RouteConfig, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,10 +9,12 @@ import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
 import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
 import { ApiKeyRing, authorizeBeforeBody, presentedKey } from './api-keys.js';
+import { answerWrongMethods } from './method-not-allowed.js';
 import { hasBody } from './no-body.js';
+import { WithRouteConfig } from './route-config.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
-const UNLIMITED = /^\/(health(\/|\?|$)|metrics(\?|$))/;
+const UNLIMITED = /^\/(health(\/|\?|$)|metrics\/?(\?|$))/;
 
 /**
  * The Content-Security-Policy of every response. It fits Swagger UI at /docs (its scripts are files;
@@ -140,7 +142,7 @@ const SUBMISSION = 'draconicSubmission';
  * most MAX_SUBMITS_IN_FLIGHT of them are handled at once, and past that a submit gets 503 with
  * Retry-After at once, before its body is read, instead of queueing behind a slow PostgreSQL.
  */
-export const Submission = () => RouteConfig({ [SUBMISSION]: true });
+export const Submission = () => WithRouteConfig({ [SUBMISSION]: true });
 
 /** An answer given from memory: the status and the JSON body. */
 export interface EarlyAnswer {
@@ -197,6 +199,7 @@ export async function registerHttpProtection(app: NestFastifyApplication, config
   const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs, connectionTimeoutMs } = config.http;
   timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   holdWhileAnswering(app.getHttpAdapter().getInstance(), connectionTimeoutMs);
+  answerWrongMethods(app.getHttpAdapter().getInstance());
   const headers = securityHeaders();
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
     const raw = reply.raw;

@@ -1,7 +1,7 @@
 /** Who may call what: the role each endpoint requires, declared on it or defaulted from its method. */
 import { applyDecorators } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiExtension } from '@nestjs/swagger';
+import { WithRouteConfig } from './route-config.js';
 import { KEY_ROLES, type KeyRole } from '../../config/api-keys.js';
 
 export { KEY_ROLES, type KeyRole };
@@ -31,7 +31,7 @@ export const ACTION_ROLES = {
  */
 export function RequiresRole(role: KeyRole): MethodDecorator {
   return applyDecorators(
-    RouteConfig({ [REQUIRED_ROLE]: role }),
+    WithRouteConfig({ [REQUIRED_ROLE]: role }),
     ApiExtension('x-required-role', role),
   ) as MethodDecorator;
 }
