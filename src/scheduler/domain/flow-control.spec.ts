@@ -172,6 +172,19 @@ describe('flow control: rate limit', () => {
     expect(log.window('t', 1000, 1800)).toEqual([1700]);
   });
 
+  it('counts the starts confirmed after the pass read the clock, at their later real times', () => {
+    // A worker of another process confirms a booked start while the pass, its clock read, still runs.
+    const rate = { limit: 2, intervalMs: 1000 };
+    const starts = new StartLog();
+    starts.record('t', 9_990, 'a');
+    starts.record('t', 9_995, 'b');
+    const g = gateOf({ t: rules({ rateLimit: rate }) }, { starts, now: 10_000 });
+    starts.started('a', 10_020);
+    starts.started('b', 10_030);
+    expect(g.check({ type: 't', concurrencyKey: null })).toMatchObject({ code: 'RATE_LIMITED', until: new Date(11_020).toISOString() });
+    expect(rateLimitedUntil(rate, [10_030, 9_500, 10_020], 10_000)).toBe(11_020);
+  });
+
   it('nextRateRelease gives the earliest time a held type may start again', () => {
     const starts = new StartLog();
     starts.record('t', 9_000);

@@ -140,10 +140,13 @@ export class StartLog {
 
 /**
  * When the next start of a rate-limited type is allowed: null if one is allowed now. With `limit`
- * starts in the window, the next one may go once the oldest of the last `limit` leaves it.
+ * starts in the window, the next one may go once the oldest of the last `limit` leaves it. A start
+ * later than `now` counts too: a pass reads the clock once, and the starts its jobs' workers
+ * confirm meanwhile come in at their real, later times; any start the next one can follow is later
+ * still, so the window that matters holds them.
  */
 export function rateLimitedUntil(rate: RateLimit, starts: readonly number[], now: number): number | null {
-  const inWindow = starts.filter((t) => t > now - rate.intervalMs && t <= now);
+  const inWindow = starts.filter((t) => t > now - rate.intervalMs).sort((a, b) => a - b);
   if (inWindow.length < rate.limit) return null;
   return inWindow[inWindow.length - rate.limit]! + rate.intervalMs;
 }
