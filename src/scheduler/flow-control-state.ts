@@ -177,8 +177,13 @@ export class FlowControlState {
     for (const { type } of this.starts.record(jobs, { started }, this.rules)) this.metrics.rateLimitedStarts.inc({ type });
   }
 
-  /** Writes the reasons of what the rules hold back as a whole, and clears them where they no longer do. */
-  private async writeHeldReasons(held: Held | undefined): Promise<void> {
+  /**
+   * Writes the reasons of what the rules hold back as a whole, and clears them where they no longer
+   * do. A placement pass gives what holds back after its placements (FlowGate.heldBack once it
+   * admitted them): before them, a type or key whose running job had just ended looked free, and the
+   * reasons of all its waiting jobs were cleared while the pass filled its room again at once.
+   */
+  async writeHeldReasons(held: Held | undefined): Promise<void> {
     const { now, released } = heldChange(held, this.heldBefore);
     if (held) await this.queue.setHeldReasons(heldItems(held));
     if (this.reasonsInherited) {

@@ -186,11 +186,14 @@ export class PlacementPass implements ReleasedStarter {
     // reason written in bulk); the rest is admitted job by job while placing.
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
-    await this.flow.publishHeld(held, reasonsDue);
+    await this.flow.publishHeld(held, false);
     const { ready, read } = await this.readReady(held, rooms);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
-      if (reasonsDue) this.lastReasonsAt = Date.now();
+      if (reasonsDue) {
+        await this.flow.writeHeldReasons(held);
+        this.lastReasonsAt = Date.now();
+      }
       this.drained = true;
       return false;
     }
@@ -208,6 +211,7 @@ export class PlacementPass implements ReleasedStarter {
 
     if (reasonsDue) {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));
+      await this.flow.writeHeldReasons(flow?.heldBack());
       this.lastReasonsAt = Date.now();
     }
     return fullWindowPlaced(placed, read, SCHEDULER_TIMING.passWindow);

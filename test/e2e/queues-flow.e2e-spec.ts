@@ -92,6 +92,30 @@ describe('fair turns between concurrency keys', () => {
   }, 180_000);
 });
 
+describe('the reasons of held jobs', () => {
+  it('stay on every waiting job of a key at its limit while its short jobs come and go', async () => {
+    expect((await api.patch('/queues/noop', { ...CLEAR, key_concurrency_limit: 1 })).status).toBe(200);
+    const batch = await api.post('/jobs/batch', { jobs: Array.from({ length: 200 }, () => aJob({ concurrency_key: 'R', payload: { duration_ms: 50 } })) });
+    const ids: string[] = batch.body.items.map((j: any) => j.id);
+    try {
+      // Past a reasons refresh (every second) with jobs of the key ending and starting all along.
+      await expectEventually(async () => {
+        const { rows } = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
+        expect(rows[0].n).toBeGreaterThanOrEqual(5);
+      }, { timeoutMs: 20_000, intervalMs: 100 });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const { rows } = await db.query(
+        `SELECT coalesce(waiting_reason->>'code', 'none') AS code, count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'ready' AND NOT allocated GROUP BY 1`,
+        [ids],
+      );
+      expect(rows.filter((r) => r.code !== 'CONCURRENCY_LIMIT')).toEqual([]);
+      expect(rows[0]?.n).toBeGreaterThan(100);
+    } finally {
+      expect((await api.post('/jobs/bulk/cancel', { ids })).status).toBe(200);
+    }
+  }, 60_000);
+});
+
 describe('a rate limit across two workers', () => {
   it('5 starts per second hold over more than 10 seconds, counted from started_at', async () => {
     expect((await api.patch('/queues/noop', { ...CLEAR, rate_limit: { limit: 5, interval_ms: 1000 } })).status).toBe(200);
