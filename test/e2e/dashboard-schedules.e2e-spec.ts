@@ -86,4 +86,19 @@ describe('the schedules page', () => {
     await page.waitForURL(`**/ui/jobs/${jobId}`);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('lists every schedule, past the 100 of one page of GET /schedules', async () => {
+    for (let i = 0; i < 110; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) => app.post('/schedules', { name: `many-${String(i + j).padStart(3, '0')}`, cron: '0 0 1 1 *', job: { type: 'noop' } })),
+      );
+    }
+    const total = (await app.get('/schedules?limit=100')).body;
+    expect(total.next_cursor).not.toBeNull();
+    const { page, problems } = await open('/ui/schedules');
+    await page.locator('tr[data-schedule="many-109"]').waitFor(SLOW);
+    expect(await page.locator('tr[data-schedule^="many-"]').count()).toBe(110);
+    expect(await page.getByTestId('schedules-more').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

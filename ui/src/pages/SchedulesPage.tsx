@@ -181,9 +181,24 @@ function CreateForm() {
   );
 }
 
+/** Most schedules the page lists: past them it says how many it shows. */
+const MAX_LISTED = 2000;
+
+/** Every schedule, page after page (the API gives at most 100 a page), up to MAX_LISTED. */
+async function allSchedules(): Promise<{ items: Schedule[]; more: boolean }> {
+  const items: Schedule[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: SchedulePage = await get<SchedulePage>(`/schedules?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < MAX_LISTED);
+  return { items, more: cursor !== null };
+}
+
 export function SchedulesPage() {
   const client = useQueryClient();
-  const schedules = useQuery({ queryKey: ['schedules'], queryFn: () => get<SchedulePage>('/schedules?limit=100'), refetchInterval: 10_000 });
+  const schedules = useQuery({ queryKey: ['schedules'], queryFn: allSchedules, refetchInterval: 10_000 });
   const now = useNow(1_000);
   const refresh = useThrottled(() => void client.invalidateQueries({ queryKey: ['schedules'] }), 500);
   useEffect(() => onScheduleUpdate(refresh), [refresh]);
@@ -219,6 +234,11 @@ export function SchedulesPage() {
                 ))}
               </tbody>
             </table>
+            {schedules.data.more ? (
+              <p className="muted" data-testid="schedules-more">
+                Showing the first {schedules.data.items.length.toLocaleString('en')} schedules; GET /schedules lists the rest.
+              </p>
+            ) : null}
           </div>
         )
       ) : null}
