@@ -170,6 +170,12 @@ describe(checkCron.name, () => {
     ['*/45 0-59/7 */10 L JAN-DEC MON#2', 'UTC', '*/45 0-59/7 */10 L JAN-DEC MON#2', 'UTC'],
     ['0 0 0 15W 1,12 5L', 'UTC', '0 0 0 15W 1,12 5L', 'UTC'],
     ['59 23 31 12 0,7', 'UTC', '59 23 31 12 0,7', 'UTC'],
+    // A zone in another case is stored as the IANA name is spelt; an alias or a link stays as given.
+    ['@daily', 'europe/berlin', '@daily', 'Europe/Berlin'],
+    ['@daily', 'AMERICA/NEW_YORK', '@daily', 'America/New_York'],
+    ['@daily', 'utc', '@daily', 'UTC'],
+    ['@daily', 'Etc/UTC', '@daily', 'Etc/UTC'],
+    ['@daily', 'US/Eastern', '@daily', 'US/Eastern'],
   ])('accepts %j in %s', (cron, zone, canonicalCron, canonicalZone) =>
     expect(checkCron(cron, zone)).toEqual({ cron: canonicalCron, timezone: canonicalZone }));
 });

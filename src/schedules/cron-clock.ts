@@ -92,9 +92,11 @@ function outOfRange(fields: readonly string[]): string | null {
 function canonicalZone(timezone: string): string | null {
   if (timezone.length === 0 || timezone.length > 100) return null;
   try {
-    // Kept as given: Intl's canonical names are ICU's older ones (Asia/Kolkata would become Asia/Calcutta).
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return timezone;
+    // Intl reads a zone in any case; it is stored in the spelling of the IANA name (europe/berlin as
+    // Europe/Berlin). Otherwise kept as given: Intl's canonical names are ICU's older ones (Asia/Kolkata
+    // would become Asia/Calcutta).
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === timezone.toLowerCase() ? resolved : timezone;
   } catch {
     return null;
   }
