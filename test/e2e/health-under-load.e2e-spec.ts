@@ -91,7 +91,8 @@ describe('GET /health while the API is saturated', () => {
     expect(head.status).toBe(200);
     expect(head.body).toBe('');
     const post = await app.request('POST', '/health', {});
-    expect(post.status).toBe(404);
-    expect(post.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+    expect(post.status).toBe(405);
+    expect(post.body).toMatchObject({ statusCode: 405, code: 'METHOD_NOT_ALLOWED', allowed_methods: ['GET', 'HEAD'] });
+    expect(post.headers.allow).toBe('GET, HEAD');
   });
 });
