@@ -87,6 +87,24 @@ describe('the schedules page', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('wraps a 200-character name, keeping every row’s actions on screen, and fits a 375 px screen', async () => {
+    const name = `long-${'x'.repeat(195)}`;
+    expect((await app.post('/schedules', { name, cron: '0 0 1 1 *', job: { type: 'noop' } })).status).toBe(201);
+    const { page, problems } = await open('/ui/schedules');
+    const trigger = page.getByRole('button', { name: `Trigger ${name}` });
+    await trigger.waitFor(SLOW);
+    const width = () => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    expect(await width()).toBeLessThanOrEqual(1280);
+    const box = await trigger.boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(1280);
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.getByRole('link', { name: 'API docs' }).waitFor();
+    expect(await width()).toBeLessThanOrEqual(375);
+    const docs = await page.getByRole('link', { name: 'API docs' }).boundingBox();
+    expect(docs!.x + docs!.width).toBeLessThanOrEqual(375);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('lists every schedule, past the 100 of one page of GET /schedules', async () => {
     for (let i = 0; i < 110; i += 10) {
       await Promise.all(

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { get } from '../api/http.js';
+import { apiKey, onKeyChange } from '../api/key.js';
 import type { Throughput } from '../api/types.js';
 import { useLiveBatches } from '../live/hooks.js';
 import { clockOffset, summarize, ThroughputBuckets, WINDOW_SECONDS, type Series } from '../throughput.js';
@@ -47,28 +48,33 @@ export function ThroughputChart() {
 
   useLiveBatches((batch) => buckets.current.add(batch, Date.now()));
 
+  // Live counting began at mount: the history fills the seconds before it, never the ones after.
+  const liveFrom = useRef(Math.floor(Date.now() / 1000));
+  // A history refused for want of a key is asked for again once a key is entered.
+  const key = useSyncExternalStore(onKeyChange, apiKey);
+
   useEffect(() => {
-    // Live counting began at mount: the history fills the seconds before it, never the ones after.
-    const liveFrom = Math.floor(Date.now() / 1000);
+    if (history === 'shown') return;
     const sent = Date.now();
     let cancelled = false;
     get<Throughput>(`/stats/throughput?minutes=${WINDOW_SECONDS / 60}`).then(
       (answer) => {
         if (cancelled) return;
         const now = Date.now();
-        buckets.current.seed(answer, liveFrom, clockOffset(answer.now, sent, now), now);
+        buckets.current.seed(answer, liveFrom.current, clockOffset(answer.now, sent, now), now);
         const series: Series = buckets.current.series(now);
         plot.current?.setData(series as uPlot.AlignedData);
         setFigures(summarize(series));
         setHistory('shown');
       },
-      // A service without the endpoint (or a refused key) leaves the chart to the live events.
+      // A service without the endpoint (or a refused key, until another is entered) leaves the chart to the live events.
       () => !cancelled && setHistory('none'),
     );
     return () => {
       cancelled = true;
     };
-  }, []);
+    // Once shown, the history is not asked for again: only a new key reruns this.
+  }, [key]);
 
   useEffect(() => {
     const element = box.current;

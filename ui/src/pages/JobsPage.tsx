@@ -1,25 +1,35 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { get, query } from '../api/http.js';
 import { JOB_STATUSES, PRIORITIES, type Job, type JobPage } from '../api/types.js';
 import { StatusBadge } from '../components/StatusBadge.js';
-import { useLiveBatches } from '../live/hooks.js';
+import { useLiveBatches, useThrottled } from '../live/hooks.js';
 import { useNow } from '../lib/useNow.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { relativeTime } from '../status.js';
 
 const list = (value: string | null) => (value ? value.split(',').filter(Boolean) : []);
 
+/** The shown jobs as the service has them now: the list's query once, and by id those no longer in its answer. */
+async function freshRows(items: readonly Job[], path: string): Promise<Map<string, Job>> {
+  const byId = new Map((await get<JobPage>(path)).items.map((job) => [job.id, job]));
+  const alone = await Promise.all(items.filter((job) => !byId.has(job.id)).map((job) => get<Job>(`/jobs/${job.id}`).catch(() => null)));
+  for (const job of alone) if (job) byId.set(job.id, job);
+  return byId;
+}
+
 /** The jobs list: the REST filters (kept in the address, so a view can be shared), pages by cursor, rows updated live. */
 export function JobsPage() {
   const { search } = useLocation();
   const client = useQueryClient();
-  const now = useNow(5_000);
+  const now = useNow(1_000);
   const statuses = list(search.get('status'));
   const priorities = list(search.get('priority'));
   const type = search.get('type') ?? '';
   const cursor = search.get('cursor');
   const [typeInput, setTypeInput] = useState(type);
+  // The box follows the address: a link or the back button that changes the filter changes it too.
+  useEffect(() => setTypeInput(type), [type]);
   // Jobs created since the list was loaded, by id: whether each matches the filters as it stands now.
   const created = useRef(new Map<string, boolean>());
   const [fresh, setFresh] = useState(0);
@@ -28,11 +38,26 @@ export function JobsPage() {
     setFresh(0);
   };
   const key = ['jobs', statuses.join(','), priorities.join(','), type, cursor ?? ''];
-  const page = useQuery({
-    queryKey: key,
-    queryFn: () => get<JobPage>(`/jobs${query({ status: statuses, priority: priorities, type, cursor, limit: 50 })}`),
-    placeholderData: keepPreviousData,
-  });
+  const path = `/jobs${query({ status: statuses, priority: priorities, type, cursor, limit: 50 })}`;
+  const page = useQuery({ queryKey: key, queryFn: () => get<JobPage>(path), placeholderData: keepPreviousData });
+  // The shown rows read again once the events of shown jobs settle, and every 10 s: an event that came
+  // while the page loaded, or before an answer read earlier, is then in the rows, with worker and
+  // times. The rows stay the same jobs (new ones are shown on demand).
+  const reread = useThrottled(() => {
+    const current = client.getQueryData<JobPage>(key);
+    if (!current) return void client.invalidateQueries({ queryKey: key });
+    freshRows(current.items, path).then(
+      (fresh) => {
+        const shown = client.getQueryData<JobPage>(key);
+        if (shown) client.setQueryData<JobPage>(key, { ...shown, items: shown.items.map((job) => fresh.get(job.id) ?? job) });
+      },
+      () => undefined, // the next read tries again
+    );
+  }, 2_000);
+  useEffect(() => {
+    const timer = setInterval(reread, 10_000);
+    return () => clearInterval(timer);
+  }, [reread]);
 
   const setFilters = (next: { status?: string[]; priority?: string[]; type?: string }) => {
     const params = {
@@ -48,7 +73,10 @@ export function JobsPage() {
   // Live rows: a shown job's status and attempt follow its events; new jobs are counted, shown on demand.
   useLiveBatches((batch) => {
     const current = client.getQueryData<JobPage>(key);
-    if (!current) return;
+    if (!current) {
+      reread();
+      return;
+    }
     let changed = false;
     const latest = new Map<string, (typeof batch)[number]>();
     for (const update of batch) {
@@ -72,7 +100,10 @@ export function JobsPage() {
       changed = true;
       return { ...job, status: update.data.status as Job['status'], attempts: Math.max(job.attempts, update.data.attempt) };
     });
-    if (changed) client.setQueryData<JobPage>(key, { ...current, items });
+    if (changed) {
+      client.setQueryData<JobPage>(key, { ...current, items });
+      reread();
+    }
     let matching = 0;
     for (const matches of created.current.values()) if (matches) matching += 1;
     setFresh(matching);

@@ -39,7 +39,7 @@ function ScheduleRow({ schedule, now }: { schedule: Schedule; now: number }) {
   const type = typeof schedule.job.type === 'string' ? schedule.job.type : '';
   return (
     <tr data-schedule={schedule.name}>
-      <th scope="row" className="mono">
+      <th scope="row" className="mono wrap-anywhere">
         {schedule.name}
       </th>
       <td>
