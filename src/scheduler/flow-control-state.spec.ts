@@ -29,7 +29,7 @@ describe('FlowControlState: waiting reasons across a leader change', () => {
   it("clears, at the first write of a term, every queue-rule reason except what this term's rules hold", async () => {
     const { flow, calls } = state();
     flow.takeOver();
-    await flow.publishHeld(paused, true);
+    await flow.writeHeldReasons(paused);
     expect(calls).toEqual([
       ['set', [{ type: 'noop', key: null, reason: paused.types.get('noop') }]],
       ['clearExcept', [{ type: 'noop', key: null }]],
@@ -39,29 +39,29 @@ describe('FlowControlState: waiting reasons across a leader change', () => {
   it('then clears only what its own holds released', async () => {
     const { flow, calls } = state();
     flow.takeOver();
-    await flow.publishHeld(paused, true);
+    await flow.writeHeldReasons(paused);
     calls.length = 0;
-    await flow.publishHeld(undefined, true);
+    await flow.writeHeldReasons(undefined);
     expect(calls).toEqual([['clear', [{ type: 'noop', key: null }]]]);
     calls.length = 0;
-    await flow.publishHeld(undefined, true);
+    await flow.writeHeldReasons(undefined);
     expect(calls).toEqual([]);
   });
 
   it('a second term in the same process forgets the holds of its first', async () => {
     const { flow, calls } = state();
     flow.takeOver();
-    await flow.publishHeld(paused, true);
+    await flow.writeHeldReasons(paused);
     flow.takeOver();
     calls.length = 0;
-    await flow.publishHeld(undefined, true);
+    await flow.writeHeldReasons(undefined);
     expect(calls).toEqual([['clearExcept', []]]);
   });
 
-  it('writes nothing while reasons are not due', async () => {
+  it('writes no reasons while publishing the gauge with no job arrived', async () => {
     const { flow, calls } = state();
     flow.takeOver();
-    await flow.publishHeld(paused, false);
+    await flow.publishHeld(paused);
     expect(calls).toEqual([]);
   });
 });
@@ -72,21 +72,21 @@ describe('FlowControlState: the held gauge', () => {
   it('shows each type held as a whole with its reason, and drops it once released', async () => {
     const { flow, metrics } = state();
     flow.takeOver();
-    await flow.publishHeld(paused, false);
+    await flow.publishHeld(paused);
     expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
-    await flow.publishHeld(paused, false);
+    await flow.publishHeld(paused);
     expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
-    await flow.publishHeld(undefined, false);
+    await flow.publishHeld(undefined);
     expect(await shown(metrics)).toEqual([]);
   });
 
   it('is written afresh at takeover', async () => {
     const { flow, metrics } = state();
     flow.takeOver();
-    await flow.publishHeld(paused, false);
+    await flow.publishHeld(paused);
     metrics.queueHeld.reset();
     flow.takeOver();
-    await flow.publishHeld(paused, false);
+    await flow.publishHeld(paused);
     expect(await shown(metrics)).toEqual([[{ type: 'noop', reason: 'QUEUE_PAUSED' }, 1]]);
   });
 });

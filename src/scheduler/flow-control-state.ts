@@ -138,10 +138,10 @@ export class FlowControlState {
 
   /**
    * Publishes what the rules hold back as a whole (metrics; written again only when it changed), and
-   * writes its reasons: to every job it holds when they are due, else to the jobs that became ready
-   * since the last pass, so that a job submitted to a paused queue says so at once.
+   * writes its reasons to the jobs that became ready since the last pass, so that a job submitted to a
+   * paused queue says so at once. Every held job's reason is written by writeHeldReasons.
    */
-  async publishHeld(held: Held | undefined, reasonsDue: boolean): Promise<void> {
+  async publishHeld(held: Held | undefined): Promise<void> {
     const gauge = heldGauge(held);
     if (gauge !== this.gaugeShown) {
       this.metrics.queueHeld.reset();
@@ -150,10 +150,6 @@ export class FlowControlState {
     }
     const arrived = [...this.arrived];
     this.arrived.clear();
-    if (reasonsDue) {
-      await this.writeHeldReasons(held);
-      return;
-    }
     if (!held || arrived.length === 0) return;
     const heldTypes = new Set([...held.types.keys(), ...[...held.pairs.values()].map((p) => p.type)]);
     const ids = arrived.filter(([, type]) => heldTypes.has(type)).map(([id]) => id);

@@ -186,7 +186,7 @@ export class PlacementPass implements ReleasedStarter {
     // reason written in bulk); the rest is admitted job by job while placing.
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
-    await this.flow.publishHeld(held, false);
+    await this.flow.publishHeld(held);
     const { ready, read } = await this.readReady(held, rooms);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
