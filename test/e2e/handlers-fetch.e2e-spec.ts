@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { expectEventually, createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
 import { lookup } from 'node:dns/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { readBody } from '../../src/executor/handlers/fetch-body.js';
 import { classifyAddress } from '../../src/executor/handlers/fetch-policy.js';
+import { request } from 'undici';
 import { runToCompletion, startHttpPeer, USERS, waitForJob, type HttpPeer } from '../support/handler-peers.js';
 
 const ONCE = { max_attempts: 1 };
@@ -110,6 +113,20 @@ describe('data_fetch', () => {
     await expectEventually(() => expect(peer.aborted).toContain(path));
   });
 
+  it('reads a large body whose server closes the connection right after it (HTTP/1.0)', async () => {
+    const { url, close } = await startClosingServer(900_000);
+    try {
+      const jobs = await Promise.all([1, 2, 3].map(() => app.submit(fetchJob({ url }, { retry_config: ONCE }))));
+      for (const job of jobs) {
+        const done = await waitForJob(app, job.id);
+        expect(done).toMatchObject({ status: 'completed', result: { status: 200, bytes: 900_000, encoding: 'text' } });
+        expect(done.result.body).toHaveLength(900_000);
+      }
+    } finally {
+      await close();
+    }
+  });
+
   describe('with DATA_FETCH_ALLOW_PRIVATE=false (the default)', () => {
     it.each([
       ['a loopback IP literal', 'http://127.0.0.1:9/users', /refused 127\.0\.0\.1: loopback addresses are not allowed/],
@@ -158,5 +175,54 @@ describe('data_fetch', () => {
       expect(done.error.message).toMatch(/DATA_FETCH_ALLOW_PRIVATE=true/);
       expect(peer.hits.get('/users') ?? 0).toBe(hitsBefore);
     });
+  });
+});
+
+/** A server that sends its whole HTTP/1.0 answer of `size` bytes and the connection's end at once. */
+async function startClosingServer(size: number): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const server = createServer((socket) => {
+    socket.once('data', () => {
+      socket.write(`HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${size}\r\n\r\n`);
+      socket.end(Buffer.alloc(size, 0x61));
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/big`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe('reading a body (readBody)', () => {
+  // The whole answer and the FIN arrive at once, and each progress report takes a turn of the event loop
+  // (a database write): a read that waited for its reports fell behind, undici's parser paused, and the
+  // socket's end failed an assertion in undici outside any promise, which ended the process.
+  it('reads to the end, progress reported in order, when the server closes at once behind the body', async () => {
+    const { url, close } = await startClosingServer(900_000);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const response = await request(url); // undici's own high-water mark: the read alone must keep up
+        const reported: number[] = [];
+        const progress = async (percent: number) => {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          reported.push(percent);
+        };
+        const bytes = await readBody(response.body, 1_000_000, { declared: 900_000, progress });
+        expect(bytes.length).toBe(900_000);
+        expect(reported).toEqual([...reported].sort((a, b) => a - b));
+        expect(reported.at(-1)).toBe(100);
+      }
+    } finally {
+      await close();
+    }
+  });
+
+  it('stops past the limit, or keeps the first bytes when asked to truncate', async () => {
+    const { url, close } = await startClosingServer(900_000);
+    try {
+      await expect(readBody((await request(url)).body, 100_000, {})).rejects.toThrow(/exceeds max_bytes \(100000\)/);
+      const kept = await readBody((await request(url)).body, 300, { truncate: true });
+      expect(kept.toString()).toBe('a'.repeat(300));
+    } finally {
+      await close();
+    }
   });
 });

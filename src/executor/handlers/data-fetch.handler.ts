@@ -13,7 +13,6 @@ import {
 } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
 import { lookup } from 'node:dns/promises';
-import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { ADDRESS_NOT_ALLOWED } from '../../common/domain/error-codes.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -22,6 +21,7 @@ import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob }
 import { columnsOf, isPlainObject, recordListOf } from './dependency-results.js';
 import type { PayloadProblem } from '../../jobs/job-type-catalog.js';
 import { assertAddressAllowed, guardedLookup, ipLiteralOf, submitTimeRefusal } from './fetch-policy.js';
+import { BODY_HIGH_WATER_MARK, readBody } from './fetch-body.js';
 import { decodeBody, followRedirect, urlForLog, type HopRequest } from './fetch-response.js';
 
 export const FETCH_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -140,7 +140,14 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
       for (;;) {
         const literal = ipLiteralOf(hop.url);
         if (literal) assertAddressAllowed(literal, literal, this.config.dataFetchAllowPrivate);
-        const response = await request(hop.url, { dispatcher: this.dispatcher(), method: hop.method as 'GET', headers: hop.headers, body: hop.body, signal });
+        const response = await request(hop.url, {
+          dispatcher: this.dispatcher(),
+          method: hop.method as 'GET',
+          headers: hop.headers,
+          body: hop.body,
+          signal,
+          highWaterMark: BODY_HIGH_WATER_MARK,
+        });
         const next = followRedirect(response.statusCode, header(response.headers.location), hop);
         if (next) {
           await response.body.dump({ limit: 64 * 1024, signal }).catch(() => undefined);
@@ -190,31 +197,6 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
       throw unwrap(error);
     }
   }
-}
-
-/** Reads a body up to `limit` bytes; past it, stops the download and throws (or, with `truncate`, returns what it has). */
-async function readBody(
-  body: Readable,
-  limit: number,
-  { progress, declared, truncate = false }: { progress?: (percent: number) => Promise<void>; declared?: number; truncate?: boolean },
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let reported = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) {
-      body.destroy();
-      if (truncate) return Buffer.concat([...chunks, chunk]).subarray(0, limit);
-      throw new Error(`data_fetch: the response body exceeds max_bytes (${limit}); download stopped`);
-    }
-    chunks.push(chunk);
-    if (progress && declared && Number.isFinite(declared)) {
-      const percent = Math.floor((total / declared) * 10) * 10;
-      if (percent > reported) await progress((reported = percent));
-    }
-  }
-  return Buffer.concat(chunks);
 }
 
 /** A record-list body's key order as `columns`: the stored jsonb result does not keep it. */
