@@ -64,6 +64,11 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
     if (this.leader.isLeader()) this.lead();
   }
 
+  /** When this process began to lead the schedules (its term's start), or null while it does not lead them. */
+  termStart(): Date | null {
+    return this.leading ? this.leadingSince : null;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();

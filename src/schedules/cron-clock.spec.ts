@@ -104,6 +104,8 @@ describe('CronClock.due and oldestKept', () => {
     const termStart = at('2026-01-15T10:05:00.500Z');
     expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), now, null, termStart)?.toISOString()).toBe('2026-01-15T10:05:00.000Z');
     expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), now, null, termStart)?.toISOString()).toBe('2026-01-15T10:03:21.000Z');
+    // A scheduler that began to lead 0.1 s ago: every tick before its term was missed, the youngest too.
+    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), now, null, at('2026-01-15T10:10:00.400Z'))?.toISOString()).toBe('2026-01-15T10:10:00.000Z');
   });
 
   it.each([

@@ -52,7 +52,8 @@ export class ScheduleFiring {
    * Claims up to `limit` schedules with a tick due now (ones another transaction holds are skipped) and
    * handles their due ticks; returns how many it claimed (fewer than `limit`: none is left due now) and
    * how many jobs it created. `termStart`: when the calling scheduler began to lead (its process's
-   * clock); the ticks of its own term are late, never missed (tick-plan.ts, missedBefore).
+   * clock); the ticks before it were missed, those of its own term are late at worst (tick-plan.ts,
+   * missedBefore).
    */
   async handleDue(limit: number, termStart: Date | null = null): Promise<{ claimed: number; fired: number }> {
     const moved: Moved[] = [];
@@ -63,8 +64,7 @@ export class ScheduleFiring {
     await this.schedules.transaction(async (tx) => {
       const { schedules: locked, transactionStart } = await this.schedules.claimDue(new Date(), limit, tx);
       claimed = locked.length;
-      // The clock of the jobs' created_at (their transaction's start): a tick is missed when its job is
-      // created more than MISSED_AFTER_MS after it, whatever the claim took on a busy machine.
+      // The clock of the jobs' created_at (their transaction's start): the ticks due by then are handled.
       const now = transactionStart ?? new Date();
       const passes = locked.filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime()).map((s) => this.plan(s, now, termStart));
       // The unfinished jobs of each schedule whose policy looks at them: one statement for the batch.

@@ -10,9 +10,8 @@ export type CatchUpMode = (typeof CATCH_UP_MODES)[number];
 export const CATCH_UP_ALL_LIMIT = 100;
 
 /**
- * A due tick older than this when the scheduler handles it counts as missed (it fell while no
- * scheduler ran, or the scheduler was stalled): the schedule's catch_up decides whether it fires.
- * Younger ones are on time and always fire. Twice the 1 s firing promise, so an ordinary late fire
- * is never mistaken for a missed one.
+ * For a caller that leads no term (tick-plan.ts, missedBefore): a due tick older than this when it is
+ * handled counts as missed. Twice the 1 s firing promise, so an ordinary late fire is never mistaken
+ * for a missed one. The leader judges by its term's start instead.
  */
 export const MISSED_AFTER_MS = 2000;

@@ -69,15 +69,16 @@ export function pauseTimes(
 }
 
 /**
- * Ticks before this instant were missed (DESIGN §11: they fell while no scheduler ran): those due more
- * than MISSED_AFTER_MS before `now` that also fell before `termStart`, when the scheduler handling them
- * began to lead. A tick of the scheduler's own term is late, not missed, however late (its database
- * stalled, its process paused for less than its lease): it fires whatever catch_up says. Without a
- * term start (not known), every tick due more than MISSED_AFTER_MS counts as missed.
+ * Ticks before this instant were missed (DESIGN §11: they fell while no scheduler ran): those that fell
+ * before `termStart`, when the scheduler handling them began to lead. Every tick of the scheduler's own
+ * term is late, not missed, however late (its database stalled, its process paused for less than its
+ * lease): it fires whatever catch_up says. A tick that fell while a new leader was starting, however
+ * shortly before its term, was missed: `none` drops it, `latest` fires it only as the most recent one.
+ * Without a term start (a caller that leads no term), every tick due more than MISSED_AFTER_MS counts
+ * as missed.
  */
 export function missedBefore(now: Date, termStart: Date | null = null): Date {
-  const late = now.getTime() - MISSED_AFTER_MS;
-  return new Date(termStart === null ? late : Math.min(late, termStart.getTime()));
+  return termStart ?? new Date(now.getTime() - MISSED_AFTER_MS);
 }
 
 /** Whether a due tick was missed (see missedBefore) rather than being on time or merely late. */
@@ -96,8 +97,7 @@ export function catchUpKeeps(mode: CatchUpMode): number {
  * - A tick that fell while the schedule was paused (`pause`, judged at the tick's own instant, not
  *   when the tick is handled) is dropped, never caught up; one that fell before the pause, or after
  *   the resume, is decided as if there had been no pause.
- * - A tick due for at most MISSED_AFTER_MS is on time, and one that fell within the handling
- *   scheduler's term (`termStart`) is late: both fire.
+ * - A tick that fell within the handling scheduler's term (`termStart`) is on time or late: it fires.
  * - The others were missed (missedBefore); `catch_up` decides: `none` drops them, `latest` fires the most recent one,
  *   `all` fires the most recent CATCH_UP_ALL_LIMIT, oldest first, and drops the older rest.
  *
