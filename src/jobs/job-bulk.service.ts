@@ -204,7 +204,7 @@ export class JobBulkService {
       types: f.type,
       priorities: f.priority,
       scheduleIds: f.schedule_id?.map((id) => id.toLowerCase()),
-      createdBefore: f.created_before ? instant(f.created_before) : undefined,
+      createdBefore: f.created_before ? latest(f.created_before.map(instant)) : undefined,
     };
     if (!filter.statuses && !filter.types && !filter.priorities && !filter.scheduleIds && !filter.createdBefore) {
       throw new ValidationFailedError(
@@ -225,7 +225,6 @@ export class JobBulkService {
   }
 }
 
-/** Lets other work (pickup, completions, requests) run between two chunks. */
 /** A validated `created_before` as the instant it names. */
 function instant(text: string): Date {
   const parsed = parseZonedInstant(text);
@@ -233,4 +232,7 @@ function instant(text: string): Date {
   return parsed.at;
 }
 
+const latest = (instants: Date[]) => new Date(Math.max(...instants.map((d) => d.getTime())));
+
+/** Lets other work (pickup, completions, requests) run between two chunks. */
 const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 5));

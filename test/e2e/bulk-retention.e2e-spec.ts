@@ -218,6 +218,8 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     ['a created_before on a day that does not exist', { filter: { created_before: '2026-02-30T00:00:00Z' } }],
     ['a created_before as a week date', { filter: { created_before: '2024-W03-1T00:00:00Z' } }],
     ['a created_before without minutes', { filter: { created_before: '2024-01-15T00Z' } }],
+    ['an empty list of created_before', { filter: { created_before: [] } }],
+    ['a list of created_before with one bad instant', { filter: { created_before: ['2026-01-01T00:00:00Z', '2026-01-01'] } }],
   ])('refuses %s with a 400 and a code', async (_, body) => {
     for (const action of ['cancel', 'retry']) {
       const response = await app.post(`/jobs/bulk/${action}`, body);
@@ -234,6 +236,22 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
       expect(response.body).toMatchObject({ matched: 0, changed: 0 });
     },
   );
+});
+
+describe('a list of created_before', () => {
+  it('means before any of them: before the latest', async () => {
+    const job = await app.submit(aJob());
+    await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('completed'));
+    const cancel = (createdBefore: string[]) =>
+      app.post('/jobs/bulk/cancel', { filter: { created_before: createdBefore, status: 'completed', type: job.type } });
+    const both = await cancel(['2000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z']);
+    expect(both.status).toBe(200);
+    expect(both.body.matched).toBeGreaterThanOrEqual(1);
+    expect(both.body.changed).toBe(0);
+    // The job itself is matched by the later instant of the list alone.
+    expect((await cancel(['2000-01-01T00:00:00Z', job.created_at])).body.matched).toBe(both.body.matched - 1);
+    expect((await cancel(['2000-01-01T00:00:00Z', '2001-01-01T00:00:00Z'])).body).toMatchObject({ matched: 0, changed: 0 });
+  });
 });
 
 describe('retention', () => {

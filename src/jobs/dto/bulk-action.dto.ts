@@ -10,17 +10,17 @@ import { JOB_STATUSES, PRIORITIES, type JobStatus, type Priority } from '../doma
 export const MAX_BULK_IDS = 10_000;
 
 /** An ISO-8601 date and time with Z or an offset, read as `run_at` is (any year PostgreSQL stores). */
-const IsZonedInstant = () =>
+const IsZonedInstant = (each = false) =>
   ValidateBy({
     name: 'isZonedInstant',
     validator: {
       validate: (value: unknown) => typeof value === 'string' && 'at' in parseZonedInstant(value),
       defaultMessage: (args?: ValidationArguments) => {
         const parsed = parseZonedInstant(String(args?.value));
-        return `${args?.property} ${'problem' in parsed ? parsed.problem : 'is not an instant'} (got "${String(args?.value).slice(0, 100)}")`;
+        return `${each ? 'each ' : ''}${args?.property} ${'problem' in parsed ? parsed.problem : 'is not an instant'} (got "${String(args?.value).slice(0, 100)}")`;
       },
     },
-  });
+  }, { each });
 
 /** A value or a list of values becomes a list. */
 const asList = ({ value }: { value: unknown }) => (value === undefined || value === null ? value : Array.isArray(value) ? value : [value]);
@@ -46,9 +46,13 @@ export class BulkFilterDto {
   @IsUUID('all', { each: true, message: 'each schedule_id must be a UUID' })
   schedule_id?: string[];
 
-  @ApiPropertyOptional({ description: 'Only jobs created before this instant (ISO-8601 with Z or an offset).', example: '2026-01-15T00:00:00Z' })
-  @Omittable() @IsString() @IsZonedInstant()
-  created_before?: string;
+  @ApiPropertyOptional({
+    type: 'string', format: 'date-time', isArray: true, maxItems: 100, example: '2026-01-15T00:00:00Z',
+    description: 'Only jobs created before this instant (ISO-8601 with Z or an offset). A list (as every criterion may be) means before any of them: before the latest.',
+  })
+  @Omittable() @Transform(asList) @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100)
+  @IsString({ each: true }) @IsZonedInstant(true)
+  created_before?: string[];
 }
 
 /** POST /jobs/bulk/cancel and /jobs/bulk/retry: either `ids` or `filter` (DESIGN §13). */
