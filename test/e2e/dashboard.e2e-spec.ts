@@ -96,6 +96,20 @@ describe('the dashboard', () => {
     expect((await app.patch(`/jobs/${hog}/cancel`)).status).toBe(200);
   }, 120_000);
 
+  it('counts the runs of a retried job against its new budget', async () => {
+    const job = await app.submit({ type: 'noop', payload: { fail_attempts: 2 }, retry_config: { max_attempts: 2, initial_delay_ms: 10 } });
+    await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('failed'), { timeoutMs: 30_000 });
+    expect((await app.post(`/jobs/${job.id}/retry`, {})).status).toBe(200);
+    await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('completed'), { timeoutMs: 30_000 });
+    const { page, problems } = await open(app, `/ui/jobs/${job.id}`);
+    await page.getByText('1 of 2 since the last retry (3 runs in all)').waitFor();
+    await page.goto(`${app.baseUrl}/ui/jobs?type=noop`);
+    const cell = page.locator(`tbody tr[data-job-id="${job.id}"] td.num`);
+    await cell.waitFor();
+    expect(await cell.innerText()).toBe('1/2');
+    expect(problems).toEqual([]);
+  }, 90_000);
+
   it('draws a diamond DAG whose nodes turn completed live, with its logs and events', async () => {
     const batch = await app.post('/jobs/batch', {
       jobs: [

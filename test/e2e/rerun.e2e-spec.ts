@@ -80,11 +80,13 @@ describe('POST /jobs/{id}/retry', () => {
     });
     const [failed] = await statusOf([job.id], ['failed']);
     expect(failed.attempts).toBe(2);
-    expect((await app.post(`/jobs/${job.id}/retry`, {})).status).toBe(200);
+    expect(failed.attempt_base).toBe(0);
+    const retried = await app.post(`/jobs/${job.id}/retry`, {});
+    expect(retried.status).toBe(200);
+    expect(retried.body.attempt_base).toBe(2);
     // Run 3 fails (its first of two new ones) and is retried; run 4 completes.
     const [done] = await statusOf([job.id], ['completed']);
-    expect(done.attempts).toBe(4);
-    expect(done.retry_config.max_attempts).toBe(2);
+    expect(done).toMatchObject({ attempts: 4, attempt_base: 2, retry_config: { max_attempts: 2 } });
   });
 
   it('resumes a failed chain where it failed: the jobs its end cancelled come back blocked, the completed ones are not run again', async () => {

@@ -38,6 +38,10 @@ export class JobResponseDto {
   @ApiProperty({ type: 'string', nullable: true, example: null, description: 'Name given in a batch submit.' }) ref!: string | null;
   @ApiProperty({ type: 'string', nullable: true, example: 'customer-42', description: 'Groups jobs for per-key limits and fair turns.' }) concurrency_key!: string | null;
   @ApiProperty({ type: 'integer', example: 0, description: 'Runs started so far.' }) attempts!: number;
+  @ApiProperty({
+    type: 'integer', example: 0,
+    description: 'Runs started before the last manual retry (0 until one): the current run budget is `attempts - attempt_base` of `retry_config.max_attempts`.',
+  }) attempt_base!: number;
   @ApiProperty({ nullable: true, example: null, description: 'What the handler returned.' }) result!: unknown;
   @ApiProperty({ type: CodeMessageDto, nullable: true, example: null, description: 'Last failure; code is HANDLER_ERROR, TIMEOUT, WORKER_LOST, DEPENDENCY_FAILED, CANCELLED_BY_USER, ...' }) error!: Record<string, unknown> | null;
   @ApiProperty({ type: 'string', nullable: true, example: null }) worker_id!: string | null;
@@ -78,6 +82,7 @@ const JOB_RESPONSE_FIELDS = [
   text('ref', (job) => job.ref),
   text('concurrency_key', (job) => job.concurrencyKey),
   num('attempts', (job) => job.attempts),
+  num('attempt_base', (job) => job.attemptBase),
   anyJson('result', (job) => job.result),
   anyJson('error', (job) => job.error),
   text('worker_id', (job) => job.workerId),

@@ -19,7 +19,7 @@ const GraphView = lazy(loadGraphView);
 
 /** Fields shown in their own places; any other field the service sends is listed too. */
 const SHOWN = new Set([
-  'id', 'type', 'status', 'priority', 'attempts', 'retry_config', 'resource_requirements', 'timeout_seconds', 'worker_id',
+  'id', 'type', 'status', 'priority', 'attempts', 'attempt_base', 'retry_config', 'resource_requirements', 'timeout_seconds', 'worker_id',
   'created_at', 'updated_at', 'started_at', 'completed_at', 'next_run_at', 'run_at', 'idempotency_key', 'ref', 'depends_on',
   'dependents', 'payload', 'result', 'error', 'waiting_reason',
 ]);
@@ -222,7 +222,8 @@ export function JobPage({ id }: { id: string }) {
             </Field>
             <Field name="priority">{j.priority}</Field>
             <Field name="attempts">
-              {j.attempts} of {j.retry_config.max_attempts}
+              {j.attempts - j.attempt_base} of {j.retry_config.max_attempts}
+              {j.attempt_base > 0 ? <span className="muted"> since the last retry ({j.attempts} runs in all)</span> : null}
             </Field>
             <Field name="worker">{j.worker_id ? <span className="mono">{j.worker_id}</span> : <span className="muted">—</span>}</Field>
             <Field name="resources">

@@ -199,8 +199,8 @@ export function JobsPage() {
                   <StatusBadge status={job.status} />
                 </td>
                 <td>{job.priority}</td>
-                <td className="num">
-                  {job.attempts}/{job.retry_config.max_attempts}
+                <td className="num" title={job.attempt_base > 0 ? `${job.attempts} runs in all, ${job.attempt_base} before the last retry` : undefined}>
+                  {job.attempts - job.attempt_base}/{job.retry_config.max_attempts}
                 </td>
                 <td title={job.created_at}>{relativeTime(job.created_at, now)}</td>
                 <td className="mono small">{job.worker_id ?? ''}</td>
