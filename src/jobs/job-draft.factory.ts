@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DEFAULT_CPU_UNITS, DEFAULT_MEMORY_MB } from '../common/domain/resource-defaults.js';
 import { EXCEEDS_WORKER_LIMITS, TOO_MANY_DEPENDENCIES } from '../common/domain/error-codes.js';
 import { uuidv7 } from '../common/uuid-v7.js';
 import { UnknownJobTypeError, ValidationFailedError, type FieldProblem } from '../common/errors/domain-error.js';
@@ -38,8 +39,8 @@ export class JobDraftFactory {
       throw new UnknownJobTypeError(dto.type, this.catalog.types(), `${at}: `);
     }
     const field = (name: string) => (at ? `${at}.${name}` : name);
-    const cpuUnits = dto.resource_requirements?.cpu_units ?? 1;
-    const memoryMb = dto.resource_requirements?.memory_mb ?? 128;
+    const cpuUnits = dto.resource_requirements?.cpu_units ?? DEFAULT_CPU_UNITS;
+    const memoryMb = dto.resource_requirements?.memory_mb ?? DEFAULT_MEMORY_MB;
     const over: FieldProblem[] = [];
     if (cpuUnits > this.config.maxCpuUnits) {
       const name = field('resource_requirements.cpu_units');

@@ -30,6 +30,13 @@ describe(bootBanner.name, () => {
     expect(text).toContain('settings      environment only (no ./.env)');
   });
 
+  it("warns when a job's default resources exceed what the API accepts, not on a worker", () => {
+    const text = bannerOf({ ...shared, MAX_MEMORY_MB: '64' }, { port: 8000 });
+    expect(text).toContain('! MAX_CPU_UNITS=8, MAX_MEMORY_MB=64 is below what a job asks for by default (1 cpu unit, 128 MB)');
+    expect(bannerOf({ ...shared, ROLE: 'worker', MAX_MEMORY_MB: '64' })).not.toContain('below what a job asks for');
+    expect(bannerOf({ ...shared, MAX_MEMORY_MB: '128' }, { port: 8000 })).not.toContain('below what a job asks for');
+  });
+
   it('names each half of a mixed setup as it runs (one URL set)', () => {
     expect(bannerOf({ REDIS_URL: shared.REDIS_URL }, { port: 8000 })).toContain('draconic: ROLE=all, embedded mode (PGlite, Redis)');
     expect(bannerOf({ DATABASE_URL: shared.DATABASE_URL }, { port: 8000 })).toContain('draconic: ROLE=all, embedded mode (PostgreSQL, in-process queue)');

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_CPU_UNITS, DEFAULT_MEMORY_MB } from '../domain/resource-defaults.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Deployment } from '../../config/deployment.js';
 
@@ -77,6 +78,12 @@ export function bootBanner(facts: BootFacts): string[] {
   }
   if (facts.port !== undefined && config.apiKeys.length === 0) {
     warnings.push(`API_KEYS is empty: anyone who can reach port ${facts.port} may submit, cancel and delete jobs (see Security in the README).`);
+  }
+  if (config.role !== 'worker' && (config.maxMemoryMb < DEFAULT_MEMORY_MB || config.maxCpuUnits < DEFAULT_CPU_UNITS)) {
+    warnings.push(
+      `MAX_CPU_UNITS=${config.maxCpuUnits}, MAX_MEMORY_MB=${config.maxMemoryMb} is below what a job asks for by default ` +
+        `(${DEFAULT_CPU_UNITS} cpu unit, ${DEFAULT_MEMORY_MB} MB): a job that sets no resource_requirements is refused with 400 EXCEEDS_WORKER_LIMITS.`,
+    );
   }
   if (config.dataFetchAllowPrivate && config.role !== 'api') {
     warnings.push('DATA_FETCH_ALLOW_PRIVATE=true: data_fetch jobs may reach private, loopback and link-local addresses.');
