@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { expectEventually, createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
 import { lookup } from 'node:dns/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { readBody } from '../../src/executor/handlers/fetch-body.js';
 import { classifyAddress } from '../../src/executor/handlers/fetch-policy.js';
@@ -124,6 +124,54 @@ describe('data_fetch', () => {
       }
     } finally {
       await close();
+    }
+  });
+
+  it.each([
+    ['a redirect without Location', 'HTTP/1.1 302 Found\r\nconnection: close\r\n', /no Location header/],
+    ['a redirect to another scheme', 'HTTP/1.1 302 Found\r\nlocation: ftp://example.com/\r\nconnection: close\r\n', /ftp/],
+    ['an HTTP/1.0 redirect without Location', 'HTTP/1.0 302 Found\r\n', /no Location header/],
+  ])('fails the attempt on %s, closes its connection and reads none of its 2 MiB body', async (_, head, message) => {
+    // The body was left unread: undici buffered it to its high-water mark and paused its parser, and the
+    // server's close then ended the process (an assertion in undici); a larger one held the socket for good.
+    const closed: Promise<void>[] = [];
+    const server = createServer((socket) => {
+      closed.push(new Promise((resolve) => socket.on('close', () => resolve())));
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write(`${head}\r\n`);
+        socket.end(Buffer.alloc(2 * 1024 * 1024, 0x78));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/moved`;
+      const job = await app.submit(fetchJob({ url }, { retry_config: ONCE }));
+      const done = await waitForJob(app, job.id);
+      expect(done.status).toBe('failed');
+      expect(done.error.message).toMatch(message);
+      expect(closed.length).toBeGreaterThanOrEqual(1);
+      await Promise.all(closed);
+      expect((await app.get('/health/live')).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('keeps timeout_ms while connecting: a TLS handshake that never answers fails at timeout_ms', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => sockets.push(socket.on('error', () => undefined))); // accepts, says nothing
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const job = await app.submit(fetchJob({ url, timeout_ms: 500 }, { retry_config: ONCE }));
+      const done = await waitForJob(app, job.id);
+      expect(done).toMatchObject({ status: 'failed', error: { cause_code: 'FETCH_TIMEOUT' } });
+      // undici's own connect timeout is 10 s.
+      expect(Date.parse(done.completed_at) - Date.parse(done.started_at)).toBeLessThan(5000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

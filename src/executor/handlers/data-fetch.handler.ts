@@ -13,7 +13,7 @@ import {
 } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
 import { lookup } from 'node:dns/promises';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { ADDRESS_NOT_ALLOWED } from '../../common/domain/error-codes.js';
 import { AppConfig } from '../../config/app-config.js';
 import { FETCH_TIMEOUT } from '../../jobs/domain/error-codes.js';
@@ -22,6 +22,7 @@ import { columnsOf, isPlainObject, recordListOf } from './dependency-results.js'
 import type { PayloadProblem } from '../../jobs/job-type-catalog.js';
 import { assertAddressAllowed, guardedLookup, ipLiteralOf, submitTimeRefusal } from './fetch-policy.js';
 import { BODY_HIGH_WATER_MARK, readBody } from './fetch-body.js';
+import { Deadline, settledBy } from './fetch-deadline.js';
 import { decodeBody, followRedirect, urlForLog, type HopRequest } from './fetch-response.js';
 
 export const FETCH_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -123,7 +124,8 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
     const timeoutMs = p.timeout_ms ?? FETCH_DEFAULTS.timeoutMs;
     const maxBytes = p.max_bytes ?? FETCH_DEFAULTS.maxBytes;
     const maxRedirects = p.max_redirects ?? FETCH_DEFAULTS.maxRedirects;
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    const deadline = new Deadline(ctx.signal, timeoutMs);
+    const { signal } = deadline;
     const startedAt = Date.now();
     const headers: Record<string, string> = { 'user-agent': 'draconic data_fetch', ...p.headers };
     // The same key on every attempt, so that the server can recognise a repeat (at-least-once delivery).
@@ -136,18 +138,22 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
     }
     let hop: HopRequest = { url: new URL(p.url), method: p.method ?? 'GET', headers, body };
     const redirects: string[] = [];
+    // The response whose body is not yet read to its end: on every way out, its body is read or
+    // destroyed. One left unread fills undici's buffer and pauses its parser, which holds the socket
+    // (and, should the server then close it, ends the process: see readBody).
+    let open: Dispatcher.ResponseData | undefined;
     try {
       for (;;) {
         const literal = ipLiteralOf(hop.url);
         if (literal) assertAddressAllowed(literal, literal, this.config.dataFetchAllowPrivate);
-        const response = await request(hop.url, {
+        const response = (open = await settledBy(signal, request(hop.url, {
           dispatcher: this.dispatcher(),
           method: hop.method as 'GET',
           headers: hop.headers,
           body: hop.body,
           signal,
           highWaterMark: BODY_HIGH_WATER_MARK,
-        });
+        })));
         const next = followRedirect(response.statusCode, header(response.headers.location), hop);
         if (next) {
           await response.body.dump({ limit: 64 * 1024, signal }).catch(() => undefined);
@@ -191,10 +197,13 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
         };
       }
     } catch (error) {
-      if (signal.aborted && !ctx.signal.aborted) {
+      if (deadline.passed) {
         throw Object.assign(new Error(`data_fetch: no complete response from ${urlForLog(hop.url)} within timeout_ms (${timeoutMs} ms)`), { code: FETCH_TIMEOUT });
       }
       throw unwrap(error);
+    } finally {
+      if (open && !open.body.readableEnded) open.body.destroy();
+      deadline.clear();
     }
   }
 }
