@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { simpleParser } from 'mailparser';
 import { readdir, readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 import { makeTempDir, removeTempDir, runToCompletion, startSmtpPeer, USERS, waitForJob, type SmtpPeer } from '../support/handler-peers.js';
@@ -67,6 +68,65 @@ describe('send_email over SMTP_URL', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('send_email against an SMTP server that stalls after the message', () => {
+  // The server takes the whole message and never answers its end. The job's timeout and a cancel both
+  // end the SMTP connection at once: left open, the server could still accept the mail after the job
+  // ended (and a retry send it a second time).
+  let closedAt: number[] = [];
+  let server: ReturnType<typeof createServer>;
+  let stalled: TestApp;
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('close', () => closedAt.push(Date.now()));
+      let inData = false;
+      socket.write('220 stall.test ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        for (const line of chunk.toString('latin1').split('\r\n').filter((l) => l !== '')) {
+          if (inData) {
+            if (line === '.') inData = false; // the end of the message: no answer, ever
+            continue;
+          }
+          const verb = line.slice(0, 4).toUpperCase();
+          if (verb === 'EHLO' || verb === 'HELO') socket.write('250 stall.test\r\n');
+          else if (verb === 'DATA') {
+            inData = true;
+            socket.write('354 go on\r\n');
+          } else if (verb === 'QUIT') socket.end('221 bye\r\n');
+          else socket.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const space = await createTestSpace('email_stall');
+    stalled = await startTestApp(space, { SMTP_URL: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  });
+  afterAll(async () => {
+    await stalled?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('ends the connection when the job times out', async () => {
+    closedAt = [];
+    const job = await stalled.submit({ type: 'send_email', timeout_seconds: 1, payload: { to: 'a@example.com', subject: 's' }, retry_config: { max_attempts: 1 } });
+    const done = await waitForJob(stalled, job.id);
+    expect(done.status).toBe('timeout');
+    await expectEventually(() => expect(closedAt).toHaveLength(1), { timeoutMs: 5000 });
+    expect(closedAt[0]! - Date.parse(done.completed_at)).toBeLessThan(3000);
+  });
+
+  it('ends the connection when the job is cancelled', async () => {
+    closedAt = [];
+    const job = await stalled.submit({ type: 'send_email', payload: { to: 'a@example.com', subject: 's' }, retry_config: { max_attempts: 1 } });
+    await expectEventually(async () => expect((await stalled.getJob(job.id)).status).toBe('running'));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // into the stalled answer
+    expect((await stalled.patch(`/jobs/${job.id}/cancel`)).status).toBe(200);
+    const cancelledAt = Date.now();
+    await expectEventually(() => expect(closedAt).toHaveLength(1), { timeoutMs: 5000 });
+    expect(closedAt[0]! - cancelledAt).toBeLessThan(3000);
   });
 });
 

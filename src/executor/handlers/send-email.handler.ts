@@ -101,6 +101,9 @@ export class SendEmailHandler implements JobHandlerContract<SendEmailPayload> {
         headers: { 'X-Draconic-Job-Id': job.id },
         // One Message-ID for every attempt: a receiving system can drop the copy a retry sends again.
         messageId: messageIdOf(ctx.idempotencyKey),
+        // A cancel, the job's timeout or a lost lease ends the SMTP connection at once: the server
+        // cannot take the message once the job has ended (and a retry send it again).
+        signal: ctx.signal,
       },
       job.id,
     );
