@@ -144,14 +144,14 @@ export class PlacementRepository {
   }
 
   /** Jobs placed on a worker longer than `graceMs` ago and still not started. */
-  async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number }>> {
-    const rows: Array<{ id: string; worker_id: string; attempts: number }> = await this.sql.query(
-      `SELECT id, worker_id, attempts FROM jobs
+  async stalePlacements(graceMs: number): Promise<Array<{ id: string; workerId: string; attempts: number; type: string }>> {
+    const rows: Array<{ id: string; worker_id: string; attempts: number; type: string }> = await this.sql.query(
+      `SELECT id, worker_id, attempts, type FROM jobs
        WHERE status = 'ready' AND allocated AND placed_at < now() - make_interval(secs => $1::float8 / 1000)
        ORDER BY placed_at LIMIT 1000`,
       [graceMs]
     );
-    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts }));
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, attempts: r.attempts, type: r.type }));
   }
 
   /** Marks placements as handed over again (after a re-dispatch), so the grace period restarts. */

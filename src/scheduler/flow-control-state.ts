@@ -115,25 +115,34 @@ export class FlowControlState {
    * the start log when stale; `ledger` must be current.
    */
   async gate(ledger: AllocationLedger): Promise<FlowGate | undefined> {
-    if (this.rulesStale) {
-      this.rulesStale = false;
-      try {
-        const settings = await this.queues.settings();
-        this.rules = new Map(
-          settings
-            .map((s) => [s.type, { paused: s.paused, concurrencyLimit: s.concurrencyLimit, keyConcurrencyLimit: s.keyConcurrencyLimit, rateLimit: s.rateLimit }] as const)
-            .filter(([, rules]) => hasRules(rules)),
-        );
-      } catch (error) {
-        this.rulesStale = true;
-        throw error;
-      }
-    }
+    await this.loadRules();
     this.starts.follow(this.rules);
     if (this.rules.size === 0) return undefined;
     await this.starts.load(this.rules);
     const { byType, byKey } = ledger.runningCounts();
     return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.starts.log, now: Date.now() });
+  }
+
+  /** The types with a rate limit, the settings read again first when stale. */
+  async rateLimitedTypes(): Promise<ReadonlySet<string>> {
+    await this.loadRules();
+    return new Set(ratedTypes(this.rules));
+  }
+
+  private async loadRules(): Promise<void> {
+    if (!this.rulesStale) return;
+    this.rulesStale = false;
+    try {
+      const settings = await this.queues.settings();
+      this.rules = new Map(
+        settings
+          .map((s) => [s.type, { paused: s.paused, concurrencyLimit: s.concurrencyLimit, keyConcurrencyLimit: s.keyConcurrencyLimit, rateLimit: s.rateLimit }] as const)
+          .filter(([, rules]) => hasRules(rules)),
+      );
+    } catch (error) {
+      this.rulesStale = true;
+      throw error;
+    }
   }
 
   /**

@@ -121,14 +121,18 @@ export class LostWorkReaper {
    * what it is given (its link to Redis may be down), so the jobs go elsewhere. Returns how many were
    * taken back.
    */
-  async reconcilePlacements(liveWorkerIds: ReadonlySet<string>, epoch: number | null): Promise<{ takenBack: number; passOver: string[] }> {
+  async reconcilePlacements(
+    liveWorkerIds: ReadonlySet<string>,
+    rateLimited: ReadonlySet<string>,
+    epoch: number | null,
+  ): Promise<{ takenBack: number; passOver: string[] }> {
     const reset = await this.dispatcher.queuesWereReset();
     const stale = await this.placements.stalePlacements(reset ? 0 : SCHEDULER_TIMING.placementGraceMs);
     if (reset && stale.length > 0) {
       this.logger.warn({ placed: stale.length }, 'the dispatch queues in Redis may have lost their content (their sentinel key was missing): handing every placement not started over again');
     }
     if (stale.length === 0) return { takenBack: 0, passOver: [] };
-    const { again: live, orphaned } = splitStale(stale, liveWorkerIds);
+    const { again: live, takeBack: backAtOnce } = splitStale(stale, liveWorkerIds, rateLimited);
     const { again, takeBack } = this.handOvers.sort(live, Date.now(), 4 * SCHEDULER_TIMING.placementGraceMs);
     if (again.length > 0) {
       if (!reset) this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
@@ -142,7 +146,7 @@ export class LostWorkReaper {
         `placed jobs not started after ${STALE_HAND_OVERS.max} hand-overs: taking them back to place them elsewhere, and passing their workers over for ${STALE_HAND_OVERS.passOverMs / 1000} s (do they reach Redis?)`,
       );
     }
-    return { takenBack: (await this.placements.unplace([...orphaned, ...takeBack.map((s) => s.id)], epoch)).length, passOver };
+    return { takenBack: (await this.placements.unplace([...backAtOnce, ...takeBack.map((s) => s.id)], epoch)).length, passOver };
   }
 
   /** Releases the resources of cancelled jobs whose handlers did not stop within the grace period. */

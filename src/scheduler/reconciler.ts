@@ -65,7 +65,7 @@ export class Reconciler {
       if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.ledger.stale = true;
       if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
       await this.rooms.refresh();
-      const placements = await this.reaper.reconcilePlacements(this.rooms.liveIds(), epoch);
+      const placements = await this.reaper.reconcilePlacements(this.rooms.liveIds(), await this.flow.rateLimitedTypes(), epoch);
       this.rooms.passOver(placements.passOver);
       if (placements.takenBack > 0) this.rooms.ledger.stale = true;
       await this.reaper.releaseStaleCancels();

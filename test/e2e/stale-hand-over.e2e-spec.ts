@@ -49,3 +49,28 @@ describe('a placement its live worker never starts', () => {
     expect((await app.getJob(job.id)).status).toBe('ready');
   }, 30_000);
 });
+
+describe('a placement of a rate-limited type its worker does not start in time', () => {
+  it('is taken back at once, never handed over again, and waits for the limit like any start', async () => {
+    // Handed over again, it would start whenever its worker got it, outside the window the limit counted it in.
+    expect((await app.patch('/queues/data_export', { rate_limit: { limit: 1, interval_ms: 60_000 } })).status).toBe(200);
+    const job = await app.submit({ type: 'data_export', payload: { format: 'csv', records: [{ a: 1 }] } });
+    const placedAt = async () =>
+      (await client.query(`SELECT placed_at FROM jobs WHERE id = $1`, [job.id])).rows[0].placed_at as Date | null;
+    let first: number | null = null;
+    await expectEventually(async () => expect((first = (await placedAt())?.getTime() ?? null)).not.toBeNull(), { timeoutMs: 10_000, intervalMs: 50 });
+    const seen = new Set<number>();
+    await expectEventually(
+      async () => {
+        const at = await placedAt();
+        if (at) seen.add(at.getTime());
+        expect(at).toBeNull();
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    expect([...seen]).toEqual([first]);
+    // The one start the limit allows this minute was booked at the placement: the job waits for the window.
+    await expectEventually(async () => expect((await app.getJob(job.id)).waiting_reason?.code).toBe('RATE_LIMITED'), { timeoutMs: 10_000 });
+    expect(await placement(job.id)).toEqual({ worker_id: null, allocated: false });
+  }, 30_000);
+});

@@ -9,13 +9,24 @@ const worker = (id: string, status: Worker['status'], slots = 4): Worker =>
 describe(splitStale.name, () => {
   it('hands placements on live workers over again, and takes back those whose worker is gone', () => {
     const stale = [
-      { id: 'a', workerId: 'live', attempts: 0 },
-      { id: 'b', workerId: 'gone', attempts: 1 },
-      { id: 'c', workerId: 'live', attempts: 2 },
+      { id: 'a', workerId: 'live', attempts: 0, type: 'noop' },
+      { id: 'b', workerId: 'gone', attempts: 1, type: 'noop' },
+      { id: 'c', workerId: 'live', attempts: 2, type: 'noop' },
     ];
-    const { again, orphaned } = splitStale(stale, new Set(['live']));
+    const { again, takeBack } = splitStale(stale, new Set(['live']), new Set());
     expect(again.map((s) => s.id)).toEqual(['a', 'c']);
-    expect(orphaned).toEqual(['b']);
+    expect(takeBack).toEqual(['b']);
+  });
+
+  it('takes back the placements of rate-limited types, to be placed again through the gate', () => {
+    const stale = [
+      { id: 'a', workerId: 'live', attempts: 0, type: 'data_fetch' },
+      { id: 'b', workerId: 'live', attempts: 0, type: 'noop' },
+      { id: 'c', workerId: 'gone', attempts: 0, type: 'data_fetch' },
+    ];
+    const { again, takeBack } = splitStale(stale, new Set(['live']), new Set(['data_fetch']));
+    expect(again.map((s) => s.id)).toEqual(['b']);
+    expect(takeBack).toEqual(['a', 'c']);
   });
 });
 

@@ -42,11 +42,17 @@ export const passingOver = (rooms: WorkerRoom[], until: ReadonlyMap<string, numb
 
 /**
  * Placements a worker has not started in time: handed over again when their worker is live, taken
- * back when it is not.
+ * back when it is not, and taken back too when their type has a rate limit (`rateLimited`). A start
+ * of a rate-limited type must pass the leader's gate when it happens: a placement handed over again
+ * starts whenever its worker gets it, long after the moment the limit counted it at (its placement),
+ * and a leader taking over after a fault found several such starts on top of a full window. Taken
+ * back, the job is placed again through the gate.
  */
-export function splitStale<T extends { id: string; workerId: string }>(stale: readonly T[], live: ReadonlySet<string>): { again: T[]; orphaned: string[] } {
-  return {
-    again: stale.filter((s) => live.has(s.workerId)),
-    orphaned: stale.filter((s) => !live.has(s.workerId)).map((s) => s.id),
-  };
+export function splitStale<T extends { id: string; workerId: string; type: string }>(
+  stale: readonly T[],
+  live: ReadonlySet<string>,
+  rateLimited: ReadonlySet<string>,
+): { again: T[]; takeBack: string[] } {
+  const again = (s: T) => live.has(s.workerId) && !rateLimited.has(s.type);
+  return { again: stale.filter(again), takeBack: stale.filter((s) => !again(s)).map((s) => s.id) };
 }
