@@ -51,10 +51,10 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     try {
       size = Buffer.byteLength(JSON.stringify(result) ?? 'null');
     } catch (error) {
-      return this.fail(job, attempt, 'failed', { code: RESULT_NOT_JSON, message: `the result cannot be stored as JSON: ${(error as Error).message}` });
+      return this.unstorable(job, attempt, RESULT_NOT_JSON, `the result cannot be stored as JSON: ${(error as Error).message}`);
     }
     if (size > MAX_RESULT_BYTES) {
-      return this.fail(job, attempt, 'failed', { code: RESULT_TOO_LARGE, message: `the result is ${size} bytes; at most ${MAX_RESULT_BYTES} are stored` });
+      return this.unstorable(job, attempt, RESULT_TOO_LARGE, `the result is ${size} bytes; at most ${MAX_RESULT_BYTES} are stored`);
     }
     let completed: boolean;
     try {
@@ -63,9 +63,19 @@ export class OutcomeRecorder implements OnApplicationShutdown {
       );
     } catch (error) {
       if (!(error instanceof NotStorable)) return this.givenUp('completion', job, attempt, error);
-      return this.fail(job, attempt, 'failed', { code: RESULT_NOT_STORABLE, message: `the result cannot be stored: ${error.message}`.slice(0, 2000) });
+      return this.unstorable(job, attempt, RESULT_NOT_STORABLE, `the result cannot be stored: ${error.message}`.slice(0, 2000));
     }
     if (!completed) await this.releaseIfCancelled(job.id);
+  }
+
+  /**
+   * The handler returned a result that cannot be stored: the job fails at once, attempts left or not
+   * (`retryable: false`), as a NonRetryableError does. The same handler on the same input returns the
+   * same kind of result, and each retry would run the whole work again (a data_fetch downloads its body
+   * again) only to fail the same way.
+   */
+  private unstorable(job: RunnableJob, attempt: number, code: string, message: string): Promise<void> {
+    return this.fail(job, attempt, 'failed', { code, message, retryable: false }, { retry: false });
   }
 
   /** running -> failed|timeout (then pending, when the retry rules allow and `retry` is not false). */

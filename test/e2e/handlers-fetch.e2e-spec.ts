@@ -175,6 +175,20 @@ describe('data_fetch', () => {
     }
   });
 
+  it.each([
+    ['a binary body over 1 MiB once in base64', 'RESULT_TOO_LARGE', 'application/octet-stream', Buffer.alloc(900_000, 0x01)],
+    ['a JSON body with a NUL character, which PostgreSQL refuses', 'RESULT_NOT_STORABLE', 'application/json', Buffer.from('{"a":"x\\u0000y"}')],
+  ])('fails a result it cannot store at once, not retried: %s', async (_, code, contentType, body) => {
+    const { url, close } = await startClosingServer(0, contentType, body);
+    try {
+      const job = await app.submit(fetchJob({ url }, { retry_config: { max_attempts: 3, initial_delay_ms: 10 } }));
+      const done = await waitForJob(app, job.id);
+      expect(done).toMatchObject({ status: 'failed', attempts: 1, error: { code, retryable: false } });
+    } finally {
+      await close();
+    }
+  });
+
   describe('with DATA_FETCH_ALLOW_PRIVATE=false (the default)', () => {
     it.each([
       ['a loopback IP literal', 'http://127.0.0.1:9/users', /refused 127\.0\.0\.1: loopback addresses are not allowed/],
@@ -226,12 +240,12 @@ describe('data_fetch', () => {
   });
 });
 
-/** A server that sends its whole HTTP/1.0 answer of `size` bytes and the connection's end at once. */
-async function startClosingServer(size: number): Promise<{ url: string; close: () => Promise<unknown> }> {
+/** A server that sends its whole HTTP/1.0 answer (`size` bytes of `a`, or `body`) and the connection's end at once. */
+async function startClosingServer(size: number, contentType = 'text/plain', body = Buffer.alloc(size, 0x61)): Promise<{ url: string; close: () => Promise<unknown> }> {
   const server = createServer((socket) => {
     socket.once('data', () => {
-      socket.write(`HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${size}\r\n\r\n`);
-      socket.end(Buffer.alloc(size, 0x61));
+      socket.write(`HTTP/1.0 200 OK\r\ncontent-type: ${contentType}\r\ncontent-length: ${body.length}\r\n\r\n`);
+      socket.end(body);
     });
     socket.on('error', () => undefined);
   });
