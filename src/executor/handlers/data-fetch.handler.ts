@@ -30,6 +30,10 @@ export const FETCH_DEFAULTS = { timeoutMs: 30_000, maxBytes: 1_000_000, maxRedir
 /** Results are stored (≤ 1 MiB), so a body cannot be larger than this. */
 export const FETCH_MAX_BYTES_LIMIT = 1_000_000;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What HTTP (and undici) allows in a header value: tab, visible ASCII, space and Latin-1; no line breaks. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers of the connection and the body's framing, which the HTTP client writes (undici refuses them at run time). */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length']);
 
 function Check(name: string, valid: (value: unknown, args: ValidationArguments) => boolean, message: string): PropertyDecorator {
   return (target, propertyName) =>
@@ -52,8 +56,13 @@ export class DataFetchPayload {
   @Omittable()
   @Check(
     'isHeaderMap',
-    (v) => isPlainObject(v) && Object.keys(v).length <= 100 && Object.entries(v).every(([k, x]) => HEADER_NAME.test(k) && typeof x === 'string' && !/[\r\n\0]/.test(x) && x.length <= 8192),
-    'headers must be an object of at most 100 header names to string values (no line breaks)',
+    (v) => isPlainObject(v) && Object.keys(v).length <= 100 && Object.entries(v).every(([k, x]) => HEADER_NAME.test(k) && typeof x === 'string' && HEADER_VALUE.test(x) && x.length <= 8192),
+    'headers must be an object of at most 100 header names to string values (Latin-1 characters, no line breaks)',
+  )
+  @Check(
+    'isHeaderSettable',
+    (v) => !isPlainObject(v) || Object.keys(v).every((k) => !CONNECTION_HEADERS.has(k.toLowerCase())),
+    `headers must not set ${[...CONNECTION_HEADERS].join(', ')}: the HTTP client sets those itself`,
   )
   headers?: Record<string, string>;
 
