@@ -38,6 +38,15 @@ describe('DomainErrorFilter', () => {
     expect(sent).toMatchObject({ status: 503, body: { code: 'DATABASE_UNAVAILABLE' } });
   });
 
+  it("says what a released query runner means instead of TypeORM's own words", () => {
+    const { host, sent } = hostFor({ aborted: false });
+    const released = Object.assign(new Error('Query runner already released. Cannot run queries anymore.'), { name: 'QueryRunnerAlreadyReleasedError' });
+    new DomainErrorFilter().catch(released, host);
+    expect(sent).toMatchObject({ status: 503, body: { code: 'DATABASE_UNAVAILABLE' } });
+    expect(sent.body!.message).toMatch(/^PostgreSQL is unavailable \(the connection ended during the request\)/);
+    expect(sent.body!.message).not.toContain('Query runner');
+  });
+
   it('answers a transaction that lost every race it ran (a deadlock) with 409, not 500', () => {
     const { host, sent } = hostFor({});
     const deadlock = Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('deadlock detected'), { code: '40P01' }) });

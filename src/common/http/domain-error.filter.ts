@@ -105,7 +105,14 @@ function asUnavailable(exception: unknown): DependencyUnavailableError | null {
   if (exception instanceof DomainError || exception instanceof HttpException) return null;
   const dependency = unavailableDependencyOf(exception);
   if (!dependency) return null;
-  return new DependencyUnavailableError(dependency, 1, exception instanceof Error ? exception.message : undefined);
+  return new DependencyUnavailableError(dependency, 1, reasonOf(exception));
+}
+
+/** The driver's words for what happened, except TypeORM's own about its query runner, which say nothing to a client. */
+function reasonOf(exception: unknown): string | undefined {
+  if (!(exception instanceof Error)) return undefined;
+  if (exception.name === 'QueryRunnerAlreadyReleasedError') return 'the connection ended during the request';
+  return exception.message;
 }
 
 /**
