@@ -65,12 +65,14 @@ export class Reconciler {
       if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.ledger.stale = true;
       if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
       await this.rooms.refresh();
+      // The queue rules are read again once a sweep: here, so that the placements taken back below and
+      // this sweep's pass judge by the same rules.
+      await this.flow.sweep();
       const placements = await this.reaper.reconcilePlacements(this.rooms.liveIds(), await this.flow.rateLimitedTypes(), epoch);
       this.rooms.passOver(placements.passOver);
       if (placements.takenBack > 0) this.rooms.ledger.stale = true;
       await this.reaper.releaseStaleCancels();
       await this.due.promoteDue();
-      await this.flow.sweep();
       // The safety net: the ledger is rebuilt from the table once a second, by the sweep's own pass
       // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
       this.rooms.ledger.stale = true;
