@@ -189,6 +189,27 @@ describe('data_fetch', () => {
     }
   });
 
+  it.each([
+    [1001, 1000],
+    [50_000, 40_000],
+  ])('refuses a declared length of %i bytes over max_bytes %i, the body destroyed with the process unharmed', async (size, maxBytes) => {
+    // The body was destroyed with no listener for the error that destroying an unfinished body emits:
+    // "Unhandled 'error' event" ended the process.
+    const { url, close } = await startClosingServer(size);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const job = await app.submit(fetchJob({ url, max_bytes: maxBytes }, { retry_config: ONCE }));
+        const done = await waitForJob(app, job.id);
+        expect(done.status).toBe('failed');
+        expect(done.error.message).toMatch(new RegExp(`the response is ${size} bytes, more than max_bytes \\(${maxBytes}\\)`));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a late 'error' event comes within a turn or two
+      expect((await app.get('/health/live')).status).toBe(200);
+    } finally {
+      await close();
+    }
+  });
+
   describe('with DATA_FETCH_ALLOW_PRIVATE=false (the default)', () => {
     it.each([
       ['a loopback IP literal', 'http://127.0.0.1:9/users', /refused 127\.0\.0\.1: loopback addresses are not allowed/],

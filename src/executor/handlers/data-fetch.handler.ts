@@ -21,7 +21,7 @@ import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob }
 import { columnsOf, isPlainObject, recordListOf } from './dependency-results.js';
 import type { PayloadProblem } from '../../jobs/job-type-catalog.js';
 import { assertAddressAllowed, guardedLookup, ipLiteralOf, submitTimeRefusal } from './fetch-policy.js';
-import { BODY_HIGH_WATER_MARK, readBody } from './fetch-body.js';
+import { BODY_HIGH_WATER_MARK, discard, readBody } from './fetch-body.js';
 import { Deadline, settledBy } from './fetch-deadline.js';
 import { decodeBody, followRedirect, urlForLog, type HopRequest } from './fetch-response.js';
 
@@ -181,7 +181,7 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
         }
         const declared = Number(header(response.headers['content-length']) ?? NaN);
         if (hop.method !== 'HEAD' && declared > maxBytes) {
-          response.body.destroy();
+          discard(response.body);
           throw new Error(`data_fetch: the response is ${declared} bytes, more than max_bytes (${maxBytes})`);
         }
         const bytes = hop.method === 'HEAD' ? Buffer.alloc(0) : await readBody(response.body, maxBytes, { declared, progress: (percent) => ctx.progress(percent) });
@@ -211,7 +211,7 @@ export class DataFetchHandler implements JobHandlerContract<DataFetchPayload>, O
       }
       throw unwrap(error);
     } finally {
-      if (open && !open.body.readableEnded) open.body.destroy();
+      if (open && !open.body.readableEnded) discard(open.body);
       deadline.clear();
     }
   }

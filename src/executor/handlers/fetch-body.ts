@@ -8,6 +8,16 @@ import type { Readable } from 'node:stream';
 export const BODY_HIGH_WATER_MARK = 2 * 1024 * 1024;
 
 /**
+ * Stops a body's download and drops what it holds. Destroying a body not read to its end makes undici
+ * emit an abort error on it: with no listener for it, that error would end the process.
+ */
+export function discard(body: Readable): void {
+  if (body.destroyed) return;
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/**
  * Reads a body up to `limit` bytes; past it, stops the download and throws (or, with `truncate`,
  * resolves with what it has).
  *
@@ -38,7 +48,7 @@ export function readBody(
     const onData = (chunk: Buffer) => {
       total += chunk.length;
       if (total > limit) {
-        body.destroy();
+        discard(body);
         if (truncate) settle(() => resolve(Buffer.concat([...chunks, chunk]).subarray(0, limit)));
         else settle(() => reject(new Error(`data_fetch: the response body exceeds max_bytes (${limit}); download stopped`)));
         return;

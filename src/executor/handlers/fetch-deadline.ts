@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { discard } from './fetch-body.js';
 
 /**
  * The job's own signal, or timeout_ms passing, whichever comes first. Held by the handler until
@@ -41,19 +42,19 @@ export class Deadline {
  */
 export function settledBy(signal: AbortSignal, pending: Promise<Dispatcher.ResponseData>): Promise<Dispatcher.ResponseData> {
   if (signal.aborted) {
-    pending.then((late) => late.body.destroy(), () => undefined);
+    pending.then((late) => discard(late.body), () => undefined);
     return Promise.reject(signal.reason);
   }
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      pending.then((late) => late.body.destroy(), () => undefined);
+      pending.then((late) => discard(late.body), () => undefined);
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     pending.then(
       (response) => {
         signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) response.body.destroy();
+        if (signal.aborted) discard(response.body);
         else resolve(response);
       },
       (error: unknown) => {
