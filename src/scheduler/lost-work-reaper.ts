@@ -118,8 +118,9 @@ export class LostWorkReaper {
    * not after the grace period: the worker's start is guarded by attempt, so a copy that survived
    * anyway never starts a job twice. A placement handed over STALE_HAND_OVERS.max times and still not
    * started is taken back too, and its worker is named in `passOver`: it heartbeats, but does not take
-   * what it is given (its link to Redis may be down), so the jobs go elsewhere. Returns how many were
-   * taken back.
+   * what it is given (its link to Redis may be down), so the jobs go elsewhere. A placement of a
+   * rate-limited type is taken back instead of handed over again, to be placed through the limit
+   * (splitStale), and counted the same way. Returns how many were taken back.
    */
   async reconcilePlacements(
     liveWorkerIds: ReadonlySet<string>,
@@ -132,8 +133,13 @@ export class LostWorkReaper {
       this.logger.warn({ placed: stale.length }, 'the dispatch queues in Redis may have lost their content (their sentinel key was missing): handing every placement not started over again');
     }
     if (stale.length === 0) return { takenBack: 0, passOver: [] };
-    const { again: live, takeBack: backAtOnce } = splitStale(stale, liveWorkerIds, rateLimited);
-    const { again, takeBack } = this.handOvers.sort(live, Date.now(), 4 * SCHEDULER_TIMING.placementGraceMs);
+    const { handOver, placeAgain, orphaned } = splitStale(stale, liveWorkerIds, rateLimited);
+    // Both are counted: a worker that keeps not starting what it is given is passed over either way.
+    const sorted = this.handOvers.sort([...handOver, ...placeAgain], Date.now(), 4 * SCHEDULER_TIMING.placementGraceMs);
+    const rated = new Set(placeAgain.map((s) => s.id));
+    const again = sorted.again.filter((s) => !rated.has(s.id));
+    const retaken = sorted.again.filter((s) => rated.has(s.id)).map((s) => s.id);
+    const { takeBack } = sorted;
     if (again.length > 0) {
       if (!reset) this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
       await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
@@ -146,7 +152,7 @@ export class LostWorkReaper {
         `placed jobs not started after ${STALE_HAND_OVERS.max} hand-overs: taking them back to place them elsewhere, and passing their workers over for ${STALE_HAND_OVERS.passOverMs / 1000} s (do they reach Redis?)`,
       );
     }
-    return { takenBack: (await this.placements.unplace([...backAtOnce, ...takeBack.map((s) => s.id)], epoch)).length, passOver };
+    return { takenBack: (await this.placements.unplace([...orphaned, ...retaken, ...takeBack.map((s) => s.id)], epoch)).length, passOver };
   }
 
   /** Releases the resources of cancelled jobs whose handlers did not stop within the grace period. */

@@ -13,9 +13,10 @@ describe(splitStale.name, () => {
       { id: 'b', workerId: 'gone', attempts: 1, type: 'noop' },
       { id: 'c', workerId: 'live', attempts: 2, type: 'noop' },
     ];
-    const { again, takeBack } = splitStale(stale, new Set(['live']), new Set());
-    expect(again.map((s) => s.id)).toEqual(['a', 'c']);
-    expect(takeBack).toEqual(['b']);
+    const { handOver, placeAgain, orphaned } = splitStale(stale, new Set(['live']), new Set());
+    expect(handOver.map((s) => s.id)).toEqual(['a', 'c']);
+    expect(placeAgain).toEqual([]);
+    expect(orphaned).toEqual(['b']);
   });
 
   it('takes back the placements of rate-limited types, to be placed again through the gate', () => {
@@ -24,9 +25,10 @@ describe(splitStale.name, () => {
       { id: 'b', workerId: 'live', attempts: 0, type: 'noop' },
       { id: 'c', workerId: 'gone', attempts: 0, type: 'data_fetch' },
     ];
-    const { again, takeBack } = splitStale(stale, new Set(['live']), new Set(['data_fetch']));
-    expect(again.map((s) => s.id)).toEqual(['b']);
-    expect(takeBack).toEqual(['a', 'c']);
+    const { handOver, placeAgain, orphaned } = splitStale(stale, new Set(['live']), new Set(['data_fetch']));
+    expect(handOver.map((s) => s.id)).toEqual(['b']);
+    expect(placeAgain.map((s) => s.id)).toEqual(['a']);
+    expect(orphaned).toEqual(['c']);
   });
 });
 

@@ -41,18 +41,24 @@ export const passingOver = (rooms: WorkerRoom[], until: ReadonlyMap<string, numb
   until.size === 0 ? rooms : rooms.map((room) => ((until.get(room.id) ?? 0) > now ? { ...room, accepting: false } : room));
 
 /**
- * Placements a worker has not started in time: handed over again when their worker is live, taken
- * back when it is not, and taken back too when their type has a rate limit (`rateLimited`). A start
- * of a rate-limited type must pass the leader's gate when it happens: a placement handed over again
- * starts whenever its worker gets it, long after the moment the limit counted it at (its placement),
- * and a leader taking over after a fault found several such starts on top of a full window. Taken
- * back, the job is placed again through the gate.
+ * Placements a worker has not started in time, by what becomes of them: those on a worker no longer
+ * live are taken back (`orphaned`); on a live worker, those of a rate-limited type are to be placed
+ * again (`placeAgain`) and the others handed over again (`handOver`), each counted by StaleHandOvers.
+ *
+ * A start of a rate-limited type must pass the leader's gate when it happens: a placement handed over
+ * again starts whenever its worker gets it, long after the moment the limit counted it at (its
+ * placement), and a leader taking over after a fault found several such starts on top of a full
+ * window. Taken back, the job is placed again through the gate.
  */
 export function splitStale<T extends { id: string; workerId: string; type: string }>(
   stale: readonly T[],
   live: ReadonlySet<string>,
   rateLimited: ReadonlySet<string>,
-): { again: T[]; takeBack: string[] } {
-  const again = (s: T) => live.has(s.workerId) && !rateLimited.has(s.type);
-  return { again: stale.filter(again), takeBack: stale.filter((s) => !again(s)).map((s) => s.id) };
+): { handOver: T[]; placeAgain: T[]; orphaned: string[] } {
+  const onLive = stale.filter((s) => live.has(s.workerId));
+  return {
+    handOver: onLive.filter((s) => !rateLimited.has(s.type)),
+    placeAgain: onLive.filter((s) => rateLimited.has(s.type)),
+    orphaned: stale.filter((s) => !live.has(s.workerId)).map((s) => s.id),
+  };
 }
