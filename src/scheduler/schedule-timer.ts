@@ -119,9 +119,9 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
   /** PARALLEL claimers, each firing batches of due schedules until none is left due; then the timer. */
   private async round(): Promise<void> {
     const claimer = async (): Promise<void> => {
-      while (this.leading && !this.stopping) {
+      for (let term = this.termStart(); term && !this.stopping; term = this.termStart()) {
         try {
-          const { claimed } = await this.firing.handleDue(BATCH, this.leadingSince);
+          const { claimed } = await this.firing.handleDue(BATCH, term);
           if (claimed < BATCH) return;
         } catch (error) {
           this.logger.error({ err: error }, 'could not fire schedules; trying again at the next sweep');

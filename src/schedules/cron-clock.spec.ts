@@ -95,17 +95,17 @@ describe('CronClock.due and oldestKept', () => {
   });
 
   it('finds the oldest of the most recent missed ticks that catch_up keeps', () => {
-    const now = at('2026-01-15T10:10:00.500Z'); // ticks up to 10:09:58 are missed (older than 2 s)
-    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), now)?.toISOString()).toBe('2026-01-15T10:09:58.000Z');
-    expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), now)?.toISOString()).toBe('2026-01-15T10:08:19.000Z');
-    expect(clock.oldestKept(100, at('2026-01-15T10:09:50Z'), now)?.toISOString()).toBe('2026-01-15T10:09:50.000Z');
-    expect(clock.oldestKept(0, at('2026-01-15T10:00:00Z'), now)).toBeNull();
+    const term = at('2026-01-15T10:09:58.500Z'); // a scheduler leading since then: ticks up to 10:09:58 were missed
+    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), term)?.toISOString()).toBe('2026-01-15T10:09:58.000Z');
+    expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), term)?.toISOString()).toBe('2026-01-15T10:08:19.000Z');
+    expect(clock.oldestKept(100, at('2026-01-15T10:09:50Z'), term)?.toISOString()).toBe('2026-01-15T10:09:50.000Z');
+    expect(clock.oldestKept(0, at('2026-01-15T10:00:00Z'), term)).toBeNull();
     // A scheduler leading since 10:05:00.5: the ticks of its term are late, not missed; catch_up counts back from before it.
     const termStart = at('2026-01-15T10:05:00.500Z');
-    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), now, null, termStart)?.toISOString()).toBe('2026-01-15T10:05:00.000Z');
-    expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), now, null, termStart)?.toISOString()).toBe('2026-01-15T10:03:21.000Z');
+    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), termStart)?.toISOString()).toBe('2026-01-15T10:05:00.000Z');
+    expect(clock.oldestKept(100, at('2026-01-15T10:00:00Z'), termStart)?.toISOString()).toBe('2026-01-15T10:03:21.000Z');
     // A scheduler that began to lead 0.1 s ago: every tick before its term was missed, the youngest too.
-    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), now, null, at('2026-01-15T10:10:00.400Z'))?.toISOString()).toBe('2026-01-15T10:10:00.000Z');
+    expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), at('2026-01-15T10:10:00.400Z'))?.toISOString()).toBe('2026-01-15T10:10:00.000Z');
   });
 
   it.each([
@@ -116,9 +116,9 @@ describe('CronClock.due and oldestKept', () => {
     ['still paused, catch_up all: the 100 newest before the pause', 100, '10:09:00', null, '10:07:20'],
     ['a pause with no known start: nothing before its resume', 1, null, '10:09:59.500', null],
   ])('leaves out the ticks that fell while paused: %s', (_what, keep, from, until, kept) => {
-    const now = at('2026-01-15T10:10:00.500Z');
+    const term = at('2026-01-15T10:09:58.500Z');
     const time = (hms: string | null) => (hms === null ? null : at(`2026-01-15T${hms}Z`));
-    const found = clock.oldestKept(keep, at('2026-01-15T10:00:00Z'), now, { from: time(from), until: time(until) });
+    const found = clock.oldestKept(keep, at('2026-01-15T10:00:00Z'), term, { from: time(from), until: time(until) });
     expect(found?.toISOString() ?? null).toBe(kept === null ? null : time(kept)!.toISOString());
   });
 });

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import type { FieldProblem } from '../common/errors/domain-error.js';
-import { isPausedAt, missedBefore, type PauseSpan } from './domain/tick-plan.js';
+import { isPausedAt, type PauseSpan } from './domain/tick-plan.js';
 
 /** The macros DESIGN §11 accepts, besides 5 and 6 fields. */
 export const CRON_MACROS = ['@yearly', '@monthly', '@weekly', '@daily', '@hourly'] as const;
@@ -202,15 +202,15 @@ export class CronClock {
   }
 
   /**
-   * The oldest of the `keep` most recent missed ticks (before missedBefore(now, termStart)) at or
+   * The oldest of the `keep` most recent missed ticks (those before `termStart`, tick-plan.ts) at or
    * after `cursor`: what catch_up fires of a long outage. Null when `keep` is 0 or none was missed.
    * Ticks that fell while the schedule was paused (`pause`) are dropped, never caught up, so they take
    * no place among the kept ones: the count goes on before the pause.
    */
-  oldestKept(keep: number, cursor: Date, now: Date, pause: PauseSpan | null = null, termStart: Date | null = null): Date | null {
+  oldestKept(keep: number, cursor: Date, termStart: Date, pause: PauseSpan | null = null): Date | null {
     if (keep === 0) return null;
     // previousRuns counts back from an instant: the newest tick before the missed boundary first.
-    const boundary = missedBefore(now, termStart);
+    const boundary = termStart;
     const counted = (t: Date) => t.getTime() < boundary.getTime() && t.getTime() >= cursor.getTime() && this.within(t) && !isPausedAt(t, pause);
     const runs = this.cron.previousRuns(keep, boundary);
     const recent = runs.filter(counted);

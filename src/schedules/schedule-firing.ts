@@ -53,9 +53,9 @@ export class ScheduleFiring {
    * handles their due ticks; returns how many it claimed (fewer than `limit`: none is left due now) and
    * how many jobs it created. `termStart`: when the calling scheduler began to lead (its process's
    * clock); the ticks before it were missed, those of its own term are late at worst (tick-plan.ts,
-   * missedBefore).
+   * isMissed).
    */
-  async handleDue(limit: number, termStart: Date | null = null): Promise<{ claimed: number; fired: number }> {
+  async handleDue(limit: number, termStart: Date): Promise<{ claimed: number; fired: number }> {
     const moved: Moved[] = [];
     const events: ScheduleEvent[] = [];
     const fired: Array<{ tick: Date }> = [];
@@ -105,15 +105,15 @@ export class ScheduleFiring {
   }
 
   /** The due ticks of one schedule, the ones that fire as drafts, the others as skips, and the new cursor. */
-  private plan(s: Schedule, now: Date, termStart: Date | null): Pass {
+  private plan(s: Schedule, now: Date, termStart: Date): Pass {
     const clock = new CronClock(s.cron, s.timezone, { startAt: s.startAt, endAt: s.endAt });
     const { ticks, next } = clock.due(s.nextFireAt!, now, SLICE);
     // Paused as of each tick, not as of now: a leader late to a tick that fell before a pause fires it,
     // one late to a tick that fell while paused drops it, even once the schedule is resumed.
     const pause = pauseSpanOf(s);
-    const anyMissed = ticks.some((t) => isMissed(t, now, termStart) && !isPausedAt(t, pause));
-    const oldestKept = anyMissed ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, now, pause, termStart) : null;
-    const plan = planTicks(ticks, { pause, now, oldestKept, termStart });
+    const anyMissed = ticks.some((t) => isMissed(t, termStart) && !isPausedAt(t, pause));
+    const oldestKept = anyMissed ? clock.oldestKept(catchUpKeeps(s.catchUp), s.nextFireAt!, termStart, pause) : null;
+    const plan = planTicks(ticks, { pause, oldestKept, termStart });
     const pass: Pass = {
       schedule: s,
       update: { id: s.id, nextFireAt: next, fired: 0, skipped: 0, lastFireAt: s.lastFireAt, lastJobId: s.lastJobId },

@@ -8,10 +8,3 @@ export type CatchUpMode = (typeof CATCH_UP_MODES)[number];
 
 /** Most missed ticks `catch_up: all` fires; older ones are dropped. */
 export const CATCH_UP_ALL_LIMIT = 100;
-
-/**
- * For a caller that leads no term (tick-plan.ts, missedBefore): a due tick older than this when it is
- * handled counts as missed. Twice the 1 s firing promise, so an ordinary late fire is never mistaken
- * for a missed one. The leader judges by its term's start instead.
- */
-export const MISSED_AFTER_MS = 2000;

@@ -1,4 +1,4 @@
-import { CATCH_UP_ALL_LIMIT, MISSED_AFTER_MS, type CatchUpMode } from './schedule-policies.js';
+import { CATCH_UP_ALL_LIMIT, type CatchUpMode } from './schedule-policies.js';
 
 export type SkipReason = 'paused' | 'catch_up' | 'overlap';
 
@@ -74,16 +74,10 @@ export function pauseTimes(
  * term is late, not missed, however late (its database stalled, its process paused for less than its
  * lease): it fires whatever catch_up says. A tick that fell while a new leader was starting, however
  * shortly before its term, was missed: `none` drops it, `latest` fires it only as the most recent one.
- * Without a term start (a caller that leads no term), every tick due more than MISSED_AFTER_MS counts
- * as missed.
+ * Only the leader fires ticks, so there is always a term to judge by.
  */
-export function missedBefore(now: Date, termStart: Date | null = null): Date {
-  return termStart ?? new Date(now.getTime() - MISSED_AFTER_MS);
-}
-
-/** Whether a due tick was missed (see missedBefore) rather than being on time or merely late. */
-export function isMissed(tick: Date, now: Date, termStart: Date | null = null): boolean {
-  return tick.getTime() < missedBefore(now, termStart).getTime();
+export function isMissed(tick: Date, termStart: Date): boolean {
+  return tick.getTime() < termStart.getTime();
 }
 
 /** How many of the most recent missed ticks `catch_up` fires. */
@@ -98,7 +92,7 @@ export function catchUpKeeps(mode: CatchUpMode): number {
  *   when the tick is handled) is dropped, never caught up; one that fell before the pause, or after
  *   the resume, is decided as if there had been no pause.
  * - A tick that fell within the handling scheduler's term (`termStart`) is on time or late: it fires.
- * - The others were missed (missedBefore); `catch_up` decides: `none` drops them, `latest` fires the most recent one,
+ * - The others were missed (isMissed); `catch_up` decides: `none` drops them, `latest` fires the most recent one,
  *   `all` fires the most recent CATCH_UP_ALL_LIMIT, oldest first, and drops the older rest.
  *
  * `ticks` are due ticks, oldest first: possibly only the oldest part of them (a long outage is
@@ -107,13 +101,13 @@ export function catchUpKeeps(mode: CatchUpMode): number {
  */
 export function planTicks(
   ticks: readonly Date[],
-  options: { pause: PauseSpan | null; now: Date; oldestKept: Date | null; termStart?: Date | null },
+  options: { pause: PauseSpan | null; oldestKept: Date | null; termStart: Date },
 ): TickPlan {
-  const { pause, now, oldestKept, termStart = null } = options;
+  const { pause, oldestKept, termStart } = options;
   const plan: TickPlan = { fire: [], dropped: [] };
   for (const tick of ticks) {
     if (isPausedAt(tick, pause)) plan.dropped.push({ tick, reason: 'paused' });
-    else if (!isMissed(tick, now, termStart)) plan.fire.push(tick);
+    else if (!isMissed(tick, termStart)) plan.fire.push(tick);
     else if (oldestKept && tick.getTime() >= oldestKept.getTime()) plan.fire.push(tick);
     else plan.dropped.push({ tick, reason: 'catch_up' });
   }
