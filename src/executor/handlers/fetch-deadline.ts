@@ -41,21 +41,22 @@ export class Deadline {
  * timeout): the attempt ends at the deadline, and a response that comes later has its body destroyed.
  */
 export function settledBy(signal: AbortSignal, pending: Promise<Dispatcher.ResponseData>): Promise<Dispatcher.ResponseData> {
+  const dropLate = (): void => void pending.then((late) => discard(late.body), () => undefined);
   if (signal.aborted) {
-    pending.then((late) => discard(late.body), () => undefined);
+    dropLate();
     return Promise.reject(signal.reason);
   }
   return new Promise((resolve, reject) => {
+    // Once aborted, the promise is settled: a response arriving later is dropped, never resolved.
     const onAbort = () => {
-      pending.then((late) => discard(late.body), () => undefined);
+      dropLate();
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     pending.then(
       (response) => {
         signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) discard(response.body);
-        else resolve(response);
+        resolve(response);
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
