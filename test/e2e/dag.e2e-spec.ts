@@ -284,8 +284,13 @@ describe('a dependent released by a completion in the process that leads the sch
   const sameCommit = (dependent: any, dependency: any) => dependent.started_at === dependency.completed_at;
 
   it('starts in the completion’s own commit, its job_ready before its job_started', async () => {
-    const [a, b] = await finished((await batch([{ ref: 'a', type: 'noop' }, { ref: 'b', type: 'noop', depends_on: ['a'] }])).map((i) => i.id));
-    expect(b.status).toBe('completed');
+    // The completion takes this path only when no placement pass is under way (the sweep's, or the tail of
+    // the one that placed `a`): on a busy machine one chain may miss it, so up to five are tried.
+    let a: any, b: any;
+    for (let tries = 0; tries < 5 && !(b && sameCommit(b, a)); tries++) {
+      [a, b] = await finished((await batch([{ ref: 'a', type: 'noop' }, { ref: 'b', type: 'noop', depends_on: ['a'] }])).map((i) => i.id));
+      expect(b.status).toBe('completed');
+    }
     expect(sameCommit(b, a)).toBe(true);
     const events = (await jobLogs(app, b.id)).filter((l) => l.data?.sequence !== undefined).map((l) => l.message);
     expect(events.slice(0, 3)).toEqual(['job submitted as blocked', 'dependencies completed: job is ready', `attempt 1 started on worker ${a.worker_id}`]);
