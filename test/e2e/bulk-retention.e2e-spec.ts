@@ -228,6 +228,15 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     }
   });
 
+  it('names the instant it refuses, whether it came alone or in a list', async () => {
+    for (const createdBefore of ['2026-01-01T00:00:00', ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00']]) {
+      const response = await app.post('/jobs/bulk/cancel', { filter: { created_before: createdBefore } });
+      expect(response.status).toBe(400);
+      const messages = response.body.details.map((d: { message: string }) => d.message);
+      expect(messages).toEqual([expect.stringMatching(/^filter\.created_before .*\(got "2026-01-01T00:00:00"\)$/)]);
+    }
+  });
+
   it.each([['0001-01-01T00:00:00Z'], ['2026-01-01T00:00:00+0200'], ['9999-12-31T23:59:59.999Z']])(
     'reads created_before %s as run_at is read (any zoned instant)',
     async (createdBefore) => {

@@ -16,8 +16,11 @@ const IsZonedInstant = (each = false) =>
     validator: {
       validate: (value: unknown) => typeof value === 'string' && 'at' in parseZonedInstant(value),
       defaultMessage: (args?: ValidationArguments) => {
-        const parsed = parseZonedInstant(String(args?.value));
-        return `${each ? 'each ' : ''}${args?.property} ${'problem' in parsed ? parsed.problem : 'is not an instant'} (got "${String(args?.value).slice(0, 100)}")`;
+        // A single instant is a list of one here (asList): the message names the first bad one by its value, not "each …".
+        const values: unknown[] = Array.isArray(args?.value) ? args.value : [args?.value];
+        const bad = values.find((v) => typeof v !== 'string' || !('at' in parseZonedInstant(v)));
+        const parsed = parseZonedInstant(String(bad));
+        return `${args?.property} ${'problem' in parsed ? parsed.problem : 'is not an instant'} (got "${String(bad).slice(0, 100)}")`;
       },
     },
   }, { each });
