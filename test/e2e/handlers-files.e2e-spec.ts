@@ -86,6 +86,12 @@ describe('data_export', () => {
     expect((await readdir(exportDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('with escape_formulas, writes a cell a spreadsheet would run as a formula with a leading quote', async () => {
+    const records = [{ name: '=HYPERLINK("http://evil.example","click")', balance: -12.5 }];
+    const job = await runToCompletion(app, { type: 'data_export', payload: { format: 'csv', records, fields: ['name', 'balance'], escape_formulas: true } });
+    expect(parse(await readFile(job.result.path), { columns: true })).toEqual([{ name: `'${records[0]!.name}`, balance: '-12.5' }]);
+  });
+
   it('orders the columns by the keys as stored (PostgreSQL jsonb: shorter keys first) when no fields are given', async () => {
     const job = await runToCompletion(app, { type: 'data_export', payload: { format: 'csv', records: [{ zeta: 1, id: 2, beta: 3 }] } });
     expect(job.result.columns).toEqual(['id', 'beta', 'zeta']);

@@ -201,6 +201,8 @@ describe('POST /jobs: bad input (DESIGN §6)', () => {
     ['data_export', { format: 'csv', filename: 'a/b.csv' }, /payload.filename must be a plain file name/],
     ['data_export', { format: 'csv', fields: [1] }, /payload.fields/],
     ['data_export', { format: 'csv', user_id: 'abc' }, /payload.user_id must be an integer/],
+    ['data_export', { format: 'json', escape_formulas: true }, /payload.escape_formulas applies to format csv only/],
+    ['data_export', { format: 'csv', escape_formulas: 'yes' }, /payload.escape_formulas must be a boolean/],
     ['report_generation', { report_type: 'daily_summary', format: 'pdf' }, /payload.format must be one of: markdown, html/],
     ['report_generation', { report_type: 'Daily Summary' }, /report_type must be snake_case/],
     ['send_email', { to: ['a@example.com', 'nope'], subject: 'x' }, /payload.to must be an email address or a list/],

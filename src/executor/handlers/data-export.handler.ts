@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, Matches, MaxLength, Min, ValidateBy } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
@@ -36,6 +36,21 @@ export class DataExportPayload {
   @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 123, description: "Export only this user's records (user_id equal to it); also names the file." })
   @Omittable() @IsInt() @Min(0)
   user_id?: number;
+
+  /** CSV only: text cells that a spreadsheet would run as a formula are written with a leading `'`. */
+  @ApiPropertyOptional({
+    type: 'boolean', default: false,
+    description: "CSV only: a text cell starting with = + - @, a tab or a carriage return is written with a leading ' so that a spreadsheet shows it instead of running it as a formula (CSV injection). Numbers are left as they are.",
+  })
+  @Omittable() @IsBoolean()
+  @ValidateBy({
+    name: 'escapeFormulasCsvOnly',
+    validator: {
+      validate: (value, args) => value !== true || (args?.object as DataExportPayload).format === 'csv',
+      defaultMessage: () => 'escape_formulas applies to format csv only',
+    },
+  })
+  escape_formulas?: boolean;
 }
 
 /** The result's `note` when the export had no records to take: where they come from. */
@@ -81,7 +96,7 @@ export class DataExportHandler implements JobHandlerContract<DataExportPayload> 
     // A user's export names its user's column even when there is no row to show.
     if (records.length === 0 && columnOrder.length === 0 && userId !== undefined) columnOrder = ['user_id'];
     ctx.signal.throwIfAborted();
-    const { content, columns } = renderRecords(records, format, { fields, columnOrder });
+    const { content, columns } = renderRecords(records, format, { fields, columnOrder, escapeFormulas: job.payload.escape_formulas });
     await ctx.progress(50);
     const fileName = job.payload.filename ?? defaultExportName(job.id, format, userId);
     const file = await writeFileAtomically(this.config.exportDir, fileName, content);

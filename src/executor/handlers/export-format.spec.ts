@@ -47,6 +47,14 @@ describe(renderRecords.name, () => {
     expect(renderRecords([{ b: 1, a: 2 }], 'ndjson', { columnOrder: ['a'] }).content).toBe('{"b":1,"a":2}\n');
   });
 
+  it('with escapeFormulas, writes text a spreadsheet would run as a formula with a leading quote; numbers as they are', () => {
+    const hostile = [{ a: '=HYPERLINK("http://x")', b: -12.5, c: '+1', d: '@SUM(A1)', e: '-2+3', f: '\tx', g: 'plain', h: 1e21, i: -0 }];
+    const escaped = parse(renderRecords(hostile, 'csv', { escapeFormulas: true }).content, { columns: true });
+    expect(escaped).toEqual([{ a: '\'=HYPERLINK("http://x")', b: '-12.5', c: "'+1", d: "'@SUM(A1)", e: "'-2+3", f: "'\tx", g: 'plain', h: '1e+21', i: '0' }]);
+    const asIs = parse(renderRecords(hostile, 'csv').content, { columns: true });
+    expect(asIs).toEqual([{ a: '=HYPERLINK("http://x")', b: '-12.5', c: '+1', d: '@SUM(A1)', e: '-2+3', f: '\tx', g: 'plain', h: '1e+21', i: '0' }]);
+  });
+
   it('writes an empty CSV when there are no columns at all', () => {
     expect(renderRecords([], 'csv')).toEqual({ content: '', columns: [] });
   });

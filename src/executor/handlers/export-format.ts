@@ -30,14 +30,18 @@ export function project(records: DataRecord[], fields?: string[]): DataRecord[] 
 export function renderRecords(
   records: DataRecord[],
   format: ExportFormat,
-  { fields, columnOrder = [] }: { fields?: string[]; columnOrder?: string[] } = {},
+  { fields, columnOrder = [], escapeFormulas = false }: { fields?: string[]; columnOrder?: string[]; escapeFormulas?: boolean } = {},
 ): { content: string; columns: string[] } {
   const rows = project(records, fields);
   const columns = fields ?? orderColumns(columnOrder, rows);
   switch (format) {
-    case 'csv':
+    case 'csv': {
       if (columns.length === 0) return { content: '', columns };
-      return { content: stringify(rows.map((r) => columns.map((c) => csvCell(r[c]))), { header: true, columns }), columns };
+      // Numbers stay numbers for csv-stringify (its cast writes String(n)): with escape_formulas it leaves a
+      // negative number as it is and prefixes a ' to text starting with = + - @, a tab or a carriage return.
+      const cell = (value: unknown) => (typeof value === 'number' ? value : csvCell(value));
+      return { content: stringify(rows.map((r) => columns.map((c) => cell(r[c]))), { header: true, columns, escape_formulas: escapeFormulas }), columns };
+    }
     case 'json':
       return { content: `${JSON.stringify(rows, null, 2)}\n`, columns };
     case 'ndjson':
