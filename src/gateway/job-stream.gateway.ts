@@ -157,6 +157,8 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (!this.withinBudget(socket)) return { ok: false, error: OVER_BUDGET_ERROR };
     const input = (typeof body === 'object' && body !== null ? body : {}) as { job_id?: unknown; after_sequence?: unknown };
     if (typeof input.job_id !== 'string') return { ok: false, error: 'replay needs job_id: the id (a UUID) of one job' };
+    const unknownKey = Object.keys(input).find((key) => key !== 'job_id' && key !== 'after_sequence');
+    if (unknownKey !== undefined) return { ok: false, error: `unknown key "${unknownKey.slice(0, 100)}": replay takes job_id and after_sequence` };
     const filter = parseFilter({ job_id: input.job_id }, { requireOne: true });
     if ('error' in filter || filter.jobIds.length !== 1) {
       return { ok: false, error: 'error' in filter ? filter.error : 'name exactly one job_id' };

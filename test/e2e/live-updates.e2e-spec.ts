@@ -136,7 +136,10 @@ describe('filters', () => {
     expect(await c.socket.emitWithAck('subscribe', { job_id: id })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [id], types: [] } });
     expect(await c.socket.emitWithAck('subscribe', { type: 'noop' })).toEqual({ ok: true, subscriptions: { all: false, job_ids: [id], types: ['noop'] } });
     expect(await c.socket.emitWithAck('subscribe', { job_id: 'nope' })).toEqual({ ok: false, error: 'job_id "nope" is not a UUID' });
-    expect(await c.socket.emitWithAck('subscribe', {})).toEqual({ ok: false, error: 'name a job_id or a type' });
+    expect(await c.socket.emitWithAck('subscribe', {})).toEqual({ ok: false, error: 'name a job_id, a type or a schedule_id' });
+    expect(await c.socket.emitWithAck('subscribe', { type: 'noop', status: 'failed' })).toEqual({
+      ok: false, error: 'unknown key "status": a filter names job_id, type, schedule_id',
+    });
     const typo = await c.socket.emitWithAck('subscribe', { type: 'send_emial' });
     expect(typo).toMatchObject({ ok: false });
     expect(typo.error).toMatch(/^unknown job type "send_emial"; the known ones: .*send_email/);
@@ -243,6 +246,10 @@ describe('replay', () => {
     for (const body of [{}, { type: 'noop' }, { job_id: ['01900000-0000-7000-8000-000000000001'] }]) {
       expect(await c.socket.emitWithAck('replay', body)).toEqual({ ok: false, error: 'replay needs job_id: the id (a UUID) of one job' });
     }
+    expect(await c.socket.emitWithAck('replay', { job_id: '01900000-0000-7000-8000-000000000001', after: 5 })).toEqual({
+      ok: false,
+      error: 'unknown key "after": replay takes job_id and after_sequence',
+    });
     expect(await c.socket.emitWithAck('replay', { job_id: '01900000-0000-7000-8000-000000000001' })).toEqual({
       ok: false,
       error: 'job 01900000-0000-7000-8000-000000000001 not found',

@@ -73,15 +73,21 @@ function values(raw: unknown): string[] | null {
   return parts.length > 0 || list.length === 0 ? parts : [''];
 }
 
+const FILTER_KEYS = ['job_id', 'type', 'schedule_id'];
+
 /**
- * Reads a filter from a handshake query or a subscribe/unsubscribe message (`{job_id}` and/or
- * `{type}`, each a string, a comma-separated string or a list). Returns an error message for bad values.
+ * Reads a filter from a handshake query or a subscribe/unsubscribe message (`{job_id}`, `{type}` and/or
+ * `{schedule_id}`, each a string, a comma-separated string or a list). Returns an error message for bad
+ * values and for keys it does not know.
  */
 export function parseFilter(input: unknown, { requireOne }: { requireOne: boolean }): Filter | { error: string } {
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     return { error: 'expected an object like {job_id: "<uuid>"} or {type: "<job type>"}' };
   }
   const record = (input ?? {}) as Record<string, unknown>;
+  // A misspelt key (`jobId`, `status`) beside a good one would otherwise narrow the client to less than it asked for, silently.
+  const unknownKey = Object.keys(record).find((key) => !FILTER_KEYS.includes(key));
+  if (unknownKey !== undefined) return { error: `unknown key "${unknownKey.slice(0, 100)}": a filter names ${FILTER_KEYS.join(', ')}` };
   const jobIds = values(record.job_id);
   const types = values(record.type);
   const scheduleIds = values(record.schedule_id);
@@ -94,7 +100,7 @@ export function parseFilter(input: unknown, { requireOne }: { requireOne: boolea
   if (badSchedule !== undefined) return { error: `schedule_id "${badSchedule.slice(0, 100)}" is not a UUID` };
   const badType = types.find((t) => !TYPE.test(t));
   if (badType !== undefined) return { error: `type "${badType.slice(0, 100)}" is not a job type (snake_case)` };
-  if (requireOne && jobIds.length === 0 && types.length === 0 && scheduleIds.length === 0) return { error: 'name a job_id or a type' };
+  if (requireOne && jobIds.length === 0 && types.length === 0 && scheduleIds.length === 0) return { error: 'name a job_id, a type or a schedule_id' };
   const filter: Filter = { jobIds: jobIds.map((id) => id.toLowerCase()), types };
   if (scheduleIds.length > 0) filter.scheduleIds = scheduleIds.map((id) => id.toLowerCase());
   return filter;
