@@ -8,6 +8,9 @@ import { DataDirInUseError } from './database/embedded-postgres.js';
 import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
 
+/** How long a shutdown may go on past SHUTDOWN_GRACE_MS before the process exits regardless. */
+const SHUTDOWN_HARD_SLACK_MS = 20_000;
+
 async function main(): Promise<void> {
   const given = loadConfig();
   const logger = createAppLogger(given);
@@ -45,11 +48,18 @@ async function main(): Promise<void> {
     process.stdout.write(`${banner.join('\n')}\n`);
   }
   // Graceful shutdown: workers drain (SHUTDOWN_GRACE_MS), then the embedded database closes cleanly.
+  // A shutdown that has not ended SHUTDOWN_HARD_SLACK_MS after the grace (a step waiting on a dependency
+  // that stopped answering) ends the process anyway: a stop signal always stops it.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     new Logger('Main').log(`${signal}: shutting down`);
+    const deadlineMs = config.shutdownGraceMs + SHUTDOWN_HARD_SLACK_MS;
+    setTimeout(() => {
+      new Logger('Main').error({ deadlineMs }, `shutdown did not end within ${deadlineMs / 1000} s (SHUTDOWN_GRACE_MS and ${SHUTDOWN_HARD_SLACK_MS / 1000} s more): exiting now`);
+      process.exit(1);
+    }, deadlineMs).unref();
     void app
       .close()
       .catch((error: unknown) => new Logger('Main').error({ err: error }, 'shutdown failed'))

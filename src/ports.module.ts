@@ -28,7 +28,7 @@ export class PortsModule {
     exported.push(InProcessQueues);
     if (deployment.messaging === 'redis') {
       providers.push(
-        { provide: RedisConnections, useFactory: () => new RedisConnections(config.redisUrl!, config.redisPrefix) },
+        { provide: RedisConnections, useFactory: () => new RedisConnections(config.redisUrl!, config.redisPrefix, config.redisSocketTimeoutMs) },
         {
           provide: JobEventBus,
           inject: [RedisConnections],

@@ -36,6 +36,10 @@ export class AppConfig {
   dbConnectTimeoutMs!: number;
   /** PostgreSQL ends a session idle inside a transaction this long (0 = never). */
   dbIdleInTransactionTimeoutMs!: number;
+  /** A statement not answered within this long has its connection closed (0 = never; never with the embedded database). */
+  dbQueryTimeoutMs!: number;
+  /** A Redis connection silent this long after a command is closed and opened again (0 = never). */
+  redisSocketTimeoutMs!: number;
   /** Set by the runtime, never from the environment: PostgreSQL is PGlite inside this process (DESIGN §9). */
   databaseEmbedded?: boolean;
   /** The background check of PostgreSQL and Redis behind /health and request admission. */

@@ -195,6 +195,21 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10000;
 
+  /**
+   * A statement PostgreSQL has not answered within this long has its connection closed (0 = never): it fails
+   * as on a lost connection and the pool opens a new one. A connection that stopped carrying bytes without
+   * closing (a database host gone, a NAT or firewall that forgot it) would otherwise hold its caller forever.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  DB_QUERY_TIMEOUT_MS = 30000;
+
+  /**
+   * A Redis connection that has received nothing this long after a command was sent is closed and opened
+   * again (0 = never); ioredis's `socketTimeout`. Bull's blocking reads wait their own 5 s on top of it.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  REDIS_SOCKET_TIMEOUT_MS = 15000;
+
   /** How often the API checks that PostgreSQL and Redis answer (the state /health and request admission read). */
   @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
   HEALTH_PROBE_INTERVAL_MS = 500;

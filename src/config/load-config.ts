@@ -97,6 +97,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     dbPoolSize: e.DB_POOL_SIZE,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     dbIdleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    dbQueryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+    redisSocketTimeoutMs: e.REDIS_SOCKET_TIMEOUT_MS,
     healthProbe: {
       intervalMs: e.HEALTH_PROBE_INTERVAL_MS,
       // The embedded database (no DATABASE_URL) runs in this process, one statement at a time: a slow

@@ -24,11 +24,19 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     // Every pooled client always has an 'error' listener (see ResilientPgClient), and so has the pool.
     // In a process that serves requests, a connection (a new one, or a free one of the pool) not
     // obtained within DB_CONNECT_TIMEOUT_MS fails the query: the request answers 503 instead of
-    // waiting for an unreachable server. A worker has no one waiting on an answer: it waits (its
-    // lease fences it if PostgreSQL stays away), rather than fail a boot or a write on a slow connect.
+    // waiting for an unreachable server. A worker has no one waiting on an answer: it waits longer (its
+    // lease fences it if PostgreSQL stays away), rather than fail a write on a slow connect, but not
+    // forever: a server that accepted the connection and never answers would hold it for good, its
+    // shutdown too. Past DB_QUERY_TIMEOUT_MS the write fails as on a lost connection and is tried again.
     extra: {
       Client: ResilientPgClient,
-      connectionTimeoutMillis: config.role === 'worker' ? 0 : config.dbConnectTimeoutMs,
+      // A statement unanswered past DB_QUERY_TIMEOUT_MS closes its connection (ResilientPgClient.query). Not
+      // with the embedded database: it runs in a thread of this process, with no network to fall silent.
+      stallTimeoutMillis: config.databaseEmbedded ? 0 : config.dbQueryTimeoutMs,
+      // TCP keepalive: an idle pooled connection whose peer is gone is found out (after some minutes).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: config.role === 'worker' ? config.dbQueryTimeoutMs : config.dbConnectTimeoutMs,
       // JIT compilation off: the statements here are short, and a mis-estimated one (a recursive walk
       // is estimated at millions of rows) paid 100-300 ms of compiling for a few ms of work.
       // A session idle inside a transaction past DB_IDLE_IN_TRANSACTION_TIMEOUT_MS is ended by
@@ -43,6 +51,15 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
     logging: ['warn', 'migration'],
   };
+}
+
+/**
+ * The same options for migrations: no statement timeout. A migration may rebuild an index for minutes, and
+ * the migration lock (`pg_advisory_lock`) waits for as long as another instance migrates.
+ */
+export function migrationDataSourceOptions(config: AppConfig, url = config.databaseUrl): PostgresConnectionOptions {
+  const options = dataSourceOptions(config, url);
+  return { ...options, extra: { ...options.extra, stallTimeoutMillis: 0 } };
 }
 
 /** `draconic-<role>`, with the worker's id when it has one, so pg_stat_activity tells the processes apart. */

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { dataSourceOptions } from './data-source-options.js';
+import { migrationDataSourceOptions } from './data-source-options.js';
 import { ResilientPgClient } from './resilient-pg-client.js';
 
 const MIGRATION_LOCK = 7_236_001; // pg_advisory_lock key: one migrator at a time across instances
@@ -38,7 +38,7 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
 
 /** Runs pending migrations under an advisory lock, so instances booting together do not race. */
 export async function runMigrations(config: AppConfig, url = config.databaseUrl): Promise<string[]> {
-  const source = new DataSource({ ...dataSourceOptions(config, url), poolSize: 2, logging: ['error'] });
+  const source = new DataSource({ ...migrationDataSourceOptions(config, url), poolSize: 2, logging: ['error'] });
   await source.initialize();
   const runner = source.createQueryRunner();
   try {

@@ -60,10 +60,13 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     if (this.redis) {
       // Commands fail at once while disconnected (no offline queue): a check never waits for a reconnect.
+      // A ping unanswered within the check's time closes the connection too (as dropPg does for PostgreSQL):
+      // on a connection that stopped carrying bytes, the next ping goes out on a new one.
       this.redisConnection = this.redis.open('health-probe', {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         connectTimeout: this.config.healthProbe.timeoutMs,
+        socketTimeout: this.config.healthProbe.timeoutMs,
       });
     }
     await this.probe();

@@ -11,6 +11,14 @@ export class RedisConnections implements OnApplicationShutdown {
   constructor(
     readonly url: string,
     readonly prefix: string,
+    /**
+     * REDIS_SOCKET_TIMEOUT_MS: a connection that has received nothing this long after a command was sent is
+     * destroyed and opened again (ioredis's `socketTimeout`; 0 = never). A connection that stopped carrying
+     * bytes without closing would otherwise hold every command sent on it, and so a publish, a ping or a
+     * dispatch, forever; destroyed, it fails them as a dropped connection does, which the callers handle.
+     * A blocking connection gets the wait of its blocking command on top (see `open`).
+     */
+    readonly socketTimeoutMs = 0,
   ) {
     // Commands on the shared connection fail after a few reconnection attempts instead of waiting for
     // Redis forever: a publish, a ping (GET /health answers 503) or a dispatch errors out, and the
@@ -18,12 +26,18 @@ export class RedisConnections implements OnApplicationShutdown {
     this.client = this.open('client', { maxRetriesPerRequest: 3 });
   }
 
-  /** A new connection, e.g. for a pub/sub subscriber (which cannot run commands) or a blocking consumer. */
-  open(name: string, options: RedisOptions = {}, blocking = false): Redis {
+  /**
+   * A new connection, e.g. for a pub/sub subscriber (which cannot run commands) or a blocking consumer.
+   * `blockingWaitMs`: the longest a blocking command on it waits for its answer, added to the socket timeout.
+   */
+  open(name: string, options: RedisOptions = {}, blocking = false, blockingWaitMs = 0): Redis {
     const redis = new Redis(this.url, {
       connectionName: `draconic-${name}`,
       maxRetriesPerRequest: null,
       enableReadyCheck: true,
+      // TCP keepalive also ends, after some minutes, a subscriber whose peer is gone (it sends no commands).
+      keepAlive: 10_000,
+      ...(this.socketTimeoutMs > 0 ? { socketTimeout: this.socketTimeoutMs + (blocking ? blockingWaitMs : 0) } : {}),
       ...options,
     });
     redis.on('error', (error: Error) => this.logger.warn({ err: error.message, connection: name }, 'redis connection error'));

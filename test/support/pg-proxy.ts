@@ -5,10 +5,12 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
  * be cut: `blackhole` forwards nothing either way (a network split: queries hang, the server sees
  * idle sessions), `reset` closes every connection at once and each new one as it comes (connections
  * terminated, then refused), `pass` forwards again (a held connection carries on where it was).
+ * `silence` forwards new connections but leaves the held ones silent for good, never closed: half-open
+ * connections, as a database host gone or a NAT that forgot them leaves behind (TCP sees nothing).
  */
 export class PgProxy {
-  private mode: 'pass' | 'blackhole' | 'reset' = 'pass';
-  private readonly pairs = new Set<{ client: Socket; server?: Socket; piped: boolean }>();
+  private mode: 'pass' | 'blackhole' | 'reset' | 'silence' = 'pass';
+  private readonly pairs = new Set<{ client: Socket; server?: Socket; piped: boolean; dead?: boolean }>();
 
   private constructor(
     private readonly server: Server,
@@ -32,14 +34,17 @@ export class PgProxy {
     return url.toString();
   }
 
-  set(mode: 'pass' | 'blackhole' | 'reset'): void {
+  set(mode: 'pass' | 'blackhole' | 'reset' | 'silence'): void {
     this.mode = mode;
     for (const pair of [...this.pairs]) {
       if (mode === 'reset') this.drop(pair);
-      else if (mode === 'pass') this.forward(pair);
+      else if (mode === 'silence') {
+        if (!pair.piped) pair.dead = true;
+      } else if (mode === 'pass') this.forward(pair);
       else this.hold(pair);
     }
   }
+
 
   async close(): Promise<void> {
     for (const pair of [...this.pairs]) this.drop(pair);
@@ -53,10 +58,11 @@ export class PgProxy {
     client.on('error', () => this.drop(pair));
     client.on('close', () => this.drop(pair));
     client.pause();
-    if (this.mode === 'pass') this.forward(pair);
+    if (this.mode === 'pass' || this.mode === 'silence') this.forward(pair);
   }
 
-  private forward(pair: { client: Socket; server?: Socket; piped: boolean }): void {
+  private forward(pair: { client: Socket; server?: Socket; piped: boolean; dead?: boolean }): void {
+    if (pair.dead) return;
     if (!pair.server) {
       pair.server = connect(this.target.port, this.target.host);
       pair.server.on('error', () => this.drop(pair));
