@@ -83,7 +83,7 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
   // GET /health, /health/live and /health/ready are answered in the first hooks, from the probe's last
   // state, without the rate limit, body handling and Nest pipeline every other request goes through.
   const health = app.get(HealthController);
-  await registerHttpProtection(app, config, (route) => health.answer(route));
+  await registerHttpProtection(app, config, (route) => health.answer(route), () => health.isStopping());
   configureHttpApp(app, config, logger);
   installProtocolEdges(app.getHttpServer());
   await app.init();

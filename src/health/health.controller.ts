@@ -1,4 +1,4 @@
-import { Controller, Get, Res, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Res, type OnModuleDestroy } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Dependency } from '../common/errors/domain-error.js';
@@ -46,13 +46,18 @@ const HEALTH_ROUTES: ReadonlySet<string> = new Set<HealthRoute>(['/health', '/he
 @ApiTags('operations')
 @AnyQuery()
 @Controller('health')
-export class HealthController implements BeforeApplicationShutdown {
+export class HealthController implements OnModuleDestroy {
   private stopping = false;
 
   constructor(private readonly probe: DependencyProbe) {}
 
-  beforeApplicationShutdown(): void {
+  /** The first step of a shutdown: readiness answers 503, and so does every other request but health's and metrics'. */
+  onModuleDestroy(): void {
     this.stopping = true;
+  }
+
+  isStopping(): boolean {
+    return this.stopping;
   }
 
   @Get()

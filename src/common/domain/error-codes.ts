@@ -119,6 +119,8 @@ export const QUEUE_NOT_FOUND = 'QUEUE_NOT_FOUND';
 // ---- Load and dependencies (503) ----
 /** The service sheds load at once rather than queue more work behind a slow dependency. */
 export const OVERLOADED = 'OVERLOADED';
+/** This instance is shutting down (SIGTERM): it takes no new request; another instance, or this one restarted, will. */
+export const SHUTTING_DOWN = 'SHUTTING_DOWN';
 /** PostgreSQL does not answer: the request was not carried out. */
 export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
 /** Redis does not answer: the request was not carried out. */

@@ -2,7 +2,7 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
-import { BODY_TOO_LARGE, CONFLICT, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
+import { BODY_TOO_LARGE, CONFLICT, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, SHUTTING_DOWN, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
 import { suggestField } from '../field-suggestion.js';
 
 export type DomainErrorKind =
@@ -185,6 +185,16 @@ export class OverloadedError extends DomainError {
   readonly code = OVERLOADED;
   constructor(message: string, readonly retryAfterSeconds: number) {
     super(message, { details: { retry_after_seconds: retryAfterSeconds } });
+  }
+}
+
+/** A request that reached an instance after its shutdown began (503, Retry-After, the connection closed). */
+export class ShuttingDownError extends DomainError {
+  readonly kind = 'overloaded';
+  readonly code = SHUTTING_DOWN;
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('this instance is shutting down and takes no new request: send it again (to another instance, or to this one once restarted)');
   }
 }
 

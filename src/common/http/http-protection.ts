@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
-import { OverloadedError, RateLimitedError } from '../errors/domain-error.js';
+import { OverloadedError, RateLimitedError, ShuttingDownError } from '../errors/domain-error.js';
 import { ApiKeyRing, authorizeBeforeBody, presentedKey } from './api-keys.js';
 import { answerWrongMethods } from './method-not-allowed.js';
 import { hasBody } from './no-body.js';
@@ -195,7 +195,26 @@ function holdWhileAnswering(fastify: FastifyInstance, connectionTimeoutMs: numbe
   });
 }
 
-export async function registerHttpProtection(app: NestFastifyApplication, config: AppConfig, early?: EarlyAnswers): Promise<void> {
+/**
+ * Once the shutdown has begun, a request is answered 503 SHUTTING_DOWN with `Connection: close` (the
+ * health routes and /metrics excepted: they report the shutdown). Readiness already says so, but a client
+ * holding a keep-alive connection goes on sending on it: served, it kept the instance taking new work
+ * through the whole drain, and its connection never closed, so neither did the HTTP server.
+ */
+function refuseWhileStopping(fastify: FastifyInstance, stopping: () => boolean): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!stopping() || UNLIMITED.test(request.url)) return done();
+    if (request.raw.httpVersionMajor === 1) void reply.header('connection', 'close');
+    done(new ShuttingDownError());
+  });
+}
+
+export async function registerHttpProtection(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  early?: EarlyAnswers,
+  stopping: () => boolean = () => false,
+): Promise<void> {
   const { rateLimitMax, rateLimitWindowMs, maxSubmitsInFlight, corsOrigins, requestTimeoutMs, connectionTimeoutMs } = config.http;
   timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   holdWhileAnswering(app.getHttpAdapter().getInstance(), connectionTimeoutMs);
@@ -213,6 +232,7 @@ export async function registerHttpProtection(app: NestFastifyApplication, config
     done();
   });
   if (early) answerEarly(app.getHttpAdapter().getInstance(), early);
+  refuseWhileStopping(app.getHttpAdapter().getInstance(), stopping);
 
   // Closed unless CORS_ORIGINS names origins: a page elsewhere can then neither read answers nor
   // send JSON (a JSON POST needs a preflight, which gets no CORS headers).
