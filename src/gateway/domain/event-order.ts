@@ -10,11 +10,14 @@ export interface Sequenced {
 
 interface JobState<E> {
   last: number;
-  held: Map<number, { event: E; at: number }>;
+  /** Events ahead of a missing one, by sequence; null while none waits (most jobs, most of the time). */
+  held: Map<number, { event: E; at: number }> | null;
 }
 
 export class EventOrder<E extends Sequenced> {
   private readonly jobs = new Map<string, JobState<E>>();
+  /** The jobs with held events: what flush() looks at, rather than every job remembered. */
+  private readonly waiting = new Set<JobState<E>>();
 
   constructor(
     private readonly holdMs = 200,
@@ -27,36 +30,51 @@ export class EventOrder<E extends Sequenced> {
     if (state) {
       this.jobs.delete(event.jobId); // re-insert: most recently seen last
     } else {
-      state = { last: event.sequence - 1, held: new Map() }; // first sight of this job: take it as it comes
+      state = { last: event.sequence - 1, held: null }; // first sight of this job: take it as it comes
     }
     this.jobs.set(event.jobId, state);
     this.forgetOldest();
     if (event.sequence <= state.last) return []; // a duplicate
-    state.held.set(event.sequence, { event, at: now });
+    if (event.sequence === state.last + 1 && !state.held) {
+      state.last = event.sequence; // the usual case: in order, nothing held
+      return [event];
+    }
+    (state.held ??= new Map()).set(event.sequence, { event, at: now });
+    this.waiting.add(state);
     return this.release(state, now, false);
   }
 
   /** Events held longer than `holdMs`: their gap is given up on. Call periodically. */
   flush(now: number): E[] {
     const out: E[] = [];
-    for (const state of this.jobs.values()) if (state.held.size > 0) out.push(...this.release(state, now, true));
+    for (const state of [...this.waiting]) out.push(...this.release(state, now, true));
     return out;
+  }
+
+  /** How many jobs have events held back (for tests). */
+  get waitingJobs(): number {
+    return this.waiting.size;
   }
 
   private release(state: JobState<E>, now: number, expire: boolean): E[] {
     const out: E[] = [];
+    const held = state.held!;
     for (;;) {
-      const next = state.held.get(state.last + 1);
+      const next = held.get(state.last + 1);
       if (next) {
-        state.held.delete(state.last + 1);
+        held.delete(state.last + 1);
         state.last += 1;
         out.push(next.event);
         continue;
       }
-      if (!expire || state.held.size === 0) break;
-      const oldest = Math.min(...state.held.keys());
-      if (now - state.held.get(oldest)!.at < this.holdMs) break;
+      if (!expire || held.size === 0) break;
+      const oldest = Math.min(...held.keys());
+      if (now - held.get(oldest)!.at < this.holdMs) break;
       state.last = oldest - 1; // skip the gap
+    }
+    if (held.size === 0) {
+      state.held = null;
+      this.waiting.delete(state);
     }
     return out;
   }
@@ -64,6 +82,7 @@ export class EventOrder<E extends Sequenced> {
   private forgetOldest(): void {
     while (this.jobs.size > this.maxJobs) {
       const oldest = this.jobs.keys().next().value as string;
+      this.waiting.delete(this.jobs.get(oldest)!);
       this.jobs.delete(oldest);
     }
   }

@@ -93,6 +93,26 @@ describe(EventOrder.name, () => {
     expect(order.push(e(1, 'b'), 0)).toEqual([e(1, 'b')]);
   });
 
+  it('looks only at the jobs with held events when flushing: remembering many jobs costs the timer nothing', () => {
+    const order = new EventOrder(100);
+    for (let i = 0; i < 1000; i++) order.push(e(1, `j${i}`), 0);
+    order.push(e(3, 'j7'), 10);
+    expect(order.waitingJobs).toBe(1);
+    expect(order.flush(111)).toEqual([e(3, 'j7')]);
+    expect(order.waitingJobs).toBe(0);
+    expect(order.push(e(4, 'j7'), 120)).toEqual([e(4, 'j7')]);
+  });
+
+  it('forgets the held events of a job it forgets', () => {
+    const order = new EventOrder(100, 2);
+    order.push(e(1, 'a'), 0);
+    order.push(e(3, 'a'), 0);
+    order.push(e(1, 'b'), 0);
+    order.push(e(1, 'c'), 0);
+    expect(order.waitingJobs).toBe(0);
+    expect(order.flush(1000)).toEqual([]);
+  });
+
   it('forgets the least recently seen jobs past its bound', () => {
     const order = new EventOrder(100, 2);
     order.push(e(1, 'a'), 0);
