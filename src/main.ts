@@ -4,7 +4,7 @@ import { createHttpApp, createWorkerContext } from './bootstrap.js';
 import { createAppLogger } from './common/logging/app-logger.js';
 import { bootBanner } from './common/logging/boot-banner.js';
 import { ConfigError, envFileLoaded, loadConfig } from './config/load-config.js';
-import { DataDirInUseError } from './database/embedded-postgres.js';
+import { DataDirInUseError, DataDirUnusableError } from './database/embedded-postgres.js';
 import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
 
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof PortUnavailableError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof PortUnavailableError) {
     process.stderr.write(`draconic: ${error.message}\n`);
   } else {
     process.stderr.write(`draconic: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

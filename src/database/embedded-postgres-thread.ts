@@ -38,7 +38,28 @@ async function serve(port: NonNullable<typeof parentPort>, { pgdata }: EmbeddedT
 if (parentPort) {
   const port = parentPort;
   serve(port, workerData as EmbeddedThreadData).catch((error: unknown) => {
-    port.postMessage({ type: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies EmbeddedThreadMessage);
+    port.postMessage({ type: 'failed', message: describe(error) } satisfies EmbeddedThreadMessage);
     port.close();
   });
+}
+
+/**
+ * An error thrown in the thread, in words: PGlite's file layer throws plain objects (an Emscripten errno,
+ * `{errno: 2}`), which String() makes "[object Object]".
+ */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message, code, errno } = error as { message?: unknown; code?: unknown; errno?: unknown };
+    if (typeof message === 'string' && message) return message;
+    if (typeof code === 'string' || typeof errno === 'number') {
+      return `file-system error ${[code, errno === undefined ? undefined : `errno ${String(errno)}`].filter(Boolean).join(', ')} (check that this process may read and write the folder)`;
+    }
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return Object.prototype.toString.call(error);
+    }
+  }
+  return String(error);
 }

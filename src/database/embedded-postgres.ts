@@ -17,6 +17,31 @@ export class DataDirInUseError extends Error {
   }
 }
 
+/** Raised when DATA_DIR cannot hold the embedded database: not a folder, not writable, or PGlite could not open it. */
+export class DataDirUnusableError extends Error {
+  constructor(dir: string, reason: string) {
+    super(`DATA_DIR ${dir} cannot hold the embedded database: ${reason}`);
+    this.name = 'DataDirUnusableError';
+  }
+}
+
+/** What a file-system error says about DATA_DIR, in a person's words. */
+function unusableBecause(dir: string, error: unknown): DataDirUnusableError {
+  const { code, path } = error as NodeJS.ErrnoException;
+  const where = path && path !== dir ? ` (${path})` : '';
+  const reason =
+    code === 'EEXIST' || code === 'ENOTDIR'
+      ? `it, or a folder on its path, is a file${where}; give DATA_DIR a folder`
+      : code === 'EACCES' || code === 'EPERM'
+        ? `this process (user id ${process.getuid?.() ?? '?'}) may not write there${where}; give it the folder or choose another DATA_DIR`
+        : code === 'EROFS'
+          ? `it is on a read-only file system${where}`
+          : code === 'ENOSPC'
+            ? `its disk is full${where}`
+            : `${(error as Error).message ?? String(error)}`;
+  return new DataDirUnusableError(dir, reason);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -61,8 +86,14 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
-  const unlock = lockDataDir(dir);
+  let unlock: () => void;
+  try {
+    mkdirSync(dir, { recursive: true });
+    unlock = lockDataDir(dir);
+  } catch (error) {
+    if (error instanceof DataDirInUseError) throw error;
+    throw unusableBecause(dir, error);
+  }
   try {
     const pgdata = join(dir, 'pgdata');
     const started = Date.now();
@@ -72,7 +103,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
       thread.once('exit', (code) => reject(new Error(`the embedded database's thread ended (exit code ${code}) before it served`)));
       thread.once('message', (message: EmbeddedThreadMessage) => {
         if (message.type === 'ready') resolveConn(message.conn);
-        else reject(new Error(message.type === 'failed' ? message.message : `unexpected message ${message.type}`));
+        else reject(message.type === 'failed' ? new DataDirUnusableError(dir, `PGlite could not open ${pgdata}: ${message.message}`) : new Error(`unexpected message ${message.type}`));
       });
     }).catch(async (error: unknown) => {
       await thread.terminate();

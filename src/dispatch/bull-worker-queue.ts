@@ -22,11 +22,12 @@ export class BullWorkerQueue extends WorkerQueue {
 
   async start(concurrency: number, run: (data: DispatchedJobData) => Promise<void>): Promise<void> {
     this.queue.on('error', (error) => {
-      // The leader deletes the queue of a worker it declared lost (a frozen process, a cut link): once
-      // this worker runs again, Bull cannot move the hand-overs it held to finished. Expected, and
-      // harmless: the job's outcome lives in PostgreSQL, where the worker's guarded writes go.
+      // The hand-over's key left Redis while this worker held it: the leader deletes the queue of a worker
+      // it declared lost (a frozen process, a cut link), and a FLUSHDB or a Redis restart without
+      // persistence empties everything. Bull cannot then move it to finished. Expected, and harmless: the
+      // job's outcome lives in PostgreSQL, where the worker's guarded writes go.
       if (/^Missing key for job /.test(error.message)) {
-        this.logger.log({ err: error.message }, 'a hand-over left Redis while this worker held it (its queue was removed when it was declared lost): nothing to do');
+        this.logger.log({ err: error.message }, 'a hand-over left Redis while this worker held it (its queue was removed, or Redis emptied): nothing to do');
         return;
       }
       this.logger.warn({ err: error.message }, 'bull queue error');

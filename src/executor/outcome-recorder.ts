@@ -124,7 +124,11 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     for (;;) {
       try {
         const stored = await current();
-        if (failures > 0) this.logger.log({ jobId: job.id, attempt, failures }, `stored the ${what} of the job after ${failures} failed write(s)`);
+        if (failures > 0) {
+          // A guarded write that found the attempt over (retried elsewhere after WORKER_LOST, cancelled) changed nothing.
+          const outcome = stored === false ? ': the attempt had ended meanwhile, so it changed nothing' : '';
+          this.logger.log({ jobId: job.id, attempt, failures, applied: stored !== false }, `wrote the ${what} of the job after ${failures} failed write(s)${outcome}`);
+        }
         return stored;
       } catch (error) {
         failures += 1;

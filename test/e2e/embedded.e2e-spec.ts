@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { ApiProcess, freePort, stopAllProcesses } from '../support/processes.js';
@@ -241,6 +242,17 @@ describe('embedded mode', () => {
     const exit = await intruder.waitForExit(30_000);
     expect(exit.code).toBe(1);
     expect(intruder.output()).toContain(`DATA_DIR ${dataDir} is in use by another draconic process`);
+  });
+
+  it('names what is wrong with a DATA_DIR that is a file, in one line without a stack trace', async () => {
+    const file = join(dataDir, 'not-a-folder');
+    await writeFile(file, '');
+    for (const dir of [file, join(file, 'sub')]) {
+      const refused = await embeddedProcess('embedded on a file', { DATA_DIR: dir });
+      expect((await refused.waitForExit(30_000)).code).toBe(1);
+      expect(refused.output()).toContain(`draconic: DATA_DIR ${dir} cannot hold the embedded database: it, or a folder on its path, is a file; give DATA_DIR a folder`);
+      expect(refused.output()).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('refuses ROLE=worker without DATABASE_URL and REDIS_URL', async () => {

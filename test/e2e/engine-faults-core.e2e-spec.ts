@@ -148,7 +148,7 @@ describe('a completion whose write fails', () => {
       proxy.set('pass');
     }
     expect(await reaches(api, job.id, { status: 'completed' })).toMatchObject({ attempts: 1, error: null, result: { ok: true } });
-    await small.waitForLine((l) => l.includes(job.id) && l.includes('stored the completion of the job after'), 'the completion stored');
+    await small.waitForLine((l) => l.includes(job.id) && l.includes('wrote the completion of the job after'), 'the completion stored');
     expectAlive(small);
   });
 });

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'node:net';
 import pg from 'pg';
@@ -129,6 +130,38 @@ describe('requests Node would answer by itself', () => {
     const answer = await rawExchange(bounded.baseUrl, 'GET /jobs HTTP/1.1\r\nHost: x\r\nExpect: junk\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
     expect(bodyOf(answer)).toMatchObject({ statusCode: 417, code: 'BAD_HTTP_REQUEST' });
+  });
+
+  it('answers a HEAD with headers only, whatever it refuses: a body would be read as the next response', async () => {
+    for (const [request, status] of [
+      ['HEAD /jobs HTTP/1.1\r\nHost: x\r\nExpect: junk\r\n\r\n', 417],
+      [`HEAD /jobs?${'q'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
+    ] as const) {
+      const answer = await rawExchange(bounded.baseUrl, request);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).toMatch(/\r\nContent-Length: [1-9][0-9]*\r\n/);
+      expect(answer.slice(answer.indexOf('\r\n\r\n') + 4)).toBe('');
+    }
+  });
+
+  it('keeps a connection usable after a health GET that came with a chunked body', async () => {
+    const { port } = new URL(bounded.baseUrl);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (withBody: boolean) =>
+      new Promise<number | string>((resolve) => {
+        const request = http.request({ host: '127.0.0.1', port, path: '/health/live', method: 'GET', agent, headers: { 'content-type': 'application/json' } }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        });
+        request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        if (withBody) for (const piece of ['{"x"', ':1', '}']) request.write(piece); // no Content-Length: chunked
+        request.end();
+      });
+    try {
+      for (let i = 0; i < 5; i++) expect([await send(true), await send(false)]).toEqual([200, 200]);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers an HTTP/1.1 request without Host with 400 in the error shape', async () => {

@@ -73,18 +73,24 @@ const STATUS_LINE: Record<number, string> = {
   431: 'Request Header Fields Too Large',
 };
 
-/** Answers on a bare socket (no request object to reply through) in the service's error shape, then closes it. */
-export function answerAndClose(socket: Socket, status: number, code: string, message: string, error?: Error): void {
+/**
+ * Answers on a bare socket (no request object to reply through) in the service's error shape, then closes
+ * it. The answer to a HEAD carries the headers only: a body after them would be read as the next response.
+ */
+export function answerAndClose(socket: Socket, status: number, code: string, message: string, error?: Error, head = false): void {
   const body = JSON.stringify({ statusCode: status, error: STATUS_LINE[status], message, code });
   const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !response?.headersSent) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   }
   socket.destroy(error);
 }
+
+/** Whether the bytes Node could not parse began a HEAD request (as far as they tell). */
+const isHeadRequest = (error: Error & { rawPacket?: Buffer }): boolean => error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
 
 const timeoutMessage = (ms: number) => `the request did not arrive whole within ${ms} ms (REQUEST_TIMEOUT_MS)`;
 
@@ -104,9 +110,10 @@ export function httpServerOptions(config: AppConfig): Partial<FastifyServerOptio
     http: { connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeoutMs / 4))), requireHostHeader: false },
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
-      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerAndClose(socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs), error);
-      else if (error.code === 'HPE_HEADER_OVERFLOW') answerAndClose(socket, 431, HEADERS_TOO_LARGE, 'the request line and headers are too large', error);
-      else answerAndClose(socket, 400, BAD_HTTP_REQUEST, 'malformed HTTP request', error);
+      const head = isHeadRequest(error);
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerAndClose(socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs), error, head);
+      else if (error.code === 'HPE_HEADER_OVERFLOW') answerAndClose(socket, 431, HEADERS_TOO_LARGE, 'the request line and headers are too large', error, head);
+      else answerAndClose(socket, 400, BAD_HTTP_REQUEST, 'malformed HTTP request', error, head);
     },
   };
 }
@@ -122,7 +129,7 @@ function timeBodies(fastify: FastifyInstance, requestTimeoutMs: number): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     if (!hasBody(request.headers)) return done();
     const timer = setTimeout(() => {
-      if (!reply.sent) answerAndClose(request.raw.socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs));
+      if (!reply.sent) answerAndClose(request.raw.socket, 408, REQUEST_TIMEOUT, timeoutMessage(requestTimeoutMs), undefined, request.method === 'HEAD');
     }, requestTimeoutMs);
     (request as FastifyRequest & { [BODY_TIMER]?: NodeJS.Timeout })[BODY_TIMER] = timer;
     reply.raw.once('close', () => clearTimeout(timer));
@@ -166,7 +173,9 @@ function answerEarly(fastify: FastifyInstance, answers: EarlyAnswers): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
     const answer = request.method === 'GET' && route !== undefined ? answers(route) : null;
-    if (answer === null) return done();
+    // A chunked body still on its way: answered before it was read, the connection was reset under the
+    // client's next request. Such a GET takes the ordinary way, which reads the body first.
+    if (answer === null || request.headers['transfer-encoding'] !== undefined) return done();
     void reply.code(answer.status).send(answer.body);
   });
 }

@@ -20,7 +20,7 @@ const SOCKET_IO_PATH = '/socket.io/';
 export function installProtocolEdges(server: Server): void {
   server.on('checkExpectation', (request: IncomingMessage) => {
     const expect = String(request.headers.expect ?? '').slice(0, 100);
-    answerAndClose(request.socket, 417, BAD_HTTP_REQUEST, `the Expect header "${expect}" cannot be met: send the request without it (only 100-continue is understood)`);
+    answerAndClose(request.socket, 417, BAD_HTTP_REQUEST, `the Expect header "${expect}" cannot be met: send the request without it (only 100-continue is understood)`, undefined, request.method === 'HEAD');
   });
   server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     answerAndClose(socket, 405, METHOD_NOT_ALLOWED, 'CONNECT is not supported: this is not a proxy');
