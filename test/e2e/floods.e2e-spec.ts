@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'node:net';
 import pg from 'pg';
@@ -141,26 +140,6 @@ describe('requests Node would answer by itself', () => {
       expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(answer).toMatch(/\r\nContent-Length: [1-9][0-9]*\r\n/);
       expect(answer.slice(answer.indexOf('\r\n\r\n') + 4)).toBe('');
-    }
-  });
-
-  it('keeps a connection usable after a health GET that came with a chunked body', async () => {
-    const { port } = new URL(bounded.baseUrl);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const send = (withBody: boolean) =>
-      new Promise<number | string>((resolve) => {
-        const request = http.request({ host: '127.0.0.1', port, path: '/health/live', method: 'GET', agent, headers: { 'content-type': 'application/json' } }, (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-        });
-        request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-        if (withBody) for (const piece of ['{"x"', ':1', '}']) request.write(piece); // no Content-Length: chunked
-        request.end();
-      });
-    try {
-      for (let i = 0; i < 5; i++) expect([await send(true), await send(false)]).toEqual([200, 200]);
-    } finally {
-      agent.destroy();
     }
   });
 

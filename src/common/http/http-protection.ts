@@ -173,9 +173,7 @@ function answerEarly(fastify: FastifyInstance, answers: EarlyAnswers): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
     const answer = request.method === 'GET' && route !== undefined ? answers(route) : null;
-    // A chunked body still on its way: answered before it was read, the connection was reset under the
-    // client's next request. Such a GET takes the ordinary way, which reads the body first.
-    if (answer === null || request.headers['transfer-encoding'] !== undefined) return done();
+    if (answer === null) return done();
     void reply.code(answer.status).send(answer.body);
   });
 }
