@@ -23,8 +23,14 @@ export interface DependencyState {
 type Listener = (dependency: Dependency, state: DependencyState) => void;
 
 /** Resolves when the connection is (re)connected; its own reconnection strategy does the retrying. */
-function onceReady(redis: Redis): Promise<void> {
-  return new Promise((resolve) => redis.once('ready', () => resolve()));
+/** Resolves when the connection is ready; `giveUp` removes the listener (a check that timed out must not leave one behind). */
+function onceReady(redis: Redis): { ready: Promise<void>; giveUp(): void } {
+  let listener: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    listener = () => resolve();
+    redis.once('ready', listener);
+  });
+  return { ready, giveUp: () => redis.off('ready', listener) };
 }
 
 /**
@@ -210,7 +216,14 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
 
   private async pingRedis(): Promise<void> {
     const redis = this.redisConnection!;
-    if (redis.status !== 'ready') await withTimeout(onceReady(redis), this.config.healthProbe.timeoutMs, 'Redis');
+    if (redis.status !== 'ready') {
+      const waiting = onceReady(redis);
+      try {
+        await withTimeout(waiting.ready, this.config.healthProbe.timeoutMs, 'Redis');
+      } finally {
+        waiting.giveUp();
+      }
+    }
     const answer = await withTimeout(redis.ping(), this.config.healthProbe.timeoutMs, 'Redis');
     if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
   }

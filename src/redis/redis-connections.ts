@@ -1,10 +1,15 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 
+/** How often one connection's errors are logged at most; the ones between are counted in the next line. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
 /** Owns every ioredis connection draconic opens (except Bull's own), and closes them on shutdown. */
 export class RedisConnections implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisConnections.name);
   private readonly opened: Array<{ redis: Redis; blocking: boolean }> = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
   /** Shared command connection (publish, ping). */
   readonly client: Redis;
 
@@ -40,9 +45,37 @@ export class RedisConnections implements OnApplicationShutdown {
       ...(this.socketTimeoutMs > 0 ? { socketTimeout: this.socketTimeoutMs + (blocking ? blockingWaitMs : 0) } : {}),
       ...options,
     });
-    redis.on('error', (error: Error) => this.logger.warn({ err: error.message, connection: name }, 'redis connection error'));
+    redis.on('error', (error: Error) => this.logError(name, error));
     this.opened.push({ redis, blocking });
+    if (this.socketTimeoutMs > 0 && !blocking) this.keepTalking(redis);
     return redis;
+  }
+
+  /**
+   * The socket timeout only sees connections that send commands: a pub/sub subscriber (or a publisher with
+   * nothing to publish) that fell silent would stay dead, its events lost, until TCP keepalive gave up on it,
+   * minutes later. A PING (allowed in subscriber mode) every half timeout gives the timeout something to wait
+   * on; the connection is then replaced and ioredis subscribes again.
+   */
+  private keepTalking(redis: Redis): void {
+    const timer = setInterval(() => {
+      if (redis.status === 'ready') redis.ping().catch(() => undefined);
+    }, Math.max(500, Math.floor(this.socketTimeoutMs / 2)));
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** A connection's errors, logged at most once every ERROR_LOG_INTERVAL_MS each (an outage repeats them several times a second). */
+  private logError(name: string, error: Error): void {
+    const now = Date.now();
+    const last = this.errorLog.get(name);
+    if (last && now - last.at < ERROR_LOG_INTERVAL_MS) {
+      last.suppressed += 1;
+      return;
+    }
+    this.errorLog.set(name, { at: now, suppressed: 0 });
+    const more = last?.suppressed ? { suppressed: last.suppressed } : {};
+    this.logger.warn({ err: error.message, connection: name, ...more }, 'redis connection error');
   }
 
   /** A key name under this deployment's prefix (keys live in the URL's database). */
@@ -63,6 +96,7 @@ export class RedisConnections implements OnApplicationShutdown {
 
   /** Last of all (after the modules that use the connections closed their queues and listeners). */
   async onApplicationShutdown(): Promise<void> {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
     await Promise.all(
       this.opened.map(async ({ redis, blocking }) => {
         // A QUIT would wait for a blocking command, or for a connection that never came up.

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { io } from 'socket.io-client';
 import { PgProxy } from '../support/pg-proxy.js';
 import { startWorkerProcess, stopAllProcesses } from '../support/processes.js';
 import { createTestSpace, expectEventually, startTestApp, TEST_REDIS_URL, type TestApp } from '../support/test-app.js';
@@ -14,11 +15,13 @@ import { createTestSpace, expectEventually, startTestApp, TEST_REDIS_URL, type T
 
 const aJob = () => ({ type: 'noop', payload: { duration_ms: 0 }, idempotency_key: randomUUID() });
 const proxies: PgProxy[] = [];
+const others: TestApp[] = [];
 let app: TestApp | undefined;
 
 afterEach(async () => {
   await app?.close();
   app = undefined;
+  await Promise.all(others.splice(0).map((other) => other.close()));
   await stopAllProcesses();
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
@@ -92,7 +95,10 @@ describe('Redis connections that fall silent', () => {
     const space = await createTestSpace('silent_redis');
     const proxy = await PgProxy.start(TEST_REDIS_URL);
     proxies.push(proxy);
-    app = await startTestApp(space, { REDIS_URL: proxy.url(TEST_REDIS_URL), REDIS_SOCKET_TIMEOUT_MS: '1500' });
+    // An API whose Redis goes silent, beside an `all` process (direct Redis) that runs the jobs.
+    app = await startTestApp(space, { ROLE: 'api', REDIS_URL: proxy.url(TEST_REDIS_URL), REDIS_SOCKET_TIMEOUT_MS: '1500' });
+    const runner = await startTestApp(space, {});
+    others.push(runner);
     const before = await app.submit({ type: 'noop', payload: { duration_ms: 0 } });
     await completes(before.id, 10_000);
 
@@ -104,5 +110,29 @@ describe('Redis connections that fall silent', () => {
     // its first unanswered command: requests are admitted again and events flow.
     await aJobRunsAgain(20_000);
     await expectEventually(async () => expect((await app!.get('/health/ready')).status).toBe(200), { timeoutMs: 10_000 });
+
+    // The events' subscriber sends no commands of its own: a PING every half timeout finds it silent, and
+    // its replacement subscribes again, so a live client hears again the jobs another process runs (its
+    // own jobs' events reach its clients without Redis).
+    const socket = io(`${app.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const completed = new Set<string>();
+      socket.on('job_update', (update: { event: string; job_id: string }) => {
+        if (update.event === 'job_completed') completed.add(update.job_id);
+      });
+      await expectEventually(
+        async () => {
+          const job = await runner.submit({ type: 'noop', payload: { duration_ms: 0 } });
+          await expectEventually(() => expect(completed.has(job.id)).toBe(true), { timeoutMs: 2000, intervalMs: 50 });
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+    } finally {
+      socket.close();
+    }
   }, 60_000);
 });
