@@ -12,6 +12,7 @@ import { ApiKeyRing, authorizeBeforeBody, presentedKey } from './api-keys.js';
 import { answerWrongMethods } from './method-not-allowed.js';
 import { hasBody } from './no-body.js';
 import { WithRouteConfig } from './route-config.js';
+import { answerAndClose, isHeadRequest } from './socket-answers.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
 const UNLIMITED = /^\/(health(\/|\?|$)|metrics\/?(\?|$))/;
@@ -63,34 +64,6 @@ export function securityHeaders(): { set: ReadonlyArray<readonly [string, string
   if (!finished) throw new Error('helmet did not finish synchronously: its headers are not fixed');
   return { set, removed };
 }
-
-const STATUS_LINE: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  417: 'Expectation Failed',
-  431: 'Request Header Fields Too Large',
-};
-
-/**
- * Answers on a bare socket (no request object to reply through) in the service's error shape, then closes
- * it. The answer to a HEAD carries the headers only: a body after them would be read as the next response.
- */
-export function answerAndClose(socket: Socket, status: number, code: string, message: string, error?: Error, head = false): void {
-  const body = JSON.stringify({ statusCode: status, error: STATUS_LINE[status], message, code });
-  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !response?.headersSent) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
-    );
-  }
-  socket.destroy(error);
-}
-
-/** Whether the bytes Node could not parse began a HEAD request (as far as they tell). */
-const isHeadRequest = (error: Error & { rawPacket?: Buffer }): boolean => error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
 
 const timeoutMessage = (ms: number) => `the request did not arrive whole within ${ms} ms (REQUEST_TIMEOUT_MS)`;
 

@@ -11,7 +11,7 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { BAD_HTTP_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND } from '../domain/error-codes.js';
-import { answerAndClose } from './http-protection.js';
+import { answerAndClose } from './socket-answers.js';
 import { hasBody } from './no-body.js';
 
 /** Where Socket.IO's engine answers (its default path): upgrades there are its own. */
