@@ -22,8 +22,10 @@ export interface DependencyState {
 
 type Listener = (dependency: Dependency, state: DependencyState) => void;
 
-/** Resolves when the connection is (re)connected; its own reconnection strategy does the retrying. */
-/** Resolves when the connection is ready; `giveUp` removes the listener (a check that timed out must not leave one behind). */
+/**
+ * Resolves when the connection is (re)connected; its own reconnection strategy does the retrying.
+ * `giveUp` removes the listener: a check that timed out must not leave one behind.
+ */
 function onceReady(redis: Redis): { ready: Promise<void>; giveUp(): void } {
   let listener: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {

@@ -40,14 +40,15 @@ export class RedisConnections implements OnApplicationShutdown {
       connectionName: `draconic-${name}`,
       maxRetriesPerRequest: null,
       enableReadyCheck: true,
-      // TCP keepalive also ends, after some minutes, a subscriber whose peer is gone (it sends no commands).
+      // TCP keepalive: a connection whose peer is gone is also found out by the kernel (after some minutes).
       keepAlive: 10_000,
       ...(this.socketTimeoutMs > 0 ? { socketTimeout: this.socketTimeoutMs + (blocking ? blockingWaitMs : 0) } : {}),
       ...options,
     });
     redis.on('error', (error: Error) => this.logError(name, error));
     this.opened.push({ redis, blocking });
-    if (this.socketTimeoutMs > 0 && !blocking) this.keepTalking(redis);
+    // A connection given a socket timeout of its own (the health probe's) is pinged by its owner.
+    if (this.socketTimeoutMs > 0 && !blocking && options.socketTimeout === undefined) this.keepTalking(redis);
     return redis;
   }
 
