@@ -5,6 +5,7 @@ import { createAppLogger } from './common/logging/app-logger.js';
 import { bootBanner } from './common/logging/boot-banner.js';
 import { ConfigError, envFileLoaded, loadConfig } from './config/load-config.js';
 import { DataDirInUseError, DataDirUnusableError } from './database/embedded-postgres.js';
+import { assertRedisDatabase } from './redis/redis-database-check.js';
 import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
 
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const given = loadConfig();
   const logger = createAppLogger(given);
   Logger.overrideLogger(logger);
+  if (given.redisUrl) await assertRedisDatabase(given.redisUrl);
   const servesHttp = given.role !== 'worker';
   // Before the embedded database starts (seconds): a taken port is the commonest first-boot mistake.
   if (servesHttp) await assertPortFree(given.port);

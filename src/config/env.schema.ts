@@ -167,9 +167,13 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
   KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
-  /** Requests per RATE_LIMIT_WINDOW_MS per API key (per address without one); 0 = no limit. */
+  /**
+   * Requests per RATE_LIMIT_WINDOW_MS per API key (per address without one); 0 = no limit. 10,000 per 10 s
+   * is 1,000 a second: a producer submitting jobs one request at a time, or a client polling a job every
+   * few milliseconds, stays under it; a flood from one client at the service's full rate does not.
+   */
   @Transform(toInt) @IsInt() @Min(0) @Max(100_000_000)
-  RATE_LIMIT_MAX = 1000;
+  RATE_LIMIT_MAX = 10_000;
 
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
   RATE_LIMIT_WINDOW_MS = 10_000;

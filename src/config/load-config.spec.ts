@@ -89,6 +89,14 @@ describe(parseConfig.name, () => {
     expect(parseConfig({}).metricsPort).toBeUndefined();
   });
 
+  it('refuses heartbeats further apart than half of WORKER_LOST_SECONDS, which would declare healthy workers lost', () => {
+    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '20000' })).toThrow(/HEARTBEAT_INTERVAL_MS=20000: must be at most half of WORKER_LOST_SECONDS \(15 s\)/);
+    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '7501' })).toThrow(ConfigError);
+    expect(parseConfig({ HEARTBEAT_INTERVAL_MS: '7500' }).heartbeatIntervalMs).toBe(7500);
+    expect(parseConfig({ HEARTBEAT_INTERVAL_MS: '20000', WORKER_LOST_SECONDS: '40' }).workerLostSeconds).toBe(40);
+    expect(() => parseConfig({ WORKER_LOST_SECONDS: '3' })).toThrow(/raise WORKER_LOST_SECONDS/);
+  });
+
   it('names every bad variable at once', () => {
     try {
       parseConfig({ PORT: '-1', MAX_CPU_UNITS: 'x' });

@@ -55,6 +55,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
   const apiKeys = parseApiKeys(e.API_KEYS);
   const corsOrigins = parseOrigins(e.CORS_ORIGINS);
   const problems = [...errors.map(describe), ...apiKeys.problems, ...corsOrigins.problems];
+  if (errors.length === 0) problems.push(...pairProblems(e));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.assign(new AppConfig(), {
     port: e.PORT,
@@ -120,6 +121,23 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       corsOrigins: corsOrigins.origins,
     },
   } satisfies AppConfig);
+}
+
+/**
+ * Values that are each valid but do not work together. A worker is declared lost after
+ * WORKER_LOST_SECONDS without a heartbeat: with heartbeats further apart than half of that, one late
+ * heartbeat (a busy event loop, a slow write) declares a healthy worker lost and its jobs fail with
+ * WORKER_LOST; with heartbeats further apart than all of it, every job longer than that does.
+ */
+function pairProblems(e: EnvSchema): string[] {
+  const problems: string[] = [];
+  if (e.HEARTBEAT_INTERVAL_MS * 2 > e.WORKER_LOST_SECONDS * 1000) {
+    problems.push(
+      `HEARTBEAT_INTERVAL_MS=${e.HEARTBEAT_INTERVAL_MS}: must be at most half of WORKER_LOST_SECONDS (${e.WORKER_LOST_SECONDS} s), ` +
+        `or workers are declared lost between their own heartbeats; lower HEARTBEAT_INTERVAL_MS or raise WORKER_LOST_SECONDS`,
+    );
+  }
+  return problems;
 }
 
 /** CORS_ORIGINS: `*`, or origins such as `https://dash.example.com` (scheme, host, optional port; no path). */

@@ -45,7 +45,17 @@ export class RedisConnections implements OnApplicationShutdown {
       ...(this.socketTimeoutMs > 0 ? { socketTimeout: this.socketTimeoutMs + (blocking ? blockingWaitMs : 0) } : {}),
       ...options,
     });
-    redis.on('error', (error: Error) => this.logError(name, error));
+    redis.on('error', (error: Error) => {
+      // A refused SELECT (the database in REDIS_URL does not exist on this server): ioredis would go on
+      // on database 0 and write there. The boot refuses such a URL (assertRedisDatabase); a server that
+      // was not reachable then is caught here: the connection is closed for good and Redis reads as down.
+      if (/DB index/i.test(error.message)) {
+        this.logger.error({ err: error.message, connection: name }, 'the Redis server refused the database REDIS_URL names: connection closed; fix REDIS_URL and restart');
+        redis.disconnect();
+        return;
+      }
+      this.logError(name, error);
+    });
     this.opened.push({ redis, blocking });
     // A connection given a socket timeout of its own (the health probe's) is pinged by its owner.
     if (this.socketTimeoutMs > 0 && !blocking && options.socketTimeout === undefined) this.keepTalking(redis);

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { ApiProcess, freePort, ServiceProcess, startApiProcess, startWorkerProcess, stopAllProcesses } from '../support/processes.js';
 import { createTestSpace, expectEventually, type TestSpace } from '../support/test-app.js';
 import { runTempDir } from '../support/test-env.js';
@@ -136,6 +137,34 @@ describe('a boot that cannot start says why in one line', () => {
     const lines = api.output().trim().split('\n');
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^draconic: PORT=${taken} is already in use .*choose a free port`))]);
     expect(api.output()).not.toMatch(STACK);
+  });
+
+  it('a REDIS_URL naming a database the server does not have: exit 1, one line naming REDIS_URL, no key written anywhere', async () => {
+    const url = new URL(space.env({}).REDIS_URL);
+    url.pathname = '/99';
+    const prefix = `${space.redisPrefix}-db99`;
+    const proc = new ServiceProcess('redis db 99', baseEnv({ ROLE: 'all', PORT: String(await freePort()), REDIS_URL: url.toString(), REDIS_PREFIX: prefix }));
+    const exit = await proc.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    const lines = proc.output().trim().split('\n');
+    expect(lines).toEqual([expect.stringMatching(/^draconic: invalid configuration: REDIS_URL: the Redis server refused database 99 \(ERR DB index is out of range\)/)]);
+    // ioredis goes on on database 0 after a refused SELECT: the boot must stop before anything is written there.
+    url.pathname = '/0';
+    const redis = new Redis(url.toString());
+    try {
+      expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('heartbeats further apart than half of WORKER_LOST_SECONDS: exit 1, one message naming both', async () => {
+    const proc = new ServiceProcess('slow heartbeat', baseEnv({ ROLE: 'worker', HEARTBEAT_INTERVAL_MS: '20000' }));
+    const exit = await proc.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    expect(proc.output().trim().split('\n')).toEqual([
+      expect.stringMatching(/^draconic: invalid configuration: HEARTBEAT_INTERVAL_MS=20000: must be at most half of WORKER_LOST_SECONDS \(15 s\)/),
+    ]);
   });
 
   it.each([['abc'], ['80.5'], ['70000']])('PORT=%s: exit 1, one message', async (value) => {
