@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/processes.js';
 import { createTestSpace, type TestSpace } from '../support/test-app.js';
+import { runTempDir } from '../support/test-env.js';
 
 /**
  * A supervisor (systemd, a process manager, a test harness) signals the pid it started. For
@@ -102,8 +103,8 @@ class NpmScript {
   /** Every process seen below npm, for the final check and for cleanup. */
   private readonly seen = new Set<number>();
 
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: Record<string, string>, cwd = ROOT) {
+    this.child = spawn('npm', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (this.child.pid === undefined) throw new Error('spawn npm failed');
     this.pid = this.child.pid;
     for (const stream of [this.child.stdout!, this.child.stderr!]) stream.on('data', (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000)));
@@ -144,9 +145,9 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /** Starts `npm <args>` serving HTTP on a free port and waits for GET /health = 200. */
-async function startServing(args: string[], extra: Record<string, string>, timeoutMs: number): Promise<{ script: NpmScript; port: number }> {
+async function startServing(args: string[], extra: Record<string, string>, timeoutMs: number, cwd = ROOT): Promise<{ script: NpmScript; port: number }> {
   const port = await freePort();
-  const script = new NpmScript(args, childEnv({ ROLE: 'all', PORT: String(port), ...extra }));
+  const script = new NpmScript(args, childEnv({ ROLE: 'all', PORT: String(port), ...extra }), cwd);
   const healthy = await until(async () => {
     try {
       return (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) })).status === 200;
@@ -175,6 +176,16 @@ async function expectStopsOnSigterm(script: NpmScript, port?: number): Promise<v
   expect(script.log()).toContain('SIGTERM: shutting down');
 }
 
+/** The files `npm start` builds from, copied under the run's temp folder, with the project's node_modules linked. */
+function projectCopy(): string {
+  const copy = path.join(runTempDir(), 'npm-start-project');
+  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'migrations', 'test/support', 'ui']) {
+    cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
+  }
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+  return copy;
+}
+
 describe('signals reach node through npm', () => {
   it('SIGTERM to the pid of `npm run start:prod` (ROLE=all) stops the service and closes its port', async () => {
     const { script, port } = await startServing(['run', 'start:prod'], {}, 60_000);
@@ -189,8 +200,10 @@ describe('signals reach node through npm', () => {
   }, 90_000);
 
   it('SIGTERM to the pid of `npm start` (which builds first) stops the service and closes its port', async () => {
-    // `npm start` rebuilds dist/ in place from the same sources, as a person running it does.
-    const { script, port } = await startServing(['start'], {}, 240_000);
+    // `npm start` builds dist/ from the sources first, as a person running it does: in a copy of the
+    // project, because the build empties dist/ first, and other spec files running meanwhile start
+    // processes from the project's own dist/.
+    const { script, port } = await startServing(['start'], {}, 240_000, projectCopy());
     await expectStopsOnSigterm(script, port);
   }, 300_000);
 });
