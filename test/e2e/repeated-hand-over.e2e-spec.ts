@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { JobLifecycleService } from '../../src/jobs/job-lifecycle.service.js';
-import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /**
  * A placed job not started in time is handed to its worker again, and the copies of one attempt can
@@ -28,6 +28,8 @@ afterAll(async () => {
 describe('copies of one hand-over started in one batch', () => {
   it('start the attempt for one caller only', async () => {
     const job = await app.submit({ type: 'noop' });
+    // The scheduler makes it ready (no worker to place it on); on a busy machine that takes a moment.
+    await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('ready'));
     await client.query(`UPDATE jobs SET allocated = true, worker_id = 'w-repeated', placed_at = now() WHERE id = $1`, [job.id]);
     const lifecycle = app.app.get(JobLifecycleService);
     const copies = await Promise.all([1, 2, 3].map(() => lifecycle.start(job.id, 1, 'w-repeated')));
