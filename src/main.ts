@@ -6,6 +6,7 @@ import { bootBanner } from './common/logging/boot-banner.js';
 import { ConfigError, envFileLoaded, loadConfig } from './config/load-config.js';
 import { DataDirInUseError, DataDirUnusableError } from './database/embedded-postgres.js';
 import { assertRedisDatabase } from './redis/redis-database-check.js';
+import { outputDirProblems } from './executor/handlers/export-files.js';
 import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
 
@@ -17,6 +18,11 @@ async function main(): Promise<void> {
   const logger = createAppLogger(given);
   Logger.overrideLogger(logger);
   if (given.redisUrl) await assertRedisDatabase(given.redisUrl);
+  if (given.role !== 'api') {
+    const dirs = [{ variable: 'EXPORT_DIR', dir: given.exportDir }, ...(given.smtpUrl ? [] : [{ variable: 'MAIL_OUTBOX_DIR', dir: given.mailOutboxDir }])];
+    const problems = outputDirProblems(dirs);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   const servesHttp = given.role !== 'worker';
   // Before the embedded database starts (seconds): a taken port is the commonest first-boot mistake.
   if (servesHttp) await assertPortFree(given.port);

@@ -158,6 +158,15 @@ describe('a boot that cannot start says why in one line', () => {
     }
   });
 
+  it('an EXPORT_DIR that cannot be created: exit 1, one line naming EXPORT_DIR (a process that runs jobs only)', async () => {
+    const proc = new ServiceProcess('bad export dir', baseEnv({ ROLE: 'worker', EXPORT_DIR: '/proc/draconic-exports' }));
+    const exit = await proc.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    expect(proc.output().trim().split('\n')).toEqual([
+      expect.stringMatching(/^draconic: invalid configuration: EXPORT_DIR="\/proc\/draconic-exports": cannot be created or written \(ENOENT\)/),
+    ]);
+  });
+
   it('heartbeats further apart than half of WORKER_LOST_SECONDS: exit 1, one message naming both', async () => {
     const proc = new ServiceProcess('slow heartbeat', baseEnv({ ROLE: 'worker', HEARTBEAT_INTERVAL_MS: '20000' }));
     const exit = await proc.waitForExit(30_000);
