@@ -39,7 +39,9 @@ export class RateLimitStartsRepository {
    * (`stored`), and from `jobs` those not stored yet (a leader stopped between a start and its row, a
    * start just made): each job's latest start (`started`, `started_at`) unless a row at or after it is
    * stored, and the placements not started yet (`placed`, `placed_at`: their start is to come) unless
-   * one at or after the placement is.
+   * one at or after the placement is. Those are read however long ago they were made: a worker that was
+   * frozen, or slow to take its hand-over, may start an old placement any moment, and that start must
+   * find room in the window (the stale placements are taken back after a grace period, not at once).
    */
   async recent(types: readonly string[], windowMs: number): Promise<RecentStart[]> {
     if (types.length === 0) return [];
@@ -52,7 +54,7 @@ export class RateLimitStartsRepository {
          AND NOT EXISTS (SELECT 1 FROM rate_limit_starts l WHERE l.job_id = j.id AND l.started_at >= j.started_at)
        UNION ALL
        SELECT j.id, j.type, (extract(epoch FROM j.placed_at) * 1000)::float8, 'placed' FROM jobs j
-       WHERE j.type = ANY($1::varchar[]) AND j.status = 'ready' AND j.allocated AND j.placed_at > now() - ${WINDOW}
+       WHERE j.type = ANY($1::varchar[]) AND j.status = 'ready' AND j.allocated
          AND NOT EXISTS (SELECT 1 FROM rate_limit_starts l WHERE l.job_id = j.id AND l.started_at >= j.placed_at)`,
       [types, windowMs],
     );

@@ -85,6 +85,25 @@ describe('a rate limit after the leader rebuilt its starts', () => {
     await expectNoneStarts();
   }, 90_000);
 
+  it('a takeover: a placement older than the window and not started yet counts as a start to come', async () => {
+    // A worker frozen (or slow to take its hand-over) holds a placement of the old term; it may start it
+    // any moment once it resumes. The new term must leave room for that start.
+    expect((await app.patch('/queues/noop', { ...CLEAR, paused: true, rate_limit: { limit: 1, interval_ms: 1000 } })).status).toBe(200);
+    const placed = await app.submit(aJob());
+    await expectEventually(async () => expect((await app.getJob(placed.id)).waiting_reason).toMatchObject({ code: 'QUEUE_PAUSED' }));
+    await db.query(`UPDATE jobs SET allocated = true, worker_id = 'w-frozen', placed_at = now() - interval '2 seconds' WHERE id = $1`, [placed.id]);
+    expect((await app.patch('/queues/noop', { paused: false })).status).toBe(200);
+    app.app.get(FlowControlState).takeOver();
+    const next = await app.submit(aJob());
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await statusOf(next.id)).toBe('ready');
+    expect((await app.getJob(next.id)).waiting_reason).toMatchObject({ code: 'RATE_LIMITED' });
+    // The placement is taken back from the worker that never started it, and both run in time.
+    await expectEventually(async () => {
+      for (const id of [placed.id, next.id]) expect(await statusOf(id)).toBe('completed');
+    }, { timeoutMs: 30_000 });
+  }, 60_000);
+
   it('a takeover: the new term counts the starts of the old one', async () => {
     expect((await app.patch('/queues/noop', { ...CLEAR, rate_limit: LIMIT })).status).toBe(200);
     await fourStarts();
