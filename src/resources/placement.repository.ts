@@ -95,6 +95,9 @@ export class PlacementRepository {
   /**
    * Books placed jobs on their workers (ready, not yet allocated). No event: the job stays ready.
    * Fenced by the leadership `epoch` (null: unfenced); `leading` is false when it was not the current one.
+   * Only on a worker that is still active, as placeAndStart: a pass planned on the leader's list of
+   * workers as last read, and a worker declared lost meanwhile would hold the job until its placement
+   * went stale (seconds), with its slot, its concurrency key and its rate-limit booking.
    */
   async place(placements: readonly Placement[], epoch: number | null): Promise<{ leading: boolean; placed: Array<{ id: string; workerId: string; attempts: number }> }> {
     if (placements.length === 0) return { leading: true, placed: [] };
@@ -103,6 +106,7 @@ export class PlacementRepository {
          UPDATE jobs j SET allocated = true, worker_id = p.worker_id, placed_at = now(), waiting_reason = NULL
          FROM unnest($1::uuid[], $2::varchar[]) AS p(id, worker_id)
          WHERE j.id = p.id AND ${READY_BY_ID} AND NOT j.allocated AND ${FENCED('$3')}
+           AND EXISTS (SELECT 1 FROM workers w WHERE w.id = p.worker_id AND w.status = 'active')
          RETURNING j.id, j.worker_id, j.attempts
        ) SELECT placed.*, ${FENCED('$3')} AS leading FROM (SELECT 1) AS one LEFT JOIN placed ON true`,
       [placements.map((p) => p.id), placements.map((p) => p.workerId), epoch]

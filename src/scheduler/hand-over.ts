@@ -35,6 +35,9 @@ export class HandOver {
       for (const { job } of started) handedOver.push(job.id);
     }
     const placed = await this.placements.place(elsewhere, epoch);
+    // Fewer placed than planned: taken meanwhile, or a worker no longer active (lost, stopping): the
+    // next pass reads the workers again.
+    if (placed.length < elsewhere.length) this.rooms.markWorkersStale();
     for (const p of placed) {
       const job = sizes.get(p.id)!;
       this.rooms.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });

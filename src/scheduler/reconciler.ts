@@ -62,7 +62,7 @@ export class Reconciler {
     if (!this.tasks.active()) return;
     const epoch = this.leader.epoch();
     try {
-      if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.ledger.stale = true;
+      if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.markAllStale();
       if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
       await this.rooms.refresh();
       // The queue rules are read again once a sweep: here, so that the placements taken back below and

@@ -36,7 +36,7 @@ export class WorkerRooms {
     for (const [id, at] of this.passedOver) if (at <= Date.now()) this.passedOver.delete(id);
   }
 
-  /** At leadership: nothing read before is trusted. */
+  /** At leadership, and when workers were declared lost: nothing read before is trusted. */
   markAllStale(): void {
     this.workersStale = true;
     this.ledger.stale = true;

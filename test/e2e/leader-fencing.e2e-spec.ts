@@ -95,6 +95,10 @@ describe('a leader cut off from PostgreSQL', () => {
     expect(await placements.place([{ id: job, workerId: 'w1' }], secondEpoch)).toEqual({ leading: true, placed: [{ id: job, workerId: 'w1', attempts: 0 }] });
     expect(await placements.unplace([job], firstEpoch)).toEqual({ leading: false, taken: [] });
     expect(await placements.unplace([job], secondEpoch)).toEqual({ leading: true, taken: [job] });
+
+    // A worker declared lost after the pass read the workers takes no placement (it would hold the job for seconds).
+    await faults.query(`UPDATE workers SET status = 'lost' WHERE id = 'w1'`);
+    expect(await placements.place([{ id: job, workerId: 'w1' }], secondEpoch)).toEqual({ leading: true, placed: [] });
   });
 });
 
