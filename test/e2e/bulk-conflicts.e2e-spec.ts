@@ -16,11 +16,12 @@ let db: DataSource;
 
 beforeAll(async () => {
   space = await createTestSpace('bulk_conflicts');
-  // The service's sessions look for deadlocks soon; the side connection below (10 s) never first, so
-  // the bulk action's transaction is always the one PostgreSQL rolls back.
+  // The service's sessions look for deadlocks after 1 s of waiting, the side connection below after 10 s,
+  // so the bulk action's transaction is always the one PostgreSQL rolls back. A session looks once per
+  // wait: the side must join the cycle within that second, which on a busy machine 100 ms did not leave.
   const admin = new pg.Client({ connectionString: space.databaseUrl });
   await admin.connect();
-  await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(new URL(space.databaseUrl).pathname.slice(1))} SET deadlock_timeout = '100ms'`);
+  await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(new URL(space.databaseUrl).pathname.slice(1))} SET deadlock_timeout = '1s'`);
   await admin.end();
   app = await startTestApp(space);
   db = app.app.get(DataSource);
