@@ -165,6 +165,9 @@ export class JobsService {
       if (!afterId || !/^\d{1,18}$/.test(afterId)) throw badCursor();
     }
     const rows = await this.jobLogs.logs(id, afterId, limit);
+    // Every job has its job_created row: none on the first page means the job was deleted (DELETE,
+    // retention) between the check above and the read, and it is answered as the unknown job it now is.
+    if (rows.length === 0 && afterId === undefined) await this.get(id);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
@@ -179,8 +182,10 @@ export class JobsService {
     if (!current) throw new JobNotFoundError(id);
     const cancelled = await this.cancellations.cancelByUser(current.id, actor);
     if (!cancelled) {
+      // Nothing moved: it finished meanwhile, or was deleted (DELETE, retention) once finished.
       const now = await this.jobs.findById(current.id);
-      throw new JobAlreadyFinishedError(current.id, now?.status ?? current.status);
+      if (!now) throw new JobNotFoundError(current.id);
+      throw new JobAlreadyFinishedError(current.id, now.status);
     }
     return this.withEdges(cancelled);
   }

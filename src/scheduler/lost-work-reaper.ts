@@ -134,8 +134,12 @@ export class LostWorkReaper {
     }
     if (stale.length === 0) return { takenBack: 0, passOver: [] };
     const { handOver, placeAgain, orphaned } = splitStale(stale, liveWorkerIds, rateLimited);
-    // Both are counted: a worker that keeps not starting what it is given is passed over either way.
-    const sorted = this.handOvers.sort([...handOver, ...placeAgain], Date.now(), 4 * SCHEDULER_TIMING.placementGraceMs);
+    // Both are counted: a worker that keeps not starting what it is given is passed over either way. Not
+    // after a reset: Redis lost what every worker had been given, which says nothing of the workers (a
+    // few resets in a row counted against them, and healthy workers were passed over for 30 s).
+    const sorted = reset
+      ? { again: [...handOver, ...placeAgain], takeBack: [] as typeof handOver }
+      : this.handOvers.sort([...handOver, ...placeAgain], Date.now(), 4 * SCHEDULER_TIMING.placementGraceMs);
     const rated = new Set(placeAgain.map((s) => s.id));
     const again = sorted.again.filter((s) => !rated.has(s.id));
     const retaken = sorted.again.filter((s) => rated.has(s.id)).map((s) => s.id);

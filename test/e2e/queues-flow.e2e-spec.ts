@@ -136,7 +136,7 @@ describe('settings and a leader change', () => {
     await leader.waitForExit();
     await expectEventually(async () => expect(await leaderGauge(api)).toBe(1), { timeoutMs: 20_000 });
     const job = await api.submit(aJob());
-    await expectEventually(async () => expect((await api.getJob(job.id)).waiting_reason).toMatchObject({ code: 'QUEUE_PAUSED' }), { timeoutMs: 10_000 });
+    await expectEventually(async () => expect((await api.getJob(job.id)).waiting_reason).toMatchObject({ code: 'QUEUE_PAUSED' }), { timeoutMs: 20_000 });
     expect((await api.getJob(job.id)).status).toBe('ready');
     expect((await api.patch('/queues/noop', { paused: false })).status).toBe(200);
     await allCompleted([job.id], 20_000);
@@ -145,6 +145,7 @@ describe('settings and a leader change', () => {
 
 describe('counts by type and status', () => {
   it('never drift from the jobs table after a mixed run: retries, failures, cancels, a lost worker', async () => {
+    expect((await api.patch('/queues/noop', CLEAR)).status).toBe(200);
     const doomed = await startWorkerProcess(space, { MAX_CONCURRENT_JOBS: '4', WORKER_ID: 'flow-doomed', HEARTBEAT_INTERVAL_MS: '300' });
     const jobs = [
       ...Array.from({ length: 10 }, () => aJob({ payload: { fail_attempts: 1 }, retry_config: { max_attempts: 2, initial_delay_ms: 50 } })),

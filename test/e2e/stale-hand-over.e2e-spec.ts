@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { SCHEDULER_TIMING } from '../../src/scheduler/scheduler-timing.js';
-import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { Redis } from 'ioredis';
+import { createTestSpace, expectEventually, startTestApp, TEST_REDIS_URL, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /**
  * A worker that heartbeats (PostgreSQL) but never starts what it is handed (its link to Redis is down):
@@ -39,6 +40,28 @@ afterAll(async () => {
 
 const placement = async (id: string) =>
   (await client.query(`SELECT worker_id, allocated FROM jobs WHERE id = $1`, [id])).rows[0] as { worker_id: string | null; allocated: boolean };
+
+describe('placements handed over again because Redis lost the queues', () => {
+  it('are not counted against their worker: resets in a row never pass it over', async () => {
+    const sentinel = `${space.redisPrefix}:dispatch-sentinel`;
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const job = await app.submit({ type: 'noop' });
+      await expectEventually(async () => expect(await placement(job.id)).toEqual({ worker_id: 'w-a', allocated: true }), { timeoutMs: 10_000 });
+      // Each missing sentinel reads as Redis emptied: every placement not started is handed over again at
+      // once. Five in a row (three counted hand-overs pass a worker over) leave the job where it is.
+      for (let reset = 0; reset < 5; reset += 1) {
+        await expectEventually(async () => expect(await redis.exists(sentinel)).toBe(1), { timeoutMs: 5_000, intervalMs: 50 });
+        await redis.del(sentinel);
+      }
+      await expectEventually(async () => expect(await redis.exists(sentinel)).toBe(1), { timeoutMs: 5_000, intervalMs: 50 });
+      expect(await placement(job.id)).toEqual({ worker_id: 'w-a', allocated: true });
+      expect((await app.patch(`/jobs/${job.id}/cancel`)).status).toBe(200);
+    } finally {
+      redis.disconnect();
+    }
+  }, 60_000);
+});
 
 describe('a placement its live worker never starts', () => {
   it('is taken back after a few hand-overs and placed on another worker', async () => {
