@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CONFLICT, INVALID_BULK_REQUEST, JOB_ALREADY_FINISHED, JOB_NOT_FOUND } from '../common/domain/error-codes.js';
+import { CONFLICT, DEPENDENCY_NOT_COMPLETED, INVALID_BULK_REQUEST, JOB_ALREADY_FINISHED, JOB_NOT_FOUND } from '../common/domain/error-codes.js';
 import { ValidationFailedError } from '../common/errors/domain-error.js';
 import { isLostRace, retryLostRaces } from '../database/db-errors.js';
 import { CANCELLED_BY_USER } from './domain/error-codes.js';
@@ -134,6 +134,10 @@ export class JobBulkService {
         tally.skip(id, outcome.error.code, outcome.error.message);
       }
     };
+    // Jobs refused because a dependency of theirs has not completed: that dependency may be matched later
+    // by this same request (a batch lists a dependent before its dependency, and both get one created_at),
+    // and its retry then brings them back. They are settled once every job matched was tried.
+    const waitingForUpstream = new Map<string, RetryOutcome>();
     for await (const chunk of this.chunks(dto)) {
       // Jobs without edges all at once; the others one at a time, in order: a retry may bring back jobs
       // matched later in the chunk (they count as changed).
@@ -153,12 +157,18 @@ export class JobBulkService {
           continue;
         }
         try {
-          record(job.id, await this.reruns.tryRetry(job.id, actor));
+          const outcome = await this.reruns.tryRetry(job.id, actor);
+          if (!outcome.ok && outcome.error.code === DEPENDENCY_NOT_COMPLETED) waitingForUpstream.set(job.id, outcome);
+          else record(job.id, outcome);
         } catch (thrown) {
           if (!lostRace(thrown)) throw thrown;
           tally.conflict(job.id);
         }
       }
+    }
+    for (const [id, refused] of waitingForUpstream) {
+      if (tally.touched.has(id)) tally.changed++;
+      else record(id, refused);
     }
     return tally.result();
   }

@@ -168,6 +168,37 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     for (const id of [a.id, b.id, c.id]) await settled(id, 'completed');
   });
 
+  it('counts a dependent as changed when the retry of its dependency, matched after it, brings it back', async () => {
+    // A batch lists the dependent first: both get one created_at and the dependent the lower id, so
+    // "oldest first" takes it before its dependency, whose retry then brings it back.
+    const batch = await app.post('/jobs/batch', {
+      jobs: [
+        { ref: 'child', type: 'noop', priority: 'high', depends_on: ['root'] },
+        { ref: 'root', type: 'noop', priority: 'high', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } },
+      ],
+    });
+    expect(batch.status).toBe(201);
+    const [child, root] = batch.body.items as Array<{ id: string }>;
+    await settled(root!.id, 'failed');
+    await settled(child!.id, 'cancelled');
+    const byIds = await app.post('/jobs/bulk/retry', { ids: [root!.id, child!.id] });
+    expect(byIds.body).toEqual({ matched: 2, changed: 2, skipped: [] });
+    await settled(child!.id, 'completed');
+
+    const again = await app.post('/jobs/batch', {
+      jobs: [
+        { ref: 'child', type: 'noop', priority: 'high', depends_on: ['root'] },
+        { ref: 'root', type: 'noop', priority: 'high', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } },
+      ],
+    });
+    const [child2, root2] = again.body.items as Array<{ id: string }>;
+    await settled(root2!.id, 'failed');
+    await settled(child2!.id, 'cancelled');
+    const byFilter = await app.post('/jobs/bulk/retry', { filter: { status: ['failed', 'cancelled'], priority: 'high' } });
+    expect(byFilter.body).toEqual({ matched: 2, changed: 2, skipped: [] });
+    await settled(child2!.id, 'completed');
+  });
+
   it('retries 3,000 failed jobs without edges together, beside a DAG retried job by job, in one answer', async () => {
     const many = await seed(3000, { status: 'failed', type: 'noop' });
     const root = await app.submit({ type: 'noop', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } });
