@@ -211,3 +211,51 @@ describe('FlowControlState: the starts of rate-limited types', () => {
     expect(recorded[1]!.at).toBe(startedAt);
   });
 });
+
+describe('FlowControlState: reading the settings', () => {
+  const ledger = { runningCounts: () => ({ byType: new Map(), byKey: new Map() }) } as unknown as AllocationLedger;
+  const noStarts = { recent: async () => [], record: async () => undefined, prune: async () => 0 } as unknown as RateLimitStartsRepository;
+  const pausedNoop: QueueSettings = { type: 'noop', paused: true, concurrencyLimit: null, keyConcurrencyLimit: null, rateLimit: null, updatedAt: null };
+
+  /** Settings whose reads answer only when `answer()` is called, counting the reads. */
+  function slowSettings() {
+    const waiting: Array<() => void> = [];
+    let reads = 0;
+    const queues = {
+      settings: () => ((reads += 1), new Promise<QueueSettings[]>((resolve) => waiting.push(() => resolve([pausedNoop])))),
+    } as unknown as QueuesService;
+    const flow = new FlowControlState(queues, {} as JobQueueService, new Metrics(), new RateLimitStartLog(noStarts));
+    const answer = async () => {
+      for (let turns = 0; waiting.length === 0; turns += 1) {
+        if (turns === 100) throw new Error('no read of the settings was asked for');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      waiting.shift()!();
+    };
+    return { flow, answer, reads: () => reads };
+  }
+
+  it('a pass asking while the sweep reads them at a takeover waits for that read, and sees a paused queue', async () => {
+    const { flow, answer, reads } = slowSettings();
+    flow.takeOver();
+    const sweepAsks = flow.rateLimitedTypes();
+    const passAsks = flow.gate(ledger);
+    expect(flow.withoutRules()).toBe(false);
+    await answer();
+    const [, gate] = await Promise.all([sweepAsks, passAsks]);
+    expect(gate?.heldBack().types.get('noop')).toMatchObject({ code: 'QUEUE_PAUSED' });
+    expect(reads()).toBe(1);
+  });
+
+  it('a change signalled during a read is read again before the rules are used', async () => {
+    const { flow, answer, reads } = slowSettings();
+    const first = flow.gate(ledger);
+    await new Promise((resolve) => setImmediate(resolve));
+    flow.markStale();
+    await answer();
+    await answer();
+    await first;
+    expect(reads()).toBe(2);
+    expect(flow.withoutRules()).toBe(false);
+  });
+});

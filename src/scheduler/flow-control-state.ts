@@ -28,6 +28,8 @@ export class FlowControlState {
   /** Queue settings with any rule, reloaded on a queues_changed signal and every sweep. */
   private rules = new Map<string, QueueRules>();
   private rulesStale = true;
+  /** The settings' read under way, if any (loadRules). */
+  private rulesLoading?: Promise<void>;
   /** What the rules hold back as a whole when the reasons were last written: type, or type + NUL + key. */
   private heldBefore = new Map<string, { type: string; key: string | null }>();
   /**
@@ -70,7 +72,7 @@ export class FlowControlState {
    * which writes its reason at once if the rules hold its type or its (type, key) back as a whole.
    */
   arrivedReady(jobId: string, type: string): void {
-    if (this.rules.size === 0 && !this.rulesStale) return;
+    if (this.rules.size === 0 && this.rulesCurrent()) return;
     if (this.arrived.size >= ARRIVED_KEPT) return; // past that many, the next full write gives them their reason
     this.arrived.set(jobId, type);
   }
@@ -107,7 +109,7 @@ export class FlowControlState {
 
   /** True when the settings are current and no queue has a rule: every job may start as far as the rules go. */
   withoutRules(): boolean {
-    return !this.rulesStale && this.rules.size === 0;
+    return this.rulesCurrent() && this.rules.size === 0;
   }
 
   /**
@@ -129,9 +131,25 @@ export class FlowControlState {
     return new Set(ratedTypes(this.rules));
   }
 
+  /** Whether the rules held are the settings as last signalled: not stale, and no read under way. */
+  private rulesCurrent(): boolean {
+    return !this.rulesStale && !this.rulesLoading;
+  }
+
+  /**
+   * Reads the settings when stale. A read under way is waited for, never taken as done: the pass and
+   * the sweep both ask at a takeover, and the second would otherwise plan with the rules as they were
+   * before it (none, for a process that has just become the leader) while the first read is in flight.
+   */
   private async loadRules(): Promise<void> {
-    if (!this.rulesStale) return;
-    this.rulesStale = false;
+    while (this.rulesStale || this.rulesLoading) {
+      if (!this.rulesLoading) this.rulesLoading = this.readRules().finally(() => (this.rulesLoading = undefined));
+      await this.rulesLoading;
+    }
+  }
+
+  private async readRules(): Promise<void> {
+    this.rulesStale = false; // a markStale() during the read asks for another one
     try {
       const settings = await this.queues.settings();
       this.rules = new Map(
