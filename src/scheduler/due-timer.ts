@@ -21,6 +21,8 @@ import { WakeTimer } from './wake-timer.js';
  * jobs it releases compete for the database and the thread): its events leave when it ends, so a
  * short round keeps each job's wait short, and a backlog leaves earliest first in short rounds.
  */
+const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
 @Injectable()
 export class DueTimer {
   private readonly logger = new Logger('SchedulerService');
@@ -34,6 +36,8 @@ export class DueTimer {
   );
   private running: Promise<void> | null = null;
   private wokenMeanwhile = false;
+  /** The earliest time armed while a round ran: the round's own re-arm keeps it (it may have read before that job). */
+  private armedMeanwhile: number | null = null;
   /** What a promoted row costs now (ms; statement and publish), measured by the rounds: it sizes the next one. */
   private rowMs: number | null = null;
 
@@ -65,6 +69,7 @@ export class DueTimer {
   private async rounds(): Promise<void> {
     for (;;) {
       this.wokenMeanwhile = false;
+      this.armedMeanwhile = null;
       const limit = promoteRoundLimit(this.rowMs);
       const startedAt = performance.now();
       const promoted = (await this.lifecycle.promoteDue(limit)).length;
@@ -76,7 +81,8 @@ export class DueTimer {
       if (this.tasks.isStopping || !this.leader.isLeader()) return;
       if (promoteAgainAfterRead(promoted, next, Date.now(), this.wokenMeanwhile)) continue;
       this.timer.forget();
-      if (next !== null) this.arm(next);
+      const at = earliest(next, this.armedMeanwhile);
+      if (at !== null) this.arm(at);
       return;
     }
   }
@@ -84,6 +90,7 @@ export class DueTimer {
   /** Wakes the scheduler when a job pending until `at` is due, unless it wakes earlier already. */
   arm(at: number): void {
     if (!this.leader.isLeader()) return;
+    if (this.running) this.armedMeanwhile = earliest(this.armedMeanwhile, at);
     this.timer.arm(at);
   }
 

@@ -46,17 +46,18 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
   }
 
   /** One pass: batches until one comes back short (nothing more is due), or leadership or the process ends. */
-  async runOnce(): Promise<number> {
+  private async runOnce(): Promise<number> {
+    if (!this.leading || this.stopping) return 0;
     await this.forgetGoneWorkers();
     const { completedSeconds, failedSeconds, batchSize, pauseMs, busyPercent } = this.config.retention;
     let total = 0;
     if (completedSeconds === 0 && failedSeconds === 0) return total;
     const started = performance.now();
-    for (;;) {
+    while (this.leading && !this.stopping) {
       const batchStarted = performance.now();
       const deleted = await this.deletions.deleteExpiredBatch(completedSeconds, failedSeconds, batchSize);
       total += deleted;
-      if (deleted < batchSize || !this.leading || this.stopping) break;
+      if (deleted < batchSize) break;
       const pause = pauseAfterBatch(performance.now() - batchStarted, { batchSize, minPauseMs: pauseMs, busyPercent });
       await this.pause(pause);
     }
@@ -75,10 +76,11 @@ export class RetentionService implements OnModuleInit, BeforeApplicationShutdown
     return forgotten;
   }
 
+  /** A pass of an earlier term still under way goes on in this one and schedules the next itself: never two at once. */
   private lead(): void {
     if (this.leading || this.stopping) return;
     this.leading = true;
-    this.schedule(0);
+    if (!this.running) this.schedule(0);
   }
 
   private stepDown(): void {

@@ -43,9 +43,18 @@ export class SchedulerTasks {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
-  /** A fenced statement found another leader: step down at once (true), or it was another error (false). */
+  /**
+   * A fenced statement found another leader: step down at once (true), or it was another error
+   * (false). A statement of an earlier term of this process (a pass or sweep that outlived it, the
+   * process having led again since) says nothing of the current term: it is handled without stepping
+   * down, or a slow database would make a leader that just took over give up again.
+   */
   relinquishedOn(error: unknown): boolean {
     if (!(error instanceof LeadershipLostError)) return false;
+    if (error.epoch !== null && error.epoch !== this.leader.epoch()) {
+      this.logger.warn({ epoch: error.epoch, current: this.leader.epoch() }, 'work of an earlier term was fenced off; this term goes on');
+      return true;
+    }
     this.logger.warn({ epoch: error.epoch }, 'another scheduler leads now: stepping down');
     this.leader.relinquish(error.message);
     return true;

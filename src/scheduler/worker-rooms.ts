@@ -15,6 +15,8 @@ export class WorkerRooms {
   readonly ledger = new AllocationLedger(pairKey);
   private workers: Worker[] = [];
   private workersStale = true;
+  /** The workers' read under way, if any: passes wait for it, and reads land in the order asked. */
+  private reading?: Promise<void>;
   /** Workers placement passes over until then (ms): they did not start what they were handed. */
   private readonly passedOver = new Map<string, number>();
 
@@ -44,20 +46,40 @@ export class WorkerRooms {
 
   /** Workers with what they have booked, for a pass: reads what is stale. Only a pass may rebuild the ledger (passes never overlap). */
   async forPass(): Promise<WorkerRoom[]> {
-    if (this.workersStale) await this.refresh();
+    while (this.workersStale || this.reading) await (this.reading ?? this.refresh());
     if (this.ledger.stale) await this.ledger.rebuild(() => this.placements.allocatedJobs());
     return this.rooms();
   }
 
   /** The rooms as last read, or null when the workers or the ledger are stale (only a pass reads them again). */
   current(): WorkerRoom[] | null {
-    if (this.workersStale || this.ledger.stale) return null;
+    if (this.workersStale || this.reading || this.ledger.stale) return null;
     return this.rooms();
   }
 
+  /**
+   * Reads the workers now. A read already under way may have been sent before what the caller knows
+   * (a worker it just declared lost), so this one follows it rather than sharing it; a pass waits for
+   * whichever is under way (forPass) instead of planning with the list from before.
+   */
   async refresh(): Promise<void> {
-    this.workersStale = false;
-    this.workers = await this.resources.liveWorkers();
+    const before = this.reading;
+    const read = (async () => {
+      await before?.catch(() => undefined);
+      this.workersStale = false; // a markWorkersStale() during the read asks for another one
+      try {
+        this.workers = await this.resources.liveWorkers();
+      } catch (error) {
+        this.workersStale = true;
+        throw error;
+      }
+    })();
+    this.reading = read;
+    try {
+      await read;
+    } finally {
+      if (this.reading === read) this.reading = undefined;
+    }
   }
 
   /** Workers whose placements stand (active or draining), as last read. */

@@ -45,6 +45,16 @@ async function allCompleted(ids: string[], timeoutMs = 60_000) {
   }, { timeoutMs, intervalMs: 100 });
 }
 
+/** What the database holds about a job, its log, its type's settings and the workers: printed when a case fails. */
+async function describeJob(id: string): Promise<string> {
+  const job = await db.query(`SELECT * FROM jobs WHERE id = $1`, [id]);
+  const logs = await db.query(`SELECT created_at, message, event FROM job_logs WHERE job_id = $1 ORDER BY id`, [id]);
+  const queue = await db.query(`SELECT * FROM queues WHERE type = 'noop'`);
+  const workers = await db.query(`SELECT id, status, last_heartbeat_at FROM workers`);
+  const leadership = await db.query(`SELECT * FROM scheduler_leadership`);
+  return JSON.stringify({ job: job.rows, logs: logs.rows, queue: queue.rows, workers: workers.rows, leadership: leadership.rows, now: new Date() }, null, 1);
+}
+
 describe('a type limit across two workers', () => {
   it('never has more than 2 jobs of the type placed or running while 50 flow', async () => {
     expect((await api.patch('/queues/noop', { ...CLEAR, concurrency_limit: 2 })).status).toBe(200);
@@ -130,16 +140,17 @@ describe('a rate limit across two workers', () => {
 });
 
 describe('settings and a leader change', () => {
-  // Skipped: on a fresh clone, run after the spec files that precede it there, the job submitted after the
-  // takeover had no waiting_reason within 20 s (three runs of four); alone, and in other orders, it passes.
-  // Pause through leader changes holds in the fault drills' processes; the cause here is not known yet.
-  it.skip('a pause set before the leader dies still holds on the next leader, and a resume there runs the jobs', async () => {
+  it('a pause set before the leader dies still holds on the next leader, and a resume there runs the jobs', async () => {
     expect((await api.patch('/queues/noop', { ...CLEAR, paused: true })).status).toBe(200);
     leader.kill('SIGKILL');
     await leader.waitForExit();
     await expectEventually(async () => expect(await leaderGauge(api)).toBe(1), { timeoutMs: 20_000 });
     const job = await api.submit(aJob());
-    await expectEventually(async () => expect((await api.getJob(job.id)).waiting_reason).toMatchObject({ code: 'QUEUE_PAUSED' }), { timeoutMs: 20_000 });
+    try {
+      await expectEventually(async () => expect((await api.getJob(job.id)).waiting_reason).toMatchObject({ code: 'QUEUE_PAUSED' }), { timeoutMs: 20_000 });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await describeJob(job.id)}`);
+    }
     expect((await api.getJob(job.id)).status).toBe('ready');
     expect((await api.patch('/queues/noop', { paused: false })).status).toBe(200);
     await allCompleted([job.id], 20_000);
