@@ -145,6 +145,13 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (!started) return; // cancelled, re-placed or already started: not ours to run
+    if (this.lease.isLapsed(performance.now())) {
+      // Fenced while the start was on its way: the worker may be declared lost and the job run
+      // elsewhere, so its handler does not begin here. Listed nowhere, it is failed as OUTCOME_LOST
+      // (or WORKER_LOST) and retried.
+      this.logger.warn({ jobId, attempt }, 'not running the job: this worker lost its lease while starting it');
+      return;
+    }
     await this.execute(started.job, attempt, started.hasDependencies);
   }
 

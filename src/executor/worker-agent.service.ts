@@ -118,9 +118,13 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       this.checkLease();
       const sentAt = performance.now();
       const executing = [...this.executions.executingJobIds(), ...this.processor.heldStartedJobIds()];
-      const alive = await this.resources.heartbeat(this.identity.id, executing);
-      if (alive) this.renewed(sentAt);
-      else {
+      const running = this.executions.runningJobs().map((job) => job.id);
+      const { alive, cancelled } = await this.resources.heartbeat(this.identity.id, executing, running);
+      if (alive) {
+        this.renewed(sentAt);
+        // A cancel whose event did not arrive: the handler is stopped one heartbeat later at most.
+        for (const id of cancelled) this.executions.stop(id, 'cancelled');
+      } else {
         // Declared lost (e.g. after a long pause): its jobs were failed and will run elsewhere.
         for (const job of this.executions.runningJobs()) this.executions.stop(job.id, 'lost');
         if (!registersAgainAfterRefusal(this.stopping)) return;

@@ -17,9 +17,12 @@ export class ResourcesService {
     return this.workers.upsert(worker);
   }
 
-  /** `executingJobIds`: what the worker runs or is starting right now (see WorkerRepository.heartbeat). */
-  heartbeat(id: string, executingJobIds: readonly string[]): Promise<boolean> {
-    return this.workers.heartbeat(id, executingJobIds);
+  /**
+   * `executingJobIds`: what the worker runs or is starting right now; `runningJobIds`: those whose
+   * handler runs, of which the cancelled ones are returned (see WorkerRepository.heartbeat).
+   */
+  heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[]): Promise<{ alive: boolean; cancelled: string[] }> {
+    return this.workers.heartbeat(id, executingJobIds, runningJobIds);
   }
 
   setStatus(id: string, status: WorkerStatus): Promise<void> {

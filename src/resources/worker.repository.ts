@@ -41,18 +41,21 @@ export class WorkerRepository {
   /**
    * Records a heartbeat with the jobs the worker executes (or is starting) right now, and keeps the
    * time of the beat before: a job started before that beat and missing from this list is one the
-   * worker no longer runs (the leader's OutcomeReaper). False when the worker is no longer active or
-   * draining (declared lost, or stopped).
+   * worker no longer runs (the leader's OutcomeReaper). `alive` is false when the worker is no longer
+   * active or draining (declared lost, or stopped). `cancelled`: which of `runningJobIds` were
+   * cancelled: a cancel reaches the handler through the job_cancelled event, and through this answer
+   * when the event was lost (Redis down or reconnecting, a publish that failed after its commit).
    */
-  async heartbeat(id: string, executingJobIds: readonly string[]): Promise<boolean> {
-    const rows: unknown[] = await this.sql.query(
+  async heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[]): Promise<{ alive: boolean; cancelled: string[] }> {
+    const rows: Array<{ alive: boolean; cancelled: string[] }> = await this.sql.query(
       `WITH beat AS (
          UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[]
          WHERE id = $1 AND status IN ('active', 'draining') RETURNING id
-       ) SELECT id FROM beat`,
-      [id, executingJobIds]
+       ) SELECT EXISTS (SELECT 1 FROM beat) AS alive,
+                ARRAY(SELECT j.id::text FROM jobs j WHERE j.id = ANY($3::uuid[]) AND j.status = 'cancelled') AS cancelled`,
+      [id, executingJobIds, runningJobIds]
     );
-    return rows.length > 0;
+    return { alive: rows[0]?.alive === true, cancelled: rows[0]?.cancelled ?? [] };
   }
 
   async setStatus(id: string, status: WorkerStatus): Promise<void> {

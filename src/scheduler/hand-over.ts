@@ -29,10 +29,12 @@ export class HandOver {
     const handedOver: string[] = [];
     for (const [workerId, ids] of here) {
       const started = await this.lifecycle.placeAndStart(ids, workerId, epoch);
-      // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
-      if (started.length < ids.length && epoch !== null && !(await this.placements.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
+      // What started did so under the fence, in the same statement: it runs here whatever comes next,
+      // and is handed over before any other wait (until then no heartbeat lists it as executing).
       this.startedHere(workerId, started, sizes);
       for (const { job } of started) handedOver.push(job.id);
+      // Fewer started than planned: taken meanwhile, the worker stopping, or the fence closed.
+      if (started.length < ids.length && epoch !== null && !(await this.placements.isCurrentEpoch(epoch))) throw new LeadershipLostError(epoch);
     }
     const placed = await this.placements.place(elsewhere, epoch);
     // Fewer placed than planned: taken meanwhile, or a worker no longer active (lost, stopping): the

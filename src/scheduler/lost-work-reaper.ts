@@ -146,7 +146,14 @@ export class LostWorkReaper {
     const { takeBack } = sorted;
     if (again.length > 0) {
       if (!reset) this.logger.warn({ count: again.length }, 'placed jobs not started in time: handing them over again');
-      await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
+      try {
+        await this.dispatcher.dispatch(again.map((s) => ({ workerId: s.workerId, jobId: s.id, attempt: s.attempts + 1 })), { again: true });
+      } catch (error) {
+        // Nothing reached the workers, which says nothing of them: a few failed sweeps in a row (Redis
+        // refusing writes) would otherwise pass healthy workers over for 30 s once Redis was back.
+        if (!reset) this.handOvers.uncount(sorted.again);
+        throw error;
+      }
       await this.placements.touchPlacements(again.map((s) => s.id));
     }
     const passOver = [...new Set(takeBack.map((s) => s.workerId))];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { expectEventually, createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import { expectEventually, createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import pg from 'pg';
 import { lookup } from 'node:dns/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { hostname } from 'node:os';
@@ -13,11 +14,12 @@ const ONCE = { max_attempts: 1 };
 let peer: HttpPeer;
 let app: TestApp; // DATA_FETCH_ALLOW_PRIVATE=true: the peer is on 127.0.0.1
 let strict: TestApp; // the default: private addresses refused
+let fetchSpace: TestSpace;
 
 beforeAll(async () => {
   peer = await startHttpPeer();
   [app, strict] = await Promise.all([
-    createTestSpace('fetch').then((space) => startTestApp(space, { DATA_FETCH_ALLOW_PRIVATE: 'true' })),
+    createTestSpace('fetch').then((space) => ((fetchSpace = space), startTestApp(space, { DATA_FETCH_ALLOW_PRIVATE: 'true' }))),
     createTestSpace('fetch_strict').then((space) => startTestApp(space)),
   ]);
 });
@@ -100,6 +102,22 @@ describe('data_fetch', () => {
     await expectEventually(() => expect(peer.hits.get('/slow')).toBeGreaterThan(0));
     expect((await app.patch(`/jobs/${job.id}/cancel`)).status).toBe(200);
     await expectEventually(() => expect(peer.aborted.length).toBe(before + 1));
+  });
+
+  it("aborts the request within a heartbeat when the cancel's event never reached the worker", async () => {
+    const before = peer.aborted.length;
+    const job = await app.submit(fetchJob({ url: `${peer.url}/slow?ms=30000` }));
+    await waitForJob(app, job.id, ['running']);
+    await expectEventually(() => expect(peer.hits.get('/slow')).toBeGreaterThan(0));
+    // Cancelled in the database only: no job_cancelled event is published (as when Redis was down).
+    const db = new pg.Client({ connectionString: fetchSpace.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`UPDATE jobs SET status = 'cancelled', completed_at = now() WHERE id = $1 AND status = 'running'`, [job.id]);
+    } finally {
+      await db.end();
+    }
+    await expectEventually(() => expect(peer.aborted.length).toBe(before + 1), { timeoutMs: 6000 });
   });
 
   it.each([

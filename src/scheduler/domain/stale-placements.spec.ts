@@ -50,6 +50,17 @@ describe(StaleHandOvers.name, () => {
   });
 });
 
+describe('StaleHandOvers.uncount', () => {
+  it('does not count a hand-over whose dispatch failed', () => {
+    const counts = new StaleHandOvers();
+    const a = { id: 'a', workerId: 'w', attempts: 0 };
+    for (let i = 0; i < 10; i++) {
+      expect(counts.sort([a], i, 20_000).takeBack).toEqual([]);
+      counts.uncount([a]);
+    }
+  });
+});
+
 describe(passingOver.name, () => {
   it('makes the rooms of workers passed over not accept jobs until then', () => {
     const rooms = roomsOf([worker('a', 'active'), worker('b', 'active')], new Map());

@@ -34,6 +34,20 @@ export class StaleHandOvers {
     }
     return { again, takeBack };
   }
+
+  /**
+   * The hand-overs `sort` counted for these did not happen (the dispatch failed: Redis refused it):
+   * they are not counted against their workers.
+   */
+  uncount(placements: ReadonlyArray<{ id: string; attempts: number }>): void {
+    for (const placement of placements) {
+      const key = `${placement.id}:${placement.attempts}`;
+      const count = this.counts.get(key);
+      if (!count) continue;
+      count.handedOver -= 1;
+      if (count.handedOver <= 0) this.counts.delete(key);
+    }
+  }
 }
 
 /** The rooms of workers being passed over (`until`: worker id -> ms) do not accept jobs until then. */

@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { ExecutionService } from './execution.service.js';
+
+describe('ExecutionService.run', () => {
+  it("does not begin the handler when the worker's lease lapsed while the start was on its way", async () => {
+    let lapsed = false;
+    const handled: string[] = [];
+    const job = { id: 'a', type: 'noop', attempts: 1, timeoutSeconds: 60, payload: {} };
+    const lifecycle = { start: async () => ((lapsed = true), { job, hasDependencies: false }), startingJobIds: () => [] };
+    const handlers = { get: () => ({ handle: async ({ id }: { id: string }) => void handled.push(id) }) };
+    const recorder = { complete: async () => undefined, fail: async () => undefined };
+    const lease = { isLapsed: () => lapsed };
+    const executions = new ExecutionService({ id: 'w1' } as never, lifecycle as never, handlers as never, {} as never, recorder as never, lease as never);
+    await executions.run({ jobId: 'a', attempt: 1 } as never);
+    expect(handled).toEqual([]);
+    expect(executions.activeCount).toBe(0);
+  });
+
+  it('runs it when the lease holds', async () => {
+    const handled: string[] = [];
+    const job = { id: 'a', type: 'noop', attempts: 1, timeoutSeconds: 60, payload: {} };
+    const lifecycle = { start: async () => ({ job, hasDependencies: false }), startingJobIds: () => [] };
+    const handlers = { get: () => ({ handle: async ({ id }: { id: string }) => void handled.push(id) }) };
+    const recorder = { complete: async () => undefined, fail: async () => undefined };
+    const executions = new ExecutionService({ id: 'w1' } as never, lifecycle as never, handlers as never, {} as never, recorder as never, { isLapsed: () => false } as never);
+    await executions.run({ jobId: 'a', attempt: 1 } as never);
+    expect(handled).toEqual(['a']);
+  });
+});
