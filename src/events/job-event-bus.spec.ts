@@ -160,6 +160,19 @@ describe('RedisJobEventBus between processes', () => {
     expect(received.events).toEqual(['j3#1']);
   });
 
+  it('drops JSON not of the shape it publishes, whatever it is, and goes on with the next', async () => {
+    const broker = new PubSubInMemory();
+    const bus = redisBus(broker);
+    const received = listen(bus);
+    for (const raw of ['null', '5', '"x"', '[]', '{}', JSON.stringify({ origin: 'elsewhere', message: { event: 'job_created' } }), JSON.stringify({ origin: 'elsewhere', message: 5 }), JSON.stringify({ origin: 'elsewhere', message: [null, 7, { jobId: 'j0' }] })]) {
+      expect(() => broker.inject(CHANNEL, raw)).not.toThrow();
+      expect(() => broker.inject(`${CHANNEL}:signals`, raw)).not.toThrow();
+    }
+    broker.inject(CHANNEL, JSON.stringify({ origin: 'elsewhere', message: [event('j3')] }));
+    expect(received.events).toEqual(['j3#1']);
+    expect(received.signals).toEqual([]);
+  });
+
   it('stops receiving once the module is destroyed', async () => {
     const broker = new PubSubInMemory();
     const [here, there] = [redisBus(broker), redisBus(broker)];

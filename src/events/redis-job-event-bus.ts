@@ -44,11 +44,20 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     this.signalChannel = `${channel}:signals`;
   }
 
+  /**
+   * Sent to Redis first, then delivered here: the other processes are not kept waiting for this one's
+   * listeners (a batch's events fanned out to its sockets took long enough for a worker elsewhere to
+   * publish the next event of the same job ahead of them).
+   */
   async publish(events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const sent = this.send(events);
     for (const event of events) this.deliverTo(this.listeners, event);
-    // One message carries up to PUBLISH_CHUNK events: far fewer Redis commands for batches, and a
-    // subscriber gets them in order.
+    await sent;
+  }
+
+  /** One message carries up to PUBLISH_CHUNK events: far fewer Redis commands for batches, and a subscriber gets them in order. */
+  private async send(events: readonly JobEvent[]): Promise<void> {
     if (events.length <= PUBLISH_CHUNK) {
       await this.publisher.publish(this.channel, this.wrap(events));
       return;
@@ -89,21 +98,38 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     });
   }
 
+  /**
+   * A message from the channels. Anything not of the shape this service publishes (another version or
+   * deployment on the same prefix, a hand-typed PUBLISH) is dropped with a warning: it is delivered
+   * inside the Redis client's socket handler, where a throw would end the process.
+   */
   private deliver(channel: string, raw: string): void {
     if (raw.startsWith(this.ownPrefix)) return; // delivered locally already
-    let parsed: { origin?: string; message?: unknown };
+    let parsed: unknown;
     try {
-      parsed = JSON.parse(raw) as { origin?: string; message?: unknown };
+      parsed = JSON.parse(raw);
     } catch (error) {
       this.logger.warn({ err: error, channel }, 'dropped a malformed message');
       return;
     }
-    if (parsed.origin === this.origin || parsed.message === undefined) return; // delivered locally already
+    if (typeof parsed !== 'object' || parsed === null) return this.dropped(channel);
+    const { origin, message } = parsed as { origin?: unknown; message?: unknown };
+    if (origin === this.origin) return; // delivered locally already
     if (channel === this.channel) {
-      for (const event of parsed.message as JobEvent[]) this.deliverTo(this.listeners, event);
+      if (!Array.isArray(message)) return this.dropped(channel);
+      for (const event of message) {
+        if (isJobEvent(event)) this.deliverTo(this.listeners, event);
+        else this.dropped(channel);
+      }
+    } else if (typeof message === 'object' && message !== null && typeof (message as { kind?: unknown }).kind === 'string') {
+      this.deliverTo(this.signalListeners, message);
     } else {
-      this.deliverTo(this.signalListeners, parsed.message);
+      this.dropped(channel);
     }
+  }
+
+  private dropped(channel: string): void {
+    this.logger.warn({ channel }, 'dropped a message not of the shape this service publishes');
   }
 
   private deliverTo(listeners: Set<(value: never) => void>, message: unknown): void {
@@ -121,4 +147,11 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     this.signalListeners.clear();
     this.subscriber?.disconnect();
   }
+}
+
+/** The fields every listener reads of a job event. */
+function isJobEvent(value: unknown): value is JobEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const { event, jobId, data } = value as { event?: unknown; jobId?: unknown; data?: unknown };
+  return typeof event === 'string' && typeof jobId === 'string' && typeof data === 'object' && data !== null;
 }

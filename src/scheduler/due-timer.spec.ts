@@ -25,3 +25,19 @@ describe('DueTimer', () => {
     due.stop();
   });
 });
+
+describe('DueTimer with a due job it cannot promote (locked by another transaction)', () => {
+  it('looks again after a short wait, not round after round at once', async () => {
+    let rounds = 0;
+    const leader = { isLeader: () => true } as unknown as LeaderElection;
+    const tasks = { isStopping: false, track: (work: Promise<unknown>) => void work };
+    const lifecycle = { promoteDue: async () => ((rounds += 1), []) };
+    const queue = { nextRetryAt: async () => new Date(Date.now() - 10) };
+    const due = new DueTimer(leader, tasks as never, lifecycle as never, queue as never, { kick: () => undefined } as never);
+    await due.promoteDue();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    due.stop();
+    expect(rounds).toBeLessThanOrEqual(4);
+    expect(rounds).toBeGreaterThanOrEqual(2);
+  });
+});

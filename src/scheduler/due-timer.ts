@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
-import { dueTimerDelay, dueTimerKept, promoteAgainAfterRead, promoteAgainAtOnce, promoteRoundLimit, promoteRowCost } from './domain/scheduling.js';
+import { dueTimerDelay, dueTimerKept, dueWakeAt, promoteAgainAfterRead, promoteAgainAtOnce, promoteRoundLimit, promoteRowCost } from './domain/scheduling.js';
 import { LeaderElection } from '../leadership/leader-election.js';
 import { PlacementPass } from './placement-pass.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
@@ -81,7 +81,7 @@ export class DueTimer {
       if (this.tasks.isStopping || !this.leader.isLeader()) return;
       if (promoteAgainAfterRead(promoted, next, Date.now(), this.wokenMeanwhile)) continue;
       this.timer.forget();
-      const at = earliest(next, this.armedMeanwhile);
+      const at = earliest(dueWakeAt(next, promoted, Date.now()), this.armedMeanwhile);
       if (at !== null) this.arm(at);
       return;
     }

@@ -108,6 +108,14 @@ describe('CronClock.due and oldestKept', () => {
     expect(clock.oldestKept(1, at('2026-01-15T10:00:00Z'), at('2026-01-15T10:10:00.400Z'))?.toISOString()).toBe('2026-01-15T10:10:00.000Z');
   });
 
+  it('counts the kept ticks back from end_at when end_at passed while no scheduler ran', () => {
+    const hourly = new CronClock('0 * * * *', 'UTC', { startAt: null, endAt: at('2026-01-15T10:30:00Z') });
+    expect(hourly.oldestKept(1, at('2026-01-15T09:00:00Z'), at('2026-01-15T13:05:00Z'))?.toISOString()).toBe('2026-01-15T10:00:00.000Z');
+    expect(hourly.oldestKept(100, at('2026-01-15T09:00:00Z'), at('2026-01-20T13:05:00Z'))?.toISOString()).toBe('2026-01-15T09:00:00.000Z');
+    const atEnd = new CronClock('0 * * * *', 'UTC', { startAt: null, endAt: at('2026-01-15T11:00:00Z') });
+    expect(atEnd.oldestKept(1, at('2026-01-15T09:00:00Z'), at('2026-01-15T13:05:00Z'))?.toISOString()).toBe('2026-01-15T11:00:00.000Z');
+  });
+
   it.each([
     // [what, keep, pause from, pause until, oldest kept]
     ['resumed after the last missed tick: the newest missed tick before the pause', 1, '10:09:00', '10:09:59.500', '10:08:59'],

@@ -104,6 +104,8 @@ function canonicalZone(timezone: string): string | null {
 
 /** Most remembered `nextRun` answers per expression and zone. */
 const NEXT_LIMIT = 256;
+/** Most remembered `previousRuns` answers per expression and zone. */
+const PREVIOUS_LIMIT = 16;
 
 /**
  * A parsed expression and zone (a Cron in paused mode keeps no timer), with its recent `nextRun`
@@ -113,6 +115,7 @@ const NEXT_LIMIT = 256;
  */
 class ParsedCron {
   private readonly answers = new Map<number, number | null>();
+  private readonly previous = new Map<string, number[]>();
 
   constructor(private readonly cron: Cron) {}
 
@@ -127,9 +130,19 @@ class ParsedCron {
     return at === null ? null : new Date(at);
   }
 
-  /** Up to `n` ticks counting back from `from`, newest first (croner's `previousRuns`; not remembered). */
+  /**
+   * Up to `n` ticks counting back from `from`, newest first (croner's `previousRuns`), remembered too: a
+   * catch-up asks it once per slice of every schedule behind, with the same `from` (the takeover).
+   */
   previousRuns(n: number, from: Date): Date[] {
-    return this.cron.previousRuns(n, from);
+    const key = `${n}:${from.getTime()}`;
+    let runs = this.previous.get(key);
+    if (runs === undefined) {
+      runs = this.cron.previousRuns(n, from).map((d) => d.getTime());
+      if (this.previous.size >= PREVIOUS_LIMIT) this.previous.delete(this.previous.keys().next().value!);
+      this.previous.set(key, runs);
+    }
+    return runs.map((t) => new Date(t));
   }
 }
 
@@ -209,8 +222,10 @@ export class CronClock {
    */
   oldestKept(keep: number, cursor: Date, termStart: Date, pause: PauseSpan | null = null): Date | null {
     if (keep === 0) return null;
-    // previousRuns counts back from an instant: the newest tick before the missed boundary first.
-    const boundary = termStart;
+    // previousRuns counts back from an instant: the newest tick before the missed boundary first. An
+    // end_at passed meanwhile is the boundary: the ticks after it were never the schedule's to keep.
+    const { endAt } = this.bounds;
+    const boundary = endAt && endAt.getTime() < termStart.getTime() ? new Date(endAt.getTime() + 1) : termStart;
     const counted = (t: Date) => t.getTime() < boundary.getTime() && t.getTime() >= cursor.getTime() && this.within(t) && !isPausedAt(t, pause);
     const runs = this.cron.previousRuns(keep, boundary);
     const recent = runs.filter(counted);

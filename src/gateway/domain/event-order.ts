@@ -1,6 +1,10 @@
 /**
  * Keeps each job's events in sequence order (DESIGN §7) although they reach an API instance from
  * several processes: an event that arrives ahead of a missing one waits (at most `holdMs`) for it.
+ * An event later than that, or older than the first one seen of its job, still goes out when it
+ * comes, out of order: its sequence says where it belongs, and dropping it would lose it for good
+ * (a process publishing a large batch can be seconds behind the workers already running its jobs).
+ * Only a sequence already emitted is dropped, as a duplicate.
  * Pure apart from the clock passed in; bounded memory (the least recently seen jobs are forgotten).
  */
 export interface Sequenced {
@@ -12,7 +16,14 @@ interface JobState<E> {
   last: number;
   /** Events ahead of a missing one, by sequence; null while none waits (most jobs, most of the time). */
   held: Map<number, { event: E; at: number }> | null;
+  /**
+   * Sequences at or below `last` never emitted (inclusive ranges): before the first one seen, and the
+   * gaps given up on. Null for most jobs; at most MAX_MISSED ranges, the oldest forgotten first.
+   */
+  missed: Array<[number, number]> | null;
 }
+
+const MAX_MISSED = 4;
 
 export class EventOrder<E extends Sequenced> {
   private readonly jobs = new Map<string, JobState<E>>();
@@ -30,11 +41,12 @@ export class EventOrder<E extends Sequenced> {
     if (state) {
       this.jobs.delete(event.jobId); // re-insert: most recently seen last
     } else {
-      state = { last: event.sequence - 1, held: null }; // first sight of this job: take it as it comes
+      // First sight of this job: take it as it comes, and what came before it whenever it comes.
+      state = { last: event.sequence - 1, held: null, missed: event.sequence > 1 ? [[1, event.sequence - 1]] : null };
     }
     this.jobs.set(event.jobId, state);
     this.forgetOldest();
-    if (event.sequence <= state.last) return []; // a duplicate
+    if (event.sequence <= state.last) return takeMissed(state, event.sequence) ? [event] : []; // late, or a duplicate
     if (event.sequence === state.last + 1 && !state.held) {
       state.last = event.sequence; // the usual case: in order, nothing held
       return [event];
@@ -70,6 +82,7 @@ export class EventOrder<E extends Sequenced> {
       if (!expire || held.size === 0) break;
       const oldest = Math.min(...held.keys());
       if (now - held.get(oldest)!.at < this.holdMs) break;
+      addMissed(state, state.last + 1, oldest - 1);
       state.last = oldest - 1; // skip the gap
     }
     if (held.size === 0) {
@@ -86,4 +99,24 @@ export class EventOrder<E extends Sequenced> {
       this.jobs.delete(oldest);
     }
   }
+}
+
+function addMissed(state: JobState<unknown>, from: number, to: number): void {
+  const missed = (state.missed ??= []);
+  missed.push([from, to]);
+  if (missed.length > MAX_MISSED) missed.shift();
+}
+
+/** Whether `sequence` was missed (never emitted): it is then taken out of its range. */
+function takeMissed(state: JobState<unknown>, sequence: number): boolean {
+  const missed = state.missed;
+  const i = missed?.findIndex(([from, to]) => from <= sequence && sequence <= to) ?? -1;
+  if (i < 0) return false;
+  const [from, to] = missed![i]!;
+  const rest: Array<[number, number]> = [];
+  if (from < sequence) rest.push([from, sequence - 1]);
+  if (sequence < to) rest.push([sequence + 1, to]);
+  missed!.splice(i, 1, ...rest);
+  if (missed!.length === 0) state.missed = null;
+  return true;
 }

@@ -113,6 +113,25 @@ describe(EventOrder.name, () => {
     expect(order.flush(1000)).toEqual([]);
   });
 
+  it('still emits an event that comes after the hold gave up on it, once', () => {
+    const order = new EventOrder(100);
+    order.push(e(1), 0);
+    order.push(e(3), 10);
+    expect(order.flush(111)).toEqual([e(3)]);
+    expect(order.push(e(2), 500)).toEqual([e(2)]);
+    expect(order.push(e(2), 501)).toEqual([]);
+    expect(order.push(e(4), 502)).toEqual([e(4)]);
+  });
+
+  it('still emits events older than the first one seen of a job (published late by another process), once', () => {
+    const order = new EventOrder(100);
+    expect(order.push(e(3), 0)).toEqual([e(3)]);
+    expect(order.push(e(1), 10)).toEqual([e(1)]);
+    expect(order.push(e(1), 11)).toEqual([]);
+    expect(order.push(e(2), 12)).toEqual([e(2)]);
+    expect(order.push(e(3), 13)).toEqual([]);
+  });
+
   it('forgets the least recently seen jobs past its bound', () => {
     const order = new EventOrder(100, 2);
     order.push(e(1, 'a'), 0);

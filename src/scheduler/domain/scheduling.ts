@@ -247,6 +247,17 @@ export const promoteAgainAtOnce = (promoted: number, limit: number, wokenMeanwhi
  * just ended promoted some (jobs coming due in a burst). A round that promoted none while a job is
  * due (its row locked by another statement, SKIP LOCKED) arms the timer instead of looping at once.
  */
+/**
+ * When the due timer wakes for the next due job read after a round (`next`, ms): a job due already that
+ * the round did not promote is locked by another transaction (a batch submitting dependents holds it
+ * FOR SHARE) or due by the database's clock and not yet by this one's, so it is looked at again after
+ * DUE_RETRY_MS rather than at once, round after round.
+ */
+export const dueWakeAt = (next: number | null, promoted: number, now: number): number | null =>
+  next !== null && promoted === 0 && next <= now ? now + DUE_RETRY_MS : next;
+
+export const DUE_RETRY_MS = 50;
+
 export const promoteAgainAfterRead = (promoted: number, nextDue: number | null, now: number, wokenMeanwhile: boolean): boolean =>
   wokenMeanwhile || (promoted > 0 && nextDue !== null && nextDue <= now);
 

@@ -7,6 +7,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { apiKey, askForKey, onKeyChange } from '../api/key.js';
 import type { JobEventName, JobUpdate } from '../api/types.js';
+import { replayPages } from './replay-pages.js';
 
 export type BatchListener = (batch: readonly JobUpdate[]) => void;
 export type ConnectionState = 'connecting' | 'live' | 'offline';
@@ -105,13 +106,12 @@ export function connectionEpoch(): number {
   return epoch;
 }
 
-/** A job's events after a sequence number, from the service's store (DESIGN §7 catch-up). */
+/**
+ * A job's events after a sequence number, from the service's store (DESIGN §7 catch-up): every page
+ * of them (an answer with `more` is followed by the next page).
+ */
 export async function replay(jobId: string, afterSequence: number): Promise<JobUpdate[]> {
-  const answer = (await stream().timeout(15_000).emitWithAck('replay', { job_id: jobId, after_sequence: afterSequence })) as
-    | { ok: true; events: JobUpdate[] }
-    | { ok: false; error: string };
-  if (!answer.ok) throw new Error(answer.error);
-  return answer.events;
+  return replayPages((after) => stream().timeout(15_000).emitWithAck('replay', { job_id: jobId, after_sequence: after }), afterSequence);
 }
 
 /** Events after which a job's stored fields (result, error, times) have changed. */
