@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { findJsonProblem, mayHaveJsonProblem, textFault } from './json-limits.js';
+import { findJsonProblem, mayHaveJsonProblem, storableText, textFault } from './json-limits.js';
 
 const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
 
@@ -63,5 +63,26 @@ describe(textFault.name, () => {
   ])('%j -> %s', (text, fault) => {
     if (fault === null) expect(textFault(text)).toBeNull();
     else expect(textFault(text)).toMatch(fault);
+  });
+});
+
+describe('storableText', () => {
+  it('removes NUL, replaces lone surrogates, and never cuts a surrogate pair in two', () => {
+    expect(storableText('a\u0000b', 10)).toBe('ab');
+    expect(storableText('x\ud83d', 10)).toBe('x\ufffd');
+    const cut = storableText(`${'x'.repeat(1999)}😀`, 2000);
+    expect(cut).toBe('x'.repeat(1999));
+    expect(storableText(`${'x'.repeat(1998)}😀`, 2000)).toBe(`${'x'.repeat(1998)}😀`);
+  });
+
+  it('makes an error message quoting half of an emoji storable (JSON.parse quotes one UTF-16 unit)', () => {
+    let message = '';
+    try {
+      JSON.parse('😀');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(storableText(message, 2000)).toMatch(/not valid JSON/);
+    expect(textFault(storableText(message, 2000))).toBeNull();
   });
 });

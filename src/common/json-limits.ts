@@ -108,3 +108,15 @@ export function findJsonProblem(root: unknown, maxDepth: number, at = ''): JsonP
   }
   return null;
 }
+
+/**
+ * `text` as PostgreSQL can store it, at most `max` UTF-16 units: NUL removed, a surrogate pair never cut
+ * in two, and a lone surrogate (an error message quoting half of an emoji, as JSON.parse's do) replaced
+ * by U+FFFD. For text this service writes itself (error messages, log lines), never for a user's input,
+ * which is refused instead.
+ */
+export function storableText(text: string, max: number): string {
+  let cut = text.replace(/\u0000/g, '');
+  if (cut.length > max) cut = cut.slice(0, /[\uD800-\uDBFF]/.test(cut[max - 1]!) ? max - 1 : max);
+  return (cut as string & { toWellFormed(): string }).toWellFormed();
+}

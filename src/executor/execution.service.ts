@@ -11,6 +11,7 @@ import { isNonRetryable, type DependencyResult, type JobContext, type JobLogger 
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { WorkerIdentity } from './worker-identity.js';
+import { storableText } from '../common/json-limits.js';
 
 /** How long a cancelled job's handler may take to stop before its resources are released anyway. */
 export const CANCEL_GRACE_MS = 5000;
@@ -257,7 +258,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
   /** Log lines are kept on a best-effort basis: a line PostgreSQL could not take must not fail the handler. */
   private jobLogger(jobId: string, attempt: number): JobLogger {
     const write = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: Record<string, unknown>) =>
-      this.lifecycle.log(jobId, attempt, level, String(message).slice(0, 10_000), data).catch((error: unknown) => {
+      this.lifecycle.log(jobId, attempt, level, storableText(String(message), 10_000), data).catch((error: unknown) => {
         this.logger.warn({ err: (error as Error).message, jobId, attempt }, 'could not store a log line of the job');
       });
     return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
@@ -283,7 +284,7 @@ function signalOf(execution: Execution): AbortSignal {
 
 /** A handler's error as stored in the job (DESIGN §2: code HANDLER_ERROR), without a stack. */
 export function describeError(error: unknown): { code: string; message: string; [extra: string]: unknown } {
-  const clean = (text: string) => text.replace(/\u0000/g, '').slice(0, 2000); // jsonb cannot hold NUL
+  const clean = (text: string) => storableText(text, 2000);
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return {

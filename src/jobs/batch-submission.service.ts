@@ -102,6 +102,11 @@ export class BatchSubmissionService {
       // Existing jobs reused by key are dependencies too: lock them with the rest (DAG counters).
       const reused = items.filter((i) => i.existing).map((i) => i.existing!.id);
       const locked = await this.dag.lockDependencies([...new Set([...external, ...reused])], tx);
+      // A job reused by its key was read without a lock: deleted since (retention, DELETE), it is gone.
+      const lockedIds = new Set(locked.map((j) => j.id));
+      if (reused.some((id) => !lockedIds.has(id))) {
+        throw new ConflictError('a job this batch reuses by its idempotency_key was deleted meanwhile; nothing was written, retry the batch');
+      }
       const states = lockedViews(external, locked);
 
       const order = edges.length === 0 ? items : this.inDependencyOrder(items, edges);

@@ -28,6 +28,12 @@ export interface MatchedJob {
 export class JobBulkRepository {
   constructor(private readonly sql: Sql) {}
 
+  /** The database's clock now: where a filter's matches end (jobs created later are not the request's). */
+  async now(): Promise<Date> {
+    const rows: Array<{ now: Date }> = await this.sql.query(`SELECT clock_timestamp() AS now`);
+    return rows[0]!.now;
+  }
+
   /**
    * The next page of jobs matching `filter`, oldest first, after the keyset `after` (created_at, id):
    * one range of jobs_status_created_idx per status (all when none is given), merged.

@@ -222,9 +222,13 @@ export class JobBulkService {
         INVALID_BULK_REQUEST,
       );
     }
+    // The jobs that exist when the request begins: a job submitted while it runs is not its to change
+    // (a steady flow of submits matching the filter would otherwise keep the request going without end).
+    const begun = await this.bulk.now();
+    const bounded: BulkFilter = { ...filter, createdBefore: filter.createdBefore && filter.createdBefore < begun ? filter.createdBefore : begun };
     let after: { createdAt: Date; id: string } | null = null;
     for (;;) {
-      const page = await this.bulk.matchPage(filter, after, BULK_CHUNK);
+      const page = await this.bulk.matchPage(bounded, after, BULK_CHUNK);
       if (page.length === 0) return;
       yield page.map((j) => ({ id: j.id, status: j.status }));
       const last = page[page.length - 1]!;

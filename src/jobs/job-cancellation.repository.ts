@@ -4,7 +4,7 @@ import { Sql } from '../database/sql.js';
 import { DEPENDENCY_FAILED } from './domain/error-codes.js';
 import { transition, transitionInto } from './domain/job-state.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
-import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
+import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, mergeMoved, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
 import { guardOf } from './transition-guard.js';
 
 /** The moves of this file's statements, checked against the state machine when the module loads; their guards come from it. */
@@ -40,7 +40,19 @@ export class JobCancellationRepository {
    * with the direct dependency and the root). Linear in the edges downstream: the recursion keeps
    * each job once. `actor`: who cancelled the root, when a request did.
    */
-  cancelDownstream(rootId: string, rootOutcome: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
+  async cancelDownstream(rootId: string, rootOutcome: string, tx?: EntityManager, actor: string | null = null): Promise<Moved> {
+    // One statement walks the edges of its snapshot. A submit that held a dependent FOR SHARE while this
+    // waited for it committed a new edge below that dependent after the snapshot: the next statement
+    // sees it. Again until one moves nothing (each moves at least one job to cancelled, so it ends).
+    let all: Moved = NOTHING_MOVED;
+    for (;;) {
+      const moved = await this.cancelDownstreamOnce(rootId, rootOutcome, tx, actor);
+      if (moved.jobs.length === 0) return all;
+      all = mergeMoved(all, moved);
+    }
+  }
+
+  private cancelDownstreamOnce(rootId: string, rootOutcome: string, tx: EntityManager | undefined, actor: string | null): Promise<Moved> {
     return runTransition(this.sql, 
       `WITH RECURSIVE down(id) AS (
          SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = $1

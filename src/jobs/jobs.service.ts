@@ -4,6 +4,7 @@ import { INVALID_CURSOR, INVALID_ID } from '../common/domain/error-codes.js';
 import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
 import { isPermanentDbError } from '../database/db-errors.js';
+import { isLostRace } from '../common/http/unavailable-errors.js';
 import { JobAlreadyFinishedError, JobNotFoundError, ValidationFailedError } from '../common/errors/domain-error.js';
 import { UUID } from '../common/domain/uuid.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -60,8 +61,8 @@ export class JobsService {
 
   /**
    * Submits of jobs without dependencies made close together share one INSERT (group commit). If the
-   * database refuses a shared INSERT for its data, each submit is inserted alone: one bad submit must not
-   * fail the others.
+   * database refuses a shared INSERT for its data, or it loses a deadlock, each submit is inserted alone:
+   * one bad submit must not fail the others.
    */
   private readonly inserts = new Coalescer<NewJob, Job | null>(
     async (drafts) => {
@@ -71,7 +72,9 @@ export class JobsService {
       return drafts.map((d) => byId.get(d.id) ?? null); // null: an earlier job has the idempotency_key
     },
     500,
-    isPermanentDbError,
+    // Alone also after a lost deadlock or serialization race: the shared INSERT was rolled back whole,
+    // and one submit's key crossing another writer's must not fail the other submits of the group.
+    (error) => isPermanentDbError(error) || isLostRace(error),
   );
 
   /** Submits one job. `isNew` is false when an earlier job with the same idempotency_key is returned. `actor`: who submits. */

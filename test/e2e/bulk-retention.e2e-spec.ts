@@ -259,6 +259,20 @@ describe('POST /jobs/bulk/cancel and /jobs/bulk/retry', () => {
     }
   });
 
+  it('by filter, leaves alone the jobs created after the request began', async () => {
+    const gate = await app.submit(aJob({ delay_ms: 600_000 }));
+    const before = await app.submit(aJob({ type: 'data_processing', depends_on: [gate.id], payload: { records: [{ a: 1 }], operations: [{ op: 'limit', count: 1 }] } }));
+    // A job created after the request began: its row carries a later created_at than the request's start.
+    const later = await app.submit(aJob({ type: 'data_processing', depends_on: [gate.id], payload: { records: [{ a: 1 }], operations: [{ op: 'limit', count: 1 }] } }));
+    await db.query(`UPDATE jobs SET created_at = now() + interval '1 hour' WHERE id = $1`, [later.id]);
+    const answer = await app.post('/jobs/bulk/cancel', { filter: { type: 'data_processing', status: 'blocked' } });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ matched: 1, changed: 1 });
+    expect((await app.getJob(before.id)).status).toBe('cancelled');
+    expect((await app.getJob(later.id)).status).toBe('blocked');
+    expect((await app.patch(`/jobs/${gate.id}/cancel`)).status).toBe(200);
+  });
+
   it('names the instant it refuses, whether it came alone or in a list', async () => {
     for (const createdBefore of ['2026-01-01T00:00:00', ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00']]) {
       const response = await app.post('/jobs/bulk/cancel', { filter: { created_before: createdBefore } });

@@ -211,6 +211,41 @@ describe('POST /jobs/{id}/retry', () => {
     await statusOf([parent.id, childId], ['completed', 'completed']);
   });
 
+  it('a cancel cancels a dependent that a concurrent submit stored blocked below a job the cancel was cascading to', async () => {
+    const root = await app.submit(aJob({ delay_ms: 600_000 }));
+    const middle = await app.submit(aJob({ depends_on: [root.id] }));
+    expect(middle.status).toBe('blocked');
+    // A submit in flight naming `middle` in depends_on: it holds it FOR SHARE, and stores its job blocked
+    // (middle was blocked) and its edge only once the cancel's cascade waits on that lock.
+    const submit = new pg.Client({ connectionString: databaseUrl });
+    await submit.connect();
+    let childId: string;
+    try {
+      await submit.query('BEGIN');
+      await submit.query('SELECT id FROM jobs WHERE id = $1 FOR SHARE', [middle.id]);
+      const cancel = app.patch(`/jobs/${root.id}/cancel`);
+      await expectEventually(async () => {
+        const { rows } = await submit.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        expect(rows[0].n).toBeGreaterThan(0);
+      });
+      childId = (
+        await submit.query(
+          `INSERT INTO jobs (id, type, status, pending_dependencies, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds)
+           VALUES (gen_random_uuid(), 'noop', 'blocked', 1, 1, 2, 1000, 60000, 60) RETURNING id`,
+        )
+      ).rows[0].id;
+      await submit.query('INSERT INTO job_dependencies (job_id, depends_on_id) VALUES ($1, $2)', [childId, middle.id]);
+      await submit.query('COMMIT');
+      expect((await cancel).status).toBe(200);
+    } finally {
+      await submit.end();
+    }
+    await statusOf([root.id, middle.id, childId], ['cancelled', 'cancelled', 'cancelled']);
+    expect((await app.getJob(childId)).error).toMatchObject({ code: 'DEPENDENCY_FAILED', dependency_id: middle.id, root_id: root.id });
+  });
+
   it('refuses with the right codes: 400 malformed id, 404 unknown id, 409 naming the state', async () => {
     expect((await app.post('/jobs/not-a-uuid/retry', {})).status).toBe(400);
     const unknown = await app.post('/jobs/019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e/retry', {});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { aggregateName, applyOperation, applyOperations, compareValues, describeOperationProblems, getField, type Operation } from './data-processing.operations.js';
+import { aggregateName, applyOperation, applyOperations, compareValues, describeOperationProblems, getField, MAX_IN_VALUES, type Operation } from './data-processing.operations.js';
 
 const people = [
   { name: 'ada', team: 'core', age: 36, tags: ['math', 'engines'], address: { city: 'London' } },
@@ -126,5 +126,27 @@ describe(applyOperations.name, () => {
 
   it('names aggregates by as, else fn and field', () => {
     expect([aggregateName({ fn: 'count' }), aggregateName({ fn: 'sum', field: 'x' }), aggregateName({ fn: 'max', field: 'x', as: 'top' })]).toEqual(['count', 'sum_x', 'top']);
+  });
+});
+
+describe('in and nin over long lists', () => {
+  it('look each record up once (a Set), with isDeepStrictEqual\'s meaning of equal', () => {
+    const records = Array.from({ length: 50_000 }, (_, i) => ({ a: i }));
+    const value = Array.from({ length: MAX_IN_VALUES }, (_, i) => i * 5);
+    const started = performance.now();
+    const kept = applyOperation(records, { op: 'filter', field: 'a', operator: 'in', value });
+    expect(kept).toHaveLength(MAX_IN_VALUES);
+    expect(performance.now() - started).toBeLessThan(5_000); // records × values comparisons took minutes
+    const odd = [{ a: 0 }, { a: -0 }, { a: Number.NaN }, { a: { b: 1 } }, { a: '1' }, { a: null }];
+    const matched = (list: unknown[]) => applyOperation(odd, { op: 'filter', field: 'a', operator: 'in', value: list }).map((r) => r.a);
+    expect(matched([0])).toEqual([0]);
+    expect(matched([-0])).toEqual([-0]);
+    expect(matched([Number.NaN, { b: 1 }, null])).toEqual([Number.NaN, { b: 1 }, null]);
+    expect(matched([1])).toEqual([]);
+  });
+
+  it(`refuse a list of more than ${MAX_IN_VALUES} values`, () => {
+    const problems = describeOperationProblems([{ op: 'filter', field: 'a', operator: 'in', value: Array.from({ length: MAX_IN_VALUES + 1 }, () => 1) }]);
+    expect(problems.join(' ')).toMatch(/more than 10000/);
   });
 });

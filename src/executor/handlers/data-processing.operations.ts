@@ -1,5 +1,8 @@
 /** The operations of data_processing and their validation. Pure: no I/O. */
 import { isDeepStrictEqual } from 'node:util';
+/** Most values of an in/nin list: each record is looked up in it. */
+export const MAX_IN_VALUES = 10_000;
+
 export const FILTER_OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'exists'] as const;
 export const AGGREGATE_FNS = ['count', 'sum', 'avg', 'min', 'max'] as const;
 const COMPARISONS = ['gt', 'gte', 'lt', 'lte'] as const;
@@ -43,6 +46,9 @@ export function describeOperationProblems(value: unknown): string[] {
         if (!isField(raw.field)) bad('needs a field name');
         if (!FILTER_OPERATORS.includes(raw.operator as never)) bad(`has an unknown operator ${JSON.stringify(raw.operator)}`);
         if ((raw.operator === 'in' || raw.operator === 'nin') && !Array.isArray(raw.value)) bad('needs an array value for in/nin');
+        else if ((raw.operator === 'in' || raw.operator === 'nin') && (raw.value as unknown[]).length > MAX_IN_VALUES) {
+          bad(`has ${(raw.value as unknown[]).length} values for in/nin, more than ${MAX_IN_VALUES}`);
+        }
         if (raw.operator !== 'exists' && !('value' in raw)) bad('needs a value');
         if (raw.operator === 'exists' && 'value' in raw && typeof raw.value !== 'boolean') bad('needs a boolean value (or none) for exists');
         if (COMPARISONS.includes(raw.operator as never) && typeof raw.value !== 'number' && typeof raw.value !== 'string') {
@@ -96,6 +102,30 @@ export function describeOperationProblems(value: unknown): string[] {
 
 // ---- running the operations ------------------------------------------------------------------
 
+const membership = new WeakMap<readonly unknown[], (v: unknown) => boolean>();
+
+/**
+ * Membership in an in/nin list with isDeepStrictEqual's meaning (NaN is NaN, 0 is not -0), built once
+ * per list: primitives by a Set lookup, objects compared one by one. Comparing each record with every
+ * value took records × values steps on the worker's one thread (minutes for a 1 MB payload).
+ */
+function memberOf(list: readonly unknown[]): (v: unknown) => boolean {
+  let test = membership.get(list);
+  if (!test) {
+    const primitives = new Set<unknown>();
+    const objects: unknown[] = [];
+    let negativeZero = false;
+    for (const x of list) {
+      if (x !== null && typeof x === 'object') objects.push(x);
+      else if (Object.is(x, -0)) negativeZero = true;
+      else primitives.add(x);
+    }
+    test = (v) => (v !== null && typeof v === 'object' ? objects.some((x) => isDeepStrictEqual(x, v)) : Object.is(v, -0) ? negativeZero : primitives.has(v));
+    membership.set(list, test);
+  }
+  return test;
+}
+
 type Row = Record<string, unknown>;
 
 /** A field's value: the key itself when the record has it, else a dotted path into nested objects (`address.city`). */
@@ -136,8 +166,8 @@ function matches(record: Row, { field, operator, value }: Extract<Operation, { o
     case 'gte': return ordered(v, value, (c) => c >= 0);
     case 'lt': return ordered(v, value, (c) => c < 0);
     case 'lte': return ordered(v, value, (c) => c <= 0);
-    case 'in': return (value as unknown[]).some((x) => isDeepStrictEqual(x, v));
-    case 'nin': return !(value as unknown[]).some((x) => isDeepStrictEqual(x, v));
+    case 'in': return memberOf(value as unknown[])(v);
+    case 'nin': return !memberOf(value as unknown[])(v);
     case 'contains':
       if (typeof v === 'string') return v.includes(String(value));
       return Array.isArray(v) && v.some((x) => isDeepStrictEqual(x, value));

@@ -30,6 +30,10 @@ describe(recordListOf.name, () => {
 });
 
 describe(collectRecords.name, () => {
+  it('takes a dependency of 200,000 records (a spread of them overflowed the call stack)', () => {
+    expect(collectRecords([dep('a', { records: Array.from({ length: 200_000 }, () => ({})) })]).records).toHaveLength(200_000);
+  });
+
   it('concatenates in dependency order and leaves out non-objects', () => {
     expect(collectRecords([dep('a', [{ n: 1 }, 'x']), dep('b', { ok: true }), dep('c', { records: [{ n: 2, m: 3 }, null] })])).toEqual({
       records: [{ n: 1 }, { n: 2, m: 3 }],
