@@ -5,7 +5,7 @@ const JOB = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
 describe(isQueueKey.name, () => {
   it('takes the queue\'s own keys: Bull\'s lists and markers, and its jobs\' hashes, locks and logs', () => {
-    for (const what of ['wait', 'active', 'paused', 'meta-paused', 'stalled-check', 'id', 'delayed', `${JOB}:1`, `${JOB}:2:lock`, `${JOB}:12:logs`]) {
+    for (const what of ['wait', 'active', 'paused', 'meta-paused', 'stalled-check', 'id', 'delayed', `${JOB}:1`, `${JOB}:2:lock`, `${JOB}:12:logs`, `${JOB}:1:again-lx2k`, `${JOB}:1:again-lx2k:lock`, `${JOB}:1:again-lx2k:logs`]) {
       expect(isQueueKey(`draconic:worker:w1:${what}`, 'draconic', 'worker:w1')).toBe(true);
     }
   });

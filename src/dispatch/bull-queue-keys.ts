@@ -6,14 +6,15 @@ const escapeGlob = (text: string) => text.replace(/[*?[\]\\^]/g, (c) => `\\${c}`
 /**
  * Whether `key` is one of the Bull queue `queueName`'s keys (`<prefix>:<queue>:<what>`): `<what>` is
  * one of Bull's key names (`wait`, `active`, `stalled-check`, ...) or a job's key (`<job id>`,
- * `<job id>:lock`, `<job id>:logs`, where draconic's job ids are `<uuid>:<attempt>`). Queue names
+ * `<job id>:lock`, `<job id>:logs`, where draconic's job ids are `<uuid>:<attempt>`, or
+ * `<uuid>:<attempt>:again-<time>` for a copy handed over again past an active one). Queue names
  * may contain `:` (`worker:a` beside `worker:a:b`), so the keys of `worker:a:b` are not `worker:a`'s. Pure.
  */
 export function isQueueKey(key: string, prefix: string, queueName: string): boolean {
   const head = `${prefix}:${queueName}:`;
   if (!key.startsWith(head)) return false;
   const what = key.slice(head.length);
-  return /^[^:]+$/.test(what) || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:\d+(:lock|:logs)?$/.test(what);
+  return /^[^:]+$/.test(what) || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:\d+(:again-[0-9a-z]+)?(:lock|:logs)?$/.test(what);
 }
 
 /**

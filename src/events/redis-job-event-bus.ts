@@ -45,15 +45,14 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   }
 
   /**
-   * Sent to Redis first, then delivered here: the other processes are not kept waiting for this one's
-   * listeners (a batch's events fanned out to its sockets took long enough for a worker elsewhere to
-   * publish the next event of the same job ahead of them).
+   * Delivered here first (the scheduler of this process reacts to its own submits and completions
+   * without waiting for Redis), then sent. Another process may meanwhile publish the next event of the
+   * same job ahead of these: the gateway still delivers the earlier one when it comes (EventOrder).
    */
   async publish(events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const sent = this.send(events);
     for (const event of events) this.deliverTo(this.listeners, event);
-    await sent;
+    await this.send(events);
   }
 
   /** One message carries up to PUBLISH_CHUNK events: far fewer Redis commands for batches, and a subscriber gets them in order. */

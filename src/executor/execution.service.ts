@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setLongTimeout } from '../common/long-timeout.js';
 import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
-import { HANDLER_ERROR, TIMEOUT, WORKER_SHUTDOWN } from '../jobs/domain/error-codes.js';
+import { TIMEOUT, WORKER_SHUTDOWN } from '../jobs/domain/error-codes.js';
 import type { RunnableJob } from '../jobs/job-row.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { WorkerLease } from './domain/worker-lease.js';
@@ -11,6 +11,7 @@ import { isNonRetryable, type DependencyResult, type JobContext, type JobLogger 
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { WorkerIdentity } from './worker-identity.js';
+import { describeError } from './handler-error.js';
 import { storableText } from '../common/json-limits.js';
 
 /** How long a cancelled job's handler may take to stop before its resources are released anyway. */
@@ -61,6 +62,9 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ExecutionService.name);
   /** By `<job id>:<attempt>`: an attempt whose outcome is still being stored may meet the next one here. */
   private readonly running = new Map<string, Execution>();
+  /** Starts sent and not answered yet: the drain waits for them too (each may begin a handler). */
+  private starting = 0;
+  private draining = false;
   private unsubscribe?: () => void;
 
   constructor(
@@ -99,6 +103,11 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     return [...ids];
   }
 
+  /** The worker drains: no job is started from now on (one handed over stays placed, and the drain hands it back). */
+  drain(): void {
+    this.draining = true;
+  }
+
   /** Aborts a running job's signal (no-op when it does not run here). */
   stop(jobId: string, reason: StopReason): void {
     for (const execution of this.running.values()) {
@@ -118,9 +127,9 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
   /** Waits until no job runs here, or the deadline passes. Returns the jobs still running. */
   async waitIdle(deadlineMs: number): Promise<RunnableJob[]> {
     const deadline = Date.now() + deadlineMs;
-    while (this.running.size > 0 && Date.now() < deadline) {
+    while ((this.running.size > 0 || this.starting > 0) && Date.now() < deadline) {
       await Promise.race([
-        Promise.all([...this.running.values()].map((e) => e.settled)),
+        this.running.size > 0 ? Promise.all([...this.running.values()].map((e) => e.settled)) : new Promise((resolve) => setTimeout(resolve, 10)),
         new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(100, deadline - Date.now())))),
       ]);
       await new Promise((resolve) => setImmediate(resolve)); // never spin on microtasks alone
@@ -137,13 +146,17 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     }
     // Handed over by the scheduler of this process, which started it already (one statement).
     if (handedOver) return this.execute(handedOver.job, handedOver.job.attempts, handedOver.hasDependencies);
+    if (this.draining) return; // stays placed: the drain hands it back
     let started;
+    this.starting += 1;
     try {
       started = await this.lifecycle.start(jobId, attempt, this.identity.id);
     } catch (error) {
       // Its start may have been stored with the answer lost: the scheduler then fails it as OUTCOME_LOST.
       this.logger.error({ err: error, jobId, attempt }, 'could not start job; the scheduler will hand it over again');
       return;
+    } finally {
+      this.starting -= 1;
     }
     if (!started) return; // cancelled, re-placed or already started: not ours to run
     if (this.lease.isLapsed(performance.now())) {
@@ -280,20 +293,4 @@ function signalOf(execution: Execution): AbortSignal {
     if (execution.stopReason) execution.controller.abort(new StopSignal(execution.stopReason));
   }
   return execution.controller.signal;
-}
-
-/** A handler's error as stored in the job (DESIGN §2: code HANDLER_ERROR), without a stack. */
-export function describeError(error: unknown): { code: string; message: string; [extra: string]: unknown } {
-  const clean = (text: string) => storableText(text, 2000);
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      code: HANDLER_ERROR,
-      message: clean(error.message) || error.name,
-      name: error.name,
-      ...(typeof code === 'string' || typeof code === 'number' ? { cause_code: clean(String(code)) } : {}),
-      ...(isNonRetryable(error) ? { retryable: false } : {}),
-    };
-  }
-  return { code: HANDLER_ERROR, message: clean(String(error)) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { describeError } from './execution.service.js';
+import { describeError } from './handler-error.js';
 import { AddressNotAllowedError } from './handlers/fetch-policy.js';
 import { resolveInside } from './handlers/file-paths.js';
 import { isNonRetryable, NonRetryableError } from './non-retryable-error.js';

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { leaseCheckMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
+import { leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
@@ -50,11 +50,20 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     );
   }
 
+  /**
+   * The drain (DESIGN §5): no start from now on, then the jobs running finish within SHUTDOWN_GRACE_MS
+   * (or are released for a retry), the placements not started are handed back, and the worker is
+   * marked stopped. Each write to PostgreSQL is tried again until the grace period ends: one failed
+   * statement (PostgreSQL restarting) must not skip the rest, nor the wait for the jobs that run.
+   * Heartbeats and the lease watchdog go on until the jobs have stopped: a worker finishing its jobs
+   * must not be declared lost, and one that is cut off still aborts them.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    // Heartbeats go on while draining: a worker finishing its jobs must not be declared lost.
+    const deadline = performance.now() + this.config.shutdownGraceMs;
+    this.executions.drain();
     try {
-      await this.resources.setStatus(this.identity.id, 'draining');
+      await this.persist('mark the worker draining', deadline, () => this.resources.setStatus(this.identity.id, 'draining'));
       await this.signal();
       await this.processor.pause();
       const running = this.executions.activeCount;
@@ -64,16 +73,18 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
           `shutting down: waiting up to ${this.config.shutdownGraceMs / 1000} s (SHUTDOWN_GRACE_MS) for ${running} running job${running === 1 ? '' : 's'} to finish; then they are released for a retry`,
         );
       }
-      const left = await this.executions.waitIdle(this.config.shutdownGraceMs);
+      const left = await this.executions.waitIdle(Math.max(0, deadline - performance.now()));
       if (left.length > 0) {
         this.logger.warn({ jobs: left.map((j) => j.id) }, 'shutdown grace period over: releasing running jobs for a retry');
         for (const job of left) this.executions.stop(job.id, 'shutdown');
         await this.executions.waitIdle(5000);
       }
-      const placed = (await this.placements.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
-      await this.placements.unplace(placed.map((j) => j.id), null); // its own placements: no leadership to fence
+      await this.persist('hand back its placements', deadline, async () => {
+        const placed = (await this.placements.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
+        await this.placements.unplace(placed.map((j) => j.id), null); // its own placements: no leadership to fence
+      });
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-      await this.resources.setStatus(this.identity.id, 'stopped');
+      await this.persist('mark the worker stopped', deadline, () => this.resources.setStatus(this.identity.id, 'stopped'));
       await this.signal();
       await this.processor.discard();
     } catch (error) {
@@ -81,6 +92,24 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     } finally {
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    }
+  }
+
+  /** Runs a write of the drain, again after a failure (backing off) until `deadline`; then gives up on it and goes on. */
+  private async persist(what: string, deadline: number, write: () => Promise<unknown>): Promise<void> {
+    for (let failures = 1; ; failures += 1) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        const wait = outcomeRetryDelayMs(failures);
+        if (performance.now() + wait > deadline) {
+          this.logger.error({ err: error }, `shutdown: could not ${what}; going on without it (the scheduler repairs it)`);
+          return;
+        }
+        this.logger.warn({ err: (error as Error).message }, `shutdown: could not ${what}; trying again`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
 
