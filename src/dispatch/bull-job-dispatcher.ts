@@ -91,6 +91,14 @@ export class BullJobDispatcher extends JobDispatcher implements OnModuleDestroy 
     }
   }
 
+  closeQueuesExcept(live: ReadonlySet<string>): void {
+    for (const [workerId, queue] of this.queues) {
+      if (live.has(workerId)) continue;
+      this.queues.delete(workerId);
+      void queue.close().catch(() => undefined);
+    }
+  }
+
   /**
    * A sentinel key kept beside the queues: when it is missing, Redis lost its data (emptied,
    * restarted without persistence, failed over) and with it the queued hand-overs. Set again at once.

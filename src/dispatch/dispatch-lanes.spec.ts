@@ -10,6 +10,7 @@ import { LanedWorkerQueue } from './worker-queue.js';
 /** Records what reaches Bull, by queue name, instead of talking to Redis. */
 function recordingBull() {
   const added = new Map<string, string[]>();
+  const closed: string[] = [];
   const bull = {
     create: (name: string) =>
       ({
@@ -17,9 +18,10 @@ function recordingBull() {
           added.set(name, [...(added.get(name) ?? []), ...jobs.map((j) => j.opts.jobId)]);
           return [];
         },
+        close: async () => void closed.push(name),
       }) as unknown as Bull.Queue,
   } as unknown as BullQueues;
-  return { bull, added };
+  return { bull, added, closed };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -57,6 +59,17 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
 
     expect(ran).toEqual([{ jobId: 'a', attempt: 1 }, { jobId: 'c', attempt: 3 }]);
     expect(Object.fromEntries(added)).toEqual({ 'worker:elsewhere': ['b:2'] });
+  });
+
+  it('closes the queues of workers no longer live, and opens one again for a later dispatch', async () => {
+    const { bull, added, closed } = recordingBull();
+    const dispatcher = new BullJobDispatcher(bull, new InProcessQueues());
+    await dispatcher.dispatch([{ workerId: 'gone', jobId: 'a', attempt: 1 }, { workerId: 'live', jobId: 'b', attempt: 1 }]);
+    dispatcher.closeQueuesExcept(new Set(['live']));
+    await settle();
+    expect(closed).toEqual(['worker:gone']);
+    await dispatcher.dispatch([{ workerId: 'gone', jobId: 'c', attempt: 1 }]);
+    expect(added.get('worker:gone')).toEqual(['a:1', 'c:1']);
   });
 
   it('uses Bull for a worker of this process whose consumer has not started (a queue nobody takes from loses nothing to memory)', async () => {

@@ -60,6 +60,9 @@ export class InProcessJobDispatcher extends JobDispatcher {
     this.queues.forget(workerId);
   }
 
+  /** Its queues hold nothing open. */
+  closeQueuesExcept(): void {}
+
   /** Its queues live and die with this process. */
   async queuesWereReset(): Promise<boolean> {
     return false;

@@ -29,6 +29,12 @@ export abstract class JobDispatcher {
   /** Drops what the dispatcher holds for a worker that is gone (its queue's keys in Redis too). */
   abstract forget(workerId: string): Promise<void>;
   /**
+   * Closes what this process holds open for the queues of workers not in `live` (stopped, or gone from
+   * the table), keeping their keys: with a new WORKER_ID at every restart, the handles would otherwise
+   * pile up in the leader. A later dispatch to such a worker opens its queue again.
+   */
+  abstract closeQueuesExcept(live: ReadonlySet<string>): void;
+  /**
    * True when the queues may have lost what was handed to them since the last call (Redis was
    * emptied or replaced): every placement not yet started is then handed over again at once.
    */

@@ -10,6 +10,7 @@ describe('LostWorkReaper.reconcilePlacements', () => {
     const placements = { stalePlacements: async () => stale, touchPlacements: async () => undefined, unplace: async (ids: string[]) => (unplaced.push(ids), ids) };
     const dispatcher = {
       queuesWereReset: async () => false,
+      closeQueuesExcept: () => undefined,
       dispatch: async () => {
         if (dispatchFails) throw new Error('READONLY You cannot write against a read only replica.');
       },

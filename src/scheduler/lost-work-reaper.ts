@@ -127,6 +127,7 @@ export class LostWorkReaper {
     rateLimited: ReadonlySet<string>,
     epoch: number | null,
   ): Promise<{ takenBack: number; passOver: string[] }> {
+    this.dispatcher.closeQueuesExcept(liveWorkerIds);
     const reset = await this.dispatcher.queuesWereReset();
     const stale = await this.placements.stalePlacements(reset ? 0 : SCHEDULER_TIMING.placementGraceMs);
     if (reset && stale.length > 0) {
