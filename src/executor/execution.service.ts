@@ -247,7 +247,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     if (stopReason === 'cancelled') {
       // Its resources stay booked until the handler stops, or the grace period ends.
       await settledWithin(outcome, CANCEL_GRACE_MS);
-      return this.recorder.releaseIfCancelled(job.id);
+      return this.recorder.releaseIfCancelled(job.id, attempt);
     }
     if (stopReason === 'shutdown') {
       return this.recorder.fail(job, attempt, 'failed', {

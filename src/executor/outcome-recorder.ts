@@ -65,7 +65,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
       if (!(error instanceof NotStorable)) return this.givenUp('completion', job, attempt, error);
       return this.unstorable(job, attempt, RESULT_NOT_STORABLE, `the result cannot be stored: ${error.message}`.slice(0, 2000));
     }
-    if (!completed) await this.releaseIfCancelled(job.id);
+    if (!completed) await this.releaseIfCancelled(job.id, attempt);
   }
 
   /**
@@ -90,8 +90,9 @@ export class OutcomeRecorder implements OnApplicationShutdown {
   }
 
   /** A cancelled job's handler stopped (or its grace ended): its resources go back to its worker. */
-  async releaseIfCancelled(jobId: string): Promise<void> {
-    const released = await this.untilStored('release', { id: jobId }, 0, () => this.cancellations.releaseCancelled(jobId)).catch(() => false);
+  async releaseIfCancelled(jobId: string, attempt: number): Promise<void> {
+    const holder = { workerId: this.identity.id, attempt };
+    const released = await this.untilStored('release', { id: jobId }, attempt, () => this.cancellations.releaseCancelled(jobId, holder)).catch(() => false);
     if (released) await this.bus.signal({ kind: 'capacity_freed', workerId: this.identity.id }).catch(() => undefined);
   }
 

@@ -22,11 +22,12 @@ export class JobCancellationService {
   ) {}
 
   /**
-   * A cancelled job's handler stopped (or its worker is lost): its resources go back to its worker.
+   * A cancelled job's handler stopped (or its worker is lost): its resources go back to its worker
+   * (`holder`: the placement meant, see JobStartsRepository.releaseCancelled).
    * `skipLocked`: not while another transaction holds the job (false then; see JobStartsRepository).
    */
-  async releaseCancelled(id: string, { skipLocked = false } = {}): Promise<boolean> {
-    return (await this.starts.releaseCancelled([id], { skipLocked })) > 0;
+  async releaseCancelled(id: string, holder: { workerId: string; attempt?: number }, { skipLocked = false } = {}): Promise<boolean> {
+    return (await this.starts.releaseCancelled([id], holder, { skipLocked })) > 0;
   }
 
   /**

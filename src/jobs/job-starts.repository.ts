@@ -80,19 +80,24 @@ export class JobStartsRepository {
   }
 
   /**
-   * Releases the resources of cancelled jobs whose handlers stopped. `skipLocked`: jobs another
-   * transaction holds are left as they are, not waited for (the leader's sweep; the stale-cancel
-   * release finds them again after the grace period).
+   * Releases the resources of cancelled jobs whose handlers stopped, held on `holder.workerId` (and by
+   * `holder.attempt` when given): a late release of an earlier placement (a worker that heard of the
+   * cancel late, a release whose reply was lost) must not free the job's later attempt, retried and
+   * cancelled again on another worker meanwhile. `skipLocked`: jobs another transaction holds are left
+   * as they are, not waited for (the leader's sweep; the stale-cancel release finds them again after
+   * the grace period).
    */
-  async releaseCancelled(ids: readonly string[], { skipLocked = false } = {}): Promise<number> {
+  async releaseCancelled(ids: readonly string[], holder: { workerId: string; attempt?: number }, { skipLocked = false } = {}): Promise<number> {
     if (ids.length === 0) return 0;
     const free = skipLocked ? `free AS (SELECT id FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED), ` : '';
     const onlyFree = skipLocked ? `AND id = ANY(ARRAY(SELECT id FROM free))` : '';
     const rows: Array<{ id: string }> = await this.sql.query(
       `WITH ${free}released AS (
-         UPDATE jobs SET allocated = false WHERE id = ANY($1::uuid[]) AND ${CANCELLED_HOLDING} ${onlyFree} RETURNING id
+         UPDATE jobs SET allocated = false
+         WHERE id = ANY($1::uuid[]) AND ${CANCELLED_HOLDING} AND worker_id = $2 AND ($3::int IS NULL OR attempts = $3::int) ${onlyFree}
+         RETURNING id
        ) SELECT id FROM released`,
-      [ids]
+      [ids, holder.workerId, holder.attempt ?? null]
     );
     return rows.length;
   }

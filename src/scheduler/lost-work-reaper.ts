@@ -72,7 +72,7 @@ export class LostWorkReaper {
     const running = await this.queue.runningOn(workerIds);
     await this.fail(running, WORKER_LOST, (job) => `worker ${job.workerId} missed its heartbeats for ${this.config.workerLostSeconds} s`);
     await this.placements.unplace(jobs.filter((j) => j.status === 'ready').map((j) => j.id), epoch);
-    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.cancellations.releaseCancelled(job.id, { skipLocked: true });
+    for (const job of jobs.filter((j) => j.status === 'cancelled')) await this.cancellations.releaseCancelled(job.id, { workerId: job.workerId }, { skipLocked: true });
     for (const workerId of workerIds) await this.dispatcher.forget(workerId);
   }
 

@@ -265,5 +265,13 @@ function instant(value: string | null | undefined, field: string, problems: Fiel
     problems.push({ field, message: `${field} is before ${EARLIEST_RUN_AT.toISOString()}` });
     return null;
   }
+  // 9999-12-31T23:59:59-01:00 is in year 10000: stored, it would read back in ISO's six-digit year form,
+  // which no later PATCH or PUT could send back.
+  if (parsed.at.getTime() > LATEST_BOUND.getTime()) {
+    problems.push({ field, message: `${field} is after ${LATEST_BOUND.toISOString()}` });
+    return null;
+  }
   return parsed.at;
 }
+
+const LATEST_BOUND = new Date('9999-12-31T23:59:59.999Z');

@@ -57,6 +57,25 @@ describe('the dashboard', () => {
     expect((await app.get('/ui/assets/missing.js')).status).toBe(404);
   });
 
+  it('answers a range or a precondition a dashboard file cannot meet with its 4xx and a code, never a 500', async () => {
+    const html = String((await app.get('/ui/')).body);
+    const asset = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const cases: Array<[string, Record<string, string>, number, string | null]> = [
+      ['GET', { range: 'bytes=999999999-' }, 416, 'RANGE_NOT_SATISFIABLE'],
+      ['HEAD', { range: 'bytes=999999999-' }, 416, null],
+      ['GET', { 'if-match': '"nope"' }, 412, 'PRECONDITION_FAILED'],
+      ['GET', { 'if-unmodified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' }, 412, 'PRECONDITION_FAILED'],
+    ];
+    for (const [method, headers, status, code] of cases) {
+      const response = await fetch(`${app.baseUrl}${asset}`, { method, headers });
+      const text = await response.text();
+      expect([method, headers, response.status]).toEqual([method, headers, status]);
+      if (code) expect(JSON.parse(text).code).toBe(code);
+      if (status === 416) expect(response.headers.get('content-range')).toMatch(/^bytes \*\/\d+$/);
+    }
+    expect((await fetch(`${app.baseUrl}${asset}`, { headers: { range: 'bytes=0-9' } })).status).toBe(206);
+  });
+
   it('shows a registered worker with its slot, cpu and memory bars and the job it runs', async () => {
     hog = (await app.submit({ type: 'noop', payload: { duration_ms: 120_000 }, resource_requirements: { cpu_units: 6, memory_mb: 1024 } })).id;
     await expectEventually(async () => expect((await app.getJob(hog)).status).toBe('running'), { timeoutMs: 30_000 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { aJob } from '../builders/job.builder.js';
+import { JobStartsRepository } from '../../src/jobs/job-starts.repository.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 let app: TestApp;
@@ -244,6 +245,29 @@ describe('POST /jobs/{id}/retry', () => {
     }
     await statusOf([root.id, middle.id, childId], ['cancelled', 'cancelled', 'cancelled']);
     expect((await app.getJob(childId)).error).toMatchObject({ code: 'DEPENDENCY_FAILED', dependency_id: middle.id, root_id: root.id });
+  });
+
+  it("a late release of a cancelled job's earlier placement does not free its later attempt's resources", async () => {
+    const job = await app.submit(aJob({ delay_ms: 600_000 }));
+    // Attempt 2, running on worker w2 and cancelled there: its handler is still in its grace period.
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `UPDATE jobs SET status = 'cancelled', allocated = true, worker_id = 'w2', attempts = 2, next_run_at = NULL, waiting_reason = NULL,
+                started_at = now(), completed_at = now() WHERE id = $1`,
+        [job.id],
+      );
+      const starts = app.app.get(JobStartsRepository);
+      // Worker w1's release of attempt 1, late: it must change nothing.
+      expect(await starts.releaseCancelled([job.id], { workerId: 'w1', attempt: 1 })).toBe(0);
+      expect(await starts.releaseCancelled([job.id], { workerId: 'w2', attempt: 1 })).toBe(0);
+      expect((await db.query('SELECT allocated FROM jobs WHERE id = $1', [job.id])).rows[0].allocated).toBe(true);
+      expect(await starts.releaseCancelled([job.id], { workerId: 'w2', attempt: 2 })).toBe(1);
+      expect((await db.query('SELECT allocated FROM jobs WHERE id = $1', [job.id])).rows[0].allocated).toBe(false);
+    } finally {
+      await db.end();
+    }
   });
 
   it('refuses with the right codes: 400 malformed id, 404 unknown id, 409 naming the state', async () => {

@@ -82,6 +82,7 @@ describe('bad input', () => {
     ['an end_at on a day that does not exist', { end_at: '2027-04-31T00:00:00Z' }, 'end_at', 'does not exist'],
     ['a start_at in year 0', { start_at: '0000-01-01T00:00:00Z' }, 'start_at', 'before 1970'],
     ['a start_at centuries ahead', { start_at: '3500-01-01T00:00:00Z' }, 'start_at', 'years ahead'],
+    ['an end_at in year 10000 (9999-12-31 at a negative offset)', { end_at: '9999-12-31T23:59:59-01:00' }, 'end_at', 'after 9999-12-31T23:59:59.999Z'],
     ['a day-of-month of 32', { cron: '0 0 32 * *' }, 'cron', 'day-of-month: 32 is out of range (1-31)'],
     ['a name shaped like an id', { name: '01900000-0000-7000-8000-000000000abc' }, 'name', 'shape of a schedule id'],
   ])('%s: 400 naming the field, and nothing stored', async (_what, change, field, text) => {

@@ -41,6 +41,10 @@ export const INVALID_CONTENT_LENGTH = 'INVALID_CONTENT_LENGTH';
 export const BODY_TOO_LARGE = 'BODY_TOO_LARGE';
 /** 415: a body that is not sent as application/json. */
 export const UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE';
+/** 412: a static file's `If-Match` / `If-Unmodified-Since` does not hold. */
+export const PRECONDITION_FAILED = 'PRECONDITION_FAILED';
+/** 416: a static file's `Range` lies outside the file. */
+export const RANGE_NOT_SATISFIABLE = 'RANGE_NOT_SATISFIABLE';
 /** 415: a body sent with a Content-Encoding other than gzip, deflate, br or identity. */
 export const UNSUPPORTED_CONTENT_ENCODING = 'UNSUPPORTED_CONTENT_ENCODING';
 /** 400: a body that does not decode as its Content-Encoding says (e.g. not gzip data under "gzip"). */

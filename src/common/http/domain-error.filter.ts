@@ -7,7 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_ABORTED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE } from '../domain/error-codes.js';
+import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_ABORTED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE, PRECONDITION_FAILED, RANGE_NOT_SATISFIABLE } from '../domain/error-codes.js';
 import { ConflictError, DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
 import { EMPTY_BODY_MESSAGE } from './json-body-parser.js';
 import { isLostRace, unavailableDependencyOf } from './unavailable-errors.js';
@@ -35,8 +35,10 @@ const REASON: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -52,8 +54,10 @@ const CODE: Record<number, string> = {
   405: METHOD_NOT_ALLOWED,
   408: REQUEST_TIMEOUT,
   409: CONFLICT,
+  412: PRECONDITION_FAILED,
   413: BODY_TOO_LARGE,
   415: UNSUPPORTED_MEDIA_TYPE,
+  416: RANGE_NOT_SATISFIABLE,
   422: UNPROCESSABLE,
   429: RATE_LIMITED,
   503: SERVICE_UNAVAILABLE,
@@ -76,14 +80,18 @@ export interface ErrorBody {
   [extra: string]: unknown;
 }
 
-/** Fastify errors (body parsing, body limit, content type, bad URL) carry a statusCode and a code. */
+/**
+ * Fastify errors (body parsing, body limit, content type, bad URL) carry a statusCode and a code; the
+ * static files' errors (a range or precondition a file cannot meet: 416, 412) are `http-errors` with a
+ * statusCode and `expose`.
+ */
 function fromFastifyError(error: unknown): ErrorBody | null {
   if (typeof error !== 'object' || error === null) return null;
-  const e = error as { statusCode?: unknown; code?: unknown; message?: unknown; name?: unknown };
+  const e = error as { statusCode?: unknown; code?: unknown; message?: unknown; name?: unknown; expose?: unknown };
   if (typeof e.statusCode !== 'number' || e.statusCode < 400 || e.statusCode >= 500) return null;
   // Fastify's own errors have an FST_ code; its JSON parser passes on the parser's SyntaxError with a 400.
   const isJsonSyntax = e.name === 'SyntaxError' && e.statusCode === 400;
-  if (!isJsonSyntax && !(typeof e.code === 'string' && e.code.startsWith('FST_'))) return null;
+  if (!isJsonSyntax && e.expose !== true && !(typeof e.code === 'string' && e.code.startsWith('FST_'))) return null;
   let message = typeof e.message === 'string' ? e.message : 'bad request';
   let code = FASTIFY_CODE[String(e.code)] ?? CODE[e.statusCode] ?? BAD_REQUEST;
   if (code === UNSUPPORTED_MEDIA_TYPE) {
@@ -163,6 +171,7 @@ export class DomainErrorFilter implements ExceptionFilter {
     if (typeof reply?.status !== 'function') return; // not HTTP (e.g. a websocket context)
     const retryAfter = exception instanceof DomainError ? (exception as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+    for (const [name, value] of exposedHeaders(exception)) void reply.header(name, value);
     reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -203,4 +212,12 @@ export class DomainErrorFilter implements ExceptionFilter {
     this.logger.error({ err: exception }, 'unhandled error');
     return { statusCode: 500, error: 'Internal Server Error', message: 'internal server error', code: INTERNAL_ERROR };
   }
+}
+
+/** The headers an `http-errors` error of the static files carries (a 416's `Content-Range`), also as the cause of Nest's wrapper. */
+function exposedHeaders(exception: unknown): Array<[string, string]> {
+  const wrapped = exception instanceof HttpException ? exception.cause : exception;
+  const e = wrapped as { expose?: unknown; headers?: unknown } | null;
+  if (e?.expose !== true || typeof e.headers !== 'object' || e.headers === null) return [];
+  return Object.entries(e.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
 }
