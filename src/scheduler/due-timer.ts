@@ -7,6 +7,9 @@ import { PlacementPass } from './placement-pass.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
 import { WakeTimer } from './wake-timer.js';
 
+/** The earlier of two times, either of which may be unknown. */
+const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
 /**
  * Owns the promotion of due pending jobs (retries after their backoff, delayed jobs at their run_at:
  * DESIGN §10) and the one timer that wakes exactly when the earliest known of them is due.
@@ -21,8 +24,6 @@ import { WakeTimer } from './wake-timer.js';
  * jobs it releases compete for the database and the thread): its events leave when it ends, so a
  * short round keeps each job's wait short, and a backlog leaves earliest first in short rounds.
  */
-const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
-
 @Injectable()
 export class DueTimer {
   private readonly logger = new Logger('SchedulerService');

@@ -32,6 +32,15 @@ async function batch(jobs: Array<Record<string, unknown>>): Promise<any[]> {
   return response.body.items;
 }
 
+/** Until another session of the database waits for a lock (the one `client` holds). */
+const untilAnotherWaitsForALock = (client: pg.Client) =>
+  expectEventually(async () => {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+    );
+    expect(rows[0].n).toBeGreaterThan(0);
+  });
+
 const statusOf = (ids: string[], expected: string[], timeoutMs = 30_000) =>
   expectEventually(
     async () => {
@@ -189,12 +198,7 @@ describe('POST /jobs/{id}/retry', () => {
       await submit.query('BEGIN');
       await submit.query('SELECT id FROM jobs WHERE id = $1 FOR SHARE', [parent.id]);
       const retry = app.post(`/jobs/${parent.id}/retry`, {});
-      await expectEventually(async () => {
-        const { rows } = await submit.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-        );
-        expect(rows[0].n).toBeGreaterThan(0);
-      });
+      await untilAnotherWaitsForALock(submit);
       childId = (
         await submit.query(
           `INSERT INTO jobs (id, type, status, error, completed_at, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds)
@@ -225,12 +229,7 @@ describe('POST /jobs/{id}/retry', () => {
       await submit.query('BEGIN');
       await submit.query('SELECT id FROM jobs WHERE id = $1 FOR SHARE', [middle.id]);
       const cancel = app.patch(`/jobs/${root.id}/cancel`);
-      await expectEventually(async () => {
-        const { rows } = await submit.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-        );
-        expect(rows[0].n).toBeGreaterThan(0);
-      });
+      await untilAnotherWaitsForALock(submit);
       childId = (
         await submit.query(
           `INSERT INTO jobs (id, type, status, pending_dependencies, max_attempts, backoff_multiplier, initial_delay_ms, max_delay_ms, timeout_seconds)
