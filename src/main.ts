@@ -6,6 +6,7 @@ import { bootBanner } from './common/logging/boot-banner.js';
 import { ConfigError, envFileLoaded, loadConfig } from './config/load-config.js';
 import { DataDirInUseError, DataDirUnusableError } from './database/embedded-postgres.js';
 import { assertRedisDatabase } from './redis/redis-database-check.js';
+import { AnotherProcessOnDatabaseError } from './leadership/single-process-leadership.js';
 import { outputDirProblems } from './executor/handlers/export-files.js';
 import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
@@ -79,7 +80,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof PortUnavailableError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof DataDirInUseError ||
+    error instanceof DataDirUnusableError ||
+    error instanceof PortUnavailableError ||
+    error instanceof AnotherProcessOnDatabaseError
+  ) {
     process.stderr.write(`draconic: ${error.message}\n`);
   } else {
     process.stderr.write(`draconic: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -52,7 +52,7 @@ export class PortsModule {
     providers.push({
       provide: LeaderElection,
       useFactory: () =>
-        deployment.leadership === 'advisory-lock' ? new PgAdvisoryLeaderElection(config.databaseUrl!, config.workerLostSeconds) : new SingleProcessLeadership(),
+        deployment.leadership === 'advisory-lock' ? new PgAdvisoryLeaderElection(config.databaseUrl!, config.workerLostSeconds) : new SingleProcessLeadership(deployment.database === 'postgres' ? config.databaseUrl! : null),
     });
     return { module: PortsModule, providers, exports: exported };
   }

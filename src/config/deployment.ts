@@ -25,7 +25,8 @@ export function deploymentOf(config: AppConfig): Deployment {
         'in one process, which only ROLE=all can do. Set ROLE=all, or set the URL(s) to shared PostgreSQL / Redis.',
     ]);
   }
-  // An embedded database lives in this process, so no other process can contest leadership.
+  // Without Redis one process does the work: an embedded database lives in it, and a shared PostgreSQL
+  // is kept to it by a lock taken at boot (SingleProcessLeadership), so no other process contests leadership.
   const leadership = database === 'postgres' && messaging === 'redis' ? 'advisory-lock' : 'single-process';
   return Object.assign(new Deployment(), { database, messaging, leadership });
 }

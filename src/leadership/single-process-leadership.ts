@@ -1,9 +1,42 @@
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
 import { LeaderElection } from './leader-election.js';
 
-/** LeaderElection when no other process can schedule (embedded database or in-process messaging). */
+/** Key of the session advisory lock that keeps a second process off a database used without Redis. */
+const ONE_PROCESS_LOCK = 7_236_003;
+
+/** Another process already runs on this PostgreSQL database without Redis: this one must not start. */
+export class AnotherProcessOnDatabaseError extends Error {
+  constructor() {
+    super(
+      'another draconic process runs on this DATABASE_URL without REDIS_URL. Without Redis, one process does all ' +
+        'the work and no second one may share its database (both would schedule, and limits would not hold): stop the ' +
+        'other one, or set REDIS_URL on every process to run several.',
+    );
+    this.name = 'AnotherProcessOnDatabaseError';
+  }
+}
+
+/**
+ * LeaderElection when no other process can schedule: an embedded database, or PostgreSQL without
+ * Redis (in-process messaging). In the second case another process *could* start on the same
+ * database, and nothing would fence the two (no epoch, no shared events): a session advisory lock,
+ * held on a connection of its own for the life of the process, refuses it at boot. Should that
+ * connection drop (PostgreSQL restarting), the lock is taken again; if another process took it
+ * meanwhile, this one stops scheduling.
+ */
 export class SingleProcessLeadership extends LeaderElection {
+  private readonly logger = new Logger(SingleProcessLeadership.name);
   private readonly listeners: Array<(leader: boolean) => void> = [];
   private leader = false;
+  private client?: pg.Client;
+  private retry?: NodeJS.Timeout;
+  private stopped = false;
+
+  /** `databaseUrl`: the shared PostgreSQL when there is one (no Redis); none for the embedded database. */
+  constructor(private readonly databaseUrl: string | null = null) {
+    super();
+  }
 
   isLeader(): boolean {
     return this.leader;
@@ -22,11 +55,60 @@ export class SingleProcessLeadership extends LeaderElection {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
+    if (this.databaseUrl && !(await this.lock())) throw new AnotherProcessOnDatabaseError();
     this.set(true);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
     this.set(false);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  /** Takes the lock on a connection of its own; false when another session holds it. */
+  private async lock(): Promise<boolean> {
+    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: 'draconic-one-process', keepAlive: true });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ONE_PROCESS_LOCK]);
+      if (!rows[0]?.locked || this.stopped) {
+        await client.end().catch(() => undefined);
+        return false;
+      }
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    client.on('end', () => this.lost(client));
+    this.client = client;
+    return true;
+  }
+
+  /** The lock's connection ended: take the lock again, once a second, until it is this process's again. */
+  private lost(client: pg.Client): void {
+    if (this.stopped || this.client !== client) return;
+    this.client = undefined;
+    this.logger.warn('the connection holding this process\'s database lock was lost; taking the lock again');
+    const again = async (): Promise<void> => {
+      if (this.stopped) return;
+      const locked = await this.lock().catch(() => null);
+      if (locked === true) {
+        this.set(true);
+        return;
+      }
+      if (locked === false && this.leader) {
+        this.logger.error(new AnotherProcessOnDatabaseError().message);
+        this.set(false); // another process holds it now: only one may schedule
+      }
+      this.retry = setTimeout(() => void again(), 1000);
+      this.retry.unref();
+    };
+    void again();
   }
 
   private set(leader: boolean): void {

@@ -139,6 +139,20 @@ describe('a boot that cannot start says why in one line', () => {
     expect(api.output()).not.toMatch(STACK);
   });
 
+  it('without REDIS_URL, a second process on the same DATABASE_URL: exit 1, one line saying why (both would schedule, unfenced)', async () => {
+    const first = await startApiProcess(space, { ROLE: 'all', REDIS_URL: '' });
+    try {
+      const second = new ServiceProcess('second without redis', baseEnv({ ROLE: 'all', PORT: String(await freePort()), REDIS_URL: '' }));
+      const exit = await second.waitForExit(30_000);
+      expect(exit.code).toBe(1);
+      expect(second.output().trim().split('\n')).toEqual([expect.stringMatching(/^draconic: another draconic process runs on this DATABASE_URL without REDIS_URL/)]);
+      expect((await first.get('/health')).status).toBe(200);
+    } finally {
+      first.kill('SIGTERM');
+      await first.waitForExit();
+    }
+  });
+
   it('a REDIS_URL naming a database the server does not have: exit 1, one line naming REDIS_URL, no key written anywhere', async () => {
     const url = new URL(space.env({}).REDIS_URL);
     url.pathname = '/99';
