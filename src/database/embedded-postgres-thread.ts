@@ -5,17 +5,29 @@
  * beside them, on another core.
  *
  * Messages: to the app `{type: 'ready', conn}` once it serves, `{type: 'failed', message}` when it
- * could not start, `{type: 'stopped'}` after a `{type: 'stop'}` from the app.
+ * could not start, `{type: 'stopped'}` after a `{type: 'stop'}` from the app, and `{type: 'lost', message}`
+ * before the thread ends because DATA_DIR's lock was taken over (data-dir-lock.ts).
+ *
+ * The lock's heartbeat runs here, beside the database, rather than on the app's thread: what it vouches
+ * for is that the database is alive, and a handler holding the app's thread must not let another process
+ * take DATA_DIR while this one still writes to it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { keepDataDirLock } from './data-dir-lock.js';
 
 export interface EmbeddedThreadData {
   pgdata: string;
+  lock: { file: string; token: string };
 }
 
-export type EmbeddedThreadMessage = { type: 'ready'; conn: string } | { type: 'failed'; message: string } | { type: 'stopped' };
+export type EmbeddedThreadMessage = { type: 'ready'; conn: string } | { type: 'failed'; message: string } | { type: 'stopped' } | { type: 'lost'; message: string };
 
-async function serve(port: NonNullable<typeof parentPort>, { pgdata }: EmbeddedThreadData): Promise<void> {
+async function serve(port: NonNullable<typeof parentPort>, { pgdata, lock }: EmbeddedThreadData): Promise<void> {
+  keepDataDirLock(lock.file, lock.token, (why) => {
+    port.postMessage({ type: 'lost', message: why } satisfies EmbeddedThreadMessage);
+    // Not one more write: the thread ends here, and the app with it (startEmbeddedPostgres).
+    process.exit(1);
+  });
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const db = await PGlite.create({ dataDir: pgdata });

@@ -1,21 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EmbeddedThreadData, EmbeddedThreadMessage } from './embedded-postgres-thread.js';
+import { acquireDataDirLock, DataDirInUseError, type HeldLock } from './data-dir-lock.js';
+
+export { DataDirInUseError };
 
 const logger = new Logger('EmbeddedPostgres');
-
-/** Raised when another live process owns DATA_DIR. */
-export class DataDirInUseError extends Error {
-  constructor(dir: string, pid: number) {
-    super(
-      `DATA_DIR ${dir} is in use by another draconic process (pid ${pid}); stop it, or give this one another DATA_DIR. ` +
-        'Two processes on one embedded database would corrupt it.',
-    );
-    this.name = 'DataDirInUseError';
-  }
-}
 
 /** Raised when DATA_DIR cannot hold the embedded database: not a folder, not writable, or PGlite could not open it. */
 export class DataDirUnusableError extends Error {
@@ -42,34 +34,6 @@ function unusableBecause(dir: string, error: unknown): DataDirUnusableError {
   return new DataDirUnusableError(dir, reason);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** An exclusive lock file on DATA_DIR; a stale one (its process gone) is taken over. */
-function lockDataDir(dir: string): () => void {
-  const file = join(dir, 'draconic.pid');
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(dir, pid);
-      rmSync(file, { force: true }); // stale: its process is gone
-    }
-  }
-  throw new Error(`could not lock ${file}`);
-}
-
 export interface EmbeddedPostgres {
   /** A postgres:// URL on a loopback port, for the same TypeORM and pg code as a real server. */
   url: string;
@@ -86,10 +50,12 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = resolve(dataDir);
-  let unlock: () => void;
+  let lock: HeldLock;
   try {
     mkdirSync(dir, { recursive: true });
-    unlock = lockDataDir(dir);
+    lock = await acquireDataDirLock(dir, undefined, (owner) =>
+      logger.warn(`DATA_DIR ${dir} is locked by ${owner}, which this process cannot ask directly (another container or host); waiting to see whether its heartbeat goes on`),
+    );
   } catch (error) {
     if (error instanceof DataDirInUseError) throw error;
     throw unusableBecause(dir, error);
@@ -97,7 +63,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   try {
     const pgdata = join(dir, 'pgdata');
     const started = Date.now();
-    const thread = new Worker(new URL('./embedded-postgres-thread.js', import.meta.url), { workerData: { pgdata } satisfies EmbeddedThreadData });
+    const thread = new Worker(new URL('./embedded-postgres-thread.js', import.meta.url), { workerData: { pgdata, lock: { file: lock.file, token: lock.token } } satisfies EmbeddedThreadData });
     const conn = await new Promise<string>((resolveConn, reject) => {
       thread.once('error', reject);
       thread.once('exit', (code) => reject(new Error(`the embedded database's thread ended (exit code ${code}) before it served`)));
@@ -112,6 +78,9 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     thread.removeAllListeners();
     let stopping = false;
     thread.on('error', (error) => logger.error({ err: error }, "the embedded database's thread failed"));
+    thread.on('message', (message: EmbeddedThreadMessage) => {
+      if (message.type === 'lost') logger.fatal(`${message.message}: another process took DATA_DIR over while this one was frozen; stopping before writing to it again`);
+    });
     thread.on('exit', (code) => {
       if (stopping) return;
       // The process has no database left: end it, as PGlite failing on the app's own thread would
@@ -134,11 +103,11 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
         thread.postMessage({ type: 'stop' });
         await Promise.race([stopped, new Promise((done) => setTimeout(done, 10_000).unref())]);
         await thread.terminate().catch(() => undefined);
-        unlock();
+        lock.release();
       },
     };
   } catch (error) {
-    unlock();
+    lock.release();
     throw error;
   }
 }
