@@ -59,9 +59,16 @@ async function main(): Promise<void> {
   // Graceful shutdown: workers drain (SHUTDOWN_GRACE_MS), then the embedded database closes cleanly.
   // A shutdown that has not ended SHUTDOWN_HARD_SLACK_MS after the grace (a step waiting on a dependency
   // that stopped answering) ends the process anyway: a stop signal always stops it.
+  // A repeated signal is expected, not an emergency: npm forwards the SIGINT or SIGTERM that the
+  // terminal or systemd (KillMode=control-group) also sends node directly, so every stop may come
+  // twice. `process.on`, not `once`: after a `once` listener Node's default action (an immediate exit)
+  // would take the second one, cutting the drain short.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      new Logger('Main').log(`${signal} again: the shutdown under way goes on (it ends within ${(config.shutdownGraceMs + SHUTDOWN_HARD_SLACK_MS) / 1000} s)`);
+      return;
+    }
     stopping = true;
     new Logger('Main').log(`${signal}: shutting down`);
     const deadlineMs = config.shutdownGraceMs + SHUTDOWN_HARD_SLACK_MS;
@@ -75,8 +82,8 @@ async function main(): Promise<void> {
       .then(() => runtime.stop())
       .finally(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main().catch((error: unknown) => {

@@ -199,6 +199,19 @@ describe('signals reach node through npm', () => {
     await expectStopsOnSigterm(script);
   }, 90_000);
 
+  it('a second SIGTERM (npm forwarding what the supervisor also sent node) does not cut the shutdown short', async () => {
+    const { script, port } = await startServing(['run', 'start:prod'], {}, 60_000);
+    const node = script.service();
+    expect(node).toBeDefined();
+    process.kill(node!, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    process.kill(node!, 'SIGTERM');
+    const exit = await Promise.race([script.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), STOP_WITHIN_MS))]);
+    // Node's default action for the second signal would end it by SIGTERM: npm then exits 143.
+    expect({ exit, output: script.log().includes('SIGTERM again') ? '' : script.log() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
+    expect(await portAccepts(port)).toBe(false);
+  }, 90_000);
+
   it('SIGTERM to the pid of `npm start` (which builds first) stops the service and closes its port', async () => {
     // `npm start` builds dist/ from the sources first, as a person running it does: in a copy of the
     // project, because the build empties dist/ first, and other spec files running meanwhile start
