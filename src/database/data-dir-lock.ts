@@ -1,22 +1,29 @@
 /**
  * The embedded database's claim on DATA_DIR: one process at a time, or two would corrupt its files.
  *
- * The lock is a file (`draconic.pid`) holding its owner's pid, host name, pid namespace and a random
- * token, and its owner touches it every HEARTBEAT_MS from the database's own thread. Whether a lock
- * found at boot is still held is decided by what can be known:
- * - written in this host and pid namespace: by asking the kernel whether that pid lives (a pid
- *   equal to ours there is a restart of this very process: the old one is gone);
- * - written anywhere else (another container sharing the volume, where node is pid 1 in each, or
- *   another machine): by the heartbeat. A lock untouched for STALE_MS is taken over; one touched
- *   while we watched is held, and boot stops.
- * A takeover is checked again SETTLE_MS later, so that of two processes taking over the same stale
- * lock at once only one goes on. The owner's heartbeat checks the token: a lock taken over while its
- * owner was frozen longer than STALE_MS makes the owner stop at its next beat.
+ * The lock is a file (`draconic.pid`) holding its owner's pid, host name, kernel boot id, pid namespace
+ * and a random token; its owner touches it every HEARTBEAT_MS from the database's own thread. Whether a
+ * lock found at boot is still held is decided by what can be known:
+ * - written under this kernel and in this pid namespace: by asking the kernel whether that pid lives (a
+ *   pid equal to ours there is a restart of this very process: the old one is gone);
+ * - written under this kernel in another pid namespace (another container sharing the volume, where
+ *   node is pid 1 in each): by the heartbeat, the file's age read on the same clock;
+ * - written anywhere else (another machine, or before a reboot): by watching it for STALE_MS of this
+ *   process's own clock, since another machine's clock may be skewed.
+ * A lock touched while watched is held, and boot stops; one untouched for STALE_MS is taken over.
+ *
+ * Every step is atomic on a POSIX file system: a lock is created complete (written to a file of its
+ * own, then hard-linked to the name, which fails if the name exists), and a stale one is taken away by
+ * renaming it, which only one process can do; the renamed file is compared with the one judged, and put
+ * back if it is not. A takeover is checked again SETTLE_MS later. The owner's heartbeat checks the
+ * token: a lock taken over while its owner was frozen longer than STALE_MS makes the owner stop at its
+ * next beat, and a lock file removed by hand is written again.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 export const HEARTBEAT_MS = 2_000;
 export const STALE_MS = 15_000;
@@ -36,6 +43,7 @@ export interface LockOwner {
   pid: number;
   /** Absent in a lock written by a version that wrote the pid alone. */
   host?: string;
+  bootId?: string;
   pidns?: string;
   token?: string;
 }
@@ -53,15 +61,23 @@ export interface HeldLock {
   release(): void;
 }
 
-/** This process as a lock owner; `pidns` is empty where /proc does not tell it (then the host alone is compared). */
-export function selfOwner(token = randomUUID()): Required<LockOwner> {
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return ''; // not Linux
+  }
+}
+
+/** This process as a lock owner; `bootId` and `pidns` are empty where /proc does not tell them. */
+export function selfOwner(token: string = randomUUID()): Required<LockOwner> {
   let pidns = '';
   try {
     pidns = readlinkSync('/proc/self/ns/pid');
   } catch {
     // not Linux
   }
-  return { pid: process.pid, host: hostname(), pidns, token };
+  return { pid: process.pid, host: hostname(), bootId: readText('/proc/sys/kernel/random/boot_id'), pidns, token };
 }
 
 export function parseOwner(text: string): LockOwner | undefined {
@@ -70,12 +86,8 @@ export function parseOwner(text: string): LockOwner | undefined {
   try {
     const value = JSON.parse(trimmed) as Partial<LockOwner>;
     if (typeof value?.pid !== 'number' || !Number.isInteger(value.pid) || value.pid <= 0) return undefined;
-    return {
-      pid: value.pid,
-      host: typeof value.host === 'string' ? value.host : '',
-      pidns: typeof value.pidns === 'string' ? value.pidns : '',
-      token: typeof value.token === 'string' ? value.token : '',
-    };
+    const text = (field: unknown) => (typeof field === 'string' ? field : '');
+    return { pid: value.pid, host: text(value.host), bootId: text(value.bootId), pidns: text(value.pidns), token: text(value.token) };
   } catch {
     return undefined;
   }
@@ -85,15 +97,20 @@ export type LockVerdict = 'stale' | 'held' | 'watch';
 
 /**
  * What a lock found at boot says: `held` (its owner lives), `stale` (it is gone), or `watch` (it cannot
- * be asked: the heartbeat decides).
+ * be asked: whether it is touched while watched decides). `ageMs` counts only for a lock written under
+ * this kernel, whose clock is ours.
  */
 export function judgeLock(owner: LockOwner | undefined, ageMs: number, self: LockOwner, isAlive: (pid: number) => boolean, staleMs: number): LockVerdict {
-  const byPid = owner !== undefined && (owner.host === undefined || (owner.host === self.host && owner.pidns === self.pidns));
-  if (owner && byPid) {
+  if (!owner) return 'watch';
+  const legacy = owner.host === undefined;
+  const sameKernel = Boolean(self.bootId) && owner.bootId === self.bootId;
+  const askable = legacy || (sameKernel && owner.pidns === self.pidns) || (!self.bootId && owner.host === self.host && owner.pidns === self.pidns);
+  if (askable) {
     if (owner.pid === self.pid) return 'stale';
     return isAlive(owner.pid) ? 'held' : 'stale';
   }
-  return ageMs > staleMs ? 'stale' : 'watch';
+  if (sameKernel && ageMs > staleMs) return 'stale';
+  return 'watch';
 }
 
 export function isAlive(pid: number): boolean {
@@ -122,7 +139,40 @@ function readLock(file: string): { text: string; mtimeMs: number } | undefined {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Takes DATA_DIR's lock, waiting at most `staleMs` for a lock whose owner cannot be asked. */
+/** Creates the lock file complete, or fails with EEXIST when the name is taken. */
+function createLock(file: string, text: string, token: string): void {
+  const temporary = `${file}.${token}.new`;
+  writeFileSync(temporary, text);
+  try {
+    linkSync(temporary, file);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** Takes away the lock judged stale, if it is still that one (another process may have got there first). */
+function removeStale(file: string, judged: { text: string; mtimeMs: number }, token: string): void {
+  const aside = `${file}.${token}.stale`;
+  try {
+    renameSync(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = readLock(aside);
+  if (moved && (moved.text !== judged.text || moved.mtimeMs !== judged.mtimeMs)) {
+    // A newer lock was written between the judgement and the rename: put it back (unless yet another
+    // one has been written meanwhile), and judge again.
+    try {
+      linkSync(aside, file);
+    } catch {
+      // the name is taken again: that one is judged next
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
+/** Takes DATA_DIR's lock, watching a lock whose owner cannot be asked for at most `staleMs`. */
 export async function acquireDataDirLock(
   dir: string,
   timings: LockTimings = { staleMs: STALE_MS, pollMs: 500, settleMs: 200 },
@@ -138,17 +188,12 @@ export async function acquireDataDirLock(
       if (parseOwner(readLock(file)?.text ?? '')?.token === self.token) rmSync(file, { force: true });
     },
   };
-  let watched: { text: string; mtimeMs: number } | undefined;
+  let watched: { text: string; mtimeMs: number; since: number } | undefined;
   for (let round = 0; ; round++) {
     try {
-      const fd = openSync(file, 'wx');
-      try {
-        writeSync(fd, mine);
-      } finally {
-        closeSync(fd);
-      }
+      createLock(file, mine, self.token);
       if (round === 0) return held;
-      // Taken over: another process may have judged the same lock stale and removed ours meanwhile.
+      // Taken over: make sure no other process judged the same lock stale and replaced ours meanwhile.
       await sleep(timings.settleMs);
       const now = readLock(file);
       if (parseOwner(now?.text ?? '')?.token === self.token) return held;
@@ -159,18 +204,21 @@ export async function acquireDataDirLock(
     const found = readLock(file);
     if (!found) continue;
     const owner = parseOwner(found.text);
-    const verdict = judgeLock(owner, Date.now() - found.mtimeMs, self, isAlive, timings.staleMs);
+    let verdict = judgeLock(owner, Date.now() - found.mtimeMs, self, isAlive, timings.staleMs);
+    if (verdict === 'watch') {
+      if (watched && (watched.text !== found.text || watched.mtimeMs !== found.mtimeMs)) verdict = 'held';
+      else if (watched && performance.now() - watched.since > timings.staleMs) verdict = 'stale';
+    }
     if (verdict === 'held') throw new DataDirInUseError(dir, describeOwner(owner));
     if (verdict === 'watch') {
-      if (watched && (watched.text !== found.text || watched.mtimeMs !== found.mtimeMs)) throw new DataDirInUseError(dir, describeOwner(owner));
-      if (!watched) onWait(describeOwner(owner));
-      watched = found;
+      if (!watched) {
+        onWait(describeOwner(owner));
+        watched = { ...found, since: performance.now() };
+      }
       await sleep(timings.pollMs);
       continue;
     }
-    // Stale: removed only if it is still the file judged.
-    const again = readLock(file);
-    if (again && again.text === found.text && again.mtimeMs === found.mtimeMs) rmSync(file, { force: true });
+    removeStale(file, found, self.token);
     watched = undefined;
   }
 }
@@ -180,6 +228,10 @@ export async function acquireDataDirLock(
  * is gone or holds another token.
  */
 export function keepDataDirLock(file: string, token: string, onLost: (why: string) => void, heartbeatMs = HEARTBEAT_MS): () => void {
+  const lost = (why: string) => {
+    clearInterval(timer);
+    onLost(why);
+  };
   const beat = () => {
     let found: { text: string; mtimeMs: number } | undefined;
     try {
@@ -187,10 +239,20 @@ export function keepDataDirLock(file: string, token: string, onLost: (why: strin
     } catch {
       return; // an unreadable moment (EIO, EMFILE): the next beat tries again
     }
+    if (!found) {
+      // Removed (by hand, or set aside by a process that judged it a moment too late): written again,
+      // unless another process has taken the name meanwhile.
+      try {
+        createLock(file, JSON.stringify(selfOwner(token)), token);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return;
+        found = readLock(file);
+      }
+    }
     const owner = parseOwner(found?.text ?? '');
     if (owner?.token !== token) {
-      clearInterval(timer);
-      onLost(found ? `the DATA_DIR lock ${file} now belongs to ${describeOwner(owner)}` : `the DATA_DIR lock ${file} was removed`);
+      lost(`the DATA_DIR lock ${file} now belongs to ${describeOwner(owner)}`);
       return;
     }
     try {
