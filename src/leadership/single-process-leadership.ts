@@ -22,8 +22,12 @@ export class AnotherProcessOnDatabaseError extends Error {
  * Redis (in-process messaging). In the second case another process *could* start on the same
  * database, and nothing would fence the two (no epoch, no shared events): a session advisory lock,
  * held on a connection of its own for the life of the process, refuses it at boot. Should that
- * connection drop (PostgreSQL restarting), the lock is taken again; if another process took it
- * meanwhile, this one stops scheduling.
+ * connection drop (PostgreSQL restarting), this process stops scheduling at once (PostgreSQL released
+ * the lock with the session, and nothing would fence the two) and takes the lock again; if another
+ * process took it meanwhile, this one shuts down (`onDisplaced`, by default a SIGTERM to itself, so
+ * that its worker drains): serving requests, heartbeating a worker the other process would hand work
+ * to through an in-process queue nobody reads, it would be half a service. Its supervisor starts it
+ * again, and it then stops at boot with the reason.
  */
 export class SingleProcessLeadership extends LeaderElection {
   private readonly logger = new Logger(SingleProcessLeadership.name);
@@ -34,7 +38,10 @@ export class SingleProcessLeadership extends LeaderElection {
   private stopped = false;
 
   /** `databaseUrl`: the shared PostgreSQL when there is one (no Redis); none for the embedded database. */
-  constructor(private readonly databaseUrl: string | null = null) {
+  constructor(
+    private readonly databaseUrl: string | null = null,
+    private readonly onDisplaced: () => void = () => process.kill(process.pid, 'SIGTERM'),
+  ) {
     super();
   }
 
@@ -93,7 +100,8 @@ export class SingleProcessLeadership extends LeaderElection {
   private lost(client: pg.Client): void {
     if (this.stopped || this.client !== client) return;
     this.client = undefined;
-    this.logger.warn('the connection holding this process\'s database lock was lost; taking the lock again');
+    this.logger.warn("the connection holding this process's database lock was lost; scheduling stops until the lock is taken again");
+    this.set(false);
     const again = async (): Promise<void> => {
       if (this.stopped) return;
       const locked = await this.lock().catch(() => null);
@@ -101,9 +109,11 @@ export class SingleProcessLeadership extends LeaderElection {
         this.set(true);
         return;
       }
-      if (locked === false && this.leader) {
-        this.logger.error(new AnotherProcessOnDatabaseError().message);
-        this.set(false); // another process holds it now: only one may schedule
+      if (locked === false) {
+        this.logger.error(`${new AnotherProcessOnDatabaseError().message} It took this process's lock while the connection holding it was down: this process shuts down.`);
+        this.stopped = true;
+        this.onDisplaced();
+        return;
       }
       this.retry = setTimeout(() => void again(), 1000);
       this.retry.unref();

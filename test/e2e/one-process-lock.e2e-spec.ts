@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { SingleProcessLeadership } from '../../src/leadership/single-process-leadership.js';
+import { createTestSpace, type TestSpace } from '../support/test-app.js';
+
+/** The session advisory lock that keeps a second process off a database used without Redis. */
+const ONE_PROCESS_LOCK = 7_236_003;
+
+let space: TestSpace;
+let other: pg.Client;
+
+beforeAll(async () => {
+  space = await createTestSpace('one_process_lock');
+  other = new pg.Client({ connectionString: space.databaseUrl });
+  await other.connect();
+});
+
+afterAll(async () => {
+  await other.end();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await sleep(10);
+  return condition();
+}
+
+/** Ends the lock's connection and takes the lock from another session before the holder takes it again. */
+async function takeLockAway(): Promise<boolean> {
+  for (let tries = 0; tries < 20; tries++) {
+    await other.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'draconic-one-process' AND datname = current_database()`);
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await other.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ONE_PROCESS_LOCK]);
+      if (rows[0].locked) return true;
+      await sleep(1);
+    }
+  }
+  return false;
+}
+
+describe('one process on a database without Redis', () => {
+  it('stops scheduling when its lock connection drops, takes the lock again, and shuts down when another process took it meanwhile', async () => {
+    let displaced = 0;
+    const leadership = new SingleProcessLeadership(space.databaseUrl, () => displaced++);
+    const changes: boolean[] = [];
+    leadership.onChange((leader) => changes.push(leader));
+    await leadership.start();
+    try {
+      expect(leadership.isLeader()).toBe(true);
+
+      // The connection drops and nobody else wants the lock: it is taken again.
+      await other.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'draconic-one-process' AND datname = current_database()`);
+      expect(await until(() => changes.length >= 3, 10_000)).toBe(true);
+      expect(changes.slice(0, 3)).toEqual([true, false, true]);
+      expect(displaced).toBe(0);
+
+      // It drops again and another process takes the lock first: this one is not the leader and shuts down.
+      expect(await takeLockAway()).toBe(true);
+      expect(await until(() => displaced > 0, 10_000)).toBe(true);
+      expect(leadership.isLeader()).toBe(false);
+      expect(displaced).toBe(1);
+    } finally {
+      await leadership.stop();
+      await other.query('SELECT pg_advisory_unlock_all()');
+    }
+  }, 60_000);
+});
