@@ -17,5 +17,9 @@ describe(isTransientDbError.name, () => {
     ['unique violation', { code: '23505' }, false],
     ['undefined column', { code: '42703' }, false],
     ['raised by plpgsql', { code: 'P0001' }, false],
+    // Thrown by JavaScript before anything was sent: the same parameters fail the same way every time.
+    ['a BigInt parameter', new TypeError('Do not know how to serialize a BigInt'), false],
+    ['a circular parameter', new TypeError('Converting circular structure to JSON'), false],
+    ['a RangeError', new RangeError('Invalid string length'), false],
   ])('%s: transient %s', (_what, error, expected) => expect(isTransientDbError(error)).toBe(expected));
 });

@@ -5,14 +5,21 @@ import { isLostRace } from '../common/http/unavailable-errors.js';
  * these classes say the statement itself can never succeed as written (bad data, a violated
  * constraint, a mistake in the SQL). Everything else — a connection terminated or refused, a server
  * shutting down or out of resources, a serialization failure, an error from the driver with no
- * SQLSTATE — passes with time. Pure.
+ * SQLSTATE — passes with time; but for JavaScript's own mistakes (a TypeError from serialising a
+ * parameter: a BigInt, a circular object; a RangeError), thrown before anything was sent: the same
+ * parameters fail the same way every time, and sending them again would loop forever. Pure.
  */
 const PERMANENT_CLASSES = new Set(['21', '22', '23', '2B', '2D', '2F', '3F', '42', '44', 'P0']);
 
 export function isTransientDbError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return !isProgrammingError(error);
   return !PERMANENT_CLASSES.has(code.slice(0, 2));
+}
+
+/** A mistake of the code or its data, not of the database or the network (these have no SQLSTATE). */
+function isProgrammingError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;
 }
 
 /** Whether a failed statement names bad data or a mistake rather than an unavailable database: the opposite of the above. Pure. */

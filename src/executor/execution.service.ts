@@ -250,11 +250,10 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       return this.recorder.releaseIfCancelled(job.id, attempt);
     }
     if (stopReason === 'shutdown') {
-      return this.recorder.fail(job, attempt, 'failed', {
-        code: WORKER_SHUTDOWN,
-        message: `worker ${this.identity.id} stopped before the job finished; it is released for a retry`,
-        worker_id: this.identity.id,
-      });
+      // Released for a retry elsewhere (DESIGN §5), its attempt given back: a job on its last attempt
+      // must not end failed, nor its dependents be cancelled, because its worker was stopped.
+      const message = `worker ${this.identity.id} stopped before the job finished; it is released for a retry`;
+      return this.recorder.fail(job, attempt, 'failed', { code: WORKER_SHUTDOWN, message, worker_id: this.identity.id }, { release: true });
     }
     // lost: the scheduler fails the job (WORKER_LOST, or OUTCOME_LOST when this worker fenced itself in time).
   }

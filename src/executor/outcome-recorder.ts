@@ -1,7 +1,8 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { storableText } from '../common/json-limits.js';
 import { isTransientDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
-import { RESULT_NOT_JSON, RESULT_NOT_STORABLE, RESULT_TOO_LARGE } from '../jobs/domain/error-codes.js';
+import { HANDLER_ERROR, RESULT_NOT_JSON, RESULT_NOT_STORABLE, RESULT_TOO_LARGE } from '../jobs/domain/error-codes.js';
 import type { JobErrorInfo } from '../jobs/entities/job.entity.js';
 import { JobCancellationService } from '../jobs/job-cancellation.service.js';
 import { JobFailureService } from '../jobs/job-failure.service.js';
@@ -15,6 +16,24 @@ class NotStorable extends Error {
   constructor(cause: unknown) {
     super((cause as Error | undefined)?.message ?? String(cause), { cause });
   }
+}
+
+type FailOptions = { retry?: boolean; release?: boolean };
+
+/** `error` when it serialises as JSON; else its code and a message saying why it could not be stored. */
+function storableError(error: JobErrorInfo): JobErrorInfo {
+  try {
+    JSON.stringify(error);
+    return error;
+  } catch (thrown) {
+    return plainError(error, `the error cannot be stored as JSON: ${thrown instanceof Error ? thrown.message : 'its toJSON threw'}`);
+  }
+}
+
+/** Only the code of `error` (and whether it may be retried), with `why` as its message: text that always stores. */
+function plainError(error: JobErrorInfo, why: string): JobErrorInfo {
+  const code = typeof error.code === 'string' ? storableText(error.code, 200) : HANDLER_ERROR;
+  return { code, message: storableText(why, 2000), ...(error.retryable === false ? { retryable: false } : {}) };
 }
 
 /**
@@ -78,15 +97,28 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     return this.fail(job, attempt, 'failed', { code, message, retryable: false }, { retry: false });
   }
 
-  /** running -> failed|timeout (then pending, when the retry rules allow and `retry` is not false). */
-  async fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, options: { retry?: boolean } = {}): Promise<void> {
-    try {
-      await this.untilStored(`${outcome} outcome`, job, attempt, () => this.failures.fail(job, attempt, outcome, error, options), () =>
-        this.failures.failAlone(job, attempt, outcome, error, options),
-      );
-    } catch (refused) {
-      this.givenUp(`${outcome} outcome`, job, attempt, refused);
+  /**
+   * running -> failed|timeout (then pending, when the retry rules allow and `retry` is not false;
+   * always, with the attempt given back, for `release`: see JobFailureService.fail). An error that
+   * cannot be stored as it is (not JSON, or refused by PostgreSQL) is stored as its code and a
+   * message saying so: the attempt still ends, rather than stay running until the scheduler finds it lost.
+   */
+  async fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, options: FailOptions = {}): Promise<void> {
+    let stored = storableError(error);
+    let failed: boolean;
+    for (let plain = stored !== error; ; plain = true) {
+      try {
+        failed = await this.untilStored(`${outcome} outcome`, job, attempt, () => this.failures.fail(job, attempt, outcome, stored, options), () =>
+          this.failures.failAlone(job, attempt, outcome, stored, options),
+        );
+        break;
+      } catch (refused) {
+        if (!(refused instanceof NotStorable) || plain) return this.givenUp(`${outcome} outcome`, job, attempt, refused);
+        stored = plainError(stored, `the error cannot be stored: ${refused.message}`);
+      }
     }
+    // Lost to a cancel: as for a completion, the handler is over, so the resources go back now.
+    if (!failed) await this.releaseIfCancelled(job.id, attempt);
   }
 
   /** A cancelled job's handler stopped (or its grace ended): its resources go back to its worker. */

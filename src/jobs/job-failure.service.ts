@@ -10,6 +10,13 @@ import { JobRepository } from './job.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
 import { mergeMoved, type Moved } from './transition-sql.js';
 
+export interface FailOptions {
+  /** False: the attempt's error says another cannot help, attempts left or not. */
+  retry?: boolean;
+  /** The worker let go of the job unfinished: back to pending at once, the attempt given back (see fail). */
+  release?: boolean;
+}
+
 /**
  * Longest a sweep's failure waits on a job downstream of a final failure (failMany): a transition
  * holds its rows for milliseconds, so this only gives up on a holder that is stuck.
@@ -37,15 +44,18 @@ export class JobFailureService {
 
   /**
    * running -> failed|timeout, and -> pending when attempts remain (unless `retry` is false: the
-   * handler said another attempt cannot help). False when the job had already left running.
+   * handler said another attempt cannot help). `release`: the worker let go of the job unfinished (its
+   * drain, DESIGN §5): it goes back to pending at once, attempts left or not, and the attempt is given
+   * back (`attempt_base` + 1), so that a stopped worker costs no job a run of its budget. False when
+   * the job had already left running.
    */
-  fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
-    return this.failures.push(this.failItem(job, attempt, outcome, error, retry));
+  fail(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, options: FailOptions = {}): Promise<boolean> {
+    return this.failures.push(this.failItem(job, attempt, outcome, error, options));
   }
 
   /** `fail` in a statement of its own, without group commit: when a batch cannot be stored, tells which of its jobs is the cause. */
-  async failAlone(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true } = {}): Promise<boolean> {
-    return (await this.flushFailures([this.failItem(job, attempt, outcome, error, retry)]))[0]!;
+  async failAlone(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, options: FailOptions = {}): Promise<boolean> {
+    return (await this.flushFailures([this.failItem(job, attempt, outcome, error, options)]))[0]!;
   }
 
   /**
@@ -73,15 +83,11 @@ export class JobFailureService {
 
   // ---------------------------------------------------------------------------------------------
 
-  private failItem(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, retry = true): FailItem {
-    return {
-      id: job.id,
-      attempt,
-      outcome,
-      error,
-      // The run budget counts from the last manual retry (DESIGN §13); `attempts` counts every run.
-      retryAt: retry ? nextRunAt(attempt - job.attemptBase, job, new Date()) : null,
-    };
+  private failItem(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true, release = false }: FailOptions = {}): FailItem {
+    const now = new Date();
+    if (release) return { id: job.id, attempt, outcome, error, retryAt: now, givenBack: true };
+    // The run budget counts from the last manual retry (DESIGN §13); `attempts` counts every run.
+    return { id: job.id, attempt, outcome, error, retryAt: retry ? nextRunAt(attempt - job.attemptBase, job, now) : null };
   }
 
   private async flushFailures(items: FailItem[]): Promise<boolean[]> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
+import { storableText } from '../common/json-limits.js';
 import { isPermanentDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -17,6 +18,15 @@ import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transiti
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
 type CompleteItem = { id: string; attempt: number; result: unknown };
+
+/** A log line's data as JSON text (null for none), or a note of why it could not be serialised. */
+function logData(data: unknown): string | null {
+  try {
+    return data == null ? null : (JSON.stringify(data) ?? null);
+  } catch (error) {
+    return JSON.stringify({ unserializable: error instanceof Error ? storableText(String(error.message), 2000) : 'its toJSON threw' });
+  }
+}
 
 /**
  * Every move of a job after its submit, for the executor and the scheduler: guarded transitions
@@ -112,8 +122,12 @@ export class JobLifecycleService {
     this.publish(await this.transitions.progress(id, attempt, percent, data));
   }
 
+  /**
+   * A handler's log line. Its data is serialised here, before it joins a batch: data that is not JSON
+   * (circular, a BigInt) is stored as `{unserializable: <why>}`, and never fails the batch's other lines.
+   */
   log(jobId: string, attempt: number, level: JobLogLevel, message: string, data?: Record<string, unknown>): Promise<void> {
-    return this.logLines.push({ jobId, attempt, level, message, data: data ?? null });
+    return this.logLines.push({ jobId, attempt, level, message, data: logData(data) });
   }
 
   async dependencyResults(jobId: string): Promise<DependencyResult[]> {

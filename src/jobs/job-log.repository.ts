@@ -10,7 +10,8 @@ export interface LogLine {
   level: JobLogLevel;
   message: string;
   attempt: number;
-  data?: Record<string, unknown> | null;
+  /** The line's data as JSON text, serialised when the line was written (JobLifecycleService.log). */
+  data: string | null;
 }
 
 /** SQL and row mapping for job_logs. No decisions: those belong to the services. */
@@ -40,17 +41,31 @@ export class JobLogRepository {
     );
   }
 
+  /**
+   * Handler log lines, in order, of the jobs that still exist: a line of a deleted job is dropped
+   * (a handler that ignored its signal may log after its job timed out, was cancelled and deleted;
+   * job_logs has no foreign key, so its rows would stay forever). The jobs are key-share locked, which
+   * orders the insert with a concurrent delete (it locks the job FOR UPDATE first): either the delete
+   * commits first and the lines are dropped, or the insert does and the delete's own
+   * `DELETE FROM job_logs`, a later statement, takes them with it.
+   */
   async appendLogs(lines: readonly LogLine[], tx?: EntityManager): Promise<void> {
     if (lines.length === 0) return;
     await this.sql.query(
-      `INSERT INTO job_logs (job_id, level, message, attempt, data)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[])`,
+      `WITH line AS (
+         SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[]) WITH ORDINALITY
+           AS l(job_id, level, message, attempt, data, n)
+       ), live AS (
+         SELECT id FROM jobs WHERE id = ANY($1::uuid[]) FOR KEY SHARE
+       )
+       INSERT INTO job_logs (job_id, level, message, attempt, data)
+       SELECT job_id, level, message, attempt, data FROM line WHERE job_id = ANY(ARRAY(SELECT id FROM live)) ORDER BY n`,
       [
         lines.map((l) => l.jobId),
         lines.map((l) => l.level),
         lines.map((l) => l.message),
         lines.map((l) => l.attempt),
-        lines.map((l) => (l.data ? JSON.stringify(l.data) : null)),
+        lines.map((l) => l.data),
       ], tx
     );
   }

@@ -48,6 +48,8 @@ export interface FailItem extends FinishItem {
   error: JobErrorInfo;
   /** When to run again, or null when the failure is final. */
   retryAt: Date | null;
+  /** The attempt does not count against the run budget (`attempt_base` + 1): its worker let go of it (JobFailureService.fail). */
+  givenBack?: boolean;
 }
 
 /** The event of an attempt that ended badly, for a row of alias `row` with an `outcome` column: job_timeout or job_failed. */
@@ -136,8 +138,9 @@ export class JobTransitionsRepository {
   /**
    * running -> failed|timeout, then -> pending when a retry is due (retryAt), in one statement:
    * resources are released, and each step is logged and published (job_failed|job_timeout, then
-   * job_retry_scheduled). `skipLocked`: jobs another transaction holds are left as they are, not
-   * waited for (the leader's sweeps: see JobFailureService.failMany).
+   * job_retry_scheduled). An attempt given back (`givenBack`) raises `attempt_base` in the same
+   * UPDATE. `skipLocked`: jobs another transaction holds are left as they are, not waited for (the
+   * leader's sweeps: see JobFailureService.failMany).
    */
   async fail(items: readonly FailItem[], tx?: EntityManager, { skipLocked = false } = {}): Promise<Moved> {
     if (items.length === 0) return NOTHING_MOVED;
@@ -151,14 +154,15 @@ export class JobTransitionsRepository {
       `WITH ${free}moved AS (
          UPDATE jobs j SET status = CASE WHEN i.retry_at IS NULL THEN i.outcome ELSE 'pending' END,
                 error = i.error, allocated = false, updated_at = now(), next_run_at = i.retry_at,
+                attempt_base = j.attempt_base + i.given_back::int,
                 completed_at = CASE WHEN i.retry_at IS NULL THEN now() END,
                 waiting_reason = CASE WHEN i.retry_at IS NULL THEN NULL ELSE jsonb_build_object(
                   'code', '${WAITING.RETRY_BACKOFF}',
-                  'message', 'attempt ' || j.attempts || ' of ' || (j.attempt_base + j.max_attempts) || ' ' || i.outcome || '; retry at '
+                  'message', 'attempt ' || j.attempts || ' of ' || (j.attempt_base + i.given_back::int + j.max_attempts) || ' ' || i.outcome || '; retry at '
                              || to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                   'until', to_char(i.retry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) END,
                 event_seq = j.event_seq + CASE WHEN i.retry_at IS NULL THEN 1 ELSE 2 END
-         FROM unnest($1::uuid[], $2::int[], $3::job_status[], $4::jsonb[], $5::timestamptz[]) AS i(id, attempt, outcome, error, retry_at)
+         FROM unnest($1::uuid[], $2::int[], $3::job_status[], $4::jsonb[], $5::timestamptz[], $6::bool[]) AS i(id, attempt, outcome, error, retry_at, given_back)
          WHERE j.id = i.id AND ${FAIL} AND j.attempts = i.attempt ${onlyFree}
          RETURNING j AS row, i.outcome, i.retry_at
        ), logged AS (
@@ -184,6 +188,7 @@ export class JobTransitionsRepository {
         items.map((i) => i.outcome),
         items.map((i) => JSON.stringify(i.error)),
         items.map((i) => i.retryAt),
+        items.map((i) => i.givenBack === true),
       ],
       tx,
     );

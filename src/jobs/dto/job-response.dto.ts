@@ -40,7 +40,7 @@ export class JobResponseDto {
   @ApiProperty({ type: 'integer', example: 0, description: 'Runs started so far.' }) attempts!: number;
   @ApiProperty({
     type: 'integer', example: 0,
-    description: 'Runs started before the last manual retry (0 until one): the current run budget is `attempts - attempt_base` of `retry_config.max_attempts`.',
+    description: 'Runs that do not count against the current run budget: those started before the last manual retry, and those a draining worker gave back unfinished (0 until either): the budget used is `attempts - attempt_base` of `retry_config.max_attempts`.',
   }) attempt_base!: number;
   @ApiProperty({ nullable: true, example: null, description: 'What the handler returned.' }) result!: unknown;
   @ApiProperty({ type: CodeMessageDto, nullable: true, example: null, description: 'Last failure; code is HANDLER_ERROR, TIMEOUT, WORKER_LOST, DEPENDENCY_FAILED, CANCELLED_BY_USER, ...' }) error!: Record<string, unknown> | null;

@@ -85,7 +85,7 @@ export class Job {
   @Column({ type: 'integer', name: 'attempts', default: 0 })
   attempts!: number;
 
-  /** Runs before the last manual retry (DESIGN §13): the retry rules count `attempts - attemptBase` against `maxAttempts`. */
+  /** Runs not counted against the budget: those before the last manual retry (DESIGN §13) and those a draining worker gave back; the retry rules count `attempts - attemptBase` against `maxAttempts`. */
   @Column({ type: 'integer', name: 'attempt_base', default: 0 })
   attemptBase!: number;
 
