@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 
 export const ROLES = ['api', 'worker', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,6 +19,28 @@ const toBool = ({ value }: { value: unknown }) => {
 };
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * The largest MAX_BODY_BYTES: a body is held whole in memory as one string and parsed at once, and
+ * PostgreSQL keeps a jsonb value under 255 MB; far past this a body overflows Node's longest string
+ * (about 512 MiB) inside the body reader, which ends the process instead of answering 413.
+ */
+export const MAX_BODY_BYTES_CEILING = 64 * 1024 * 1024;
+
+/**
+ * The shortest timeout, in ms, that a `0 = never` timeout accepts: below a second nothing the service
+ * does fits, so such a value is a number of seconds written where milliseconds are read (30 for 30 s).
+ */
+export const MIN_TIMEOUT_MS = 1000;
+
+const zeroOrAtLeastOneSecond = () =>
+  ValidateBy({
+    name: 'zeroOrAtLeastOneSecond',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'number' || value <= 0 || value >= MIN_TIMEOUT_MS,
+      defaultMessage: () => `must be 0 (never) or at least ${MIN_TIMEOUT_MS}: the value is in milliseconds, not seconds`,
+    },
+  });
 
 /**
  * Every environment variable draconic reads (DESIGN §8), with its default.
@@ -70,7 +92,8 @@ export class EnvSchema {
   @Transform(emptyToUndefined) @IsOptional() @IsString()
   API_KEYS?: string = undefined;
 
-  @Transform(toInt) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
+  @Transform(toInt) @IsInt() @Min(1024)
+  @Max(MAX_BODY_BYTES_CEILING, { message: `must not be greater than ${MAX_BODY_BYTES_CEILING} (64 MiB), the largest body the service can hold and store safely` })
   MAX_BODY_BYTES = 1_048_576;
 
   @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
@@ -196,7 +219,7 @@ export class EnvSchema {
    * PostgreSQL ends a session of the service left idle inside a transaction this long (its
    * idle_in_transaction_session_timeout; 0 = never): a process frozen mid-transaction stops holding its row locks.
    */
-  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) @zeroOrAtLeastOneSecond()
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10000;
 
   /**
@@ -204,14 +227,14 @@ export class EnvSchema {
    * as on a lost connection and the pool opens a new one. A connection that stopped carrying bytes without
    * closing (a database host gone, a NAT or firewall that forgot it) would otherwise hold its caller forever.
    */
-  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) @zeroOrAtLeastOneSecond()
   DB_QUERY_TIMEOUT_MS = 30000;
 
   /**
    * A Redis connection that has received nothing this long after a command was sent is closed and opened
    * again (0 = never); ioredis's `socketTimeout`. Bull's blocking reads wait their own 5 s on top of it.
    */
-  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) @zeroOrAtLeastOneSecond()
   REDIS_SOCKET_TIMEOUT_MS = 15000;
 
   /** How often the API checks that PostgreSQL and Redis answer (the state /health and request admission read). */

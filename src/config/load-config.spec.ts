@@ -97,6 +97,24 @@ describe(parseConfig.name, () => {
     expect(() => parseConfig({ WORKER_LOST_SECONDS: '3' })).toThrow(/raise WORKER_LOST_SECONDS/);
   });
 
+  it('refuses a MAX_BODY_BYTES over 64 MiB, which a request could not be held and stored with, naming the limit', () => {
+    expect(parseConfig({ MAX_BODY_BYTES: String(64 * 1024 * 1024) }).maxBodyBytes).toBe(67_108_864);
+    expect(() => parseConfig({ MAX_BODY_BYTES: String(64 * 1024 * 1024 + 1) })).toThrow(/MAX_BODY_BYTES=67108865: must not be greater than 67108864 \(64 MiB\)/);
+    expect(() => parseConfig({ MAX_BODY_BYTES: String(1024 * 1024 * 1024) })).toThrow(ConfigError);
+  });
+
+  it.each(['DB_QUERY_TIMEOUT_MS', 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'REDIS_SOCKET_TIMEOUT_MS'])(
+    'takes %s as 0 (never) or at least 1000 ms: a number of seconds written by mistake is refused, naming the unit',
+    (name) => {
+      expect(() => parseConfig({ [name]: '30' })).toThrow(new RegExp(`${name}=30: must be 0 \\(never\\) or at least 1000: the value is in milliseconds, not seconds$`));
+      expect(() => parseConfig({ [name]: '999' })).toThrow(ConfigError);
+      expect(() => parseConfig({ [name]: '-1' })).toThrow(new RegExp(`${name}=-1: must not be less than 0$`));
+      expect(() => parseConfig({ [name]: '0' })).not.toThrow();
+      expect(() => parseConfig({ [name]: '1000' })).not.toThrow();
+      expect(() => parseConfig({})).not.toThrow();
+    },
+  );
+
   it('names every bad variable at once', () => {
     try {
       parseConfig({ PORT: '-1', MAX_CPU_UNITS: 'x' });

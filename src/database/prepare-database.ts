@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
+import { ConfigError } from '../config/load-config.js';
 import { migrationDataSourceOptions } from './data-source-options.js';
 import { ResilientPgClient } from './resilient-pg-client.js';
 
@@ -36,6 +37,20 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses a database whose server_encoding is not UTF8: PostgreSQL would refuse every payload,
+ * result, log line or name holding a character that encoding lacks ("日本" on LATIN1 fails with
+ * 22P05), in the middle of the service's work. SQL_ASCII is refused too: it stores bytes unchecked.
+ */
+export async function assertUtf8Database(query: (sql: string) => Promise<Array<{ server_encoding: string }>>): Promise<void> {
+  const [row] = await query(`SHOW server_encoding`);
+  const encoding = row?.server_encoding;
+  if (encoding === 'UTF8') return;
+  throw new ConfigError([
+    `DATABASE_URL: the database's server_encoding is ${encoding ?? 'unknown'}; draconic needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')`,
+  ]);
+}
+
 /** Runs pending migrations under an advisory lock, so instances booting together do not race. */
 export async function runMigrations(config: AppConfig, url = config.databaseUrl): Promise<string[]> {
   const source = new DataSource({ ...migrationDataSourceOptions(config, url), poolSize: 2, logging: ['error'] });
@@ -43,6 +58,8 @@ export async function runMigrations(config: AppConfig, url = config.databaseUrl)
   const runner = source.createQueryRunner();
   try {
     await runner.connect();
+    // The embedded database is created UTF8 by this service.
+    if (!config.databaseEmbedded) await assertUtf8Database((sql) => runner.query(sql));
     await runner.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK]);
     try {
       const ran = await source.runMigrations({ transaction: 'each' });

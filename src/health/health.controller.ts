@@ -6,7 +6,7 @@ import { DependencyProbe, type DependencyState } from './dependency-probe.js';
 import { AnyQuery } from '../common/http/known-query.guard.js';
 
 /** One check in the Terminus shape. */
-type Check = { status: 'up' | 'down'; message?: string; mode?: string; latency_ms?: number; checked_at?: string };
+export type Check = { status: 'up' | 'down'; message?: string; mode?: string; latency_ms?: number; checked_at?: string };
 
 /** `{status, info, error, details}`, as Terminus writes it. */
 export interface HealthBody {
@@ -25,6 +25,23 @@ function toCheck(state: DependencyState): Check {
   if (state.latencyMs !== undefined && state.up) check.latency_ms = state.latencyMs;
   check.checked_at = new Date(state.checkedAt).toISOString();
   return check;
+}
+
+/** The checks of PostgreSQL and Redis from the probe's last results, in the Terminus shape (DESIGN §6). */
+export function dependenciesBody(probe: Pick<DependencyProbe, 'state'>): HealthBody {
+  const body: HealthBody = { status: 'ok', info: {}, error: {}, details: {} };
+  for (const dependency of DEPENDENCIES) addCheck(body, dependency, toCheck(probe.state(dependency)));
+  return body;
+}
+
+/** Adds a named check to a health body; one check down makes the whole body `error`. */
+export function addCheck(body: HealthBody, name: string, check: Check): void {
+  body.details[name] = check;
+  if (check.status === 'up') body.info[name] = check;
+  else {
+    body.error[name] = check;
+    body.status = 'error';
+  }
 }
 
 /** A health route's answer: its status and body. */
@@ -111,16 +128,6 @@ export class HealthController implements OnModuleDestroy {
   }
 
   private body(): HealthBody {
-    const body: HealthBody = { status: 'ok', info: {}, error: {}, details: {} };
-    for (const dependency of DEPENDENCIES) {
-      const check = toCheck(this.probe.state(dependency));
-      body.details[dependency] = check;
-      if (check.status === 'up') body.info[dependency] = check;
-      else {
-        body.error[dependency] = check;
-        body.status = 'error';
-      }
-    }
-    return body;
+    return dependenciesBody(this.probe);
   }
 }

@@ -1,12 +1,28 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
+import { DATABASE_UNAVAILABLE, METHOD_NOT_ALLOWED, NOT_FOUND } from '../common/domain/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
+import { WorkerLease } from '../executor/domain/worker-lease.js';
 import { JOB_STATUSES } from '../jobs/domain/job-state.js';
 import { Metrics } from '../metrics/metrics.js';
+import { RedisConnections } from '../redis/redis-connections.js';
+import { DependencyProbe } from './dependency-probe.js';
+import { addCheck, dependenciesBody, type HealthBody } from './health.controller.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * How long the job counts read for one scrape serve the next ones. GET /metrics needs no key and is
+ * not rate limited (Prometheus scrapes it so), so anyone can send it as fast as they like: each scrape
+ * reading PostgreSQL would take the pool's connections from the API. Scrapers read every few seconds;
+ * counts a second old tell them the same.
+ */
+export const JOB_COUNTS_REUSE_MS = 1000;
 
 /**
  * The Prometheus text of this process's metrics (the jobs-by-status gauge read from the counters at
@@ -18,52 +34,110 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MetricsExporter.name);
   private server?: Server;
+  /** The scrape under way: scrapes arriving meanwhile get its text. */
+  private scraping?: Promise<string>;
+  private counts?: { readAt: number; byStatus: Map<string, number> };
+  /** The worker's own checks (its /health): PostgreSQL and Redis as the API checks them, and its lease. */
+  private probe?: DependencyProbe;
+  private lease?: WorkerLease;
 
   constructor(
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly db: DataSource,
+    private readonly moduleRef: ModuleRef,
+    @Optional() private readonly redis?: RedisConnections,
   ) {}
 
-  async scrape(): Promise<string> {
+  scrape(): Promise<string> {
+    this.scraping ??= this.render().finally(() => {
+      this.scraping = undefined;
+    });
+    return this.scraping;
+  }
+
+  private async render(): Promise<string> {
+    const byStatus = await this.jobCounts();
+    for (const status of JOB_STATUSES) this.metrics.jobsByStatus.set({ status }, byStatus.get(status) ?? 0);
+    return this.metrics.registry.metrics();
+  }
+
+  private async jobCounts(): Promise<Map<string, number>> {
+    if (this.counts && performance.now() - this.counts.readAt < JOB_COUNTS_REUSE_MS) return this.counts.byStatus;
     const rows: Array<{ status: string; count: string }> = await this.db.query(
       // The counters kept with every transition (DESIGN §12), never a count over the jobs table.
       `SELECT status::text AS status, sum(n)::text AS count FROM (
          SELECT status, count AS n FROM job_counts UNION ALL SELECT status, delta FROM job_count_deltas
        ) c GROUP BY status`,
     );
-    const counts = new Map(rows.map((r) => [r.status, Number(r.count)]));
-    for (const status of JOB_STATUSES) this.metrics.jobsByStatus.set({ status }, counts.get(status) ?? 0);
-    return this.metrics.registry.metrics();
+    const byStatus = new Map(rows.map((r) => [r.status, Number(r.count)]));
+    this.counts = { readAt: performance.now(), byStatus };
+    return byStatus;
+  }
+
+  /**
+   * The worker's GET /health: the API's checks of PostgreSQL and Redis (same shape, DESIGN §6) and the
+   * worker's lease. 503 when one is down: without PostgreSQL or Redis the worker gets and records no
+   * work, and with its lease lapsed it has fenced itself and runs no job until a heartbeat gets through.
+   */
+  health(): { status: 200 | 503; body: HealthBody } {
+    const body = dependenciesBody(this.probe!);
+    const lease = this.lease;
+    const now = performance.now();
+    if (lease?.isLapsed(now)) {
+      const message = `no heartbeat accepted for ${Math.round(lease.silentFor(now))} ms (lease ${lease.leaseMs} ms): the worker runs no job until one gets through`;
+      addCheck(body, 'lease', { status: 'down', message });
+    } else {
+      addCheck(body, 'lease', { status: 'up' });
+    }
+    return { status: body.status === 'ok' ? 200 : 503, body };
+  }
+
+  /** The port the worker's server listens on (undefined when it has none). */
+  port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null)?.port;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.role !== 'worker' || this.config.metricsPort === undefined) return;
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' || (path !== '/metrics' && path !== '/health')) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'GET /metrics or GET /health' }));
-        return;
-      }
-      if (path === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', role: 'worker' }));
-        return;
-      }
-      this.scrape().then(
-        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
-        (error: unknown) => {
-          this.logger.warn({ err: (error as Error).message }, 'metrics scrape failed');
-          res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'metrics are unavailable: the database did not answer' }));
-        },
-      );
-    });
+    this.lease = this.moduleRef.get(WorkerLease, { strict: false });
+    this.probe = new DependencyProbe(this.config, this.db, this.redis);
+    await this.probe.onApplicationBootstrap();
+    const server = createServer((req, res) => this.handle(req, res));
     server.listen(this.config.metricsPort);
     await once(server, 'listening');
     this.server = server;
-    this.logger.log(`worker metrics on :${this.config.metricsPort}/metrics`);
+    this.logger.log(`worker metrics on :${this.port()}/metrics`);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+    if (path !== '/metrics' && path !== '/health') {
+      json(404, { statusCode: 404, error: 'Not Found', code: NOT_FOUND, message: `${path} not found: this port serves GET /metrics and GET /health` });
+      return;
+    }
+    if (req.method !== 'GET') {
+      json(405, { statusCode: 405, error: 'Method Not Allowed', code: METHOD_NOT_ALLOWED, message: `${path} takes GET` }, { allow: 'GET' });
+      return;
+    }
+    if (path === '/health') {
+      const { status, body } = this.health();
+      json(status, body);
+      return;
+    }
+    this.scrape().then(
+      (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+      (error: unknown) => {
+        this.logger.warn({ err: (error as Error).message }, 'metrics scrape failed');
+        json(503, { statusCode: 503, error: 'Service Unavailable', code: DATABASE_UNAVAILABLE, message: 'metrics are unavailable: the database did not answer' }, { 'retry-after': '1' });
+      },
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.probe?.onApplicationShutdown();
     const server = this.server;
     this.server = undefined;
     if (!server) return;

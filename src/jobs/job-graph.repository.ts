@@ -61,9 +61,16 @@ export class JobGraphRepository {
     );
   }
 
-  /** The connected dependency graph around a job (both directions), at most `limit` nodes. */
-  async graph(id: string, limit: number): Promise<{ nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }>; edges: Array<{ job_id: string; depends_on_id: string }> }> {
-    const nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }> = await this.sql.query(
+  /**
+   * The connected dependency graph around a job (both directions), at most `limit` nodes, oldest first.
+   * The walk is breadth-first from the job and stops at `limit` + 1 nodes: PostgreSQL evaluates a
+   * recursive query only as far as its reader pulls, so a job tied to a hub with a million dependents
+   * reads `limit` + 1 rows, not the million, and a graph too large keeps the job itself and its nearest
+   * neighbours (the walk's first rows), never just the oldest jobs of the component. `truncated` says
+   * the walk found more. Edges are those between the nodes kept.
+   */
+  async graph(id: string, limit: number): Promise<{ nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }>; edges: Array<{ job_id: string; depends_on_id: string }>; truncated: boolean }> {
+    const walked: Array<{ id: string }> = await this.sql.query(
       `WITH RECURSIVE comp(id) AS (
          SELECT $1::uuid
          UNION
@@ -73,15 +80,22 @@ export class JobGraphRepository {
            SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = comp.id
          ) n ON true
        )
-       SELECT j.id, j.ref, j.type, j.status FROM comp JOIN jobs j ON j.id = comp.id ORDER BY j.created_at, j.id LIMIT $2`,
-      [id, limit],
+       SELECT id FROM comp LIMIT $2`,
+      [id, limit + 1],
+    );
+    const truncated = walked.length > limit;
+    // The walk's first row is the job itself: dropping the last row kept never drops it.
+    const kept = walked.slice(0, limit).map((r) => r.id);
+    const nodes: Array<{ id: string; ref: string | null; type: string; status: JobStatus }> = await this.sql.query(
+      `SELECT j.id, j.ref, j.type, j.status FROM jobs j WHERE j.id = ANY($1::uuid[]) ORDER BY j.created_at, j.id`,
+      [kept],
     );
     const edges: Array<{ job_id: string; depends_on_id: string }> = await this.sql.query(
       `SELECT job_id, depends_on_id FROM job_dependencies WHERE job_id = ANY($1::uuid[]) AND depends_on_id = ANY($1::uuid[])
        ORDER BY depends_on_id, job_id`,
       [nodes.map((n) => n.id)],
     );
-    return { nodes, edges };
+    return { nodes, edges, truncated };
   }
 
   /** The unfinished dependencies of blocked jobs (their live WAITING_FOR_DEPENDENCIES reason). */

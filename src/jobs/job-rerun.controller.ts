@@ -69,7 +69,7 @@ export class JobRerunController {
   })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @RequiresRole(ACTION_ROLES.delete)
-  async remove(@Param('id') id: string): Promise<void> {
+  async remove(@Param('id') id: string, @NoBody() _body: undefined): Promise<void> {
     const { job } = await this.jobs.get(id);
     await this.deletions.delete(job.id);
   }

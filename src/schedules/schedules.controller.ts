@@ -107,9 +107,9 @@ export class SchedulesController {
 
   @Delete(':key')
   @ApiParam(KEY_PARAM)
-  @ApiEndpoint({ summary: 'Delete a schedule (the jobs it created stay)', status: 204, errors: [404] })
+  @ApiEndpoint({ summary: 'Delete a schedule (the jobs it created stay)', status: 204, errors: [400, 404] })
   @RequiresRole(ACTION_ROLES.schedules)
-  async delete(@Param('key') key: string): Promise<void> {
+  async delete(@Param('key') key: string, @NoBody() _body: undefined): Promise<void> {
     await this.schedules.delete(key);
   }
 

@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   space = await createTestSpace('idle_in_transaction');
-  app = await startTestApp(space, { DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '500' });
+  app = await startTestApp(space, { DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1000' });
 });
 
 afterAll(async () => {
@@ -32,7 +32,7 @@ describe('a transaction of the service left idle', () => {
     await frozen.connect();
     await frozen.startTransaction();
     await frozen.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [job.id]);
-    await sleep(1_500);
+    await sleep(2_500);
     const other = new pg.Client({ connectionString: space.databaseUrl });
     await other.connect();
     try {
