@@ -16,6 +16,21 @@ export interface Placement {
 
 export type { ReadyJob };
 
+/**
+ * The most cpu and the most memory any accepting worker has (each its own maximum), or null when no
+ * worker accepts jobs. A ready job beyond either fits no worker even empty: the ready reads leave it
+ * out (it would fill the window for good and hide the jobs behind it) and its reason is written in
+ * bulk (PlacementRepository.setNeverFitReasons). Null: nothing is left out, as nothing fits anywhere now.
+ */
+export type SizeBound = { cpuUnits: number; memoryMb: number } | null;
+
+/**
+ * The ready reads' test of a job's size against `bound` (parameters `$cpu`, `$mem`), or nothing.
+ * A filter on the rows the ready indexes return, not a condition of any index: the read keeps its plan.
+ */
+const fitsBound = (bound: SizeBound, cpu: string, mem: string) => (bound ? ` AND cpu_units <= ${cpu}::int AND memory_mb <= ${mem}::int` : '');
+const boundParams = (bound: SizeBound) => (bound ? [bound.cpuUnits, bound.memoryMb] : []);
+
 /** A job holding resources on a worker: placed (ready), running, or cancelled with its handler not stopped yet. */
 export interface Allocation {
   id: string;
@@ -37,14 +52,14 @@ export class PlacementRepository {
 
   /**
    * Ready jobs not yet placed, critical first, then the one due earliest (its run_at, or its submit
-   * when that came later: DESIGN §10), then by id (jobs_ready_priority_due_idx).
+   * when that came later: DESIGN §10), then by id (jobs_ready_priority_due_idx); none larger than `bound`.
    */
-  async readyQueue(limit: number): Promise<ReadyJob[]> {
+  async readyQueue(limit: number, bound: SizeBound = null): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
               waiting_reason->>'message' AS reason_message
-       FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
-      [limit]
+       FROM jobs WHERE status = 'ready' AND NOT allocated${fitsBound(bound, '$2', '$3')} ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1`,
+      [limit, ...boundParams(bound)]
     );
     return rows.map(toReadyJob);
   }
@@ -53,18 +68,20 @@ export class PlacementRepository {
    * The first `perPriority` ready, unplaced jobs of each priority (by due time: the range heads of
    * jobs_ready_priority_due_idx, a few index reads), kept when they have waited since before `since`.
    * A window read in priority order leaves lower priorities out for as long as a backlog of higher
-   * ones fills it; these are the jobs the starvation guard must still see (DESIGN §4).
+   * ones fills it; these are the jobs the starvation guard must still see (DESIGN §4). None larger
+   * than `bound`: a job no worker can hold would take a head's place and hide one that starves.
    */
-  async starvingHeads(perPriority: number, since: Date): Promise<ReadyJob[]> {
+  async starvingHeads(perPriority: number, since: Date, bound: SizeBound = null): Promise<ReadyJob[]> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT h.* FROM unnest(enum_range(NULL::job_priority)) AS p(priority) CROSS JOIN LATERAL (
          SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
                 waiting_reason->>'message' AS reason_message
-         FROM jobs WHERE status = 'ready' AND NOT allocated AND priority = p.priority ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
+         FROM jobs WHERE status = 'ready' AND NOT allocated AND priority = p.priority${fitsBound(bound, '$3', '$4')}
+         ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
        ) h
        WHERE coalesce(h.queued_at, h.created_at) < $2
        ORDER BY h.priority DESC, coalesce(h.queued_at, h.created_at), h.id`,
-      [perPriority, since],
+      [perPriority, since, ...boundParams(bound)],
     );
     return rows.map(toReadyJob);
   }
@@ -75,19 +92,28 @@ export class PlacementRepository {
    * and memory any worker with a free slot has left: it could start now), or has no waiting reason yet
    * and has waited since before `unexplainedSince`. A window read in priority order would leave the
    * first kind waiting behind larger jobs that do not fit (DESIGN §4: a smaller job may start
-   * meanwhile), and the second without a reason (every job that waits says why).
+   * meanwhile), and the second without a reason (every job that waits says why). The scan counts no
+   * job larger than `bound` (no worker could hold it): thousands of them would fill it for good.
    */
-  async behindWindow(opts: { excluded: readonly string[]; room: { cpuUnits: number; memoryMb: number }; unexplainedSince: Date; limit: number; scan: number }): Promise<ReadyJob[]> {
+  async behindWindow(opts: {
+    excluded: readonly string[];
+    room: { cpuUnits: number; memoryMb: number };
+    unexplainedSince: Date;
+    limit: number;
+    scan: number;
+    bound?: SizeBound;
+  }): Promise<ReadyJob[]> {
+    const bound = opts.bound ?? null;
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT q.* FROM (
          SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
                 waiting_reason->>'message' AS reason_message
-         FROM jobs WHERE status = 'ready' AND NOT allocated ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
+         FROM jobs WHERE status = 'ready' AND NOT allocated${fitsBound(bound, '$7', '$8')} ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
        ) q
        WHERE q.id <> ALL($2::uuid[])
          AND ((q.cpu_units <= $3 AND q.memory_mb <= $4) OR (q.reason_code IS NULL AND coalesce(q.queued_at, q.created_at) < $5))
        LIMIT $6`,
-      [opts.scan, opts.excluded, opts.room.cpuUnits, opts.room.memoryMb, opts.unexplainedSince, opts.limit],
+      [opts.scan, opts.excluded, opts.room.cpuUnits, opts.room.memoryMb, opts.unexplainedSince, opts.limit, ...boundParams(bound)],
     );
     return rows.map(toReadyJob);
   }
@@ -190,6 +216,35 @@ export class PlacementRepository {
       [graceMs]
     );
     return rows.length;
+  }
+
+  /**
+   * The distinct sizes (cpu units, memory) of the ready, unplaced jobs larger than `bound` in cpu or
+   * memory: those no accepting worker can hold even empty. At most 1,000 sizes (the API bounds what a
+   * job may ask for; past that many, the next refresh finds the rest).
+   */
+  async neverFitSizes(bound: NonNullable<SizeBound>): Promise<Array<{ cpuUnits: number; memoryMb: number }>> {
+    const rows: Array<{ cpu_units: number; memory_mb: number }> = await this.sql.query(
+      `SELECT DISTINCT cpu_units, memory_mb FROM jobs
+       WHERE status = 'ready' AND NOT allocated AND (cpu_units > $1::int OR memory_mb > $2::int) LIMIT 1000`,
+      [bound.cpuUnits, bound.memoryMb],
+    );
+    return rows.map((r) => ({ cpuUnits: r.cpu_units, memoryMb: r.memory_mb }));
+  }
+
+  /**
+   * Writes one reason to every ready, unplaced job of each size given, where it differs (no event: the
+   * job's state does not change): the reason of the jobs no worker can hold (neverFitSizes).
+   */
+  async setNeverFitReasons(items: ReadonlyArray<{ cpuUnits: number; memoryMb: number; reason: Reason }>): Promise<void> {
+    if (items.length === 0) return;
+    await this.sql.query(
+      `UPDATE jobs j SET waiting_reason = r.reason
+       FROM unnest($1::int[], $2::int[], $3::jsonb[]) AS r(cpu_units, memory_mb, reason)
+       WHERE j.status = 'ready' AND NOT j.allocated AND j.cpu_units = r.cpu_units AND j.memory_mb = r.memory_mb
+         AND j.waiting_reason IS DISTINCT FROM r.reason`,
+      [items.map((i) => i.cpuUnits), items.map((i) => i.memoryMb), items.map((i) => JSON.stringify(i.reason))],
+    );
   }
 
   /** Writes waiting reasons (no event: the job's state does not change). */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Reason } from './domain/placement.js';
-import { PlacementRepository, type Allocation, type Placement, type ReadyJob } from './placement.repository.js';
+import { PlacementRepository, type Allocation, type Placement, type ReadyJob, type SizeBound } from './placement.repository.js';
 
 /** A fenced placement found that another process leads now: the caller must step down. */
 export class LeadershipLostError extends Error {
@@ -15,13 +15,14 @@ export class LeadershipLostError extends Error {
 export class PlacementsService {
   constructor(private readonly placements: PlacementRepository) {}
 
-  readyQueue(limit: number): Promise<ReadyJob[]> {
-    return this.placements.readyQueue(limit);
+  /** The head of the ready queue, none larger than `bound` (PlacementRepository.readyQueue). */
+  readyQueue(limit: number, bound: SizeBound = null): Promise<ReadyJob[]> {
+    return this.placements.readyQueue(limit, bound);
   }
 
   /** The oldest ready jobs of each priority that waited since before `since` (PlacementRepository.starvingHeads). */
-  starvingHeads(perPriority: number, since: Date): Promise<ReadyJob[]> {
-    return this.placements.starvingHeads(perPriority, since);
+  starvingHeads(perPriority: number, since: Date, bound: SizeBound = null): Promise<ReadyJob[]> {
+    return this.placements.starvingHeads(perPriority, since, bound);
   }
 
   /** Ready jobs behind a full window that could start now or have no reason yet (PlacementRepository.behindWindow). */
@@ -66,6 +67,15 @@ export class PlacementsService {
 
   setWaitingReasons(items: ReadonlyArray<{ id: string; reason: Reason }>) {
     return this.placements.setWaitingReasons(items);
+  }
+
+  /** The sizes of the ready jobs no accepting worker can hold even empty (PlacementRepository.neverFitSizes). */
+  neverFitSizes(bound: NonNullable<SizeBound>) {
+    return this.placements.neverFitSizes(bound);
+  }
+
+  setNeverFitReasons(items: Parameters<PlacementRepository['setNeverFitReasons']>[0]) {
+    return this.placements.setNeverFitReasons(items);
   }
 
   releaseStaleCancelled(graceMs: number) {

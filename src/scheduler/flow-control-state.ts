@@ -6,6 +6,7 @@ import type { AllocationLedger } from '../resources/domain/allocation-ledger.js'
 import { FlowGate, hasRules, ratedTypes, type QueueRules } from './domain/flow-control.js';
 import { RateLimitStartLog } from './rate-limit-start-log.js';
 import { heldChange, heldGauge, type Held } from './domain/scheduling.js';
+import { regatedTypes } from './domain/stale-placements.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
 
 /** Most jobs remembered as arrived ready between two passes (FlowControlState.arrivedReady). */
@@ -129,6 +130,16 @@ export class FlowControlState {
   async rateLimitedTypes(): Promise<ReadonlySet<string>> {
     await this.loadRules();
     return new Set(ratedTypes(this.rules));
+  }
+
+  /**
+   * The types whose placements not started are taken back to be placed through the gate again
+   * (regatedTypes: rate-limited, paused, over a concurrency limit by `ledger`'s counts), the settings
+   * read again first when stale.
+   */
+  async regatedTypes(ledger: AllocationLedger): Promise<ReadonlySet<string>> {
+    await this.loadRules();
+    return regatedTypes(this.rules, ledger.runningCounts());
   }
 
   /** Whether the rules held are the settings as last signalled: not stale, and no read under way. */

@@ -119,12 +119,13 @@ export class LostWorkReaper {
    * anyway never starts a job twice. A placement handed over STALE_HAND_OVERS.max times and still not
    * started is taken back too, and its worker is named in `passOver`: it heartbeats, but does not take
    * what it is given (its link to Redis may be down), so the jobs go elsewhere. A placement of a
-   * rate-limited type is taken back instead of handed over again, to be placed through the limit
-   * (splitStale), and counted the same way. Returns how many were taken back.
+   * type in `regated` (rate-limited, paused, over a concurrency limit: regatedTypes) is taken back
+   * instead of handed over again, to be placed through the queue rules (splitStale), and counted the
+   * same way. Returns how many were taken back.
    */
   async reconcilePlacements(
     liveWorkerIds: ReadonlySet<string>,
-    rateLimited: ReadonlySet<string>,
+    regated: ReadonlySet<string>,
     epoch: number | null,
   ): Promise<{ takenBack: number; passOver: string[] }> {
     this.dispatcher.closeQueuesExcept(liveWorkerIds);
@@ -134,7 +135,7 @@ export class LostWorkReaper {
       this.logger.warn({ placed: stale.length }, 'the dispatch queues in Redis may have lost their content (their sentinel key was missing): handing every placement not started over again');
     }
     if (stale.length === 0) return { takenBack: 0, passOver: [] };
-    const { handOver, placeAgain, orphaned } = splitStale(stale, liveWorkerIds, rateLimited);
+    const { handOver, placeAgain, orphaned } = splitStale(stale, liveWorkerIds, regated);
     // Both are counted: a worker that keeps not starting what it is given is passed over either way. Not
     // after a reset: Redis lost what every worker had been given, which says nothing of the workers (a
     // few resets in a row counted against them, and healthy workers were passed over for 30 s).

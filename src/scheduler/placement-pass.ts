@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import { planPlacements, type AdmissionGate } from '../resources/domain/placement.js';
 import { PlacementsService } from '../resources/placements.service.js';
+import type { SizeBound } from '../resources/placement.repository.js';
 import type { ReadyJob } from '../database/job-order.js';
 import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from '../jobs/released-starts.js';
 import { drainedAfter, inReadyOrder, startsAtRelease } from './domain/released-starts.js';
@@ -187,11 +188,14 @@ export class PlacementPass implements ReleasedStarter {
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
     await this.flow.publishHeld(held);
-    const { ready, read } = await this.readReady(held, rooms);
+    // Jobs no worker could hold even empty stay out of the reads too (never-fits.ts), their reason written in bulk.
+    const bound = this.rooms.sizeBound({ cpuUnits: this.config.maxCpuUnits, memoryMb: this.config.maxMemoryMb });
+    const { ready, read } = await this.readReady(held, rooms, bound);
     if (held) this.armRateTimer(this.flow.nextRateRelease(flow!));
     if (ready.length === 0) {
       if (reasonsDue) {
         await this.flow.writeHeldReasons(held);
+        await this.writeNeverFitReasons(bound);
         this.lastReasonsAt = Date.now();
       }
       this.drained = true;
@@ -212,6 +216,7 @@ export class PlacementPass implements ReleasedStarter {
     if (reasonsDue) {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));
       await this.flow.writeHeldReasons(flow?.heldBack());
+      await this.writeNeverFitReasons(bound);
       this.lastReasonsAt = Date.now();
     }
     return fullWindowPlaced(placed, read, SCHEDULER_TIMING.passWindow);
@@ -222,9 +227,9 @@ export class PlacementPass implements ReleasedStarter {
    * is the whole ready set; the fair query when a backlog may hide earlier turns or held jobs fill the head.
    * `read` is how many the window read; `ready` adds what a look behind a full window found.
    */
-  private async readReady(held: Held | undefined, rooms: Parameters<typeof largestRoom>[0]): Promise<{ ready: ReadyJob[]; read: number }> {
+  private async readReady(held: Held | undefined, rooms: Parameters<typeof largestRoom>[0], bound: SizeBound): Promise<{ ready: ReadyJob[]; read: number }> {
     const window = SCHEDULER_TIMING.passWindow;
-    const head = readsHeadFirst(held, this.keyedSeen, this.backlog) ? await this.placements.readyQueue(window) : null;
+    const head = readsHeadFirst(held, this.keyedSeen, this.backlog) ? await this.placements.readyQueue(window, bound) : null;
     let ready: ReadyJob[];
     if (head && head.length < window) ready = fairOrder(head, leftOut(held), window);
     else if (head && !readsFairAtOnce(held, this.keyedSeen) && !head.some((j) => j.concurrencyKey !== null) && !(await this.queue.anyKeyedReady())) ready = head;
@@ -241,7 +246,7 @@ export class PlacementPass implements ReleasedStarter {
     }
     if (Date.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
       this.lastBeyondRead = Date.now();
-      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000));
+      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000), bound);
       // Only behind a window that left jobs waiting: one whose jobs were all placed is followed by a pass
       // over the next window at once.
       const behind = this.windowLeftJobs
@@ -250,11 +255,19 @@ export class PlacementPass implements ReleasedStarter {
             excluded: ready.map((j) => j.id),
             room: largestRoom(rooms),
             unexplainedSince: new Date(Date.now() - SCHEDULER_TIMING.reasonRefreshMs),
+            bound,
           })
         : [];
       this.beyond = [...starving, ...behind];
     }
     return { ready: this.beyond.length === 0 ? ready : withBeyond(ready, this.beyond, leftOut(held)), read: ready.length };
+  }
+
+  /** Gives every ready job beyond `bound` (no worker could hold it: never-fits.ts) its reason, where it differs. */
+  private async writeNeverFitReasons(bound: SizeBound): Promise<void> {
+    if (!bound) return;
+    const sizes = await this.placements.neverFitSizes(bound);
+    await this.placements.setNeverFitReasons(sizes.map((size) => ({ ...size, reason: this.rooms.neverFitReason(size) })));
   }
 
   /** Remembers the keys of the jobs placed (a pass's, or a claim's started ones), in their order, as the most recently served. */

@@ -58,32 +58,53 @@ export class Reconciler {
     this.timer = undefined;
   }
 
+  /**
+   * Each step on its own: one that fails (Redis down fails the hand-overs, for as long as it is down)
+   * is logged and the sweep goes on with the others, which need PostgreSQL only: stuck cancels, due
+   * jobs and the pass with its ledger rebuilt would otherwise wait for Redis too. Placements are
+   * judged only on a fresh read of the workers (one just declared lost must not be handed any again).
+   * A step that finds another leader ends the sweep.
+   */
   private async sweep(): Promise<void> {
     if (!this.tasks.active()) return;
     const epoch = this.leader.epoch();
-    try {
+    await this.step('reaping lost work', async () => {
       if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.markAllStale();
       if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
-      await this.rooms.refresh();
-      // The queue rules are read again once a sweep: here, so that the placements taken back below and
-      // this sweep's pass judge by the same rules.
-      await this.flow.sweep();
-      const placements = await this.reaper.reconcilePlacements(this.rooms.liveIds(), await this.flow.rateLimitedTypes(), epoch);
+    });
+    const workersRead = await this.step('reading the workers', () => this.rooms.refresh());
+    // The queue rules are read again once a sweep: here, so that the placements taken back below and
+    // this sweep's pass judge by the same rules.
+    await this.step('reading the queue rules and counts', () => this.flow.sweep());
+    if (workersRead) await this.step('handing over placements not started', async () => {
+      const placements = await this.reaper.reconcilePlacements(this.rooms.liveIds(), await this.flow.regatedTypes(this.rooms.ledger), epoch);
       this.rooms.passOver(placements.passOver);
       if (placements.takenBack > 0) this.rooms.ledger.stale = true;
-      await this.reaper.releaseStaleCancels();
-      await this.due.promoteDue();
+    });
+    await this.step('releasing stuck cancels', () => this.reaper.releaseStaleCancels());
+    await this.step('promoting due jobs', () => this.due.promoteDue());
+    await this.step('placing', async () => {
       // The safety net: the ledger is rebuilt from the table once a second, by the sweep's own pass
       // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
       this.rooms.ledger.stale = true;
       await this.pass.run();
       this.rooms.observe();
-    } catch (error) {
-      if (!this.tasks.relinquishedOn(error)) this.logger.error({ err: error }, 'scheduler sweep failed');
-    }
+    });
     await this.statistics.refreshGrown().then(
       (analyzed) => analyzed.length > 0 && this.logger.debug({ tables: analyzed }, 'analyzed tables that outgrew their statistics'),
       (error: unknown) => this.logger.warn({ err: error }, 'could not refresh table statistics; the next sweep tries again'),
     );
+  }
+
+  /** Runs one step of a sweep while this process leads; a failure is logged, not thrown. Returns whether it ran through. */
+  private async step(name: string, work: () => Promise<unknown>): Promise<boolean> {
+    if (!this.tasks.active()) return false;
+    try {
+      await work();
+      return true;
+    } catch (error) {
+      if (!this.tasks.relinquishedOn(error)) this.logger.error({ err: error, step: name }, `scheduler sweep failed at ${name}; its other steps go on`);
+      return false;
+    }
   }
 }

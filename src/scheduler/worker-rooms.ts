@@ -6,6 +6,7 @@ import type { Worker } from '../resources/entities/worker.entity.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { pairKey } from './domain/flow-control.js';
+import { neverFitReason, sizeBound } from './domain/never-fits.js';
 import { liveWorkerIds, roomsOf } from './domain/scheduling.js';
 import { passingOver, STALE_HAND_OVERS } from './domain/stale-placements.js';
 
@@ -85,6 +86,16 @@ export class WorkerRooms {
   /** Workers whose placements stand (active or draining), as last read. */
   liveIds(): Set<string> {
     return liveWorkerIds(this.workers);
+  }
+
+  /** The largest an accepting worker is, as last read, when below what a job may ask for (`limits`; never-fits.ts); else null. */
+  sizeBound(limits: { cpuUnits: number; memoryMb: number }): { cpuUnits: number; memoryMb: number } | null {
+    return sizeBound(roomsOf(this.workers, new Map()), limits);
+  }
+
+  /** The reason of the ready jobs of `size`, beyond what any worker has (never-fits.ts). */
+  neverFitReason(size: { cpuUnits: number; memoryMb: number }) {
+    return neverFitReason(size, roomsOf(this.workers, new Map()));
   }
 
   private rooms(): WorkerRoom[] {

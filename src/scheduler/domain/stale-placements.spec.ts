@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Worker } from '../../resources/entities/worker.entity.js';
 import { roomsOf } from './scheduling.js';
-import { passingOver, splitStale, STALE_HAND_OVERS, StaleHandOvers } from './stale-placements.js';
+import { NO_RULES, pairKey, type QueueRules } from './flow-control.js';
+import { passingOver, regatedTypes, splitStale, STALE_HAND_OVERS, StaleHandOvers } from './stale-placements.js';
 
 const worker = (id: string, status: Worker['status'], slots = 4): Worker =>
   ({ id, status, maxConcurrentJobs: slots, maxCpuUnits: 8, maxMemoryMb: 4096 }) as Worker;
@@ -66,5 +67,38 @@ describe(passingOver.name, () => {
     const rooms = roomsOf([worker('a', 'active'), worker('b', 'active')], new Map());
     expect(passingOver(rooms, new Map([['a', 5_000]]), 4_000).map((r) => r.accepting)).toEqual([false, true]);
     expect(passingOver(rooms, new Map([['a', 5_000]]), 5_000).map((r) => r.accepting)).toEqual([true, true]);
+  });
+});
+
+describe(regatedTypes.name, () => {
+  const rules = (entries: Record<string, Partial<QueueRules>>) => new Map(Object.entries(entries).map(([type, r]) => [type, { ...NO_RULES, ...r }]));
+  const running = (byType: Record<string, number>, byKey: Array<[string, string, number]> = []) => ({
+    byType: new Map(Object.entries(byType)),
+    byKey: new Map(byKey.map(([type, key, n]) => [pairKey(type, key), n])),
+  });
+
+  it('takes back the placements of paused types and of types over a lowered concurrency limit, not of those at it', () => {
+    const types = regatedTypes(
+      rules({
+        rated: { rateLimit: { limit: 5, intervalMs: 1_000 } },
+        paused: { paused: true },
+        over: { concurrencyLimit: 2 },
+        at: { concurrencyLimit: 3 },
+        keyOver: { keyConcurrencyLimit: 1 },
+        keyAt: { keyConcurrencyLimit: 2 },
+      }),
+      running({ over: 3, at: 3, keyOver: 2, keyAt: 2 }, [['keyOver', 'k1', 2], ['keyAt', 'k1', 1], ['keyAt', 'k2', 1]]),
+    );
+    expect([...types].sort()).toEqual(['keyOver', 'over', 'paused', 'rated']);
+  });
+
+  it('hands over again the stale placements of a type only at its limit, and takes back those of a paused one', () => {
+    const stale = [
+      { id: 'a', workerId: 'live', attempts: 0, type: 'paused' },
+      { id: 'b', workerId: 'live', attempts: 0, type: 'noop' },
+    ];
+    const { handOver, placeAgain } = splitStale(stale, new Set(['live']), regatedTypes(rules({ paused: { paused: true } }), running({})));
+    expect(handOver.map((s) => s.id)).toEqual(['b']);
+    expect(placeAgain.map((s) => s.id)).toEqual(['a']);
   });
 });

@@ -1,4 +1,5 @@
 import type { WorkerRoom } from '../../resources/domain/placement.js';
+import type { QueueRules } from './flow-control.js';
 
 /**
  * How many times a placement not started is handed to its worker before it is taken back instead, and
@@ -56,23 +57,45 @@ export const passingOver = (rooms: WorkerRoom[], until: ReadonlyMap<string, numb
 
 /**
  * Placements a worker has not started in time, by what becomes of them: those on a worker no longer
- * live are taken back (`orphaned`); on a live worker, those of a rate-limited type are to be placed
- * again (`placeAgain`) and the others handed over again (`handOver`), each counted by StaleHandOvers.
- *
- * A start of a rate-limited type must pass the leader's gate when it happens: a placement handed over
- * again starts whenever its worker gets it, long after the moment the limit counted it at (its
- * placement), and a leader taking over after a fault found several such starts on top of a full
- * window. Taken back, the job is placed again through the gate.
+ * live are taken back (`orphaned`); on a live worker, those of a type the queue rules must judge again
+ * (`regated`: regatedTypes) are to be placed again (`placeAgain`) and the others handed over again
+ * (`handOver`), each counted by StaleHandOvers.
  */
 export function splitStale<T extends { id: string; workerId: string; type: string }>(
   stale: readonly T[],
   live: ReadonlySet<string>,
-  rateLimited: ReadonlySet<string>,
+  regated: ReadonlySet<string>,
 ): { handOver: T[]; placeAgain: T[]; orphaned: string[] } {
   const onLive = stale.filter((s) => live.has(s.workerId));
   return {
-    handOver: onLive.filter((s) => !rateLimited.has(s.type)),
-    placeAgain: onLive.filter((s) => rateLimited.has(s.type)),
+    handOver: onLive.filter((s) => !regated.has(s.type)),
+    placeAgain: onLive.filter((s) => regated.has(s.type)),
     orphaned: stale.filter((s) => !live.has(s.workerId)).map((s) => s.id),
   };
+}
+
+/**
+ * The types whose placements not started go back through the queue rules' gate (DESIGN §12) rather
+ * than to their worker again: a placement handed over again starts whenever its worker gets it, so
+ * - a rate-limited type: long after the moment the limit counted it at (its placement); a leader
+ *   taking over after a fault found several such starts on top of a full window;
+ * - a paused type: placed before the pause, it would start in a paused queue;
+ * - a type with more jobs placed or running (`running`, the ledger's counts) than its concurrency
+ *   limit, or with a key over its key limit (lowered after they were placed): it would start over it.
+ * Taken back, the job is placed again through the gate, or waits with the rule's reason.
+ */
+export function regatedTypes(
+  rules: ReadonlyMap<string, QueueRules>,
+  running: { byType: ReadonlyMap<string, number>; byKey: ReadonlyMap<string, number> },
+): Set<string> {
+  const types = new Set<string>();
+  for (const [type, r] of rules) {
+    if (r.rateLimit !== null || r.paused || (r.concurrencyLimit !== null && (running.byType.get(type) ?? 0) > r.concurrencyLimit)) types.add(type);
+  }
+  for (const [pair, count] of running.byKey) {
+    const type = pair.slice(0, pair.indexOf('\u0000')); // pairKey: type NUL key
+    const limit = rules.get(type)?.keyConcurrencyLimit ?? null;
+    if (limit !== null && count > limit) types.add(type);
+  }
+  return types;
 }
