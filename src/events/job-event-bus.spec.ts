@@ -173,6 +173,22 @@ describe('RedisJobEventBus between processes', () => {
     expect(received.signals).toEqual([]);
   });
 
+  it('drops an event whose data.type is not a string or whose data.sequence is not a positive integer', async () => {
+    const broker = new PubSubInMemory();
+    const bus = redisBus(broker);
+    const received = listen(bus);
+    const good = event('j4');
+    const bad = [
+      { ...good, data: { ...good.data, type: { toString: 1, valueOf: 1 } } },
+      { ...good, data: { ...good.data, type: undefined } },
+      ...[0, -1, 1.5, '1', null, Number.MAX_VALUE].map((sequence) => ({ ...good, data: { ...good.data, sequence } })),
+      { ...good, event: 7 },
+      { ...good, jobId: ['j4'] },
+    ];
+    broker.inject(CHANNEL, JSON.stringify({ origin: 'elsewhere', message: [...bad, good] }));
+    expect(received.events).toEqual(['j4#1']);
+  });
+
   it('stops receiving once the module is destroyed', async () => {
     const broker = new PubSubInMemory();
     const [here, there] = [redisBus(broker), redisBus(broker)];

@@ -148,9 +148,14 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   }
 }
 
-/** The fields every listener reads of a job event. */
+/**
+ * The fields listeners read of a job event, of the types they read them as: the gateway routes by
+ * `data.type` and orders by `data.sequence` (job_event_data: the job's type, and its event_seq, 1 and up).
+ */
 function isJobEvent(value: unknown): value is JobEvent {
   if (typeof value !== 'object' || value === null) return false;
   const { event, jobId, data } = value as { event?: unknown; jobId?: unknown; data?: unknown };
-  return typeof event === 'string' && typeof jobId === 'string' && typeof data === 'object' && data !== null;
+  if (typeof event !== 'string' || typeof jobId !== 'string' || typeof data !== 'object' || data === null) return false;
+  const { type, sequence } = data as { type?: unknown; sequence?: unknown };
+  return typeof type === 'string' && Number.isSafeInteger(sequence) && (sequence as number) > 0;
 }

@@ -14,7 +14,9 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { JobEventLog } from '../events/job-event-log.js';
 import { JobTypeNames } from '../events/job-type-names.js';
+import { fallenBehind, queuedMessagesLimit, replayBacklogError, type EngineConnection } from './domain/backlog.js';
 import { EventOrder } from './domain/event-order.js';
+import { ReplayGate } from './domain/replay-gate.js';
 import { MESSAGE_BURST, MESSAGES_PER_SECOND, MessageBudget, OVER_BUDGET_ERROR } from './domain/message-budget.js';
 import { sendWebSocketFlushesInOneWrite } from './websocket-flushes.js';
 import {
@@ -48,6 +50,21 @@ const MESSAGES = new Set(['subscribe', 'unsubscribe', 'replay']);
 /** The highest event sequence a job can have (a PostgreSQL integer). */
 const MAX_SEQUENCE = 2 ** 31 - 1;
 
+/** The answer to a client of the main namespace, which serves nothing. */
+export const MAIN_NAMESPACE_ERROR = 'nothing is served on the main namespace "/": connect to the namespace /jobs/stream (io("http://<host>/jobs/stream"))';
+
+/**
+ * Disconnects a client at once, dropping what is queued for it: a plain close would wait for that queue
+ * to drain, which it never does. The websocket's TCP connection ends too, rather than after ws's 30 s
+ * close handshake. The client sees its connection end (not a server-side disconnect), so Socket.IO
+ * clients reconnect by themselves.
+ */
+function cutOff(conn: EngineConnection & { close(discard: boolean): void }): void {
+  const websocket = conn.transport.name === 'websocket' ? (conn.transport.socket as { terminate?(): void } | undefined) : undefined;
+  conn.close(true);
+  websocket?.terminate?.();
+}
+
 const toUpdate = (e: JobEvent): JobUpdate => ({ type: 'job_update', event: e.event, job_id: e.jobId, data: e.data });
 
 /**
@@ -63,13 +80,17 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   private unsubscribe?: () => void;
   private unsubscribeSchedules?: () => void;
   private flushTimer?: NodeJS.Timeout;
+  private readonly replays = new ReplayGate();
+  private readonly maxQueued: number;
 
   constructor(
     private readonly config: AppConfig,
     private readonly bus: JobEventBus,
     private readonly eventLog: JobEventLog,
     private readonly jobTypes: JobTypeNames,
-  ) {}
+  ) {
+    this.maxQueued = queuedMessagesLimit(config.maxBatchJobs);
+  }
 
   /** Why a filter's types are refused (one the service does not know), or null. */
   private unknownType(filter: Filter): string | null {
@@ -79,6 +100,9 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   afterInit(namespace: Namespace): void {
     sendWebSocketFlushesInOneWrite(namespace.server.engine);
+    // The main namespace serves nothing: a client that left out the namespace is told so, and nobody
+    // holds a connection there, with or without an API key.
+    namespace.server.of('/').use((_socket, next) => next(new Error(MAIN_NAMESPACE_ERROR)));
     // Every role may read the stream: a valid key is all the handshake needs.
     const keys = new ApiKeyRing(this.config.apiKeys);
     namespace.use((socket, next) => {
@@ -107,7 +131,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
       const { event, scheduleId, data } = signal.update;
       this.server.local.to(roomsForSchedule(scheduleId)).emit('schedule_update', { type: 'schedule_update', event, schedule_id: scheduleId, data });
     });
-    this.flushTimer = setInterval(() => this.emit(this.order.flush(Date.now())), 100);
+    this.flushTimer = setInterval(() => this.tick(), 100);
     this.flushTimer.unref();
   }
 
@@ -167,12 +191,18 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > MAX_SEQUENCE) {
       return { ok: false, error: `after_sequence must be an integer from 0 to ${MAX_SEQUENCE}` };
     }
+    const backlog = replayBacklogError(socket.conn as unknown as EngineConnection);
+    if (backlog !== null) return { ok: false, error: backlog };
+    const place = this.replays.enter(socket);
+    if ('error' in place) return { ok: false, error: place.error };
     let page: Awaited<ReturnType<JobEventLog['eventsSince']>>;
     try {
       page = await this.eventLog.eventsSince(filter.jobIds[0]!, after);
     } catch (error) {
       this.logger.warn({ err: error }, 'replay could not read the event log');
       return { ok: false, error: 'the event log could not be read now: replay again in a moment' };
+    } finally {
+      place.leave();
     }
     if (page === null) return { ok: false, error: `job ${filter.jobIds[0]} not found` };
     // `more` only on a full page: replay again after the last event's sequence for the rest.
@@ -186,10 +216,39 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     this.emit(this.order.push({ jobId: event.jobId, sequence, event }, Date.now()));
   }
 
+  /**
+   * Every 100 ms: the events whose wait for a missing one is over go out, and clients too far behind
+   * are disconnected. It runs on a timer, where a throw would end the process: nothing escapes it.
+   */
+  private tick(): void {
+    try {
+      this.emit(this.order.flush(Date.now()));
+      this.cutOffLaggards();
+    } catch (error) {
+      this.logger.error({ err: error }, 'live updates: the periodic flush failed');
+    }
+  }
+
+  /** Each event on its own: one that cannot be sent is logged and the others of its batch still go. */
   private emit(items: Array<{ event: JobEvent }>): void {
     for (const { event } of items) {
-      // Every API instance gets every event from the bus, so each emits to its own clients only.
-      this.server.local.to(roomsFor(event.jobId, String(event.data.type))).emit('job_update', toUpdate(event));
+      try {
+        // Every API instance gets every event from the bus, so each emits to its own clients only.
+        this.server.local.to(roomsFor(event.jobId, String(event.data.type))).emit('job_update', toUpdate(event));
+      } catch (error) {
+        this.logger.error({ err: error }, 'live updates: a job event could not be sent');
+      }
+    }
+  }
+
+  /** Disconnects the clients that stopped reading (domain/backlog.ts): they reconnect and replay. */
+  private cutOffLaggards(): void {
+    for (const socket of this.server.sockets.values()) {
+      const conn = socket.conn as unknown as EngineConnection & { close(discard: boolean): void };
+      const behind = fallenBehind(conn, this.maxQueued);
+      if (behind === null) continue;
+      this.logger.warn({ socket: socket.id, behind }, 'live updates: disconnected a client that is not reading what it is sent');
+      cutOff(conn);
     }
   }
 

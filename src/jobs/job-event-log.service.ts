@@ -17,12 +17,16 @@ export class JobEventLogService extends JobEventLog {
     super();
   }
 
-  /** Catch-up for live updates (DESIGN §7): the job's events after a sequence number; null for an unknown job. */
-  async eventsSince(jobId: string, afterSequence: number): Promise<{ events: JobEvent[]; more: boolean } | null> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) return null;
-    const rows = await this.jobLogs.eventsSince(job.id, afterSequence, REPLAY_LIMIT + 1);
+  /**
+   * Catch-up for live updates (DESIGN §7): the job's events after a sequence number; null for an unknown
+   * job. Whether the job exists is asked only when it has no such events, and of its id and status
+   * alone: the job row carries a payload of up to 1 MiB that a replay has no use for.
+   */
+  async eventsSince(id: string, afterSequence: number): Promise<{ events: JobEvent[]; more: boolean } | null> {
+    const jobId = id.toLowerCase(); // as PostgreSQL writes a uuid
+    const rows = await this.jobLogs.eventsSince(jobId, afterSequence, REPLAY_LIMIT + 1);
+    if (rows.length === 0 && !(await this.jobs.statusesOf([jobId])).has(jobId)) return null;
     const more = rows.length > REPLAY_LIMIT;
-    return { events: rows.slice(0, REPLAY_LIMIT).map((r) => ({ event: r.event, jobId: job.id, data: r.data })), more };
+    return { events: rows.slice(0, REPLAY_LIMIT).map((r) => ({ event: r.event, jobId, data: r.data })), more };
   }
 }
