@@ -4,7 +4,22 @@ import { Sql } from '../database/sql.js';
 import { isTerminal, JOB_STATUSES, type JobStatus } from './domain/job-state.js';
 
 /** The finished states (isTerminal); a job in one of them never moves again by itself (a manual retry aside). */
-const FINISHED_LIST = JOB_STATUSES.filter(isTerminal).map((s) => `'${s}'`).join(', ');
+const FINISHED: readonly JobStatus[] = JOB_STATUSES.filter(isTerminal);
+
+/**
+ * Jobs of one status retention looks at in one transaction at most (more when a batch asks for more):
+ * bounds what a batch reads past jobs that must stay, and how long it holds its locks meanwhile.
+ */
+const RETENTION_WINDOW = 500;
+
+/** A job's place in jobs_status_created_idx, oldest first (created_at as text: a Date drops its microseconds). */
+interface SweepKey {
+  createdAt: string;
+  id: string;
+}
+
+/** Before every job of a status. */
+const SWEEP_START: SweepKey = { createdAt: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
 
 /** Of a job `j`: no job that has not completed depends on it (the retention's test, made at each of its two statements). */
 const NO_DEPENDENT_NOT_COMPLETED = `NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.job_id WHERE d.depends_on_id = j.id AND u.status <> 'completed')`;
@@ -18,6 +33,9 @@ const NO_DEPENDENT_NOT_COMPLETED = `NOT EXISTS (SELECT 1 FROM job_dependencies d
  */
 @Injectable()
 export class JobDeletionRepository {
+  /** Where retention's sweep is: the status (index in FINISHED) and the last job looked at in it. */
+  private sweep: { status: number; after: SweepKey } = { status: 0, after: SWEEP_START };
+
   constructor(private readonly sql: Sql) {}
 
   /**
@@ -56,34 +74,81 @@ export class JobDeletionRepository {
    * Deletes up to `limit` finished jobs past their retention (`completed` ones that completed before
    * `completedBefore`, the others that ended before `failedBefore`; null = kept forever) that no
    * job depends on but completed ones, with their log rows and edges, skipping rows others hold.
-   * Reads jobs_status_created_idx per status: completed_at is never before created_at, so only jobs
-   * created before the cut-off are looked at.
    *
-   * Two statements in one short transaction: the first locks the candidates, the second checks their
-   * dependents again and deletes. A submit that depends on a job share-locks it first; one that
-   * committed after the first statement's snapshot but before its lock left no trace that snapshot can
-   * see (a lock changes no row version), so the check is made again by a statement that starts after
-   * the locks are held: it sees every such edge, and no new one can come until the delete commits.
+   * The jobs are looked at as one sweep of jobs_status_created_idx, status after status, oldest first
+   * (completed_at is never before created_at, so only jobs created before the cut-off are looked at): a
+   * call goes on from the last job the previous one looked at, in windows of its own short transaction
+   * each, until it has deleted `limit` jobs or the sweep has reached its end. So it returns fewer than
+   * `limit` only at the end of the sweep (where a retention pass ends), and the next call starts from
+   * the oldest again; so does the one after a failed call. Jobs that stay (a completed job whose failed
+   * dependent may still be retried, one created long ago that completed lately) sit at the front of the
+   * index: each is read once a sweep, where a search from the oldest on every batch would read them all
+   * again for each batch, and retention would slow down to nothing as they grow in number. One caller at
+   * a time (the leader's retention runs one pass at a time); a pass cut short by a leadership change is
+   * taken up where it stopped by this process's next one, and the jobs behind it wait for the sweep after.
    */
   async deleteExpired(completedBefore: Date | null, failedBefore: Date | null, limit: number): Promise<Array<{ type: string }>> {
+    const deleted: Array<{ type: string }> = [];
+    try {
+      while (deleted.length < limit && this.sweep.status < FINISHED.length) {
+        const status = FINISHED[this.sweep.status]!;
+        const before = status === 'completed' ? completedBefore : failedBefore;
+        if (before) deleted.push(...(await this.deleteInWindow(status, before, limit - deleted.length)));
+        else this.sweep = { status: this.sweep.status + 1, after: SWEEP_START };
+      }
+    } catch (error) {
+      this.sweep = { status: 0, after: SWEEP_START };
+      throw error;
+    }
+    if (deleted.length < limit) this.sweep = { status: 0, after: SWEEP_START };
+    return deleted;
+  }
+
+  /**
+   * One short transaction over the next window of `status` after the sweep's position (RETENTION_WINDOW
+   * jobs created before the cut-off, or `want` if more): up to `want` expired deletable jobs in it are
+   * deleted, and the position moves to the last one when that many were found, else to the window's end
+   * (the status is done when the window came back short). A job skipped because another transaction
+   * holds it is left for the next pass.
+   *
+   * Three statements. The first finds where the window ends (an index-only range of the index). The
+   * second locks the victims in it, in the index's order, and stops at `want`: each statement is a
+   * plain range scan of jobs_status_created_idx whatever the table's statistics say. The third checks
+   * the victims' dependents again and deletes: a submit that depends on a job share-locks it first; one
+   * that committed after the second statement's snapshot but before its lock left no trace that snapshot
+   * can see (a lock changes no row version), so the check is made again by a statement that starts after
+   * the locks are held: it sees every such edge, and no new one can come until the delete commits.
+   */
+  private deleteInWindow(status: JobStatus, before: Date, want: number): Promise<Array<{ type: string }>> {
+    const window = Math.max(RETENTION_WINDOW, want);
+    const position = this.sweep;
     return this.sql.transaction(async (tx) => {
-      const locked: Array<{ id: string }> = await this.sql.query(
-        `WITH cut(status, before) AS (
-           SELECT s::job_status, CASE WHEN s = 'completed' THEN $1::timestamptz ELSE $2::timestamptz END
-           FROM unnest(ARRAY[${FINISHED_LIST}]) AS s
-         )
-         SELECT j.id FROM cut CROSS JOIN LATERAL (
-           SELECT j.id FROM jobs j
-           WHERE j.status = cut.status AND j.created_at < cut.before AND j.completed_at < cut.before AND NOT j.allocated
-             AND ${NO_DEPENDENT_NOT_COMPLETED}
-           ORDER BY j.created_at, j.id LIMIT $3
-           FOR UPDATE OF j SKIP LOCKED
-         ) j
-         WHERE cut.before IS NOT NULL
-         LIMIT $3`,
-        [completedBefore, failedBefore, limit],
+      const [end]: Array<SweepKey & { seen: number }> = await this.sql.query(
+        `SELECT w.id, w.created_at::text AS "createdAt", count(*) OVER ()::int AS seen FROM (
+           SELECT id, created_at FROM jobs
+           WHERE status = $1::job_status AND created_at < $2::timestamptz AND (created_at, id) > ($4::timestamptz, $5::uuid)
+           ORDER BY created_at, id LIMIT $3
+         ) w ORDER BY w.created_at DESC, w.id DESC LIMIT 1`,
+        [status, before, window, position.after.createdAt, position.after.id],
         tx,
       );
+      if (!end) {
+        this.sweep = { status: position.status + 1, after: SWEEP_START };
+        return [];
+      }
+      const locked: SweepKey[] = await this.sql.query(
+        `SELECT j.id, j.created_at::text AS "createdAt" FROM jobs j
+         WHERE j.status = $1::job_status AND j.created_at < $2::timestamptz
+           AND (j.created_at, j.id) > ($4::timestamptz, $5::uuid) AND (j.created_at, j.id) <= ($6::timestamptz, $7::uuid)
+           AND j.completed_at < $2::timestamptz AND NOT j.allocated AND ${NO_DEPENDENT_NOT_COMPLETED}
+         ORDER BY j.created_at, j.id LIMIT $3
+         FOR UPDATE OF j SKIP LOCKED`,
+        [status, before, want, position.after.createdAt, position.after.id, end.createdAt, end.id],
+        tx,
+      );
+      if (locked.length === want) this.sweep = { status: position.status, after: locked[want - 1]! };
+      else if (end.seen < window) this.sweep = { status: position.status + 1, after: SWEEP_START };
+      else this.sweep = { status: position.status, after: { createdAt: end.createdAt, id: end.id } };
       if (locked.length === 0) return [];
       return this.sql.query(
         `WITH ids(ids) AS (

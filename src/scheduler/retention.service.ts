@@ -8,10 +8,12 @@ import { LeaderElection } from '../leadership/leader-election.js';
 /**
  * Retention (DESIGN §13), run by the elected leader only: every RETENTION_INTERVAL_MS it deletes the
  * finished jobs past RETENTION_COMPLETED_SECONDS / RETENTION_FAILED_SECONDS (0 = kept forever), with
- * their logs and edges, in batches of at most RETENTION_BATCH_SIZE (≤ 1,000) jobs, each its own short
- * transaction, until none is left; never a job an unfinished job depends on. Between two batches it
+ * their logs and edges, in batches of at most RETENTION_BATCH_SIZE (≤ 1,000) jobs, in short
+ * transactions, until none is left; never a job an unfinished job depends on. Between two batches it
  * pauses so that its batches take at most RETENTION_BUSY_PERCENT of the time, and at least
- * RETENTION_PAUSE_MS (domain/retention-pace.ts).
+ * RETENTION_PAUSE_MS (domain/retention-pace.ts). A batch goes on where the previous one stopped in the
+ * index (JobDeletionRepository.deleteExpired) and comes back short only at the end of it, so the jobs that
+ * must stay (a failed dependent may still be retried) are read once a pass, not once a batch.
  * The same pass forgets workers stopped or lost more than WORKER_RETENTION_SECONDS ago, so that
  * restarts do not pile up in GET /workers.
  */
