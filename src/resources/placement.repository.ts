@@ -191,11 +191,12 @@ export class PlacementRepository {
   }
 
   /** Every job holding resources, with what it holds: the allocation ledger, rebuilt from the jobs table. */
-  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number; type: string; concurrencyKey: string | null }>> {
-    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number; type: string; concurrency_key: string | null }> = await this.sql.query(
-      `SELECT id, worker_id, cpu_units, memory_mb, type, concurrency_key FROM jobs WHERE allocated`,
+  /** Every booking in the table; `attempt`: the run it is for (a placed job's next one, a running job's current one). */
+  async allocatedJobs(): Promise<Array<{ id: string; workerId: string; cpuUnits: number; memoryMb: number; type: string; concurrencyKey: string | null; attempt: number }>> {
+    const rows: Array<{ id: string; worker_id: string; cpu_units: number; memory_mb: number; type: string; concurrency_key: string | null; attempt: number }> = await this.sql.query(
+      `SELECT id, worker_id, cpu_units, memory_mb, type, concurrency_key, attempts + (status = 'ready')::int AS attempt FROM jobs WHERE allocated`,
     );
-    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key }));
+    return rows.map((r) => ({ id: r.id, workerId: r.worker_id, cpuUnits: r.cpu_units, memoryMb: r.memory_mb, type: r.type, concurrencyKey: r.concurrency_key, attempt: r.attempt }));
   }
 
   /**

@@ -42,7 +42,7 @@ export class HandOver {
     if (placed.length < elsewhere.length) this.rooms.markWorkersStale();
     for (const p of placed) {
       const job = sizes.get(p.id)!;
-      this.rooms.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey });
+      this.rooms.ledger.book(p.id, { workerId: p.workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: job.concurrencyKey, attempt: p.attempts + 1 });
     }
     this.flow.recordStarts(placed.map((p) => ({ id: p.id, type: sizes.get(p.id)!.type })), { started: false });
     if (placed.length > 0) {
@@ -62,7 +62,7 @@ export class HandOver {
    */
   startedHere(workerId: string, started: readonly StartedJob[], ready: ReadonlyMap<string, Pick<ReadyRow, 'concurrencyKey'>>): void {
     for (const { job } of started) {
-      this.rooms.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: ready.get(job.id)?.concurrencyKey ?? null });
+      this.rooms.ledger.book(job.id, { workerId, cpuUnits: job.cpuUnits, memoryMb: job.memoryMb, type: job.type, concurrencyKey: ready.get(job.id)?.concurrencyKey ?? null, attempt: job.attempts });
     }
     this.flow.recordStarts(started.map(({ job }) => ({ id: job.id, type: job.type })), { started: true });
     this.dispatcher.handOver(workerId, started);

@@ -87,7 +87,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private onEvent(event: JobEvent): void {
     if (!this.leader.isLeader()) return;
     const effects = eventEffects(event);
-    if (effects.release) this.rooms.ledger.release(event.jobId);
+    if (effects.release) this.rooms.ledger.release(event.jobId, typeof event.data.attempt === 'number' ? event.data.attempt : undefined);
     if (effects.startedAt !== null) this.flow.started(event.jobId, effects.startedAt);
     if (effects.ledgerStale) this.rooms.ledger.stale = true;
     if (effects.dueAt !== null) this.due.arm(effects.dueAt);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { AllocationLedger, usageOf, type Booking } from './allocation-ledger.js';
 
 const pair = (type: string, key: string) => `${type}/${key}`;
-const booking = (workerId: string, cpuUnits = 1, memoryMb = 128, type = 't', concurrencyKey: string | null = null): Booking => ({ workerId, cpuUnits, memoryMb, type, concurrencyKey });
+const booking = (workerId: string, cpuUnits = 1, memoryMb = 128, type = 't', concurrencyKey: string | null = null, attempt = 1): Booking => ({ workerId, cpuUnits, memoryMb, type, concurrencyKey, attempt });
 
 describe(usageOf.name, () => {
   it('adds up one slot, the cpu units and the memory of each booking per worker', () => {
@@ -62,6 +62,22 @@ describe(AllocationLedger.name, () => {
     });
     expect(ledger.stale).toBe(false);
     expect(ledger.usage()).toEqual(new Map([['a', { slots: 1, cpuUnits: 1, memoryMb: 128 }]]));
+  });
+
+  it("keeps a later run's booking when the release of an earlier run arrives late, during a rebuild too", async () => {
+    const ledger = new AllocationLedger(pair);
+    ledger.book('j1', booking('a', 2, 256, 't', 'K', 2)); // run 2 placed after run 1 failed
+    ledger.release('j1', 1); // run 1's job_failed, late
+    expect(ledger.usage()).toEqual(new Map([['a', { slots: 1, cpuUnits: 2, memoryMb: 256 }]]));
+    expect(ledger.runningCounts().byKey).toEqual(new Map([['t/K', 1]]));
+    await ledger.rebuild(async () => {
+      ledger.release('j1', 1);
+      ledger.release('j2', 3); // j2's run 3 ended while the table still showed it
+      return [{ id: 'j1', ...booking('a', 2, 256, 't', 'K', 2) }, { id: 'j2', ...booking('a', 1, 128, 't', null, 3) }];
+    });
+    expect(ledger.usage()).toEqual(new Map([['a', { slots: 1, cpuUnits: 2, memoryMb: 256 }]]));
+    ledger.release('j1', 2);
+    expect(ledger.usage()).toEqual(new Map());
   });
 
   it('stays stale when the rebuild fails, keeping what it had', async () => {

@@ -7,6 +7,11 @@ export interface Booking {
   /** The job's type and concurrency key: the queue rules count placed and running jobs by them (DESIGN §12). */
   type: string;
   concurrencyKey: string | null;
+  /**
+   * The run the booking is for (the job's `attempts` once that run has started): a release names the
+   * run that ended, and one of an earlier run, arriving late, must not free a later run's booking.
+   */
+  attempt: number;
 }
 
 /**
@@ -22,8 +27,8 @@ export class AllocationLedger {
   private readonly byType = new Map<string, number>();
   /** Per (type, key), keyed by `pairKey`. */
   private readonly byKey = new Map<string, number>();
-  /** Releases seen while a rebuild was reading the table; applied to its result. */
-  private releasedDuringRebuild: Set<string> | null = null;
+  /** Releases seen while a rebuild was reading the table (job id -> the run that ended); applied to its result. */
+  private releasedDuringRebuild: Map<string, number> | null = null;
   stale = true;
 
   /** `pairKey` names a (type, concurrency key) pair in the counts. */
@@ -36,17 +41,21 @@ export class AllocationLedger {
     this.count(booking, 1);
   }
 
-  release(jobId: string): void {
+  /**
+   * The run `attempt` of the job ended: its booking goes, unless it is for a later run (a failure's
+   * event of run n that arrives after run n+1 was placed). Without `attempt`, any booking goes.
+   */
+  release(jobId: string, attempt = Number.POSITIVE_INFINITY): void {
     const before = this.bookings.get(jobId);
-    if (before) {
+    if (before && before.attempt <= attempt) {
       this.count(before, -1);
       this.bookings.delete(jobId);
     }
-    this.releasedDuringRebuild?.add(jobId);
+    if (this.releasedDuringRebuild) this.releasedDuringRebuild.set(jobId, Math.max(attempt, this.releasedDuringRebuild.get(jobId) ?? 0));
   }
 
   async rebuild(read: () => Promise<Array<{ id: string } & Booking>>): Promise<void> {
-    this.releasedDuringRebuild = new Set();
+    this.releasedDuringRebuild = new Map();
     this.stale = false;
     try {
       const rows = await read();
@@ -54,7 +63,8 @@ export class AllocationLedger {
       this.byType.clear();
       this.byKey.clear();
       for (const row of rows) {
-        if (!this.releasedDuringRebuild.has(row.id)) this.book(row.id, row);
+        const released = this.releasedDuringRebuild.get(row.id);
+        if (released === undefined || released < row.attempt) this.book(row.id, row);
       }
     } catch (error) {
       this.stale = true;
