@@ -10,6 +10,7 @@ import { LanedWorkerQueue, WorkerQueue } from '../dispatch/worker-queue.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ResourcesModule } from '../resources/resources.module.js';
 import { workerLeaseMs, WorkerLease } from './domain/worker-lease.js';
+import { WORKER_LEASE_VIEW } from '../common/domain/worker-lease-view.js';
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { HandlersModule } from './handlers.module.js';
@@ -73,6 +74,7 @@ export class ExecutorModule {
           inject: [AppConfig],
           useFactory: (config: AppConfig) => new WorkerLease(workerLeaseMs(config.workerLostSeconds, config.heartbeatIntervalMs)),
         },
+        { provide: WORKER_LEASE_VIEW, useExisting: WorkerLease },
         ...(queue.providers ?? []),
       ],
     };

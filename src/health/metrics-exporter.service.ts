@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { DATABASE_UNAVAILABLE, METHOD_NOT_ALLOWED, NOT_FOUND } from '../common/domain/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
-import { WorkerLease } from '../executor/domain/worker-lease.js';
+import { WORKER_LEASE_VIEW, type WorkerLeaseView } from '../common/domain/worker-lease-view.js';
 import { JOB_STATUSES } from '../jobs/domain/job-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RedisConnections } from '../redis/redis-connections.js';
@@ -39,7 +39,7 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
   private counts?: { readAt: number; byStatus: Map<string, number> };
   /** The worker's own checks (its /health): PostgreSQL and Redis as the API checks them, and its lease. */
   private probe?: DependencyProbe;
-  private lease?: WorkerLease;
+  private lease?: WorkerLeaseView;
 
   constructor(
     private readonly config: AppConfig,
@@ -100,7 +100,7 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.role !== 'worker' || this.config.metricsPort === undefined) return;
-    this.lease = this.moduleRef.get(WorkerLease, { strict: false });
+    this.lease = this.moduleRef.get<WorkerLeaseView>(WORKER_LEASE_VIEW, { strict: false });
     this.probe = new DependencyProbe(this.config, this.db, this.redis);
     await this.probe.onApplicationBootstrap();
     const server = createServer((req, res) => this.handle(req, res));
