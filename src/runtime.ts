@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AppConfig } from './config/app-config.js';
 import { deploymentOf, type Deployment } from './config/deployment.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
-import { ensureDatabaseExists, runMigrations } from './database/prepare-database.js';
+import { awaitMigratedSchema, ensureDatabaseExists, runMigrations } from './database/prepare-database.js';
 
 export interface Runtime {
   /** The configuration the app runs with (DATABASE_URL filled in when the database is embedded). */
@@ -16,7 +16,8 @@ export interface Runtime {
 
 /**
  * Everything that must exist before the Nest app boots: the embedded database when DATABASE_URL
- * is empty (DESIGN §9), the database itself, and the migrations (unless RUN_MIGRATIONS=false).
+ * is empty (DESIGN §9), the database itself, and the migrations (with RUN_MIGRATIONS=false, the
+ * schema they make, run by another process).
  */
 export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
   const deployment = deploymentOf(config);
@@ -36,6 +37,8 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
     if (config.runMigrations) {
       if (!embedded) await ensureDatabaseExists(effective.databaseUrl!);
       await runMigrations(effective);
+    } else {
+      await awaitMigratedSchema(effective);
     }
   } catch (error) {
     await embedded?.stop();

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigError } from '../config/load-config.js';
+import { MIGRATIONS } from '../../migrations/index.js';
 import { migrationDataSourceOptions } from './data-source-options.js';
 import { ResilientPgClient } from './resilient-pg-client.js';
 
@@ -72,4 +73,48 @@ export async function runMigrations(config: AppConfig, url = config.databaseUrl)
     await runner.release();
     await source.destroy();
   }
+}
+
+/**
+ * With RUN_MIGRATIONS=false the process still needs the schema its code was built for: it waits for
+ * every migration it knows to have been run (another process, an API starting beside it, may be
+ * migrating), for at most `waitMs`, then stops at boot naming what is missing. Without this check a
+ * worker started before its API had migrated would record completed jobs as failed (a column missing),
+ * and an API on an empty database would answer /health and 500 on everything else. A database with
+ * more migrations than this build knows is accepted: a rolling deploy runs older processes on a newer
+ * schema. The database must be UTF8, as when the migrations run.
+ */
+export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, pollMs = 1_000 } = {}): Promise<void> {
+  const expected = MIGRATIONS.map((m) => (new m() as { name?: string }).name ?? m.name);
+  const client = new pg.Client({ connectionString: config.databaseUrl!, connectionTimeoutMillis: config.dbConnectTimeoutMs });
+  await client.connect();
+  try {
+    if (!config.databaseEmbedded) await assertUtf8Database(async (sql) => (await client.query<{ server_encoding: string }>(sql)).rows);
+    const deadline = Date.now() + waitMs;
+    let told = false;
+    for (;;) {
+      const missing = await missingMigrations(client, expected);
+      if (missing.length === 0) return;
+      if (Date.now() >= deadline) {
+        throw new ConfigError([
+          `RUN_MIGRATIONS=false, and the database at DATABASE_URL lacks ${missing.length} of this build's migrations (${missing.join(', ')}): ` +
+            'run them first (`npm run migration:run`, or one process started with RUN_MIGRATIONS=true), then start this one',
+        ]);
+      }
+      if (!told) {
+        logger.warn(`RUN_MIGRATIONS=false: waiting up to ${Math.round(waitMs / 1000)} s for ${missing.length} migration(s) another process may be running (${missing.join(', ')})`);
+        told = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function missingMigrations(client: pg.Client, expected: readonly string[]): Promise<string[]> {
+  const { rows } = await client.query<{ present: boolean }>(`SELECT to_regclass('public.migrations') IS NOT NULL AS present`);
+  if (!rows[0]?.present) return [...expected];
+  const ran = new Set((await client.query<{ name: string }>('SELECT name FROM migrations')).rows.map((r) => r.name));
+  return expected.filter((name) => !ran.has(name));
 }

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { ConfigError } from '../../src/config/load-config.js';
+import { awaitMigratedSchema } from '../../src/database/prepare-database.js';
+import { createTestSpace, type TestSpace } from '../support/test-app.js';
+import { databaseUrl, runId, TEST_DATABASE_URL } from '../support/test-env.js';
+
+/** With RUN_MIGRATIONS=false a process waits for the schema it was built for, then stops at boot naming what is missing. */
+let admin: pg.Client;
+let space: TestSpace;
+const created: string[] = [];
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  space = await createTestSpace('schema_check');
+});
+
+afterAll(async () => {
+  for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  await admin.end();
+});
+
+const configFor = (url: string) => ({ databaseUrl: url, databaseEmbedded: false, dbConnectTimeoutMs: 5000 }) as AppConfig;
+
+async function emptyDatabase(): Promise<string> {
+  const name = `draconic_test_${runId()}_schema_${randomBytes(3).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  created.push(name);
+  return databaseUrl(name);
+}
+
+describe('RUN_MIGRATIONS=false', () => {
+  it('goes on at once on a database migrated to this build', async () => {
+    await expect(awaitMigratedSchema(configFor(space.databaseUrl), { waitMs: 0 })).resolves.toBeUndefined();
+  });
+
+  it('stops on an empty database after the wait, naming RUN_MIGRATIONS and the migrations missing', async () => {
+    const error = await awaitMigratedSchema(configFor(await emptyDatabase()), { waitMs: 300, pollMs: 50 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/RUN_MIGRATIONS=false, and the database at DATABASE_URL lacks \d+ of this build's migrations \(CreateSchema1795800000000, /);
+  });
+
+  it('waits for migrations another process is running, and goes on once they are in', async () => {
+    const url = await emptyDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const source = new pg.Client({ connectionString: space.databaseUrl });
+      await source.connect();
+      const names = (await source.query<{ id: number; timestamp: string; name: string }>('SELECT id, timestamp, name FROM migrations ORDER BY id')).rows;
+      await source.end();
+      await client.query('CREATE TABLE migrations (id serial PRIMARY KEY, timestamp bigint NOT NULL, name varchar NOT NULL)');
+      const last = names.pop()!;
+      for (const m of names) await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [m.timestamp, m.name]);
+      const waiting = awaitMigratedSchema(configFor(url), { waitMs: 20_000, pollMs: 50 });
+      let settled = false;
+      void waiting.then(() => (settled = true), () => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false); // one migration still missing: it waits
+      await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [last.timestamp, last.name]);
+      await expect(waiting).resolves.toBeUndefined();
+    } finally {
+      await client.end();
+    }
+  });
+});
