@@ -47,7 +47,8 @@ export class JobLogRepository {
    * job_logs has no foreign key, so its rows would stay forever). The jobs are key-share locked, which
    * orders the insert with a concurrent delete (it locks the job FOR UPDATE first): either the delete
    * commits first and the lines are dropped, or the insert does and the delete's own
-   * `DELETE FROM job_logs`, a later statement, takes them with it.
+   * `DELETE FROM job_logs`, a later statement, takes them with it. Locked in id order, as bulk
+   * operations lock jobs, so the two cannot deadlock.
    */
   async appendLogs(lines: readonly LogLine[], tx?: EntityManager): Promise<void> {
     if (lines.length === 0) return;
@@ -56,7 +57,7 @@ export class JobLogRepository {
          SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::text[], $4::int[], $5::jsonb[]) WITH ORDINALITY
            AS l(job_id, level, message, attempt, data, n)
        ), live AS (
-         SELECT id FROM jobs WHERE id = ANY($1::uuid[]) FOR KEY SHARE
+         SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE
        )
        INSERT INTO job_logs (job_id, level, message, attempt, data)
        SELECT job_id, level, message, attempt, data FROM line WHERE job_id = ANY(ARRAY(SELECT id FROM live)) ORDER BY n`,

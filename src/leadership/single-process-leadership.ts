@@ -34,6 +34,8 @@ export class SingleProcessLeadership extends LeaderElection {
   private readonly listeners: Array<(leader: boolean) => void> = [];
   private leader = false;
   private client?: pg.Client;
+  /** The session that holds the lock (backend pid and start), kept after its connection is lost (see endOwnLeftover()). */
+  private holder?: { pid: number; startedAt: string };
   private retry?: NodeJS.Timeout;
   private stopped = false;
 
@@ -82,11 +84,16 @@ export class SingleProcessLeadership extends LeaderElection {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ONE_PROCESS_LOCK]);
+      const { rows } = await client.query<{ locked: boolean; pid: number; started_at: string }>(
+        `SELECT pg_try_advisory_lock($1) AS locked, pg_backend_pid() AS pid,
+                (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS started_at`,
+        [ONE_PROCESS_LOCK],
+      );
       if (!rows[0]?.locked || this.stopped) {
         await client.end().catch(() => undefined);
         return false;
       }
+      this.holder = { pid: rows[0].pid, startedAt: rows[0].started_at };
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
@@ -105,8 +112,14 @@ export class SingleProcessLeadership extends LeaderElection {
     const again = async (): Promise<void> => {
       if (this.stopped) return;
       const locked = await this.lock().catch(() => null);
+      if (this.stopped) return;
       if (locked === true) {
         this.set(true);
+        return;
+      }
+      if (locked === false && (await this.endOwnLeftover())) {
+        this.retry = setTimeout(() => void again(), 100);
+        this.retry.unref();
         return;
       }
       if (locked === false) {
@@ -119,6 +132,33 @@ export class SingleProcessLeadership extends LeaderElection {
       this.retry.unref();
     };
     void again();
+  }
+
+  /**
+   * When the lock is held by this process's own earlier session (its connection lost on this side only:
+   * a NAT or load balancer that dropped an idle connection, whose server side waits out its keepalive
+   * for minutes), ends that session so the lock can be taken again; true when it did. Any other holder
+   * is another process.
+   */
+  private async endOwnLeftover(): Promise<boolean> {
+    if (!this.holder) return false;
+    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: 'draconic-one-process-check' });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ended: boolean }>(
+        `SELECT pg_terminate_backend(l.pid) AS ended FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1 AND l.pid = $2
+           AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.pid AND a.backend_start::text = $3)`,
+        [ONE_PROCESS_LOCK, this.holder.pid, this.holder.startedAt],
+      );
+      return rows.length > 0;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   private set(leader: boolean): void {

@@ -66,4 +66,27 @@ describe('one process on a database without Redis', () => {
       await other.query('SELECT pg_advisory_unlock_all()');
     }
   }, 60_000);
+
+  it("takes the lock back from its own leftover session (a connection lost on this side only) instead of shutting down", async () => {
+    let displaced = 0;
+    const leadership = new SingleProcessLeadership(space.databaseUrl, () => displaced++);
+    const changes: boolean[] = [];
+    leadership.onChange((leader) => changes.push(leader));
+    await leadership.start();
+    try {
+      // The client sees its connection end while the server's session, and so the lock, lives on.
+      const held = (leadership as unknown as { client: pg.Client }).client;
+      held.emit('end');
+      expect(await until(() => changes.length >= 3, 10_000)).toBe(true);
+      expect(changes.slice(0, 3)).toEqual([true, false, true]);
+      expect(displaced).toBe(0);
+      const { rows } = await other.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [ONE_PROCESS_LOCK],
+      );
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await leadership.stop();
+    }
+  }, 60_000);
 });
