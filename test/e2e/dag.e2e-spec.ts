@@ -298,10 +298,14 @@ describe('a dependent released by a completion in the process that leads the sch
 
   it('leaves what does not fit on the workers to the placement pass, and books nothing twice', async () => {
     // 150 children released at once onto 100 slots: those that fit start with the completion, the others once slots free up.
+    // As above, the completion takes this path only when no pass is under way: up to five families are tried.
     const children = Array.from({ length: 150 }, (_, i) => ({ ref: `kid${i}`, type: 'noop', payload: { duration_ms: 200 }, depends_on: ['root'] }));
-    const [root, ...kids] = await finished((await batch([{ ref: 'root', type: 'noop' }, ...children])).map((i) => i.id));
-    expect(kids.filter((k) => k.status !== 'completed')).toEqual([]);
-    const withTheCompletion = kids.filter((k) => sameCommit(k, root)).length;
+    let withTheCompletion = 0;
+    for (let tries = 0; tries < 5 && withTheCompletion === 0; tries++) {
+      const [root, ...kids] = await finished((await batch([{ ref: 'root', type: 'noop' }, ...children])).map((i) => i.id));
+      expect(kids.filter((k) => k.status !== 'completed')).toEqual([]);
+      withTheCompletion = kids.filter((k) => sameCommit(k, root)).length;
+    }
     expect(withTheCompletion).toBeGreaterThan(0);
     expect(withTheCompletion).toBeLessThanOrEqual(100);
     await expectEventually(async () => {
