@@ -80,7 +80,7 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
    * worker's lease. 503 when one is down: without PostgreSQL or Redis the worker gets and records no
    * work, and with its lease lapsed it has fenced itself and runs no job until a heartbeat gets through.
    */
-  health(): { status: 200 | 503; body: HealthBody } {
+  health(): { status: 200 | 503; body: HealthBody & { role: 'worker' } } {
     const body = dependenciesBody(this.probe!);
     const lease = this.lease;
     const now = performance.now();
@@ -90,7 +90,7 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
     } else {
       addCheck(body, 'lease', { status: 'up' });
     }
-    return { status: body.status === 'ok' ? 200 : 503, body };
+    return { status: body.status === 'ok' ? 200 : 503, body: { ...body, role: 'worker' } };
   }
 
   /** The port the worker's server listens on (undefined when it has none). */

@@ -20,8 +20,8 @@ export class JobQueueService {
   ) {}
 
   /** The ready queue with fair turns between concurrency keys, without what the queue rules hold back (DESIGN §12). */
-  fairReadyQueue(limit: number, held: HeldBack) {
-    return this.candidates.fairReadyQueue(limit, held);
+  fairReadyQueue(limit: number, held: HeldBack, bound: { cpuUnits: number; memoryMb: number } | null = null) {
+    return this.candidates.fairReadyQueue(limit, held, bound);
   }
 
   anyKeyedReady() {

@@ -43,7 +43,9 @@ export class ReadyCandidatesRepository {
    * index in (priority, due time) order, at most a key's share of the window, and each key keeps its
    * first `share` jobs across its types.
    */
-  async fairReadyQueue(limit: number, held: HeldBack): Promise<ReadyJob[]> {
+  async fairReadyQueue(limit: number, held: HeldBack, bound: { cpuUnits: number; memoryMb: number } | null = null): Promise<ReadyJob[]> {
+    // Jobs bigger than any accepting worker (the scheduler's size bound) stay out, as in the head read.
+    const fits = (alias: string) => (bound ? ` AND ${alias}cpu_units <= $5::int AND ${alias}memory_mb <= $6::int` : '');
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `WITH RECURSIVE pairs(k, t) AS (
          (SELECT concurrency_key, type FROM jobs WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NOT NULL
@@ -67,7 +69,7 @@ export class ReadyCandidatesRepository {
            row_number() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.due_at, c.id) AS pos
          FROM open_pairs o CROSS JOIN LATERAL (
            SELECT ${READY_COLUMNS} FROM jobs j
-           WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key = o.k AND j.type = o.t
+           WHERE j.status = 'ready' AND NOT j.allocated AND j.concurrency_key = o.k AND j.type = o.t${fits('j.')}
            ORDER BY j.priority DESC, ${DUE_AT}, j.id
            LIMIT (SELECT n FROM share)
          ) c
@@ -77,13 +79,13 @@ export class ReadyCandidatesRepository {
          SELECT p.*, row_number() OVER (PARTITION BY p.priority ORDER BY p.due_at, p.id) AS turn
          FROM (
            SELECT ${READY_COLUMNS} FROM jobs
-           WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NULL AND NOT (type = ANY($2::varchar[]))
+           WHERE status = 'ready' AND NOT allocated AND concurrency_key IS NULL AND NOT (type = ANY($2::varchar[]))${fits('')}
            ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
          ) p
        )
        SELECT * FROM (SELECT * FROM keyed UNION ALL SELECT ${CANDIDATE_COLUMNS} FROM plain) candidates
        ORDER BY priority DESC, turn, due_at, id LIMIT $1`,
-      [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)],
+      [limit, held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key), ...(bound ? [bound.cpuUnits, bound.memoryMb] : [])],
     );
     return rows.map(toReadyJob);
   }

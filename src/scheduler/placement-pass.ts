@@ -233,7 +233,7 @@ export class PlacementPass implements ReleasedStarter {
     let ready: ReadyJob[];
     if (head && head.length < window) ready = fairOrder(head, leftOut(held), window);
     else if (head && !readsFairAtOnce(held, this.keyedSeen) && !head.some((j) => j.concurrencyKey !== null) && !(await this.queue.anyKeyedReady())) ready = head;
-    else ready = await this.queue.fairReadyQueue(window, leftOut(held));
+    else ready = await this.queue.fairReadyQueue(window, leftOut(held), bound);
     this.backlog = backlogAfter(head?.length ?? null, ready.length, window);
     this.keyedSeen = keyedSeenAfter(ready, this.keyedSeen);
     // A full window may leave out, for as long as a backlog fills it, jobs of lower priority that starve,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { JobQueueService } from '../../src/jobs/job-queue.service.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -59,5 +60,23 @@ describe('jobs larger than every worker', () => {
     expect(reason).toMatchObject({ message: '0/1 workers fit: 1 insufficient cpu_units', requested: { cpu_units: 4 } });
 
     await app.post('/jobs/bulk/cancel', { filter: { status: ['ready'] } });
+  }, 60_000);
+
+  it('stay out of the fair read of keyed jobs too, so a keyed job that fits is read behind a window of them', async () => {
+    await client.query(`UPDATE workers SET status = 'stopped'`); // nothing is placed meanwhile: the read alone is looked at
+    try {
+      const large = Array.from({ length: 150 }, () => ({ type: 'noop', concurrency_key: 'tenant-a', resource_requirements: { cpu_units: 4 } }));
+      expect((await app.post('/jobs/batch', { jobs: large })).status).toBe(201);
+      const small = await app.submit({ type: 'noop', concurrency_key: 'tenant-a', resource_requirements: { cpu_units: 1 } });
+      const queue = app.app.get(JobQueueService);
+      const noneHeld = { types: [], pairs: [] };
+      const unbounded = await queue.fairReadyQueue(100, noneHeld);
+      expect(unbounded.map((j) => j.id)).not.toContain(small.id); // the 100 oldest, all too large
+      const bounded = await queue.fairReadyQueue(100, noneHeld, { cpuUnits: 2, memoryMb: 4096 });
+      expect(bounded.map((j) => j.id)).toEqual([small.id]);
+    } finally {
+      await app.post('/jobs/bulk/cancel', { filter: { status: ['ready'] } });
+      await client.query(`UPDATE workers SET status = 'active'`);
+    }
   }, 60_000);
 });
