@@ -74,4 +74,21 @@ describe('a large dependency graph', () => {
     expect(problems).toEqual([]);
     expect((await app.patch('/queues/noop', { paused: false })).status).toBe(200);
   }, 120_000);
+
+  it('says the graph could not be shown, and keeps the rest of the job page, when its code is gone', async () => {
+    const batch = await app.post('/jobs/batch', { jobs: [{ ref: 'first', type: 'noop' }, { ref: 'second', type: 'noop', depends_on: ['first'] }] });
+    expect(batch.status).toBe(201);
+    const second = (batch.body.items as Array<{ id: string }>)[1]!.id;
+    // As after a deploy: the page's script names a graph chunk the server no longer has.
+    const { page } = await browser.newPage({ timeoutMs: 60_000 });
+    await page.route(/\/ui\/assets\/GraphView-[\w-]+\.js$/, (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await page.goto(`${app.baseUrl}/ui/jobs/${second}`);
+    const message = page.getByTestId('render-error');
+    await message.waitFor();
+    expect(await message.textContent()).toMatch(/The dependency graph could not be shown: part of the dashboard did not load/);
+    expect(await page.getByRole('button', { name: 'Reload the page' }).isVisible()).toBe(true);
+    // The job's own fields are still there.
+    expect(await page.getByRole('heading', { name: 'Fields' }).isVisible()).toBe(true);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toMatch(/second/);
+  }, 120_000);
 });

@@ -179,6 +179,34 @@ describe('the dashboard', () => {
     expect(problems).toEqual([]);
   }, 90_000);
 
+  it('lists the jobs of one concurrency key named in the address, and drops the filter on request', async () => {
+    const mine = await Promise.all([app.submit({ type: 'noop', concurrency_key: 'tenant-ui-a' }), app.submit({ type: 'noop', concurrency_key: 'tenant-ui-a' })]);
+    await app.submit({ type: 'noop', concurrency_key: 'tenant-ui-b' });
+    const { page, problems } = await open(app, '/ui/jobs?concurrency_key=tenant-ui-a');
+    await page.getByTestId('link-filters').filter({ hasText: 'concurrency key tenant-ui-a' }).waitFor();
+    await expectEventually(async () => {
+      const ids = await page.locator('tbody tr[data-job-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-job-id')));
+      expect(ids.sort()).toEqual(mine.map((j) => j.id).sort());
+    });
+    await page.getByRole('button', { name: 'Remove the concurrency key filter' }).click();
+    await page.waitForURL(/\/ui\/jobs$/);
+    expect(await page.getByTestId('link-filters').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('shows the code of a refused retry beside its message', async () => {
+    const job = await app.submit({ type: 'noop', payload: { fail_attempts: 1 }, retry_config: { max_attempts: 1 } });
+    await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('failed'), { timeoutMs: 30_000 });
+    const { page, problems } = await browser.open(`${app.baseUrl}/ui/jobs/${job.id}`, { expected: /409/, timeoutMs: SLOW.timeout });
+    // The service's refusal as it would come if another client had retried the job first.
+    await page.route(`**/jobs/${job.id}/retry`, (route) =>
+      route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ statusCode: 409, code: 'JOB_NOT_RETRYABLE', message: 'job is running' }) }),
+    );
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('status').filter({ hasText: 'Not retried: job is running (JOB_NOT_RETRYABLE).' }).waitFor();
+    expect(problems).toEqual([]);
+  }, 90_000);
+
   it('counts as new only the jobs created since the list was shown that match its filters now', async () => {
     const { page, problems } = await open(app, '/ui/jobs?status=pending');
     await liveBadge(page);

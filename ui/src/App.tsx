@@ -1,3 +1,4 @@
+import { ErrorBoundary } from './components/ErrorBoundary.js';
 import { KeyPrompt } from './components/KeyPrompt.js';
 import { useConnection } from './live/hooks.js';
 import { JobPage } from './pages/JobPage.js';
@@ -69,7 +70,10 @@ export function App() {
         <Connection />
       </header>
       <main id="main">
-        <Page />
+        {/* Keyed by the path: moving to another page starts it afresh. */}
+        <ErrorBoundary key={path} what="This page">
+          <Page />
+        </ErrorBoundary>
       </main>
       <KeyPrompt />
     </>

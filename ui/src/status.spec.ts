@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { JOB_STATUSES } from './api/types.js';
-import { describeError, describeWaitingReason, formatDuration, metricSamples, relativeTime, share, STATUS_LOOK, statusLook } from './status.js';
+import { describeError, describeWaitingReason, formatDuration, metricSamples, relativeTime, share, STATUS_LOOK, statusLook, utcText } from './status.js';
 
 const NOW = Date.parse('2026-01-15T10:00:00.000Z');
 
@@ -97,5 +97,12 @@ describe('metric samples', () => {
     expect(share(3, 4)).toBe(0.75);
     expect(share(5, 4)).toBe(1);
     expect(share(1, 0)).toBe(0);
+  });
+
+  it('writes an instant it cannot read as it came, instead of throwing while the page is drawn', () => {
+    expect(utcText('2026-01-15T10:00:30.123Z')).toBe('2026-01-15 10:00:30 UTC');
+    expect(utcText('not a date')).toBe('not a date');
+    expect(describeWaitingReason({ code: 'RETRY_BACKOFF', until: 'soon' }, NOW)).toBe('The last attempt did not succeed; it will be retried soon (soon).');
+    expect(relativeTime('soon', NOW)).toBe('soon');
   });
 });

@@ -67,9 +67,16 @@ const num = (value: unknown): number | null => (typeof value === 'number' && Num
 const str = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** An ISO instant as "2026-01-02 03:04:05 UTC"; text that is no instant is returned as it is (never a throw: it is drawn). */
+export function utcText(iso: string): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  return new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
 function until(reason: CodedInfo, now: number): string | null {
   const at = str(reason.until);
-  return at ? `${relativeTime(at, now)} (${new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')})` : null;
+  return at ? `${relativeTime(at, now)} (${utcText(at)})` : null;
 }
 
 /** The resources a job asks for, when known: the wording of INSUFFICIENT_RESOURCES names them. */

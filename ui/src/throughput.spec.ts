@@ -23,6 +23,20 @@ describe('throughput buckets', () => {
     expect(failed).toEqual([0, 0, 2, 0, 0]);
   });
 
+  it('does not count a failed attempt followed by its retry, in the same batch or the next', () => {
+    const ev = (event: JobEventName, job_id: string, sequence: number) => ({ event, job_id, data: { sequence } });
+    const buckets = new ThroughputBuckets(5);
+    buckets.add([ev('job_failed', 'a', 5), ev('job_retry_scheduled', 'a', 6)], at(100, 100));
+    expect(buckets.series(at(101))[2]).toEqual([0, 0, 0, 0, 0]);
+    // The retry in the next frame's batch takes the failure back.
+    buckets.add([ev('job_timeout', 'b', 3)], at(101, 100));
+    buckets.add([ev('job_retry_scheduled', 'b', 4)], at(101, 120));
+    expect(buckets.series(at(102))[2]).toEqual([0, 0, 0, 0, 0]);
+    // A last attempt's failure (no retry after it), another job's retry, or a retry not right after it: an end.
+    buckets.add([ev('job_failed', 'c', 7), ev('job_retry_scheduled', 'd', 8), ev('job_failed', 'e', 2), ev('job_retry_scheduled', 'e', 9)], at(102, 100));
+    expect(buckets.series(at(103))[2]).toEqual([0, 0, 0, 0, 2]);
+  });
+
   it('leaves out the second still counting', () => {
     const buckets = new ThroughputBuckets(3);
     buckets.add(events('job_completed'), at(50, 200));

@@ -11,12 +11,22 @@ export const WINDOW_SECONDS = 300;
 
 export type Outcome = 'completed' | 'failed';
 
-/** What an event counts as: a job that completed, or one that ended failed or timed out (retries are not ends). */
+/**
+ * What an event counts as: a job that completed, or one that failed or timed out. The service
+ * publishes job_failed / job_timeout for every failed attempt, and when a retry is left, a
+ * job_retry_scheduled of the same job at the next sequence number right after it (the failure's own
+ * data says `failed` either way): ThroughputBuckets.add leaves such a failure out, as the history does.
+ */
 export function outcomeOf(event: JobEventName): Outcome | null {
   if (event === 'job_completed') return 'completed';
   if (event === 'job_failed' || event === 'job_timeout') return 'failed';
   return null;
 }
+
+/** What add() reads of an event; the job id and sequence pair a failure with the retry after it. */
+export type CountedEvent = { event: JobEventName; job_id?: string; data?: { sequence?: number } };
+
+const pairKey = (update: CountedEvent, sequence: number) => `${update.job_id ?? ''} ${sequence}`;
 
 /** uPlot's data: x in Unix seconds, then completed and failed per second. */
 export type Series = [seconds: number[], completed: number[], failed: number[]];
@@ -41,17 +51,49 @@ export class ThroughputBuckets {
     this.failed = new Uint32Array(windowSeconds);
   }
 
-  /** Counts a batch of events that arrived at `nowMs` (the arrival, not the server's stamp: clocks differ). */
-  add(batch: ReadonlyArray<{ event: JobEventName }>, nowMs: number): void {
+  /**
+   * Failures counted from the last batch, by job id and sequence: a retry that arrives in the next
+   * batch (the two are sent together, but a frame may fall between them) takes its failure back.
+   */
+  private lastFailures = new Map<string, number>();
+
+  /**
+   * Counts a batch of events that arrived at `nowMs` (the arrival, not the server's stamp: clocks
+   * differ). A failure followed by its job_retry_scheduled, in this batch or the next, is not an end.
+   */
+  add(batch: ReadonlyArray<CountedEvent>, nowMs: number): void {
+    const second = Math.floor(nowMs / 1000);
+    const retried = new Set<string>();
+    for (const update of batch) {
+      const sequence = update.data?.sequence;
+      if (update.event !== 'job_retry_scheduled' || sequence === undefined) continue;
+      const failure = pairKey(update, sequence - 1);
+      const countedAt = this.lastFailures.get(failure);
+      if (countedAt === undefined) retried.add(failure);
+      else this.takeBackFailure(countedAt);
+    }
+    const failures = new Map<string, number>();
     let completed = 0;
     let failed = 0;
     for (const update of batch) {
       const outcome = outcomeOf(update.event);
       if (outcome === 'completed') completed += 1;
-      else if (outcome === 'failed') failed += 1;
+      if (outcome !== 'failed') continue;
+      const sequence = update.data?.sequence;
+      if (sequence === undefined) failed += 1;
+      else if (!retried.has(pairKey(update, sequence))) {
+        failed += 1;
+        failures.set(pairKey(update, sequence), second);
+      }
     }
-    if (completed > 0) this.record(Math.floor(nowMs / 1000), 'completed', completed);
-    if (failed > 0) this.record(Math.floor(nowMs / 1000), 'failed', failed);
+    this.lastFailures = failures;
+    if (completed > 0) this.record(second, 'completed', completed);
+    if (failed > 0) this.record(second, 'failed', failed);
+  }
+
+  private takeBackFailure(second: number): void {
+    const slot = this.slot(second);
+    if (this.second[slot] === second && this.failed[slot]! > 0) this.failed[slot] -= 1;
   }
 
   /** Adds `n` to a second's bucket (a bucket last used a full window ago starts from zero). */

@@ -1,3 +1,5 @@
+import { memo } from 'react';
+
 /** A JSON value as a tree whose objects and arrays fold (the top levels open). */
 function Entry({ name, value, depth }: { name: string | null; value: unknown; depth: number }) {
   const label = name === null ? null : <span className="json-key">{name}: </span>;
@@ -36,10 +38,11 @@ function Entry({ name, value, depth }: { name: string | null; value: unknown; de
   );
 }
 
-export function JsonView({ value, label }: { value: unknown; label: string }) {
+/** Memoised: the job's page redraws every second, and the same value need not be walked again. */
+export const JsonView = memo(function JsonView({ value, label }: { value: unknown; label: string }) {
   return (
     <div className="json" aria-label={label} role="group">
       <Entry name={null} value={value} depth={0} />
     </div>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { get, query } from '../api/http.js';
 import type { JobLog, JobLogPage } from '../api/types.js';
 import { useLiveBatches, useThrottled } from '../live/hooks.js';
@@ -8,9 +8,9 @@ const PAGE = 200;
 /**
  * A job's logs, tailing: read page after page, then asked again from the last page read (its
  * cursor) whenever the job has news, every few seconds while it is unfinished, and after a reconnect,
- * keeping only lines not seen yet (log ids grow).
+ * keeping only lines not seen yet (log ids grow). Memoised: its parent redraws every second.
  */
-export function LogTail({ jobId, active, epoch }: { jobId: string; active: boolean; epoch: number }) {
+export const LogTail = memo(function LogTail({ jobId, active, epoch }: { jobId: string; active: boolean; epoch: number }) {
   const [lines, setLines] = useState<JobLog[]>([]);
   const [error, setError] = useState<string | null>(null);
   const cursor = useRef<string | null>(null);
@@ -103,4 +103,4 @@ export function LogTail({ jobId, active, epoch }: { jobId: string; active: boole
       )}
     </div>
   );
-}
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JobUpdate } from '../api/types.js';
-import { replayPages } from './replay-pages.js';
+import { highestSequence, replayPages, ReplayStopped } from './replay-pages.js';
 
 const update = (sequence: number) => ({ event: 'job_progress', data: { job_id: 'j', sequence } }) as unknown as JobUpdate;
 
@@ -19,5 +19,65 @@ describe('replayPages', () => {
   it('stops on an answer without more, and throws an error answer', async () => {
     expect(await replayPages(async () => ({ ok: true, events: [] }), 5)).toEqual([]);
     await expect(replayPages(async () => ({ ok: false, error: 'unknown job' }), 0)).rejects.toThrow('unknown job');
+  });
+
+  it('asks a refused page again after 1, 2 and 4 s, keeping the pages already read', async () => {
+    const slept: number[] = [];
+    const answers: unknown[] = [
+      { ok: true, events: [update(1)], more: true },
+      { ok: false, error: 'this server is answering 4 replays already: replay again in a moment' },
+      { ok: false, error: 'a replay of this connection is still being answered: send the next one after its acknowledgement' },
+      { ok: true, events: [update(2)], more: false },
+    ];
+    const asked: number[] = [];
+    const events = await replayPages(async (after) => (asked.push(after), answers.shift()), 0, { sleep: async (ms) => void slept.push(ms) });
+    expect(events.map((e) => e.data.sequence)).toEqual([1, 2]);
+    expect(asked).toEqual([0, 1, 1, 1]);
+    expect(slept).toEqual([1_000, 2_000]);
+  });
+
+  it('asks again when the acknowledgement does not come, and gives up after the last pause', async () => {
+    const slept: number[] = [];
+    let asks = 0;
+    const failing = replayPages(
+      async () => {
+        asks += 1;
+        throw new Error('operation has timed out');
+      },
+      0,
+      { sleep: async (ms) => void slept.push(ms) },
+    );
+    await expect(failing).rejects.toThrow('operation has timed out');
+    expect(asks).toBe(4);
+    expect(slept).toEqual([1_000, 2_000, 4_000]);
+  });
+
+  it('does not ask again for a request the service rejects as such', async () => {
+    let asks = 0;
+    const refused = replayPages(async () => (asks++, { ok: false, error: 'job 5 not found' }), 0, { sleep: async () => undefined });
+    await expect(refused).rejects.toThrow('not found');
+    expect(asks).toBe(1);
+  });
+
+  it('stops paging once the page that asked is gone', async () => {
+    let gone = false;
+    const asked: number[] = [];
+    const paging = replayPages(
+      async (after) => {
+        asked.push(after);
+        gone = after >= 2; // the page unmounts while the third page is read
+        return { ok: true, events: [update(after + 1)], more: after < 10 };
+      },
+      0,
+      { stopped: () => gone },
+    );
+    await expect(paging).rejects.toBeInstanceOf(ReplayStopped);
+    expect(asked).toEqual([0, 1, 2]);
+  });
+
+  it('finds the highest sequence among more events than a call takes as arguments', () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => update(i + 1));
+    expect(highestSequence(7, many)).toBe(200_000);
+    expect(highestSequence(7, [])).toBe(7);
   });
 });

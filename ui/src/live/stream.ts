@@ -1,12 +1,14 @@
 /**
  * The one Socket.IO connection to /jobs/stream (unfiltered: the overview and the lists want every
- * job). Updates are handed to listeners in batches, once per animation frame, so thousands of
- * events a second cost one render per frame, not one per event. After a reconnect, listeners are
- * told (`epoch` grows) so a page can catch up with `replay` or a refetch.
+ * job). Updates are handed to listeners in batches (batcher.ts: once per animation frame, at most a
+ * quarter second apart in a hidden tab), so thousands of events a second cost one render per frame.
+ * After a reconnect, listeners are told (`epoch` grows) so a page can catch up with `replay` or a
+ * refetch.
  */
 import { io, type Socket } from 'socket.io-client';
 import { apiKey, askForKey, onKeyChange } from '../api/key.js';
 import type { JobEventName, JobUpdate } from '../api/types.js';
+import { createBatcher } from './batcher.js';
 import { replayPages } from './replay-pages.js';
 
 export type BatchListener = (batch: readonly JobUpdate[]) => void;
@@ -16,25 +18,20 @@ const batchListeners = new Set<BatchListener>();
 const stateListeners = new Set<() => void>();
 const scheduleListeners = new Set<() => void>();
 let socket: Socket | null = null;
-let queue: JobUpdate[] = [];
-let scheduled = false;
 let state: ConnectionState = 'connecting';
 let epoch = 0;
 
-function flush(): void {
-  scheduled = false;
-  const batch = queue;
-  queue = [];
-  for (const listener of batchListeners) listener(batch);
-}
-
-function schedule(): void {
-  if (scheduled) return;
-  scheduled = true;
-  // A hidden tab gets no animation frames: a timer keeps the queue short there.
-  if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 250);
-  else requestAnimationFrame(flush);
-}
+const push = createBatcher<JobUpdate>(
+  (batch) => {
+    for (const listener of batchListeners) listener(batch);
+  },
+  {
+    requestFrame: (run) => requestAnimationFrame(run),
+    setTimer: (run, ms) => setTimeout(run, ms),
+    clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    hidden: () => typeof document !== 'undefined' && document.hidden,
+  },
+);
 
 function setState(next: ConnectionState): void {
   state = next;
@@ -60,8 +57,7 @@ function connect(): Socket {
     for (const listener of scheduleListeners) listener();
   });
   s.on('job_update', (update: JobUpdate) => {
-    queue.push(update);
-    schedule();
+    push(update);
   });
   return s;
 }
@@ -108,10 +104,12 @@ export function connectionEpoch(): number {
 
 /**
  * A job's events after a sequence number, from the service's store (DESIGN §7 catch-up): every page
- * of them (an answer with `more` is followed by the next page).
+ * of them (an answer with `more` is followed by the next page), a page the service refuses for a
+ * moment asked again after a pause; it stops (ReplayStopped) once `stopped()` is true.
  */
-export async function replay(jobId: string, afterSequence: number): Promise<JobUpdate[]> {
-  return replayPages((after) => stream().timeout(15_000).emitWithAck('replay', { job_id: jobId, after_sequence: after }), afterSequence);
+export async function replay(jobId: string, afterSequence: number, stopped?: () => boolean): Promise<JobUpdate[]> {
+  const ask = (after: number) => stream().timeout(15_000).emitWithAck('replay', { job_id: jobId, after_sequence: after });
+  return replayPages(ask, afterSequence, { stopped });
 }
 
 /** Events after which a job's stored fields (result, error, times) have changed. */

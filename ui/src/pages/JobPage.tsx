@@ -2,16 +2,22 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, get, request } from '../api/http.js';
 import type { CodedInfo, Job, JobGraph, JobUpdate } from '../api/types.js';
+import { ErrorBoundary } from '../components/ErrorBoundary.js';
+import { EventList } from '../components/EventList.js';
 import { JsonView } from '../components/JsonView.js';
 import { LogTail } from '../components/LogTail.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
 import { mergeEvents } from '../live/merge.js';
 import { prewarmLayoutWorker } from '../layout-worker.js';
+import { highestSequence, ReplayStopped } from '../live/replay-pages.js';
 import { CHANGES_FIELDS, replay } from '../live/stream.js';
 import { useNow } from '../lib/useNow.js';
 import { Link } from '../router.js';
 import { describeError, describeWaitingReason, humanize, relativeTime, RETRYABLE, statusLook } from '../status.js';
+
+/** A refused action in words, with the service's error code (as the Schedules page shows it). */
+const says = (error: Error, what: string) => (error instanceof ApiError ? `${what}: ${error.message} (${error.code}).` : `${what}: ${error.message}`);
 
 /** React Flow and the layout library load with the first graph drawn: most pages draw none. */
 const loadGraphView = () => import('../components/GraphView.js');
@@ -72,12 +78,14 @@ export function JobPage({ id }: { id: string }) {
   const [events, setEvents] = useState<JobUpdate[]>([]);
   const [statuses, setStatuses] = useState<ReadonlyMap<string, string>>(new Map());
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [missedNote, setMissedNote] = useState<string | null>(null);
   const lastSequence = useRef(0);
   // A job with dependencies or dependents has a graph: its drawing code and layout worker load while the graph is fetched.
   const linked = (job.data?.depends_on?.length ?? 0) > 0 || (job.data?.dependents?.length ?? 0) > 0;
   useEffect(() => {
     if (!linked) return;
-    void loadGraphView();
+    // A chunk that fails to load is reported where the graph is drawn (its error boundary).
+    loadGraphView().catch(() => undefined);
     prewarmLayoutWorker();
   }, [linked]);
   const graphIds = useRef<Set<string>>(new Set());
@@ -89,19 +97,27 @@ export function JobPage({ id }: { id: string }) {
   useEffect(() => {
     if (epoch === 0) return;
     let stop = false;
-    replay(id, lastSequence.current)
-      .then((missed) => {
-        if (stop || missed.length === 0) return;
-        lastSequence.current = Math.max(lastSequence.current, ...missed.map((e) => e.data.sequence));
-        setEvents((old) => mergeEvents(old, missed));
-        refetchJob();
-      })
-      .catch(() => undefined);
     if (epoch > 1) {
-      // Back from a disconnection: the graph's statuses may have moved meanwhile.
+      // Back from a disconnection: the job (it may have finished meanwhile) and the graph's statuses
+      // are read again whatever the replay brings, so a refused replay leaves no stale status.
+      void client.invalidateQueries({ queryKey: ['job', id] });
       void client.invalidateQueries({ queryKey: ['graph', id] });
       setStatuses(new Map());
     }
+    replay(id, lastSequence.current, () => stop)
+      .then((missed) => {
+        if (stop) return;
+        setMissedNote(null);
+        if (missed.length === 0) return;
+        lastSequence.current = highestSequence(lastSequence.current, missed);
+        setEvents((old) => mergeEvents(old, missed));
+        refetchJob();
+      })
+      .catch((error: unknown) => {
+        if (stop || error instanceof ReplayStopped) return;
+        setMissedNote(`Some events may be missing from this list (the service did not replay them: ${(error as Error).message}); reload to see them all.`);
+        refetchJob();
+      });
     return () => {
       stop = true;
     };
@@ -116,7 +132,7 @@ export function JobPage({ id }: { id: string }) {
     }
     if (moved.length) setStatuses((old) => new Map([...old, ...moved]));
     if (mine.length) {
-      lastSequence.current = Math.max(lastSequence.current, ...mine.map((e) => e.data.sequence));
+      lastSequence.current = highestSequence(lastSequence.current, mine);
       setEvents((old) => mergeEvents(old, mine));
       const current = client.getQueryData<Job>(['job', id]);
       const last = mine[mine.length - 1]!;
@@ -132,7 +148,7 @@ export function JobPage({ id }: { id: string }) {
       setNotice({ kind: 'ok', text: 'Cancelled.' });
       void client.invalidateQueries({ queryKey: ['graph', id] });
     },
-    onError: (error: Error) => setNotice({ kind: 'error', text: `Not cancelled: ${error.message}` }),
+    onError: (error: Error) => setNotice({ kind: 'error', text: says(error, 'Not cancelled') }),
   });
   const retry = useMutation({
     mutationFn: () => request<Job>('POST', `/jobs/${id}/retry`),
@@ -141,7 +157,7 @@ export function JobPage({ id }: { id: string }) {
       setNotice({ kind: 'ok', text: `Queued again: now ${statusLook(updated.status).label.toLowerCase()}.` });
       void client.invalidateQueries({ queryKey: ['graph', id] });
     },
-    onError: (error: Error) => setNotice({ kind: 'error', text: `Not retried: ${error.message}` }),
+    onError: (error: Error) => setNotice({ kind: 'error', text: says(error, 'Not retried') }),
   });
 
   if (job.error) {
@@ -277,11 +293,13 @@ export function JobPage({ id }: { id: string }) {
       {graph.data && graph.data.nodes.length > 1 ? (
         <div className="card">
           <h2>
-            Dependency graph <span className="muted small">({graph.data.nodes.length} jobs{graph.data.truncated ? ', the oldest 20,000 shown' : ''})</span>
+            Dependency graph <span className="muted small">({graph.data.nodes.length} jobs{graph.data.truncated ? ' of a larger graph: this job and its nearest neighbours' : ''})</span>
           </h2>
-          <Suspense fallback={<p className="graph graph-pending muted">Loading the graph view…</p>}>
-            <GraphView graph={graph.data} currentId={id} statuses={statuses} />
-          </Suspense>
+          <ErrorBoundary what="The dependency graph">
+            <Suspense fallback={<p className="graph graph-pending muted">Loading the graph view…</p>}>
+              <GraphView graph={graph.data} currentId={id} statuses={statuses} />
+            </Suspense>
+          </ErrorBoundary>
         </div>
       ) : null}
 
@@ -292,20 +310,7 @@ export function JobPage({ id }: { id: string }) {
         </div>
         <div className="card">
           <h2>Events</h2>
-          {events.length === 0 ? (
-            <p className="muted">No events yet.</p>
-          ) : (
-            <ol className="events" aria-label="Events, oldest first">
-              {events.map((e) => (
-                <li key={e.data.sequence}>
-                  <time dateTime={e.data.timestamp}>{e.data.timestamp.slice(11, 23)}</time> <span className="mono small">#{e.data.sequence}</span>{' '}
-                  {humanize(e.event.replace(/^job_/, ''))}
-                  {e.event === 'job_progress' && typeof e.data.percent === 'number' ? ` ${e.data.percent}%` : ''}
-                  {e.data.attempt ? <span className="muted"> (attempt {e.data.attempt})</span> : null}
-                </li>
-              ))}
-            </ol>
-          )}
+          <EventList events={events} note={missedNote} />
         </div>
       </div>
     </section>

@@ -26,6 +26,9 @@ export function JobsPage() {
   const statuses = list(search.get('status'));
   const priorities = list(search.get('priority'));
   const type = search.get('type') ?? '';
+  // The DESIGN §15 filters a link brings (a schedule's jobs, a tenant's jobs): kept as they come, shown, removable.
+  const scheduleId = search.get('schedule_id') ?? '';
+  const concurrencyKey = search.get('concurrency_key') ?? '';
   const cursor = search.get('cursor');
   const [typeInput, setTypeInput] = useState(type);
   // The box follows the address: a link or the back button that changes the filter changes it too.
@@ -37,8 +40,9 @@ export function JobsPage() {
     created.current.clear();
     setFresh(0);
   };
-  const key = ['jobs', statuses.join(','), priorities.join(','), type, cursor ?? ''];
-  const path = `/jobs${query({ status: statuses, priority: priorities, type, cursor, limit: 50 })}`;
+  const filters = { status: statuses, priority: priorities, type, schedule_id: scheduleId, concurrency_key: concurrencyKey };
+  const key = ['jobs', statuses.join(','), priorities.join(','), type, scheduleId, concurrencyKey, cursor ?? ''];
+  const path = `/jobs${query({ ...filters, cursor, limit: 50 })}`;
   const page = useQuery({ queryKey: key, queryFn: () => get<JobPage>(path), placeholderData: keepPreviousData });
   // The shown rows read again once the events of shown jobs settle, and every 10 s: an event that came
   // while the page loaded, or before an answer read earlier, is then in the rows, with worker and
@@ -59,12 +63,8 @@ export function JobsPage() {
     return () => clearInterval(timer);
   }, [reread]);
 
-  const setFilters = (next: { status?: string[]; priority?: string[]; type?: string }) => {
-    const params = {
-      status: next.status ?? statuses,
-      priority: next.priority ?? priorities,
-      type: next.type ?? type,
-    };
+  const setFilters = (next: { status?: string[]; priority?: string[]; type?: string; schedule_id?: string; concurrency_key?: string }) => {
+    const params = { ...filters, ...next };
     clearFresh();
     navigate(`/jobs${query(params)}`, { replace: true });
   };
@@ -82,7 +82,8 @@ export function JobsPage() {
     for (const update of batch) {
       // A new job counts while it matches: one created `ready` that has already run is no longer news
       // for a list of ready jobs, and one created `ready` that starts is news for a list of running ones.
-      if (!cursor && (update.event === 'job_created' || created.current.has(update.job_id))) {
+      // Events carry no schedule_id or concurrency_key: under those filters new jobs are not announced.
+      if (!cursor && !scheduleId && !concurrencyKey && (update.event === 'job_created' || created.current.has(update.job_id))) {
         const matches =
           (statuses.length === 0 || statuses.includes(update.data.status)) &&
           (priorities.length === 0 || priorities.includes(update.data.priority)) &&
@@ -142,18 +143,38 @@ export function JobsPage() {
           <label htmlFor="type-filter">Type</label>
           <input id="type-filter" value={typeInput} placeholder="e.g. noop, data_fetch" onChange={(e) => setTypeInput(e.target.value)} />
           <button type="submit">Apply</button>
-          {statuses.length || priorities.length || type ? (
+          {statuses.length || priorities.length || type || scheduleId || concurrencyKey ? (
             <button
               type="button"
               onClick={() => {
                 setTypeInput('');
-                setFilters({ status: [], priority: [], type: '' });
+                setFilters({ status: [], priority: [], type: '', schedule_id: '', concurrency_key: '' });
               }}
             >
               Clear filters
             </button>
           ) : null}
         </div>
+        {scheduleId || concurrencyKey ? (
+          <ul className="chips" aria-label="Other filters" data-testid="link-filters">
+            {scheduleId ? (
+              <li>
+                schedule <span className="mono">{scheduleId}</span>{' '}
+                <button type="button" aria-label="Remove the schedule filter" onClick={() => setFilters({ schedule_id: '' })}>
+                  ×
+                </button>
+              </li>
+            ) : null}
+            {concurrencyKey ? (
+              <li>
+                concurrency key <span className="mono">{concurrencyKey}</span>{' '}
+                <button type="button" aria-label="Remove the concurrency key filter" onClick={() => setFilters({ concurrency_key: '' })}>
+                  ×
+                </button>
+              </li>
+            ) : null}
+          </ul>
+        ) : null}
       </form>
 
       {fresh > 0 ? (
@@ -219,7 +240,7 @@ export function JobsPage() {
       <nav className="pager" aria-label="Pages">
         {cursor ? (
           <>
-            <button type="button" onClick={() => navigate(`/jobs${query({ status: statuses, priority: priorities, type })}`)}>
+            <button type="button" onClick={() => navigate(`/jobs${query(filters)}`)}>
               First page
             </button>
             {/* Cursors only lead forward: the previous page is the previous entry of the tab's history. */}
@@ -229,7 +250,7 @@ export function JobsPage() {
           </>
         ) : null}
         {page.data?.next_cursor ? (
-          <button type="button" onClick={() => navigate(`/jobs${query({ status: statuses, priority: priorities, type, cursor: page.data!.next_cursor })}`)}>
+          <button type="button" onClick={() => navigate(`/jobs${query({ ...filters, cursor: page.data!.next_cursor })}`)}>
             Next
           </button>
         ) : null}

@@ -7,12 +7,11 @@ import { onScheduleUpdate } from '../live/stream.js';
 import { useNow } from '../lib/useNow.js';
 import { Link } from '../router.js';
 import { createBody, describeCron } from '../schedules.js';
-import { relativeTime } from '../status.js';
+import { relativeTime, utcText as utc } from '../status.js';
 
 type Notice = { kind: 'ok' | 'error'; text: string; jobId?: string } | null;
 
 const says = (error: Error, what: string) => (error instanceof ApiError ? `${what}: ${error.message} (${error.code}).` : `${what}: ${error.message}`);
-const utc = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 const path = (s: { name: string }) => `/schedules/${encodeURIComponent(s.name)}`;
 
 function ScheduleRow({ schedule, now }: { schedule: Schedule; now: number }) {
@@ -66,6 +65,14 @@ function ScheduleRow({ schedule, now }: { schedule: Schedule; now: number }) {
       </td>
       <td className="num" data-testid={`schedule-counts-${schedule.name}`}>
         {schedule.fire_count.toLocaleString()} / {schedule.skip_count.toLocaleString()}
+        {schedule.fire_count > 0 ? (
+          <>
+            {' '}
+            <Link to={`/jobs?schedule_id=${encodeURIComponent(schedule.id)}`} className="small" aria-label={`Jobs of schedule ${schedule.name}`}>
+              jobs
+            </Link>
+          </>
+        ) : null}
       </td>
       <td>
         <span className={`pill ${schedule.paused ? 'pill-paused' : 'pill-active'}`} data-testid={`schedule-state-${schedule.name}`}>
