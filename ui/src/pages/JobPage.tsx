@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, get, request } from '../api/http.js';
 import type { CodedInfo, Job, JobGraph, JobUpdate } from '../api/types.js';
 import { ErrorBoundary } from '../components/ErrorBoundary.js';
 import { EventList } from '../components/EventList.js';
 import { JsonView } from '../components/JsonView.js';
+import { Field, JobLinks, other, Time } from '../components/JobFields.js';
 import { LogTail } from '../components/LogTail.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
@@ -14,7 +15,7 @@ import { highestSequence, ReplayStopped } from '../live/replay-pages.js';
 import { CHANGES_FIELDS, replay } from '../live/stream.js';
 import { useNow } from '../lib/useNow.js';
 import { Link } from '../router.js';
-import { describeError, describeWaitingReason, humanize, relativeTime, RETRYABLE, statusLook } from '../status.js';
+import { describeError, describeWaitingReason, humanize, RETRYABLE, statusLook } from '../status.js';
 
 /** A refused action in words, with the service's error code (as the Schedules page shows it). */
 const says = (error: Error, what: string) => (error instanceof ApiError ? `${what}: ${error.message} (${error.code}).` : `${what}: ${error.message}`);
@@ -29,45 +30,6 @@ const SHOWN = new Set([
   'created_at', 'updated_at', 'started_at', 'completed_at', 'next_run_at', 'run_at', 'idempotency_key', 'ref', 'depends_on',
   'dependents', 'payload', 'result', 'error', 'waiting_reason',
 ]);
-
-function Time({ iso, now }: { iso: string | null | undefined; now: number }) {
-  if (!iso) return <span className="muted">—</span>;
-  return (
-    <time dateTime={iso} title={iso}>
-      {iso.replace('T', ' ').replace('Z', ' UTC')} <span className="muted">({relativeTime(iso, now)})</span>
-    </time>
-  );
-}
-
-function JobLinks({ ids }: { ids: string[] }) {
-  if (ids.length === 0) return <span className="muted">none</span>;
-  return (
-    <ul className="chips">
-      {ids.map((id) => (
-        <li key={id}>
-          <Link to={`/jobs/${id}`} className="mono">
-            {id}
-          </Link>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
-function Field({ name, children }: { name: string; children: ReactNode }) {
-  return (
-    <>
-      <dt>{name}</dt>
-      <dd>{children}</dd>
-    </>
-  );
-}
-
-function other(value: unknown): ReactNode {
-  if (value === null || value === undefined) return <span className="muted">—</span>;
-  if (typeof value === 'object') return <JsonView value={value} label="value" />;
-  return String(value);
-}
 
 export function JobPage({ id }: { id: string }) {
   const client = useQueryClient();
