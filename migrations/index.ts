@@ -12,6 +12,7 @@ import { ScheduleTemplateNulls1796700000000 } from './1796700000000-schedule-tem
 import { RateLimitStarts1796750000000 } from './1796750000000-rate-limit-starts.js';
 import { SchedulePauseSpan1796800000000 } from './1796800000000-schedule-pause-span.js';
 import { ScheduleUnfinishedJobsIndex1796810000000 } from './1796810000000-schedule-unfinished-jobs-index.js';
+import { HeartbeatSequence1796900000000 } from './1796900000000-heartbeat-sequence.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   RateLimitStarts1796750000000,
   SchedulePauseSpan1796800000000,
   ScheduleUnfinishedJobsIndex1796810000000,
+  HeartbeatSequence1796900000000,
 ];

@@ -21,3 +21,31 @@ describe('WorkerAgent drain', () => {
     expect(calls).toEqual(['drain', 'status draining', 'pause', 'waitIdle', 'unplace', 'status stopped', 'discard']);
   });
 });
+
+describe('WorkerAgent heartbeat', () => {
+  it('gives up on a beat stuck on a silent connection and sends the next one, numbered, before the lease runs out', async () => {
+    const { WorkerLease } = await import('./domain/worker-lease.js');
+    const sent: number[] = [];
+    const stuck = new Promise<never>(() => undefined);
+    const resources = {
+      heartbeat: (_id: string, _executing: string[], _running: string[], seq: number) => {
+        sent.push(seq);
+        return sent.length === 1 ? stuck : Promise.resolve({ alive: true, cancelled: [] });
+      },
+    };
+    const processor = { heldStartedJobIds: () => [] };
+    const executions = { executingJobIds: () => [], runningJobs: () => [] };
+    const lease = new WorkerLease(300); // patience: a third of it, 100 ms
+    lease.renew(performance.now());
+    const config = { heartbeatIntervalMs: 20 };
+    const agent = new WorkerAgent(config as never, { id: 'w1' } as never, resources as never, {} as never, processor as never, executions as never, {} as never, lease);
+    const first = agent.heartbeat();
+    await agent.heartbeat(); // under way: no second beat at once
+    expect(sent).toEqual([1]);
+    await first; // given up on after 100 ms
+    await agent.heartbeat();
+    expect(sent).toEqual([1, 2]);
+    expect(lease.silentFor(performance.now())).toBeLessThan(100); // renewed by the second beat
+    expect(lease.isLapsed(performance.now())).toBe(false);
+  });
+});

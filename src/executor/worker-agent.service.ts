@@ -4,7 +4,10 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
+import { heartbeatPatienceMs, leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
+
+/** Heartbeats given up on and still under way, past which no new one is sent (they would only pile up on a database that answers slowly). */
+const MAX_ABANDONED_BEATS = 3;
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
@@ -24,6 +27,10 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   private heartbeatTimer?: NodeJS.Timeout;
   private watchdogTimer?: NodeJS.Timeout;
   private beating = false;
+  /** The number of the last heartbeat sent (heartbeat_seq: a late beat of a lower number changes nothing). */
+  private beats = 0;
+  /** Heartbeats given up on (heartbeatPatienceMs) whose statements have not ended yet. */
+  private abandonedBeats = 0;
   /** Set when shutdown begins: from then on the worker never registers again. */
   private stopping = false;
 
@@ -140,7 +147,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** One heartbeat (the heartbeat timer's tick; a beat already under way makes it a no-op). */
   async heartbeat(): Promise<void> {
-    if (this.beating) return;
+    if (this.beating || this.abandonedBeats >= MAX_ABANDONED_BEATS) return;
     this.beating = true;
     try {
       // First of all, after a pause: a lease that ran out is noticed before anything else is done.
@@ -148,7 +155,10 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       const sentAt = performance.now();
       const executing = [...this.executions.executingJobIds(), ...this.processor.heldStartedJobIds()];
       const running = this.executions.runningJobs().map((job) => job.id);
-      const { alive, cancelled } = await this.resources.heartbeat(this.identity.id, executing, running);
+      const beat = this.resources.heartbeat(this.identity.id, executing, running, ++this.beats);
+      const answer = await this.withinPatience(beat);
+      if (!answer) return;
+      const { alive, cancelled } = answer;
       if (alive) {
         this.renewed(sentAt);
         // A cancel whose event did not arrive: the handler is stopped one heartbeat later at most.
@@ -165,6 +175,31 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     } finally {
       this.beating = false;
     }
+  }
+
+  /**
+   * The beat's answer, or undefined when it did not come within heartbeatPatienceMs: the beat is given
+   * up on and the next one goes out on another connection. One statement stuck on a connection that fell
+   * silent (DB_QUERY_TIMEOUT_MS closes it only after 30 s by default), or queued behind busy ones in the
+   * pool, would otherwise hold every beat back past the lease: the worker would fence itself and be
+   * declared lost, its jobs failed, with PostgreSQL answering on every other connection. A beat given up
+   * on may still be applied later; its number keeps it from undoing a later one (heartbeat_seq).
+   */
+  private async withinPatience<T>(beat: Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), heartbeatPatienceMs(this.config.heartbeatIntervalMs, this.lease.leaseMs));
+      timer.unref();
+    });
+    const answer = await Promise.race([beat, late]).finally(() => clearTimeout(timer));
+    if (answer !== undefined) return answer;
+    this.abandonedBeats += 1;
+    this.logger.warn('a heartbeat got no answer in time: sending the next one on another connection');
+    beat.then(
+      () => (this.abandonedBeats -= 1),
+      () => (this.abandonedBeats -= 1),
+    );
+    return undefined;
   }
 
   private async signal(): Promise<void> {

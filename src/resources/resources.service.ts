@@ -21,8 +21,8 @@ export class ResourcesService {
    * `executingJobIds`: what the worker runs or is starting right now; `runningJobIds`: those whose
    * handler runs, of which the cancelled ones are returned (see WorkerRepository.heartbeat).
    */
-  heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[]): Promise<{ alive: boolean; cancelled: string[] }> {
-    return this.workers.heartbeat(id, executingJobIds, runningJobIds);
+  heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[], seq: number): Promise<{ alive: boolean; cancelled: string[] }> {
+    return this.workers.heartbeat(id, executingJobIds, runningJobIds, seq);
   }
 
   setStatus(id: string, status: WorkerStatus): Promise<void> {

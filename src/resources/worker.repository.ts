@@ -33,7 +33,7 @@ export class WorkerRepository {
        ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, status = 'active',
          max_concurrent_jobs = EXCLUDED.max_concurrent_jobs, max_cpu_units = EXCLUDED.max_cpu_units,
          max_memory_mb = EXCLUDED.max_memory_mb, started_at = now(), last_heartbeat_at = now(), stopped_at = NULL,
-         executing_job_ids = '{}', previous_heartbeat_at = NULL`,
+         executing_job_ids = '{}', previous_heartbeat_at = NULL, heartbeat_seq = 0`,
       [w.id, w.host, w.pid, w.maxConcurrentJobs, w.maxCpuUnits, w.maxMemoryMb]
     );
   }
@@ -46,14 +46,16 @@ export class WorkerRepository {
    * cancelled: a cancel reaches the handler through the job_cancelled event, and through this answer
    * when the event was lost (Redis down or reconnecting, a publish that failed after its commit).
    */
-  async heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[]): Promise<{ alive: boolean; cancelled: string[] }> {
+  async heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[], seq: number): Promise<{ alive: boolean; cancelled: string[] }> {
+    // `seq`: the beat's number in this process (see the heartbeat_seq migration). A beat that arrives
+    // after a later one changes nothing; it answers whether the worker is alive all the same.
     const rows: Array<{ alive: boolean; cancelled: string[] }> = await this.sql.query(
       `WITH beat AS (
-         UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[]
-         WHERE id = $1 AND status IN ('active', 'draining') RETURNING id
-       ) SELECT EXISTS (SELECT 1 FROM beat) AS alive,
+         UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[], heartbeat_seq = $4
+         WHERE id = $1 AND status IN ('active', 'draining') AND heartbeat_seq < $4 RETURNING id
+       ) SELECT EXISTS (SELECT 1 FROM beat) OR EXISTS (SELECT 1 FROM workers WHERE id = $1 AND status IN ('active', 'draining') AND heartbeat_seq >= $4) AS alive,
                 ARRAY(SELECT j.id::text FROM jobs j WHERE j.id = ANY($3::uuid[]) AND j.status = 'cancelled') AS cancelled`,
-      [id, executingJobIds, runningJobIds]
+      [id, executingJobIds, runningJobIds, seq]
     );
     return { alive: rows[0]?.alive === true, cancelled: rows[0]?.cancelled ?? [] };
   }

@@ -72,3 +72,12 @@ export function registersAgainAfterRefusal(isStopping: boolean): boolean {
 export function outcomeRetryDelayMs(failures: number): number {
   return Math.min(2000, 50 * 2 ** Math.max(0, Math.min(failures - 1, 10)));
 }
+
+/**
+ * How long a heartbeat is waited for before the next one is sent on another connection: two intervals,
+ * at least a second, and at most a third of the lease, so that a beat stuck on a silent connection
+ * leaves time for two more before the lease runs out. Pure.
+ */
+export function heartbeatPatienceMs(heartbeatIntervalMs: number, leaseMs: number): number {
+  return Math.min(Math.max(2 * heartbeatIntervalMs, 1000), Math.max(Math.floor(leaseMs / 3), 1));
+}

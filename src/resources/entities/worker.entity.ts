@@ -43,4 +43,8 @@ export class Worker {
   /** The time of the heartbeat before the last: a job started before it must be in `executingJobIds`. */
   @Column({ type: 'timestamptz', precision: 3, name: 'previous_heartbeat_at', nullable: true })
   previousHeartbeatAt!: Date | null;
+
+  /** The number of the last heartbeat applied (a late one of a lower number changes nothing); 0 at registration. */
+  @Column({ type: 'bigint', name: 'heartbeat_seq', default: 0 })
+  heartbeatSeq!: string;
 }
