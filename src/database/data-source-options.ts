@@ -45,7 +45,7 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
       // (the leader's lost-work sweep waited on them until its whole pool did).
       ...(config.databaseEmbedded
         ? { verify: resetSharedSession }
-        : { options: `-c jit=off -c idle_in_transaction_session_timeout=${config.dbIdleInTransactionTimeoutMs}` }),
+        : { options: `-c jit=off -c idle_in_transaction_session_timeout=${config.dbIdleInTransactionTimeoutMs}${serverStatementTimeout(config.dbQueryTimeoutMs)}` }),
     },
     poolErrorHandler: (error: Error) => logConnectionError(error, 'pool'),
     // Failed queries surface as errors in our own logs; TypeORM's console echo of them would duplicate them.
@@ -59,7 +59,19 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
  */
 export function migrationDataSourceOptions(config: AppConfig, url = config.databaseUrl): PostgresConnectionOptions {
   const options = dataSourceOptions(config, url);
-  return { ...options, extra: { ...options.extra, stallTimeoutMillis: 0 } };
+  const extra = { ...options.extra, stallTimeoutMillis: 0 } as Record<string, unknown>;
+  if (typeof extra.options === 'string') extra.options = extra.options.replace(serverStatementTimeout(config.dbQueryTimeoutMs), '');
+  return { ...options, extra };
+}
+
+/**
+ * The server's side of DB_QUERY_TIMEOUT_MS: PostgreSQL cancels a statement that runs that long, at the
+ * moment the client gives up on it and closes its connection (ResilientPgClient). Without it an
+ * abandoned statement runs on in the server, holding its locks and its connection slot, while the
+ * caller tries it again on a new connection: under overload each retry adds to the load it gave up on.
+ */
+function serverStatementTimeout(queryTimeoutMs: number): string {
+  return queryTimeoutMs > 0 ? ` -c statement_timeout=${queryTimeoutMs}` : '';
 }
 
 /** `draconic-<role>`, with the worker's id when it has one, so pg_stat_activity tells the processes apart. */

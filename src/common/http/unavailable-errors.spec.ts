@@ -12,6 +12,12 @@ describe(unavailableDependencyOf.name, () => {
     expect(unavailableDependencyOf(withCode('terminating connection due to administrator command', '57P01'))).toBe('database');
     expect(unavailableDependencyOf(withCode('the database system is starting up', '57P03'))).toBe('database');
     expect(unavailableDependencyOf(withCode('sorry, too many clients already', '53300'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('canceling statement due to statement timeout', '57014'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('cannot execute UPDATE in a read-only transaction', '25006'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('out of memory', '53200'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('could not extend file: No space left on device', '53100'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('could not read block', '58030'))).toBe('database');
+    expect(unavailableDependencyOf(withCode('division by zero', '22012'))).toBeNull();
     expect(unavailableDependencyOf(withCode('database "draconic" is not currently accepting connections', '55000'))).toBe('database');
     expect(unavailableDependencyOf(withCode('cannot refresh materialized view concurrently', '55000'))).toBeNull();
     expect(unavailableDependencyOf({ message: 'query failed', driverError: withCode('connection failure', '08006') })).toBe('database');

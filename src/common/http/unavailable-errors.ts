@@ -4,11 +4,13 @@ import type { Dependency } from '../errors/domain-error.js';
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
 
 /**
- * PostgreSQL SQLSTATEs of a server that cannot serve now: class 08 (connection exceptions),
- * 53300 (too many connections), 57P01-57P03 (terminated by the administrator, crash shutdown,
- * cannot connect now).
+ * PostgreSQL SQLSTATEs of a server that cannot serve now: class 08 (connection exceptions), class 53
+ * (insufficient resources: too many connections, out of memory, disk full), 57014 (a statement
+ * cancelled: a statement_timeout, pg_cancel_backend), 57P01-57P03 (terminated by the administrator,
+ * crash shutdown, cannot connect now), 25006 (a write reaching a server that is read-only: a standby,
+ * a primary demoted during a failover), class 58 (system errors: I/O).
  */
-const PG_UNAVAILABLE = /^(08...|53300|57P0[123])$/;
+const PG_UNAVAILABLE = /^(08...|53...|57014|57P0[123]|25006|58...)$/;
 
 /** node-postgres and pg-pool messages of a connection that failed or was never obtained. */
 const PG_MESSAGES = [

@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+
+/** A statement the service gives up on (DB_QUERY_TIMEOUT_MS) stops in PostgreSQL too, instead of running on. */
+let app: TestApp;
+let client: pg.Client;
+
+beforeAll(async () => {
+  const space = await createTestSpace('statement_timeout');
+  app = await startTestApp(space, { ROLE: 'api', DB_QUERY_TIMEOUT_MS: '1000' });
+  client = new pg.Client({ connectionString: space.databaseUrl });
+  await client.connect();
+});
+
+afterAll(async () => {
+  await client?.end();
+  await app?.close();
+});
+
+describe('DB_QUERY_TIMEOUT_MS', () => {
+  it('is the server’s statement_timeout as well: the statement given up on is not left running', async () => {
+    const started = Date.now();
+    await expect(app.app.get(DataSource).query(`SELECT pg_sleep(5), 'statement-timeout-probe'`)).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(4_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%statement-timeout-probe%' AND state = 'active' AND pid <> pg_backend_pid()`);
+    expect(rows[0].n).toBe(0);
+  });
+});
