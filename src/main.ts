@@ -10,6 +10,7 @@ import { AnotherProcessOnDatabaseError } from './leadership/single-process-leade
 import { outputDirProblems } from './executor/handlers/export-files.js';
 import { assertPortFree, PortUnavailableError, portUnavailable } from './common/http/port-check.js';
 import { prepareRuntime } from './runtime.js';
+import { WorkerIdInUseError } from './executor/worker-id-claim.js';
 
 /** How long a shutdown may go on past SHUTDOWN_GRACE_MS before the process exits regardless. */
 const SHUTDOWN_HARD_SLACK_MS = 20_000;
@@ -92,7 +93,8 @@ main().catch((error: unknown) => {
     error instanceof DataDirInUseError ||
     error instanceof DataDirUnusableError ||
     error instanceof PortUnavailableError ||
-    error instanceof AnotherProcessOnDatabaseError
+    error instanceof AnotherProcessOnDatabaseError ||
+    error instanceof WorkerIdInUseError
   ) {
     process.stderr.write(`draconic: ${error.message}\n`);
   } else {

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { awaitWorkerIdFree, processIsAlive } from './worker-id-claim.js';
 import { heartbeatPatienceMs, leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 
 /** Heartbeats given up on and still under way, past which no new one is sent (they would only pile up on a database that answers slowly). */
@@ -46,6 +47,11 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await awaitWorkerIdFree(this.identity, () => this.resources.beatOf(this.identity.id), {
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      drainWaitMs: this.config.shutdownGraceMs + 20_000,
+      isAlive: processIsAlive,
+    });
     await this.register();
     await this.processor.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.config.heartbeatIntervalMs);

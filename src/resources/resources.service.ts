@@ -25,6 +25,11 @@ export class ResourcesService {
     return this.workers.heartbeat(id, executingJobIds, runningJobIds, seq);
   }
 
+  /** The registry's row of a worker id, as its heartbeats leave it (see WorkerRepository.beatOf). */
+  beatOf(id: string): Promise<{ status: string; host: string; pid: number; beat: string } | null> {
+    return this.workers.beatOf(id);
+  }
+
   setStatus(id: string, status: WorkerStatus): Promise<void> {
     return this.workers.setStatus(id, status);
   }

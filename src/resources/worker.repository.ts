@@ -60,6 +60,15 @@ export class WorkerRepository {
     return { alive: rows[0]?.alive === true, cancelled: rows[0]?.cancelled ?? [] };
   }
 
+  /** The row of a worker id as its heartbeats leave it (`beat` changes with each one applied), or null. */
+  async beatOf(id: string): Promise<{ status: string; host: string; pid: number; beat: string } | null> {
+    const rows: Array<{ status: string; host: string; pid: number; beat: string }> = await this.sql.query(
+      `SELECT status, host, pid, heartbeat_seq::text || ' ' || last_heartbeat_at::text AS beat FROM workers WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
   async setStatus(id: string, status: WorkerStatus): Promise<void> {
     await this.sql.query(
       `UPDATE workers SET status = $2::varchar, stopped_at = CASE WHEN $2::varchar IN ('stopped', 'lost') THEN now() ELSE stopped_at END WHERE id = $1`,

@@ -181,6 +181,20 @@ describe('a boot that cannot start says why in one line', () => {
     ]);
   });
 
+  it('a second worker process under a WORKER_ID a live one holds: exit 1, one line naming WORKER_ID; the first goes on', async () => {
+    const first = await startWorkerProcess(space, { WORKER_ID: 'boot-same-id' });
+    const second = new ServiceProcess('same WORKER_ID', baseEnv({ ROLE: 'worker', WORKER_ID: 'boot-same-id' }));
+    const exit = await second.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    expect(second.output()).toMatch(/^draconic: WORKER_ID boot-same-id is in use by a live worker \(pid \d+ on .+\), whose heartbeat goes on/m);
+    expect(second.output()).not.toMatch(/\n\s+at /);
+    expect(first.running).toBe(true);
+    // Once the first has stopped, the id is free again.
+    await first.stop();
+    const third = await startWorkerProcess(space, { WORKER_ID: 'boot-same-id' });
+    await third.stop();
+  });
+
   it('heartbeats further apart than half of WORKER_LOST_SECONDS: exit 1, one message naming both', async () => {
     const proc = new ServiceProcess('slow heartbeat', baseEnv({ ROLE: 'worker', HEARTBEAT_INTERVAL_MS: '20000' }));
     const exit = await proc.waitForExit(30_000);
