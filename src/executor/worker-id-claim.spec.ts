@@ -42,4 +42,12 @@ describe('one live process per WORKER_ID', () => {
     );
     await expect(awaitWorkerIdFree(self, read, options(() => true))).resolves.toBeUndefined();
   });
+
+  it('takes the id over from a draining holder whose heartbeat stopped (killed in its drain), and refuses one that drains past the bound', async () => {
+    const dead = rows({ status: 'draining', host: 'h2', pid: 1, beat: 'a' }, { status: 'draining', host: 'h2', pid: 1, beat: 'b' });
+    await expect(awaitWorkerIdFree(self, dead.read, options(() => true))).resolves.toBeUndefined();
+    let beat = 0;
+    const endless = async () => ({ status: 'draining', host: 'h2', pid: 1, beat: String(beat++) });
+    await expect(awaitWorkerIdFree(self, endless, options(() => true))).rejects.toThrow(WorkerIdInUseError);
+  });
 });

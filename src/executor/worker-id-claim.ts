@@ -60,16 +60,19 @@ export async function awaitWorkerIdFree(
   if (first.host === self.host && (first.pid === self.pid || !isAlive(first.pid))) return;
   const pollMs = Math.max(50, Math.floor(heartbeatIntervalMs / 4));
   const watchMs = WATCH_BEATS * heartbeatIntervalMs;
-  let waited = 0;
-  for (;;) {
+  let last = first.beat;
+  let lastBeatAt = 0;
+  for (let waited = pollMs; ; waited += pollMs) {
     await sleep(pollMs);
-    waited += pollMs;
     const now = await read();
     if (!now || !LIVE.has(now.status)) return;
-    const beating = now.beat !== first.beat;
-    if (beating && now.status === 'active') throw new WorkerIdInUseError(self.id, now.host, now.pid);
-    if (now.status === 'draining' && waited < drainWaitMs) continue;
-    if (now.status === 'draining') throw new WorkerIdInUseError(self.id, now.host, now.pid);
-    if (!beating && waited >= watchMs) return;
+    if (now.beat !== last) {
+      if (now.status === 'active') throw new WorkerIdInUseError(self.id, now.host, now.pid);
+      last = now.beat;
+      lastBeatAt = waited;
+    }
+    // Still for a whole watch: its process is gone (killed, or frozen past its drain).
+    if (waited - lastBeatAt >= watchMs) return;
+    if (waited >= drainWaitMs) throw new WorkerIdInUseError(self.id, now.host, now.pid);
   }
 }
