@@ -63,7 +63,8 @@ describe('a job page after a reconnection', () => {
     await heading.filter({ hasText: 'Cancelled' }).waitFor();
     // The refused replay is asked for again (1, 2 and 4 s apart), then the page says what it lacks.
     await page.getByTestId('events-missed').filter({ hasText: 'replay again in a moment' }).waitFor();
-    expect(refused).toBe(4);
+    // At least the first ask and its three retries (a second reconnection of the socket asks again).
+    expect(refused).toBeGreaterThanOrEqual(4);
     expect(problems).toEqual([]);
   }, 120_000);
 });
