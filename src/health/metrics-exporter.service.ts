@@ -16,13 +16,7 @@ import { addCheck, dependenciesBody, type HealthBody } from './health.controller
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/**
- * How long the job counts read for one scrape serve the next ones. GET /metrics needs no key and is
- * not rate limited (Prometheus scrapes it so), so anyone can send it as fast as they like: each scrape
- * reading PostgreSQL would take the pool's connections from the API. Scrapers read every few seconds;
- * counts a second old tell them the same.
- */
-export const JOB_COUNTS_REUSE_MS = 1000;
+
 
 /**
  * The Prometheus text of this process's metrics (the jobs-by-status gauge read from the counters at
@@ -36,7 +30,6 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
   private server?: Server;
   /** The scrape under way: scrapes arriving meanwhile get its text. */
   private scraping?: Promise<string>;
-  private counts?: { readAt: number; byStatus: Map<string, number> };
   /** The worker's own checks (its /health): PostgreSQL and Redis as the API checks them, and its lease. */
   private probe?: DependencyProbe;
   private lease?: WorkerLeaseView;
@@ -49,6 +42,12 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
     @Optional() private readonly redis?: RedisConnections,
   ) {}
 
+  /**
+   * GET /metrics needs no key and is not rate limited (Prometheus scrapes it so), so anyone can send it
+   * as fast as they like: scrapes arriving while one is under way get its text, so that a flood holds
+   * at most one of the pool's connections at a time. Each scrape after it reads the counts afresh (a
+   * poller watching for its jobs to complete sees them at once).
+   */
   scrape(): Promise<string> {
     this.scraping ??= this.render().finally(() => {
       this.scraping = undefined;
@@ -63,7 +62,6 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async jobCounts(): Promise<Map<string, number>> {
-    if (this.counts && performance.now() - this.counts.readAt < JOB_COUNTS_REUSE_MS) return this.counts.byStatus;
     const rows: Array<{ status: string; count: string }> = await this.db.query(
       // The counters kept with every transition (DESIGN §12), never a count over the jobs table.
       `SELECT status::text AS status, sum(n)::text AS count FROM (
@@ -71,7 +69,6 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
        ) c GROUP BY status`,
     );
     const byStatus = new Map(rows.map((r) => [r.status, Number(r.count)]));
-    this.counts = { readAt: performance.now(), byStatus };
     return byStatus;
   }
 
