@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { linkSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { processIsAlive } from '../common/process-alive.js';
 import { performance } from 'node:perf_hooks';
 
 export const HEARTBEAT_MS = 2_000;
@@ -113,15 +114,6 @@ export function judgeLock(owner: LockOwner | undefined, ageMs: number, self: Loc
   return 'watch';
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function describeOwner(owner: LockOwner | undefined): string {
   if (!owner) return 'its lock file is being written';
   return owner.host ? `pid ${owner.pid} on ${owner.host}` : `pid ${owner.pid}`;
@@ -204,7 +196,7 @@ export async function acquireDataDirLock(
     const found = readLock(file);
     if (!found) continue;
     const owner = parseOwner(found.text);
-    let verdict = judgeLock(owner, Date.now() - found.mtimeMs, self, isAlive, timings.staleMs);
+    let verdict = judgeLock(owner, Date.now() - found.mtimeMs, self, processIsAlive, timings.staleMs);
     if (verdict === 'watch') {
       if (watched && (watched.text !== found.text || watched.mtimeMs !== found.mtimeMs)) verdict = 'held';
       else if (watched && performance.now() - watched.since > timings.staleMs) verdict = 'stale';

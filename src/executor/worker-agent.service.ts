@@ -4,7 +4,8 @@ import { AppConfig } from '../config/app-config.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
-import { awaitWorkerIdFree, processIsAlive } from './worker-id-claim.js';
+import { processIsAlive } from '../common/process-alive.js';
+import { awaitWorkerIdFree } from './worker-id-claim.js';
 import { heartbeatPatienceMs, leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 
 /** Heartbeats given up on and still under way, past which no new one is sent (they would only pile up on a database that answers slowly). */

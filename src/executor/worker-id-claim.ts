@@ -40,15 +40,6 @@ export interface ClaimOptions {
 
 const LIVE = new Set(['active', 'draining']);
 
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Resolves when this process may register under `self.id`; throws WorkerIdInUseError when another holds it. */
 export async function awaitWorkerIdFree(
   self: { id: string; host: string; pid: number },

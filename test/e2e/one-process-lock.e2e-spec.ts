@@ -40,13 +40,19 @@ async function takeLockAway(): Promise<boolean> {
   return false;
 }
 
+/** A process's one-process leadership, with what it reported: its changes, and how often it was displaced. */
+async function leading() {
+  let displaced = 0;
+  const leadership = new SingleProcessLeadership(space.databaseUrl, () => displaced++);
+  const changes: boolean[] = [];
+  leadership.onChange((leader) => changes.push(leader));
+  await leadership.start();
+  return { leadership, changes, displaced: () => displaced };
+}
+
 describe('one process on a database without Redis', () => {
   it('stops scheduling when its lock connection drops, takes the lock again, and shuts down when another process took it meanwhile', async () => {
-    let displaced = 0;
-    const leadership = new SingleProcessLeadership(space.databaseUrl, () => displaced++);
-    const changes: boolean[] = [];
-    leadership.onChange((leader) => changes.push(leader));
-    await leadership.start();
+    const { leadership, changes, displaced } = await leading();
     try {
       expect(leadership.isLeader()).toBe(true);
 
@@ -54,13 +60,13 @@ describe('one process on a database without Redis', () => {
       await other.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'draconic-one-process' AND datname = current_database()`);
       expect(await until(() => changes.length >= 3, 10_000)).toBe(true);
       expect(changes.slice(0, 3)).toEqual([true, false, true]);
-      expect(displaced).toBe(0);
+      expect(displaced()).toBe(0);
 
       // It drops again and another process takes the lock first: this one is not the leader and shuts down.
       expect(await takeLockAway()).toBe(true);
-      expect(await until(() => displaced > 0, 10_000)).toBe(true);
+      expect(await until(() => displaced() > 0, 10_000)).toBe(true);
       expect(leadership.isLeader()).toBe(false);
-      expect(displaced).toBe(1);
+      expect(displaced()).toBe(1);
     } finally {
       await leadership.stop();
       await other.query('SELECT pg_advisory_unlock_all()');
@@ -68,18 +74,14 @@ describe('one process on a database without Redis', () => {
   }, 60_000);
 
   it("takes the lock back from its own leftover session (a connection lost on this side only) instead of shutting down", async () => {
-    let displaced = 0;
-    const leadership = new SingleProcessLeadership(space.databaseUrl, () => displaced++);
-    const changes: boolean[] = [];
-    leadership.onChange((leader) => changes.push(leader));
-    await leadership.start();
+    const { leadership, changes, displaced } = await leading();
     try {
       // The client sees its connection end while the server's session, and so the lock, lives on.
       const held = (leadership as unknown as { client: pg.Client }).client;
       held.emit('end');
       expect(await until(() => changes.length >= 3, 10_000)).toBe(true);
       expect(changes.slice(0, 3)).toEqual([true, false, true]);
-      expect(displaced).toBe(0);
+      expect(displaced()).toBe(0);
       const { rows } = await other.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
         [ONE_PROCESS_LOCK],
