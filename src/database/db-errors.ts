@@ -27,6 +27,16 @@ export const isPermanentDbError = (error: unknown): boolean => !isTransientDbErr
 
 export { isLostRace };
 
+/**
+ * A statement given up on for its time: cancelled by the server's `statement_timeout` (57014), or by
+ * the client's query timeout (node-postgres' "Query read timeout"). Transient, but a statement that
+ * did too much for its time fails the same way when it is sent again as it was. Pure.
+ */
+export function isOverTime(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '57014' || e?.driverError?.code === '57014' || e?.message === 'Query read timeout';
+}
+
 /** PostgreSQL gave up on a lock after lock_timeout (55P03 lock_not_available), as thrown or wrapped by TypeORM. Pure. */
 export function isLockNotAvailable(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;

@@ -13,6 +13,7 @@ import { OutcomeRecorder } from './outcome-recorder.js';
 import { WorkerIdentity } from './worker-identity.js';
 import { describeError } from './handler-error.js';
 import { storableText } from '../common/json-limits.js';
+import { within } from '../common/within.js';
 
 /** How long a cancelled job's handler may take to stop before its resources are released anyway. */
 export const CANCEL_GRACE_MS = 5000;
@@ -20,13 +21,7 @@ export const CANCEL_GRACE_MS = 5000;
 type StopReason = 'timeout' | 'cancelled' | 'shutdown' | 'lost';
 
 /** Whether `outcome` settled within `ms` (it never rejects: handlers' outcomes are wrapped). */
-async function settledWithin(outcome: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = await Promise.race([outcome.then(() => true as const), late]);
-  clearTimeout(timer);
-  return settled;
-}
+const settledWithin = (outcome: Promise<unknown>, ms: number): Promise<boolean> => within(outcome.then(() => true), ms, false);
 
 interface Execution {
   job: RunnableJob;

@@ -71,3 +71,24 @@ describe('OutcomeRecorder.fail that loses the race to a cancel', () => {
     expect(released).toEqual([]);
   });
 });
+
+describe('OutcomeRecorder.complete when its group commit runs out of time', () => {
+  it.each([
+    ['the server cancelled it (statement_timeout)', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })],
+    ['the client gave up on it', new Error('Query read timeout')],
+  ])('writes the completion in a statement of its own: %s', async (_what, overTime) => {
+    const calls = { batched: 0, alone: 0 };
+    const lifecycle = {
+      // The batch it is gathered into releases too many dependents for the timeout, every time.
+      complete: async () => {
+        calls.batched += 1;
+        if (calls.batched > 4) recorder.onApplicationShutdown(); // the old behaviour retries for ever: end the test
+        throw overTime;
+      },
+      completeAlone: async () => ((calls.alone += 1), true),
+    };
+    const recorder = new OutcomeRecorder(lifecycle as never, {} as never, {} as never, { id: 'w1' } as never, {} as never);
+    await recorder.complete(job, 1, { ok: true });
+    expect(calls).toEqual({ batched: 1, alone: 1 });
+  });
+});

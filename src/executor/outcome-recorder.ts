@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { storableText } from '../common/json-limits.js';
-import { isTransientDbError } from '../database/db-errors.js';
+import { isOverTime, isTransientDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { HANDLER_ERROR, RESULT_NOT_JSON, RESULT_NOT_STORABLE, RESULT_TOO_LARGE } from '../jobs/domain/error-codes.js';
 import type { JobErrorInfo } from '../jobs/entities/job.entity.js';
@@ -141,7 +141,8 @@ export class OutcomeRecorder implements OnApplicationShutdown {
 
   /**
    * Runs `write` until it resolves. A transient failure is logged (the first, then every tenth) and
-   * retried after a backoff; a permanent one is retried once `alone`, then thrown as NotStorable.
+   * retried after a backoff (`alone` from then on when the write ran out of time); a permanent one is
+   * retried once `alone`, then thrown as NotStorable.
    * Gives up (throws) when the process is closing or `isStopped` says so.
    */
   private async untilStored<T>(
@@ -171,6 +172,9 @@ export class OutcomeRecorder implements OnApplicationShutdown {
           continue;
         }
         if (this.closing || isStopped()) throw error;
+        // A group commit given up on for its time (a batch releasing too many dependents in one statement)
+        // would be gathered and time out again: this item goes in a statement of its own from now on.
+        if (alone && isOverTime(error)) current = alone;
         if (failures === 1 || failures % 10 === 0) {
           this.logger.warn({ err: (error as Error).message, jobId: job.id, attempt, failures }, `could not store the ${what} of the job; writing it again until PostgreSQL takes it`);
         }

@@ -13,6 +13,7 @@ const MAX_ABANDONED_BEATS = 3;
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
+import { within } from '../common/within.js';
 
 /**
  * The worker's life (DESIGN §4, §5): registers its capacity, heartbeats (each beat says what the
@@ -193,12 +194,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
    * on may still be applied later; its number keeps it from undoing a later one (heartbeat_seq).
    */
   private async withinPatience<T>(beat: Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), heartbeatPatienceMs(this.config.heartbeatIntervalMs, this.lease.leaseMs));
-      timer.unref();
-    });
-    const answer = await Promise.race([beat, late]).finally(() => clearTimeout(timer));
+    const answer = await within(beat, heartbeatPatienceMs(this.config.heartbeatIntervalMs, this.lease.leaseMs), undefined);
     if (answer !== undefined) return answer;
     this.abandonedBeats += 1;
     this.logger.warn('a heartbeat got no answer in time: sending the next one on another connection');

@@ -40,6 +40,8 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
   private leading = false;
   /** When this process began to lead: ticks after it are this scheduler's own, late at worst, never missed. */
   private leadingSince: Date | null = null;
+  /** The leadership epoch of this process's last term (null: none yet, or a leadership without epochs). */
+  private lastEpoch: number | null = null;
   private stopping = false;
   private timer?: NodeJS.Timeout;
   private timerAt: number | null = null;
@@ -79,7 +81,13 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
   private lead(): void {
     if (this.leading || this.stopping) return;
     this.leading = true;
-    this.leadingSince = new Date();
+    // The term goes on when this process takes the leadership back with nobody between (the next
+    // epoch): a lease lost to a slow or restarting database. Its ticks due meanwhile are late, not
+    // missed, so catch_up does not drop them; after another leader's term, they were that one's.
+    const epoch = this.leader.epoch();
+    const resumed = this.leadingSince !== null && epoch !== null && this.lastEpoch !== null && epoch === this.lastEpoch + 1;
+    if (!resumed) this.leadingSince = new Date();
+    this.lastEpoch = epoch;
     this.sweep = setInterval(() => this.run(), SWEEP_MS);
     this.sweep.unref();
     this.run();
@@ -119,7 +127,9 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
   /** PARALLEL claimers, each firing batches of due schedules until none is left due; then the timer. */
   private async round(): Promise<void> {
     const claimer = async (): Promise<void> => {
-      for (let term = this.termStart(); term && !this.stopping; term = this.termStart()) {
+      // Asked before each batch: a process that froze past its lease may run a round before it hears that
+      // it was deposed, and would fire the outage's ticks as its own late ones, whatever catch_up says.
+      for (let term = this.termStart(); term && !this.stopping && this.leader.isLeader(); term = this.termStart()) {
         try {
           const { claimed } = await this.firing.handleDue(BATCH, term);
           if (claimed < BATCH) return;

@@ -33,3 +33,37 @@ describe('ScheduleFiring.handleDue', () => {
     expect(ticks).toBeLessThanOrEqual(1000 + 250);
   });
 });
+
+describe('ScheduleFiring.handleDue on a tick that has its job already', () => {
+  // A change of timing made on a clock a little behind the firing's set the cursor back onto tick T,
+  // which had fired: its job is still running.
+  it.each(['cancel_previous', 'skip'])('under %s, neither supersedes that job nor counts the tick as skipped', async (overlapPolicy) => {
+    const now = Date.now();
+    const tick = new Date(Math.floor(now / 1000) * 1000); // due, and the only tick due
+    const schedule = {
+      id: 's1', name: 'every-second', cron: '* * * * * *', timezone: 'UTC', startAt: null, endAt: null,
+      nextFireAt: tick, catchUp: 'latest', overlapPolicy, paused: false, pausedAt: null, resumedAt: null,
+      lastFireAt: tick, lastJobId: 'job-of-t',
+    };
+    const updates: Array<{ id: string; fired: number; skipped: number }> = [];
+    const superseded: string[] = [];
+    const schedules = {
+      transaction: async (work: (tx: unknown) => Promise<void>) => work({}),
+      claimDue: async () => ({ schedules: [schedule], transactionStart: new Date(now) }),
+      recordFiresMany: async (rows: typeof updates) => void updates.push(...rows),
+    };
+    const template = { draftFor: (_s: unknown, at: Date) => ({ id: `new-${at.getTime()}`, scheduledFor: at }) };
+    const jobs = {
+      unfinishedOf: async () => new Map([['s1', [{ id: 'job-of-t', scheduledFor: tick }]]]),
+      supersede: async (ids: string[]) => (superseded.push(...ids), { jobs: [], events: [] }),
+      // The unique (schedule_id, scheduled_for): a draft for T inserts nothing.
+      insert: async (drafts: Array<{ id: string; scheduledFor: Date }>) => ({ jobs: drafts.filter((d) => d.scheduledFor.getTime() !== tick.getTime()).map((d) => ({ id: d.id })) }),
+      committed: () => undefined,
+      announce: () => undefined,
+    };
+    const firing = new ScheduleFiring(schedules as never, template as never, jobs as never, new Metrics());
+    await firing.handleDue(250, new Date(now - 60_000));
+    expect(superseded).toEqual([]);
+    expect(updates).toEqual([expect.objectContaining({ fired: 0, skipped: 0 })]);
+  });
+});

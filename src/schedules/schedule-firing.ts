@@ -7,7 +7,7 @@ import type { Moved } from '../jobs/transition-sql.js';
 import { CronClock } from './cron-clock.js';
 import { catchUpKeeps, isMissed, isPausedAt, pauseSpanOf, planTicks, type SkipReason } from './domain/tick-plan.js';
 import type { Schedule } from './entities/schedule.entity.js';
-import { ScheduleJobs } from './schedule-jobs.js';
+import { ScheduleJobs, type UnfinishedJob } from './schedule-jobs.js';
 import { ScheduleRepository, type FireUpdate } from './schedule.repository.js';
 import { ScheduleTemplate } from './schedule-template.js';
 
@@ -165,18 +165,24 @@ export class ScheduleFiring {
    * once: `skip` keeps the oldest (when no job is unfinished), `cancel_previous` the newest; the others
    * count as overlap skips.
    */
-  private async applyOverlap(pass: Pass, unfinished: readonly string[], tx: EntityManager): Promise<Moved[]> {
+  private async applyOverlap(pass: Pass, unfinished: readonly UnfinishedJob[], tx: EntityManager): Promise<Moved[]> {
     const s = pass.schedule;
     if (s.overlapPolicy === 'allow' || pass.drafts.length === 0) return [];
+    // A tick that has its job already (the cursor set back onto it by a change of timing made on a clock
+    // a little behind the firing's) is neither fired again nor skipped, and its job is no previous run
+    // to supersede on its own behalf: its insert would find the tick taken after the cancel.
+    const taken = new Set(unfinished.map((u) => u.scheduledFor?.getTime()));
+    pass.drafts = pass.drafts.filter((d) => !taken.has(d.scheduledFor!.getTime()));
     const previousRuns = unfinished.length > 0;
     const drafts = pass.drafts;
+    if (drafts.length === 0) return [];
     let keep: NewJob | undefined;
     if (s.overlapPolicy === 'skip') keep = previousRuns ? undefined : drafts[0];
     else keep = drafts[drafts.length - 1];
     for (const d of drafts) if (d !== keep) pass.skips.push({ tick: d.scheduledFor!, reason: 'overlap' });
     pass.drafts = keep ? [keep] : [];
     if (s.overlapPolicy === 'cancel_previous' && previousRuns && keep) {
-      return [await this.jobs.supersede(unfinished, s, keep.scheduledFor!, tx)];
+      return [await this.jobs.supersede(unfinished.map((u) => u.id), s, keep.scheduledFor!, tx)];
     }
     return [];
   }

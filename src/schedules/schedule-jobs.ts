@@ -21,6 +21,12 @@ const UNFINISHED = JOB_STATUSES.filter((s) => !isTerminal(s))
   .map((s) => `'${s}'`)
   .join(', ');
 
+/** An unfinished job of a schedule: the tick it was made for (null for a triggered one). */
+export interface UnfinishedJob {
+  id: string;
+  scheduledFor: Date | null;
+}
+
 @Injectable()
 export class ScheduleJobs {
   private readonly logger = new Logger(ScheduleJobs.name);
@@ -44,15 +50,15 @@ export class ScheduleJobs {
    * a tick or a trigger. One statement for all the schedules of a firing transaction
    * (`jobs_schedule_unfinished_idx`); a schedule with none is absent.
    */
-  async unfinishedOf(scheduleIds: readonly string[], tx: EntityManager): Promise<Map<string, string[]>> {
-    const unfinished = new Map<string, string[]>();
+  async unfinishedOf(scheduleIds: readonly string[], tx: EntityManager): Promise<Map<string, UnfinishedJob[]>> {
+    const unfinished = new Map<string, UnfinishedJob[]>();
     if (scheduleIds.length === 0) return unfinished;
-    const rows: Array<{ schedule_id: string; id: string }> = await this.sql.query(
-      `SELECT schedule_id, id FROM jobs WHERE schedule_id = ANY($1::uuid[]) AND status IN (${UNFINISHED}) ORDER BY id`,
+    const rows: Array<{ schedule_id: string; id: string; scheduled_for: Date | null }> = await this.sql.query(
+      `SELECT schedule_id, id, scheduled_for FROM jobs WHERE schedule_id = ANY($1::uuid[]) AND status IN (${UNFINISHED}) ORDER BY id`,
       [scheduleIds],
       tx,
     );
-    for (const r of rows) unfinished.set(r.schedule_id, [...(unfinished.get(r.schedule_id) ?? []), r.id]);
+    for (const r of rows) unfinished.set(r.schedule_id, [...(unfinished.get(r.schedule_id) ?? []), { id: r.id, scheduledFor: r.scheduled_for }]);
     return unfinished;
   }
 
