@@ -41,4 +41,10 @@ describe('Reconciler sweep', () => {
     expect(ran).not.toContain('reconcilePlacements');
     expect(ran).toEqual(expect.arrayContaining(['releaseStaleCancels', 'promoteDue', 'pass']));
   });
+
+  it.each(['reapSilentWorkers', 'reapOrphans'])('reaps the rest of the lost work when %s fails (a failure that cannot be stored)', async (failing) => {
+    const { sweep, ran } = reconcilerWith(new Set([failing]));
+    await sweep();
+    expect(ran).toEqual(expect.arrayContaining(['reapOrphans', 'reapUnexecuted']));
+  });
 });

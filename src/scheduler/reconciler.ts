@@ -68,9 +68,16 @@ export class Reconciler {
   private async sweep(): Promise<void> {
     if (!this.tasks.active()) return;
     const epoch = this.leader.epoch();
-    await this.step('reaping lost work', async () => {
+    // Three steps: one whose failure cannot be stored (a final failure cascading past the statement
+    // timeout) must not keep the others from reaping the rest of the cluster's lost work.
+    await this.step('reaping lost workers', async () => {
       if (await this.reaper.reapSilentWorkers(epoch)) this.rooms.markAllStale();
-      if ((await this.reaper.reapOrphans()) + (await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
+    });
+    await this.step('reaping orphaned jobs', async () => {
+      if ((await this.reaper.reapOrphans()) > 0) this.rooms.ledger.stale = true;
+    });
+    await this.step('reaping jobs no worker executes', async () => {
+      if ((await this.reaper.reapUnexecuted()) > 0) this.rooms.ledger.stale = true;
     });
     const workersRead = await this.step('reading the workers', () => this.rooms.refresh());
     // The queue rules are read again once a sweep: here, so that the placements taken back below and
