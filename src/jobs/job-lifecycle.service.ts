@@ -2,10 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Coalescer } from '../common/coalescer.js';
 import { storableText } from '../common/json-limits.js';
-import { isPermanentDbError } from '../database/db-errors.js';
+import { isPermanentDbError, isTransientDbError } from '../database/db-errors.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { JobLogLevel } from './entities/job-log.entity.js';
+import { CompletionOutcomeRepository } from './completion-outcome.repository.js';
 import type { DependencyResult, RunnableJob, StartedJob } from './job-row.js';
 import { JobGraphRepository } from './job-graph.repository.js';
 import { JobLogRepository, type LogLine } from './job-log.repository.js';
@@ -50,6 +51,7 @@ export class JobLifecycleService {
     private readonly dag: JobGraphRepository,
     private readonly transitions: JobTransitionsRepository,
     private readonly placements: JobStartsRepository,
+    private readonly outcomes: CompletionOutcomeRepository,
     private readonly events: JobEventBus,
     private readonly metrics: Metrics,
   ) {}
@@ -198,19 +200,47 @@ export class JobLifecycleService {
   private async flushCompletions(items: CompleteItem[]): Promise<boolean[]> {
     const starts: Array<{ workerId: string; moved: Moved<RunnableJob> & { withDependencies: Set<string> } }> = [];
     const claimed: { claim: ReleasedClaim | null } = { claim: null };
+    const written = { ids: [] as string[] };
     const starter = this.releasedStarter;
     let moved: Moved<MovedJob>;
     try {
-      moved = await this.transitions.complete(items, starter ? (released, completedIds, tx) => this.startReleased(starter, released, completedIds, tx, claimed, starts) : undefined);
+      moved = await this.transitions.complete(items, starter ? (released, completedIds, tx) => this.startReleased(starter, released, completedIds, tx, claimed, starts) : undefined, written);
     } catch (error) {
-      this.settleClaim(claimed.claim, null);
-      throw error;
+      const committed = written.ids.length > 0 && isTransientDbError(error) ? await this.committedAfterAll(items.filter((i) => written.ids.includes(i.id)), error) : null;
+      if (!committed) {
+        this.settleClaim(claimed.claim, null);
+        throw error;
+      }
+      moved = committed;
     }
     this.publish(moved);
     this.settleClaim(claimed.claim, starts.map(({ workerId, moved: started }) => ({ workerId, jobs: this.startedJobs(started) })));
     this.observeRuns(moved, () => 'completed');
     const done = new Set(moved.jobs.filter((j) => j.status === 'completed').map((j) => j.id));
     return items.map((i) => done.has(i.id));
+  }
+
+  /**
+   * A completion's transaction failed after its statements had answered: its COMMIT may have been
+   * applied with the answer lost (the connection ended under it). Whether it was is read back, a few
+   * times over about two seconds. Committed: what it logged is published and what it started handed
+   * over (`starts`, as its statements returned them), as if the answer had come; a write of the batch
+   * again would change nothing, its events would never be published, and the dependents it started
+   * would wait on this worker for the scheduler to find them lost, an attempt spent. Not committed, or
+   * not readable: null, and the batch is written again.
+   */
+  private async committedAfterAll(items: CompleteItem[], error: unknown): Promise<Moved<MovedJob> | null> {
+    for (let read = 0; read < 4; read++) {
+      if (read > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (read - 1)));
+      try {
+        const committed = await this.outcomes.committed(items);
+        if (committed) this.logger.warn({ err: error, jobs: committed.jobs.length }, 'completions committed though the answer to their COMMIT was lost: publishing their events and handing over what they started');
+        return committed;
+      } catch {
+        // still unreadable: ask again
+      }
+    }
+    return null;
   }
 
   /** Ends a claim of released dependents (startReleased): their starts are no longer on their way. */

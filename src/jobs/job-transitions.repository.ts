@@ -66,9 +66,11 @@ export class JobTransitionsRepository {
 
   /**
    * running -> completed, storing results and releasing resources; dependents whose last
-   * unfinished dependency this was become ready at once (DAG counters, no rescans).
+   * unfinished dependency this was become ready at once (DAG counters, no rescans). `written.ids`:
+   * the jobs the transaction completed, set once its statement answered (what to look for when its
+   * COMMIT goes unanswered: CompletionOutcomeRepository).
    */
-  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>, afterRelease?: AfterRelease): Promise<Moved<MovedJob>> {
+  async complete(items: ReadonlyArray<FinishItem & { result: unknown }>, afterRelease?: AfterRelease, written?: { ids: string[] }): Promise<Moved<MovedJob>> {
     if (items.length === 0) return NOTHING_MOVED;
     // Two statements in one transaction, on purpose: the release must look for dependents with a
     // snapshot taken after the completion got its row locks. A submit that depended on this job held
@@ -92,6 +94,7 @@ export class JobTransitionsRepository {
       );
       if (completed.jobs.length === 0) return completed;
       const completedIds = completed.jobs.map((j) => j.id);
+      if (written) written.ids = completedIds;
       const released = await this.releaseDependents(completedIds, tx);
       if (!afterRelease || !released.jobs.some((j) => j.status === 'ready')) return mergeMoved<MovedJob>(completed, released);
       return mergeMoved(completed, released, await afterRelease(released.jobs, completedIds, tx));

@@ -26,6 +26,7 @@ import { JobBulkRepository } from './job-bulk.repository.js';
 import { JobBulkService } from './job-bulk.service.js';
 import { JobDeletionRepository } from './job-deletion.repository.js';
 import { JobDeletionService } from './job-deletion.service.js';
+import { CompletionOutcomeRepository } from './completion-outcome.repository.js';
 
 @Module({
   controllers: [JobsController, JobRerunController],
@@ -54,6 +55,7 @@ import { JobDeletionService } from './job-deletion.service.js';
     JobBulkRepository,
     JobDeletionService,
     JobDeletionRepository,
+    CompletionOutcomeRepository,
   ],
   exports: [JobsService, JobLifecycleService, JobFailureService, JobCancellationService, JobQueueService, JobTypeCatalog, JobDeletionService, JobDraftFactory, JobEventLog, JobTypeNames],
 })

@@ -11,11 +11,17 @@ export type WorkerGone = 'stopped' | 'lost' | 'restarted';
 export class StuckJobsRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Jobs running on the given workers (those just declared lost). */
+  /**
+   * Jobs running on the given workers (those just declared lost) that the worker's present life did
+   * not start: it may have registered again between its declaration and this read (its heartbeat
+   * refused, it abandons what it ran and registers), and what it started since is its own to finish.
+   */
   async runningOn(workerIds: string[]): Promise<Job[]> {
     if (workerIds.length === 0) return [];
     const rows: JobRow[] = await this.sql.query(
-      `SELECT ${JOB_COLUMNS} FROM jobs WHERE allocated AND status = 'running' AND worker_id = ANY($1::varchar[]) ORDER BY created_at, id`,
+      `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.allocated AND j.status = 'running' AND j.worker_id = ANY($1::varchar[])
+         AND EXISTS (SELECT 1 FROM workers w WHERE w.id = j.worker_id AND (w.status IN ('stopped', 'lost') OR w.started_at > j.started_at))
+       ORDER BY created_at, id`,
       [workerIds],
     );
     return rows.map(rowToJob);
