@@ -14,6 +14,16 @@ export interface HeldBack {
 }
 
 /**
+ * SQL: the job of alias `a` (`'j.'`, or `''` for none) is not held back. `$types`, `$pairTypes`,
+ * `$pairKeys`: the parameters of heldParams, in its order.
+ */
+export const NOT_HELD = (a: string, types: string, pairTypes: string, pairKeys: string): string =>
+  `NOT (${a}type = ANY(${types}::varchar[])) AND NOT EXISTS (SELECT 1 FROM unnest(${pairTypes}::varchar[], ${pairKeys}::varchar[]) AS hb(type, key) WHERE hb.type = ${a}type AND hb.key = ${a}concurrency_key)`;
+
+/** The three parameters NOT_HELD reads: the held types, and the held pairs' types and keys. */
+export const heldParams = (held: HeldBack): [string[], string[], string[]] => [held.types, held.pairs.map((p) => p.type), held.pairs.map((p) => p.key)];
+
+/**
  * A ready job as the placement pass reads it: from the ready queue (resources/) or from the fair ready
  * queue (jobs/), both selecting the columns below (waiting_reason's code and message as reason_code and
  * reason_message).

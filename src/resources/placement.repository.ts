@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DUE_AT, toReadyJob, type ReadyJob } from '../database/job-order.js';
+import { DUE_AT, heldParams, NOT_HELD, toReadyJob, type HeldBack, type ReadyJob } from '../database/job-order.js';
 import { FENCE, FENCED } from '../database/leadership-fence.js';
 import { Sql } from '../database/sql.js';
 import { allocatedById, statusAmong } from '../database/status-by-id.js';
@@ -30,6 +30,9 @@ export type SizeBound = { cpuUnits: number; memoryMb: number } | null;
  */
 const fitsBound = (bound: SizeBound, cpu: string, mem: string) => (bound ? ` AND cpu_units <= ${cpu}::int AND memory_mb <= ${mem}::int` : '');
 const boundParams = (bound: SizeBound) => (bound ? [bound.cpuUnits, bound.memoryMb] : []);
+const NOTHING_HELD: HeldBack = { types: [], pairs: [] };
+/** How far into each priority's head starvingHeads looks past held jobs. */
+const STARVING_SCAN = 500;
 
 /** A job holding resources on a worker: placed (ready), running, or cancelled with its handler not stopped yet. */
 export interface Allocation {
@@ -71,17 +74,25 @@ export class PlacementRepository {
    * ones fills it; these are the jobs the starvation guard must still see (DESIGN §4). None larger
    * than `bound`: a job no worker can hold would take a head's place and hide one that starves.
    */
-  async starvingHeads(perPriority: number, since: Date, bound: SizeBound = null): Promise<ReadyJob[]> {
+  async starvingHeads(perPriority: number, since: Date, bound: SizeBound = null, held: HeldBack = NOTHING_HELD): Promise<ReadyJob[]> {
+    // Jobs held back as a whole (a paused type, one at its limit) are passed over: a pass drops them,
+    // and five of them at a priority's head would hide the jobs behind them that starve. Among the first
+    // STARVING_SCAN of each priority only, so that a held backlog of a million costs a bounded read.
+    const holding = held.types.length > 0 || held.pairs.length > 0;
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT h.* FROM unnest(enum_range(NULL::job_priority)) AS p(priority) CROSS JOIN LATERAL (
-         SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
-                waiting_reason->>'message' AS reason_message
-         FROM jobs WHERE status = 'ready' AND NOT allocated AND priority = p.priority${fitsBound(bound, '$3', '$4')}
-         ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
+         SELECT c.* FROM (
+           SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, run_at, waiting_reason->>'code' AS reason_code,
+                  waiting_reason->>'message' AS reason_message
+           FROM jobs WHERE status = 'ready' AND NOT allocated AND priority = p.priority${fitsBound(bound, '$7', '$8')}
+           ORDER BY priority DESC, ${DUE_AT}, id LIMIT $3
+         ) c
+         WHERE ${NOT_HELD('c.', '$4', '$5', '$6')}
+         ORDER BY GREATEST(c.created_at, c.run_at), c.id LIMIT $1
        ) h
        WHERE coalesce(h.queued_at, h.created_at) < $2
        ORDER BY h.priority DESC, coalesce(h.queued_at, h.created_at), h.id`,
-      [perPriority, since, ...boundParams(bound)],
+      [perPriority, since, holding ? STARVING_SCAN : perPriority, ...heldParams(held), ...boundParams(bound)],
     );
     return rows.map(toReadyJob);
   }
@@ -102,18 +113,20 @@ export class PlacementRepository {
     limit: number;
     scan: number;
     bound?: SizeBound;
+    /** Passed over, as the pass would drop them (starvingHeads). */
+    held?: HeldBack;
   }): Promise<ReadyJob[]> {
     const bound = opts.bound ?? null;
     const rows: Array<Record<string, unknown>> = await this.sql.query(
       `SELECT q.* FROM (
          SELECT id, type, concurrency_key, priority, cpu_units, memory_mb, queued_at, created_at, waiting_reason->>'code' AS reason_code,
                 waiting_reason->>'message' AS reason_message
-         FROM jobs WHERE status = 'ready' AND NOT allocated${fitsBound(bound, '$7', '$8')} ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
+         FROM jobs WHERE status = 'ready' AND NOT allocated${fitsBound(bound, '$10', '$11')} ORDER BY priority DESC, ${DUE_AT}, id LIMIT $1
        ) q
-       WHERE q.id <> ALL($2::uuid[])
+       WHERE q.id <> ALL($2::uuid[]) AND ${NOT_HELD('q.', '$7', '$8', '$9')}
          AND ((q.cpu_units <= $3 AND q.memory_mb <= $4) OR (q.reason_code IS NULL AND coalesce(q.queued_at, q.created_at) < $5))
        LIMIT $6`,
-      [opts.scan, opts.excluded, opts.room.cpuUnits, opts.room.memoryMb, opts.unexplainedSince, opts.limit, ...boundParams(bound)],
+      [opts.scan, opts.excluded, opts.room.cpuUnits, opts.room.memoryMb, opts.unexplainedSince, opts.limit, ...heldParams(opts.held ?? NOTHING_HELD), ...boundParams(bound)],
     );
     return rows.map(toReadyJob);
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Reason } from './domain/placement.js';
 import { PlacementRepository, type Allocation, type Placement, type ReadyJob, type SizeBound } from './placement.repository.js';
+import type { HeldBack } from '../database/job-order.js';
 
 /** A fenced placement found that another process leads now: the caller must step down. */
 export class LeadershipLostError extends Error {
@@ -21,8 +22,8 @@ export class PlacementsService {
   }
 
   /** The oldest ready jobs of each priority that waited since before `since` (PlacementRepository.starvingHeads). */
-  starvingHeads(perPriority: number, since: Date, bound: SizeBound = null): Promise<ReadyJob[]> {
-    return this.placements.starvingHeads(perPriority, since, bound);
+  starvingHeads(perPriority: number, since: Date, bound: SizeBound = null, held?: HeldBack): Promise<ReadyJob[]> {
+    return this.placements.starvingHeads(perPriority, since, bound, held);
   }
 
   /** Ready jobs behind a full window that could start now or have no reason yet (PlacementRepository.behindWindow). */

@@ -246,7 +246,7 @@ export class PlacementPass implements ReleasedStarter {
     }
     if (Date.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
       this.lastBeyondRead = Date.now();
-      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000), bound);
+      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000), bound, leftOut(held));
       // Only behind a window that left jobs waiting: one whose jobs were all placed is followed by a pass
       // over the next window at once.
       const behind = this.windowLeftJobs
@@ -256,6 +256,7 @@ export class PlacementPass implements ReleasedStarter {
             room: largestRoom(rooms),
             unexplainedSince: new Date(Date.now() - SCHEDULER_TIMING.reasonRefreshMs),
             bound,
+            held: leftOut(held),
           })
         : [];
       this.beyond = [...starving, ...behind];
