@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { retryLostRaces } from '../database/db-errors.js';
 import { CANCELLED_BY_USER, SUPERSEDED_BY_SCHEDULE } from './domain/error-codes.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import { JobCancellationRepository } from './job-cancellation.repository.js';
@@ -36,7 +37,8 @@ export class JobCancellationService {
    */
   async cancelByUser(id: string, actor: string): Promise<Job | null> {
     const error: JobErrorInfo = { code: CANCELLED_BY_USER, message: `cancelled by ${actor} through PATCH /jobs/{id}/cancel`, actor };
-    const moved = await this.jobs.transaction((tx) => this.withDownstream(id, error, `job cancelled by ${actor}`, tx, actor));
+    // A deadlock with a transition downstream (a completion's release, another cascade) rolled it back whole: run it again.
+    const moved = await retryLostRaces(() => this.jobs.transaction((tx) => this.withDownstream(id, error, `job cancelled by ${actor}`, tx, actor)));
     this.lifecycle.publish(moved);
     return moved.jobs.find((j) => j.id === id) ?? null;
   }

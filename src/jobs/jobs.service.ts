@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { INVALID_CURSOR, INVALID_ID } from '../common/domain/error-codes.js';
 import type { Moved } from './transition-sql.js';
 import { Coalescer } from '../common/coalescer.js';
-import { isPermanentDbError } from '../database/db-errors.js';
+import { isPermanentDbError, retryLostRaces, StaleReadError } from '../database/db-errors.js';
 import { isLostRace } from '../common/http/unavailable-errors.js';
 import { JobAlreadyFinishedError, JobNotFoundError, ValidationFailedError } from '../common/errors/domain-error.js';
 import { UUID } from '../common/domain/uuid.js';
@@ -88,26 +88,36 @@ export class JobsService {
       if (existing) return { job: await this.withEdges(existing), isNew: false };
     }
 
-    let job: Job | null;
-    if (dependsOn.length === 0) {
-      job = await this.inserts.push(draft);
-    } else {
-      const moved = await this.jobs.transaction(async (tx) => {
-        const deps = await this.dag.lockDependencies(dependsOn, tx);
-        this.evaluateDependencies(draft, dependsOn, deps);
-        return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
-      });
-      this.lifecycle.publish(moved);
-      job = moved.jobs[0] ?? null;
-    }
-    if (!job) {
-      // Lost a race with a concurrent submit of the same idempotency_key: return the winner.
+    let job: Job | null = null;
+    for (let tries = 1; !job; tries++) {
+      job = await this.insertOne(draft, dependsOn);
+      if (job) break;
+      // Lost a race with a concurrent submit of the same idempotency_key: return the winner. One deleted
+      // meanwhile (a finished job, by DELETE or retention) leaves the key free: insert again.
       const [existing] = await this.jobs.findByIdempotencyKeys([draft.idempotencyKey!]);
-      if (!existing) throw new Error(`idempotency_key conflict without a row: ${draft.idempotencyKey}`);
-      return { job: await this.withEdges(existing), isNew: false };
+      if (existing) return { job: await this.withEdges(existing), isNew: false };
+      if (tries === 3) throw new StaleReadError(`the job holding idempotency_key ${draft.idempotencyKey} was deleted as this submit was stored, three times`);
     }
     this.metrics.jobsSubmitted.inc({ type: job.type });
     return { job: { job, dependsOn, dependents: [] }, isNew: true };
+  }
+
+  /**
+   * Inserts `draft` (with its edges to `dependsOn`, whose rows it locks); null when its idempotency key
+   * is taken. A deadlock with a concurrent transition on a dependency (a completion's group commit locks
+   * in its own order) rolled the transaction back whole: it runs again, rather than answering 409.
+   */
+  private async insertOne(draft: NewJob, dependsOn: string[]): Promise<Job | null> {
+    if (dependsOn.length === 0) return this.inserts.push(draft);
+    const moved = await retryLostRaces(() =>
+      this.jobs.transaction(async (tx) => {
+        const deps = await this.dag.lockDependencies(dependsOn, tx);
+        this.evaluateDependencies(draft, dependsOn, deps);
+        return this.jobs.insert([draft], dependsOn.map((d) => [draft.id, d] as [string, string]), tx);
+      }),
+    );
+    this.lifecycle.publish(moved);
+    return moved.jobs[0] ?? null;
   }
 
   /**

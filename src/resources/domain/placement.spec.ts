@@ -103,3 +103,20 @@ describe(explainWaiting.name, () => {
   it('says when no worker could ever fit the job', () =>
     expect(explainWaiting(job('a', 16), [worker('w', [4, 8, 4096])])).toMatchObject({ never_fits: { cpu_units: 1, memory_mb: 0 } }));
 });
+
+describe('planPlacements: a starving job that reserves a worker, under a concurrency limit', () => {
+  it('keeps its place under the limit: a smaller job of its type waits', () => {
+    // Type t: limit 5, 4 running. The starving job fits nowhere now; the small one fits on another worker.
+    let running = 4;
+    const gate = {
+      check: (j: QueuedJob) => (j.type === 't' && running >= 5 ? { code: 'CONCURRENCY_LIMIT' as const, message: 'type t at its limit' } : null),
+      admit: (j: QueuedJob) => void (j.type === 't' && (running += 1)),
+    };
+    const starving = { ...job('starving', 8, 128, true), type: 't' };
+    const small = { ...job('small', 1), type: 't' };
+    const plan = planPlacements([starving, small], [worker('a', [10, 8, 4096], [1, 6, 128]), worker('b', [10, 2, 4096])], gate);
+    expect(plan.placements).toEqual([]);
+    expect(plan.reservations.get('a')).toBe('starving');
+    expect(plan.waiting.find((w) => w.jobId === 'small')?.reason.code).toBe('CONCURRENCY_LIMIT');
+  });
+});

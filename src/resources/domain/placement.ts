@@ -123,8 +123,9 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
 /**
  * Places jobs in the order given (priority, then age), starving jobs first. A starving job that
  * does not fit now reserves the worker where it would fit best once that worker empties, and no
- * other job is placed there until it runs. A job the `gate` holds back waits with the gate's reason
- * and reserves nothing; the jobs behind it go on. `workers` is not modified.
+ * other job is placed there until it runs, and it counts against its queue rules (`gate`) as placed
+ * for the rest of the pass. A job the `gate` holds back waits with the gate's reason and reserves
+ * nothing; the jobs behind it go on. `workers` is not modified.
  */
 export function planPlacements(queue: readonly QueuedJob[], workers: readonly WorkerRoom[], gate?: AdmissionGate): PlacementPlan {
   const rooms = workers.map((w) => ({ ...w, allocated: { ...w.allocated } }));
@@ -155,7 +156,13 @@ export function planPlacements(queue: readonly QueuedJob[], workers: readonly Wo
         (w) => w.accepting && !reservations.has(w.id) && w.capacity.cpuUnits >= job.cpuUnits && w.capacity.memoryMb >= job.memoryMb && w.capacity.slots >= 1,
       );
       candidates.sort((a, b) => shortfall(job, a) - shortfall(job, b) || a.id.localeCompare(b.id));
-      if (candidates[0]) reservations.set(candidates[0].id, job.id);
+      if (candidates[0]) {
+        reservations.set(candidates[0].id, job.id);
+        // It keeps its place under the queue rules too: a smaller job of its type or key taking the last
+        // slot of the limit would hold the type back as a whole from the next pass on, and the starving
+        // job with it, for as long as smaller ones keep coming.
+        gate?.admit(job);
+      }
     }
     unplaced.push(job);
   }
