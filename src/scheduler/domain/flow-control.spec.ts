@@ -158,9 +158,10 @@ describe('flow control: rate limit', () => {
     log.record('t', 1000 + PENDING_START_MS - 100, 'late');
     const now = 1000 + PENDING_START_MS;
     expect(log.window('t', PENDING_START_MS + 1, now)).toEqual([1000, now]);
+    // It started after all: its start moves from its booking time to its real one, counted once.
     log.started('gone', now);
-    expect(log.window('t', PENDING_START_MS + 1, now)).toEqual([1000, now]);
-    expect(log.window('t', 1000, now)).toEqual([now]);
+    expect(log.window('t', PENDING_START_MS + 1, now)).toEqual([now, now]);
+    expect(log.window('t', 1000, now)).toEqual([now, now]);
   });
 
   it('StartLog keeps only the latest booking of a job placed again', () => {
@@ -210,5 +211,23 @@ describe('flow control: held back as a whole', () => {
     const held = g.heldBack();
     expect(Object.fromEntries([...held.types].map(([t, r]) => [t, r.code]))).toEqual({ p: 'QUEUE_PAUSED', c: 'CONCURRENCY_LIMIT', r: 'RATE_LIMITED' });
     expect([...held.pairs.values()].map((p) => [p.type, p.key, p.reason.code])).toEqual([['k', 'A', 'CONCURRENCY_LIMIT']]);
+  });
+});
+
+describe('StartLog: a booked start confirmed after PENDING_START_MS', () => {
+  it('counts at its real start, not at its booking: the window holds it', () => {
+    const log = new StartLog();
+    log.record('t', 0, 'j');
+    log.window('t', 1000, PENDING_START_MS + 1); // settled at its booking time, unconfirmed
+    expect(log.started('j', 12_000)).toEqual({ type: 't', at: 12_000 }); // stored at its real time
+    expect(rateLimitedUntil({ limit: 1, intervalMs: 1000 }, log.window('t', 1000, 12_500), 12_500)).toBe(13_000);
+  });
+
+  it('counts once', () => {
+    const log = new StartLog();
+    log.record('t', 0, 'j');
+    log.window('t', 60_000, PENDING_START_MS + 1);
+    log.started('j', 12_000);
+    expect(log.window('t', 60_000, 12_500)).toEqual([12_000]);
   });
 });

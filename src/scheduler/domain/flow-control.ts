@@ -61,6 +61,11 @@ export class StartLog {
    * placed, its worker lost) then counts at its booking time.
    */
   private readonly pending = new Map<string, { type: string; at: number }>();
+  /**
+   * Bookings settled at their booking time unconfirmed (the job had not started in PENDING_START_MS:
+   * its worker's queue was slow, Redis paused), by job: a start confirmed later moves there. Bounded.
+   */
+  private readonly settled = new Map<string, { type: string; at: number }>();
 
   /** A start at `at`; with `jobId`, a start booked at placement that its job_started event confirms. */
   record(type: string, at: number, jobId?: string): void {
@@ -87,19 +92,35 @@ export class StartLog {
    * from the jobs' own start times. Returns the start as kept, or null when none was booked.
    */
   started(jobId: string, at: number): { type: string; at: number } | null {
-    const booked = this.pending.get(jobId);
-    if (!booked) return null;
-    this.pending.delete(jobId);
+    let booked = this.pending.get(jobId);
+    if (booked) {
+      this.pending.delete(jobId);
+    } else {
+      // Settled at its booking time before it started: counted there, it would leave the window early.
+      booked = this.settled.get(jobId);
+      if (!booked) return null;
+      this.settled.delete(jobId);
+      this.unrecord(booked.type, booked.at);
+    }
     const start = { type: booked.type, at: Math.max(at, booked.at) };
     this.record(start.type, start.at);
     return start;
   }
 
-  /** A booked start that was never confirmed counts at its booking time. */
+  /** A booked start that was never confirmed counts at its booking time (until its start comes after all). */
   private settle(jobId: string): void {
     const booked = this.pending.get(jobId)!;
     this.pending.delete(jobId);
     this.record(booked.type, booked.at);
+    this.settled.set(jobId, booked);
+    if (this.settled.size > 10_000) this.settled.delete(this.settled.keys().next().value!);
+  }
+
+  /** Removes one start of `type` at `at`, if the window still holds it. */
+  private unrecord(type: string, at: number): void {
+    const list = this.starts.get(type);
+    const i = list?.indexOf(at) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
   }
 
   /** Starts of `type` in the window (now - intervalMs, now], oldest first. Forgets older ones. */
@@ -124,12 +145,14 @@ export class StartLog {
   clear(): void {
     this.starts.clear();
     this.pending.clear();
+    this.settled.clear();
   }
 
   /** Forgets every start of `type`, confirmed or not (its starts are about to be read afresh). */
   forget(type: string): void {
     this.starts.delete(type);
     for (const [jobId, booked] of this.pending) if (booked.type === type) this.pending.delete(jobId);
+    for (const [jobId, booked] of this.settled) if (booked.type === type) this.settled.delete(jobId);
   }
 
   /** Types with starts kept, confirmed or not. */
