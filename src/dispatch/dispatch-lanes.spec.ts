@@ -159,6 +159,19 @@ describe('in-process queues (embedded mode)', () => {
     expect(ran).toEqual(['running:1', 'waiting:1', 'new:1']);
   });
 
+  it("keeps the queue of this process's worker whose consumer has not started yet (its stale row declared lost at boot)", async () => {
+    const local = new InProcessQueues();
+    const dispatcher = new InProcessJobDispatcher(local);
+    const queue = local.consumerQueue('here'); // the worker's WorkerQueue, made when the app is built
+    await dispatcher.forget('here'); // the sweep declared its row from before the restart lost
+    const ran: string[] = [];
+    await queue.start(1, async (d) => void ran.push(d.jobId)); // the worker registered
+    await dispatcher.dispatch([{ workerId: 'here', jobId: 'j', attempt: 1 }]);
+    await settle();
+    expect(dispatcher.runsHere('here')).toBe(true);
+    expect(ran).toEqual(['j']);
+  });
+
   it('forget deletes the queue of a worker no consumer of this process reads', async () => {
     const local = new InProcessQueues();
     local.queueOf('gone').add({ jobId: 'x', attempt: 1 });

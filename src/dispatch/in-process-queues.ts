@@ -14,6 +14,9 @@ export class InProcessQueues {
     return this.queues.get(workerId)?.started ?? false;
   }
 
+  /** Workers of this process: their queues are read by a consumer here, started or about to be. */
+  private readonly own = new Set<string>();
+
   queueOf(workerId: string): InProcessWorkerQueue {
     let queue = this.queues.get(workerId);
     if (!queue) {
@@ -23,16 +26,23 @@ export class InProcessQueues {
     return queue;
   }
 
+  /** The queue the worker of this process reads (its consumer starts it once the worker registered). */
+  consumerQueue(workerId: string): InProcessWorkerQueue {
+    this.own.add(workerId);
+    return this.queueOf(workerId);
+  }
+
   /**
    * Drops what waits for a worker that was declared gone. A worker of this process that is still
    * consuming (it froze past WORKER_LOST_SECONDS and came back, registering again) keeps its queue:
    * deleting it would leave the consumer on a queue nobody feeds and every later hand-over in a new
    * one nobody reads, so the worker would never run a job again. Its waiting hand-overs go (the
-   * scheduler took those placements back); what it runs goes on.
+   * scheduler took those placements back); what it runs goes on. The same holds before its consumer
+   * started: a worker still waiting for its WORKER_ID at boot, whose stale row the sweep declares lost.
    */
   forget(workerId: string): void {
     const queue = this.queues.get(workerId);
-    if (queue?.started) queue.dropWaiting();
+    if (queue?.started || this.own.has(workerId)) queue?.dropWaiting();
     else this.queues.delete(workerId);
   }
 }

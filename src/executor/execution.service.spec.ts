@@ -60,3 +60,61 @@ describe('ExecutionService while the worker drains', () => {
     expect(starts).toBe(0);
   });
 });
+
+describe('ExecutionService: starts on their way and jobs held for a slot, while the worker drains', () => {
+  it("waits for this process's place-and-start on its way, and for a started job held for a slot", async () => {
+    let starting = ['b'];
+    let held = false;
+    const lifecycle = { start: async () => null, startingJobIds: () => starting };
+    const executions = new ExecutionService({ id: 'w1' } as never, lifecycle as never, {} as never, {} as never, {} as never, { isLapsed: () => false } as never);
+    executions.drain();
+    let idle = false;
+    const waiting = executions.waitIdle(5000, () => held).then(() => (idle = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(idle).toBe(false); // the start may hand the job here started
+    [starting, held] = [[], true];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(idle).toBe(false); // handed over, waiting for a slot of the lane
+    held = false;
+    await waiting;
+    expect(idle).toBe(true);
+  });
+});
+
+describe('ExecutionService: a job stopped while its dependency results are read', () => {
+  it('does not begin its handler', async () => {
+    const handled: string[] = [];
+    let readResults!: () => void;
+    const job = { id: 'a', type: 'noop', attempts: 1, timeoutSeconds: 60, payload: {} };
+    const lifecycle = { start: async () => ({ job, hasDependencies: true }), startingJobIds: () => [], dependencyResults: async () => [] };
+    const handlers = { get: () => ({ handle: async ({ id }: { id: string }) => void handled.push(id) }) };
+    const recorder = {
+      read: (_what: string, _job: unknown, _attempt: number, _stopped: () => boolean, read: () => Promise<unknown>) =>
+        new Promise((resolve) => (readResults = () => resolve(read()))),
+      complete: async () => undefined,
+      fail: async () => undefined,
+      releaseIfCancelled: async () => undefined,
+    };
+    const executions = new ExecutionService({ id: 'w1' } as never, lifecycle as never, handlers as never, {} as never, recorder as never, { isLapsed: () => false } as never);
+    const run = executions.run({ jobId: 'a', attempt: 1 } as never);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    executions.fence(); // the lease lapsed meanwhile
+    readResults();
+    await run;
+    expect(handled).toEqual([]);
+  });
+});
+
+describe('ExecutionService: a lease that lapsed and was renewed while the start was on its way', () => {
+  it('does not begin the handler: the worker may have been declared lost and the job run elsewhere meanwhile', async () => {
+    const handled: string[] = [];
+    const job = { id: 'a', type: 'noop', attempts: 1, timeoutSeconds: 60, payload: {} };
+    const lease = { lapses: 0, isLapsed: () => false };
+    const lifecycle = { start: async () => ((lease.lapses += 1), { job, hasDependencies: false }), startingJobIds: () => [] };
+    const handlers = { get: () => ({ handle: async ({ id }: { id: string }) => void handled.push(id) }) };
+    const recorder = { complete: async () => undefined, fail: async () => undefined };
+    const executions = new ExecutionService({ id: 'w1' } as never, lifecycle as never, handlers as never, {} as never, recorder as never, lease as never);
+    await executions.run({ jobId: 'a', attempt: 1 } as never);
+    expect(handled).toEqual([]);
+  });
+});

@@ -119,10 +119,16 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     return [...this.running.values()].map((e) => e.job.id);
   }
 
-  /** Waits until no job runs here, or the deadline passes. Returns the jobs still running. */
-  async waitIdle(deadlineMs: number): Promise<RunnableJob[]> {
+  /**
+   * Waits until no job runs here, none is starting, and `held` says nothing waits either, or the
+   * deadline passes. Starting counts the place-and-starts of this process's scheduler on their way
+   * (a pass, a completion starting its dependents: they may be handed here started) as well as the
+   * worker's own. Returns the jobs still running.
+   */
+  async waitIdle(deadlineMs: number, held: () => boolean = () => false): Promise<RunnableJob[]> {
     const deadline = Date.now() + deadlineMs;
-    while ((this.running.size > 0 || this.starting > 0) && Date.now() < deadline) {
+    const busy = () => this.running.size > 0 || this.starting > 0 || this.lifecycle.startingJobIds().length > 0 || held();
+    while (busy() && Date.now() < deadline) {
       await Promise.race([
         this.running.size > 0 ? Promise.all([...this.running.values()].map((e) => e.settled)) : new Promise((resolve) => setTimeout(resolve, 10)),
         new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(100, deadline - Date.now())))),
@@ -143,6 +149,7 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     if (handedOver) return this.execute(handedOver.job, handedOver.job.attempts, handedOver.hasDependencies);
     if (this.draining) return; // stays placed: the drain hands it back
     let started;
+    const lapses = this.lease.lapses;
     this.starting += 1;
     try {
       started = await this.lifecycle.start(jobId, attempt, this.identity.id);
@@ -154,10 +161,10 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       this.starting -= 1;
     }
     if (!started) return; // cancelled, re-placed or already started: not ours to run
-    if (this.lease.isLapsed(performance.now())) {
-      // Fenced while the start was on its way: the worker may be declared lost and the job run
-      // elsewhere, so its handler does not begin here. Listed nowhere, it is failed as OUTCOME_LOST
-      // (or WORKER_LOST) and retried.
+    if (this.lease.isLapsed(performance.now()) || this.lease.lapses !== lapses) {
+      // Fenced while the start was on its way (and maybe renewed since): the worker may have been declared
+      // lost and the job run elsewhere, so its handler does not begin here. Listed nowhere, it is failed
+      // as OUTCOME_LOST (or WORKER_LOST) and retried.
       this.logger.warn({ jobId, attempt }, 'not running the job: this worker lost its lease while starting it');
       return;
     }
@@ -189,6 +196,8 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       const dependencyResults = hasDependencies
         ? await this.recorder.read('dependency results', job, attempt, () => execution.stopReason !== undefined, () => this.dependencyResults(job.id))
         : new Map<string, DependencyResult>();
+      // Stopped while its dependencies were read (cancelled, timed out, fenced): the handler does not begin.
+      if (execution.stopReason) return await this.afterStop(execution, Promise.resolve());
       const ctx: JobContext = {
         get signal() {
           return signalOf(execution);

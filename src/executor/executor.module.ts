@@ -47,7 +47,7 @@ export class ExecutorModule {
                 provide: WorkerQueue,
                 inject: [BullWorkerQueue, InProcessQueues, WorkerIdentity],
                 useFactory: (bull: BullWorkerQueue, local: InProcessQueues, identity: WorkerIdentity) =>
-                  new LanedWorkerQueue([bull, local.queueOf(identity.id)]),
+                  new LanedWorkerQueue([bull, local.consumerQueue(identity.id)]),
               },
             ],
           }
@@ -57,7 +57,7 @@ export class ExecutorModule {
               {
                 provide: WorkerQueue,
                 inject: [InProcessQueues, WorkerIdentity],
-                useFactory: (queues: InProcessQueues, identity: WorkerIdentity) => queues.queueOf(identity.id),
+                useFactory: (queues: InProcessQueues, identity: WorkerIdentity) => queues.consumerQueue(identity.id),
               },
             ],
           };

@@ -88,7 +88,9 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
           `shutting down: waiting up to ${this.config.shutdownGraceMs / 1000} s (SHUTDOWN_GRACE_MS) for ${running} running job${running === 1 ? '' : 's'} to finish; then they are released for a retry`,
         );
       }
-      const left = await this.executions.waitIdle(Math.max(0, deadline - performance.now()));
+      // Jobs handed over started and held by the queue for a slot are run too, then waited for.
+      const held = () => this.processor.heldStartedJobIds().length > 0;
+      const left = await this.executions.waitIdle(Math.max(0, deadline - performance.now()), held);
       if (left.length > 0) {
         this.logger.warn({ jobs: left.map((j) => j.id) }, 'shutdown grace period over: releasing running jobs for a retry');
         for (const job of left) this.executions.stop(job.id, 'shutdown');

@@ -60,6 +60,18 @@ describe(WorkerLease.prototype.fenceIfLapsed.name, () => {
   });
 });
 
+describe('WorkerLease.lapses', () => {
+  it('counts a renewal that comes after a lapse, not one in time', () => {
+    const lease = new WorkerLease(1000);
+    lease.renew(0);
+    lease.renew(900);
+    expect(lease.lapses).toBe(0);
+    lease.renew(2000); // 1,100 ms after the last: the lease had lapsed in between
+    expect(lease.lapses).toBe(1);
+    expect(lease.isLapsed(2100)).toBe(false);
+  });
+});
+
 describe(registersAgainAfterRefusal.name, () => {
   it.each([
     [false, true], // declared lost while running: registers again

@@ -26,11 +26,18 @@ export class WorkerLease {
   private renewedAt: number | null = null;
   /** Set while the lease is lapsed and the worker fenced (once per lapse). */
   private fenced = false;
+  /**
+   * How many times the lease lapsed and was renewed since: a statement sent before a lapse whose answer
+   * comes after the renewal finds the lease current, yet the worker may have been declared lost and its
+   * jobs run elsewhere in between (compare the count taken before sending it).
+   */
+  lapses = 0;
 
   constructor(readonly leaseMs: number) {}
 
   /** A heartbeat sent at `sentAt` was accepted. The database stamped it later than that, so this is the safe side. */
   renew(sentAt: number): void {
+    if (this.renewedAt !== null && sentAt - this.renewedAt >= this.leaseMs) this.lapses += 1;
     if (this.renewedAt === null || sentAt > this.renewedAt) this.renewedAt = sentAt;
   }
 
