@@ -29,14 +29,20 @@ class PubSubInMemory {
     };
   }
 
+  /** The connection events ('close', 'ready') of every subscriber, for a test to raise. */
+  readonly connection = { close: [] as Array<() => void>, ready: [] as Array<() => void> };
+
   subscriber(): RedisSubscriber {
     const subscriber = { channels: new Set<string>(), listeners: [] as Array<(channel: string, message: string) => void> };
     this.subscribers.push(subscriber);
     return {
-      on: (_event, listener) => subscriber.listeners.push(listener),
+      on: (event: string, listener: (...args: never[]) => void) => {
+        if (event === 'message') subscriber.listeners.push(listener as (channel: string, message: string) => void);
+        else this.connection[event as 'close' | 'ready'].push(listener as () => void);
+      },
       subscribe: async (...channels) => channels.forEach((c) => subscriber.channels.add(c)),
       disconnect: () => this.subscribers.splice(this.subscribers.indexOf(subscriber), 1),
-    };
+    } as RedisSubscriber;
   }
 
   /** Sends raw text on a channel, as another program could. */
@@ -197,5 +203,21 @@ describe('RedisJobEventBus between processes', () => {
     await here.publish([event('j1')]);
     await settle();
     expect(received.events).toEqual([]);
+  });
+});
+
+describe('RedisJobEventBus when its subscription is lost and comes back', () => {
+  it('tells its gap listeners (events published meanwhile were missed), not at its first connect', async () => {
+    const broker = new PubSubInMemory();
+    const bus = redisBus(broker);
+    let gaps = 0;
+    bus.onGap(() => (gaps += 1));
+    broker.connection.ready.forEach((f) => f()); // the first connect
+    await settle();
+    expect(gaps).toBe(0);
+    broker.connection.close.forEach((f) => f());
+    broker.connection.ready.forEach((f) => f()); // reconnected
+    await settle();
+    expect(gaps).toBe(1);
   });
 });

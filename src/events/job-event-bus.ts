@@ -69,4 +69,12 @@ export abstract class JobEventBus {
   /** Cluster signals ride the same transport on a channel of their own (the gateway relays only schedule updates). */
   abstract signal(signal: ClusterSignal): Promise<void>;
   abstract onSignal(listener: (signal: ClusterSignal) => void): () => void;
+  /**
+   * Called when events of other processes may have been missed: the subscription to the transport was
+   * lost and is back. Those events are committed and logged (replay reads them), but a listener that
+   * relays them cannot tell which. The in-process bus never misses one. Returns the unsubscribe function.
+   */
+  onGap(_listener: () => void): () => void {
+    return () => undefined;
+  }
 }

@@ -14,6 +14,8 @@ export interface RedisPublisher {
 /** What the bus needs of the connection it subscribes on (an ioredis client of its own). */
 export interface RedisSubscriber {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** 'close': the connection was lost; 'ready': it is (back) up, its subscriptions sent again right after. */
+  on(event: 'close' | 'ready', listener: () => void): unknown;
   subscribe(...channels: string[]): Promise<unknown>;
   disconnect(): void;
 }
@@ -29,6 +31,7 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   private readonly logger = new Logger(RedisJobEventBus.name);
   private readonly listeners = new Set<(value: never) => void>();
   private readonly signalListeners = new Set<(value: never) => void>();
+  private readonly gapListeners = new Set<() => void>();
   private subscriber?: RedisSubscriber;
   private readonly signalChannel: string;
   private readonly origin = randomUUID();
@@ -87,11 +90,36 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     return () => this.signalListeners.delete(listener as (value: never) => void);
   }
 
+  override onGap(listener: () => void): () => void {
+    this.gapListeners.add(listener);
+    this.ensureSubscriber();
+    return () => this.gapListeners.delete(listener);
+  }
+
   private ensureSubscriber(): void {
     if (this.subscriber) return;
     const subscriber = this.makeSubscriber();
     this.subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    // Pub/sub keeps nothing for a subscriber that is away: whatever was published while the connection
+    // was down (a Redis restart, a killed client, an output buffer over its limit) is gone. Said once it
+    // is back (the client subscribes again as it becomes ready, before the listeners hear of it).
+    let lost = false;
+    subscriber.on('close', () => (lost = true));
+    subscriber.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.logger.warn('the job event subscription was lost and is back: events published meanwhile were missed');
+      setImmediate(() => {
+        for (const listener of this.gapListeners) {
+          try {
+            listener();
+          } catch (error) {
+            this.logger.error({ err: error }, 'job event gap listener failed');
+          }
+        }
+      });
+    });
     void subscriber.subscribe(this.channel, this.signalChannel).catch((error: unknown) => {
       this.logger.error({ err: error }, 'cannot subscribe to the job event channels');
     });

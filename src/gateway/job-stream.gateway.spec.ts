@@ -30,7 +30,12 @@ const event = (jobId: string, sequence: number, type: unknown = 'noop'): JobEven
 /** The gateway on stub ports and a stub namespace that records what it emits. */
 function harness(eventsSince: JobEventLog['eventsSince'] = async () => ({ events: [], more: false })) {
   let relay: (event: JobEvent) => void = () => undefined;
-  const bus = { subscribe: (listener: typeof relay) => ((relay = listener), () => undefined), onSignal: () => () => undefined } as unknown as JobEventBus;
+  let gap: () => void = () => undefined;
+  const bus = {
+    subscribe: (listener: typeof relay) => ((relay = listener), () => undefined),
+    onSignal: () => () => undefined,
+    onGap: (listener: () => void) => ((gap = listener), () => undefined),
+  } as unknown as JobEventBus;
   const sent: string[] = [];
   const mainNamespace: Array<(socket: unknown, next: (error?: Error) => void) => void> = [];
   const sockets = new Map<string, StubSocket>();
@@ -45,7 +50,7 @@ function harness(eventsSince: JobEventLog['eventsSince'] = async () => ({ events
   const gateway = new JobStreamGateway(config, bus, { eventsSince } as JobEventLog, types);
   (gateway as unknown as { server: unknown }).server = namespace; // Nest sets it (@WebSocketServer)
   gateway.afterInit(namespace as unknown as Namespace);
-  return { gateway, relay: (e: JobEvent) => relay(e), sent, sockets, mainNamespace };
+  return { gateway, relay: (e: JobEvent) => relay(e), gap: () => gap(), sent, sockets, mainNamespace };
 }
 
 beforeAll(() => Logger.overrideLogger(false));
@@ -66,6 +71,17 @@ describe('JobStreamGateway', () => {
     h.relay(event('b', 3)); // held too, flushed after a#3
     expect(() => jest.advanceTimersByTime(500)).not.toThrow();
     expect(h.sent).toEqual(['a#1', 'b#1', 'b#3']);
+    h.gateway.onModuleDestroy();
+  });
+
+  it('disconnects every client when the bus missed events (its subscription was lost): they reconnect and replay', () => {
+    const h = harness();
+    const [one, two] = [stubSocket('one'), stubSocket('two')];
+    h.sockets.set('one', one);
+    h.sockets.set('two', two);
+    h.gap();
+    expect(one.conn.close).toHaveBeenCalledWith(true);
+    expect(two.conn.close).toHaveBeenCalledWith(true);
     h.gateway.onModuleDestroy();
   });
 

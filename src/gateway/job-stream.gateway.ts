@@ -79,6 +79,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   private readonly order = new EventOrder<{ jobId: string; sequence: number; event: JobEvent }>();
   private unsubscribe?: () => void;
   private unsubscribeSchedules?: () => void;
+  private unsubscribeGap?: () => void;
   private flushTimer?: NodeJS.Timeout;
   private readonly replays = new ReplayGate();
   private readonly maxQueued: number;
@@ -125,6 +126,9 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
       next();
     });
     this.unsubscribe = this.bus.subscribe((event) => this.relay(event));
+    // Events of other processes were missed (this instance's subscription to them was lost): every client
+    // is disconnected, to reconnect and replay (DESIGN §7); one that keeps its connection could not know.
+    this.unsubscribeGap = this.bus.onGap(() => this.cutOffAll());
     // Schedule updates (DESIGN §15) ride the signal channel; every instance relays them to its own clients.
     this.unsubscribeSchedules = this.bus.onSignal((signal) => {
       if (signal.kind !== 'schedule_update' || this.server.sockets.size === 0) return;
@@ -149,6 +153,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
+    this.unsubscribeGap?.();
     this.unsubscribeSchedules?.();
     if (this.flushTimer) clearInterval(this.flushTimer);
   }
@@ -239,6 +244,12 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
         this.logger.error({ err: error }, 'live updates: a job event could not be sent');
       }
     }
+  }
+
+  private cutOffAll(): void {
+    if (this.server.sockets.size === 0) return;
+    this.logger.warn({ clients: this.server.sockets.size }, 'live updates: events were missed; disconnecting every client, to reconnect and replay');
+    for (const socket of this.server.sockets.values()) cutOff(socket.conn as unknown as EngineConnection & { close(discard: boolean): void });
   }
 
   /** Disconnects the clients that stopped reading (domain/backlog.ts): they reconnect and replay. */
