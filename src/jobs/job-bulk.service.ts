@@ -166,11 +166,41 @@ export class JobBulkService {
         }
       }
     }
+    await this.retryWaiting(waitingForUpstream, tally, record, actor);
     for (const [id, refused] of waitingForUpstream) {
       if (tally.touched.has(id)) tally.changed++;
       else record(id, refused);
     }
     return tally.result();
+  }
+
+  /**
+   * Tries again the jobs refused for a dependency not completed that no retry of this request brought back:
+   * the dependency may have been retried since (a job it had cancelled by hand, not as DEPENDENCY_FAILED,
+   * is not brought back with it). Passes over them while one gets through; what stays refused is left in
+   * `waiting`.
+   */
+  private async retryWaiting(waiting: Map<string, RetryOutcome>, tally: Tally, record: (id: string, outcome: RetryOutcome) => void, actor: string): Promise<void> {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const [id] of waiting) {
+        if (tally.touched.has(id)) continue;
+        try {
+          const outcome = await this.reruns.tryRetry(id, actor);
+          if (!outcome.ok && outcome.error.code === DEPENDENCY_NOT_COMPLETED) {
+            waiting.set(id, outcome);
+            continue;
+          }
+          waiting.delete(id);
+          record(id, outcome);
+          progress ||= outcome.ok;
+        } catch (thrown) {
+          if (!lostRace(thrown)) throw thrown;
+          waiting.delete(id);
+          tally.conflict(id);
+        }
+      }
+    }
   }
 
   /**
