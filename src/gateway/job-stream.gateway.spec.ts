@@ -74,6 +74,17 @@ describe('JobStreamGateway', () => {
     h.gateway.onModuleDestroy();
   });
 
+  it('holds an event by the monotonic clock: a wall clock set back does not keep it held', () => {
+    const h = harness();
+    h.sockets.set('s1', stubSocket('s1'));
+    h.relay(event('a', 1));
+    h.relay(event('a', 3)); // held for the missing 2
+    jest.setSystemTime(Date.now() - 60_000); // NTP steps the wall clock back a minute
+    jest.advanceTimersByTime(500);
+    expect(h.sent).toEqual(['a#1', 'a#3']);
+    h.gateway.onModuleDestroy();
+  });
+
   it('disconnects every client when the bus missed events (its subscription was lost): they reconnect and replay', () => {
     const h = harness();
     const [one, two] = [stubSocket('one'), stubSocket('two')];

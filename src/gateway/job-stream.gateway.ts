@@ -218,7 +218,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (this.server.sockets.size === 0) return; // nobody listening here: no ordering or encoding work
     const sequence = typeof event.data.sequence === 'number' ? event.data.sequence : NaN;
     if (Number.isNaN(sequence)) return this.emit([{ event }]);
-    this.emit(this.order.push({ jobId: event.jobId, sequence, event }, Date.now()));
+    this.emit(this.order.push({ jobId: event.jobId, sequence, event }, performance.now()));
   }
 
   /**
@@ -227,7 +227,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
    */
   private tick(): void {
     try {
-      this.emit(this.order.flush(Date.now()));
+      this.emit(this.order.flush(performance.now()));
       this.cutOffLaggards();
     } catch (error) {
       this.logger.error({ err: error }, 'live updates: the periodic flush failed');
@@ -279,7 +279,7 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   /** Whether the socket may send one more message now (MessageBudget). */
   private withinBudget(socket: Socket): boolean {
     const data = socket.data as { budget?: MessageBudget };
-    const now = Date.now();
+    const now = performance.now();
     data.budget ??= new MessageBudget(MESSAGES_PER_SECOND, MESSAGE_BURST, now);
     return data.budget.take(now);
   }

@@ -1,8 +1,7 @@
 /**
  * Keeps each job's events in sequence order (DESIGN §7) although they reach an API instance from
  * several processes: an event that arrives ahead of a missing one waits (at most `holdMs`) for it.
- * An event later than that, or older than the first one seen of its job, still goes out when it
- * comes, out of order: its sequence says where it belongs, and dropping it would lose it for good
+ * An event later than that still goes out when it comes, out of order: its sequence says where it belongs, and dropping it would lose it for good
  * (a process publishing a large batch can be seconds behind the workers already running its jobs).
  * Only a sequence already emitted is dropped, as a duplicate.
  * Pure apart from the clock passed in; bounded memory (the least recently seen jobs are forgotten).
@@ -41,8 +40,10 @@ export class EventOrder<E extends Sequenced> {
     if (state) {
       this.jobs.delete(event.jobId); // re-insert: most recently seen last
     } else {
-      // First sight of this job: take it as it comes, and what came before it whenever it comes.
-      state = { last: event.sequence - 1, held: null, missed: event.sequence > 1 ? [[1, event.sequence - 1]] : null };
+      // First sight of this job: its earlier events may be a moment behind (a batch's job_created published
+      // in chunks after the commit, while a worker already publishes job_started), so a later one waits
+      // for them as for any gap; given up on, they still go out whenever they come.
+      state = { last: 0, held: null, missed: null };
     }
     this.jobs.set(event.jobId, state);
     this.forgetOldest();

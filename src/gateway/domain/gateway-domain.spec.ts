@@ -87,10 +87,18 @@ describe(EventOrder.name, () => {
     expect(order.push(e(1), 1)).toEqual([]);
   });
 
-  it('keeps jobs apart, and starts a job at whatever sequence it is first seen', () => {
-    const order = new EventOrder();
-    expect(order.push(e(5, 'a'), 0)).toEqual([e(5, 'a')]);
+  it('keeps jobs apart; a job first seen past its first event waits for the earlier ones, at most holdMs', () => {
+    const order = new EventOrder(200);
+    expect(order.push(e(5, 'a'), 0)).toEqual([]);
     expect(order.push(e(1, 'b'), 0)).toEqual([e(1, 'b')]);
+    expect(order.flush(199)).toEqual([]);
+    expect(order.flush(200)).toEqual([e(5, 'a')]);
+  });
+
+  it("puts a job's first event before a later one that came a moment ahead of it (a batch's job_created behind a worker's job_started)", () => {
+    const order = new EventOrder(200);
+    expect(order.push(e(2, 'x'), 0)).toEqual([]);
+    expect(order.push(e(1, 'x'), 10)).toEqual([e(1, 'x'), e(2, 'x')]);
   });
 
   it('looks only at the jobs with held events when flushing: remembering many jobs costs the timer nothing', () => {
@@ -125,11 +133,12 @@ describe(EventOrder.name, () => {
 
   it('still emits events older than the first one seen of a job (published late by another process), once', () => {
     const order = new EventOrder(100);
-    expect(order.push(e(3), 0)).toEqual([e(3)]);
-    expect(order.push(e(1), 10)).toEqual([e(1)]);
-    expect(order.push(e(1), 11)).toEqual([]);
-    expect(order.push(e(2), 12)).toEqual([e(2)]);
-    expect(order.push(e(3), 13)).toEqual([]);
+    expect(order.push(e(3), 0)).toEqual([]);
+    expect(order.flush(100)).toEqual([e(3)]); // its earlier ones given up on
+    expect(order.push(e(1), 110)).toEqual([e(1)]);
+    expect(order.push(e(1), 111)).toEqual([]);
+    expect(order.push(e(2), 112)).toEqual([e(2)]);
+    expect(order.push(e(3), 113)).toEqual([]);
   });
 
   it('forgets the least recently seen jobs past its bound', () => {
@@ -137,6 +146,7 @@ describe(EventOrder.name, () => {
     order.push(e(1, 'a'), 0);
     order.push(e(1, 'b'), 0);
     order.push(e(1, 'c'), 0);
-    expect(order.push(e(9, 'a'), 0)).toEqual([e(9, 'a')]); // 'a' was forgotten, so 9 is taken as it comes
+    expect(order.push(e(9, 'a'), 0)).toEqual([]); // 'a' was forgotten: 9 waits for 1..8 as for a job first seen
+    expect(order.flush(100)).toEqual([e(9, 'a')]);
   });
 });
