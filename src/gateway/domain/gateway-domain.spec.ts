@@ -8,6 +8,12 @@ const filter = (input: unknown, requireOne = true) => parseFilter(input, { requi
 const subs = (s: Subscriptions | { error: string }) => s as Subscriptions;
 
 describe(parseFilter.name, () => {
+  it('refuses more names than MAX_FILTERS before looking at them (a list, or one comma-separated string)', () => {
+    expect(parseFilter({ type: Array.from({ length: 1001 }, () => 'noop') }, { requireOne: true })).toEqual({ error: 'at most 1000 filters per client' });
+    expect(parseFilter({ type: 'noop,'.repeat(150_000) }, { requireOne: true })).toEqual({ error: 'at most 1000 filters per client' });
+    expect(parseFilter({ type: Array.from({ length: 1000 }, () => 'noop') }, { requireOne: true })).not.toHaveProperty('error');
+  });
+
   it.each([
     [{ job_id: ID }, { jobIds: [ID], types: [] }],
     [{ type: 'send_email' }, { jobIds: [], types: ['send_email'] }],

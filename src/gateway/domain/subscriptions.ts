@@ -29,6 +29,7 @@ export interface Filter {
 const TYPE = /^[a-z][a-z0-9_]{0,99}$/;
 /** Most filters one client may hold. */
 export const MAX_FILTERS = 1000;
+const TOO_MANY = 'too many' as const;
 
 export const EMPTY: Subscriptions = { jobIds: new Set(), types: new Set() };
 
@@ -62,12 +63,18 @@ function unchangedOr(s: Subscriptions, next: Subscriptions): Subscriptions {
   return same ? s : next;
 }
 
-/** `a,b` and `['a', 'b']` both give ['a', 'b']. */
-function values(raw: unknown): string[] | null {
+/**
+ * `a,b` and `['a', 'b']` both give ['a', 'b']; null for values that are not strings, TOO_MANY past
+ * MAX_FILTERS (told before any further work: a 1 MB message of one name repeated would be checked name by name).
+ */
+function values(raw: unknown): string[] | null | typeof TOO_MANY {
   if (raw === undefined || raw === null) return [];
   const list = Array.isArray(raw) ? raw : [raw];
+  if (list.length > MAX_FILTERS) return TOO_MANY;
   if (!list.every((v) => typeof v === 'string')) return null;
-  const parts = (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const split = (list as string[]).flatMap((v) => v.split(','));
+  if (split.length > MAX_FILTERS) return TOO_MANY;
+  const parts = split.map((v) => v.trim()).filter((v) => v !== '');
   // A filter sent with nothing in it (`type=`) stays [''], which no check passes: read as no filter, it
   // would subscribe to every job's events.
   return parts.length > 0 || list.length === 0 ? parts : [''];
@@ -91,6 +98,7 @@ export function parseFilter(input: unknown, { requireOne }: { requireOne: boolea
   const jobIds = values(record.job_id);
   const types = values(record.type);
   const scheduleIds = values(record.schedule_id);
+  if (jobIds === TOO_MANY || types === TOO_MANY || scheduleIds === TOO_MANY) return { error: `at most ${MAX_FILTERS} filters per client` };
   if (jobIds === null) return { error: 'job_id must be a string or a list of strings' };
   if (types === null) return { error: 'type must be a string or a list of strings' };
   if (scheduleIds === null) return { error: 'schedule_id must be a string or a list of strings' };
