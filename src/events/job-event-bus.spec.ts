@@ -221,3 +221,30 @@ describe('RedisJobEventBus when its subscription is lost and comes back', () => 
     expect(gaps).toBe(1);
   });
 });
+
+describe('RedisJobEventBus when a publish fails (Redis away longer than its tries)', () => {
+  it('sends the events again, before newer ones: other processes get them late, not never', async () => {
+    const broker = new PubSubInMemory();
+    const healthy = broker.publisher();
+    let down = true;
+    const flaky: RedisPublisher = {
+      publish: async (channel, message) => {
+        if (down) throw new Error('Reached the max retries per request limit');
+        return healthy.publish(channel, message);
+      },
+      pipeline: () => healthy.pipeline(),
+    };
+    const sender = new RedisJobEventBus(flaky, () => broker.subscriber(), CHANNEL);
+    const receiver = redisBus(broker);
+    const got: string[] = [];
+    receiver.subscribe((e) => got.push(`${e.jobId}#${e.data.sequence}`));
+    await settle();
+    await expect(sender.publish([event('a', 3, 'job_completed')])).rejects.toThrow();
+    down = false;
+    await sender.publish([event('b', 1)]);
+    await settle();
+    await settle();
+    expect(got).toEqual(['a#3', 'b#1']);
+    await sender.onModuleDestroy();
+  });
+});

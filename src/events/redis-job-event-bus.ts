@@ -4,6 +4,9 @@ import { JobEventBus, type ClusterSignal, type JobEvent } from './job-event-bus.
 
 /** Most events in one pub/sub message. */
 export const PUBLISH_CHUNK = 500;
+/** Most events kept for sending again after their publish failed, and how often they are tried. */
+export const MAX_UNSENT = 100_000;
+const RESEND_MS = 1000;
 
 /** What the bus needs of the connection it publishes on (an ioredis client). */
 export interface RedisPublisher {
@@ -32,6 +35,10 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   private readonly listeners = new Set<(value: never) => void>();
   private readonly signalListeners = new Set<(value: never) => void>();
   private readonly gapListeners = new Set<() => void>();
+  /** Events whose publish failed, oldest first (keep). */
+  private readonly unsent: JobEvent[] = [];
+  private resendTimer?: NodeJS.Timeout;
+  private resending: Promise<void> | null = null;
   private subscriber?: RedisSubscriber;
   private readonly signalChannel: string;
   private readonly origin = randomUUID();
@@ -55,7 +62,55 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   async publish(events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
     for (const event of events) this.deliverTo(this.listeners, event);
-    await this.send(events);
+    if (this.unsent.length > 0) {
+      // Older events wait to be sent again: these go after them.
+      this.keep(events);
+      return this.resend();
+    }
+    try {
+      await this.send(events);
+    } catch (error) {
+      this.keep(events);
+      throw error;
+    }
+  }
+
+  /**
+   * Events whose publish failed (Redis away longer than the publishing connection's tries) are kept, at
+   * most MAX_UNSENT, and sent again in order, before any newer ones: every second, and with the next
+   * publish. Other processes' listeners get them late rather than never (the gateway puts each job's
+   * events back in sequence, and delivers a late one that it had given up waiting for).
+   */
+  private keep(events: readonly JobEvent[]): void {
+    this.unsent.push(...events);
+    if (this.unsent.length > MAX_UNSENT) {
+      const dropped = this.unsent.splice(0, this.unsent.length - MAX_UNSENT);
+      this.logger.error({ dropped: dropped.length }, 'job events kept for sending again exceeded their bound: the oldest were dropped (replay still reads them)');
+    }
+    if (!this.resendTimer) {
+      this.resendTimer = setInterval(() => void this.resend().catch(() => undefined), RESEND_MS);
+      this.resendTimer.unref();
+    }
+  }
+
+  private resend(): Promise<void> {
+    this.resending ??= (async () => {
+      try {
+        let sent = 0;
+        while (this.unsent.length > 0) {
+          const batch = this.unsent.slice(0, PUBLISH_CHUNK * 20);
+          await this.send(batch);
+          this.unsent.splice(0, batch.length);
+          sent += batch.length;
+        }
+        clearInterval(this.resendTimer);
+        this.resendTimer = undefined;
+        this.logger.log({ events: sent }, 'sent again the job events whose publish had failed');
+      } finally {
+        this.resending = null;
+      }
+    })();
+    return this.resending;
   }
 
   /** One message carries up to PUBLISH_CHUNK events: far fewer Redis commands for batches, and a subscriber gets them in order. */
@@ -66,7 +121,10 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
     }
     const pipeline = this.publisher.pipeline();
     for (let i = 0; i < events.length; i += PUBLISH_CHUNK) pipeline.publish(this.channel, this.wrap(events.slice(i, i + PUBLISH_CHUNK)));
-    await pipeline.exec();
+    // A pipeline answers each command's failure in its results rather than rejecting.
+    const results = (await pipeline.exec()) as Array<[Error | null, unknown]> | null;
+    const failed = results?.find(([error]) => error !== null);
+    if (failed) throw failed[0];
   }
 
   subscribe(listener: (event: JobEvent) => void): () => void {
@@ -170,6 +228,7 @@ export class RedisJobEventBus extends JobEventBus implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.resendTimer);
     this.listeners.clear();
     this.signalListeners.clear();
     this.subscriber?.disconnect();
