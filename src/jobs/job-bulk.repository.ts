@@ -84,9 +84,10 @@ export class JobBulkRepository {
 
   /**
    * Guarded cancel of many jobs at once (as PATCH /jobs/{id}/cancel does one): a running job keeps
-   * its allocation until its handler stops. Their downstream jobs are the caller's to cancel.
+   * its allocation until its handler stops. Their downstream jobs are the caller's to cancel. With
+   * `statuses`, only jobs still in one of them (a filter's, read when its page was).
    */
-  cancelMany(ids: readonly string[], error: JobErrorInfo, message: string, actor: string, tx: EntityManager): Promise<Moved> {
+  cancelMany(ids: readonly string[], error: JobErrorInfo, message: string, actor: string, tx: EntityManager, statuses: readonly JobStatus[] | null = null): Promise<Moved> {
     if (ids.length === 0) return Promise.resolve(NOTHING_MOVED);
     return runTransition(
       this.sql,
@@ -94,11 +95,11 @@ export class JobBulkRepository {
          UPDATE jobs j SET status = 'cancelled', error = $2::jsonb, completed_at = now(), updated_at = now(),
                 waiting_reason = NULL, next_run_at = NULL, event_seq = j.event_seq + 1,
                 allocated = j.allocated AND j.status = 'running'
-         WHERE j.id = ANY($1::uuid[]) AND ${CANCEL_MANY}
+         WHERE j.id = ANY($1::uuid[]) AND ${CANCEL_MANY} AND ($5::job_status[] IS NULL OR j.status = ANY($5::job_status[]))
          RETURNING j AS row
        ), logged AS (${INSERT_LOGS} ${LOG_EVENT('moved', `'warn'`, '$3', `'job_cancelled'`, 'true', ACTOR_DATA('$4'))} )
        ${RESULT('moved', ONE(`'job_cancelled'`, `job_event_data(m.row) || ${ACTOR_DATA('$4')}`))}`,
-      [ids, JSON.stringify(error), message, actor],
+      [ids, JSON.stringify(error), message, actor, statuses],
       tx,
     );
   }

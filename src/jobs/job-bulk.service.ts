@@ -90,6 +90,9 @@ export class JobBulkService {
   async cancel(dto: BulkActionDto, actor: string): Promise<BulkResult> {
     const tally = new Tally();
     const error: JobErrorInfo = { code: CANCELLED_BY_USER, message: `cancelled by ${actor} through POST /jobs/bulk/cancel`, actor };
+    // A filter's statuses hold at the cancel too: a pending job matched that started meanwhile is not
+    // what was asked for, and is left running.
+    const statuses = dto.filter?.status?.length ? dto.filter.status : null;
     for await (const chunk of this.chunks(dto)) {
       const candidates: string[] = [];
       for (const job of this.account(chunk, tally)) {
@@ -102,7 +105,7 @@ export class JobBulkService {
       let moved: Moved;
       try {
         moved = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
-          const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx);
+          const cancelled = await this.bulk.cancelMany(candidates, error, `job cancelled by ${actor} (bulk)`, actor, tx, statuses);
           const cascades: Moved[] = [];
           for (const root of await this.bulk.withDependents(cancelled.jobs.map((j) => j.id), tx)) {
             cascades.push(await this.cancels.cancelDownstream(root, 'cancelled', tx, actor));
@@ -119,7 +122,11 @@ export class JobBulkService {
       const lost = candidates.filter((id) => !tally.touched.has(id));
       const now = await this.bulk.statusesOf(lost);
       tally.changed += candidates.length - lost.length;
-      for (const id of lost) tally.skip(id, JOB_ALREADY_FINISHED, `job is already ${now.get(id) ?? 'deleted'}`);
+      for (const id of lost) {
+        const status = now.get(id);
+        if (status && CANCELLABLE.includes(status)) tally.skip(id, CONFLICT, `job is now ${status}: it no longer matches the filter's status, and was left as it is`);
+        else tally.skip(id, JOB_ALREADY_FINISHED, `job is already ${status ?? 'deleted'}`);
+      }
     }
     return tally.result();
   }

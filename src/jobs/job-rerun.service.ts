@@ -106,10 +106,14 @@ export class JobRerunService {
     const upstream = all.filter((j) => !inFamily.has(j.id));
     const locked = all.filter((j) => inFamily.has(j.id));
     // A job submitted with a dependency in the family while these locks were awaited was stored
-    // cancelled (its dependency had failed) after the walk above: read again, under the locks (which
-    // keep new dependents out), and start over when the walk grew, so that it comes back too.
-    if (locked.length > 0 && (await this.reruns.cancelledDownstream(id, tx)).some((d) => !inFamily.has(d))) {
-      throw new StaleReadError(`retry of ${id}: a job cancelled downstream appeared while its locks were awaited`);
+    // cancelled (its dependency had failed) after the walk above; a job of the walk may have come back
+    // meanwhile and been cancelled again, by hand (it must then stay cancelled). Read again, under the
+    // locks (which keep new dependents out), and start over when the walk changed at all.
+    if (locked.length > 0) {
+      const again = await this.reruns.cancelledDownstream(id, tx);
+      if (again.length !== downstream.length || again.some((d) => !inFamily.has(d))) {
+        throw new StaleReadError(`retry of ${id}: the jobs cancelled downstream changed while its locks were awaited`);
+      }
     }
     const status = new Map<string, JobStatus>([...upstream, ...locked].map((j) => [j.id, j.status]));
     const runAt = new Map(locked.map((j) => [j.id, j.run_at]));
