@@ -7,6 +7,12 @@ import { JobRepository } from './job.repository.js';
 
 /** Most events one replay returns (a job has a handful, plus its progress events); the ack says when there are more. */
 export const REPLAY_LIMIT = 10_000;
+/**
+ * Most bytes of event data one replay returns (past the first event): a page well under what a client may
+ * have unsent before it is cut off (MAX_UNSENT_BYTES, 16 MiB), so that a client reading at WAN speed gets
+ * a job's large progress events over several pages instead of being cut off on the same page again.
+ */
+export const REPLAY_MAX_BYTES = 4 * 1024 * 1024;
 
 @Injectable()
 export class JobEventLogService extends JobEventLog {
@@ -24,9 +30,9 @@ export class JobEventLogService extends JobEventLog {
    */
   async eventsSince(id: string, afterSequence: number): Promise<{ events: JobEvent[]; more: boolean } | null> {
     const jobId = id.toLowerCase(); // as PostgreSQL writes a uuid
-    const rows = await this.jobLogs.eventsSince(jobId, afterSequence, REPLAY_LIMIT + 1);
+    const { rows, fetched } = await this.jobLogs.eventsSince(jobId, afterSequence, REPLAY_LIMIT + 1, REPLAY_MAX_BYTES);
     if (rows.length === 0 && !(await this.jobs.statusesOf([jobId])).has(jobId)) return null;
-    const more = rows.length > REPLAY_LIMIT;
+    const more = rows.length > REPLAY_LIMIT || fetched > rows.length;
     return { events: rows.slice(0, REPLAY_LIMIT).map((r) => ({ event: r.event, jobId, data: r.data })), more };
   }
 }

@@ -72,10 +72,20 @@ export class JobLogRepository {
   }
 
   /** A job's published events after `afterSequence` (each is a job_logs row), in order. */
-  async eventsSince(jobId: string, afterSequence: number, limit: number): Promise<Array<{ event: JobEventName; data: JobEvent['data'] }>> {
-    return this.sql.query(
-      `SELECT event, data FROM job_logs WHERE job_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
-      [jobId, afterSequence, limit],
+  /**
+   * The job's events after `afterSequence`, in order: at most `limit`, and no more than start within
+   * `maxBytes` of their data (the first always). `fetched`: how many the count alone allowed (more than
+   * are returned when the bytes cut the page).
+   */
+  async eventsSince(jobId: string, afterSequence: number, limit: number, maxBytes: number): Promise<{ rows: Array<{ event: JobEventName; data: JobEvent['data'] }>; fetched: number }> {
+    const rows: Array<{ event: JobEventName; data: JobEvent['data']; fetched: number }> = await this.sql.query(
+      `SELECT event, data, fetched::int FROM (
+         SELECT event, data, sequence, count(*) OVER () AS fetched,
+                coalesce(sum(octet_length(data::text)) OVER (ORDER BY sequence ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+         FROM (SELECT event, data, sequence FROM job_logs WHERE job_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) l
+       ) page WHERE before < $4 ORDER BY sequence`,
+      [jobId, afterSequence, limit, maxBytes],
     );
+    return { rows: rows.map(({ event, data }) => ({ event, data })), fetched: rows[0]?.fetched ?? 0 };
   }
 }

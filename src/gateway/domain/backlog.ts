@@ -25,7 +25,8 @@ export const queuedMessagesLimit = (maxBatchJobs: number): number => Math.max(MA
 
 /**
  * Most bytes a websocket may hold written but unsent (the network has not taken them): a full queue of
- * ordinary events flushed at once (~8 MB) and a replay answer of 10,000 events fit under it.
+ * ordinary events flushed at once (~8 MB) and a replay answer (10,000 events, at most about 4 MiB
+ * of event data past its last one: REPLAY_MAX_BYTES) fit under it.
  */
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
