@@ -25,6 +25,15 @@ afterAll(async () => {
   await app?.close();
 });
 
+/** Until a session other than `other` waits for a lock (the request under test), at most 2 s. */
+async function untilAnotherSessionWaits(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()`);
+    if (rows[0].n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('a request that loses a deadlock', () => {
   it('a submit whose dependencies it locks is stored (201), not refused', async () => {
     const [d1, d2] = [(await app.submit({ type: 'noop' })).id as string, (await app.submit({ type: 'noop' })).id as string].sort();
@@ -34,12 +43,7 @@ describe('a request that loses a deadlock', () => {
     await other.query(`SET LOCAL deadlock_timeout = '20s'`);
     await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [d2]);
     const submitting = app.post('/jobs', { type: 'noop', depends_on: [d1, d2] });
-    // The submit holds the first FOR SHARE and waits for the second.
-    for (let i = 0; i < 100; i++) {
-      const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()`);
-      if (rows[0].n > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await untilAnotherSessionWaits(); // the submit holds the first FOR SHARE and waits for the second
     await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [d1]); // granted once the submit is rolled back
     await other.query('COMMIT');
     const response = await submitting;
@@ -56,11 +60,7 @@ describe('a request that loses a deadlock', () => {
     await other.query(`SET LOCAL deadlock_timeout = '20s'`);
     await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [dependent.id]);
     const cancelling = app.patch(`/jobs/${root.id}/cancel`);
-    for (let i = 0; i < 100; i++) {
-      const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()`);
-      if (rows[0].n > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await untilAnotherSessionWaits();
     await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [root.id]);
     await other.query('COMMIT');
     const response = await cancelling;
