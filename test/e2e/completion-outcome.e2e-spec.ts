@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { JobEventBus, type JobEvent } from '../../src/events/job-event-bus.js';
 import { JobTransitionsRepository } from '../../src/jobs/job-transitions.repository.js';
-import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { expectEventually, startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /**
  * A completion's COMMIT applied with its answer lost (the connection ended under it): the process
@@ -14,16 +14,12 @@ import { createTestSpace, expectEventually, startTestApp, type TestApp, type Tes
 const ENV = { ROLE: 'all', WORKER_ID: 'solo', HEARTBEAT_INTERVAL_MS: '300', WORKER_LOST_SECONDS: '4' };
 const ONCE = { max_attempts: 1 };
 
-let space: TestSpace;
 let app: TestApp;
 let client: pg.Client;
 const events: JobEvent[] = [];
 
 beforeAll(async () => {
-  space = await createTestSpace('completion_outcome');
-  app = await startTestApp(space, ENV);
-  client = new pg.Client({ connectionString: space.databaseUrl });
-  await client.connect();
+  ({ app, db: client } = await startTestAppWithDatabase('completion_outcome', ENV));
   app.app.get(JobEventBus).subscribe((event) => events.push(event));
 });
 

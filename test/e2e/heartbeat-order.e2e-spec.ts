@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { WorkerRepository } from '../../src/resources/worker.repository.js';
-import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /**
  * A worker gives up on a heartbeat that gets no answer in time and sends the next one; the one given up
@@ -12,10 +12,7 @@ let app: TestApp;
 let client: pg.Client;
 
 beforeAll(async () => {
-  const space = await createTestSpace('heartbeat_order');
-  app = await startTestApp(space, { ROLE: 'api' });
-  client = new pg.Client({ connectionString: space.databaseUrl });
-  await client.connect();
+  ({ app, db: client } = await startTestAppWithDatabase('heartbeat_order', { ROLE: 'api' }));
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { JobLifecycleService } from '../../src/jobs/job-lifecycle.service.js';
 import { ResourcesService } from '../../src/resources/resources.service.js';
-import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { expectEventually, startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /**
  * The leader declares a worker lost, then reads its running jobs to fail them: two statements. A worker
@@ -14,16 +14,12 @@ import { createTestSpace, expectEventually, startTestApp, type TestApp, type Tes
 const WORKER = 'w-comes-back';
 const CAPACITY = { host: 'test', pid: 1, maxConcurrentJobs: 10, maxCpuUnits: 8, maxMemoryMb: 8192 };
 
-let space: TestSpace;
 let app: TestApp;
 let client: pg.Client;
 
 beforeAll(async () => {
-  space = await createTestSpace('lost_worker_returns');
   // No worker of its own: the job is placed where the test puts it.
-  app = await startTestApp(space, { ROLE: 'api', WORKER_LOST_SECONDS: '4' });
-  client = new pg.Client({ connectionString: space.databaseUrl });
-  await client.connect();
+  ({ app, db: client } = await startTestAppWithDatabase('lost_worker_returns', { ROLE: 'api', WORKER_LOST_SECONDS: '4' }));
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { JobLifecycleService } from '../../src/jobs/job-lifecycle.service.js';
-import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { expectEventually, startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /**
  * A placed job not started in time is handed to its worker again, and the copies of one attempt can
@@ -9,15 +9,12 @@ import { createTestSpace, expectEventually, startTestApp, type TestApp, type Tes
  * one batch). Exactly one of them may run it (faults.md: nothing runs twice at the same time).
  */
 
-let space: TestSpace;
 let app: TestApp;
 let client: pg.Client;
 
 beforeAll(async () => {
-  space = await createTestSpace('repeated_hand_over');
-  app = await startTestApp(space, { ROLE: 'api' }); // no worker here: the job stays where the test puts it
-  client = new pg.Client({ connectionString: space.databaseUrl });
-  await client.connect();
+  // No worker here: the job stays where the test puts it.
+  ({ app, db: client } = await startTestAppWithDatabase('repeated_hand_over', { ROLE: 'api' }));
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
-import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /**
  * A replay answer is bounded by the bytes of its events as well as by their count: a job whose handler
@@ -9,16 +9,12 @@ import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../
  * unsent before it is cut off, and a client reading at WAN speed would be cut off on the same page again.
  */
 
-let space: TestSpace;
 let app: TestApp;
 let db: pg.Client;
 let client: Socket;
 
 beforeAll(async () => {
-  space = await createTestSpace('replay_pages');
-  app = await startTestApp(space, { ROLE: 'api' });
-  db = new pg.Client({ connectionString: space.databaseUrl });
-  await db.connect();
+  ({ app, db } = await startTestAppWithDatabase('replay_pages', { ROLE: 'api' }));
 });
 
 afterAll(async () => {

@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /** A statement the service gives up on (DB_QUERY_TIMEOUT_MS) stops in PostgreSQL too, instead of running on. */
 let app: TestApp;
 let client: pg.Client;
 
 beforeAll(async () => {
-  const space = await createTestSpace('statement_timeout');
-  app = await startTestApp(space, { ROLE: 'api', DB_QUERY_TIMEOUT_MS: '1000' });
-  client = new pg.Client({ connectionString: space.databaseUrl });
-  await client.connect();
+  ({ app, db: client } = await startTestAppWithDatabase('statement_timeout', { ROLE: 'api', DB_QUERY_TIMEOUT_MS: '1000' }));
 });
 
 afterAll(async () => {

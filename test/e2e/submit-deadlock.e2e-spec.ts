@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
+import { startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
 
 /**
  * A submit with dependencies locks them (FOR SHARE, in id order) and may meet a transaction that locks
@@ -9,15 +9,12 @@ import { createTestSpace, startTestApp, type TestApp, type TestSpace } from '../
  * answering 409 would tell the client the job was refused, a status DESIGN §6 does not give a submit.
  */
 
-let space: TestSpace;
 let app: TestApp;
 let other: pg.Client;
 
 beforeAll(async () => {
-  space = await createTestSpace('submit_deadlock');
-  app = await startTestApp(space, { ROLE: 'api' }); // no worker: the dependencies stay unfinished
-  other = new pg.Client({ connectionString: space.databaseUrl });
-  await other.connect();
+  // No worker: the dependencies stay unfinished.
+  ({ app, db: other } = await startTestAppWithDatabase('submit_deadlock', { ROLE: 'api' }));
 });
 
 afterAll(async () => {

@@ -117,6 +117,18 @@ export async function startTestApp(space: TestSpace, env: Record<string, string>
   return new TestApp(app, config, `http://127.0.0.1:${port}`);
 }
 
+/**
+ * The real AppModule in a fresh space, and a session of the space's database beside it: for what a test
+ * reads or holds that the API does not show (rows, logs, locks). The caller ends `db` and closes `app`.
+ */
+export async function startTestAppWithDatabase(label: string, env: Record<string, string> = {}): Promise<{ space: TestSpace; app: TestApp; db: pg.Client }> {
+  const space = await createTestSpace(label);
+  const app = await startTestApp(space, env);
+  const db = new pg.Client({ connectionString: space.databaseUrl });
+  await db.connect();
+  return { space, app, db };
+}
+
 /** Retries an assertion until it passes or the deadline passes (never a bare sleep). */
 export async function expectEventually<T>(assertion: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
