@@ -13,6 +13,7 @@ import { RateLimitStarts1796750000000 } from './1796750000000-rate-limit-starts.
 import { SchedulePauseSpan1796800000000 } from './1796800000000-schedule-pause-span.js';
 import { ScheduleUnfinishedJobsIndex1796810000000 } from './1796810000000-schedule-unfinished-jobs-index.js';
 import { HeartbeatSequence1796900000000 } from './1796900000000-heartbeat-sequence.js';
+import { WorkerBootToken1797000000000 } from './1797000000000-worker-boot-token.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   SchedulePauseSpan1796800000000,
   ScheduleUnfinishedJobsIndex1796810000000,
   HeartbeatSequence1796900000000,
+  WorkerBootToken1797000000000,
 ];

@@ -20,10 +20,10 @@
  * next beat, and a lock file removed by hand is written again.
  */
 import { randomUUID } from 'node:crypto';
-import { linkSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { processIsAlive } from '../common/process-alive.js';
+import { pidPlace, processIsAlive } from '../common/process-alive.js';
 import { performance } from 'node:perf_hooks';
 
 export const HEARTBEAT_MS = 2_000;
@@ -62,23 +62,9 @@ export interface HeldLock {
   release(): void;
 }
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return ''; // not Linux
-  }
-}
-
 /** This process as a lock owner; `bootId` and `pidns` are empty where /proc does not tell them. */
 export function selfOwner(token: string = randomUUID()): Required<LockOwner> {
-  let pidns = '';
-  try {
-    pidns = readlinkSync('/proc/self/ns/pid');
-  } catch {
-    // not Linux
-  }
-  return { pid: process.pid, host: hostname(), bootId: readText('/proc/sys/kernel/random/boot_id'), pidns, token };
+  return { pid: process.pid, host: hostname(), ...pidPlace(), token };
 }
 
 export function parseOwner(text: string): LockOwner | undefined {

@@ -6,7 +6,7 @@ describe('WorkerAgent drain', () => {
     const calls: string[] = [];
     let setStatusFailures = 1;
     const resources = {
-      setStatus: async (_: string, status: string) => {
+      setStatus: async (_: string, _token: string, status: string) => {
         if (setStatusFailures-- > 0) throw new Error('Connection terminated unexpectedly');
         calls.push(`status ${status}`);
       },
@@ -28,9 +28,9 @@ describe('WorkerAgent heartbeat', () => {
     const sent: number[] = [];
     const stuck = new Promise<never>(() => undefined);
     const resources = {
-      heartbeat: (_id: string, _executing: string[], _running: string[], seq: number) => {
+      heartbeat: (_id: string, _token: string, _executing: string[], _running: string[], seq: number) => {
         sent.push(seq);
-        return sent.length === 1 ? stuck : Promise.resolve({ alive: true, cancelled: [] });
+        return sent.length === 1 ? stuck : Promise.resolve({ alive: true, replaced: false, cancelled: [] });
       },
     };
     const processor = { heldStartedJobIds: () => [] };
@@ -47,5 +47,40 @@ describe('WorkerAgent heartbeat', () => {
     expect(sent).toEqual([1, 2]);
     expect(lease.silentFor(performance.now())).toBeLessThan(100); // renewed by the second beat
     expect(lease.isLapsed(performance.now())).toBe(false);
+  });
+});
+
+describe('WorkerAgent replaced by another process under its id', () => {
+  it('aborts its jobs, stops beating, and its drain writes nothing to the row, its placements or its jobs', async () => {
+    const { WorkerLease } = await import('./domain/worker-lease.js');
+    const calls: string[] = [];
+    const resources = {
+      heartbeat: async () => (calls.push('beat'), { alive: false, replaced: true, cancelled: [] }),
+      setStatus: async () => void calls.push('status'),
+      register: async () => (calls.push('register'), true),
+    };
+    const placements = { allocatedOn: async () => (calls.push('allocatedOn'), []), unplace: async () => (calls.push('unplace'), []) };
+    const processor = { heldStartedJobIds: () => [], pause: async () => void calls.push('pause'), discard: async () => void calls.push('discard') };
+    const executions = {
+      executingJobIds: () => ['j1'],
+      runningJobs: () => [{ id: 'j1' }],
+      drain: () => calls.push('drain'),
+      fence: () => (calls.push('fence'), ['j1']),
+      stop: () => calls.push('stop'),
+      activeCount: 0,
+      waitIdle: async () => (calls.push('waitIdle'), []),
+    };
+    const lease = new WorkerLease(10_000);
+    lease.renew(performance.now());
+    const config = { heartbeatIntervalMs: 1000, shutdownGraceMs: 2000 };
+    const agent = new WorkerAgent(config as never, { id: 'w1', bootToken: 't1' } as never, resources as never, placements as never, processor as never, executions as never, { signal: async () => undefined } as never, lease);
+    agent.onReplaced = () => void calls.push('replaced');
+    await agent.heartbeat();
+    expect(calls).toEqual(['beat', 'drain', 'fence', 'replaced']);
+    calls.length = 0;
+    await agent.heartbeat(); // beats no more
+    expect(calls).toEqual([]);
+    await agent.beforeApplicationShutdown();
+    expect(calls).toEqual(['drain', 'waitIdle', 'discard']);
   });
 });

@@ -5,7 +5,7 @@ import { JobEventBus } from '../events/job-event-bus.js';
 import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { processIsAlive } from '../common/process-alive.js';
-import { awaitWorkerIdFree } from './worker-id-claim.js';
+import { awaitWorkerIdFree, WorkerIdInUseError } from './worker-id-claim.js';
 import { heartbeatPatienceMs, leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 
 /** Heartbeats given up on and still under way, past which no new one is sent (they would only pile up on a database that answers slowly). */
@@ -36,6 +36,10 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   private abandonedBeats = 0;
   /** Set when shutdown begins: from then on the worker never registers again. */
   private stopping = false;
+  /** Set when another process registered under this worker's id: nothing of the row is this process's any more. */
+  private replaced = false;
+  /** What a replaced worker does once its jobs are aborted: the process stops (as on SIGTERM; its drain writes nothing). */
+  onReplaced: () => void = () => process.kill(process.pid, 'SIGTERM');
 
   constructor(
     private readonly config: AppConfig,
@@ -49,12 +53,17 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await awaitWorkerIdFree(this.identity, () => this.resources.beatOf(this.identity.id), {
+    const replacing = await awaitWorkerIdFree(this.identity, () => this.resources.beatOf(this.identity.id), {
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      leaseMs: this.lease.leaseMs,
       drainWaitMs: this.config.shutdownGraceMs + 20_000,
       isAlive: processIsAlive,
     });
-    await this.register();
+    if (!(await this.register(replacing))) {
+      // Another process registered under the id while this one looked at its row.
+      const holder = await this.resources.beatOf(this.identity.id);
+      throw new WorkerIdInUseError(this.identity.id, holder?.host ?? 'another host', holder?.pid ?? 0);
+    }
     await this.processor.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.config.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
@@ -77,8 +86,15 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopping = true;
     const deadline = performance.now() + this.config.shutdownGraceMs;
     this.executions.drain();
+    const { id, bootToken } = this.identity;
     try {
-      await this.persist('mark the worker draining', deadline, () => this.resources.setStatus(this.identity.id, 'draining'));
+      if (this.replaced) {
+        // The row, its placements and its jobs are the new holder's: this process only lets go.
+        await this.executions.waitIdle(5000);
+        await this.processor.discard();
+        return;
+      }
+      await this.persist('mark the worker draining', deadline, () => this.resources.setStatus(id, bootToken, 'draining'));
       await this.signal();
       await this.processor.pause();
       const running = this.executions.activeCount;
@@ -97,11 +113,12 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
         await this.executions.waitIdle(5000);
       }
       await this.persist('hand back its placements', deadline, async () => {
-        const placed = (await this.placements.allocatedOn([this.identity.id])).filter((j) => j.status === 'ready');
+        if (this.replaced) return;
+        const placed = (await this.placements.allocatedOn([id])).filter((j) => j.status === 'ready');
         await this.placements.unplace(placed.map((j) => j.id), null); // its own placements: no leadership to fence
       });
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-      await this.persist('mark the worker stopped', deadline, () => this.resources.setStatus(this.identity.id, 'stopped'));
+      await this.persist('mark the worker stopped', deadline, () => this.resources.setStatus(id, bootToken, 'stopped'));
       await this.signal();
       await this.processor.discard();
     } catch (error) {
@@ -130,11 +147,33 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async register(): Promise<void> {
+  /** Registers this process under its id (taking the row from `replacing`, a holder judged gone); false when another holds it. */
+  private async register(replacing: string | null): Promise<boolean> {
     const sentAt = performance.now();
-    await this.resources.register(this.identity);
+    if (!(await this.resources.register(this.identity, replacing))) return false;
     this.renewed(sentAt);
     await this.signal();
+    return true;
+  }
+
+  /**
+   * Another process registered under this worker's id (this one was frozen or cut off past its lease,
+   * and taken for gone): the leader has failed this process's running jobs and runs them again, so they
+   * are aborted, nothing starts here any more, and the process stops without writing to the row.
+   */
+  private replacedByAnother(): void {
+    if (this.replaced) return;
+    this.replaced = true;
+    this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.executions.drain();
+    const aborted = this.executions.fence();
+    this.logger.error(
+      { workerId: this.identity.id, jobs: aborted },
+      `another process registered under WORKER_ID ${this.identity.id} while this one was silent past its lease: aborting the running jobs ` +
+        '(they run again under the new holder) and stopping. Give each worker process its own WORKER_ID.',
+    );
+    this.onReplaced();
   }
 
   /** Fences the worker when its lease lapsed: aborts every running job (their outcomes are not stored). The watchdog's tick. */
@@ -157,7 +196,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** One heartbeat (the heartbeat timer's tick; a beat already under way makes it a no-op). */
   async heartbeat(): Promise<void> {
-    if (this.beating || this.abandonedBeats >= MAX_ABANDONED_BEATS) return;
+    if (this.beating || this.replaced || this.abandonedBeats >= MAX_ABANDONED_BEATS) return;
     this.beating = true;
     try {
       // First of all, after a pause: a lease that ran out is noticed before anything else is done.
@@ -165,11 +204,13 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       const sentAt = performance.now();
       const executing = [...this.executions.executingJobIds(), ...this.processor.heldStartedJobIds()];
       const running = this.executions.runningJobs().map((job) => job.id);
-      const beat = this.resources.heartbeat(this.identity.id, executing, running, ++this.beats);
+      const beat = this.resources.heartbeat(this.identity.id, this.identity.bootToken, executing, running, ++this.beats);
       const answer = await this.withinPatience(beat);
-      if (!answer) return;
-      const { alive, cancelled } = answer;
-      if (alive) {
+      if (!answer || this.replaced) return;
+      const { alive, replaced, cancelled } = answer;
+      if (replaced) {
+        this.replacedByAnother();
+      } else if (alive) {
         this.renewed(sentAt);
         // A cancel whose event did not arrive: the handler is stopped one heartbeat later at most.
         for (const id of cancelled) this.executions.stop(id, 'cancelled');
@@ -178,7 +219,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
         for (const job of this.executions.runningJobs()) this.executions.stop(job.id, 'lost');
         if (!registersAgainAfterRefusal(this.stopping)) return;
         this.logger.warn('this worker was declared lost: abandoning its running jobs and registering again');
-        await this.register();
+        if (!(await this.register(this.identity.bootToken))) this.replacedByAnother();
       }
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'heartbeat failed');

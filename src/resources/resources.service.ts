@@ -1,37 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import type { Worker, WorkerStatus } from './entities/worker.entity.js';
-import { WorkerRepository } from './worker.repository.js';
-
-export interface WorkerCapacity {
-  maxConcurrentJobs: number;
-  maxCpuUnits: number;
-  maxMemoryMb: number;
-}
+import { WorkerRepository, type WorkerRegistration, type WorkerRowBeat } from './worker.repository.js';
 
 /** The worker registry (DESIGN §4): who can run jobs, with what capacity, and whether they are alive. */
 @Injectable()
 export class ResourcesService {
   constructor(private readonly workers: WorkerRepository) {}
 
-  register(worker: { id: string; host: string; pid: number } & WorkerCapacity): Promise<void> {
-    return this.workers.upsert(worker);
+  /** Registers a worker process; false when another live process holds its id (see WorkerRepository.upsert). */
+  register(worker: WorkerRegistration, replacing: string | null = null): Promise<boolean> {
+    return this.workers.upsert(worker, replacing);
   }
 
   /**
    * `executingJobIds`: what the worker runs or is starting right now; `runningJobIds`: those whose
    * handler runs, of which the cancelled ones are returned (see WorkerRepository.heartbeat).
    */
-  heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[], seq: number): Promise<{ alive: boolean; cancelled: string[] }> {
-    return this.workers.heartbeat(id, executingJobIds, runningJobIds, seq);
+  heartbeat(
+    id: string,
+    bootToken: string,
+    executingJobIds: readonly string[],
+    runningJobIds: readonly string[],
+    seq: number,
+  ): Promise<{ alive: boolean; replaced: boolean; cancelled: string[] }> {
+    return this.workers.heartbeat(id, bootToken, executingJobIds, runningJobIds, seq);
   }
 
   /** The registry's row of a worker id, as its heartbeats leave it (see WorkerRepository.beatOf). */
-  beatOf(id: string): Promise<{ status: string; host: string; pid: number; beat: string } | null> {
+  beatOf(id: string): Promise<WorkerRowBeat | null> {
     return this.workers.beatOf(id);
   }
 
-  setStatus(id: string, status: WorkerStatus): Promise<void> {
-    return this.workers.setStatus(id, status);
+  /** Sets the status of the row while it is this process's (`bootToken`). */
+  setStatus(id: string, bootToken: string, status: WorkerStatus): Promise<void> {
+    return this.workers.setStatus(id, bootToken, status);
   }
 
   liveWorkers(): Promise<Worker[]> {

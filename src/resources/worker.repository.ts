@@ -4,6 +4,23 @@ import { Worker, type WorkerStatus } from './entities/worker.entity.js';
 
 type WorkerRow = Record<string, unknown>;
 
+/** A worker process registering: its id, where it runs, its mark on the row and its capacity. */
+export type WorkerRegistration = Pick<Worker, 'id' | 'host' | 'pid' | 'maxConcurrentJobs' | 'maxCpuUnits' | 'maxMemoryMb'> & {
+  bootToken: string;
+  pidScope: string;
+};
+
+/** What a booting process reads of the row of its WORKER_ID (see worker-id-claim.ts). */
+export interface WorkerRowBeat {
+  status: string;
+  host: string;
+  pid: number;
+  /** Changes with every heartbeat applied, and at every registration. */
+  beat: string;
+  bootToken: string | null;
+  pidScope: string | null;
+}
+
 function rowToWorker(r: WorkerRow): Worker {
   return Object.assign(new Worker(), {
     id: r.id as string,
@@ -26,53 +43,78 @@ function rowToWorker(r: WorkerRow): Worker {
 export class WorkerRepository {
   constructor(private readonly sql: Sql) {}
 
-  async upsert(w: Pick<Worker, 'id' | 'host' | 'pid' | 'maxConcurrentJobs' | 'maxCpuUnits' | 'maxMemoryMb'>): Promise<void> {
-    await this.sql.query(
-      `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb, started_at, last_heartbeat_at)
-       VALUES ($1, $2, $3, 'active', $4, $5, $6, now(), now())
+  /**
+   * Registers a worker process (`bootToken` marks the row as its own). The row is taken only when it is
+   * free: none, stopped or lost, already this process's, or still the holder's that the boot judged gone
+   * (`replacing`: that holder's token, see worker-id-claim.ts). False when another live process holds it:
+   * a registration of that process came in between.
+   */
+  async upsert(w: WorkerRegistration, replacing: string | null = null): Promise<boolean> {
+    const rows: unknown[] = await this.sql.query(
+      `INSERT INTO workers (id, host, pid, status, max_concurrent_jobs, max_cpu_units, max_memory_mb, started_at, last_heartbeat_at, boot_token, pid_scope)
+       VALUES ($1, $2, $3, 'active', $4, $5, $6, now(), now(), $7, $8)
        ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, status = 'active',
          max_concurrent_jobs = EXCLUDED.max_concurrent_jobs, max_cpu_units = EXCLUDED.max_cpu_units,
          max_memory_mb = EXCLUDED.max_memory_mb, started_at = now(), last_heartbeat_at = now(), stopped_at = NULL,
-         executing_job_ids = '{}', previous_heartbeat_at = NULL, heartbeat_seq = 0`,
-      [w.id, w.host, w.pid, w.maxConcurrentJobs, w.maxCpuUnits, w.maxMemoryMb]
+         executing_job_ids = '{}', previous_heartbeat_at = NULL, heartbeat_seq = 0,
+         boot_token = EXCLUDED.boot_token, pid_scope = EXCLUDED.pid_scope
+       WHERE workers.status NOT IN ('active', 'draining') OR workers.boot_token = EXCLUDED.boot_token
+          OR workers.boot_token IS NOT DISTINCT FROM $9::uuid
+       RETURNING id`,
+      [w.id, w.host, w.pid, w.maxConcurrentJobs, w.maxCpuUnits, w.maxMemoryMb, w.bootToken, w.pidScope, replacing]
     );
+    return rows.length > 0;
   }
 
   /**
    * Records a heartbeat with the jobs the worker executes (or is starting) right now, and keeps the
    * time of the beat before: a job started before that beat and missing from this list is one the
    * worker no longer runs (the leader's OutcomeReaper). `alive` is false when the worker is no longer
-   * active or draining (declared lost, or stopped). `cancelled`: which of `runningJobIds` were
+   * active or draining (declared lost, or stopped). `replaced`: the row carries another process's
+   * token (another process registered under this id since). `cancelled`: which of `runningJobIds` were
    * cancelled: a cancel reaches the handler through the job_cancelled event, and through this answer
    * when the event was lost (Redis down or reconnecting, a publish that failed after its commit).
    */
-  async heartbeat(id: string, executingJobIds: readonly string[], runningJobIds: readonly string[], seq: number): Promise<{ alive: boolean; cancelled: string[] }> {
+  async heartbeat(
+    id: string,
+    bootToken: string,
+    executingJobIds: readonly string[],
+    runningJobIds: readonly string[],
+    seq: number,
+  ): Promise<{ alive: boolean; replaced: boolean; cancelled: string[] }> {
     // `seq`: the beat's number in this process (see the heartbeat_seq migration). A beat that arrives
     // after a later one changes nothing; it answers whether the worker is alive all the same.
-    const rows: Array<{ alive: boolean; cancelled: string[] }> = await this.sql.query(
+    const rows: Array<{ alive: boolean; replaced: boolean; cancelled: string[] }> = await this.sql.query(
       `WITH beat AS (
          UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[], heartbeat_seq = $4
-         WHERE id = $1 AND status IN ('active', 'draining') AND heartbeat_seq < $4 RETURNING id
-       ) SELECT EXISTS (SELECT 1 FROM beat) OR EXISTS (SELECT 1 FROM workers WHERE id = $1 AND status IN ('active', 'draining') AND heartbeat_seq >= $4) AS alive,
+         WHERE id = $1 AND boot_token = $5 AND status IN ('active', 'draining') AND heartbeat_seq < $4 RETURNING id
+       ) SELECT EXISTS (SELECT 1 FROM beat)
+                  OR EXISTS (SELECT 1 FROM workers WHERE id = $1 AND boot_token = $5 AND status IN ('active', 'draining') AND heartbeat_seq >= $4) AS alive,
+                EXISTS (SELECT 1 FROM workers WHERE id = $1 AND boot_token IS DISTINCT FROM $5) AS replaced,
                 ARRAY(SELECT j.id::text FROM jobs j WHERE j.id = ANY($3::uuid[]) AND j.status = 'cancelled') AS cancelled`,
-      [id, executingJobIds, runningJobIds, seq]
+      [id, executingJobIds, runningJobIds, seq, bootToken]
     );
-    return { alive: rows[0]?.alive === true, cancelled: rows[0]?.cancelled ?? [] };
+    const row = rows[0];
+    return { alive: row?.alive === true, replaced: row?.replaced === true, cancelled: row?.cancelled ?? [] };
   }
 
   /** The row of a worker id as its heartbeats leave it (`beat` changes with each one applied), or null. */
-  async beatOf(id: string): Promise<{ status: string; host: string; pid: number; beat: string } | null> {
-    const rows: Array<{ status: string; host: string; pid: number; beat: string }> = await this.sql.query(
-      `SELECT status, host, pid, heartbeat_seq::text || ' ' || last_heartbeat_at::text AS beat FROM workers WHERE id = $1`,
+  async beatOf(id: string): Promise<WorkerRowBeat | null> {
+    const rows: WorkerRowBeat[] = await this.sql.query(
+      `SELECT status, host, pid, heartbeat_seq::text || ' ' || last_heartbeat_at::text AS beat,
+              boot_token AS "bootToken", pid_scope AS "pidScope"
+       FROM workers WHERE id = $1`,
       [id],
     );
     return rows[0] ?? null;
   }
 
-  async setStatus(id: string, status: WorkerStatus): Promise<void> {
+  /** Sets the status of this process's row (`bootToken`): never of a row another process took over. */
+  async setStatus(id: string, bootToken: string, status: WorkerStatus): Promise<void> {
     await this.sql.query(
-      `UPDATE workers SET status = $2::varchar, stopped_at = CASE WHEN $2::varchar IN ('stopped', 'lost') THEN now() ELSE stopped_at END WHERE id = $1`,
-      [id, status]
+      `UPDATE workers SET status = $2::varchar, stopped_at = CASE WHEN $2::varchar IN ('stopped', 'lost') THEN now() ELSE stopped_at END
+       WHERE id = $1 AND boot_token = $3`,
+      [id, status, bootToken]
     );
   }
 

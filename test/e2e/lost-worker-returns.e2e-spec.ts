@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { JobLifecycleService } from '../../src/jobs/job-lifecycle.service.js';
 import { ResourcesService } from '../../src/resources/resources.service.js';
@@ -12,7 +13,7 @@ import { expectEventually, startTestAppWithDatabase, type TestApp } from '../sup
  */
 
 const WORKER = 'w-comes-back';
-const CAPACITY = { host: 'test', pid: 1, maxConcurrentJobs: 10, maxCpuUnits: 8, maxMemoryMb: 8192 };
+const CAPACITY = { host: 'test', pid: 1, maxConcurrentJobs: 10, maxCpuUnits: 8, maxMemoryMb: 8192, bootToken: randomUUID(), pidScope: '' };
 
 let app: TestApp;
 let client: pg.Client;

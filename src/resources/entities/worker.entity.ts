@@ -47,4 +47,12 @@ export class Worker {
   /** The number of the last heartbeat applied (a late one of a lower number changes nothing); 0 at registration. */
   @Column({ type: 'bigint', name: 'heartbeat_seq', default: 0 })
   heartbeatSeq!: string;
+
+  /** The registering process's random mark; its heartbeats and drain apply only while the row carries it. Null in rows of earlier versions. */
+  @Column({ type: 'uuid', name: 'boot_token', nullable: true })
+  bootToken!: string | null;
+
+  /** The kernel's boot id and pid namespace of the registering process ('' unknown; null in rows of earlier versions). */
+  @Column({ type: 'varchar', length: 200, name: 'pid_scope', nullable: true })
+  pidScope!: string | null;
 }
