@@ -14,6 +14,7 @@ import { SchedulePauseSpan1796800000000 } from './1796800000000-schedule-pause-s
 import { ScheduleUnfinishedJobsIndex1796810000000 } from './1796810000000-schedule-unfinished-jobs-index.js';
 import { HeartbeatSequence1796900000000 } from './1796900000000-heartbeat-sequence.js';
 import { WorkerBootToken1797000000000 } from './1797000000000-worker-boot-token.js';
+import { ScheduleRunsIndex1797010000000 } from './1797010000000-schedule-runs-index.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ScheduleUnfinishedJobsIndex1796810000000,
   HeartbeatSequence1796900000000,
   WorkerBootToken1797000000000,
+  ScheduleRunsIndex1797010000000,
 ];

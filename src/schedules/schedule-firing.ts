@@ -159,7 +159,8 @@ export class ScheduleFiring {
    * The overlap policy (DESIGN §11), against the schedule's unfinished jobs (`unfinished`: their ids):
    * every one of them, not only `last_job_id`, which a trigger takes over. A triggered job ignores the
    * policy when it is created (an explicit request), but once it runs it is a previous run like any
-   * other: `skip` creates nothing while it is unfinished (nothing of the schedule runs twice at once),
+   * other: `skip` creates nothing while it is unfinished, or cancelled with its handler still stopping
+   * (nothing of the schedule runs twice at once),
    * and `cancel_previous` cancels every unfinished job of the schedule, all superseded by the new tick.
    * Of several ticks firing in one pass (a catch-up), each but the newest would overlap the next at
    * once: `skip` keeps the oldest (when no job is unfinished), `cancel_previous` the newest; the others
@@ -182,7 +183,7 @@ export class ScheduleFiring {
     for (const d of drafts) if (d !== keep) pass.skips.push({ tick: d.scheduledFor!, reason: 'overlap' });
     pass.drafts = keep ? [keep] : [];
     if (s.overlapPolicy === 'cancel_previous' && previousRuns && keep) {
-      return [await this.jobs.supersede(unfinished.map((u) => u.id), s, keep.scheduledFor!, tx)];
+      return [await this.jobs.supersede(unfinished.filter((u) => !u.stopping).map((u) => u.id), s, keep.scheduledFor!, tx)];
     }
     return [];
   }

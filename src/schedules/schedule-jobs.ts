@@ -15,16 +15,24 @@ import { Metrics } from '../metrics/metrics.js';
  * The unfinished statuses as SQL literals, written into the statement rather than passed as a
  * parameter: the statement is prepared, and only a literal list lets PostgreSQL see, in the generic
  * plan too, that it implies the predicate of the partial index `jobs_schedule_unfinished_idx` (whose
- * migration lists the same statuses).
+ * latest migration, schedule-runs-index, has the same predicate as RUNS).
  */
 const UNFINISHED = JOB_STATUSES.filter((s) => !isTerminal(s))
   .map((s) => `'${s}'`)
   .join(', ');
 
-/** An unfinished job of a schedule: the tick it was made for (null for a triggered one). */
+/** A job that is a run of its schedule: unfinished, or cancelled with its handler still stopping (it holds its resources). */
+const RUNS = `status IN (${UNFINISHED}) OR (status = 'cancelled' AND allocated)`;
+
+/**
+ * An unfinished job of a schedule: the tick it was made for (null for a triggered one). `stopping`: it is
+ * cancelled, but its handler may still run (its resources stay booked until the handler stops, 5 s at
+ * most): a run of the schedule all the same, and nothing to cancel.
+ */
 export interface UnfinishedJob {
   id: string;
   scheduledFor: Date | null;
+  stopping: boolean;
 }
 
 @Injectable()
@@ -47,18 +55,21 @@ export class ScheduleJobs {
 
   /**
    * The unfinished jobs of each schedule (in the caller's transaction), in id order: whatever made them,
-   * a tick or a trigger. One statement for all the schedules of a firing transaction
+   * a tick or a trigger, with the cancelled ones whose handlers still run. One statement for all the schedules of a firing transaction
    * (`jobs_schedule_unfinished_idx`); a schedule with none is absent.
    */
   async unfinishedOf(scheduleIds: readonly string[], tx: EntityManager): Promise<Map<string, UnfinishedJob[]>> {
     const unfinished = new Map<string, UnfinishedJob[]>();
     if (scheduleIds.length === 0) return unfinished;
-    const rows: Array<{ schedule_id: string; id: string; scheduled_for: Date | null }> = await this.sql.query(
-      `SELECT schedule_id, id, scheduled_for FROM jobs WHERE schedule_id = ANY($1::uuid[]) AND status IN (${UNFINISHED}) ORDER BY id`,
+    const rows: Array<{ schedule_id: string; id: string; scheduled_for: Date | null; stopping: boolean }> = await this.sql.query(
+      `SELECT schedule_id, id, scheduled_for, status = 'cancelled' AS stopping FROM jobs
+       WHERE schedule_id = ANY($1::uuid[]) AND (${RUNS}) ORDER BY id`,
       [scheduleIds],
       tx,
     );
-    for (const r of rows) unfinished.set(r.schedule_id, [...(unfinished.get(r.schedule_id) ?? []), { id: r.id, scheduledFor: r.scheduled_for }]);
+    for (const r of rows) {
+      unfinished.set(r.schedule_id, [...(unfinished.get(r.schedule_id) ?? []), { id: r.id, scheduledFor: r.scheduled_for, stopping: r.stopping }]);
+    }
     return unfinished;
   }
 

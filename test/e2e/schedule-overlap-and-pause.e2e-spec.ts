@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { CANCEL_GRACE_MS } from '../../src/executor/execution.service.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp, type TestSpace } from '../support/test-app.js';
 
 /**
@@ -72,6 +73,30 @@ describe('overlap against every unfinished job of the schedule, a triggered one 
       await app.post('/jobs/bulk/cancel', { filter: { schedule_id: s.id } });
     }
   }, 30_000);
+
+  it('skip: a cancelled job whose handler has not stopped yet still holds the ticks back, until it stops', async () => {
+    // The handler ignores its signal: cancelled, it runs on for the grace period (CANCEL_GRACE_MS) with its resources booked.
+    const s = await createSchedule({ cron: '* * * * * *', overlap_policy: 'skip', job: { type: 'noop', payload: { duration_ms: 60_000, ignore_signal: true } } });
+    try {
+      const first = await expectEventually(async () => {
+        const [job] = await jobsOf(s.id);
+        expect(job?.status).toBe('running');
+        return job;
+      });
+      expect((await app.patch(`/jobs/${first.id}/cancel`, {})).status).toBe(200);
+      const cancelledAt = Date.now();
+      // Two more ticks handled while the handler still runs: no job beside it.
+      const after = await handledThrough(s.id, cancelledAt + 2000);
+      expect((await jobsOf(s.id)).map((j) => j.id)).toEqual([first.id]);
+      expect(after.skip_count).toBeGreaterThanOrEqual(2);
+      // Once the grace period ends and its resources are released, the next tick runs.
+      await expectEventually(async () => expect((await jobsOf(s.id)).length).toBe(2), { timeoutMs: 15_000, intervalMs: 250 });
+      expect(Date.now() - cancelledAt).toBeGreaterThan(CANCEL_GRACE_MS - 500);
+    } finally {
+      await app.patch(`/schedules/${s.id}`, { paused: true });
+      await app.post('/jobs/bulk/cancel', { filter: { schedule_id: s.id } });
+    }
+  }, 40_000);
 
   it('cancel_previous: the next tick supersedes the running tick job and the running triggered one alike', async () => {
     const s = await createSchedule({ cron: '*/3 * * * * *', overlap_policy: 'cancel_previous', job: long });
