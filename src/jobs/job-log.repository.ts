@@ -19,14 +19,22 @@ export interface LogLine {
 export class JobLogRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Oldest first, keyset on id. Returns one more than `limit` when there is a next page. */
-  async logs(jobId: string, afterId: string | undefined, limit: number): Promise<JobLog[]> {
+  /**
+   * Oldest first, keyset on id. `fetched`: how many lines the page read (one more than `limit` when
+   * there is a next page); `logs` holds fewer when their messages and data pass `maxBytes` (the first
+   * line always comes).
+   */
+  async logs(jobId: string, afterId: string | undefined, limit: number, maxBytes: number): Promise<{ logs: JobLog[]; fetched: number }> {
     const rows: Array<Record<string, unknown>> = await this.sql.query(
-      `SELECT id, job_id, created_at, level, message, attempt, data, event, sequence FROM job_logs
-       WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
-      [jobId, afterId ?? null, limit + 1]
+      `SELECT * FROM (
+         SELECT l.*, count(*) OVER () AS fetched,
+                coalesce(sum(octet_length(message) + coalesce(octet_length(data::text), 0)) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+         FROM (SELECT id, job_id, created_at, level, message, attempt, data, event, sequence FROM job_logs
+               WHERE job_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3) l
+       ) sized WHERE before < $4::bigint ORDER BY id`,
+      [jobId, afterId ?? null, limit + 1, maxBytes]
     );
-    return rows.map((r) =>
+    return { logs: rows.map((r) =>
       Object.assign(new JobLog(), {
         id: String(r.id),
         jobId: r.job_id as string,
@@ -38,7 +46,7 @@ export class JobLogRepository {
         event: (r.event as string | null) ?? null,
         sequence: (r.sequence as number | null) ?? null,
       }),
-    );
+    ), fetched: Number(rows[0]?.fetched ?? 0) };
   }
 
   /**

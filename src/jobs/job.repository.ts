@@ -15,6 +15,8 @@ export interface ListFilter {
   concurrencyKeys?: string[];
   scheduleIds?: string[];
   limit: number;
+  /** The page ends once its payloads and results pass this many bytes (at least one job comes). */
+  maxBytes: number;
   after?: { createdAt: string; id: string };
 }
 
@@ -111,11 +113,12 @@ export class JobRepository {
   }
 
   /**
-   * Newest first, keyset on (created_at, id). Returns one more than `limit` when there is a next page.
+   * Newest first, keyset on (created_at, id). `fetched`: how many rows the page read (one more than
+   * `limit` when there is a next page); `jobs` holds fewer when their payloads and results pass `maxBytes`.
    * One index range per status (jobs_status_created_idx), all of them when no status is asked, merged
    * newest first: a page reads a few entries per status whatever the table holds.
    */
-  async list(filter: ListFilter): Promise<Job[]> {
+  async list(filter: ListFilter): Promise<{ jobs: Job[]; fetched: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
@@ -138,10 +141,18 @@ export class JobRepository {
       const conditions = [`status = $${params.length}::job_status`, ...where].join(' AND ');
       return `(SELECT ${JOB_COLUMNS} FROM jobs WHERE ${conditions} ORDER BY created_at DESC, id DESC LIMIT ${limit})`;
     });
+    params.push(filter.maxBytes);
+    const maxBytes = `$${params.length}`;
+    // The page ends early once its payloads and results pass maxBytes (the first row always comes).
     const rows: JobRow[] = await this.sql.dynamic(
-      `SELECT * FROM (${branches.join(' UNION ALL ')}) page ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
+      `SELECT * FROM (
+         SELECT page.*, count(*) OVER () AS fetched,
+                coalesce(sum(octet_length(payload::text) + coalesce(octet_length(result::text), 0))
+                  OVER (ORDER BY created_at DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+         FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) merged ORDER BY created_at DESC, id DESC LIMIT ${limit}) page
+       ) sized WHERE before < ${maxBytes}::bigint ORDER BY created_at DESC, id DESC`,
       params
     );
-    return rows.map(rowToJob);
+    return { jobs: rows.map(rowToJob), fetched: Number(rows[0]?.fetched ?? 0) };
   }
 }

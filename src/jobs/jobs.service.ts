@@ -45,6 +45,13 @@ const ISO_INSTANT = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3
 const isIsoInstant = (text: string) => ISO_INSTANT.test(text) && !Number.isNaN(Date.parse(text)) && new Date(text).toISOString() === text;
 /** Most nodes GET /jobs/{id}/graph returns. */
 const GRAPH_NODE_LIMIT = 20_000;
+/**
+ * A page of `GET /jobs` or `GET /jobs/{id}/logs` ends once its payloads and results (its lines' messages
+ * and data) pass 4 MiB, with `next_cursor` set: 200 jobs of 1 MiB payloads would otherwise make one answer
+ * of hundreds of MB, and a few such requests at once would take the process's heap. `limit` stays the most
+ * a page holds; the first item always comes, whatever its size.
+ */
+export const PAGE_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Submission, reading, listing and cancelling of jobs. Owns transactions; publishes after commit. */
 @Injectable()
@@ -135,6 +142,11 @@ export class JobsService {
     return this.jobs.statusesOf(ids, tx);
   }
 
+  /** Throws JobNotFoundError unless the job exists (its row alone: not its edges). */
+  private async mustExist(id: string): Promise<void> {
+    if (!(await this.jobs.findById(this.checkId(id)))) throw new JobNotFoundError(id);
+  }
+
   async get(id: string): Promise<JobWithEdges> {
     const job = await this.jobs.findById(this.checkId(id));
     if (!job) throw new JobNotFoundError(id);
@@ -156,11 +168,12 @@ export class JobsService {
       concurrencyKeys: query.concurrency_key,
       scheduleIds: query.schedule_id?.map((id) => id.toLowerCase()),
       limit,
+      maxBytes: PAGE_MAX_BYTES,
       after,
     });
-    const page = rows.slice(0, limit);
+    const page = rows.jobs.slice(0, limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null;
+    const nextCursor = rows.fetched > page.length && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null;
     const edges = await this.dag.edgesOf(page.map((j) => j.id));
     await this.refreshWaitingForDependencies(page);
     return {
@@ -170,20 +183,20 @@ export class JobsService {
   }
 
   async logs(id: string, query: PageQueryDto): Promise<Page<JobLog>> {
-    await this.get(id);
+    await this.mustExist(id);
     const limit = query.limit ?? 100;
     let afterId: string | undefined;
     if (query.cursor) {
       [afterId] = decodeCursor(query.cursor, 1);
       if (!afterId || !/^\d{1,18}$/.test(afterId)) throw badCursor();
     }
-    const rows = await this.jobLogs.logs(id, afterId, limit);
+    const { logs, fetched } = await this.jobLogs.logs(id, afterId, limit, PAGE_MAX_BYTES);
     // Every job has its job_created row: none on the first page means the job was deleted (DELETE,
     // retention) between the check above and the read, and it is answered as the unknown job it now is.
-    if (rows.length === 0 && afterId === undefined) await this.get(id);
-    const items = rows.slice(0, limit);
+    if (logs.length === 0 && afterId === undefined) await this.mustExist(id);
+    const items = logs.slice(0, limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
+    return { items, nextCursor: fetched > items.length && last ? encodeCursor([last.id]) : null };
   }
 
   /**
