@@ -26,7 +26,7 @@ async function allPages(first: string): Promise<{ pages: number[]; ids: string[]
   const bytes: number[] = [];
   let url: string | null = first;
   while (url) {
-    const response = await app.get(url);
+    const response: { status: number; body: any } = await app.get(url);
     expect(response.status).toBe(200);
     pages.push(response.body.items.length);
     bytes.push(JSON.stringify(response.body).length);
