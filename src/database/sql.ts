@@ -19,6 +19,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 @Injectable()
 export class Sql {
   private readonly names = new Map<string, string>();
+  /** How many times a statement's text was given a new name (see run). */
+  private readonly generations = new Map<string, number>();
 
   constructor(private readonly db: DataSource) {}
 
@@ -35,6 +37,22 @@ export class Sql {
   }
 
   private async run<T>(config: pg.QueryConfig, tx?: EntityManager): Promise<T[]> {
+    try {
+      return await this.send<T>(config, tx);
+    } catch (error) {
+      if (!config.name || !isStalePreparedResult(error)) throw error;
+      // The table's columns changed under a statement prepared with `*` (a migration of a newer release
+      // adding a column while this process runs): PostgreSQL refuses that statement on every connection
+      // that prepared it. From now on the statement goes under a new name, prepared afresh where it runs.
+      // Outside a transaction it is sent again at once; inside one, the transaction is aborted, and the
+      // caller's retry (the error is transient) runs it under the new name.
+      this.renamed(config.text);
+      if (tx) throw error;
+      return this.send<T>({ ...config, name: this.nameOf(config.text) });
+    }
+  }
+
+  private async send<T>(config: pg.QueryConfig, tx?: EntityManager): Promise<T[]> {
     const runner = tx?.queryRunner;
     if (runner) {
       const client = (await runner.connect()) as pg.PoolClient;
@@ -52,4 +70,17 @@ export class Sql {
     }
     return name;
   }
+
+  /** Gives `text` a name not used before (its earlier preparations stay behind, unused). */
+  private renamed(text: string): void {
+    const generation = (this.generations.get(text) ?? 0) + 1;
+    this.generations.set(text, generation);
+    this.names.set(text, `s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}_${generation}`);
+  }
+}
+
+/** PostgreSQL's 0A000 "cached plan must not change result type": a prepared statement whose `*` now means other columns. Pure. */
+export function isStalePreparedResult(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }
