@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const servesHttp = given.role !== 'worker';
   // Before the embedded database starts (seconds): a taken port is the commonest first-boot mistake.
   if (servesHttp) await assertPortFree(given.port);
+  else if (given.metricsPort !== undefined) await assertPortFree(given.metricsPort, 'METRICS_PORT');
   const runtime = await prepareRuntime(given);
   const { config } = runtime;
   let app: INestApplicationContext;

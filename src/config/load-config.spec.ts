@@ -89,11 +89,12 @@ describe(parseConfig.name, () => {
     expect(parseConfig({}).metricsPort).toBeUndefined();
   });
 
-  it('refuses heartbeats further apart than half of WORKER_LOST_SECONDS, which would declare healthy workers lost', () => {
-    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '20000' })).toThrow(/HEARTBEAT_INTERVAL_MS=20000: must be at most half of WORKER_LOST_SECONDS \(15 s\)/);
-    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '7501' })).toThrow(ConfigError);
-    expect(parseConfig({ HEARTBEAT_INTERVAL_MS: '7500' }).heartbeatIntervalMs).toBe(7500);
-    expect(parseConfig({ HEARTBEAT_INTERVAL_MS: '20000', WORKER_LOST_SECONDS: '40' }).workerLostSeconds).toBe(40);
+  it('refuses heartbeats further apart than a quarter of WORKER_LOST_SECONDS: one failed beat would let the lease lapse', () => {
+    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '20000' })).toThrow(/HEARTBEAT_INTERVAL_MS=20000: must be at most a quarter of WORKER_LOST_SECONDS \(15 s\)/);
+    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '7500' })).toThrow(ConfigError);
+    expect(() => parseConfig({ HEARTBEAT_INTERVAL_MS: '3751' })).toThrow(ConfigError);
+    expect(parseConfig({ HEARTBEAT_INTERVAL_MS: '3750' }).heartbeatIntervalMs).toBe(3750);
+    expect(parseConfig({ HEARTBEAT_INTERVAL_MS: '10000', WORKER_LOST_SECONDS: '40' }).workerLostSeconds).toBe(40);
     expect(() => parseConfig({ WORKER_LOST_SECONDS: '3' })).toThrow(/raise WORKER_LOST_SECONDS/);
   });
 

@@ -125,16 +125,18 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
 
 /**
  * Values that are each valid but do not work together. A worker is declared lost after
- * WORKER_LOST_SECONDS without a heartbeat: with heartbeats further apart than half of that, one late
- * heartbeat (a busy event loop, a slow write) declares a healthy worker lost and its jobs fail with
- * WORKER_LOST; with heartbeats further apart than all of it, every job longer than that does.
+ * WORKER_LOST_SECONDS without a heartbeat, and a worker fences itself (aborts its running jobs) once no
+ * heartbeat was accepted for three quarters of that, its lease (worker-lease.ts). Heartbeats must be at
+ * most a quarter of WORKER_LOST_SECONDS apart, so that the lease spans three of them: with fewer, one
+ * failed heartbeat (a connection PostgreSQL ended, a beat given up on) lets the lease lapse before the
+ * next, and every running job of a healthy worker is aborted and run again.
  */
 function pairProblems(e: EnvSchema): string[] {
   const problems: string[] = [];
-  if (e.HEARTBEAT_INTERVAL_MS * 2 > e.WORKER_LOST_SECONDS * 1000) {
+  if (e.HEARTBEAT_INTERVAL_MS * 4 > e.WORKER_LOST_SECONDS * 1000) {
     problems.push(
-      `HEARTBEAT_INTERVAL_MS=${e.HEARTBEAT_INTERVAL_MS}: must be at most half of WORKER_LOST_SECONDS (${e.WORKER_LOST_SECONDS} s), ` +
-        `or workers are declared lost between their own heartbeats; lower HEARTBEAT_INTERVAL_MS or raise WORKER_LOST_SECONDS`,
+      `HEARTBEAT_INTERVAL_MS=${e.HEARTBEAT_INTERVAL_MS}: must be at most a quarter of WORKER_LOST_SECONDS (${e.WORKER_LOST_SECONDS} s), ` +
+        `or one failed heartbeat makes a healthy worker abort its running jobs; lower HEARTBEAT_INTERVAL_MS or raise WORKER_LOST_SECONDS`,
     );
   }
   return problems;

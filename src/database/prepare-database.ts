@@ -32,7 +32,9 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
     logger.log(`created database ${name}`);
   } catch (error) {
-    if ((error as { code?: string }).code !== '42P04') throw error; // created meanwhile by another instance
+    // Created meanwhile by another instance: 42P04, or 23505 when both passed PostgreSQL's first check of the name at once.
+    const code = (error as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
   } finally {
     await client.end();
   }
@@ -86,11 +88,10 @@ export async function runMigrations(config: AppConfig, url = config.databaseUrl)
  */
 export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, pollMs = 1_000 } = {}): Promise<void> {
   const expected = MIGRATIONS.map((m) => (new m() as { name?: string }).name ?? m.name);
-  const client = new pg.Client({ connectionString: config.databaseUrl!, connectionTimeoutMillis: config.dbConnectTimeoutMs });
-  await client.connect();
+  const deadline = Date.now() + waitMs;
+  const client = await connectWhenThere(config, deadline, pollMs);
   try {
     if (!config.databaseEmbedded) await assertUtf8Database(async (sql) => (await client.query<{ server_encoding: string }>(sql)).rows);
-    const deadline = Date.now() + waitMs;
     let told = false;
     for (;;) {
       const missing = await missingMigrations(client, expected);
@@ -109,6 +110,32 @@ export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, 
     }
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A connection to DATABASE_URL, waited for until `deadline` while the database does not exist yet (3D000:
+ * the API beside this process creates it), PostgreSQL is starting (57P03) or not listening yet
+ * (a refused or failed connection); then the last error is thrown. Other errors (a wrong password) at once.
+ */
+async function connectWhenThere(config: AppConfig, deadline: number, pollMs: number): Promise<pg.Client> {
+  let told = false;
+  for (;;) {
+    const client = new pg.Client({ connectionString: config.databaseUrl!, connectionTimeoutMillis: config.dbConnectTimeoutMs });
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      const passing = code === '3D000' || code === '57P03' || code === undefined || /^E[A-Z]+$/.test(code);
+      if (!passing || Date.now() >= deadline) throw error;
+      if (!told) {
+        logger.warn(`RUN_MIGRATIONS=false: waiting for the database at DATABASE_URL (${(error as Error).message})`);
+        told = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 }
 

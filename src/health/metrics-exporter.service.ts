@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { DATABASE_UNAVAILABLE, METHOD_NOT_ALLOWED, NOT_FOUND } from '../common/domain/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
+import { portUnavailable } from '../common/http/port-check.js';
 import { WORKER_LEASE_VIEW, type WorkerLeaseView } from '../common/domain/worker-lease-view.js';
 import { JOB_STATUSES } from '../jobs/domain/job-state.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -102,7 +103,12 @@ export class MetricsExporter implements OnApplicationBootstrap, OnApplicationShu
     await this.probe.onApplicationBootstrap();
     const server = createServer((req, res) => this.handle(req, res));
     server.listen(this.config.metricsPort);
-    await once(server, 'listening');
+    try {
+      await once(server, 'listening');
+    } catch (error) {
+      // Taken since main's check: one line naming METRICS_PORT, as for PORT.
+      throw portUnavailable(error, this.config.metricsPort, 'METRICS_PORT');
+    }
     this.server = server;
     this.logger.log(`worker metrics on :${this.port()}/metrics`);
   }

@@ -139,6 +139,14 @@ describe('a boot that cannot start says why in one line', () => {
     expect(api.output()).not.toMatch(STACK);
   });
 
+  it('a worker whose METRICS_PORT is in use: exit 1, one line naming METRICS_PORT, no stack', async () => {
+    const worker = new ServiceProcess('taken metrics port', baseEnv({ ROLE: 'worker', METRICS_PORT: String(taken) }));
+    const exit = await worker.waitForExit(30_000);
+    expect(exit.code).toBe(1);
+    expect(worker.output().trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^draconic: METRICS_PORT=${taken} is already in use .*choose a free port`))]);
+    expect(worker.output()).not.toMatch(STACK);
+  });
+
   it('without REDIS_URL, a second process on the same DATABASE_URL: exit 1, one line saying why (both would schedule, unfenced)', async () => {
     const first = await startApiProcess(space, { ROLE: 'all', REDIS_URL: '' });
     try {
@@ -195,12 +203,12 @@ describe('a boot that cannot start says why in one line', () => {
     await third.stop();
   });
 
-  it('heartbeats further apart than half of WORKER_LOST_SECONDS: exit 1, one message naming both', async () => {
+  it('heartbeats further apart than a quarter of WORKER_LOST_SECONDS: exit 1, one message naming both', async () => {
     const proc = new ServiceProcess('slow heartbeat', baseEnv({ ROLE: 'worker', HEARTBEAT_INTERVAL_MS: '20000' }));
     const exit = await proc.waitForExit(30_000);
     expect(exit.code).toBe(1);
     expect(proc.output().trim().split('\n')).toEqual([
-      expect.stringMatching(/^draconic: invalid configuration: HEARTBEAT_INTERVAL_MS=20000: must be at most half of WORKER_LOST_SECONDS \(15 s\)/),
+      expect.stringMatching(/^draconic: invalid configuration: HEARTBEAT_INTERVAL_MS=20000: must be at most a quarter of WORKER_LOST_SECONDS \(15 s\)/),
     ]);
   });
 

@@ -20,7 +20,7 @@ let client: pg.Client;
 
 beforeAll(async () => {
   // No worker of its own: the job is placed where the test puts it.
-  ({ app, db: client } = await startTestAppWithDatabase('lost_worker_returns', { ROLE: 'api', WORKER_LOST_SECONDS: '4' }));
+  ({ app, db: client } = await startTestAppWithDatabase('lost_worker_returns', { ROLE: 'api', WORKER_LOST_SECONDS: '4', HEARTBEAT_INTERVAL_MS: '1000' }));
 });
 
 afterAll(async () => {

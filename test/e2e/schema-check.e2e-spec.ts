@@ -3,7 +3,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { ConfigError } from '../../src/config/load-config.js';
-import { awaitMigratedSchema } from '../../src/database/prepare-database.js';
+import { awaitMigratedSchema, ensureDatabaseExists } from '../../src/database/prepare-database.js';
 import { createTestSpace, type TestSpace } from '../support/test-app.js';
 import { databaseUrl, runId, TEST_DATABASE_URL } from '../support/test-env.js';
 
@@ -65,5 +65,28 @@ describe('RUN_MIGRATIONS=false', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it('waits for a database that does not exist yet (the API beside it creates it), and goes on once it is migrated', async () => {
+    const name = `draconic_test_${runId()}_schema_${randomBytes(3).toString('hex')}`;
+    created.push(name);
+    const waiting = awaitMigratedSchema(configFor(databaseUrl(name)), { waitMs: 20_000, pollMs: 50 });
+    let settled = false;
+    void waiting.then(() => (settled = true), () => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(settled).toBe(false);
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(new URL(space.databaseUrl).pathname.slice(1))}`);
+    await expect(waiting).resolves.toBeUndefined();
+  });
+});
+
+describe('creating the database at boot', () => {
+  it('several instances booting at once on a fresh server: every one goes on', async () => {
+    const name = `draconic_test_${runId()}_create_${randomBytes(3).toString('hex')}`;
+    created.push(name);
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => ensureDatabaseExists(databaseUrl(name))));
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [name]);
+    expect(rows[0].n).toBe(1);
   });
 });
