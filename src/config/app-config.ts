@@ -55,6 +55,8 @@ export class AppConfig {
     rateLimitMax: number;
     rateLimitWindowMs: number;
     maxSubmitsInFlight: number;
+    /** Live-updates connections open at once per address; 0 = no limit. */
+    maxStreamConnectionsPerAddress: number;
     /** Origins allowed cross-origin (REST and Socket.IO); empty = same origin only; `*` = any. */
     corsOrigins: string[];
   };

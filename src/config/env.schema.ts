@@ -201,6 +201,14 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
   RATE_LIMIT_WINDOW_MS = 10_000;
 
+  /**
+   * Live-updates (Socket.IO) connections open at once from one address, past which a handshake is
+   * refused; 0 = no limit. Each holds memory (its subscriptions, what is queued for it) and costs every
+   * event's fan-out: one client opening connections in a loop must not hold the process's memory.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  MAX_STREAM_CONNECTIONS_PER_ADDRESS = 200;
+
   /** Submissions (POST /jobs, POST /jobs/batch) being handled at once past which a submit gets 503 at once. */
   @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   MAX_SUBMITS_IN_FLIGHT = 256;

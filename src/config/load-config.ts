@@ -118,6 +118,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       rateLimitMax: e.RATE_LIMIT_MAX,
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
       maxSubmitsInFlight: e.MAX_SUBMITS_IN_FLIGHT,
+      maxStreamConnectionsPerAddress: e.MAX_STREAM_CONNECTIONS_PER_ADDRESS,
       corsOrigins: corsOrigins.origins,
     },
   } satisfies AppConfig);

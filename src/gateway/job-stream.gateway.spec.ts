@@ -40,12 +40,12 @@ function harness(eventsSince: JobEventLog['eventsSince'] = async () => ({ events
   const mainNamespace: Array<(socket: unknown, next: (error?: Error) => void) => void> = [];
   const sockets = new Map<string, StubSocket>();
   const namespace = {
-    server: { engine: { on: () => undefined }, of: (name: string) => ({ use: (fn: (typeof mainNamespace)[number]) => name === '/' && mainNamespace.push(fn) }) },
+    server: { engine: { on: () => undefined, opts: {} }, of: (name: string) => ({ use: (fn: (typeof mainNamespace)[number]) => name === '/' && mainNamespace.push(fn) }) },
     use: () => undefined,
     sockets,
     local: { to: () => ({ emit: (_name: string, update: { job_id: string; data: { sequence: number } }) => sent.push(`${update.job_id}#${update.data.sequence}`) }) },
   };
-  const config = { apiKeys: [], maxBatchJobs: 10_000 } as unknown as AppConfig;
+  const config = { apiKeys: [], maxBatchJobs: 10_000, http: { maxStreamConnectionsPerAddress: 0 } } as unknown as AppConfig;
   const types = { has: () => true, types: () => ['noop'] } as JobTypeNames;
   const gateway = new JobStreamGateway(config, bus, { eventsSince } as JobEventLog, types);
   (gateway as unknown as { server: unknown }).server = namespace; // Nest sets it (@WebSocketServer)

@@ -15,6 +15,7 @@ import { JobEventBus, type JobEvent } from '../events/job-event-bus.js';
 import { JobEventLog } from '../events/job-event-log.js';
 import { JobTypeNames } from '../events/job-type-names.js';
 import { fallenBehind, queuedMessagesLimit, replayBacklogError, type EngineConnection } from './domain/backlog.js';
+import { guardEngine } from './engine-guards.js';
 import { EventOrder } from './domain/event-order.js';
 import { ReplayGate } from './domain/replay-gate.js';
 import { MESSAGE_BURST, MESSAGES_PER_SECOND, MessageBudget, OVER_BUDGET_ERROR } from './domain/message-budget.js';
@@ -100,7 +101,9 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
   }
 
   afterInit(namespace: Namespace): void {
-    sendWebSocketFlushesInOneWrite(namespace.server.engine);
+    const engine = namespace.server.engine;
+    sendWebSocketFlushesInOneWrite(engine);
+    guardEngine(engine, this.config.http.maxStreamConnectionsPerAddress);
     // The main namespace serves nothing: a client that left out the namespace is told so, and nobody
     // holds a connection there, with or without an API key.
     namespace.server.of('/').use((_socket, next) => next(new Error(MAIN_NAMESPACE_ERROR)));
@@ -111,6 +114,9 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       if (typeof token === 'string' && keys.identify(token)) return next();
       next(new Error(token === undefined ? 'missing API key: connect with auth: {token: "<key>"}' : 'invalid API key'));
+      // The refusal is sent, then the connection closes: a client trying keys must open a connection for
+      // each (counted per address), rather than send thousands of tries a second down one.
+      setImmediate(() => socket.conn.close());
     });
     namespace.use((socket, next) => {
       const { job_id, type, schedule_id } = socket.handshake.query;

@@ -78,6 +78,32 @@ describe('a client that stops reading', () => {
   }, 120_000);
 });
 
+describe('a client that stops reading and keeps asking for large acknowledgements', () => {
+  it('is disconnected once the bytes queued for it pass the bound, though few messages wait', async () => {
+    const stalled = await client();
+    const ids = Array.from({ length: 1_000 }, (_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
+    // Every acknowledgement lists the client's subscriptions: ~39 KB each.
+    expect((await stalled.emitWithAck('subscribe', { job_id: ids })).ok).toBe(true);
+    const websocket = (stalled.io.engine.transport as unknown as { ws: { _socket: { pause(): void }; send(data: string): void } }).ws;
+    websocket._socket.pause();
+    const pongs = setInterval(() => websocket.send('3'), 200);
+    let sent = 0;
+    try {
+      // 45 a second, within the message budget; 16 MiB of answers is ~430 of them, past what the kernel's buffers hold.
+      const until = Date.now() + 60_000;
+      while (!disconnects.has(stalled.id!) && Date.now() < until) {
+        stalled.emit('subscribe', { job_id: ids[0] }, () => undefined);
+        sent += 1;
+        await new Promise((resolve) => setTimeout(resolve, 22));
+      }
+    } finally {
+      clearInterval(pongs);
+    }
+    expect(disconnects.get(stalled.id!)).toBe('forced close');
+    expect(sent).toBeLessThan(2_000); // far below the 20,000 messages the count alone allows
+  }, 90_000);
+});
+
 describe('replay', () => {
   it('answers one replay of a connection at a time: those sent meanwhile are refused at once', async () => {
     const job = await app.post('/jobs', { type: 'noop' }, auth);

@@ -24,9 +24,9 @@ export const MAX_QUEUED_MESSAGES = 20_000;
 export const queuedMessagesLimit = (maxBatchJobs: number): number => Math.max(MAX_QUEUED_MESSAGES, 2 * maxBatchJobs);
 
 /**
- * Most bytes a websocket may hold written but unsent (the network has not taken them): a full queue of
- * ordinary events flushed at once (~8 MB) and a replay answer (10,000 events, at most about 4 MiB
- * of event data past its last one: REPLAY_MAX_BYTES) fit under it.
+ * Most bytes a client may hold queued or written but unsent (the network has not taken them): a full
+ * queue of ordinary events (~8 MB) and a replay answer (10,000 events, at most about 4 MiB of event
+ * data past its last one: REPLAY_MAX_BYTES) fit under it.
  */
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
@@ -49,12 +49,35 @@ const unsentBytes = (conn: EngineConnection): number => {
 const sizeOf = (data: unknown): number =>
   typeof data === 'string' ? data.length : data instanceof Uint8Array || data instanceof ArrayBuffer ? data.byteLength : 0;
 
+/** What watchQueuedBytes needs of an engine.io connection: its packet events. */
+export interface PacketEvents {
+  on(event: 'packetCreate', listener: (packet: { data?: unknown }) => void): unknown;
+  on(event: 'flush', listener: () => void): unknown;
+}
+
+/** Bytes in each watched connection's `writeBuffer` (watchQueuedBytes), kept as packets come and go. */
+const queuedBytes = new WeakMap<object, { bytes: number }>();
+
+/**
+ * Keeps the size of what `conn` queues in `writeBuffer`, so that fallenBehind can tell it in constant
+ * time: counting messages alone let a client that stops reading hold hundreds of MB in few of them
+ * (acknowledgements of subscriptions to 1,000 jobs are ~39 KB each; large progress data). A packet
+ * adds its size as it is queued; a flush empties the queue (its packets go to the transport, where
+ * `bufferedAmount` counts them while unsent).
+ */
+export function watchQueuedBytes(conn: PacketEvents): void {
+  const queued = { bytes: 0 };
+  queuedBytes.set(conn, queued);
+  conn.on('packetCreate', (packet) => void (queued.bytes += sizeOf(packet.data)));
+  conn.on('flush', () => void (queued.bytes = 0));
+}
+
 /** Why the client is too far behind to keep (a sentence for the log), or null. Constant time. */
 export function fallenBehind(conn: EngineConnection, maxMessages = MAX_QUEUED_MESSAGES): string | null {
   const queued = conn.writeBuffer.length;
   if (queued > maxMessages) return `${queued} messages queued (at most ${maxMessages})`;
-  const unsent = unsentBytes(conn);
-  if (unsent > MAX_UNSENT_BYTES) return `${unsent} bytes unsent (at most ${MAX_UNSENT_BYTES})`;
+  const held = unsentBytes(conn) + (queuedBytes.get(conn)?.bytes ?? 0);
+  if (held > MAX_UNSENT_BYTES) return `${held} bytes queued or unsent (at most ${MAX_UNSENT_BYTES})`;
   return null;
 }
 

@@ -46,7 +46,12 @@ export class EventOrder<E extends Sequenced> {
       state = { last: 0, held: null, missed: null };
     }
     this.jobs.set(event.jobId, state);
-    this.forgetOldest();
+    const forgotten = this.forgetOldest();
+    const out = this.place(state, event, now);
+    return forgotten.length === 0 ? out : [...forgotten, ...out];
+  }
+
+  private place(state: JobState<E>, event: E, now: number): E[] {
     if (event.sequence <= state.last) return takeMissed(state, event.sequence) ? [event] : []; // late, or a duplicate
     if (event.sequence === state.last + 1 && !state.held) {
       state.last = event.sequence; // the usual case: in order, nothing held
@@ -93,12 +98,21 @@ export class EventOrder<E extends Sequenced> {
     return out;
   }
 
-  private forgetOldest(): void {
+  /**
+   * Forgets the least recently seen jobs past `maxJobs`. Events a forgotten job held go out now, in
+   * order, as when their wait is given up on: forgetting them would lose them for good (one publish
+   * reaching more than `maxJobs` jobs, a cascade, forgets every job seen before it within an instant).
+   */
+  private forgetOldest(): E[] {
+    const out: E[] = [];
     while (this.jobs.size > this.maxJobs) {
       const oldest = this.jobs.keys().next().value as string;
-      this.waiting.delete(this.jobs.get(oldest)!);
+      const state = this.jobs.get(oldest)!;
+      if (state.held) out.push(...[...state.held.entries()].sort(([a], [b]) => a - b).map(([, held]) => held.event));
+      this.waiting.delete(state);
       this.jobs.delete(oldest);
     }
+    return out;
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventOrder } from './event-order.js';
+import { ConnectionsPerAddress } from './connections-per-address.js';
 import { EMPTY, isAll, parseFilter, roomsFor, roomsOf, subscribe, unsubscribe, view, type Filter, type Subscriptions } from './subscriptions.js';
 
 const ID = '019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e';
@@ -117,14 +118,18 @@ describe(EventOrder.name, () => {
     expect(order.push(e(4, 'j7'), 120)).toEqual([e(4, 'j7')]);
   });
 
-  it('forgets the held events of a job it forgets', () => {
+  it('sends the held events of a job it forgets, in order, rather than losing them', () => {
     const order = new EventOrder(100, 2);
     order.push(e(1, 'a'), 0);
+    order.push(e(4, 'a'), 0);
     order.push(e(3, 'a'), 0);
     order.push(e(1, 'b'), 0);
-    order.push(e(1, 'c'), 0);
+    expect(order.push(e(1, 'c'), 0)).toEqual([e(3, 'a'), e(4, 'a'), e(1, 'c')]);
     expect(order.waitingJobs).toBe(0);
     expect(order.flush(1000)).toEqual([]);
+    // Its missing event still goes out when it comes (the job is new again).
+    expect(order.push(e(2, 'a'), 5)).toEqual([]);
+    expect(order.flush(1000)).toEqual([e(2, 'a')]);
   });
 
   it('still emits an event that comes after the hold gave up on it, once', () => {
@@ -154,5 +159,22 @@ describe(EventOrder.name, () => {
     order.push(e(1, 'c'), 0);
     expect(order.push(e(9, 'a'), 0)).toEqual([]); // 'a' was forgotten: 9 waits for 1..8 as for a job first seen
     expect(order.flush(100)).toEqual([e(9, 'a')]);
+  });
+});
+
+describe(ConnectionsPerAddress.name, () => {
+  it('admits up to the bound per address, again as connections close; 0 admits any number', () => {
+    const open = new ConnectionsPerAddress(2);
+    open.opened('a');
+    open.opened('a');
+    expect(open.admits('a')).toBe(false);
+    expect(open.admits('b')).toBe(true);
+    open.closed('a');
+    expect(open.admits('a')).toBe(true);
+    open.closed('a');
+    expect(open.addresses).toBe(0);
+    const unbounded = new ConnectionsPerAddress(0);
+    for (let i = 0; i < 1000; i++) unbounded.opened('a');
+    expect(unbounded.admits('a')).toBe(true);
   });
 });
