@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { BrowserPages, screenshot, seriousViolations } from '../support/browser.js';
+import { JobLifecycleService } from '../../src/jobs/job-lifecycle.service.js';
 import { createTestSpace, expectEventually, startTestApp, type TestApp } from '../support/test-app.js';
 
 const SLOW = { timeout: 45_000 };
@@ -92,6 +93,14 @@ describe('the dashboard', () => {
     expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('shows a running job’s progress in its events as it comes', async () => {
+    const { page, problems } = await open(app, `/ui/jobs/${hog}`);
+    await liveBadge(page);
+    await app.app.get(JobLifecycleService).progress(hog, 1, 42);
+    await page.getByLabel('Events, oldest first').getByText('Progress 42%').waitFor();
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('says in words why a job waits for resources, and cancels it from its page', async () => {
     const waiting = (await app.submit({ type: 'noop', resource_requirements: { cpu_units: 4, memory_mb: 256 } })).id;

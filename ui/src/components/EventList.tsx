@@ -22,9 +22,9 @@ export const EventList = memo(function EventList({ events, note }: { events: rea
         <p className="muted">No events yet.</p>
       ) : (
         <>
-          {shown.length < events.length ? (
+          {shown[0]!.data.sequence > 1 ? (
             <p className="muted small" data-testid="events-capped">
-              The last {EVENTS_SHOWN.toLocaleString()} of {events.length.toLocaleString()} events are listed.
+              The last {shown.length.toLocaleString()} of {shown[shown.length - 1]!.data.sequence.toLocaleString()} events are listed.
             </p>
           ) : null}
           <ol className="events" aria-label="Events, oldest first">
@@ -32,7 +32,7 @@ export const EventList = memo(function EventList({ events, note }: { events: rea
               <li key={e.data.sequence}>
                 <time dateTime={e.data.timestamp}>{String(e.data.timestamp).slice(11, 23)}</time> <span className="mono small">#{e.data.sequence}</span>{' '}
                 {humanize(e.event.replace(/^job_/, ''))}
-                {e.event === 'job_progress' && typeof e.data.percent === 'number' ? ` ${e.data.percent}%` : ''}
+                {e.event === 'job_progress' && typeof e.data.progress === 'number' ? ` ${e.data.progress}%` : ''}
                 {e.data.attempt ? <span className="muted"> (attempt {e.data.attempt})</span> : null}
               </li>
             ))}

@@ -1,7 +1,17 @@
-import { memo } from 'react';
+import { memo, useState } from 'react';
 
-/** A JSON value as a tree whose objects and arrays fold (the top levels open). */
-function Entry({ name, value, depth }: { name: string | null; value: unknown; depth: number }) {
+/** The most entries of one object or array drawn; the rest are counted. */
+const ENTRIES_SHOWN = 500;
+/** Children of a node open by default only when it has at most this many (the root's children, one level down). */
+const OPEN_CHILDREN_UP_TO = 20;
+
+/**
+ * A JSON value as a tree whose objects and arrays fold. The root is open, and its children too when it
+ * has few. A folded node's children are not drawn until it is opened: a 500 KB payload of nested arrays
+ * would otherwise be hundreds of thousands of rows, closed or not, and hang the page.
+ */
+function Entry({ name, value, open: openAtFirst }: { name: string | null; value: unknown; open: boolean }) {
+  const [open, setOpen] = useState(openAtFirst);
   const label = name === null ? null : <span className="json-key">{name}: </span>;
   if (value === null || typeof value !== 'object') {
     const kind = value === null ? 'null' : typeof value;
@@ -23,17 +33,19 @@ function Entry({ name, value, depth }: { name: string | null; value: unknown; de
     );
   }
   return (
-    <details className="json-node" open={depth < 2}>
+    <details className="json-node" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary>
         {label}
         <span className="muted">{summary}</span>
       </summary>
-      <div className="json-children">
-        {entries.slice(0, 500).map(([k, v]) => (
-          <Entry key={k} name={k} value={v} depth={depth + 1} />
-        ))}
-        {entries.length > 500 ? <div className="muted">… {entries.length - 500} more</div> : null}
-      </div>
+      {open ? (
+        <div className="json-children">
+          {entries.slice(0, ENTRIES_SHOWN).map(([k, v]) => (
+            <Entry key={k} name={k} value={v} open={name === null && entries.length <= OPEN_CHILDREN_UP_TO} />
+          ))}
+          {entries.length > ENTRIES_SHOWN ? <div className="muted">… {entries.length - ENTRIES_SHOWN} more</div> : null}
+        </div>
+      ) : null}
     </details>
   );
 }
@@ -42,7 +54,7 @@ function Entry({ name, value, depth }: { name: string | null; value: unknown; de
 export const JsonView = memo(function JsonView({ value, label }: { value: unknown; label: string }) {
   return (
     <div className="json" aria-label={label} role="group">
-      <Entry name={null} value={value} depth={0} />
+      <Entry name={null} value={value} open />
     </div>
   );
 });

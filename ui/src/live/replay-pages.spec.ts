@@ -81,3 +81,16 @@ describe('replayPages', () => {
     expect(highestSequence(7, [])).toBe(7);
   });
 });
+
+describe('replayPages keeping the latest events only', () => {
+  it('reads every page and keeps the last `keep` events', async () => {
+    const page = (from: number, more: boolean) => ({
+      ok: true,
+      more,
+      events: Array.from({ length: 5 }, (_, i) => ({ type: 'job_update', event: 'job_progress', job_id: 'j', data: { sequence: from + i } })),
+    });
+    const pages: Record<number, unknown> = { 0: page(1, true), 5: page(6, true), 10: page(11, false) };
+    const events = await replayPages(async (after) => pages[after], 0, { keep: 7 });
+    expect(events.map((e) => e.data.sequence)).toEqual([9, 10, 11, 12, 13, 14, 15]);
+  });
+});

@@ -23,6 +23,8 @@ export interface ReplayOptions {
   stopped?: () => boolean;
   retryDelays?: readonly number[];
   sleep?: (ms: number) => Promise<void>;
+  /** Keeps only the latest `keep` events read (all of them by default): a job may have millions. */
+  keep?: number;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -37,8 +39,8 @@ export async function replayPages(
   afterSequence: number,
   options: ReplayOptions = {},
 ): Promise<JobUpdate[]> {
-  const { stopped = () => false, retryDelays = RETRY_DELAYS_MS, sleep = realSleep } = options;
-  const events: JobUpdate[] = [];
+  const { stopped = () => false, retryDelays = RETRY_DELAYS_MS, sleep = realSleep, keep = Infinity } = options;
+  let events: JobUpdate[] = [];
   let after = afterSequence;
   let tries = 0;
   for (;;) {
@@ -56,6 +58,7 @@ export async function replayPages(
     }
     tries = 0;
     events.push(...answer.events);
+    if (events.length > keep) events = events.slice(-keep);
     const last = answer.events[answer.events.length - 1]?.data.sequence;
     if (!answer.more || last === undefined || last <= after) return events;
     after = last;

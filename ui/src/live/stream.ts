@@ -107,9 +107,9 @@ export function connectionEpoch(): number {
  * of them (an answer with `more` is followed by the next page), a page the service refuses for a
  * moment asked again after a pause; it stops (ReplayStopped) once `stopped()` is true.
  */
-export async function replay(jobId: string, afterSequence: number, stopped?: () => boolean): Promise<JobUpdate[]> {
+export async function replay(jobId: string, afterSequence: number, stopped?: () => boolean, keep?: number): Promise<JobUpdate[]> {
   const ask = (after: number) => stream().timeout(15_000).emitWithAck('replay', { job_id: jobId, after_sequence: after });
-  return replayPages(ask, afterSequence, { stopped });
+  return replayPages(ask, afterSequence, { stopped, keep });
 }
 
 /** Events after which a job's stored fields (result, error, times) have changed. */

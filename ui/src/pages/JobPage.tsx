@@ -9,7 +9,7 @@ import { Field, JobLinks, other, Time } from '../components/JobFields.js';
 import { LogTail } from '../components/LogTail.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { useConnection, useLiveBatches, useThrottled } from '../live/hooks.js';
-import { mergeEvents } from '../live/merge.js';
+import { EVENTS_KEPT, latestStatus, mergeEvents } from '../live/merge.js';
 import { prewarmLayoutWorker } from '../layout-worker.js';
 import { highestSequence, ReplayStopped } from '../live/replay-pages.js';
 import { CHANGES_FIELDS, replay } from '../live/stream.js';
@@ -42,6 +42,8 @@ export function JobPage({ id }: { id: string }) {
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const [missedNote, setMissedNote] = useState<string | null>(null);
   const lastSequence = useRef(0);
+  /** The highest sequence whose status is shown, per job: the job's own, and each of its graph's. */
+  const statusSequence = useRef(new Map<string, number>());
   // A job with dependencies or dependents has a graph: its drawing code and layout worker load while the graph is fetched.
   const linked = (job.data?.depends_on?.length ?? 0) > 0 || (job.data?.dependents?.length ?? 0) > 0;
   useEffect(() => {
@@ -65,8 +67,9 @@ export function JobPage({ id }: { id: string }) {
       void client.invalidateQueries({ queryKey: ['job', id] });
       void client.invalidateQueries({ queryKey: ['graph', id] });
       setStatuses(new Map());
+      statusSequence.current = new Map();
     }
-    replay(id, lastSequence.current, () => stop)
+    replay(id, lastSequence.current, () => stop, EVENTS_KEPT)
       .then((missed) => {
         if (stop) return;
         setMissedNote(null);
@@ -88,17 +91,23 @@ export function JobPage({ id }: { id: string }) {
   useLiveBatches((batch) => {
     const mine: JobUpdate[] = [];
     const moved: Array<[string, string]> = [];
+    const seen = statusSequence.current;
     for (const update of batch) {
       if (update.job_id === id) mine.push(update);
-      if (graphIds.current.has(update.job_id) && update.event !== 'job_progress') moved.push([update.job_id, update.data.status]);
+      // A late event (delivered after a later one of its job) does not set a status back.
+      if (graphIds.current.has(update.job_id) && update.event !== 'job_progress' && update.data.sequence > (seen.get(update.job_id) ?? 0)) {
+        seen.set(update.job_id, update.data.sequence);
+        moved.push([update.job_id, update.data.status]);
+      }
     }
     if (moved.length) setStatuses((old) => new Map([...old, ...moved]));
     if (mine.length) {
       lastSequence.current = highestSequence(lastSequence.current, mine);
       setEvents((old) => mergeEvents(old, mine));
       const current = client.getQueryData<Job>(['job', id]);
-      const last = mine[mine.length - 1]!;
-      if (current && last.event !== 'job_progress') client.setQueryData<Job>(['job', id], { ...current, status: last.data.status as Job['status'] });
+      const latest = latestStatus(seen.get(`self:${id}`) ?? 0, mine);
+      if (latest) seen.set(`self:${id}`, latest.sequence);
+      if (current && latest) client.setQueryData<Job>(['job', id], { ...current, status: latest.status as Job['status'] });
       if (mine.some((e) => CHANGES_FIELDS.has(e.event))) refetchJob();
     }
   });
