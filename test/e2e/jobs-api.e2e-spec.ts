@@ -175,6 +175,7 @@ describe('POST /jobs: bad input (DESIGN §6)', () => {
     ['noop', { typo: 1 }, /property payload.typo should not exist/],
     ['data_export', { user_id: 123 }, /payload.format is required/],
     ['data_export', { format: 'csv', filename: '../../etc/passwd' }, /payload.filename must be a plain file name/],
+    ['data_export', { format: 'csv', user_id: 1e21 }, /payload.user_id must not be greater than 9007199254740991/],
     ['report_generation', { date: '2024-01-15' }, /payload.report_type is required/],
     ['report_generation', { report_type: 'daily_summary', date: 'yesterday' }, /payload.date must be an ISO-8601 date/],
     ['send_email', { to: 'not-an-address', subject: 'x' }, /payload.to must be an email address/],

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, Matches, MaxLength, Min, ValidateBy } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import { Omittable } from '../../common/omittable.js';
 import { AppConfig } from '../../config/app-config.js';
 import { JobHandler, type JobContext, type JobHandlerContract, type RunningJob } from '../job-handler.decorator.js';
@@ -33,8 +33,8 @@ export class DataExportPayload {
   fields?: string[];
 
   /** Seed example: export this user's records only (those whose `user_id` equals it); also names the file. */
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 123, description: "Export only this user's records (user_id equal to it); also names the file." })
-  @Omittable() @IsInt() @Min(0)
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, example: 123, description: "Export only this user's records (user_id equal to it); also names the file." })
+  @Omittable() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   user_id?: number;
 
   /** CSV only: text cells that a spreadsheet would run as a formula are written with a leading `'`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { aggregateName, applyOperation, applyOperations, compareValues, describeOperationProblems, getField, MAX_IN_VALUES, type Operation } from './data-processing.operations.js';
+import { aggregateName, applyOperation, applyOperations, compareValues, describeOperationProblems, getField, MAX_AGGREGATES, MAX_FIELDS, MAX_GROUP_KEYS, MAX_IN_VALUES, type Operation } from './data-processing.operations.js';
 
 const people = [
   { name: 'ada', team: 'core', age: 36, tags: ['math', 'engines'], address: { city: 'London' } },
@@ -145,8 +145,43 @@ describe('in and nin over long lists', () => {
     expect(matched([1])).toEqual([]);
   });
 
+  it('look object values up once too (their canonical JSON), whatever their keys\' order', () => {
+    const records = Array.from({ length: 20_000 }, (_, i) => ({ a: { k: i % 7_000, tag: ['x', i % 2] } }));
+    const value = Array.from({ length: 5_000 }, (_, i) => ({ tag: ['x', i % 2], k: i }));
+    const started = performance.now();
+    const kept = applyOperation(records, { op: 'filter', field: 'a', operator: 'in', value });
+    expect(performance.now() - started).toBeLessThan(5_000); // records × values deep comparisons took minutes
+    expect(kept.length).toBe(records.filter((r) => r.a.k < 5_000 && r.a.tag[1] === r.a.k % 2).length);
+    const nested = [{ a: { b: [1, 2] } }, { a: { b: [2, 1] } }, { a: [{ c: 1, d: 2 }] }];
+    const matched = (list: unknown[]) => applyOperation(nested, { op: 'filter', field: 'a', operator: 'in', value: list }).map((r) => r.a);
+    expect(matched([{ b: [1, 2] }])).toEqual([{ b: [1, 2] }]); // arrays keep their order
+    expect(matched([[{ d: 2, c: 1 }]])).toEqual([[{ c: 1, d: 2 }]]); // objects do not
+    expect(applyOperation(nested, { op: 'filter', field: 'a', operator: 'nin', value: [{ b: [2, 1] }] })).toHaveLength(2);
+  });
+
   it(`refuse a list of more than ${MAX_IN_VALUES} values`, () => {
     const problems = describeOperationProblems([{ op: 'filter', field: 'a', operator: 'in', value: Array.from({ length: MAX_IN_VALUES + 1 }, () => 1) }]);
     expect(problems.join(' ')).toMatch(/more than 10000/);
+  });
+});
+
+describe('bounds of one operation', () => {
+  it('refuse select, group_by keys and aggregates past their bounds, which would multiply the data on the worker', () => {
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `f${i}`);
+    expect(describeOperationProblems([{ op: 'select', fields: fields(MAX_FIELDS) }])).toEqual([]);
+    expect(describeOperationProblems([{ op: 'select', fields: fields(MAX_FIELDS + 1) }]).join(' ')).toMatch(/at most 1000/);
+    expect(describeOperationProblems([{ op: 'group_by', by: fields(MAX_GROUP_KEYS + 1), aggregates: [] }]).join(' ')).toMatch(/at most 32/);
+    const aggregates = (n: number) => Array.from({ length: n }, (_, i) => ({ fn: 'count', as: `c${i}` }));
+    expect(describeOperationProblems([{ op: 'group_by', by: 'g', aggregates: aggregates(MAX_AGGREGATES) }])).toEqual([]);
+    expect(describeOperationProblems([{ op: 'group_by', by: 'g', aggregates: aggregates(MAX_AGGREGATES + 1) }]).join(' ')).toMatch(/at most 100/);
+  });
+
+  it('keep a field named __proto__ as a field', () => {
+    const record = JSON.parse('{"__proto__": {"a": 1}, "g": 1}') as Record<string, unknown>;
+    const selected = applyOperation([record], { op: 'select', fields: ['__proto__'] })[0]!;
+    expect(Object.keys(selected)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(selected)).toBe(Object.prototype);
+    const grouped = applyOperation([record], { op: 'group_by', by: 'g', aggregates: [{ fn: 'count', as: '__proto__' }] })[0]!;
+    expect(Object.keys(grouped)).toEqual(['g', '__proto__']);
   });
 });

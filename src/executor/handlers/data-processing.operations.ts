@@ -23,6 +23,21 @@ const SHAPES: Record<string, string> = {
 };
 
 const isField = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
+
+/**
+ * Bounds of one operation. Each output record of `select` or `group_by` holds a property per field or
+ * aggregate, and every record costs a step per field: a 1 MB payload of 40,000 records grouped with
+ * 18,000 aggregates would be 700 million properties, built on the worker's one thread until it runs out
+ * of memory, taking the worker's other jobs with it.
+ */
+export const MAX_FIELDS = 1_000;
+export const MAX_GROUP_KEYS = 32;
+export const MAX_AGGREGATES = 100;
+
+/** Sets an own property, `__proto__` included (a plain assignment of `__proto__` sets the prototype and drops the field). */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+}
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function extraKeys(op: Record<string, unknown>, allowed: string[]): string[] {
@@ -61,6 +76,7 @@ export function describeOperationProblems(value: unknown): string[] {
       }
       case 'select': {
         if (!Array.isArray(raw.fields) || raw.fields.length === 0 || !raw.fields.every(isField)) bad('needs a non-empty list of field names');
+        else if (raw.fields.length > MAX_FIELDS) bad(`names ${raw.fields.length} fields; at most ${MAX_FIELDS}`);
         const extra = extraKeys(raw, ['op', 'fields']);
         if (extra.length) bad(`has unknown fields ${extra.join(', ')}`);
         break;
@@ -75,7 +91,9 @@ export function describeOperationProblems(value: unknown): string[] {
       case 'group_by': {
         const by = Array.isArray(raw.by) ? raw.by : [raw.by];
         if (by.length === 0 || !by.every(isField)) bad('needs a field name (or a list of them) in by');
+        else if (by.length > MAX_GROUP_KEYS) bad(`groups by ${by.length} fields; at most ${MAX_GROUP_KEYS}`);
         if (!Array.isArray(raw.aggregates)) bad('needs a list of aggregates');
+        else if (raw.aggregates.length > MAX_AGGREGATES) bad(`has ${raw.aggregates.length} aggregates; at most ${MAX_AGGREGATES}`);
         else
           raw.aggregates.forEach((agg: unknown, j: number) => {
             if (!isObject(agg) || !AGGREGATE_FNS.includes(agg.fn as never)) return bad(`aggregates[${j}] needs fn`);
@@ -106,27 +124,35 @@ const membership = new WeakMap<readonly unknown[], (v: unknown) => boolean>();
 
 /**
  * Membership in an in/nin list with isDeepStrictEqual's meaning (NaN is NaN, 0 is not -0), built once
- * per list: primitives by a Set lookup, objects compared one by one. Comparing each record with every
- * value took records × values steps on the worker's one thread (minutes for a 1 MB payload).
+ * per list: primitives by a Set lookup, objects and arrays by their canonical JSON (keys sorted), which
+ * for JSON values means the same as deep equality. Comparing each record with every value took
+ * records × values steps on the worker's one thread (minutes for a 1 MB payload), for objects as well.
  */
 function memberOf(list: readonly unknown[]): (v: unknown) => boolean {
   let test = membership.get(list);
   if (!test) {
     const primitives = new Set<unknown>();
-    const objects: unknown[] = [];
+    const objects = new Set<string>();
     let negativeZero = false;
     for (const x of list) {
-      if (x !== null && typeof x === 'object') objects.push(x);
+      if (x !== null && typeof x === 'object') objects.add(canonicalJson(x));
       else if (Object.is(x, -0)) negativeZero = true;
       else primitives.add(x);
     }
-    test = (v) => (v !== null && typeof v === 'object' ? objects.some((x) => isDeepStrictEqual(x, v)) : Object.is(v, -0) ? negativeZero : primitives.has(v));
+    test = (v) => (v !== null && typeof v === 'object' ? objects.size > 0 && objects.has(canonicalJson(v)) : Object.is(v, -0) ? negativeZero : primitives.has(v));
     membership.set(list, test);
   }
   return test;
 }
 
 type Row = Record<string, unknown>;
+
+/** JSON with every object's keys sorted: equal for values deeply equal whatever their keys' order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
 
 /** A field's value: the key itself when the record has it, else a dotted path into nested objects (`address.city`). */
 export function getField(record: Row, path: string): unknown {
@@ -204,8 +230,8 @@ function groupBy(rows: Row[], { by, aggregates }: Extract<Operation, { op: 'grou
   }
   return [...groups.values()].map((members) => {
     const out: Row = {};
-    for (const k of keys) out[k] = getField(members[0], k) ?? null;
-    for (const agg of aggregates) out[aggregateName(agg)] = aggregate(members, agg.fn, agg.field);
+    for (const k of keys) setOwn(out, k, getField(members[0], k) ?? null);
+    for (const agg of aggregates) setOwn(out, aggregateName(agg), aggregate(members, agg.fn, agg.field));
     return out;
   });
 }
@@ -219,7 +245,7 @@ export function applyOperation(rows: Row[], operation: Operation): Row[] {
         const out: Row = {};
         for (const f of operation.fields) {
           const v = getField(r, f);
-          if (v !== undefined) out[f] = v;
+          if (v !== undefined) setOwn(out, f, v);
         }
         return out;
       });

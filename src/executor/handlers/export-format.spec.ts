@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
-import { columnsOf, csvCell, defaultExportName, project, recordsOfUser, renderRecords } from './export-format.js';
+import { NonRetryableError } from '../non-retryable-error.js';
+import { columnsOf, csvCell, defaultExportName, MAX_EXPORT_CELLS, project, recordsOfUser, renderRecords } from './export-format.js';
 
 const records = [
   { id: 1, name: 'Ada, Countess', note: 'said "hi"\nthen left', active: true, tags: ['a', 'b'] },
@@ -93,5 +94,18 @@ describe(defaultExportName.name, () => {
     [0, 'ndjson', 'user-0-export-J.ndjson'],
   ] as const)('user %s, %s -> %s', (userId, format, name) => {
     expect(defaultExportName('J', format, userId)).toBe(name);
+  });
+});
+
+describe('exports too large to build', () => {
+  it('fail at once, not retried, past MAX_EXPORT_CELLS rows × columns (CSV, or any format with fields)', () => {
+    const distinct = Array.from({ length: 5_000 }, (_, i) => ({ [`k${i}`]: 0 })); // 5,000 columns
+    expect(() => renderRecords(distinct, 'csv')).toThrow(NonRetryableError);
+    expect(() => renderRecords(distinct, 'csv')).toThrow(/5000 rows × 5000 columns is over 20,000,000 cells/);
+    const wide = Array.from({ length: 25_000 }, () => ({}));
+    expect(() => renderRecords(wide, 'json', { fields: Array.from({ length: 1_000 }, (_, i) => `f${i}`) })).toThrow(NonRetryableError);
+    // JSON and NDJSON without fields write the records as they are: no table is built.
+    expect(renderRecords(distinct, 'ndjson').content.split('\n')).toHaveLength(5_001);
+    expect(MAX_EXPORT_CELLS).toBe(20_000_000);
   });
 });

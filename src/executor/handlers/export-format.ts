@@ -1,5 +1,6 @@
 /** How data_export renders records as CSV, JSON or NDJSON. Pure: no I/O. */
 import { stringify } from 'csv-stringify/sync';
+import { NonRetryableError } from '../non-retryable-error.js';
 import { getField } from './data-processing.operations.js';
 import { columnsOf, orderColumns, type DataRecord } from './dependency-results.js';
 
@@ -32,8 +33,10 @@ export function renderRecords(
   format: ExportFormat,
   { fields, columnOrder = [], escapeFormulas = false }: { fields?: string[]; columnOrder?: string[]; escapeFormulas?: boolean } = {},
 ): { content: string; columns: string[] } {
+  const columns = fields ?? orderColumns(columnOrder, records);
+  // A table of rows × columns is built for CSV, and for any format when `fields` are named.
+  if (format === 'csv' || fields) checkCells(records.length, columns.length);
   const rows = project(records, fields);
-  const columns = fields ?? orderColumns(columnOrder, rows);
   switch (format) {
     case 'csv': {
       if (columns.length === 0) return { content: '', columns };
@@ -47,6 +50,20 @@ export function renderRecords(
     case 'ndjson':
       return { content: rows.map((r) => `${JSON.stringify(r)}\n`).join(''), columns };
   }
+}
+
+/**
+ * The most cells (rows × columns) an export builds: a 1 MB payload of 60,000 records each with a key of
+ * its own makes 60,000 columns, 3.6 billion cells, and the worker ran out of memory building them,
+ * taking its other jobs with it. Past this the job fails at once (another attempt would fail the same).
+ */
+export const MAX_EXPORT_CELLS = 20_000_000;
+
+function checkCells(rows: number, columns: number): void {
+  if (rows * columns <= MAX_EXPORT_CELLS) return;
+  throw new NonRetryableError(
+    `data_export: ${rows} rows × ${columns} columns is over ${MAX_EXPORT_CELLS.toLocaleString('en')} cells: name the columns to keep (fields) or export fewer records`,
+  );
 }
 
 /** With a user_id: the records whose `user_id` equals it (a number, or the same digits as a string). */
