@@ -4,6 +4,7 @@ import { setLongTimeout } from '../common/long-timeout.js';
 import type { DispatchedJobData } from '../dispatch/job-dispatcher.js';
 import { JobEventBus } from '../events/job-event-bus.js';
 import { TIMEOUT, WORKER_SHUTDOWN } from '../jobs/domain/error-codes.js';
+import { dependencyResultsTooLarge, readDependencyResults } from './dependency-reads.js';
 import type { RunnableJob } from '../jobs/job-row.js';
 import { JobLifecycleService } from '../jobs/job-lifecycle.service.js';
 import { WorkerLease } from './domain/worker-lease.js';
@@ -193,11 +194,14 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
     const timer = setLongTimeout(() => this.stopExecution(execution, 'timeout'), job.timeoutSeconds * 1000);
     try {
       const handler = this.handlers.get(job.type);
-      const dependencyResults = hasDependencies
-        ? await this.recorder.read('dependency results', job, attempt, () => execution.stopReason !== undefined, () => this.dependencyResults(job.id))
-        : new Map<string, DependencyResult>();
+      const read = hasDependencies
+        ? await this.recorder.read('dependency results', job, attempt, () => execution.stopReason !== undefined, () => readDependencyResults(this.lifecycle, job.id))
+        : { results: new Map<string, DependencyResult>() };
       // Stopped while its dependencies were read (cancelled, timed out, fenced): the handler does not begin.
       if (execution.stopReason) return await this.afterStop(execution, Promise.resolve());
+      // Another attempt would read the same results: the job fails at once.
+      if (read.tooLarge !== undefined) return await this.recorder.fail(job, attempt, 'failed', dependencyResultsTooLarge(read.tooLarge), { retry: false });
+      const dependencyResults = read.results;
       const ctx: JobContext = {
         get signal() {
           return signalOf(execution);
@@ -260,15 +264,6 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
       return this.recorder.fail(job, attempt, 'failed', { code: WORKER_SHUTDOWN, message, worker_id: this.identity.id }, { release: true });
     }
     // lost: the scheduler fails the job (WORKER_LOST, or OUTCOME_LOST when this worker fenced itself in time).
-  }
-
-  private async dependencyResults(jobId: string): Promise<Map<string, DependencyResult>> {
-    const results = new Map<string, DependencyResult>();
-    for (const dep of await this.lifecycle.dependencyResults(jobId)) {
-      results.set(dep.id, dep);
-      if (dep.ref && !results.has(dep.ref)) results.set(dep.ref, dep);
-    }
-    return results;
   }
 
   /** Log lines are kept on a best-effort basis: a line PostgreSQL could not take must not fail the handler. */

@@ -52,13 +52,21 @@ export class JobGraphRepository {
     return edges;
   }
 
-  /** Results of a job's direct dependencies (DESIGN §5: ctx gives them to the handler). */
-  async dependencyResults(jobId: string): Promise<DependencyResult[]> {
-    return this.sql.query(
-      `SELECT j.id, j.ref, j.type, j.result FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id
-       WHERE d.job_id = $1 ORDER BY j.created_at, j.id`,
-      [jobId]
+  /**
+   * Results of a job's direct dependencies (DESIGN §5: ctx gives them to the handler), with their size
+   * as JSON text in all (`bytes`). When that is over `maxBytes` no result is sent (each is null): the
+   * caller fails the job, rather than reading a gigabyte into one process.
+   */
+  async dependencyResults(jobId: string, maxBytes: number): Promise<{ results: DependencyResult[]; bytes: number }> {
+    const rows: Array<DependencyResult & { bytes: number }> = await this.sql.query(
+      `WITH deps AS (
+         SELECT j.id, j.ref, j.type, j.result, j.created_at FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id WHERE d.job_id = $1
+       ), size AS (SELECT coalesce(sum(octet_length(result::text)), 0)::float8 AS bytes FROM deps)
+       SELECT d.id, d.ref, d.type, CASE WHEN s.bytes <= $2 THEN d.result END AS result, s.bytes
+       FROM deps d CROSS JOIN size s ORDER BY d.created_at, d.id`,
+      [jobId, maxBytes]
     );
+    return { results: rows.map(({ id, ref, type, result }) => ({ id, ref, type, result })), bytes: rows[0]?.bytes ?? 0 };
   }
 
   /**

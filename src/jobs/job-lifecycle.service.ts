@@ -132,8 +132,9 @@ export class JobLifecycleService {
     return this.logLines.push({ jobId, attempt, level, message, data: logData(data) });
   }
 
-  async dependencyResults(jobId: string): Promise<DependencyResult[]> {
-    return this.dag.dependencyResults(jobId);
+  /** See JobGraphRepository.dependencyResults: no result is sent when they pass `maxBytes` together. */
+  async dependencyResults(jobId: string, maxBytes: number): Promise<{ results: DependencyResult[]; bytes: number }> {
+    return this.dag.dependencyResults(jobId, maxBytes);
   }
 
   /**

@@ -114,7 +114,9 @@ describe('Redis connections that fall silent', () => {
     // The events' subscriber sends no commands of its own: a PING every half timeout finds it silent, and
     // its replacement subscribes again, so a live client hears again the jobs another process runs (its
     // own jobs' events reach its clients without Redis).
-    const socket = io(`${app.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnection: false });
+    // It reconnects as clients do: when the replacement of the subscriber comes after it connected, the
+    // gateway disconnects every client (events may have been missed), and they come back and replay.
+    const socket = io(`${app.baseUrl}/jobs/stream`, { transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 500 });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());

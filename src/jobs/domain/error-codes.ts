@@ -16,6 +16,8 @@ export const RESULT_NOT_JSON = 'RESULT_NOT_JSON';
 export const RESULT_TOO_LARGE = 'RESULT_TOO_LARGE';
 /** PostgreSQL refused the handler's result (text it cannot hold, ...). */
 export const RESULT_NOT_STORABLE = 'RESULT_NOT_STORABLE';
+/** The job's dependencies' results together are larger than a worker reads for one job (MAX_DEPENDENCY_RESULTS_BYTES). */
+export const DEPENDENCY_RESULTS_TOO_LARGE = 'DEPENDENCY_RESULTS_TOO_LARGE';
 
 /** The attempt's worker stopped heartbeating for WORKER_LOST_SECONDS, stopped, or restarted while it ran. */
 export const WORKER_LOST = 'WORKER_LOST';
