@@ -92,6 +92,23 @@ describe('throughput buckets', () => {
     expect(new ThroughputBuckets(10).seed({ step_seconds: 5, items: history.items }, 100, 0, at(100))).toBe(0);
   });
 
+  it('refills the seconds the live feed was down from the history, replacing what little it counted of them', () => {
+    const buckets = new ThroughputBuckets(10);
+    buckets.add(events('job_completed'), at(100, 300)); // before the drop
+    buckets.add(events('job_completed'), at(101, 100)); // the last event before the drop, in its second
+    // Down from 101 to 105; the history (same clock) says what finished meanwhile.
+    const history = {
+      step_seconds: 1,
+      items: [101, 102, 103, 104, 105].map((second) => ({ at: new Date(at(second)).toISOString(), completed: second - 100, failed: second === 103 ? 2 : 0 })),
+    };
+    expect(buckets.refill(history, 101, 105, 0, at(105, 200))).toBe(4);
+    buckets.add(events('job_completed'), at(105, 300)); // live again
+    const [xs, completed, failed] = buckets.series(at(106));
+    expect(xs.at(-1)).toBe(105);
+    expect(completed.slice(-6)).toEqual([1, 1, 2, 3, 4, 1]);
+    expect(failed.slice(-6)).toEqual([0, 0, 0, 2, 0, 0]);
+  });
+
   it('reads the clock offset halfway through the request', () => {
     expect(clockOffset(new Date(at(50)).toISOString(), at(52), at(52, 400))).toBe(2_200);
     expect(clockOffset(new Date(at(50, 100)).toISOString(), at(49), at(49, 200))).toBe(-1_000);

@@ -148,6 +148,32 @@ export class ThroughputBuckets {
     return filled;
   }
 
+  /**
+   * Sets the seconds from `fromSecond` to before `beforeSecond` (while the live feed was down: its events
+   * of those seconds never came) to the service's history, replacing what the live events counted of
+   * them. Seconds out of the window are left out. Returns how many buckets it set.
+   */
+  refill(history: Pick<Throughput, 'step_seconds' | 'items'>, fromSecond: number, beforeSecond: number, clockOffsetMs: number, nowMs: number): number {
+    if (history.step_seconds !== 1) return 0;
+    const shift = Math.round(clockOffsetMs / 1000);
+    const oldest = Math.max(fromSecond, Math.floor(nowMs / 1000) - this.windowSeconds + 1);
+    for (let second = oldest; second < beforeSecond; second++) {
+      const slot = this.slot(second);
+      this.second[slot] = second;
+      this.completed[slot] = 0;
+      this.failed[slot] = 0;
+    }
+    let filled = 0;
+    for (const bucket of history.items) {
+      const second = Math.floor(Date.parse(bucket.at) / 1000) + shift;
+      if (second >= beforeSecond || second < oldest) continue;
+      if (bucket.completed > 0) this.record(second, 'completed', bucket.completed);
+      if (bucket.failed > 0) this.record(second, 'failed', bucket.failed);
+      filled += 1;
+    }
+    return filled;
+  }
+
   private slot(second: number): number {
     return ((second % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
   }

@@ -4,7 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import { get } from '../api/http.js';
 import { apiKey, onKeyChange } from '../api/key.js';
 import type { Throughput } from '../api/types.js';
-import { useLiveBatches } from '../live/hooks.js';
+import { useConnection, useLiveBatches } from '../live/hooks.js';
 import { clockOffset, summarize, ThroughputBuckets, WINDOW_SECONDS, type Series } from '../throughput.js';
 
 const HEIGHT = 160;
@@ -47,6 +47,35 @@ export function ThroughputChart() {
   const [history, setHistory] = useState<'loading' | 'shown' | 'none'>('loading');
 
   useLiveBatches((batch) => buckets.current.add(batch, Date.now()));
+
+  // The seconds the live feed was down hold none of their events: once it is back, they are read from the history.
+  const { state, epoch } = useConnection();
+  const offlineFrom = useRef<number | null>(null);
+  useEffect(() => {
+    if (state !== 'live' && offlineFrom.current === null && epoch > 0) offlineFrom.current = Math.floor(Date.now() / 1000);
+  }, [state, epoch]);
+  useEffect(() => {
+    const from = offlineFrom.current;
+    if (epoch <= 1 || from === null) return;
+    offlineFrom.current = null;
+    const back = Math.floor(Date.now() / 1000);
+    const sent = Date.now();
+    let cancelled = false;
+    get<Throughput>(`/stats/throughput?minutes=${WINDOW_SECONDS / 60}`).then(
+      (answer) => {
+        if (cancelled) return;
+        const now = Date.now();
+        buckets.current.refill(answer, from, back, clockOffset(answer.now, sent, now), now);
+        const series: Series = buckets.current.series(now);
+        plot.current?.setData(series as uPlot.AlignedData);
+        setFigures(summarize(series));
+      },
+      () => undefined, // the live figures stay as they are
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [epoch]);
 
   // Live counting began at mount: the history fills the seconds before it, never the ones after.
   const liveFrom = useRef(Math.floor(Date.now() / 1000));
