@@ -2,19 +2,20 @@ import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { get, query } from '../api/http.js';
 import type { JobLog, JobLogPage } from '../api/types.js';
 import { useLiveBatches, useThrottled } from '../live/hooks.js';
+import { mergeLogLines } from '../lib/log-lines.js';
 
 const PAGE = 200;
 
 /**
  * A job's logs, tailing: read page after page, then asked again from the last page read (its
- * cursor) whenever the job has news, every few seconds while it is unfinished, and after a reconnect,
- * keeping only lines not seen yet (log ids grow). Memoised: its parent redraws every second.
+ * cursor) whenever the job has news, every few seconds while it is unfinished, once more shortly after
+ * it ends, and after a reconnect, keeping each line once, in id order (see mergeLogLines). Memoised:
+ * its parent redraws every second.
  */
 export const LogTail = memo(function LogTail({ jobId, active, epoch }: { jobId: string; active: boolean; epoch: number }) {
   const [lines, setLines] = useState<JobLog[]>([]);
   const [error, setError] = useState<string | null>(null);
   const cursor = useRef<string | null>(null);
-  const lastId = useRef<bigint>(-1n);
   const busy = useRef(false);
   /** News arrived while a read was in flight: read once more after it (else the last lines could wait forever). */
   const again = useRef(false);
@@ -31,11 +32,7 @@ export const LogTail = memo(function LogTail({ jobId, active, epoch }: { jobId: 
     try {
       for (let pages = 0; pages < 50; pages++) {
         const page = await get<JobLogPage>(`/jobs/${jobId}/logs${query({ cursor: cursor.current, limit: PAGE })}`);
-        const fresh = page.items.filter((line) => BigInt(line.id) > lastId.current);
-        if (fresh.length) {
-          lastId.current = BigInt(fresh[fresh.length - 1]!.id);
-          setLines((old) => (old.length + fresh.length > 5_000 ? [...old, ...fresh].slice(-5_000) : [...old, ...fresh]));
-        }
+        setLines((old) => mergeLogLines(old, page.items) as JobLog[]);
         if (!page.next_cursor) break;
         cursor.current = page.next_cursor;
       }
@@ -53,7 +50,11 @@ export const LogTail = memo(function LogTail({ jobId, active, epoch }: { jobId: 
     void read();
   }, [read, epoch]);
   useEffect(() => {
-    if (!active) return;
+    if (!active) {
+      // Lines the handler logged without waiting may commit just after the job ended: one more read.
+      const last = setTimeout(() => void read(), 2_000);
+      return () => clearTimeout(last);
+    }
     const timer = setInterval(() => void read(), 3_000);
     return () => clearInterval(timer);
   }, [read, active]);
