@@ -39,6 +39,23 @@ function options(width: number): uPlot.Options {
  * up to the second the chart opened, then the live events (counted per animation frame's batch, drawn
  * once a second). uPlot draws on a canvas, so the figures are also given in words.
  */
+/** Asks the service for the window's history; `use` gets it with this clock's offset to the database's. Returns a canceller. */
+function askHistory(use: (answer: Throughput, clockOffsetMs: number, nowMs: number) => void, failed: () => void): () => void {
+  const sent = Date.now();
+  let cancelled = false;
+  get<Throughput>(`/stats/throughput?minutes=${WINDOW_SECONDS / 60}`).then(
+    (answer) => {
+      if (cancelled) return;
+      const now = Date.now();
+      use(answer, clockOffset(answer.now, sent, now), now);
+    },
+    () => !cancelled && failed(),
+  );
+  return () => {
+    cancelled = true;
+  };
+}
+
 export function ThroughputChart() {
   const buckets = useRef(new ThroughputBuckets(WINDOW_SECONDS));
   const box = useRef<HTMLDivElement>(null);
@@ -47,6 +64,11 @@ export function ThroughputChart() {
   const [history, setHistory] = useState<'loading' | 'shown' | 'none'>('loading');
 
   useLiveBatches((batch) => buckets.current.add(batch, Date.now()));
+  const redraw = (now: number) => {
+    const series: Series = buckets.current.series(now);
+    plot.current?.setData(series as uPlot.AlignedData);
+    setFigures(summarize(series));
+  };
 
   // The seconds the live feed was down hold none of their events: once it is back, they are read from the history.
   const { state, epoch } = useConnection();
@@ -59,22 +81,13 @@ export function ThroughputChart() {
     if (epoch <= 1 || from === null) return;
     offlineFrom.current = null;
     const back = Math.floor(Date.now() / 1000);
-    const sent = Date.now();
-    let cancelled = false;
-    get<Throughput>(`/stats/throughput?minutes=${WINDOW_SECONDS / 60}`).then(
-      (answer) => {
-        if (cancelled) return;
-        const now = Date.now();
-        buckets.current.refill(answer, from, back, clockOffset(answer.now, sent, now), now);
-        const series: Series = buckets.current.series(now);
-        plot.current?.setData(series as uPlot.AlignedData);
-        setFigures(summarize(series));
+    return askHistory(
+      (answer, offsetMs, now) => {
+        buckets.current.refill(answer, from, back, offsetMs, now);
+        redraw(now);
       },
       () => undefined, // the live figures stay as they are
     );
-    return () => {
-      cancelled = true;
-    };
   }, [epoch]);
 
   // Live counting began at mount: the history fills the seconds before it, never the ones after.
@@ -84,24 +97,15 @@ export function ThroughputChart() {
 
   useEffect(() => {
     if (history === 'shown') return;
-    const sent = Date.now();
-    let cancelled = false;
-    get<Throughput>(`/stats/throughput?minutes=${WINDOW_SECONDS / 60}`).then(
-      (answer) => {
-        if (cancelled) return;
-        const now = Date.now();
-        buckets.current.seed(answer, liveFrom.current, clockOffset(answer.now, sent, now), now);
-        const series: Series = buckets.current.series(now);
-        plot.current?.setData(series as uPlot.AlignedData);
-        setFigures(summarize(series));
+    return askHistory(
+      (answer, offsetMs, now) => {
+        buckets.current.seed(answer, liveFrom.current, offsetMs, now);
+        redraw(now);
         setHistory('shown');
       },
       // A service without the endpoint (or a refused key, until another is entered) leaves the chart to the live events.
-      () => !cancelled && setHistory('none'),
+      () => setHistory('none'),
     );
-    return () => {
-      cancelled = true;
-    };
     // Once shown, the history is not asked for again: only a new key reruns this.
   }, [key]);
 
@@ -117,11 +121,7 @@ export function ThroughputChart() {
     resize.observe(element);
     const scheme = window.matchMedia('(prefers-color-scheme: dark)');
     scheme.addEventListener('change', create);
-    const tick = setInterval(() => {
-      const series: Series = buckets.current.series(Date.now());
-      plot.current?.setData(series as uPlot.AlignedData);
-      setFigures(summarize(series));
-    }, 1_000);
+    const tick = setInterval(() => redraw(Date.now()), 1_000);
     return () => {
       clearInterval(tick);
       scheme.removeEventListener('change', create);
