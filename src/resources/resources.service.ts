@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Worker, WorkerStatus } from './entities/worker.entity.js';
-import { WorkerRepository, type WorkerRegistration, type WorkerRowBeat } from './worker.repository.js';
+import { WorkerRepository, type HeartbeatAnswer, type WorkerRegistration, type WorkerRowBeat } from './worker.repository.js';
 
 /** The worker registry (DESIGN §4): who can run jobs, with what capacity, and whether they are alive. */
 @Injectable()
@@ -22,7 +22,7 @@ export class ResourcesService {
     executingJobIds: readonly string[],
     runningJobIds: readonly string[],
     seq: number,
-  ): Promise<{ alive: boolean; replaced: boolean; cancelled: string[] }> {
+  ): Promise<HeartbeatAnswer> {
     return this.workers.heartbeat(id, bootToken, executingJobIds, runningJobIds, seq);
   }
 

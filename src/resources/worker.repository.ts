@@ -10,6 +10,9 @@ export type WorkerRegistration = Pick<Worker, 'id' | 'host' | 'pid' | 'maxConcur
   pidScope: string;
 };
 
+/** A heartbeat's answer (see WorkerRepository.heartbeat). */
+export type HeartbeatAnswer = { alive: boolean; replaced: boolean; cancelled: string[] };
+
 /** What a booting process reads of the row of its WORKER_ID (see worker-id-claim.ts). */
 export interface WorkerRowBeat {
   status: string;
@@ -81,10 +84,10 @@ export class WorkerRepository {
     executingJobIds: readonly string[],
     runningJobIds: readonly string[],
     seq: number,
-  ): Promise<{ alive: boolean; replaced: boolean; cancelled: string[] }> {
+  ): Promise<HeartbeatAnswer> {
     // `seq`: the beat's number in this process (see the heartbeat_seq migration). A beat that arrives
     // after a later one changes nothing; it answers whether the worker is alive all the same.
-    const rows: Array<{ alive: boolean; replaced: boolean; cancelled: string[] }> = await this.sql.query(
+    const rows: HeartbeatAnswer[] = await this.sql.query(
       `WITH beat AS (
          UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[], heartbeat_seq = $4
          WHERE id = $1 AND boot_token = $5 AND status IN ('active', 'draining') AND heartbeat_seq < $4 RETURNING id

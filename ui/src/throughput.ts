@@ -134,18 +134,7 @@ export class ThroughputBuckets {
    * clear a live bucket that shares their slot. Returns how many buckets it filled.
    */
   seed(history: Pick<Throughput, 'step_seconds' | 'items'>, beforeSecond: number, clockOffsetMs: number, nowMs: number): number {
-    if (history.step_seconds !== 1) return 0;
-    const shift = Math.round(clockOffsetMs / 1000);
-    const oldest = Math.floor(nowMs / 1000) - this.windowSeconds + 1;
-    let filled = 0;
-    for (const bucket of history.items) {
-      const second = Math.floor(Date.parse(bucket.at) / 1000) + shift;
-      if (second >= beforeSecond || second < oldest) continue;
-      if (bucket.completed > 0) this.record(second, 'completed', bucket.completed);
-      if (bucket.failed > 0) this.record(second, 'failed', bucket.failed);
-      filled += 1;
-    }
-    return filled;
+    return this.fill(history, Math.floor(nowMs / 1000) - this.windowSeconds + 1, beforeSecond, clockOffsetMs);
   }
 
   /**
@@ -155,7 +144,6 @@ export class ThroughputBuckets {
    */
   refill(history: Pick<Throughput, 'step_seconds' | 'items'>, fromSecond: number, beforeSecond: number, clockOffsetMs: number, nowMs: number): number {
     if (history.step_seconds !== 1) return 0;
-    const shift = Math.round(clockOffsetMs / 1000);
     const oldest = Math.max(fromSecond, Math.floor(nowMs / 1000) - this.windowSeconds + 1);
     for (let second = oldest; second < beforeSecond; second++) {
       const slot = this.slot(second);
@@ -163,6 +151,13 @@ export class ThroughputBuckets {
       this.completed[slot] = 0;
       this.failed[slot] = 0;
     }
+    return this.fill(history, oldest, beforeSecond, clockOffsetMs);
+  }
+
+  /** Adds the history's buckets of the seconds from `oldest` to before `beforeSecond` (this clock's); how many it added. */
+  private fill(history: Pick<Throughput, 'step_seconds' | 'items'>, oldest: number, beforeSecond: number, clockOffsetMs: number): number {
+    if (history.step_seconds !== 1) return 0;
+    const shift = Math.round(clockOffsetMs / 1000);
     let filled = 0;
     for (const bucket of history.items) {
       const second = Math.floor(Date.parse(bucket.at) / 1000) + shift;
