@@ -203,6 +203,18 @@ describe('signals reach node through npm', () => {
     const { script, port } = await startServing(['run', 'start:prod'], {}, 60_000);
     const node = script.service();
     expect(node).toBeDefined();
+    // A running job holds the shutdown for its grace period, so the second signal reaches a process
+    // that is still shutting down (an idle one can be gone before it is sent).
+    const base = `http://127.0.0.1:${port}`;
+    const submitted = await fetch(`${base}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'noop', payload: { duration_ms: 60_000 } }),
+    });
+    expect(submitted.status).toBe(201);
+    const { id } = (await submitted.json()) as { id: string };
+    const running = await until(async () => ((await (await fetch(`${base}/jobs/${id}`)).json()) as { status: string }).status === 'running', 20_000);
+    expect(running).toBe(true);
     process.kill(node!, 'SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 20));
     process.kill(node!, 'SIGTERM');
