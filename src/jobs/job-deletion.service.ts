@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { JobNotFoundError } from '../common/errors/domain-error.js';
 import { JobHasUnfinishedDependentsError, JobNotFinishedError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
 import { Metrics } from '../metrics/metrics.js';
+import { afterStopping } from './after-stopping.js';
 import { isTerminal } from './domain/job-state.js';
 import { JobDeletionRepository } from './job-deletion.repository.js';
 import { JobRepository } from './job.repository.js';
@@ -18,9 +19,19 @@ export class JobDeletionService {
     private readonly metrics: Metrics,
   ) {}
 
-  /** DELETE /jobs/{id}: 404 unknown, 409 while unfinished or while an unfinished job depends on it. */
+  /** DELETE /jobs/{id}: 404 unknown, 409 while unfinished or while an unfinished job depends on it (a handler still stopping is waited out a moment: afterStopping). */
   async delete(id: string): Promise<void> {
-    const type = await this.jobs.transaction(async (tx) => {
+    const outcome = await afterStopping(
+      () => this.deleteOnce(id).then((type) => ({ type }), (error: unknown) => ({ error })),
+      (o) => 'error' in o && o.error instanceof JobStillStoppingError,
+    );
+    if ('error' in outcome) throw outcome.error;
+    this.metrics.jobsDeleted.inc({ type: outcome.type, reason: 'api' });
+  }
+
+  /** One try of a delete; resolves to the job's type. */
+  private deleteOnce(id: string): Promise<string> {
+    return this.jobs.transaction(async (tx) => {
       const job = await this.deletions.lock(id, tx);
       if (!job) throw new JobNotFoundError(id);
       if (!isTerminal(job.status)) throw new JobNotFinishedError(id, job.status);
@@ -30,7 +41,6 @@ export class JobDeletionService {
       await this.deletions.deleteJobs([id], tx);
       return job.type;
     });
-    this.metrics.jobsDeleted.inc({ type, reason: 'api' });
   }
 
   /**

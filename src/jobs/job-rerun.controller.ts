@@ -63,7 +63,9 @@ export class JobRerunController {
   @ApiEndpoint({
     summary: 'Delete a finished job with its logs and edges',
     description:
-      '409 `JOB_NOT_FINISHED` while the job is unfinished, `JOB_HAS_UNFINISHED_DEPENDENTS` while an unfinished job depends on it.',
+      '409 `JOB_NOT_FINISHED` while the job is unfinished; `JOB_HAS_UNFINISHED_DEPENDENTS` while a job that has not completed depends on it ' +
+      '(a failed, timed-out or cancelled dependent may still be retried and then needs this job: delete the dependents first); ' +
+      '`JOB_STILL_STOPPING` while the handler of a job cancelled while running has not stopped 2 s after the request.',
     status: 204,
     errors: [400, 404, 409],
   })

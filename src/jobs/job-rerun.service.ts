@@ -8,6 +8,7 @@ import type { JobStatus } from './domain/job-state.js';
 import { planRerun, type RerunNode, type RerunPlan, type RerunStep } from './domain/rerun-plan.js';
 import { scheduledReason } from './domain/run-at.js';
 import type { Job } from './entities/job.entity.js';
+import { afterStopping } from './after-stopping.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRerunRepository, type RerunRow } from './job-rerun.repository.js';
 import { JobRepository } from './job.repository.js';
@@ -38,9 +39,12 @@ export class JobRerunService {
     private readonly lifecycle: JobLifecycleService,
   ) {}
 
-  /** Retries one job; throws the refusal (404 or 409) as a domain error. */
+  /** Retries one job (waiting out a handler still stopping: afterStopping); throws the refusal (404 or 409) as a domain error. */
   async retry(id: string, actor: string): Promise<Job> {
-    const outcome = await this.tryRetry(id, actor);
+    const outcome = await afterStopping(
+      () => this.tryRetry(id, actor),
+      (o) => !o.ok && o.error instanceof JobStillStoppingError,
+    );
     if (!outcome.ok) throw outcome.error;
     return outcome.job;
   }

@@ -293,6 +293,34 @@ describe('POST /jobs/{id}/retry', () => {
     expect((await app.patch(`/jobs/${long.id}/cancel`)).status).toBe(200);
   });
 
+  it('a retry or a delete right after the cancel of a running job waits out its handler’s stop; one that ignores its signal gets 409 JOB_STILL_STOPPING', async () => {
+    // Handlers that take up to 700 ms to stop after their cancel (ignoring the signal that long).
+    for (let round = 0; round < 3; round++) {
+      const slow = await app.submit(aJob({ payload: { duration_ms: 700, ignore_signal: true } }));
+      await statusOf([slow.id], ['running']);
+      expect((await app.patch(`/jobs/${slow.id}/cancel`)).status).toBe(200);
+      const retried = await app.post(`/jobs/${slow.id}/retry`, {});
+      expect({ round, status: retried.status, body: retried.status === 200 ? null : retried.body }).toEqual({ round, status: 200, body: null });
+      const other = await app.submit(aJob({ payload: { duration_ms: 700, ignore_signal: true } }));
+      await statusOf([other.id], ['running']);
+      expect((await app.patch(`/jobs/${other.id}/cancel`)).status).toBe(200);
+      const deleted = await app.request('DELETE', `/jobs/${other.id}`);
+      expect({ round, status: deleted.status, body: deleted.status === 204 ? null : deleted.body }).toEqual({ round, status: 204, body: null });
+    }
+
+    const stubborn = await app.submit(aJob({ payload: { duration_ms: 8000, ignore_signal: true } }));
+    await statusOf([stubborn.id], ['running']);
+    expect((await app.patch(`/jobs/${stubborn.id}/cancel`)).status).toBe(200);
+    const retry = await app.post(`/jobs/${stubborn.id}/retry`, {});
+    expect(retry.status).toBe(409);
+    expect(retry.body).toMatchObject({ code: 'JOB_STILL_STOPPING', status: 'cancelled' });
+    const deletion = await app.request('DELETE', `/jobs/${stubborn.id}`);
+    expect(deletion.status).toBe(409);
+    expect(deletion.body).toMatchObject({ code: 'JOB_STILL_STOPPING' });
+    // Once the handler returns, its worker releases the job, and the retry goes through.
+    await expectEventually(async () => expect((await app.post(`/jobs/${stubborn.id}/retry`, {})).status).toBe(200), { timeoutMs: 20_000 });
+  });
+
   it('leaves one consistent state when a retry and a cancel of the same job race, and when two retries race', async () => {
     const jobs = await Promise.all(Array.from({ length: 8 }, () => app.submit(failingOnce({ payload: { duration_ms: 300 } }))));
     await statusOf(jobs.map((j) => j.id), jobs.map(() => 'failed'));
