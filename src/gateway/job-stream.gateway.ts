@@ -181,6 +181,8 @@ export class JobStreamGateway implements OnGatewayInit, OnGatewayConnection, OnM
     if (!this.withinBudget(socket)) return { ok: false, error: OVER_BUDGET_ERROR };
     const filter = parseFilter(body, { requireOne: true });
     if ('error' in filter) return { ok: false, error: filter.error };
+    const unknown = this.unknownType(filter);
+    if (unknown) return { ok: false, error: unknown };
     const next = unsubscribe(this.subscriptionsOf(socket), filter as Filter);
     const ack = this.move(socket, next);
     return isAll(next) ? { ...ack, note: EVERY_JOB_NOTE } : ack;

@@ -35,6 +35,21 @@ describe('the OpenAPI document', () => {
     for (const dto of ['SubmitJobDto', 'SubmitBatchItemDto']) expect(doc.components.schemas[dto].properties.type.enum).toEqual(BUILT_IN_TYPES);
   });
 
+  it('gives string constraints only to strings: no property typed object with a length, pattern or format', () => {
+    const mistyped: string[] = [];
+    const walk = (schema: any, where: string) => {
+      if (!schema || typeof schema !== 'object') return;
+      if (schema.type === 'object' && ['maxLength', 'minLength', 'pattern', 'format'].some((k) => k in schema)) mistyped.push(where);
+      for (const [name, property] of Object.entries<any>(schema.properties ?? {})) walk(property, `${where}.${name}`);
+      if (schema.items) walk(schema.items, `${where}[]`);
+    };
+    for (const [name, schema] of Object.entries<any>(doc.components.schemas)) walk(schema, name);
+    expect(mistyped).toEqual([]);
+    for (const dto of ['SubmitJobDto', 'SubmitBatchItemDto', 'NoopSubmitJob']) {
+      expect(doc.components.schemas[dto].properties.concurrency_key).toMatchObject({ type: 'string', nullable: true, maxLength: 200 });
+    }
+  });
+
   it('types each payload by job type: a oneOf with a discriminator on type, for single and batch submits', () => {
     const single = doc.paths['/jobs'].post.requestBody.content['application/json'].schema;
     const batchItem = doc.components.schemas.SubmitBatchDto.properties.jobs.items;

@@ -89,6 +89,8 @@ export class JobFieldsDto {
   idempotency_key?: string;
 
   @ApiPropertyOptional({
+    type: 'string',
+    nullable: true,
     maxLength: 200,
     example: 'customer-42',
     description: "Groups jobs for the queue's per-key concurrency limit and for fair turns between keys (e.g. a tenant or customer id).",
