@@ -45,6 +45,29 @@ describe('requests that answered 5xx before', () => {
     expect(await countRows()).toEqual(before);
   });
 
+  it('refuses a body that is not UTF-8 with 400 INVALID_TEXT, writing nothing, and stores UTF-8 text as sent', async () => {
+    const raw = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+    const notUtf8 = [
+      raw('{"type":"noop","idempotency_key":"k-', [0xe9], '-1"}'), // a Latin-1 é
+      raw('{"type":"noop","idempotency_key":"k-', [0xff], '-1"}'),
+      raw('{"type":"noop","payload":{"echo":{"s":"', [0xed, 0xa0, 0x80], '"}}}'), // a lone surrogate's bytes
+    ];
+    for (const body of notUtf8) {
+      const before = await countRows();
+      const response = await fetch(`${app.baseUrl}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json; charset=iso-8859-1' }, body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ statusCode: 400, code: 'INVALID_TEXT' });
+      expect(await countRows()).toEqual(before);
+    }
+    const utf8 = await fetch(`${app.baseUrl}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"type":"noop","payload":{"echo":{"name":"café ✓"}}}', 'utf8'),
+    });
+    expect(utf8.status).toBe(201);
+    expect(((await utf8.json()) as { payload: { echo: { name: string } } }).payload.echo.name).toBe('café ✓');
+  });
+
   it('accepts a payload nested exactly 32 levels deep', async () => {
     const response = await app.request('POST', '/jobs', `{"type":"noop","payload":{"echo":{"a":${nested(30)}}}}`, { 'content-type': 'application/json' });
     expect(response.status).toBe(201);

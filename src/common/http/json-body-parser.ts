@@ -2,7 +2,7 @@
 import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { EMPTY_BODY, FORBIDDEN_JSON_KEY, INVALID_JSON } from '../domain/error-codes.js';
+import { EMPTY_BODY, FORBIDDEN_JSON_KEY, INVALID_JSON, INVALID_TEXT } from '../domain/error-codes.js';
 import { MalformedBodyError, ValidationFailedError } from '../errors/domain-error.js';
 import { findJsonProblem, mayHaveJsonProblem, MAX_BODY_DEPTH } from '../json-limits.js';
 import { installContentDecoding } from './content-encoding.js';
@@ -29,6 +29,21 @@ export function parseJsonBody(text: string): unknown {
   return parsed;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A body's text (JSON is UTF-8, RFC 8259; a `charset` parameter is not read). Bytes that are not UTF-8
+ * are refused: replaced by U+FFFD, as a lenient decoder does, a Latin-1 "é" would be stored silently
+ * changed, and two idempotency keys differing only there would name one job.
+ */
+export function decodeUtf8(body: Uint8Array): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new MalformedBodyError(INVALID_TEXT, 'request body is not UTF-8 text: send JSON encoded as UTF-8 (a Latin-1 or Windows-1252 character, or the bytes of a lone surrogate, are not)');
+  }
+}
+
 /** The 415's message: what was sent, and what to send instead. */
 export function unsupportedMediaTypeMessage(contentType: string | undefined): string {
   const sent = contentType?.split(';')[0]?.trim().toLowerCase();
@@ -46,13 +61,13 @@ export function unsupportedMediaTypeMessage(contentType: string | undefined): st
  */
 export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: number): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
     try {
       // No body at all, whatever the header says (many HTTP clients send it on every request): the
       // routes that take none (cancel, retry, trigger, DELETE) go on; a route that takes one answers
       // EMPTY_BODY from the validation pipe.
-      if ((body as string).length === 0) return done(null, undefined);
-      done(null, parseJsonBody(body as string));
+      if ((body as Buffer).length === 0) return done(null, undefined);
+      done(null, parseJsonBody(decodeUtf8(body as Buffer)));
     } catch (error) {
       done(error as Error, undefined);
     }
