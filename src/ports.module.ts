@@ -52,7 +52,10 @@ export class PortsModule {
     providers.push({
       provide: LeaderElection,
       useFactory: () =>
-        deployment.leadership === 'advisory-lock' ? new PgAdvisoryLeaderElection(config.databaseUrl!, config.workerLostSeconds) : new SingleProcessLeadership(deployment.database === 'postgres' ? config.databaseUrl! : null),
+        deployment.leadership === 'advisory-lock' ? new PgAdvisoryLeaderElection(config.databaseUrl!, config.workerLostSeconds) : new SingleProcessLeadership(deployment.database === 'postgres' ? config.databaseUrl! : null, undefined, {
+              connectMs: config.dbConnectTimeoutMs,
+              queryMs: config.dbQueryTimeoutMs,
+            }),
     });
     return { module: PortsModule, providers, exports: exported };
   }

@@ -40,11 +40,32 @@ export class SingleProcessLeadership extends LeaderElection {
   private stopped = false;
 
   /** `databaseUrl`: the shared PostgreSQL when there is one (no Redis); none for the embedded database. */
+  /**
+   * `timeouts`: of connecting and of each statement on the lock's connections (DB_CONNECT_TIMEOUT_MS,
+   * DB_QUERY_TIMEOUT_MS), so that taking the lock back from a host that accepts connections and then
+   * answers nothing (a fenced old primary) fails and is tried again, instead of waiting on TCP for hours
+   * while nothing is scheduled.
+   */
   constructor(
     private readonly databaseUrl: string | null = null,
     private readonly onDisplaced: () => void = () => process.kill(process.pid, 'SIGTERM'),
+    private readonly timeouts: { connectMs: number; queryMs: number } = { connectMs: 10_000, queryMs: 30_000 },
   ) {
     super();
+  }
+
+  /** A client for the lock's connections, bounded in time; a keepalive notices a dead peer of the idle lock connection in minutes. */
+  private newClient(applicationName: string): pg.Client {
+    const client = new pg.Client({
+      connectionString: this.databaseUrl!,
+      application_name: applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: this.timeouts.connectMs,
+      query_timeout: this.timeouts.queryMs,
+    });
+    client.on('error', () => undefined);
+    return client;
   }
 
   isLeader(): boolean {
@@ -80,8 +101,7 @@ export class SingleProcessLeadership extends LeaderElection {
 
   /** Takes the lock on a connection of its own; false when another session holds it. */
   private async lock(): Promise<boolean> {
-    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: 'draconic-one-process', keepAlive: true });
-    client.on('error', () => undefined);
+    const client = this.newClient('draconic-one-process');
     try {
       await client.connect();
       const { rows } = await client.query<{ locked: boolean; pid: number; started_at: string }>(
@@ -95,7 +115,8 @@ export class SingleProcessLeadership extends LeaderElection {
       }
       this.holder = { pid: rows[0].pid, startedAt: rows[0].started_at };
     } catch (error) {
-      await client.end().catch(() => undefined);
+      // Not awaited: on a connection that went silent, ending it could wait as long as the statement did.
+      void client.end().catch(() => undefined);
       throw error;
     }
     client.on('end', () => this.lost(client));
@@ -142,8 +163,8 @@ export class SingleProcessLeadership extends LeaderElection {
    */
   private async endOwnLeftover(): Promise<boolean> {
     if (!this.holder) return false;
-    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: 'draconic-one-process-check' });
-    client.on('error', () => undefined);
+    const client = this.newClient('draconic-one-process-check');
+    let ended: boolean;
     try {
       await client.connect();
       const { rows } = await client.query<{ ended: boolean }>(
@@ -153,12 +174,13 @@ export class SingleProcessLeadership extends LeaderElection {
            AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.pid AND a.backend_start::text = $3)`,
         [ONE_PROCESS_LOCK, this.holder.pid, this.holder.startedAt],
       );
-      return rows.length > 0;
+      ended = rows.length > 0;
     } catch {
+      void client.end().catch(() => undefined);
       return false;
-    } finally {
-      await client.end().catch(() => undefined);
     }
+    await client.end().catch(() => undefined);
+    return ended;
   }
 
   private set(leader: boolean): void {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { SingleProcessLeadership } from '../../src/leadership/single-process-leadership.js';
+import { PgProxy } from '../support/pg-proxy.js';
 import { createTestSpace, type TestSpace } from '../support/test-app.js';
 
 /** The session advisory lock that keeps a second process off a database used without Redis. */
@@ -41,9 +42,9 @@ async function takeLockAway(): Promise<boolean> {
 }
 
 /** A process's one-process leadership, with what it reported: its changes, and how often it was displaced. */
-async function leading() {
+async function leading(databaseUrl = space.databaseUrl, timeouts?: { connectMs: number; queryMs: number }) {
   let displaced = 0;
-  const leadership = new SingleProcessLeadership(space.databaseUrl, () => displaced++);
+  const leadership = new SingleProcessLeadership(databaseUrl, () => displaced++, timeouts);
   const changes: boolean[] = [];
   leadership.onChange((leader) => changes.push(leader));
   await leadership.start();
@@ -89,6 +90,27 @@ describe('one process on a database without Redis', () => {
       expect(rows[0].n).toBe(1);
     } finally {
       await leadership.stop();
+    }
+  }, 60_000);
+
+  it('takes the lock back after a try that met a host answering nothing: the try times out and the next one goes through', async () => {
+    const proxy = await PgProxy.start(space.databaseUrl);
+    const { leadership, changes, displaced } = await leading(proxy.url(space.databaseUrl), { connectMs: 500, queryMs: 500 });
+    try {
+      // The lock's connection is lost on this side, and the tries to take the lock again meet a host that
+      // accepts connections and answers nothing (a fenced old primary)...
+      proxy.set('blackhole');
+      (leadership as unknown as { client: pg.Client }).client.emit('end');
+      expect(await until(() => changes.length >= 2, 5_000)).toBe(true);
+      await sleep(1_500);
+      // ...until the database answers again; what was sent meanwhile stays unanswered for good.
+      proxy.set('silence');
+      expect(await until(() => changes.length >= 3, 10_000)).toBe(true);
+      expect(changes.slice(0, 3)).toEqual([true, false, true]);
+      expect(displaced()).toBe(0);
+    } finally {
+      await leadership.stop();
+      await proxy.close();
     }
   }, 60_000);
 });
