@@ -127,12 +127,12 @@ export class ExecutionService implements OnModuleInit, OnApplicationShutdown {
    * worker's own. Returns the jobs still running.
    */
   async waitIdle(deadlineMs: number, held: () => boolean = () => false): Promise<RunnableJob[]> {
-    const deadline = Date.now() + deadlineMs;
+    const deadline = performance.now() + deadlineMs;
     const busy = () => this.running.size > 0 || this.starting > 0 || this.lifecycle.startingJobIds().length > 0 || held();
-    while (busy() && Date.now() < deadline) {
+    while (busy() && performance.now() < deadline) {
       await Promise.race([
         this.running.size > 0 ? Promise.all([...this.running.values()].map((e) => e.settled)) : new Promise((resolve) => setTimeout(resolve, 10)),
-        new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(100, deadline - Date.now())))),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(100, deadline - performance.now())))),
       ]);
       await new Promise((resolve) => setImmediate(resolve)); // never spin on microtasks alone
     }

@@ -43,7 +43,8 @@ export class FlowControlState {
   /** What the held gauge shows (heldGauge), or null when it is to be written afresh. */
   private gaugeShown: string | null = null;
   /** When the counts were last checked against the jobs table (0: at the next sweep). */
-  private countsCheckedAt = 0;
+  /** performance.now() of the last check (a monotonic clock: a step of the wall clock must not skip checks). */
+  private countsCheckedAt = -Infinity;
   private readonly logger = new Logger('SchedulerService');
 
   constructor(
@@ -65,7 +66,7 @@ export class FlowControlState {
     this.heldBefore = new Map();
     this.reasonsInherited = true;
     this.gaugeShown = null;
-    this.countsCheckedAt = 0;
+    this.countsCheckedAt = -Infinity;
   }
 
   /**
@@ -90,9 +91,9 @@ export class FlowControlState {
   async sweep(): Promise<void> {
     this.rulesStale = true;
     await this.queues.foldCounts();
-    if (Date.now() - this.countsCheckedAt >= SCHEDULER_TIMING.countsCheckMs) {
+    if (performance.now() - this.countsCheckedAt >= SCHEDULER_TIMING.countsCheckMs) {
       await this.checkCounts();
-      this.countsCheckedAt = Date.now();
+      this.countsCheckedAt = performance.now();
     }
   }
 

@@ -46,8 +46,9 @@ export class PlacementPass implements ReleasedStarter {
   private running = false;
   private again = false;
   private scheduled = false;
-  private lastReasonsAt = 0;
-  private lastBeyondRead = 0;
+  // performance.now() (monotonic): a step back of the wall clock must not hold these back for as long.
+  private lastReasonsAt = -Infinity;
+  private lastBeyondRead = -Infinity;
   /** The last pass read a full window and left some of what it read waiting (readReady looks behind such a window). */
   private windowLeftJobs = false;
   /** The jobs the last look behind a full window found (readReady): starving, able to start now, or without a reason. */
@@ -149,7 +150,7 @@ export class PlacementPass implements ReleasedStarter {
 
   /** The waiting reasons are rewritten at the next pass, not at the next refresh. */
   reasonsNow(): void {
-    this.lastReasonsAt = 0;
+    this.lastReasonsAt = -Infinity;
   }
 
   /** Leadership ended: no rate wake-up any more. */
@@ -180,7 +181,7 @@ export class PlacementPass implements ReleasedStarter {
     const epoch = this.leader.epoch();
     this.drained = false; // until this pass has placed all it read
     const rooms = await this.rooms.forPass();
-    const reasonsDue = Date.now() - this.lastReasonsAt >= SCHEDULER_TIMING.reasonRefreshMs;
+    const reasonsDue = performance.now() - this.lastReasonsAt >= SCHEDULER_TIMING.reasonRefreshMs;
     if (!anyRoom(rooms) && !reasonsDue) return false;
 
     // Queue rules (DESIGN §12): what they hold back as a whole stays out of the window (with its
@@ -196,7 +197,7 @@ export class PlacementPass implements ReleasedStarter {
       if (reasonsDue) {
         await this.flow.writeHeldReasons(held);
         await this.writeNeverFitReasons(bound);
-        this.lastReasonsAt = Date.now();
+        this.lastReasonsAt = performance.now();
       }
       this.drained = true;
       return false;
@@ -217,7 +218,7 @@ export class PlacementPass implements ReleasedStarter {
       await this.placements.setWaitingReasons(changedReasons(ready, plan.waiting));
       await this.flow.writeHeldReasons(flow?.heldBack());
       await this.writeNeverFitReasons(bound);
-      this.lastReasonsAt = Date.now();
+      this.lastReasonsAt = performance.now();
     }
     return fullWindowPlaced(placed, read, SCHEDULER_TIMING.passWindow);
   }
@@ -244,8 +245,8 @@ export class PlacementPass implements ReleasedStarter {
       this.beyond = [];
       return { ready, read: ready.length };
     }
-    if (Date.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
-      this.lastBeyondRead = Date.now();
+    if (performance.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
+      this.lastBeyondRead = performance.now();
       const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000), bound, leftOut(held));
       // Only behind a window that left jobs waiting: one whose jobs were all placed is followed by a pass
       // over the next window at once.

@@ -18,7 +18,7 @@ export class WorkerRooms {
   private workersStale = true;
   /** The workers' read under way, if any: passes wait for it, and reads land in the order asked. */
   private reading?: Promise<void>;
-  /** Workers placement passes over until then (ms): they did not start what they were handed. */
+  /** Workers placement passes over until then (performance.now() ms): they did not start what they were handed. */
   private readonly passedOver = new Map<string, number>();
 
   constructor(
@@ -34,9 +34,9 @@ export class WorkerRooms {
 
   /** These workers did not start what they were handed: no new job goes to them for a while. */
   passOver(workerIds: readonly string[]): void {
-    const until = Date.now() + STALE_HAND_OVERS.passOverMs;
+    const until = performance.now() + STALE_HAND_OVERS.passOverMs;
     for (const id of workerIds) this.passedOver.set(id, until);
-    for (const [id, at] of this.passedOver) if (at <= Date.now()) this.passedOver.delete(id);
+    for (const [id, at] of this.passedOver) if (at <= performance.now()) this.passedOver.delete(id);
   }
 
   /** At leadership, and when workers were declared lost: nothing read before is trusted. */
@@ -99,7 +99,7 @@ export class WorkerRooms {
   }
 
   private rooms(): WorkerRoom[] {
-    return passingOver(roomsOf(this.workers, this.ledger.usage()), this.passedOver, Date.now());
+    return passingOver(roomsOf(this.workers, this.ledger.usage()), this.passedOver, performance.now());
   }
 
   /** Publishes each worker's capacity and bookings as metrics. */

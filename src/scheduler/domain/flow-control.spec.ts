@@ -119,6 +119,24 @@ describe('flow control: rate limit', () => {
     expect(all.length).toBeGreaterThanOrEqual(45); // ~5 per second over 10 s
   });
 
+  it('StartLog: after the wall clock was stepped back, a type is held one interval, not the step’s length on top', () => {
+    const rate = { limit: 10, intervalMs: 60_000 };
+    const log = new StartLog();
+    const at = 100_000_000;
+    for (let i = 0; i < 10; i++) log.record('t', at + i);
+    log.record('t', at + 20, 'booked'); // a booking not confirmed yet
+    const now = at - 3_600_000; // the clock stepped back an hour
+    const until = rateLimitedUntil(rate, log.window('t', rate.intervalMs, now), now);
+    expect(until).not.toBeNull();
+    expect(until! - now).toBeLessThanOrEqual(rate.intervalMs);
+    // One interval later the type may start again; before, it stayed held for the hour as well.
+    expect(rateLimitedUntil(rate, log.window('t', rate.intervalMs, now + rate.intervalMs), now + rate.intervalMs)).toBeNull();
+    // Starts confirmed a little after a pass's clock read keep their times.
+    const soon = new StartLog();
+    soon.record('t', now + 300);
+    expect(soon.window('t', 1000, now)).toEqual([now + 300]);
+  });
+
   it('StartLog keeps starts sorted and forgets those out of the window', () => {
     const log = new StartLog();
     log.record('t', 300);

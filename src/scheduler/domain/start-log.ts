@@ -2,6 +2,14 @@
 export const PENDING_START_MS = 10_000;
 
 /**
+ * How far past `now` a start may lie and still be kept at its time. Confirmed starts come in at their
+ * workers' times, a little after a pass's `now`; one further ahead tells that the wall clock was
+ * stepped back since it was recorded: it is moved to `now`, so the step does not hold its type back
+ * for the step's own length on top of the interval. Bookings that far ahead are settled at once.
+ */
+export const CLOCK_AHEAD_TOLERANCE_MS = 1000;
+
+/**
  * The starts of each type in its recent past, for the sliding-window rate limit: every start counts,
  * whatever its outcome. Times are milliseconds on the caller's clock.
  */
@@ -81,11 +89,16 @@ export class StartLog {
     let unconfirmed = 0;
     for (const [jobId, booked] of this.pending) {
       if (booked.type !== type) continue;
-      if (now - booked.at >= PENDING_START_MS) this.settle(jobId);
+      if (now - booked.at >= PENDING_START_MS || booked.at - now > CLOCK_AHEAD_TOLERANCE_MS) this.settle(jobId);
       else unconfirmed += 1;
     }
     const list = this.starts.get(type);
     if (list) {
+      const latest = now + CLOCK_AHEAD_TOLERANCE_MS;
+      if (list.length > 0 && list[list.length - 1]! > latest) {
+        for (let i = list.length - 1; i >= 0 && list[i]! > latest; i -= 1) list[i] = now;
+        list.sort((a, b) => a - b);
+      }
       let drop = 0;
       while (drop < list.length && list[drop]! <= now - intervalMs) drop += 1;
       if (drop > 0) list.splice(0, drop);
