@@ -35,7 +35,7 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
   }
   try {
     if (config.runMigrations) {
-      if (!embedded) await ensureDatabaseExists(effective.databaseUrl!);
+      if (!embedded) await ensureDatabaseExists(effective.databaseUrl!, { connectTimeoutMs: effective.dbConnectTimeoutMs });
       await runMigrations(effective);
     } else {
       await awaitMigratedSchema(effective);

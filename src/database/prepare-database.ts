@@ -6,38 +6,72 @@ import { ConfigError } from '../config/load-config.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { migrationDataSourceOptions } from './data-source-options.js';
 import { ResilientPgClient } from './resilient-pg-client.js';
+import { withoutCredentials } from '../common/logging/boot-banner.js';
 
 const MIGRATION_LOCK = 7_236_001; // pg_advisory_lock key: one migrator at a time across instances
 const logger = new Logger('Database');
 
-/** Creates the database named in DATABASE_URL when it does not exist yet, so a fresh machine boots. */
-export async function ensureDatabaseExists(url: string): Promise<void> {
+/** How long a boot waits for PostgreSQL to be reachable (not listening yet, starting up), by default. */
+const DATABASE_WAIT_MS = 60_000;
+
+export interface DatabaseWait {
+  /** How long to wait for PostgreSQL not reachable yet; then the boot stops naming DATABASE_URL. */
+  waitMs?: number;
+  pollMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Creates the database named in DATABASE_URL when it does not exist yet, so a fresh machine boots.
+ * PostgreSQL not reachable yet (a compose or systemd start where it comes up a little after this
+ * process) is waited for; a value it cannot use (a wrong user or password, no such host after the
+ * wait) stops the boot with one line naming DATABASE_URL, without its password.
+ */
+export async function ensureDatabaseExists(url: string, { waitMs = DATABASE_WAIT_MS, pollMs = 1_000, connectTimeoutMs = 10_000 }: DatabaseWait = {}): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) return;
-  const probe = new ResilientPgClient({ connectionString: url, application_name: 'draconic-boot' });
+  const deadline = Date.now() + waitMs;
   try {
-    await probe.connect();
+    const probe = await connectWhenThere(url, { deadline, pollMs, connectTimeoutMs, waitForDatabase: false, waiting: 'waiting for PostgreSQL at DATABASE_URL' });
+    await probe.end().catch(() => undefined);
     return;
   } catch (error) {
-    if ((error as { code?: string }).code !== '3D000') throw error; // 3D000: database does not exist
-  } finally {
-    await probe.end().catch(() => undefined);
+    if ((error as { code?: string }).code !== '3D000') throw unusable(url, error, waitMs); // 3D000: database does not exist
   }
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new ResilientPgClient({ connectionString: admin.toString(), application_name: 'draconic-boot' });
-  await client.connect();
+  const client = new ResilientPgClient({ connectionString: admin.toString(), application_name: 'draconic-boot', connectionTimeoutMillis: connectTimeoutMs });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw unusable(url, error, 0, `database ${name} does not exist, and creating it needs a connection to the database "postgres" of the same server`);
+  }
   try {
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
     logger.log(`created database ${name}`);
   } catch (error) {
     // Created meanwhile by another instance: 42P04, or 23505 when both passed PostgreSQL's first check of the name at once.
     const code = (error as { code?: string }).code;
-    if (code !== '42P04' && code !== '23505') throw error;
+    if (code !== '42P04' && code !== '23505') throw unusable(url, error, 0, `database ${name} does not exist and could not be created`);
   } finally {
     await client.end();
   }
+}
+
+/** The boot's one line for a DATABASE_URL PostgreSQL cannot be used with (its password left out). */
+function unusable(url: string, error: unknown, waitedMs: number, what = 'cannot connect'): ConfigError {
+  const reason = error instanceof Error ? error.message : String(error);
+  const waited = waitedMs > 0 && transient(error) ? ` (waited ${(waitedMs / 1000).toFixed(waitedMs < 10_000 ? 1 : 0)} s for it)` : '';
+  return new ConfigError([`DATABASE_URL (${withoutCredentials(url)}): ${what}: ${reason}${waited}`]);
+}
+
+/** PostgreSQL starting (57P03), not listening or not resolvable yet, or a connection that timed out: worth waiting for. */
+function transient(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  if (code === '57P03' || (code !== undefined && /^E[A-Z]+$/.test(code))) return true;
+  return code === undefined && /timeout|terminated unexpectedly/i.test(error instanceof Error ? error.message : '');
 }
 
 /**
@@ -89,7 +123,15 @@ export async function runMigrations(config: AppConfig, url = config.databaseUrl)
 export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, pollMs = 1_000 } = {}): Promise<void> {
   const expected = MIGRATIONS.map((m) => (new m() as { name?: string }).name ?? m.name);
   const deadline = Date.now() + waitMs;
-  const client = await connectWhenThere(config, deadline, pollMs);
+  const client = await connectWhenThere(config.databaseUrl!, {
+    deadline,
+    pollMs,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    waitForDatabase: true,
+    waiting: 'RUN_MIGRATIONS=false: waiting for the database at DATABASE_URL',
+  }).catch((error: unknown) => {
+    throw unusable(config.databaseUrl!, error, waitMs);
+  });
   try {
     if (!config.databaseEmbedded) await assertUtf8Database(async (sql) => (await client.query<{ server_encoding: string }>(sql)).rows);
     let told = false;
@@ -114,24 +156,27 @@ export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, 
 }
 
 /**
- * A connection to DATABASE_URL, waited for until `deadline` while the database does not exist yet (3D000:
- * the API beside this process creates it), PostgreSQL is starting (57P03) or not listening yet
- * (a refused or failed connection); then the last error is thrown. Other errors (a wrong password) at once.
+ * A connection to `url`, waited for until `deadline` while PostgreSQL is starting (57P03), not listening
+ * or not reachable yet, and with `waitForDatabase` while the database does not exist yet (3D000: the
+ * API beside this process creates it); then the last error is thrown. Other errors (a wrong password)
+ * at once.
  */
-async function connectWhenThere(config: AppConfig, deadline: number, pollMs: number): Promise<pg.Client> {
+async function connectWhenThere(
+  url: string,
+  { deadline, pollMs, connectTimeoutMs, waitForDatabase, waiting }: { deadline: number; pollMs: number; connectTimeoutMs: number; waitForDatabase: boolean; waiting: string },
+): Promise<pg.Client> {
   let told = false;
   for (;;) {
-    const client = new pg.Client({ connectionString: config.databaseUrl!, connectionTimeoutMillis: config.dbConnectTimeoutMs });
+    const client = new pg.Client({ connectionString: url, application_name: 'draconic-boot', connectionTimeoutMillis: connectTimeoutMs });
     try {
       await client.connect();
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);
-      const code = (error as { code?: string }).code;
-      const passing = code === '3D000' || code === '57P03' || code === undefined || /^E[A-Z]+$/.test(code);
+      const passing = transient(error) || (waitForDatabase && (error as { code?: string }).code === '3D000');
       if (!passing || Date.now() >= deadline) throw error;
       if (!told) {
-        logger.warn(`RUN_MIGRATIONS=false: waiting for the database at DATABASE_URL (${(error as Error).message})`);
+        logger.warn(`${waiting} (${(error as Error).message})`);
         told = true;
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));

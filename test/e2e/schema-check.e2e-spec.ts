@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Server } from 'node:net';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { ConfigError } from '../../src/config/load-config.js';
 import { awaitMigratedSchema, ensureDatabaseExists } from '../../src/database/prepare-database.js';
+import { freePort } from '../support/processes.js';
 import { createTestSpace, type TestSpace } from '../support/test-app.js';
 import { databaseUrl, runId, TEST_DATABASE_URL } from '../support/test-env.js';
 
@@ -88,5 +90,58 @@ describe('creating the database at boot', () => {
     expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);
     const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [name]);
     expect(rows[0].n).toBe(1);
+  });
+});
+
+describe('a DATABASE_URL PostgreSQL cannot be used with', () => {
+  /** `url` with its host and port replaced. */
+  const at = (url: string, port: number) => {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(port);
+    return u.toString();
+  };
+
+  it('stops the boot with one line naming DATABASE_URL, without the password: a wrong user at once, a closed port after the wait', async () => {
+    const wrongUser = new URL(databaseUrl(`draconic_test_${runId()}_nobody`));
+    wrongUser.username = 'no_such_role_here';
+    wrongUser.password = 's3cret-pass';
+    const startedAt = Date.now();
+    const refused = await ensureDatabaseExists(wrongUser.toString(), { waitMs: 20_000, pollMs: 50 }).catch((error: unknown) => error);
+    expect(Date.now() - startedAt).toBeLessThan(10_000); // not waited for: it will not get better
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(/^invalid configuration: DATABASE_URL \(postgres:\/\/127\.0\.0\.1:\d+\/draconic_test_\w+\): cannot connect: .*no_such_role_here/);
+    expect((refused as Error).message).not.toContain('s3cret-pass');
+
+    const closed = await ensureDatabaseExists(at(databaseUrl('anything'), await freePort()), { waitMs: 300, pollMs: 50 }).catch((error: unknown) => error);
+    expect(closed).toBeInstanceOf(ConfigError);
+    expect((closed as Error).message).toMatch(/^invalid configuration: DATABASE_URL \(.*\): cannot connect: .*ECONNREFUSED.*\(waited 0\.3 s for it\)$/);
+  });
+
+  it('waits for PostgreSQL that starts listening after the boot began (RUN_MIGRATIONS=true)', async () => {
+    const port = await freePort();
+    const name = `draconic_test_${runId()}_late_${randomBytes(3).toString('hex')}`;
+    created.push(name);
+    const target = new URL(TEST_DATABASE_URL);
+    let server: Server | undefined;
+    const sockets: Array<{ destroy(): void }> = [];
+    const later = setTimeout(() => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port || 5432), target.hostname);
+        sockets.push(client, upstream);
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      }).listen(port, '127.0.0.1');
+    }, 700);
+    try {
+      await expect(ensureDatabaseExists(at(databaseUrl(name), port), { waitMs: 20_000, pollMs: 100 })).resolves.toBeUndefined();
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [name]);
+      expect(rows[0].n).toBe(1);
+    } finally {
+      clearTimeout(later);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    }
   });
 });
