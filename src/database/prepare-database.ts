@@ -123,6 +123,39 @@ export async function runMigrations(config: AppConfig, url = config.databaseUrl)
 export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, pollMs = 1_000 } = {}): Promise<void> {
   const expected = MIGRATIONS.map((m) => (new m() as { name?: string }).name ?? m.name);
   const deadline = Date.now() + waitMs;
+  let encodingChecked = Boolean(config.databaseEmbedded);
+  let told = false;
+  for (;;) {
+    // A connection a poll (none kept idle between them: PostgreSQL restarting meanwhile costs a poll, not the boot).
+    const missing = await pollSchema(config, { deadline, pollMs, waitMs }, async (client) => {
+      if (!encodingChecked) {
+        await assertUtf8Database(async (sql) => (await client.query<{ server_encoding: string }>(sql)).rows);
+        encodingChecked = true;
+      }
+      return missingMigrations(client, expected);
+    });
+    if (missing?.length === 0) return;
+    if (Date.now() >= deadline) {
+      if (!missing) throw new ConfigError([`DATABASE_URL (${withoutCredentials(config.databaseUrl!)}): the connection was lost while this build's migrations were looked for, until the end of the wait`]);
+      throw new ConfigError([
+        `RUN_MIGRATIONS=false, and the database at DATABASE_URL lacks ${missing.length} of this build's migrations (${missing.join(', ')}): ` +
+          'run them first (`npm run migration:run`, or one process started with RUN_MIGRATIONS=true), then start this one',
+      ]);
+    }
+    if (missing && !told) {
+      logger.warn(`RUN_MIGRATIONS=false: waiting up to ${Math.round(waitMs / 1000)} s for ${missing.length} migration(s) another process may be running (${missing.join(', ')})`);
+      told = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** One poll of awaitMigratedSchema on a connection of its own; null when the connection was lost during it. */
+async function pollSchema<T>(
+  config: AppConfig,
+  { deadline, pollMs, waitMs }: { deadline: number; pollMs: number; waitMs: number },
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T | null> {
   const client = await connectWhenThere(config.databaseUrl!, {
     deadline,
     pollMs,
@@ -133,26 +166,21 @@ export async function awaitMigratedSchema(config: AppConfig, { waitMs = 60_000, 
     throw unusable(config.databaseUrl!, error, waitMs);
   });
   try {
-    if (!config.databaseEmbedded) await assertUtf8Database(async (sql) => (await client.query<{ server_encoding: string }>(sql)).rows);
-    let told = false;
-    for (;;) {
-      const missing = await missingMigrations(client, expected);
-      if (missing.length === 0) return;
-      if (Date.now() >= deadline) {
-        throw new ConfigError([
-          `RUN_MIGRATIONS=false, and the database at DATABASE_URL lacks ${missing.length} of this build's migrations (${missing.join(', ')}): ` +
-            'run them first (`npm run migration:run`, or one process started with RUN_MIGRATIONS=true), then start this one',
-        ]);
-      }
-      if (!told) {
-        logger.warn(`RUN_MIGRATIONS=false: waiting up to ${Math.round(waitMs / 1000)} s for ${missing.length} migration(s) another process may be running (${missing.join(', ')})`);
-        told = true;
-      }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
-  } finally {
+    const result = await work(client);
     await client.end().catch(() => undefined);
+    return result;
+  } catch (error) {
+    void client.end().catch(() => undefined);
+    if (error instanceof ConfigError) throw error;
+    if (connectionLost(error)) return null;
+    throw unusable(config.databaseUrl!, error, 0, 'cannot read its migrations');
   }
+}
+
+/** The session ended under a statement (PostgreSQL restarting or shutting down, the session terminated, the network). */
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return transient(error) || code.startsWith('08') || code === '57P01' || code === '57P02' || /Connection terminated/i.test(error instanceof Error ? error.message : '');
 }
 
 /**
@@ -168,6 +196,8 @@ async function connectWhenThere(
   let told = false;
   for (;;) {
     const client = new pg.Client({ connectionString: url, application_name: 'draconic-boot', connectionTimeoutMillis: connectTimeoutMs });
+    // An idle client whose session ends emits 'error': unheard, it would end the process.
+    client.on('error', () => undefined);
     try {
       await client.connect();
       return client;

@@ -69,6 +69,33 @@ describe('RUN_MIGRATIONS=false', () => {
     }
   });
 
+  it('keeps waiting when PostgreSQL ends its sessions meanwhile (a restart), and goes on once the migrations are in', async () => {
+    const url = await emptyDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const source = new pg.Client({ connectionString: space.databaseUrl });
+      await source.connect();
+      const names = (await source.query<{ timestamp: string; name: string }>('SELECT timestamp, name FROM migrations ORDER BY id')).rows;
+      await source.end();
+      await client.query('CREATE TABLE migrations (id serial PRIMARY KEY, timestamp bigint NOT NULL, name varchar NOT NULL)');
+      const last = names.pop()!;
+      for (const m of names) await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [m.timestamp, m.name]);
+      const waiting = awaitMigratedSchema(configFor(url), { waitMs: 20_000, pollMs: 100 });
+      let settled = false;
+      void waiting.then(() => (settled = true), () => (settled = true));
+      for (let i = 0; i < 8; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      }
+      expect(settled).toBe(false);
+      await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [last.timestamp, last.name]);
+      await expect(waiting).resolves.toBeUndefined();
+    } finally {
+      await client.end();
+    }
+  });
+
   it('waits for a database that does not exist yet (the API beside it creates it), and goes on once it is migrated', async () => {
     const name = `draconic_test_${runId()}_schema_${randomBytes(3).toString('hex')}`;
     created.push(name);
