@@ -32,10 +32,22 @@ describe('a statement prepared with * when its table gains a column', () => {
     for (const rows of await everywhere()) expect(rows).toEqual([{ a: 1, slept: '' }]);
     await client.query(`ALTER TABLE probe_rows ADD COLUMN b int DEFAULT 2`);
     for (const rows of await everywhere()) expect(rows).toEqual([{ a: 1, b: 2, slept: '' }]);
-    // Inside a transaction the first run is refused (the transaction is aborted); its retry goes through.
+    // Inside a transaction the first run is refused (the transaction is aborted), and the transaction runs again.
     await client.query(`ALTER TABLE probe_rows ADD COLUMN c int DEFAULT 3`);
     const inTransaction = () => sql.transaction((tx) => sql.query(`SELECT p.*, pg_sleep(0.05)::text AS slept FROM probe_rows p`, [], tx));
-    await Promise.allSettled(Array.from({ length: 3 }, inTransaction));
-    expect(await inTransaction()).toEqual([{ a: 1, b: 2, c: 3, slept: '' }]);
+    for (const rows of await Promise.all(Array.from({ length: 12 }, inTransaction))) expect(rows).toEqual([{ a: 1, b: 2, c: 3, slept: '' }]);
+  });
+
+  it('fails no request when jobs gains a column under the transitions prepared on the pool (cancels over HTTP)', async () => {
+    const jobs = await Promise.all(Array.from({ length: 24 }, () => app.submit({ type: 'noop', payload: {} })));
+    // Cancels at once over the pool: the transition's statement is prepared on several connections.
+    for (const r of await Promise.all(jobs.slice(0, 12).map((j) => app.patch(`/jobs/${j.id}/cancel`)))) expect(r.status).toBe(200);
+    await client.query(`ALTER TABLE jobs ADD COLUMN added_by_a_newer_release int`);
+    try {
+      const answers = await Promise.all(jobs.slice(12).map((j) => app.patch(`/jobs/${j.id}/cancel`)));
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+    } finally {
+      await client.query(`ALTER TABLE jobs DROP COLUMN added_by_a_newer_release`);
+    }
   });
 });
