@@ -1,4 +1,5 @@
 import { isLostRace } from '../common/http/unavailable-errors.js';
+import { isStalePreparedResult } from './sql.js';
 
 /**
  * Whether a failed statement may succeed when sent again. PostgreSQL names its errors by SQLSTATE:
@@ -52,16 +53,24 @@ export class StaleReadError extends Error {
   readonly code = '40001';
 }
 
+/** How many times retryLostRaces runs a transaction again for statements refused as prepared with a stale `*`. */
+const STALE_PREPARED_RETRIES = 8;
+
 /**
  * Runs a transaction again when it lost a deadlock or a serialization race to a concurrent transition
- * (PostgreSQL rolled it back whole, so running it again is safe), at most `tries` times in all.
+ * (PostgreSQL rolled it back whole, so running it again is safe), at most `tries` times in all; and when
+ * a statement prepared with `*` was refused because a newer release's migration added a column (Sql.run
+ * gave it a new name: the next run prepares it afresh), up to STALE_PREPARED_RETRIES times more.
  */
 export async function retryLostRaces<T>(run: () => Promise<T>, tries = 3): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  let lost = 0;
+  let stale = 0;
+  for (;;) {
     try {
       return await run();
     } catch (error) {
-      if (isLostRace(error) && attempt < tries) continue;
+      if (isStalePreparedResult(error) && ++stale <= STALE_PREPARED_RETRIES) continue;
+      if (isLostRace(error) && ++lost < tries) continue;
       throw error;
     }
   }

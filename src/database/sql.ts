@@ -16,9 +16,6 @@ import { DataSource, type EntityManager } from 'typeorm';
  * (a filter list), so it is not kept prepared. Rows come back for every statement kind (TypeORM's
  * `query` returns `[rows, count]` for a bare UPDATE or DELETE).
  */
-/** How many times one transaction is run again for statements refused as prepared with a stale `*`. */
-const STALE_PREPARED_RETRIES = 8;
-
 @Injectable()
 export class Sql {
   private readonly names = new Map<string, string>();
@@ -35,20 +32,8 @@ export class Sql {
     return this.run<T>({ text, values }, tx);
   }
 
-  /**
-   * Runs `work` in a transaction. A statement prepared with `*` refused inside it (see run) aborted it
-   * and now goes under a new name: the whole transaction, rolled back, runs again (once per statement
-   * so renamed, at most STALE_PREPARED_RETRIES times), so no request fails over a column a newer
-   * release's migration added.
-   */
-  async transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    for (let retries = 0; ; retries += 1) {
-      try {
-        return await this.db.transaction(work);
-      } catch (error) {
-        if (!isStalePreparedResult(error) || retries >= STALE_PREPARED_RETRIES) throw error;
-      }
-    }
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
   }
 
   private async run<T>(config: pg.QueryConfig, tx?: EntityManager): Promise<T[]> {
@@ -59,8 +44,8 @@ export class Sql {
       // The table's columns changed under a statement prepared with `*` (a migration of a newer release
       // adding a column while this process runs): PostgreSQL refuses that statement on every connection
       // that prepared it. From now on the statement goes under a new name, prepared afresh where it runs.
-      // Outside a transaction it is sent again at once; inside one, the transaction is aborted, and
-      // `transaction` runs it again, the statement under its new name.
+      // Outside a transaction it is sent again at once; inside one, the transaction is aborted, and the
+      // caller's retry (retryLostRaces: the error is transient) runs it again under the new name.
       this.renamed(config.text);
       if (tx) throw error;
       return this.send<T>({ ...config, name: this.nameOf(config.text) });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobNotFoundError } from '../common/errors/domain-error.js';
 import { JobHasUnfinishedDependentsError, JobNotFinishedError, JobStillStoppingError } from '../common/errors/rerun-errors.js';
+import { retryLostRaces } from '../database/db-errors.js';
 import { Metrics } from '../metrics/metrics.js';
 import { afterStopping } from './after-stopping.js';
 import { isTerminal } from './domain/job-state.js';
@@ -22,7 +23,7 @@ export class JobDeletionService {
   /** DELETE /jobs/{id}: 404 unknown, 409 while unfinished or while an unfinished job depends on it (a handler still stopping is waited out a moment: afterStopping). */
   async delete(id: string): Promise<void> {
     const outcome = await afterStopping(
-      () => this.deleteOnce(id).then((type) => ({ type }), (error: unknown) => ({ error })),
+      () => retryLostRaces(() => this.deleteOnce(id)).then((type) => ({ type }), (error: unknown) => ({ error })),
       (o) => 'error' in o && o.error instanceof JobStillStoppingError,
     );
     if ('error' in outcome) throw outcome.error;
