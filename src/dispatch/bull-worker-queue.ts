@@ -47,6 +47,15 @@ export class BullWorkerQueue extends WorkerQueue {
     await this.queue.pause(true, true).catch(() => undefined);
   }
 
+  /** Closes the consumer (its Redis connections and timers) and leaves the queue's keys to the id's new holder. */
+  override async letGo(): Promise<void> {
+    try {
+      await this.queue.close();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not close this worker\'s queue consumer');
+    }
+  }
+
   /**
    * Deletes the queue's keys from Redis (a stopped worker's queue would otherwise stay for good):
    * the queue is closed first, so that its timers write no key again, then its keys go by name.

@@ -96,13 +96,15 @@ describe('dispatch lanes (ROLE=all with Redis)', () => {
       start: async (concurrency: number) => void calls.push(`${name} start ${concurrency}`),
       pause: async () => void calls.push(`${name} pause`),
       discard: async () => void calls.push(`${name} discard`),
+      letGo: async () => void calls.push(`${name} let go`),
       heldStartedJobIds: () => [`${name}-held`],
     });
     const queue = new LanedWorkerQueue([lane('bull'), lane('local')]);
     await queue.start(4, async () => undefined);
     await queue.pause();
     await queue.discard();
-    expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause', 'bull discard', 'local discard']);
+    await queue.letGo();
+    expect(calls).toEqual(['bull start 4', 'local start 4', 'bull pause', 'local pause', 'bull discard', 'local discard', 'bull let go', 'local let go']);
     expect(queue.heldStartedJobIds()).toEqual(['bull-held', 'local-held']);
   });
 

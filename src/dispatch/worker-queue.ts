@@ -8,6 +8,13 @@ export abstract class WorkerQueue {
   abstract pause(): Promise<void>;
   /** After a clean stop (nothing runs, nothing placed is left): removes what the queue keeps. */
   async discard(): Promise<void> {}
+  /**
+   * Stops consuming for good and leaves what the queue keeps as it is: the worker id, and with it the
+   * queue, belongs to another process now (a replaced worker), whose hand-overs it holds.
+   */
+  async letGo(): Promise<void> {
+    await this.pause();
+  }
   /** Jobs already started that the queue holds until a slot frees (the worker reports them as executing). */
   heldStartedJobIds(): string[] {
     return [];
@@ -34,6 +41,10 @@ export class LanedWorkerQueue extends WorkerQueue {
 
   override async discard(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.discard()));
+  }
+
+  override async letGo(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.letGo()));
   }
 
   override heldStartedJobIds(): string[] {

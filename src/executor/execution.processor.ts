@@ -38,4 +38,9 @@ export class ExecutionProcessor {
   async discard(): Promise<void> {
     await this.queue.discard();
   }
+
+  /** Replaced by another process under the same worker id: stops consuming, leaving the queue to it. */
+  async letGo(): Promise<void> {
+    await this.queue.letGo();
+  }
 }

@@ -89,9 +89,10 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     const { id, bootToken } = this.identity;
     try {
       if (this.replaced) {
-        // The row, its placements and its jobs are the new holder's: this process only lets go.
+        // The row, its placements, its jobs and its queue (named by the worker id) are the new
+        // holder's: this process only lets go, removing nothing.
         await this.executions.waitIdle(5000);
-        await this.processor.discard();
+        await this.processor.letGo();
         return;
       }
       await this.persist('mark the worker draining', deadline, () => this.resources.setStatus(id, bootToken, 'draining'));
@@ -120,7 +121,8 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.persist('mark the worker stopped', deadline, () => this.resources.setStatus(id, bootToken, 'stopped'));
       await this.signal();
-      await this.processor.discard();
+      // Replaced during the drain: the queue is the new holder's.
+      await (this.replaced ? this.processor.letGo() : this.processor.discard());
     } catch (error) {
       this.logger.error({ err: error }, 'worker shutdown did not complete cleanly; the scheduler will declare it lost');
     } finally {
@@ -167,6 +169,9 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopping = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.executions.drain();
+    // Stop pulling from the queue at once: it is the new holder's (named by the worker id), and each
+    // hand-over this process took would be dropped unrun, for the leader to hand over again 5 s later.
+    void this.processor.pause();
     const aborted = this.executions.fence();
     this.logger.error(
       { workerId: this.identity.id, jobs: aborted },

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { getQueueToken } from '@nestjs/bull';
+import type Bull from 'bull';
+import { Redis } from 'ioredis';
 import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import { EXECUTION_QUEUE } from '../../src/dispatch/bull-worker-queue.js';
 import { ExecutionService } from '../../src/executor/execution.service.js';
 import { WorkerAgent } from '../../src/executor/worker-agent.service.js';
 import { expectEventually, startTestAppWithDatabase, type TestApp } from '../support/test-app.js';
+import { TEST_REDIS_URL } from '../support/test-env.js';
 
 /**
  * A worker frozen or cut off past its lease may be taken for gone, and another process may register
@@ -48,5 +54,19 @@ describe('a worker whose WORKER_ID another process registered under', () => {
     const after = (await client.query(`SELECT boot_token::text, pid, status, heartbeat_seq::int AS seq FROM workers WHERE id = $1`, [WORKER])).rows[0];
     expect(after).toEqual({ boot_token: holder.boot_token, pid: holder.pid, status: 'active', seq: 0 });
     expect(replaced).toBe(1);
+
+    // The queue is named by the worker id, so it is the new holder's too: a hand-over to it stays there
+    // for the new holder, through this process's whole shutdown (before, the shutdown deleted the queue).
+    const queue = app.app.get<Bull.Queue>(getQueueToken(EXECUTION_QUEUE));
+    const waitKey = queue.toKey('wait');
+    await queue.add({ jobId: randomUUID(), attempt: 1 });
+    await agent.beforeApplicationShutdown();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.llen(waitKey)).toBe(1);
+    } finally {
+      await redis.del(waitKey);
+      redis.disconnect();
+    }
   });
 });
