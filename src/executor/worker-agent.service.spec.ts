@@ -12,7 +12,7 @@ describe('WorkerAgent drain', () => {
       },
     };
     const placements = { allocatedOn: async () => [], unplace: async () => (calls.push('unplace'), []) };
-    const processor = { pause: async () => void calls.push('pause'), discard: async () => void calls.push('discard') };
+    const processor = { pause: async () => void calls.push('pause'), discard: async () => void calls.push('discard'), letGo: async () => void calls.push('let go') };
     const executions = { drain: () => calls.push('drain'), activeCount: 1, waitIdle: async () => (calls.push('waitIdle'), []) };
     const bus = { signal: async () => undefined };
     const config = { shutdownGraceMs: 2000 };
@@ -60,7 +60,7 @@ describe('WorkerAgent replaced by another process under its id', () => {
       register: async () => (calls.push('register'), true),
     };
     const placements = { allocatedOn: async () => (calls.push('allocatedOn'), []), unplace: async () => (calls.push('unplace'), []) };
-    const processor = { heldStartedJobIds: () => [], pause: async () => void calls.push('pause'), discard: async () => void calls.push('discard') };
+    const processor = { heldStartedJobIds: () => [], pause: async () => void calls.push('pause'), discard: async () => void calls.push('discard'), letGo: async () => void calls.push('let go') };
     const executions = {
       executingJobIds: () => ['j1'],
       runningJobs: () => [{ id: 'j1' }],
@@ -76,11 +76,13 @@ describe('WorkerAgent replaced by another process under its id', () => {
     const agent = new WorkerAgent(config as never, { id: 'w1', bootToken: 't1' } as never, resources as never, placements as never, processor as never, executions as never, { signal: async () => undefined } as never, lease);
     agent.onReplaced = () => void calls.push('replaced');
     await agent.heartbeat();
-    expect(calls).toEqual(['beat', 'drain', 'fence', 'replaced']);
+    // It stops pulling from the queue (the new holder's) at once.
+    expect(calls).toEqual(['beat', 'drain', 'pause', 'fence', 'replaced']);
     calls.length = 0;
     await agent.heartbeat(); // beats no more
     expect(calls).toEqual([]);
     await agent.beforeApplicationShutdown();
-    expect(calls).toEqual(['drain', 'waitIdle', 'discard']);
+    // The queue is left in place for the new holder, not discarded.
+    expect(calls).toEqual(['drain', 'waitIdle', 'let go']);
   });
 });
