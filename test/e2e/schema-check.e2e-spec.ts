@@ -34,6 +34,21 @@ async function emptyDatabase(): Promise<string> {
   return databaseUrl(name);
 }
 
+/** A database whose migrations table lists every migration of this build but the last (as if it were being run), with a client on it. */
+async function lackingLastMigration(): Promise<{ url: string; client: pg.Client; addLast: () => Promise<unknown> }> {
+  const url = await emptyDatabase();
+  const source = new pg.Client({ connectionString: space.databaseUrl });
+  await source.connect();
+  const names = (await source.query<{ timestamp: string; name: string }>('SELECT timestamp, name FROM migrations ORDER BY id')).rows;
+  await source.end();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('CREATE TABLE migrations (id serial PRIMARY KEY, timestamp bigint NOT NULL, name varchar NOT NULL)');
+  const last = names.pop()!;
+  for (const m of names) await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [m.timestamp, m.name]);
+  return { url, client, addLast: () => client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [last.timestamp, last.name]) };
+}
+
 describe('RUN_MIGRATIONS=false', () => {
   it('goes on at once on a database migrated to this build', async () => {
     await expect(awaitMigratedSchema(configFor(space.databaseUrl), { waitMs: 0 })).resolves.toBeUndefined();
@@ -46,23 +61,14 @@ describe('RUN_MIGRATIONS=false', () => {
   });
 
   it('waits for migrations another process is running, and goes on once they are in', async () => {
-    const url = await emptyDatabase();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    const { url, client, addLast } = await lackingLastMigration();
     try {
-      const source = new pg.Client({ connectionString: space.databaseUrl });
-      await source.connect();
-      const names = (await source.query<{ id: number; timestamp: string; name: string }>('SELECT id, timestamp, name FROM migrations ORDER BY id')).rows;
-      await source.end();
-      await client.query('CREATE TABLE migrations (id serial PRIMARY KEY, timestamp bigint NOT NULL, name varchar NOT NULL)');
-      const last = names.pop()!;
-      for (const m of names) await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [m.timestamp, m.name]);
       const waiting = awaitMigratedSchema(configFor(url), { waitMs: 20_000, pollMs: 50 });
       let settled = false;
       void waiting.then(() => (settled = true), () => (settled = true));
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(settled).toBe(false); // one migration still missing: it waits
-      await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [last.timestamp, last.name]);
+      await addLast();
       await expect(waiting).resolves.toBeUndefined();
     } finally {
       await client.end();
@@ -70,17 +76,8 @@ describe('RUN_MIGRATIONS=false', () => {
   });
 
   it('keeps waiting when PostgreSQL ends its sessions meanwhile (a restart), and goes on once the migrations are in', async () => {
-    const url = await emptyDatabase();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    const { url, client, addLast } = await lackingLastMigration();
     try {
-      const source = new pg.Client({ connectionString: space.databaseUrl });
-      await source.connect();
-      const names = (await source.query<{ timestamp: string; name: string }>('SELECT timestamp, name FROM migrations ORDER BY id')).rows;
-      await source.end();
-      await client.query('CREATE TABLE migrations (id serial PRIMARY KEY, timestamp bigint NOT NULL, name varchar NOT NULL)');
-      const last = names.pop()!;
-      for (const m of names) await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [m.timestamp, m.name]);
       const waiting = awaitMigratedSchema(configFor(url), { waitMs: 20_000, pollMs: 100 });
       let settled = false;
       void waiting.then(() => (settled = true), () => (settled = true));
@@ -89,7 +86,7 @@ describe('RUN_MIGRATIONS=false', () => {
         await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
       }
       expect(settled).toBe(false);
-      await client.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [last.timestamp, last.name]);
+      await addLast();
       await expect(waiting).resolves.toBeUndefined();
     } finally {
       await client.end();
