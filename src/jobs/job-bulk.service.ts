@@ -1,69 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { CONFLICT, DEPENDENCY_NOT_COMPLETED, INVALID_BULK_REQUEST, JOB_ALREADY_FINISHED, JOB_NOT_FOUND } from '../common/domain/error-codes.js';
 import { ValidationFailedError } from '../common/errors/domain-error.js';
-import { isLostRace, retryLostRaces } from '../database/db-errors.js';
+import { retryLostRaces } from '../database/db-errors.js';
 import { CANCELLED_BY_USER } from './domain/error-codes.js';
 import { sourcesOf, type JobStatus } from './domain/job-state.js';
 import { parseZonedInstant } from './domain/run-at.js';
 import type { BulkActionDto } from './dto/bulk-action.dto.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import { JobBulkRepository, type BulkFilter } from './job-bulk.repository.js';
+import { lostRace, Tally, type BulkResult } from './job-bulk-tally.js';
 import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRerunService, type RetryOutcome } from './job-rerun.service.js';
+import { afterStopping } from './after-stopping.js';
+import { JobStillStoppingError } from '../common/errors/rerun-errors.js';
 import { JobRepository } from './job.repository.js';
 import { JobCancellationRepository } from './job-cancellation.repository.js';
 import { mergeMoved, type Moved } from './transition-sql.js';
 
 /** Jobs per transaction of a bulk action: short locks, so pickup goes on between the chunks. */
 export const BULK_CHUNK = 500;
-/** Skipped jobs listed in the answer (all are counted). */
-const SKIPPED_LISTED = 100;
 const CANCELLABLE = sourcesOf('cancelled');
 
-export interface BulkResult {
-  matched: number;
-  changed: number;
-  skipped: Array<{ id: string; reason: string; code: string }>;
-  /** Jobs skipped as CONFLICT (their change lost to concurrent ones every time it ran); present when there are any. */
-  conflicts?: number;
-}
-
-/** The reason given for a job skipped as CONFLICT. */
-const CONFLICT_REASON =
-  'the change of this job lost to concurrent changes of the same jobs every time it was run (deadlock or serialization failure) and was not made: send the request again for it';
-
-/** A transaction that lost its race as many times as retryLostRaces ran it, as thrown or wrapped by TypeORM. */
-const lostRace = (error: unknown) => isLostRace(error) || isLostRace((error as { driverError?: unknown } | null)?.driverError);
-
 type Matched = { id: string; status: JobStatus | null };
-
-/** Tallies a bulk action: what it matched, changed and skipped (and why), and every job it moved. */
-class Tally {
-  matched = 0;
-  changed = 0;
-  skippedCount = 0;
-  conflicts = 0;
-  readonly skipped: BulkResult['skipped'] = [];
-  /** Jobs this action moved, those of cascades included: matched later, they count as changed. */
-  readonly touched = new Set<string>();
-
-  skip(id: string, code: string, reason: string): void {
-    this.skippedCount++;
-    if (this.skipped.length < SKIPPED_LISTED) this.skipped.push({ id, reason, code });
-  }
-
-  /** A job whose change lost its race every time: skipped, and counted apart, so that the answer says to send it again. */
-  conflict(id: string): void {
-    this.conflicts++;
-    this.skip(id, CONFLICT, CONFLICT_REASON);
-  }
-
-  result(): BulkResult {
-    const result: BulkResult = { matched: this.matched, changed: this.changed, skipped: this.skipped };
-    if (this.conflicts > 0) result.conflicts = this.conflicts;
-    return result;
-  }
-}
 
 /**
  * POST /jobs/bulk/cancel and /jobs/bulk/retry (DESIGN §13): by ids (≤ 10,000) or by a filter (any
@@ -133,8 +91,15 @@ export class JobBulkService {
 
   async retry(dto: BulkActionDto, actor: string): Promise<BulkResult> {
     const tally = new Tally();
+    // Jobs refused because their handler, cancelled while running, has not stopped yet: tried again once
+    // every job matched was, for up to STOPPING_WAIT_MS in all (as a single retry waits), so that a
+    // bulk cancel followed by a bulk retry brings back the jobs that were running too.
+    const stopping = new Map<string, RetryOutcome>();
+    let settling = false;
     const record = (id: string, outcome: RetryOutcome) => {
-      if (outcome.ok) {
+      if (!settling && !outcome.ok && outcome.error instanceof JobStillStoppingError) {
+        stopping.set(id, outcome);
+      } else if (outcome.ok) {
         tally.changed++;
         for (const moved of outcome.movedIds) tally.touched.add(moved);
       } else {
@@ -173,12 +138,52 @@ export class JobBulkService {
         }
       }
     }
+    settling = true;
+    await this.retryStopping(stopping, tally, record, actor);
     await this.retryWaiting(waitingForUpstream, tally, record, actor);
     for (const [id, refused] of waitingForUpstream) {
       if (tally.touched.has(id)) tally.changed++;
       else record(id, refused);
     }
     return tally.result();
+  }
+
+  /**
+   * Tries again, pausing between passes, the jobs refused for a handler still stopping, until none is
+   * left or STOPPING_WAIT_MS passed; each then counts as changed or skipped by its last outcome.
+   */
+  private async retryStopping(stopping: Map<string, RetryOutcome>, tally: Tally, record: (id: string, outcome: RetryOutcome) => void, actor: string): Promise<void> {
+    if (stopping.size === 0) return;
+    const left = new Set(stopping.keys());
+    const conflicted = new Set<string>();
+    await afterStopping(
+      async () => {
+        for (const id of left) {
+          if (tally.touched.has(id)) {
+            left.delete(id);
+            continue;
+          }
+          try {
+            const outcome = await this.reruns.tryRetry(id, actor);
+            stopping.set(id, outcome);
+            if (outcome.ok || !(outcome.error instanceof JobStillStoppingError)) left.delete(id);
+          } catch (thrown) {
+            if (!lostRace(thrown)) throw thrown;
+            left.delete(id);
+            conflicted.add(id);
+            tally.conflict(id);
+          }
+        }
+        return left.size;
+      },
+      (size) => size > 0,
+    );
+    for (const [id, outcome] of stopping) {
+      if (conflicted.has(id)) continue;
+      // Brought back meanwhile by the retry of a job upstream: changed, as a job matched after it would be.
+      if (!outcome.ok && tally.touched.has(id)) tally.changed++;
+      else record(id, outcome);
+    }
   }
 
   /**

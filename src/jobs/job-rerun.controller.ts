@@ -47,7 +47,8 @@ export class JobRerunController {
       'As POST /jobs/{id}/retry for each job matched, oldest first, one transaction each. A job that a retry of this request ' +
       'already brought back (downstream of another) counts as changed. `skipped` gives the refusal of each job skipped ' +
       '(the first 100); a job whose retry loses deadlocks to concurrent changes three times is skipped (`CONFLICT`, counted in ' +
-      '`conflicts`) and the rest goes on.',
+      '`conflicts`) and the rest goes on. Jobs cancelled while running whose handlers have not stopped are tried again once ' +
+      'every job was, for up to 2 s in all; those still stopping then are skipped (`JOB_STILL_STOPPING`).',
     ok: BulkResultDto,
     status: 200,
     errors: [400],

@@ -321,6 +321,22 @@ describe('POST /jobs/{id}/retry', () => {
     await expectEventually(async () => expect((await app.post(`/jobs/${stubborn.id}/retry`, {})).status).toBe(200), { timeoutMs: 20_000 });
   });
 
+  it('a bulk retry right after a bulk cancel of running jobs waits out their handlers’ stop; one that ignores its signal is skipped as JOB_STILL_STOPPING', async () => {
+    const slow = await Promise.all(Array.from({ length: 4 }, () => app.submit(aJob({ payload: { duration_ms: 700, ignore_signal: true } }))));
+    const stubborn = await app.submit(aJob({ payload: { duration_ms: 8000, ignore_signal: true } }));
+    const ids = [...slow.map((j) => j.id), stubborn.id];
+    await statusOf(ids, ids.map(() => 'running'));
+    const cancelled = await app.post('/jobs/bulk/cancel', { ids });
+    expect(cancelled.body).toMatchObject({ matched: 5, changed: 5, skipped: [] });
+    const retried = await app.post('/jobs/bulk/retry', { ids });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ matched: 5, changed: 4 });
+    expect(retried.body.skipped).toEqual([{ id: stubborn.id, code: 'JOB_STILL_STOPPING', reason: expect.stringContaining('has not stopped') }]);
+    for (const job of slow) expect((await app.getJob(job.id)).status).not.toBe('cancelled');
+    expect((await app.getJob(stubborn.id)).status).toBe('cancelled');
+    await app.post('/jobs/bulk/cancel', { ids });
+  });
+
   it('leaves one consistent state when a retry and a cancel of the same job race, and when two retries race', async () => {
     const jobs = await Promise.all(Array.from({ length: 8 }, () => app.submit(failingOnce({ payload: { duration_ms: 300 } }))));
     await statusOf(jobs.map((j) => j.id), jobs.map(() => 'failed'));
