@@ -17,7 +17,7 @@ export class WorkersController {
 
   /**
    * `allocated` is the allocation ledger's sum (usageOf) over the jobs holding resources in the
-   * jobs table, read in the same statement as `running_jobs` and `placed_jobs`. Not the leader's
+   * jobs table, read in the same statement as `running_jobs`, `placed_jobs` and `stopping_jobs`. Not the leader's
    * in-memory copy of the ledger: that copy exists only in the process that leads (an API instance
    * that does not lead, or an api process beside an elected one, has none), it follows the table
    * an event late and is only rebuilt when stale, and the lists of jobs come from the table anyway.
@@ -50,6 +50,7 @@ export class WorkersController {
           allocated: { slots: used?.slots ?? 0, cpu_units: used?.cpuUnits ?? 0, memory_mb: used?.memoryMb ?? 0 },
           running_jobs: mine.filter((j) => j.status === 'running').map((j) => j.id),
           placed_jobs: mine.filter((j) => j.status === 'ready').map((j) => j.id),
+          stopping_jobs: mine.filter((j) => j.status !== 'running' && j.status !== 'ready').map((j) => j.id),
           started_at: w.startedAt.toISOString(),
           last_heartbeat_at: w.lastHeartbeatAt.toISOString(),
         };

@@ -334,6 +334,12 @@ describe('POST /jobs/{id}/retry', () => {
     expect(retried.body.skipped).toEqual([{ id: stubborn.id, code: 'JOB_STILL_STOPPING', reason: expect.stringContaining('has not stopped') }]);
     for (const job of slow) expect((await app.getJob(job.id)).status).not.toBe('cancelled');
     expect((await app.getJob(stubborn.id)).status).toBe('cancelled');
+    // Still holding its worker's resources: GET /workers lists it as stopping, beside what it counts in allocated.
+    const workers = (await app.get('/workers')).body.items as Array<{ running_jobs: string[]; stopping_jobs: string[]; allocated: { slots: number } }>;
+    const holder = workers.find((w) => w.stopping_jobs.includes(stubborn.id));
+    expect(holder).toBeDefined();
+    expect(holder!.running_jobs).not.toContain(stubborn.id);
+    expect(holder!.allocated.slots).toBeGreaterThanOrEqual(holder!.running_jobs.length + holder!.stopping_jobs.length);
     await app.post('/jobs/bulk/cancel', { ids });
   });
 

@@ -13,6 +13,7 @@ export interface WorkerView {
   allocated: { slots: number; cpu_units: number; memory_mb: number };
   running_jobs: string[];
   placed_jobs: string[];
+  stopping_jobs: string[];
 }
 
 export interface LogLine {

@@ -8,7 +8,7 @@ class WorkerCapacityDto {
 }
 
 class WorkerAllocationDto {
-  @ApiProperty({ type: 'integer', example: 2, description: 'Slots booked (jobs placed or running).' }) slots!: number;
+  @ApiProperty({ type: 'integer', example: 2, description: 'Slots booked (jobs placed, running, or cancelled and still stopping).' }) slots!: number;
   @ApiProperty({ type: 'integer', example: 3 }) cpu_units!: number;
   @ApiProperty({ type: 'integer', example: 640 }) memory_mb!: number;
 }
@@ -22,6 +22,13 @@ export class WorkerResponseDto {
   @ApiProperty({ type: WorkerAllocationDto }) allocated!: WorkerAllocationDto;
   @ApiProperty({ type: 'string', format: 'uuid', isArray: true }) running_jobs!: string[];
   @ApiProperty({ type: 'string', format: 'uuid', isArray: true, description: 'Placed on the worker, not started yet.' }) placed_jobs!: string[];
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    isArray: true,
+    description: 'Cancelled while running, their handlers not stopped yet: they still hold their resources (counted in `allocated`) until they do.',
+  })
+  stopping_jobs!: string[];
   @ApiProperty({ format: 'date-time' }) started_at!: string;
   @ApiProperty({ format: 'date-time' }) last_heartbeat_at!: string;
 }
