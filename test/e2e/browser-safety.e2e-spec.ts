@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request as httpRequest } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import { createTestSpace, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -128,5 +129,55 @@ describe('CORS', () => {
     expect(await connect(closed, DASHBOARD)).toMatch(/^refused/);
     expect(await connect(open, DASHBOARD)).toBe('connected');
     expect(await connect(open, 'https://evil.example.com')).toMatch(/^refused/);
+  });
+});
+
+/** A request over real HTTP with the given headers (a browser's Origin, a form's content type), answering the status, the error code and the body. */
+const send = (app: TestApp, method: string, path: string, headers: Record<string, string>, body = '') =>
+  new Promise<{ status: number; code?: string; body: string }>((resolve, reject) => {
+    const request = httpRequest(`${app.baseUrl}${path}`, { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => {
+        let code: string | undefined;
+        try {
+          code = (JSON.parse(text) as { code?: string }).code;
+        } catch {
+          code = undefined;
+        }
+        resolve({ status: response.statusCode!, code, body: text });
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+
+describe('changes asked by pages of other origins', () => {
+  const job = JSON.stringify({ type: 'noop', payload: {} });
+  const json = { 'content-type': 'application/json' };
+
+  it('refuses a change sent by a page of another origin, even one no preflight guards (an empty form POST), and makes none', async () => {
+    const schedule = await closed.request('PUT', '/schedules/cross-site-probe', { cron: '0 0 1 1 *', job: { type: 'noop', payload: {} } });
+    expect(schedule.status).toBeLessThan(300);
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const origin of ['https://evil.example.com', 'null']) {
+      const trigger = await send(closed, 'POST', '/schedules/cross-site-probe/trigger', { ...form, origin });
+      expect({ origin, status: trigger.status, code: trigger.code }).toEqual({ origin, status: 403, code: 'CROSS_SITE_REQUEST' });
+      const submit = await send(closed, 'POST', '/jobs', { ...json, origin }, job);
+      expect({ origin, status: submit.status, code: submit.code }).toEqual({ origin, status: 403, code: 'CROSS_SITE_REQUEST' });
+      expect((await send(closed, 'DELETE', '/schedules/cross-site-probe', { origin })).status).toBe(403);
+    }
+    expect((await closed.get('/schedules/cross-site-probe')).body).toMatchObject({ fire_count: 0, last_job_id: null });
+    // Reading is not a change: a GET from another origin is answered (CORS keeps its answer from the page).
+    expect((await send(closed, 'GET', '/jobs?limit=1', { origin: 'https://evil.example.com' })).status).toBe(200);
+  });
+
+  it('takes changes from the service’s own origin, from CORS_ORIGINS and from clients that send no Origin', async () => {
+    const own = new URL(closed.baseUrl).origin;
+    expect((await send(closed, 'POST', '/jobs', { ...json, origin: own }, job)).status).toBe(201);
+    expect((await send(closed, 'POST', '/jobs', json, job)).status).toBe(201);
+    expect((await send(open, 'POST', '/jobs', { ...json, origin: DASHBOARD }, job)).status).toBe(201);
+    expect((await send(open, 'POST', '/jobs', { ...json, origin: 'https://evil.example.com' }, job)).code).toBe('CROSS_SITE_REQUEST');
   });
 });

@@ -87,6 +87,8 @@ export const UNKNOWN_JOB_TYPE = 'UNKNOWN_JOB_TYPE';
 export const ADDRESS_NOT_ALLOWED = 'ADDRESS_NOT_ALLOWED';
 
 // ---- Who asks (401, 403) ----
+/** 403: a request that changes something, sent by a browser page of an origin other than the service's and not in CORS_ORIGINS. */
+export const CROSS_SITE_REQUEST = 'CROSS_SITE_REQUEST';
 /** 403: a valid key whose role may not do what was asked. */
 export const ROLE_NOT_ALLOWED = 'ROLE_NOT_ALLOWED';
 

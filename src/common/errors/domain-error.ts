@@ -2,7 +2,7 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
-import { BODY_TOO_LARGE, CONFLICT, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, SHUTTING_DOWN, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
+import { BODY_TOO_LARGE, CONFLICT, CROSS_SITE_REQUEST, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, SHUTTING_DOWN, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
 import { suggestField } from '../field-suggestion.js';
 
 export type DomainErrorKind =
@@ -165,6 +165,18 @@ export class ForbiddenError extends DomainError {
   readonly code = ROLE_NOT_ALLOWED;
   constructor(message: string, details: { role: string; required_role: string }) {
     super(message, { details });
+  }
+}
+
+/** A browser page of another origin asked for a change (DESIGN §6's 403, with its own code). */
+export class CrossSiteRequestError extends DomainError {
+  readonly kind = 'forbidden';
+  readonly code = CROSS_SITE_REQUEST;
+  constructor(origin: string) {
+    super(
+      `a page at ${JSON.stringify(origin)} may not change anything here: requests other than GET and HEAD from a browser are taken from the service's own origin or one CORS_ORIGINS names`,
+      { details: { origin } },
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiKeyRing, presentedKey } from './api-keys.js';
-import { isOriginAllowed } from './http-protection.js';
+import { isOriginAllowed } from './cross-site.js';
 import { defaultRole, roleAllows } from './roles.js';
 
 describe(ApiKeyRing.name, () => {

@@ -10,6 +10,7 @@ import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/
 import { OverloadedError, RateLimitedError, ShuttingDownError } from '../errors/domain-error.js';
 import { ApiKeyRing, authorizeBeforeBody, presentedKey } from './api-keys.js';
 import { answerWrongMethods } from './method-not-allowed.js';
+import { isOriginAllowed, refuseCrossSiteChanges } from './cross-site.js';
 import { hasBody } from './no-body.js';
 import { WithRouteConfig } from './route-config.js';
 import { answerAndClose, isHeadRequest } from './socket-answers.js';
@@ -213,6 +214,7 @@ export async function registerHttpProtection(
   });
   if (early) answerEarly(app.getHttpAdapter().getInstance(), early);
   refuseWhileStopping(app.getHttpAdapter().getInstance(), stopping);
+  refuseCrossSiteChanges(app.getHttpAdapter().getInstance(), corsOrigins);
 
   // Closed unless CORS_ORIGINS names origins: a page elsewhere can then neither read answers nor
   // send JSON (a JSON POST needs a preflight, which gets no CORS headers).
@@ -258,21 +260,6 @@ export async function registerHttpProtection(
     });
     done();
   });
-}
-
-/**
- * Whether a browser page at `origin` may talk to the service at `host`: its own origin always,
- * others only when CORS_ORIGINS names them (or is `*`). No Origin header: not a browser's
- * cross-site request (curl, a service), which the API key guards instead.
- */
-export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
-  if (origin === undefined) return true;
-  if (allowed.includes('*') || allowed.includes(origin)) return true;
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
 }
 
 /**
