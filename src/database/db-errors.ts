@@ -1,4 +1,4 @@
-import { isLostRace } from '../common/http/unavailable-errors.js';
+import { isLostRace, isOverTime } from '../common/http/unavailable-errors.js';
 import { isStalePreparedResult } from './sql.js';
 
 /**
@@ -26,17 +26,7 @@ function isProgrammingError(error: unknown): boolean {
 /** Whether a failed statement names bad data or a mistake rather than an unavailable database: the opposite of the above. Pure. */
 export const isPermanentDbError = (error: unknown): boolean => !isTransientDbError(error);
 
-export { isLostRace };
-
-/**
- * A statement given up on for its time: cancelled by the server's `statement_timeout` (57014), or by
- * the client's query timeout (node-postgres' "Query read timeout"). Transient, but a statement that
- * did too much for its time fails the same way when it is sent again as it was. Pure.
- */
-export function isOverTime(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown; driverError?: { code?: unknown } } | null;
-  return e?.code === '57014' || e?.driverError?.code === '57014' || e?.message === 'Query read timeout';
-}
+export { isLostRace, isOverTime };
 
 /** PostgreSQL gave up on a lock after lock_timeout (55P03 lock_not_available), as thrown or wrapped by TypeORM. Pure. */
 export function isLockNotAvailable(error: unknown): boolean {

@@ -259,3 +259,21 @@ describe('FlowControlState: reading the settings', () => {
     expect(flow.withoutRules()).toBe(false);
   });
 });
+
+describe('FlowControlState: the counts check in the sweep', () => {
+  it('runs once per interval even when it fails, instead of at every sweep', async () => {
+    let checks = 0;
+    const queues = {
+      foldCounts: async () => undefined,
+      checkCounts: async () => {
+        checks++;
+        throw new Error('canceling statement due to statement timeout');
+      },
+    } as unknown as QueuesService;
+    const flow = new FlowControlState(queues, {} as JobQueueService, new Metrics(), new RateLimitStartLog({} as RateLimitStartsRepository));
+    flow.takeOver();
+    await expect(flow.sweep()).rejects.toThrow('statement timeout');
+    for (let sweep = 0; sweep < 5; sweep++) await flow.sweep();
+    expect(checks).toBe(1);
+  });
+});

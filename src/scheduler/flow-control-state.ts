@@ -92,8 +92,14 @@ export class FlowControlState {
     this.rulesStale = true;
     await this.queues.foldCounts();
     if (performance.now() - this.countsCheckedAt >= SCHEDULER_TIMING.countsCheckMs) {
-      await this.checkCounts();
-      this.countsCheckedAt = performance.now();
+      // Timed from its end, failed or not: a check that fails (a count over a table too big for
+      // DB_QUERY_TIMEOUT_MS) waits its interval like one that passed, instead of running again at every
+      // sweep, each time holding up the sweep's own work (hand-overs, stuck cancels, due jobs) for as long.
+      try {
+        await this.checkCounts();
+      } finally {
+        this.countsCheckedAt = performance.now();
+      }
     }
   }
 

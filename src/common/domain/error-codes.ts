@@ -129,6 +129,8 @@ export const OVERLOADED = 'OVERLOADED';
 export const SHUTTING_DOWN = 'SHUTTING_DOWN';
 /** PostgreSQL does not answer: the request was not carried out. */
 export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+/** PostgreSQL gave up a statement of the request after DB_QUERY_TIMEOUT_MS (or it was cancelled): the request was not carried out. */
+export const QUERY_TIMEOUT = 'QUERY_TIMEOUT';
 /** Redis does not answer: the request was not carried out. */
 export const REDIS_UNAVAILABLE = 'REDIS_UNAVAILABLE';
 

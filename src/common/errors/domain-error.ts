@@ -2,7 +2,7 @@
  * Errors that services throw. Each kind maps to one HTTP status in DomainErrorFilter (DESIGN §6);
  * services never throw HttpException.
  */
-import { BODY_TOO_LARGE, CONFLICT, CROSS_SITE_REQUEST, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_LIMITED, SHUTTING_DOWN, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
+import { BODY_TOO_LARGE, CONFLICT, CROSS_SITE_REQUEST, METHOD_NOT_ALLOWED, DATABASE_UNAVAILABLE, DEPENDENCY_CYCLE, INVALID_INPUT, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, QUERY_TIMEOUT, RATE_LIMITED, SHUTTING_DOWN, REDIS_UNAVAILABLE, ROLE_NOT_ALLOWED, UNAUTHORIZED, UNKNOWN_DEPENDENCY, UNKNOWN_JOB_TYPE, UNSUPPORTED_CONTENT_ENCODING, VALIDATION_FAILED } from '../domain/error-codes.js';
 import { suggestField } from '../field-suggestion.js';
 
 export type DomainErrorKind =
@@ -207,6 +207,24 @@ export class ShuttingDownError extends DomainError {
   readonly retryAfterSeconds = 1;
   constructor() {
     super('this instance is shutting down and takes no new request: send it again (to another instance, or to this one once restarted)');
+  }
+}
+
+/**
+ * PostgreSQL gave up a statement of the request for its time (statement_timeout, DB_QUERY_TIMEOUT_MS) or
+ * had it cancelled: the database answers, so this is not DATABASE_UNAVAILABLE, and the same request may
+ * take as long again. 503 with a longer Retry-After.
+ */
+export class QueryTimeoutError extends DomainError {
+  readonly kind = 'unavailable';
+  readonly code = QUERY_TIMEOUT;
+  readonly retryAfterSeconds = 5;
+  constructor(reason: string | undefined) {
+    super(
+      `PostgreSQL gave up a statement of this request${reason ? ` (${reason})` : ''}: the request was not carried out. A read this slow ` +
+        'is one the table has grown too big for (narrow it: a status, a type, created_before) or a database overloaded now; retry in 5 s',
+      { details: { retry_after_seconds: 5 } },
+    );
   }
 }
 

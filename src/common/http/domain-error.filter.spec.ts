@@ -4,14 +4,15 @@ import { DomainErrorFilter } from './domain-error.filter.js';
 
 /** A Fastify-like request and reply, recording what the filter answers. */
 function hostFor(raw: Record<string, unknown>) {
-  const sent: { status?: number; body?: Record<string, unknown> } = {};
+  const sent: { status?: number; body?: Record<string, unknown>; headers?: Record<string, string> } = {};
   const reply = {
     sent: false,
     status(code: number) {
       sent.status = code;
       return reply;
     },
-    header() {
+    header(name: string, value: string) {
+      sent.headers = { ...sent.headers, [name.toLowerCase()]: value };
       return reply;
     },
     send(body: Record<string, unknown>) {
@@ -52,5 +53,17 @@ describe('DomainErrorFilter', () => {
     const deadlock = Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('deadlock detected'), { code: '40P01' }) });
     new DomainErrorFilter().catch(deadlock, host);
     expect(sent).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+  });
+
+  it('answers a statement PostgreSQL gave up for its time as QUERY_TIMEOUT, not as a database outage', () => {
+    const { host, sent } = hostFor({});
+    const cancelled = Object.assign(new Error('query failed'), {
+      driverError: Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+      message: 'canceling statement due to statement timeout',
+    });
+    new DomainErrorFilter().catch(cancelled, host);
+    expect(sent).toMatchObject({ status: 503, body: { code: 'QUERY_TIMEOUT', retry_after_seconds: 5 } });
+    expect(String(sent.headers?.['retry-after'])).toBe('5');
+    expect(sent.body!.message).toMatch(/^PostgreSQL gave up a statement of this request \(canceling statement due to statement timeout\): the request was not carried out/);
   });
 });

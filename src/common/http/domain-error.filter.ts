@@ -8,9 +8,9 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BAD_REQUEST, BODY_TOO_LARGE, CONFLICT, EMPTY_BODY, FORBIDDEN, FORBIDDEN_JSON_KEY, INTERNAL_ERROR, INVALID_CONTENT_LENGTH, INVALID_JSON, METHOD_NOT_ALLOWED, NOT_FOUND, RATE_LIMITED, REQUEST_ABORTED, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHORIZED, UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE, PRECONDITION_FAILED, RANGE_NOT_SATISFIABLE } from '../domain/error-codes.js';
-import { ConflictError, DependencyUnavailableError, DomainError, type DomainErrorKind } from '../errors/domain-error.js';
+import { ConflictError, DependencyUnavailableError, DomainError, QueryTimeoutError, type DomainErrorKind } from '../errors/domain-error.js';
 import { EMPTY_BODY_MESSAGE } from './json-body-parser.js';
-import { isLostRace, unavailableDependencyOf } from './unavailable-errors.js';
+import { isLostRace, isOverTime, unavailableDependencyOf } from './unavailable-errors.js';
 
 const STATUS: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -109,8 +109,9 @@ function fromFastifyError(error: unknown): ErrorBody | null {
  * A PostgreSQL or Redis connection failure (refused, reset, timed out, pool exhausted) that reached
  * the filter as it was thrown: a 503 with Retry-After, never a 500.
  */
-function asUnavailable(exception: unknown): DependencyUnavailableError | null {
+function asUnavailable(exception: unknown): DependencyUnavailableError | QueryTimeoutError | null {
   if (exception instanceof DomainError || exception instanceof HttpException) return null;
+  if (isOverTime(exception)) return new QueryTimeoutError(reasonOf(exception));
   const dependency = unavailableDependencyOf(exception);
   if (!dependency) return null;
   return new DependencyUnavailableError(dependency, 1, reasonOf(exception));

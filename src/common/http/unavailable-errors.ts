@@ -39,6 +39,16 @@ export function isLostRace(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/**
+ * A statement given up on for its time: cancelled by the server's `statement_timeout` (57014), or by
+ * the client's query timeout (node-postgres' "Query read timeout"). Transient, but a statement that
+ * did too much for its time fails the same way when it is sent again as it was. Pure.
+ */
+export function isOverTime(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '57014' || e?.driverError?.code === '57014' || e?.message === 'Query read timeout';
+}
+
 interface ErrorLike {
   name?: unknown;
   code?: unknown;
