@@ -15,6 +15,7 @@ import { ScheduleUnfinishedJobsIndex1796810000000 } from './1796810000000-schedu
 import { HeartbeatSequence1796900000000 } from './1796900000000-heartbeat-sequence.js';
 import { WorkerBootToken1797000000000 } from './1797000000000-worker-boot-token.js';
 import { ScheduleRunsIndex1797010000000 } from './1797010000000-schedule-runs-index.js';
+import { FinishedJobsByTypeIndex1797020000000 } from './1797020000000-finished-jobs-by-type-index.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   HeartbeatSequence1796900000000,
   WorkerBootToken1797000000000,
   ScheduleRunsIndex1797010000000,
+  FinishedJobsByTypeIndex1797020000000,
 ];

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import { JOB_STATUSES, transitionInto, type JobStatus, type Priority } from './domain/job-state.js';
+import { transitionInto, type JobStatus, type Priority } from './domain/job-state.js';
+import { branchesOf } from './status-type-branches.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
 import { ACTOR_DATA, INSERT_LOGS, LOG_EVENT, NOTHING_MOVED, ONE, RESULT, runTransition, type Moved } from './transition-sql.js';
 import { guardOf } from './transition-guard.js';
@@ -45,7 +46,8 @@ export class JobBulkRepository {
       params.push(value);
       where.push(sql.replaceAll('?', `$${params.length}`));
     };
-    if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
+    const { branches: ranges, typesInBranches } = branchesOf(filter.statuses, filter.types);
+    if (filter.types?.length && !typesInBranches) add('type = ANY(?::varchar[])', filter.types);
     if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
     if (filter.scheduleIds?.length) add('schedule_id = ANY(?::uuid[])', filter.scheduleIds);
     if (filter.createdBefore) add('created_at < ?::timestamptz', filter.createdBefore);
@@ -55,10 +57,11 @@ export class JobBulkRepository {
     }
     params.push(limit);
     const limitParam = `$${params.length}`;
-    const statuses = filter.statuses?.length ? [...new Set(filter.statuses)] : JOB_STATUSES;
-    const branches = statuses.map((status) => {
+    const branches = ranges.map(({ status, type }) => {
       params.push(status);
-      const conditions = [`status = $${params.length}::job_status`, ...where].join(' AND ');
+      const own = [`status = $${params.length}::job_status`];
+      if (type !== undefined) own.push(`type = $${params.push(type)}::varchar`);
+      const conditions = [...own, ...where].join(' AND ');
       return `(SELECT id, status, created_at FROM jobs WHERE ${conditions} ORDER BY created_at, id LIMIT ${limitParam})`;
     });
     const rows: Array<{ id: string; status: JobStatus; created_at: Date }> = await this.sql.dynamic(

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import { JOB_STATUSES, type JobStatus, type Priority } from './domain/job-state.js';
+import { type JobStatus, type Priority } from './domain/job-state.js';
 import type { JobEvent } from '../events/job-event-bus.js';
 import { ACTOR_DATA, NOTHING_MOVED, type Moved } from './transition-sql.js';
 import type { Job } from './entities/job.entity.js';
 import { JOB_COLUMNS, rowToJob, type JobRow } from './job-row.js';
 import { newJobRow, type NewJob } from './new-job.js';
+import { branchesOf } from './status-type-branches.js';
 
 export interface ListFilter {
   statuses?: JobStatus[];
@@ -115,8 +116,9 @@ export class JobRepository {
   /**
    * Newest first, keyset on (created_at, id). `fetched`: how many rows the page read (one more than
    * `limit` when there is a next page); `jobs` holds fewer when their payloads and results pass `maxBytes`.
-   * One index range per status (jobs_status_created_idx), all of them when no status is asked, merged
-   * newest first: a page reads a few entries per status whatever the table holds.
+   * One index range per status (jobs_status_created_idx), all of them when no status is asked, and per
+   * status and type when a few types are asked (branchesOf), merged newest first: a page reads a few
+   * entries per range whatever the table holds.
    */
   async list(filter: ListFilter): Promise<{ jobs: Job[]; fetched: number }> {
     const where: string[] = [];
@@ -125,7 +127,8 @@ export class JobRepository {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    if (filter.types?.length) add('type = ANY(?::varchar[])', filter.types);
+    const { branches: ranges, typesInBranches } = branchesOf(filter.statuses, filter.types);
+    if (filter.types?.length && !typesInBranches) add('type = ANY(?::varchar[])', filter.types);
     if (filter.priorities?.length) add('priority = ANY(?::job_priority[])', filter.priorities);
     if (filter.concurrencyKeys?.length) add('concurrency_key = ANY(?::varchar[])', filter.concurrencyKeys);
     if (filter.scheduleIds?.length) add('schedule_id = ANY(?::uuid[])', filter.scheduleIds);
@@ -135,10 +138,11 @@ export class JobRepository {
     }
     params.push(filter.limit + 1);
     const limit = `$${params.length}`;
-    const statuses = filter.statuses?.length ? [...new Set(filter.statuses)] : JOB_STATUSES;
-    const branches = statuses.map((status) => {
+    const branches = ranges.map(({ status, type }) => {
       params.push(status);
-      const conditions = [`status = $${params.length}::job_status`, ...where].join(' AND ');
+      const own = [`status = $${params.length}::job_status`];
+      if (type !== undefined) own.push(`type = $${params.push(type)}::varchar`);
+      const conditions = [...own, ...where].join(' AND ');
       return `(SELECT ${JOB_COLUMNS} FROM jobs WHERE ${conditions} ORDER BY created_at DESC, id DESC LIMIT ${limit})`;
     });
     params.push(filter.maxBytes);

@@ -30,6 +30,7 @@ export interface WaitingReason {
 @Index('jobs_schedule_unfinished_idx', { synchronize: false })
 @Index('jobs_type_started_idx', { synchronize: false })
 @Index('jobs_ready_type_since_idx', { synchronize: false })
+@Index('jobs_finished_type_created_idx', { synchronize: false })
 @Check('jobs_cpu_units_check', '(cpu_units >= 1)')
 @Check('jobs_memory_mb_check', '(memory_mb >= 1)')
 @Check('jobs_max_attempts_check', '(max_attempts >= 1)')
