@@ -10,6 +10,7 @@ import { JobDeletionService } from './job-deletion.service.js';
 import { JobRerunService } from './job-rerun.service.js';
 import { JobsService } from './jobs.service.js';
 import { NoBody } from '../common/http/no-body.js';
+import { JOB_NOT_FINISHED, JOB_NOT_RETRYABLE } from '../common/domain/error-codes.js';
 
 /** Re-runs, bulk actions and deletes (DESIGN §13). */
 @ApiTags('jobs')
@@ -68,7 +69,16 @@ export class JobRerunController {
       '(a failed, timed-out or cancelled dependent may still be retried and then needs this job: delete the dependents first); ' +
       '`JOB_STILL_STOPPING` while the handler of a job cancelled while running has not stopped 2 s after the request.',
     status: 204,
-    errors: [400, 404, 409],
+    errors: [
+      400,
+      404,
+      {
+        status: 409,
+        text: 'The job is unfinished (JOB_NOT_FINISHED), a job that has not completed depends on it (JOB_HAS_UNFINISHED_DEPENDENTS), or its handler, cancelled while running, has not stopped 2 s after the request (JOB_STILL_STOPPING).',
+        code: JOB_NOT_FINISHED,
+        message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is running: only a finished job can be deleted (cancel it first)',
+      },
+    ],
   })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @RequiresRole(ACTION_ROLES.delete)
@@ -89,7 +99,16 @@ export class JobRerunController {
       'completing: retry that one first.',
     ok: JobResponseDto,
     status: 200,
-    errors: [400, 404, 409],
+    errors: [
+      400,
+      404,
+      {
+        status: 409,
+        text: 'The job did not end failed, timeout or cancelled (JOB_NOT_RETRYABLE), one of its own dependencies ended without completing (DEPENDENCY_NOT_COMPLETED: retry that one first), or its handler, cancelled while running, has not stopped 2 s after the request (JOB_STILL_STOPPING).',
+        code: JOB_NOT_RETRYABLE,
+        message: 'job 019ac4a2-6f1e-7c3a-9d4e-2b8f0a1c3d5e is completed: only a failed, timed out or cancelled job can be retried',
+      },
+    ],
   })
   @RequiresRole(ACTION_ROLES.retry)
   async retry(@Param('id') id: string, @Actor() actor: string, @NoBody() _body: undefined): Promise<JobResponseDto> {

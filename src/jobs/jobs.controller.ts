@@ -14,6 +14,7 @@ import { SubmitBatchDto, SubmitJobDto } from './dto/submit-job.dto.js';
 import { BatchSubmissionService } from './batch-submission.service.js';
 import { JobsService, type JobWithEdges } from './jobs.service.js';
 import { NoBody } from '../common/http/no-body.js';
+import { CONFLICT } from '../common/domain/error-codes.js';
 
 const toDto = ({ job, dependsOn, dependents }: JobWithEdges) => JobResponseDto.from(job, { dependsOn, dependents });
 /** The same as `JSON.stringify(toDto(item))`, for the submit paths' answers. */
@@ -143,7 +144,19 @@ export class JobsController {
       'job (neither a ref of the batch nor an existing id). Nothing of a rejected batch is written. Items come back in order.',
     created: JobBatchResponseDto,
     okToo: 'Every job of the batch already existed (repeated idempotency keys).',
-    errors: [400, 409, 413, 415, 422, 503],
+    errors: [
+      400,
+      {
+        status: 409,
+        text: 'A concurrent submit took an idempotency_key of the batch, or a job it reuses by its key was deleted meanwhile (CONFLICT): nothing was written, send the batch again.',
+        code: CONFLICT,
+        message: 'an idempotency_key of this batch was used by a concurrent submit; nothing was written, retry the batch',
+      },
+      413,
+      415,
+      422,
+      503,
+    ],
   })
   @ApiBody({ type: SubmitBatchDto, examples: BATCH_EXAMPLES })
   @RequiresRole(ACTION_ROLES.submit)

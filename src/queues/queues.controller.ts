@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
+import { ApiEndpoint, type RouteError } from '../common/http/api-endpoint.decorator.js';
+import { QUEUE_NOT_FOUND } from '../common/domain/error-codes.js';
 import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
 import { QueueListResponseDto, QueueResponseDto, UpdateQueueDto } from './dto/queue.dto.js';
 import { QueuesService, type QueueView } from './queues.service.js';
@@ -16,6 +17,13 @@ const UPDATE_EXAMPLES = {
   clear: { summary: 'Remove every limit', value: { paused: false, concurrency_limit: null, key_concurrency_limit: null, rate_limit: null } },
 };
 
+const NOT_FOUND: RouteError = {
+  status: 404,
+  text: 'No job type of this name (QUEUE_NOT_FOUND): a queue is a registered job type.',
+  code: QUEUE_NOT_FOUND,
+  message: 'no queue exports: a queue is a registered job type (data_export, data_fetch, data_processing, noop, report_generation, send_email)',
+};
+
 @ApiTags('queues')
 @Controller('queues')
 export class QueuesController {
@@ -29,7 +37,7 @@ export class QueuesController {
 
   @Get(':type')
   @ApiParam({ name: 'type', example: 'data_export' })
-  @ApiEndpoint({ summary: 'A queue', ok: QueueResponseDto, errors: [404] })
+  @ApiEndpoint({ summary: 'A queue', ok: QueueResponseDto, errors: [NOT_FOUND] })
   async get(@Param('type') type: string): Promise<QueueResponseDto> {
     return toDto(await this.queues.get(type));
   }
@@ -40,7 +48,7 @@ export class QueuesController {
     summary: "Change a queue's settings: pause, concurrency limits, rate limit",
     description: 'Only the fields given change; null clears a limit. The scheduler applies the change within a second; it survives restarts and leader changes.',
     ok: QueueResponseDto,
-    errors: [400, 404, 415],
+    errors: [400, NOT_FOUND, 415],
   })
   @ApiBody({ type: UpdateQueueDto, examples: UPDATE_EXAMPLES })
   @RequiresRole(ACTION_ROLES.queueSettings)

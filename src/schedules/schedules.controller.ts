@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiEndpoint } from '../common/http/api-endpoint.decorator.js';
+import { ApiEndpoint, type RouteError } from '../common/http/api-endpoint.decorator.js';
+import { SCHEDULE_NAME_TAKEN, SCHEDULE_NOT_FOUND, TICK_TAKEN } from '../common/domain/error-codes.js';
+import { ApiNoContentResponse } from '@nestjs/swagger';
 import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
 import { JobResponseDto } from '../jobs/dto/job-response.dto.js';
 import { CreateScheduleDto, GetScheduleQueryDto, ListSchedulesQueryDto, ReplaceScheduleDto, UpdateScheduleDto } from './dto/schedule.dto.js';
@@ -40,6 +42,25 @@ const UPDATE_EXAMPLES = {
   window: { summary: 'Only during 2027', value: { start_at: '2027-01-01T00:00:00Z', end_at: '2027-12-31T23:59:59Z' } },
 };
 
+const NOT_FOUND: RouteError = {
+  status: 404,
+  text: 'No schedule with this id or name (SCHEDULE_NOT_FOUND).',
+  code: SCHEDULE_NOT_FOUND,
+  message: 'schedule daily-report not found (give its id or its name)',
+};
+const NAME_TAKEN: RouteError = {
+  status: 409,
+  text: 'Another schedule has this name (SCHEDULE_NAME_TAKEN): choose another, or PUT /schedules/{name} to replace it.',
+  code: SCHEDULE_NAME_TAKEN,
+  message: 'a schedule named "daily-report" already exists: choose another name, or use PUT /schedules/daily-report to replace it',
+};
+const TICK_TAKEN_ERROR: RouteError = {
+  status: 409,
+  text: 'Another trigger of the same schedule took this instant first (TICK_TAKEN): trigger again.',
+  code: TICK_TAKEN,
+  message: 'schedule "daily-report" already has a job for 2026-12-07T09:00:00.000Z; trigger again',
+};
+
 const KEY_PARAM = { name: 'key', description: 'The schedule id or its name.', example: 'daily-report' };
 
 @ApiTags('schedules')
@@ -54,7 +75,7 @@ export class SchedulesController {
       'Creates a job from `job` (validated exactly as POST /jobs validates a job) on every tick of `cron` in `timezone`. ' +
       'A bad cron, zone or template is a 400 naming the field; a taken name is a 409. Nothing is stored for a rejected request.',
     created: ScheduleResponseDto,
-    errors: [400, 409, 415],
+    errors: [400, NAME_TAKEN, 415],
   })
   @ApiBody({ type: CreateScheduleDto, examples: CREATE_EXAMPLES })
   @RequiresRole(ACTION_ROLES.schedules)
@@ -71,7 +92,7 @@ export class SchedulesController {
 
   @Get(':key')
   @ApiParam(KEY_PARAM)
-  @ApiEndpoint({ summary: 'Get a schedule; ?preview=N adds its next N fire instants', ok: ScheduleResponseDto, errors: [400, 404] })
+  @ApiEndpoint({ summary: 'Get a schedule; ?preview=N adds its next N fire instants', ok: ScheduleResponseDto, errors: [400, NOT_FOUND] })
   async get(@Param('key') key: string, @Query() query: GetScheduleQueryDto): Promise<ScheduleResponseDto> {
     const schedule = await this.schedules.get(key);
     return ScheduleResponseDto.from(schedule, query.preview ? this.schedules.upcoming(schedule, query.preview) : undefined);
@@ -98,7 +119,7 @@ export class SchedulesController {
 
   @Patch(':key')
   @ApiParam(KEY_PARAM)
-  @ApiEndpoint({ summary: 'Change some fields of a schedule', ok: ScheduleResponseDto, errors: [400, 404, 409, 415] })
+  @ApiEndpoint({ summary: 'Change some fields of a schedule', ok: ScheduleResponseDto, errors: [400, NOT_FOUND, NAME_TAKEN, 415] })
   @ApiBody({ type: UpdateScheduleDto, examples: UPDATE_EXAMPLES })
   @RequiresRole(ACTION_ROLES.schedules)
   async update(@Param('key') key: string, @Body() dto: UpdateScheduleDto): Promise<ScheduleResponseDto> {
@@ -107,7 +128,8 @@ export class SchedulesController {
 
   @Delete(':key')
   @ApiParam(KEY_PARAM)
-  @ApiEndpoint({ summary: 'Delete a schedule (the jobs it created stay)', status: 204, errors: [400, 404] })
+  @ApiEndpoint({ summary: 'Delete a schedule (the jobs it created stay)', status: 204, errors: [400, NOT_FOUND] })
+  @ApiNoContentResponse({ description: 'Deleted, with its runs record; the jobs it created stay.' })
   @RequiresRole(ACTION_ROLES.schedules)
   async delete(@Param('key') key: string, @NoBody() _body: undefined): Promise<void> {
     await this.schedules.delete(key);
@@ -119,7 +141,7 @@ export class SchedulesController {
     summary: 'Create one job now, outside the cron',
     description: '`scheduled_for` is now. It ignores `paused` and `overlap_policy`, and counts in fire_count. While its job is unfinished, the overlap_policy of later ticks counts it as a previous run.',
     created: JobResponseDto,
-    errors: [404, 409],
+    errors: [400, NOT_FOUND, TICK_TAKEN_ERROR],
   })
   @RequiresRole(ACTION_ROLES.trigger)
   async trigger(@Param('key') key: string, @NoBody() _body: undefined): Promise<JobResponseDto> {

@@ -81,6 +81,28 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('documents a success answer for every operation', () => {
+    for (const { path, method, operation } of operations()) {
+      expect([`${method} ${path}`, Object.keys(operation.responses).some((status) => /^2\d\d$/.test(status))]).toEqual([`${method} ${path}`, true]);
+    }
+  });
+
+  it('names, for each 404 and 409, a code that route answers: the schedule’s and the queue’s own, not a job’s', () => {
+    const codeOf = (response: any) => response?.content?.['application/json']?.schema?.properties?.code?.example;
+    for (const { path, method, operation } of operations()) {
+      for (const status of ['404', '409']) {
+        const response = operation.responses[status];
+        if (!response) continue;
+        const code = codeOf(response);
+        const where = `${method} ${path} ${status}`;
+        expect([where, response.description]).toEqual([where, expect.stringContaining(code)]);
+        if (/^\/(schedules|queues)/.test(path)) expect([where, code]).toEqual([where, expect.stringMatching(/^(SCHEDULE|QUEUE|TICK)_/)]);
+      }
+    }
+    expect(codeOf(doc.paths['/jobs/{id}/retry'].post.responses['409'])).toBe('JOB_NOT_RETRYABLE');
+    expect(doc.paths['/jobs/{id}'].delete.responses['409'].description).toContain('JOB_HAS_UNFINISHED_DEPENDENTS');
+  });
+
   it('has no made-up placeholder in its examples', () => {
     // Swagger UI makes up 3fa85f64-… for a uuid without an example: every uuid has one.
     const missing: string[] = [];

@@ -5,14 +5,14 @@ import { BODY_TOO_LARGE, JOB_ALREADY_FINISHED, JOB_NOT_FOUND, OVERLOADED, RATE_L
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input: validation failed, unknown field, unknown type, bad payload, requirements over the limits or malformed id.',
   401: 'Missing or wrong API key (when API_KEYS is set).',
-  403: "The key's role may not do this (ROLE_NOT_ALLOWED): read < operate < admin.",
-  404: 'No job with this id.',
-  409: 'Conflict: the job already finished (cancel), or a concurrent submit took an idempotency key of the batch.',
+  403: "The key's role may not do this (ROLE_NOT_ALLOWED): read < operate < admin. Or a change sent by a browser page of another origin than the service's and CORS_ORIGINS (CROSS_SITE_REQUEST).",
+  404: 'No job with this id (JOB_NOT_FOUND).',
+  409: 'The job already finished (JOB_ALREADY_FINISHED): there is nothing to cancel.',
   413: 'Body over MAX_BODY_BYTES (a compressed one counted as decoded).',
   415: 'The body is not sent as Content-Type: application/json, or with a Content-Encoding other than gzip, deflate or br (UNSUPPORTED_CONTENT_ENCODING).',
   422: 'depends_on names an unknown job, or the dependencies form a cycle.',
   429: 'Over the rate limit of the key (or address): see Retry-After.',
-  503: 'Too many submissions in flight (OVERLOADED, see Retry-After), or a dependency (PostgreSQL or Redis) is down.',
+  503: 'Too many submissions in flight (OVERLOADED, see Retry-After), a dependency (PostgreSQL or Redis) is down, or PostgreSQL gave up a statement after DB_QUERY_TIMEOUT_MS (QUERY_TIMEOUT).',
 };
 
 const ERROR_EXAMPLE: Record<number, { error: string; message: string; code: string; details?: Array<{ field: string; message: string }> }> = {
@@ -32,6 +32,15 @@ const ERROR_EXAMPLE: Record<number, { error: string; message: string; code: stri
   503: { error: 'Service Unavailable', message: '256 submissions are being handled, the most at once (MAX_SUBMITS_IN_FLIGHT); retry shortly', code: OVERLOADED },
 };
 
+/** An error answer of one route, in its own words, where the shared text of its status would mislead. */
+export interface RouteError {
+  status: number;
+  /** What the status means on this route; name every code it can carry. */
+  text: string;
+  code: string;
+  message: string;
+}
+
 export interface ApiEndpointOptions {
   summary: string;
   description?: string;
@@ -39,7 +48,8 @@ export interface ApiEndpointOptions {
   created?: Type<unknown>;
   /** Also documents a 200 with the `created` type (idempotent repeat). */
   okToo?: string;
-  errors?: number[];
+  /** Error statuses, described by the shared text of each, or by the route's own (RouteError). 401, 403 and 429 always. */
+  errors?: Array<number | RouteError>;
   status?: number;
 }
 
@@ -55,21 +65,25 @@ export function ApiEndpoint(options: ApiEndpointOptions): MethodDecorator {
   }
   if (options.ok) decorators.push(ApiOkResponse({ type: options.ok }));
   if (options.status) decorators.push(HttpCode(options.status));
-  for (const status of [...new Set([...(options.errors ?? []), 401, 403, 429])]) {
+  const own = new Map((options.errors ?? []).filter((e): e is RouteError => typeof e === 'object').map((e) => [e.status, e]));
+  const statuses = [...new Set([...(options.errors ?? []).map((e) => (typeof e === 'number' ? e : e.status)), 401, 403, 429])];
+  for (const status of statuses) {
+    const route = own.get(status);
+    const example = route ? { error: ERROR_EXAMPLE[status]?.error, message: route.message, code: route.code } : ERROR_EXAMPLE[status];
     decorators.push(
       ApiResponse({
         status,
-        description: ERROR_TEXT[status],
+        description: route?.text ?? ERROR_TEXT[status],
         schema: {
           type: 'object',
           properties: {
             statusCode: { type: 'integer', example: status },
-            error: { type: 'string', example: ERROR_EXAMPLE[status]?.error },
-            message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: ERROR_EXAMPLE[status]?.message },
-            code: { type: 'string', example: ERROR_EXAMPLE[status]?.code, description: 'Machine-readable and stable, e.g. VALIDATION_FAILED, JOB_NOT_FOUND, ROLE_NOT_ALLOWED, RATE_LIMITED.' },
+            error: { type: 'string', example: example?.error },
+            message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: example?.message },
+            code: { type: 'string', example: example?.code, description: 'Machine-readable and stable, e.g. VALIDATION_FAILED, JOB_NOT_FOUND, ROLE_NOT_ALLOWED, RATE_LIMITED.' },
             details: {
               type: 'array',
-              example: ERROR_EXAMPLE[status]?.details,
+              example: route ? undefined : ERROR_EXAMPLE[status]?.details,
               description: 'Validation errors: one entry per field.',
               items: { type: 'object', properties: { field: { type: 'string', example: 'payload.url' }, message: { type: 'string' } } },
             },
