@@ -192,6 +192,7 @@ describe('POST /jobs: bad input (DESIGN §6)', () => {
     ['data_fetch', { url: 'https://example.com', headers: { 'x-name': 'éĀ' } }, /headers must be an object .*Latin-1/],
     ['data_fetch', { url: 'https://example.com', headers: { 'Transfer-Encoding': 'chunked' } }, /headers must not set connection, keep-alive, transfer-encoding/],
     ['data_fetch', { url: 'https://example.com', headers: { expect: '100-continue' } }, /headers must not set/],
+    ['data_fetch', { url: 'https://example.com', headers: { Host: 'internal.example' } }, /headers must not set .*host/],
     ['data_fetch', { url: 'https://example.com', body: 'x' }, /body needs a method that carries one/],
     ['data_fetch', { url: 'https://example.com', method: 'POST', body: 42 }, /body must be a string .* or a JSON object or array/],
     ['data_fetch', { url: 'https://example.com', max_bytes: 5_000_000 }, /max_bytes must not be greater than 1000000/],

@@ -32,8 +32,12 @@ export const FETCH_MAX_BYTES_LIMIT = 1_000_000;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What HTTP (and undici) allows in a header value: tab, visible ASCII, space and Latin-1; no line breaks. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** Headers of the connection and the body's framing, which the HTTP client writes (undici refuses them at run time). */
-const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length']);
+/**
+ * Headers of the connection and the body's framing, which the HTTP client writes (undici refuses them at
+ * run time), and `host`, which follows the URL: set by hand, it would name a virtual host the address
+ * checks never saw, and go on naming it to the server of another origin after a redirect.
+ */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length', 'host']);
 
 function Check(name: string, valid: (value: unknown, args: ValidationArguments) => boolean, message: string): PropertyDecorator {
   return (target, propertyName) =>
