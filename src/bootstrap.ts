@@ -23,6 +23,7 @@ import { JobTypeCatalog } from './jobs/job-type-catalog.js';
 import { RedisConnections } from './redis/redis-connections.js';
 import { registerDashboard } from './ui/dashboard.js';
 import { installProtocolEdges } from './common/http/protocol-edges.js';
+import { securingEveryAnswer } from './common/http/security-headers.js';
 
 /** Global pipes, Swagger and HTTP metrics: everything an HTTP app needs beyond its modules. */
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig, logger: AppLogger): void {
@@ -87,6 +88,7 @@ export async function createHttpApp(config: AppConfig, logger: AppLogger = creat
   configureHttpApp(app, config, logger);
   installProtocolEdges(app.getHttpServer());
   await app.init();
+  securingEveryAnswer(app.getHttpServer());
   // After init: a Fastify route takes the error handler in place when it is registered, and Nest
   // installs its own (the JSON error bodies, the rate limit's 429) in init. Registered earlier, GET /
   // answered an error raised in its hooks with Fastify's default handler, as a 500.

@@ -134,7 +134,7 @@ describe('CORS', () => {
 
 /** A request over real HTTP with the given headers (a browser's Origin, a form's content type), answering the status, the error code and the body. */
 const send = (app: TestApp, method: string, path: string, headers: Record<string, string>, body = '') =>
-  new Promise<{ status: number; code?: string; body: string }>((resolve, reject) => {
+  new Promise<{ status: number; code?: string; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
     const request = httpRequest(`${app.baseUrl}${path}`, { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
       let text = '';
       response.setEncoding('utf8');
@@ -146,7 +146,7 @@ const send = (app: TestApp, method: string, path: string, headers: Record<string
         } catch {
           code = undefined;
         }
-        resolve({ status: response.statusCode!, code, body: text });
+        resolve({ status: response.statusCode!, code, body: text, headers: response.headers });
       });
     });
     request.on('error', reject);
@@ -179,5 +179,29 @@ describe('changes asked by pages of other origins', () => {
     expect((await send(closed, 'POST', '/jobs', json, job)).status).toBe(201);
     expect((await send(open, 'POST', '/jobs', { ...json, origin: DASHBOARD }, job)).status).toBe(201);
     expect((await send(open, 'POST', '/jobs', { ...json, origin: 'https://evil.example.com' }, job)).code).toBe('CROSS_SITE_REQUEST');
+  });
+});
+
+describe('security headers on answers no Fastify hook writes', () => {
+  const secured = (headers: Record<string, unknown>) => ({
+    csp: typeof headers['content-security-policy'] === 'string' && String(headers['content-security-policy']).includes("script-src 'self'"),
+    nosniff: headers['x-content-type-options'],
+    frame: headers['x-frame-options'],
+  });
+  const expected = { csp: true, nosniff: 'nosniff', frame: 'SAMEORIGIN' };
+
+  it('carries them on a URL the router cannot decode, on Socket.IO’s long-polling and its refusals, and on bare-socket answers', async () => {
+    const badUrl = await send(closed, 'GET', '/jobs/%zz', {});
+    expect(badUrl.status).toBe(400);
+    expect(secured(badUrl.headers)).toEqual(expected);
+    const handshake = await send(closed, 'GET', '/socket.io/?EIO=4&transport=polling', {});
+    expect(handshake.status).toBe(200);
+    expect(secured(handshake.headers)).toEqual(expected);
+    const refused = await send(closed, 'GET', '/socket.io/?EIO=4&transport=polling', { origin: 'https://evil.example.com' });
+    expect(refused.status).toBe(403);
+    expect(secured(refused.headers)).toEqual(expected);
+    const oversized = await send(closed, 'GET', '/jobs', { 'x-filler': 'x'.repeat(20_000) });
+    expect(oversized.status).toBe(431);
+    expect(secured(oversized.headers)).toEqual(expected);
   });
 });

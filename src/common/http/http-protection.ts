@@ -2,8 +2,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
-import helmet from 'helmet';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/app-config.js';
 import { BAD_HTTP_REQUEST, HEADERS_TOO_LARGE, REQUEST_TIMEOUT } from '../domain/error-codes.js';
@@ -14,57 +12,10 @@ import { isOriginAllowed, refuseCrossSiteChanges } from './cross-site.js';
 import { hasBody } from './no-body.js';
 import { WithRouteConfig } from './route-config.js';
 import { answerAndClose, isHeadRequest } from './socket-answers.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Paths never rate-limited: probes and scrapes must get through a flood. */
 const UNLIMITED = /^\/(health(\/|\?|$)|metrics\/?(\?|$))/;
-
-/**
- * The Content-Security-Policy of every response. It fits Swagger UI at /docs (its scripts are files;
- * its page has one inline <style> and style attributes, hence 'unsafe-inline' for styles only; its
- * icons are data: URLs) and the dashboard at /ui/ (Vite-built module scripts and styles from the same
- * origin, fetch and the Socket.IO websocket to the same origin: 'self' covers ws: and wss: there).
- * No inline or eval'd script anywhere. No upgrade-insecure-requests: the service is often reached
- * over plain HTTP on a private network, where it would break every asset.
- */
-export const CONTENT_SECURITY_POLICY = {
-  'default-src': ["'self'"],
-  'base-uri': ["'self'"],
-  'connect-src': ["'self'"],
-  'font-src': ["'self'", 'data:'],
-  'form-action': ["'self'"],
-  'frame-ancestors': ["'none'"],
-  'img-src': ["'self'", 'data:'],
-  'object-src': ["'none'"],
-  'script-src': ["'self'"],
-  'script-src-attr': ["'none'"],
-  'style-src': ["'self'", "'unsafe-inline'"],
-};
-
-/**
- * Helmet's security headers for this CSP, worked out once: they depend on nothing of the request.
- * Helmet's middleware is run against a recorder at startup and its header writes are replayed on every
- * response (the same names, values and order). Building helmet's middleware per request, as its Fastify
- * plugin does, re-parsed the CSP directives every time: about a tenth of a small submit's CPU.
- */
-export function securityHeaders(): { set: ReadonlyArray<readonly [string, string]>; removed: readonly string[] } {
-  const set: Array<[string, string]> = [];
-  const removed: string[] = [];
-  const recorder = {
-    setHeader: (name: string, value: unknown) => {
-      if (typeof value !== 'string') throw new Error(`helmet set ${name} to a ${typeof value}, not a fixed string`);
-      set.push([name, value]);
-    },
-    removeHeader: (name: string) => removed.push(name),
-  };
-  let finished = false;
-  const middleware = helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } });
-  middleware({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
-    if (error) throw error;
-    finished = true;
-  });
-  if (!finished) throw new Error('helmet did not finish synchronously: its headers are not fixed');
-  return { set, removed };
-}
 
 const timeoutMessage = (ms: number) => `the request did not arrive whole within ${ms} ms (REQUEST_TIMEOUT_MS)`;
 
@@ -200,11 +151,13 @@ export async function registerHttpProtection(
   timeBodies(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   holdWhileAnswering(app.getHttpAdapter().getInstance(), connectionTimeoutMs);
   answerWrongMethods(app.getHttpAdapter().getInstance());
-  const headers = securityHeaders();
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    // Set already by the server's first request listener (securingEveryAnswer), except on injected requests.
     const raw = reply.raw;
-    for (const [name, value] of headers.set) raw.setHeader(name, value);
-    for (const name of headers.removed) raw.removeHeader(name);
+    if (!raw.hasHeader('content-security-policy')) {
+      for (const [name, value] of SECURITY_HEADERS.set) raw.setHeader(name, value);
+      for (const name of SECURITY_HEADERS.removed) raw.removeHeader(name);
+    }
     // HTTP/1.1 requires Host (RFC 9112 §3.2); Node's own refusal (requireHostHeader) had an empty body.
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
       void reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'an HTTP/1.1 request needs a Host header', code: BAD_HTTP_REQUEST });

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ListJobsQueryDto } from '../../jobs/dto/list-jobs-query.dto.js';
 import { SubmitJobDto } from '../../jobs/dto/submit-job.dto.js';
-import { securityHeaders } from './http-protection.js';
+import { securityHeaders } from './security-headers.js';
 import { toValidatedDto, VALIDATOR_OPTIONS } from './request-validation.js';
 import { validationProblems } from './validation-problems.js';
 import { knownFields } from './request-validation.js';

@@ -1,5 +1,6 @@
 /** Answers written on a bare socket, where Node or a protocol edge leaves no request object to reply through. */
 import type { Socket } from 'node:net';
+import { SECURITY_HEADER_LINES } from './security-headers.js';
 
 const STATUS_LINE: Record<number, string> = {
   400: 'Bad Request',
@@ -19,7 +20,7 @@ export function answerAndClose(socket: Socket, status: number, code: string, mes
   const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !response?.headersSent) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nContent-Type: application/json; charset=utf-8\r\n${SECURITY_HEADER_LINES}` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   }
