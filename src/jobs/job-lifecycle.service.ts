@@ -15,6 +15,9 @@ import { JobTransitionsRepository } from './job-transitions.repository.js';
 import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from './released-starts.js';
 import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
 
+/** The statuses a job's run ends in, as observeRuns sees them (a cancelled run is observed when its handler stops). */
+const RUN_ENDED_IN: ReadonlySet<string> = new Set(['completed', 'failed', 'timeout', 'pending']);
+
 /** Largest result a handler may return (DESIGN §2). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
@@ -274,7 +277,9 @@ export class JobLifecycleService {
   /** Each run that ended, by its outcome: the job's new status, or for a job gone back to `pending` (a retry due) how its attempt ended. */
   observeRuns(moved: Moved<MovedJob>, outcomeOf: (jobId: string) => string): void {
     for (const job of moved.jobs) {
-      if (!job.startedAt || job.status === 'ready' || job.status === 'cancelled') continue;
+      // A run ended by this move leaves the job completed, failed, timed out, or pending for its retry. Not
+      // `running`: the dependents a completion started in its own transaction are moved with it.
+      if (!job.startedAt || !RUN_ENDED_IN.has(job.status)) continue;
       const seconds = (Date.now() - job.startedAt.getTime()) / 1000;
       this.metrics.runDuration.observe({ type: job.type, outcome: job.status === 'pending' ? outcomeOf(job.id) : job.status }, seconds);
     }

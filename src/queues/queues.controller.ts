@@ -3,6 +3,7 @@ import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiEndpoint, type RouteError } from '../common/http/api-endpoint.decorator.js';
 import { QUEUE_NOT_FOUND } from '../common/domain/error-codes.js';
 import { ACTION_ROLES, RequiresRole } from '../common/http/roles.js';
+import { Actor } from '../common/http/api-keys.js';
 import { QueueListResponseDto, QueueResponseDto, UpdateQueueDto } from './dto/queue.dto.js';
 import { QueuesService, type QueueView } from './queues.service.js';
 
@@ -52,7 +53,7 @@ export class QueuesController {
   })
   @ApiBody({ type: UpdateQueueDto, examples: UPDATE_EXAMPLES })
   @RequiresRole(ACTION_ROLES.queueSettings)
-  async update(@Param('type') type: string, @Body() dto: UpdateQueueDto): Promise<QueueResponseDto> {
-    return toDto(await this.queues.update(type, dto));
+  async update(@Param('type') type: string, @Body() dto: UpdateQueueDto, @Actor() actor: string): Promise<QueueResponseDto> {
+    return toDto(await this.queues.update(type, dto, actor));
   }
 }

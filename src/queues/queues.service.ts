@@ -49,7 +49,8 @@ export class QueuesService {
     return { settings: stored ?? noRules(type), counts: counts.get(type), oldestReadyAt: oldest.get(type) };
   }
 
-  async update(type: string, dto: UpdateQueueDto): Promise<QueueView> {
+  /** `actor`: who changed them (an API key's name), in the log line. */
+  async update(type: string, dto: UpdateQueueDto, actor: string | null = null): Promise<QueueView> {
     this.checkType(type);
     const patch: QueueSettingsPatch = {};
     if (dto.paused !== undefined) patch.paused = dto.paused;
@@ -62,7 +63,7 @@ export class QueuesService {
     await this.repository.update(type, patch);
     // The leader reloads on this signal; its sweep reloads every second too, so a lost signal only delays.
     await this.bus.signal({ kind: 'queues_changed', type }).catch((error: unknown) => this.logger.warn({ err: error, type }, 'could not signal a queue change; the scheduler sees it on its next sweep'));
-    this.logger.log({ type, change: dto }, 'queue settings changed');
+    this.logger.log({ type, change: dto, actor }, 'queue settings changed');
     return this.get(type);
   }
 

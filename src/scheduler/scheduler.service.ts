@@ -79,6 +79,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   private stepDown(): void {
     this.metrics.schedulerLeader.set(0);
+    // The leader's own view: left as they stood, they would go on showing bookings and holds the next
+    // leader alone keeps (an alert on draconic_queue_held firing after every leader change). takeOver
+    // publishes them again at the next term's first pass.
+    this.metrics.workerCapacity.reset();
+    this.metrics.workerAllocated.reset();
+    this.metrics.queueHeld.reset();
     this.reconciler.stop();
     this.due.stop();
     this.pass.stop();

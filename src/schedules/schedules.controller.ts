@@ -10,6 +10,7 @@ import { CreateScheduleDto, GetScheduleQueryDto, ListSchedulesQueryDto, ReplaceS
 import { SchedulePageResponseDto, ScheduleResponseDto } from './dto/schedule-response.dto.js';
 import { SchedulesService } from './schedules.service.js';
 import { NoBody } from '../common/http/no-body.js';
+import { Actor } from '../common/http/api-keys.js';
 
 const DAILY_REPORT = {
   name: 'daily-report',
@@ -144,7 +145,7 @@ export class SchedulesController {
     errors: [400, NOT_FOUND, TICK_TAKEN_ERROR],
   })
   @RequiresRole(ACTION_ROLES.trigger)
-  async trigger(@Param('key') key: string, @NoBody() _body: undefined): Promise<JobResponseDto> {
-    return JobResponseDto.from(await this.schedules.trigger(key), { dependsOn: [], dependents: [] });
+  async trigger(@Param('key') key: string, @Actor() actor: string, @NoBody() _body: undefined): Promise<JobResponseDto> {
+    return JobResponseDto.from(await this.schedules.trigger(key, actor), { dependsOn: [], dependents: [] });
   }
 }

@@ -156,7 +156,8 @@ export class SchedulesService {
    * (ScheduleFiring: `skip` creates nothing, `cancel_previous` cancels it), so that under `skip` nothing
    * of the schedule runs twice at once, whichever way each run was started.
    */
-  async trigger(key: string): Promise<Job> {
+  /** `actor`: who triggered it (an API key's name), recorded in the job's job_created log row and event. */
+  async trigger(key: string, actor: string | null = null): Promise<Job> {
     // Read before the transaction begins, so that `scheduled_for` is never after the job's `created_at`
     // (the transaction's start); after the last fire, so that two triggers never share an instant.
     const requested = new Date();
@@ -167,10 +168,11 @@ export class SchedulesService {
       // last_fire_at back to its own instant, behind a trigger's, and the next trigger would take that
       // trigger's instant again (the insert creates nothing then): the following instants are tried.
       let now = triggerInstant(requested, current.lastFireAt ?? null);
-      let inserted = await this.jobs.insert([this.template.draft(current.job, current.id, now)], tx);
+      const draftAt = (at: Date) => ({ ...this.template.draft(current.job, current.id, at), actor });
+      let inserted = await this.jobs.insert([draftAt(now)], tx);
       for (let tries = 1; !inserted.jobs[0] && tries < TRIGGER_TRIES; tries++) {
         now = triggerInstant(requested, now);
-        inserted = await this.jobs.insert([this.template.draft(current.job, current.id, now)], tx);
+        inserted = await this.jobs.insert([draftAt(now)], tx);
       }
       const created = inserted.jobs[0];
       if (!created) throw new TickTakenError(current.name, now);

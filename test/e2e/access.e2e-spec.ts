@@ -114,6 +114,14 @@ describe('actor: who changed a job', () => {
     expect(childLogs.at(-1)).toMatchObject({ data: { status: 'cancelled', actor: 'ops', error: { code: 'DEPENDENCY_FAILED' } } });
   });
 
+  it('records who triggered a schedule in its job’s job_created row', async () => {
+    const schedule = await app.request('PUT', '/schedules/actor-probe', { cron: '0 0 1 1 *', job: { type: 'noop' } }, as(KEYS.ops));
+    expect(schedule.status).toBeLessThan(300);
+    const job = (await app.post('/schedules/actor-probe/trigger', undefined, as(KEYS.ci))).body;
+    const logs = await app.get(`/jobs/${job.id}/logs`, as(KEYS.viewer));
+    expect(logs.body.items[0].data).toMatchObject({ actor: 'ci' });
+  });
+
   it('records the name of a bare key as key<position>, and of a batch on every job', async () => {
     const response = await app.post('/jobs/batch', { jobs: [{ ref: 'a', type: 'noop' }, { type: 'noop', depends_on: ['a'] }] }, as(KEYS.legacy));
     expect(response.status).toBe(201);

@@ -493,6 +493,27 @@ describe('operations endpoints', () => {
     expect((await metric(timedOutRuns)) - timeoutsBefore).toBe(1);
   });
 
+  it('observes each run once, by how it ended: the dependents a completion starts are not runs that ended', async () => {
+    const runs = async () => {
+      const text = (await app.get('/metrics')).body as string;
+      const count = (outcome: string) => Number(new RegExp(`^draconic_job_run_duration_seconds_count\\{type="noop",outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { completed: count('completed'), running: count('running'), anyRunning: /outcome="running"/.test(text) };
+    };
+    const before = await runs();
+    const batch = await app.post('/jobs/batch', {
+      jobs: [
+        { ref: 'root', type: 'noop', payload: { duration_ms: 200 } },
+        ...['a', 'b', 'c'].map((ref) => ({ ref, type: 'noop', payload: {}, depends_on: ['root'] })),
+      ],
+    });
+    expect(batch.status).toBe(201);
+    const ids = (batch.body.items as Array<{ id: string }>).map((item) => item.id);
+    await expectEventually(async () => expect((await Promise.all(ids.map((id) => app.getJob(id)))).map((j) => j.status)).toEqual(ids.map(() => 'completed')));
+    const after = await runs();
+    expect(after.anyRunning).toBe(false);
+    expect(after.completed - before.completed).toBe(4);
+  });
+
   it('serves Swagger UI at /docs and the OpenAPI document at /docs-json', async () => {
     const ui = await app.get('/docs');
     expect(ui.status).toBe(200);

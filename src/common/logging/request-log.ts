@@ -5,7 +5,14 @@ import type { Logger as Pino } from 'pino';
 const REFUSALS: ReadonlySet<number> = new Set([429, 503]);
 
 /**
- * One line per answered request: debug below 400, warn for 4xx, error for 5xx; the request id, method,
+ * error for a fault of the service (500 and the other 5xx), warn for a refusal (4xx, and 503: shedding load,
+ * shutting down, a dependency down, which its own health probe logs as a fault), debug for the rest. A
+ * routine deploy's SHUTTING_DOWN answers and readiness 503s are no error to page anyone over.
+ */
+const levelOf = (status: number): 'error' | 'warn' | 'debug' => (status >= 500 && status !== 503 ? 'error' : status >= 400 ? 'warn' : 'debug');
+
+/**
+ * One line per answered request at levelOf its status: the request id, method,
  * URL, status and time, never a header (API keys travel in headers). Refusals (429, 503) are logged
  * one by one only for the first of each status in a window of `refusalWindowMs`; the others are
  * counted and summed up in one line when the window ends, so a flood does not become a flood of log
@@ -19,7 +26,7 @@ export function logRequests(fastify: FastifyInstance, logger: Pino, refusalWindo
     windowTimer = undefined;
     for (const [status, count] of unlogged) {
       if (count === 0) continue;
-      logger[status >= 500 ? 'error' : 'warn'](
+      logger[levelOf(status)](
         { context: 'HTTP', res: { statusCode: status }, count, windowMs: refusalWindowMs },
         `${count} more requests refused with ${status}, not logged one by one`,
       );
@@ -33,7 +40,7 @@ export function logRequests(fastify: FastifyInstance, logger: Pino, refusalWindo
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
-    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug';
+    const level = levelOf(status);
     if (logger.isLevelEnabled(level)) {
       if (REFUSALS.has(status)) {
         const count = unlogged.get(status);
