@@ -261,13 +261,22 @@ export class PlacementRepository {
     );
   }
 
-  /** Writes waiting reasons (no event: the job's state does not change). */
+  /**
+   * Writes waiting reasons (no event: the job's state does not change). A reason is a note, rewritten at
+   * the next refresh: rows another transaction holds (a start, a cancel, a completion's group commit
+   * moving them on) are skipped, not waited for, so this statement never waits on a lock and so never
+   * deadlocks. Locking the rows as the join met them, it deadlocked now and then with a transaction
+   * locking some of the same rows in another order, and failed the whole placement pass it was part of.
+   */
   async setWaitingReasons(items: ReadonlyArray<{ id: string; reason: Reason }>): Promise<void> {
     if (items.length === 0) return;
     await this.sql.query(
-      `UPDATE jobs j SET waiting_reason = w.reason
-       FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason)
-       WHERE j.id = w.id AND ${READY_BY_ID} AND NOT j.allocated`,
+      `WITH free AS (
+         SELECT j.id FROM jobs j WHERE j.id = ANY($1::uuid[]) AND ${READY_BY_ID} AND NOT j.allocated FOR UPDATE SKIP LOCKED
+       )
+       UPDATE jobs j SET waiting_reason = w.reason
+       FROM unnest($1::uuid[], $2::jsonb[]) AS w(id, reason), free
+       WHERE j.id = w.id AND j.id = free.id`,
       [items.map((i) => i.id), items.map((i) => JSON.stringify(i.reason))]
     );
   }
