@@ -92,6 +92,25 @@ export class RateLimitStartLog {
   follow(rules: ReadonlyMap<string, QueueRules>): void {
     this.prune(rules);
     this.forgetUnrated(rules);
+    this.expireUnrated(Date.now());
+  }
+
+  /**
+   * Forgets the types that lost their rate limit STARTS_KEPT_MS ago or more, with their placements not
+   * started: a job cancelled or deleted before its start never sends the job_started event that would
+   * have removed its entry, which would otherwise stay for the process's life.
+   */
+  private expireUnrated(now: number): void {
+    const expired = new Set<string>();
+    for (const [type, since] of this.unrated) if (now - since >= STARTS_KEPT_MS) expired.add(type);
+    if (expired.size === 0) return;
+    for (const type of expired) this.unrated.delete(type);
+    for (const [jobId, type] of this.unratedPlaced) if (expired.has(type)) this.unratedPlaced.delete(jobId);
+  }
+
+  /** How many placements of types that lately lost their rate limit wait for their start. */
+  get unratedWaiting(): number {
+    return this.unratedPlaced.size;
   }
 
   /** Whether `type` lost its rate limit less than STARTS_KEPT_MS before `now` (its starts are still stored). */
