@@ -3,7 +3,7 @@ import { CONFLICT, DEPENDENCY_NOT_COMPLETED, INVALID_BULK_REQUEST, JOB_ALREADY_F
 import { ValidationFailedError } from '../common/errors/domain-error.js';
 import { retryLostRaces } from '../database/db-errors.js';
 import { CANCELLED_BY_USER } from './domain/error-codes.js';
-import { sourcesOf, type JobStatus } from './domain/job-state.js';
+import { isRetryable, sourcesOf, type JobStatus } from './domain/job-state.js';
 import { parseZonedInstant } from './domain/run-at.js';
 import type { BulkActionDto } from './dto/bulk-action.dto.js';
 import type { JobErrorInfo } from './entities/job.entity.js';
@@ -51,7 +51,7 @@ export class JobBulkService {
     // A filter's statuses hold at the cancel too: a pending job matched that started meanwhile is not
     // what was asked for, and is left running.
     const statuses = dto.filter?.status?.length ? dto.filter.status : null;
-    for await (const chunk of this.chunks(dto)) {
+    for await (const chunk of this.chunks(dto, (status) => CANCELLABLE.includes(status))) {
       const candidates: string[] = [];
       for (const job of this.account(chunk, tally)) {
         if (CANCELLABLE.includes(job.status)) candidates.push(job.id);
@@ -110,7 +110,7 @@ export class JobBulkService {
     // by this same request (a batch lists a dependent before its dependency, and both get one created_at),
     // and its retry then brings them back. They are settled once every job matched was tried.
     const waitingForUpstream = new Map<string, RetryOutcome>();
-    for await (const chunk of this.chunks(dto)) {
+    for await (const chunk of this.chunks(dto, isRetryable)) {
       // Jobs without edges all at once; the others one at a time, in order: a retry may bring back jobs
       // matched later in the chunk (they count as changed).
       const untouched = new Set(chunk.filter((m) => !tally.touched.has(m.id) && m.status !== null).map((m) => m.id));
@@ -148,10 +148,7 @@ export class JobBulkService {
     return tally.result();
   }
 
-  /**
-   * Tries again, pausing between passes, the jobs refused for a handler still stopping, until none is
-   * left or STOPPING_WAIT_MS passed; each then counts as changed or skipped by its last outcome.
-   */
+  /** Tries the jobs refused for a handler still stopping again, until none is left or STOPPING_WAIT_MS passed; each counts by its last outcome. */
   private async retryStopping(stopping: Map<string, RetryOutcome>, tally: Tally, record: (id: string, outcome: RetryOutcome) => void, actor: string): Promise<void> {
     if (stopping.size === 0) return;
     const left = new Set(stopping.keys());
@@ -230,8 +227,13 @@ export class JobBulkService {
     return rest;
   }
 
-  /** The jobs named or matched, chunk by chunk, with their status as read then (null: no such job). */
-  private async *chunks(dto: BulkActionDto): AsyncGenerator<Matched[]> {
+  /**
+   * The jobs named or matched, chunk by chunk, with their status as read then (null: no such job). Other work gets
+   * a few ms between chunks; one turn of the event loop only after a chunk the action could change nothing of
+   * (a filter walking a long history of finished jobs), which took no lock.
+   */
+  private async *chunks(dto: BulkActionDto, actionable: (status: JobStatus) => boolean): AsyncGenerator<Matched[]> {
+    const pause = (chunk: Matched[]) => (chunk.some((m) => m.status !== null && actionable(m.status)) ? breathe() : yieldTurn());
     if ((dto.ids === undefined) === (dto.filter === undefined)) {
       throw new ValidationFailedError([{ field: 'ids', message: 'send either ids or filter, not both and not neither' }], INVALID_BULK_REQUEST);
     }
@@ -245,8 +247,9 @@ export class JobBulkService {
       for (let i = 0; i < ids.length; i += BULK_CHUNK) {
         const part = ids.slice(i, i + BULK_CHUNK);
         const statuses = await this.bulk.statusesOf(part);
-        yield part.map((id) => ({ id, status: statuses.get(id) ?? null }));
-        await breathe();
+        const chunk = part.map((id) => ({ id, status: statuses.get(id) ?? null }));
+        yield chunk;
+        await pause(chunk);
       }
       return;
     }
@@ -272,11 +275,12 @@ export class JobBulkService {
     for (;;) {
       const page = await this.bulk.matchPage(bounded, after, BULK_CHUNK);
       if (page.length === 0) return;
-      yield page.map((j) => ({ id: j.id, status: j.status }));
+      const chunk = page.map((j) => ({ id: j.id, status: j.status }));
+      yield chunk;
       const last = page[page.length - 1]!;
       after = { createdAt: last.createdAt, id: last.id };
       if (page.length < BULK_CHUNK) return;
-      await breathe();
+      await pause(chunk);
     }
   }
 }
@@ -290,5 +294,6 @@ function instant(text: string): Date {
 
 const latest = (instants: Date[]) => new Date(Math.max(...instants.map((d) => d.getTime())));
 
-/** Lets other work (pickup, completions, requests) run between two chunks. */
+/** Lets other work (pickup, completions, requests) run between two chunks; or for one turn of the event loop. */
 const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
