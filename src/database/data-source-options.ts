@@ -30,9 +30,9 @@ export function dataSourceOptions(config: AppConfig, url = config.databaseUrl): 
     // shutdown too. Past DB_QUERY_TIMEOUT_MS the write fails as on a lost connection and is tried again.
     extra: {
       Client: ResilientPgClient,
-      // A statement unanswered past DB_QUERY_TIMEOUT_MS closes its connection (ResilientPgClient.query). Not
-      // with the embedded database: it runs in a thread of this process, with no network to fall silent.
-      stallTimeoutMillis: config.databaseEmbedded ? 0 : config.dbQueryTimeoutMs,
+      // A statement unanswered a little past DB_QUERY_TIMEOUT_MS closes its connection (ResilientPgClient.query).
+      // Not with the embedded database: it runs in a thread of this process, with no network to fall silent.
+      stallTimeoutMillis: config.databaseEmbedded ? 0 : stallTimeoutMs(config.dbQueryTimeoutMs),
       // TCP keepalive: an idle pooled connection whose peer is gone is found out (after some minutes).
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
@@ -65,8 +65,20 @@ export function migrationDataSourceOptions(config: AppConfig, url = config.datab
 }
 
 /**
- * The server's side of DB_QUERY_TIMEOUT_MS: PostgreSQL cancels a statement that runs that long, at the
- * moment the client gives up on it and closes its connection (ResilientPgClient). Without it an
+ * How long the client waits for a statement's answer before it closes the connection: DB_QUERY_TIMEOUT_MS
+ * and a margin (a second, or a fifth of it when that is longer). Within the margin the server's own
+ * cancel (statement_timeout, 57014) arrives first on a connection that still carries bytes: the request
+ * then answers QUERY_TIMEOUT on a connection kept, and only a connection that fell silent is closed and
+ * answered as PostgreSQL unavailable. Timed alike, the client always won the race: every slow statement
+ * read as an outage, and cost a connection.
+ */
+export function stallTimeoutMs(queryTimeoutMs: number): number {
+  return queryTimeoutMs > 0 ? queryTimeoutMs + Math.max(1000, Math.round(queryTimeoutMs / 5)) : 0;
+}
+
+/**
+ * The server's side of DB_QUERY_TIMEOUT_MS: PostgreSQL cancels a statement that runs that long, just
+ * before the client would give up on it and close its connection (ResilientPgClient, stallTimeoutMs). Without it an
  * abandoned statement runs on in the server, holding its locks and its connection slot, while the
  * caller tries it again on a new connection: under overload each retry adds to the load it gave up on.
  */

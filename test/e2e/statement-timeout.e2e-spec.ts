@@ -25,4 +25,21 @@ describe('DB_QUERY_TIMEOUT_MS', () => {
     const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%statement-timeout-probe%' AND state = 'active' AND pid <> pg_backend_pid()`);
     expect(rows[0].n).toBe(0);
   });
+
+  it('answers a request whose statement PostgreSQL gave up on 503 QUERY_TIMEOUT, on a connection it keeps', async () => {
+    const job = await app.submit({ type: 'noop', payload: {}, delay_ms: 3_600_000 });
+    const holder = new pg.Client({ connectionString: app.config.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [job.id]);
+      const cancel = await app.patch(`/jobs/${job.id}/cancel`);
+      expect({ status: cancel.status, code: cancel.body.code, retryAfter: cancel.headers['retry-after'] }).toEqual({ status: 503, code: 'QUERY_TIMEOUT', retryAfter: '5' });
+      expect(cancel.body.message).toMatch(/^PostgreSQL gave up a statement of this request/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect((await app.patch(`/jobs/${job.id}/cancel`)).status).toBe(200);
+  });
 });
