@@ -69,6 +69,15 @@ describe(isOriginAllowed.name, () => {
     ['https://evil.example.com', 'api:8000', ['https://dash.example.com'], false],
     ['https://evil.example.com', 'api:8000', ['*'], true],
     ['null', 'api:8000', [], false],
+    // The Host header names the same origin with the scheme's default port, or in capitals.
+    ['https://jobs.example.com', 'jobs.example.com:443', [], true],
+    ['http://localhost', 'localhost:80', [], true],
+    ['http://localhost:80', 'localhost', [], true],
+    ['http://localhost:4670', 'LOCALHOST:4670', [], true],
+    ['http://[::1]:4670', '[::1]:4670', [], true],
+    ['https://jobs.example.com', 'jobs.example.com:80', [], false],
+    ['http://localhost', 'localhost:8080', [], false],
+    ['http://localhost', 'bad host/', [], false],
   ])('%s on %s with %j: %s', (origin, host, allowed, expected) => {
     expect(isOriginAllowed(origin, host, allowed)).toBe(expected);
   });

@@ -9,8 +9,12 @@ import { CrossSiteRequestError } from '../errors/domain-error.js';
 export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
   if (origin === undefined) return true;
   if (allowed.includes('*') || allowed.includes(origin)) return true;
+  if (host === undefined) return false;
   try {
-    return host !== undefined && new URL(origin).host === host;
+    // The Host header read as the URL parser reads the Origin (default port dropped, name lowercased):
+    // `Host: jobs.example.com:443` is the origin https://jobs.example.com.
+    const page = new URL(origin);
+    return new URL(`${page.protocol}//${host}`).host === page.host;
   } catch {
     return false;
   }
