@@ -188,7 +188,8 @@ export class PlacementPass implements ReleasedStarter {
     // reason written in bulk); the rest is admitted job by job while placing.
     const flow = await this.flow.gate(this.rooms.ledger);
     const held = flow?.heldBack();
-    await this.flow.publishHeld(held);
+    // Not once leadership ended meanwhile: the held gauge dropped at the step-down stays dropped.
+    if (this.leader.isLeader()) await this.flow.publishHeld(held);
     // Jobs no worker could hold even empty stay out of the reads too (never-fits.ts), their reason written in bulk.
     const bound = this.rooms.sizeBound({ cpuUnits: this.config.maxCpuUnits, memoryMb: this.config.maxMemoryMb });
     const { ready, read } = await this.readReady(held, rooms, bound);

@@ -2,14 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import { Reconciler } from './reconciler.js';
 
 /** A reconciler over stubs: each part records the steps it ran; `fail` names the steps that throw. */
-function reconcilerWith(fail: ReadonlySet<string>) {
+function reconcilerWith(fail: ReadonlySet<string>, leading: () => boolean = () => true) {
   const ran: string[] = [];
   const step = (name: string, value: unknown = undefined) => async () => {
     ran.push(name);
     if (fail.has(name)) throw new Error(`${name} failed`);
     return value;
   };
-  const leader = { epoch: () => 1 };
+  const leader = { epoch: () => 1, isLeader: leading };
   const tasks = { active: () => true, track: () => undefined, relinquishedOn: () => false };
   const reaper = {
     reapSilentWorkers: step('reapSilentWorkers', false),
@@ -46,5 +46,14 @@ describe('Reconciler sweep', () => {
     const { sweep, ran } = reconcilerWith(new Set([failing]));
     await sweep();
     expect(ran).toEqual(expect.arrayContaining(['reapOrphans', 'reapUnexecuted']));
+  });
+
+  it('publishes no worker gauges when leadership ended during its pass (the step-down dropped them)', async () => {
+    let leading = true;
+    const { sweep, ran } = reconcilerWith(new Set(), () => leading);
+    leading = false; // as if the lease was lost while the sweep was under way
+    await sweep();
+    expect(ran).toContain('pass');
+    expect(ran).not.toContain('observe');
   });
 });

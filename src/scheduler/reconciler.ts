@@ -95,7 +95,8 @@ export class Reconciler {
       // when it can (marked just before it, so that passes placing submitted jobs rarely pay the read).
       this.rooms.ledger.stale = true;
       await this.pass.run();
-      this.rooms.observe();
+      // Leadership may have ended during the pass: the gauges it dropped then are not published again.
+      if (this.leader.isLeader()) this.rooms.observe();
     });
     await this.statistics.refreshGrown().then(
       (analyzed) => analyzed.length > 0 && this.logger.debug({ tables: analyzed }, 'analyzed tables that outgrew their statistics'),
