@@ -16,6 +16,7 @@ import { HeartbeatSequence1796900000000 } from './1796900000000-heartbeat-sequen
 import { WorkerBootToken1797000000000 } from './1797000000000-worker-boot-token.js';
 import { ScheduleRunsIndex1797010000000 } from './1797010000000-schedule-runs-index.js';
 import { FinishedJobsByTypeIndex1797020000000 } from './1797020000000-finished-jobs-by-type-index.js';
+import { DependencyWalkEstimates1797030000000 } from './1797030000000-dependency-walk-estimates.js';
 
 /** Every migration, in order. Explicit classes, not globs (STACK §5.10). */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   WorkerBootToken1797000000000,
   ScheduleRunsIndex1797010000000,
   FinishedJobsByTypeIndex1797020000000,
+  DependencyWalkEstimates1797030000000,
 ];
