@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
-import type { Sql } from '../../src/database/sql.js';
 import { JobCancellationRepository } from '../../src/jobs/job-cancellation.repository.js';
 import { JobGraphRepository } from '../../src/jobs/job-graph.repository.js';
 import { JobRerunRepository } from '../../src/jobs/job-rerun.repository.js';
+import { recordingSql } from '../support/recording-sql.js';
 import { createTestSpace } from '../support/test-app.js';
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'CTE Name'?: string; 'Actual Loops': number; Plans?: PlanNode[] };
@@ -20,11 +20,7 @@ describe('plans of the dependency walks beside a hub of 20,000 dependents', () =
   const HUB = '00000000-0000-7000-8000-000000000001';
   const PARENT = '00000000-0000-7000-8000-000000000002';
   const CHILD = '00000000-0000-7000-8000-000000000003';
-  const sent: Array<{ text: string; values: unknown[] }> = [];
-  const recording = {
-    query: async (text: string, values: unknown[] = []) => (sent.push({ text, values }), []),
-    dynamic: async (text: string, values: unknown[] = []) => (sent.push({ text, values }), []),
-  } as unknown as Sql;
+  const { sql: recording, sent } = recordingSql();
 
   beforeAll(async () => {
     const space = await createTestSpace('dependency_walk_plans');

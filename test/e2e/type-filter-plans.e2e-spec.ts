@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import type { Sql } from '../../src/database/sql.js';
 import { JobBulkRepository } from '../../src/jobs/job-bulk.repository.js';
 import { JobRepository, type ListFilter } from '../../src/jobs/job.repository.js';
+import { recordingSql } from '../support/recording-sql.js';
 import { createTestSpace } from '../support/test-app.js';
 
 type PlanNode = { 'Node Type': string; 'Shared Hit Blocks'?: number; 'Shared Read Blocks'?: number; Plans?: PlanNode[] };
@@ -13,12 +13,8 @@ type PlanNode = { 'Node Type': string; 'Shared Hit Blocks'?: number; 'Shared Rea
  */
 describe('plans of lists and bulk pages filtered by type, beside a long history of other types', () => {
   let client: pg.Client;
-  /** The statement and values a repository sends, run as EXPLAIN (ANALYZE, BUFFERS) on the test's database instead. */
-  const explained: Array<{ text: string; values: unknown[] }> = [];
-  const recording = {
-    query: async (text: string, values: unknown[] = []) => (explained.push({ text, values }), []),
-    dynamic: async (text: string, values: unknown[] = []) => (explained.push({ text, values }), []),
-  } as unknown as Sql;
+  /** The statements a repository sends, run as EXPLAIN (ANALYZE, BUFFERS) on the test's database instead. */
+  const { sql: recording, sent: explained } = recordingSql();
 
   beforeAll(async () => {
     const space = await createTestSpace('type_filter_plans');
