@@ -95,17 +95,17 @@ export class JobBulkService {
     // every job matched was, for up to STOPPING_WAIT_MS in all (as a single retry waits), so that a
     // bulk cancel followed by a bulk retry brings back the jobs that were running too.
     const stopping = new Map<string, RetryOutcome>();
-    let settling = false;
     const record = (id: string, outcome: RetryOutcome) => {
-      if (!settling && !outcome.ok && outcome.error instanceof JobStillStoppingError) {
-        stopping.set(id, outcome);
-      } else if (outcome.ok) {
+      if (outcome.ok) {
         tally.changed++;
         for (const moved of outcome.movedIds) tally.touched.add(moved);
       } else {
         tally.skip(id, outcome.error.code, outcome.error.message);
       }
     };
+    /** The first pass's outcomes: those refused for a handler still stopping are settled after it (retryStopping). */
+    const recordFirst = (id: string, outcome: RetryOutcome) =>
+      !outcome.ok && outcome.error instanceof JobStillStoppingError ? void stopping.set(id, outcome) : record(id, outcome);
     // Jobs refused because a dependency of theirs has not completed: that dependency may be matched later
     // by this same request (a batch lists a dependent before its dependency, and both get one created_at),
     // and its retry then brings them back. They are settled once every job matched was tried.
@@ -125,20 +125,19 @@ export class JobBulkService {
         const [job] = this.account([matched], tally);
         if (!job) continue;
         if (!later.has(job.id)) {
-          record(job.id, outcomes.get(job.id)!);
+          recordFirst(job.id, outcomes.get(job.id)!);
           continue;
         }
         try {
           const outcome = await this.reruns.tryRetry(job.id, actor);
           if (!outcome.ok && outcome.error.code === DEPENDENCY_NOT_COMPLETED) waitingForUpstream.set(job.id, outcome);
-          else record(job.id, outcome);
+          else recordFirst(job.id, outcome);
         } catch (thrown) {
           if (!lostRace(thrown)) throw thrown;
           tally.conflict(job.id);
         }
       }
     }
-    settling = true;
     await this.retryStopping(stopping, tally, record, actor);
     await this.retryWaiting(waitingForUpstream, tally, record, actor);
     for (const [id, refused] of waitingForUpstream) {
