@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { DatabaseClockSampler } from './database-clock.sampler.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { Sql } from './sql.js';
 import { TableStatistics } from './table-statistics.js';
@@ -17,7 +18,7 @@ import { installTimestampParser } from './timestamps.js';
       },
     }),
   ],
-  providers: [Sql, TableStatistics],
+  providers: [Sql, TableStatistics, DatabaseClockSampler],
   exports: [Sql, TableStatistics],
 })
 export class DatabaseModule {}

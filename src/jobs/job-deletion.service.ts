@@ -7,6 +7,7 @@ import { afterStopping } from './after-stopping.js';
 import { isTerminal } from './domain/job-state.js';
 import { JobDeletionRepository } from './job-deletion.repository.js';
 import { JobRepository } from './job.repository.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** Most jobs one retention batch deletes (DESIGN §13: small batches, so pickup never waits on them). */
 export const MAX_RETENTION_BATCH = 1000;
@@ -51,7 +52,7 @@ export class JobDeletionService {
    */
   async deleteExpiredBatch(completedSeconds: number, failedSeconds: number, limit = MAX_RETENTION_BATCH): Promise<number> {
     if (completedSeconds <= 0 && failedSeconds <= 0) return 0;
-    const now = Date.now();
+    const now = databaseTime.now();
     const cut = (seconds: number) => (seconds > 0 ? new Date(now - seconds * 1000) : null);
     const deleted = await this.deletions.deleteExpired(cut(completedSeconds), cut(failedSeconds), Math.min(limit, MAX_RETENTION_BATCH));
     const byType = new Map<string, number>();

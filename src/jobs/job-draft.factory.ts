@@ -10,6 +10,7 @@ import type { JobFieldsDto } from './dto/submit-job.dto.js';
 import { applyFirstState } from './job-first-state.js';
 import type { NewJob } from './new-job.js';
 import { JobTypeCatalog } from './job-type-catalog.js';
+import { databaseTime } from '../common/database-time.js';
 
 /**
  * Turns a submitted job into a row to insert: checks what the DTO's decorators cannot (type,
@@ -27,7 +28,7 @@ export class JobDraftFactory {
    * `dto` may carry `run_at` / `delay_ms` (validated by their decorators): the draft is then pending
    * until that instant when it has no dependency (the caller re-applies the first state when it has).
    */
-  draft(dto: JobFieldsDto & { run_at?: string | null; delay_ms?: number }, dependencyCount: number, at = '', now = new Date()): NewJob {
+  draft(dto: JobFieldsDto & { run_at?: string | null; delay_ms?: number }, dependencyCount: number, at = '', now = databaseTime.date()): NewJob {
     const payload = dto.payload ?? {};
     const payloadPath = at ? `${at}.payload` : 'payload';
     const tooDeep = findJsonProblem(payload, MAX_PAYLOAD_DEPTH, payloadPath);

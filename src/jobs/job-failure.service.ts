@@ -9,6 +9,7 @@ import { JobLifecycleService } from './job-lifecycle.service.js';
 import { JobRepository } from './job.repository.js';
 import { JobTransitionsRepository, type FailItem } from './job-transitions.repository.js';
 import { mergeMoved, type Moved } from './transition-sql.js';
+import { databaseTime } from '../common/database-time.js';
 
 export interface FailOptions {
   /** False: the attempt's error says another cannot help, attempts left or not. */
@@ -84,7 +85,7 @@ export class JobFailureService {
   // ---------------------------------------------------------------------------------------------
 
   private failItem(job: RunnableJob, attempt: number, outcome: 'failed' | 'timeout', error: JobErrorInfo, { retry = true, release = false }: FailOptions = {}): FailItem {
-    const now = new Date();
+    const now = databaseTime.date();
     if (release) return { id: job.id, attempt, outcome, error, retryAt: now, givenBack: true };
     // The run budget counts from the last manual retry (DESIGN §13); `attempts` counts every run.
     return { id: job.id, attempt, outcome, error, retryAt: retry ? nextRunAt(attempt - job.attemptBase, job, now) : null };

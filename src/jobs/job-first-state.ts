@@ -6,6 +6,7 @@ import { scheduledReason } from './domain/run-at.js';
 import type { Job, JobErrorInfo } from './entities/job.entity.js';
 import type { DependencyState } from './job-graph.repository.js';
 import type { NewJob } from './new-job.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** DESIGN §2 WAITING_FOR_DEPENDENCIES, listing (up to 100 of) the unfinished dependencies. */
 export function waitingForDependencies(unfinished: string[], total: number): Job['waitingReason'] {
@@ -22,7 +23,7 @@ export function waitingForDependencies(unfinished: string[], total: number): Job
  * and its run_at: cancelled (naming the failed dependency), blocked (waiting for dependencies),
  * pending until its run_at (SCHEDULED), or ready.
  */
-export function applyFirstState(draft: NewJob, dependencies: readonly DependencyView[], now = new Date()): void {
+export function applyFirstState(draft: NewJob, dependencies: readonly DependencyView[], now = databaseTime.date()): void {
   const state = firstState(dependencies, draft.runAt, now);
   draft.status = state.status;
   draft.pendingDependencies = state.pendingDependencies;

@@ -14,6 +14,7 @@ import { JobStartsRepository } from './job-starts.repository.js';
 import { JobTransitionsRepository } from './job-transitions.repository.js';
 import type { ReleasedClaim, ReleasedJob, ReleasedStarter } from './released-starts.js';
 import { mergeMoved, NOTHING_MOVED, type Moved, type MovedJob } from './transition-sql.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** The statuses a job's run ends in, as observeRuns sees them (a cancelled run is observed when its handler stops). */
 const RUN_ENDED_IN: ReadonlySet<string> = new Set(['completed', 'failed', 'timeout', 'pending']);
@@ -280,7 +281,7 @@ export class JobLifecycleService {
       // A run ended by this move leaves the job completed, failed, timed out, or pending for its retry. Not
       // `running`: the dependents a completion started in its own transaction are moved with it.
       if (!job.startedAt || !RUN_ENDED_IN.has(job.status)) continue;
-      const seconds = (Date.now() - job.startedAt.getTime()) / 1000;
+      const seconds = (databaseTime.now() - job.startedAt.getTime()) / 1000;
       this.metrics.runDuration.observe({ type: job.type, outcome: job.status === 'pending' ? outcomeOf(job.id) : job.status }, seconds);
     }
   }

@@ -14,6 +14,7 @@ import { JobRerunRepository, type RerunRow } from './job-rerun.repository.js';
 import { JobRepository } from './job.repository.js';
 import { waitingForDependencies } from './job-first-state.js';
 import type { Moved } from './transition-sql.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** The 409 a refused plan answers. */
 const refusal = (id: string, plan: Exclude<RerunPlan, { ok: true }>) =>
@@ -75,7 +76,7 @@ export class JobRerunService {
           const rows: RerunRow[] = [];
           for (const job of locked) {
             if (linked.has(job.id)) continue;
-            const plan = planRerun({ id: job.id, status: job.status, dependencies: [], runAt: job.run_at }, []);
+            const plan = planRerun({ id: job.id, status: job.status, dependencies: [], runAt: job.run_at }, [], databaseTime.date());
             if (!plan.ok) refused.set(job.id, { ok: false, error: refusal(job.id, plan) });
             else if (job.allocated) refused.set(job.id, { ok: false, error: new JobStillStoppingError(job.id) });
             else rows.push(...plan.steps.map((step) => this.row(step, job.id, actor, job.run_at)));
@@ -136,6 +137,7 @@ export class JobRerunService {
     const plan: RerunPlan = planRerun(
       node(id),
       downstream.filter((d) => status.has(d)).map(node),
+      databaseTime.date(),
     );
     if (!plan.ok) return { ok: false, error: refusal(id, plan) };
     if (target.allocated) return { ok: false, error: new JobStillStoppingError(id) };

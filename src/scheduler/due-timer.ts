@@ -6,6 +6,7 @@ import { LeaderElection } from '../leadership/leader-election.js';
 import { PlacementPass } from './placement-pass.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
 import { WakeTimer } from './wake-timer.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** The earlier of two times, either of which may be unknown. */
 const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
@@ -80,9 +81,9 @@ export class DueTimer {
       if (promoteAgainAtOnce(promoted, limit, this.wokenMeanwhile)) continue;
       const next = (await this.queue.nextRetryAt())?.getTime() ?? null;
       if (this.tasks.isStopping || !this.leader.isLeader()) return;
-      if (promoteAgainAfterRead(promoted, next, Date.now(), this.wokenMeanwhile)) continue;
+      if (promoteAgainAfterRead(promoted, next, databaseTime.now(), this.wokenMeanwhile)) continue;
       this.timer.forget();
-      const at = earliest(dueWakeAt(next, promoted, Date.now()), this.armedMeanwhile);
+      const at = earliest(dueWakeAt(next, promoted, databaseTime.now()), this.armedMeanwhile);
       if (at !== null) this.arm(at);
       return;
     }

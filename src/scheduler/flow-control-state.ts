@@ -8,6 +8,7 @@ import { RateLimitStartLog } from './rate-limit-start-log.js';
 import { heldChange, heldGauge, type Held } from './domain/scheduling.js';
 import { regatedTypes } from './domain/stale-placements.js';
 import { SCHEDULER_TIMING } from './scheduler-timing.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** Most jobs remembered as arrived ready between two passes (FlowControlState.arrivedReady). */
 const ARRIVED_KEPT = 10_000;
@@ -130,7 +131,7 @@ export class FlowControlState {
     if (this.rules.size === 0) return undefined;
     await this.starts.load(this.rules);
     const { byType, byKey } = ledger.runningCounts();
-    return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.starts.log, now: Date.now() });
+    return new FlowGate({ rules: this.rules, runningByType: byType, runningByKey: byKey, starts: this.starts.log, now: databaseTime.now() });
   }
 
   /** The types with a rate limit, the settings read again first when stale. */

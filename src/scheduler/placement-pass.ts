@@ -26,6 +26,7 @@ import { SCHEDULER_TIMING } from './scheduler-timing.js';
 import { SchedulerTasks } from './scheduler-tasks.js';
 import { WakeTimer } from './wake-timer.js';
 import { WorkerRooms } from './worker-rooms.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** How many keys' last placements a leader remembers (servedInTurn); one forgotten counts as served long ago. */
 const SERVED_KEYS = 10_000;
@@ -112,7 +113,7 @@ export class PlacementPass implements ReleasedStarter {
     const ready = inReadyOrder(released.filter((j) => j.status === 'ready'));
     const rooms = this.rooms.current()?.filter((room) => this.handOver.runsHere(room.id));
     if (ready.length === 0 || !rooms || rooms.length === 0) return null;
-    const plan = planPlacements(queuedJobs(ready, Date.now() - this.config.starvationSeconds * 1000), rooms);
+    const plan = planPlacements(queuedJobs(ready, databaseTime.now() - this.config.starvationSeconds * 1000), rooms);
     if (plan.placements.length === 0) return null;
     this.running = true;
     this.claimed = new Set([...completedIds, ...released.map((j) => j.id)]);
@@ -203,7 +204,7 @@ export class PlacementPass implements ReleasedStarter {
       this.drained = true;
       return false;
     }
-    const queued = queuedJobs(servedInTurn(ready, this.lastServed), Date.now() - this.config.starvationSeconds * 1000);
+    const queued = queuedJobs(servedInTurn(ready, this.lastServed), databaseTime.now() - this.config.starvationSeconds * 1000);
     const gate: AdmissionGate | undefined = flow && {
       check: (j) => flow.check({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
       admit: (j) => flow.admit({ type: j.type!, concurrencyKey: j.concurrencyKey ?? null }),
@@ -248,7 +249,7 @@ export class PlacementPass implements ReleasedStarter {
     }
     if (performance.now() - this.lastBeyondRead >= SCHEDULER_TIMING.reasonRefreshMs) {
       this.lastBeyondRead = performance.now();
-      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(Date.now() - this.config.starvationSeconds * 1000), bound, leftOut(held));
+      const starving = await this.placements.starvingHeads(STARVING_PER_PRIORITY, new Date(databaseTime.now() - this.config.starvationSeconds * 1000), bound, leftOut(held));
       // Only behind a window that left jobs waiting: one whose jobs were all placed is followed by a pass
       // over the next window at once.
       const behind = this.windowLeftJobs
@@ -256,7 +257,7 @@ export class PlacementPass implements ReleasedStarter {
             ...BEHIND_LOOK,
             excluded: ready.map((j) => j.id),
             room: largestRoom(rooms),
-            unexplainedSince: new Date(Date.now() - SCHEDULER_TIMING.reasonRefreshMs),
+            unexplainedSince: new Date(databaseTime.now() - SCHEDULER_TIMING.reasonRefreshMs),
             bound,
             held: leftOut(held),
           })

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RateLimitStartsRepository, type RateLimitStart } from '../queues/rate-limit-starts.repository.js';
 import { ratedTypes, StartLog, type QueueRules } from './domain/flow-control.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** How often the stored starts no longer needed are deleted. */
 const PRUNE_EVERY_MS = 10_000;
@@ -73,7 +74,7 @@ export class RateLimitStartLog {
     rules: ReadonlyMap<string, QueueRules>,
   ): Array<{ id: string; type: string }> {
     const counted: Array<{ id: string; type: string }> = [];
-    const at = Date.now();
+    const at = databaseTime.now();
     for (const { id, type } of jobs) {
       const rate = rules.get(type)?.rateLimit;
       if (rate) {
@@ -92,7 +93,7 @@ export class RateLimitStartLog {
   follow(rules: ReadonlyMap<string, QueueRules>): void {
     this.prune(rules);
     this.forgetUnrated(rules);
-    this.expireUnrated(Date.now());
+    this.expireUnrated(databaseTime.now());
   }
 
   /**
@@ -133,7 +134,7 @@ export class RateLimitStartLog {
       if (!rate) {
         this.logged.delete(type);
         this.log.forget(type);
-        this.unrated.set(type, Date.now());
+        this.unrated.set(type, databaseTime.now());
       } else if (rate.intervalMs < held) {
         this.logged.set(type, rate.intervalMs);
       }
@@ -195,8 +196,8 @@ export class RateLimitStartLog {
    * STARTS_KEPT_MS and than their type's window.
    */
   private prune(rules: ReadonlyMap<string, QueueRules>): void {
-    if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return;
-    this.prunedAt = Date.now();
+    if (databaseTime.now() - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = databaseTime.now();
     const windows = ratedTypes(rules).map((type) => ({ type, intervalMs: rules.get(type)!.rateLimit!.intervalMs }));
     this.starts.prune(windows, STARTS_KEPT_MS).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old starts of rate-limited types'));
   }

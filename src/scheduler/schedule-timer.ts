@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { JobEventBus } from '../events/job-event-bus.js';
 import { ScheduleFiring } from '../schedules/schedule-firing.js';
 import { LeaderElection } from '../leadership/leader-election.js';
+import { databaseTime } from '../common/database-time.js';
 
 /** Most schedules claimed and handled in one transaction. */
 const BATCH = 250;
@@ -86,7 +87,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
     // missed, so catch_up does not drop them; after another leader's term, they were that one's.
     const epoch = this.leader.epoch();
     const resumed = this.leadingSince !== null && epoch !== null && this.lastEpoch !== null && epoch === this.lastEpoch + 1;
-    if (!resumed) this.leadingSince = new Date();
+    if (!resumed) this.leadingSince = databaseTime.date();
     this.lastEpoch = epoch;
     this.sweep = setInterval(() => this.run(), SWEEP_MS);
     this.sweep.unref();
@@ -139,7 +140,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
         }
       }
     };
-    const began = Date.now();
+    const began = databaseTime.now();
     await Promise.all(Array.from({ length: PARALLEL }, claimer));
     await this.arm(began);
   }
@@ -161,7 +162,7 @@ export class ScheduleTimer implements OnModuleInit, OnApplicationShutdown {
       this.timer = undefined;
       this.timerAt = null;
       this.run();
-    }, armDelay(at, Date.now(), roundBegan));
+    }, armDelay(at, databaseTime.now(), roundBegan));
     this.timer.unref();
   }
 }

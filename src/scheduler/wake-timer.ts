@@ -1,3 +1,5 @@
+import { databaseTime } from '../common/database-time.js';
+
 /**
  * Owns one wake-up timer set for the earliest time asked (the due-job and the rate-limit wake-ups):
  * `kept` says whether the armed time already serves a new one, `delay` how long to wait for it.
@@ -13,14 +15,14 @@ export class WakeTimer {
   ) {}
 
   arm(at: number): void {
-    if (this.kept(this.armedAt, at, Date.now())) return;
+    if (this.kept(this.armedAt, at, databaseTime.now())) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.armedAt = null;
       this.wake();
-    }, this.delay(at, Date.now()));
+    }, this.delay(at, databaseTime.now()));
     this.timer.unref();
   }
 

@@ -10,6 +10,7 @@ import type { Schedule } from './entities/schedule.entity.js';
 import { ScheduleJobs, type UnfinishedJob } from './schedule-jobs.js';
 import { ScheduleRepository, type FireUpdate } from './schedule.repository.js';
 import { ScheduleTemplate } from './schedule-template.js';
+import { databaseTime } from '../common/database-time.js';
 
 /**
  * Most due ticks of one schedule handled in one transaction: a long outage of a fast schedule is worked
@@ -63,8 +64,8 @@ export class ScheduleFiring {
   /**
    * Claims up to `limit` schedules with a tick due now (ones another transaction holds are skipped) and
    * handles their due ticks; returns how many it claimed (fewer than `limit`: none is left due now) and
-   * how many jobs it created. `termStart`: when the calling scheduler began to lead (its process's
-   * clock); the ticks before it were missed, those of its own term are late at worst (tick-plan.ts,
+   * how many jobs it created. `termStart`: when the calling scheduler began to lead (on PostgreSQL's
+   * clock, databaseTime); the ticks before it were missed, those of its own term are late at worst (tick-plan.ts,
    * isMissed).
    */
   async handleDue(limit: number, termStart: Date): Promise<{ claimed: number; fired: number }> {
@@ -74,10 +75,10 @@ export class ScheduleFiring {
     const skipped = new Map<Reason, number>();
     let claimed = 0;
     await this.schedules.transaction(async (tx) => {
-      const { schedules: locked, transactionStart } = await this.schedules.claimDue(new Date(), limit, tx);
+      const { schedules: locked, transactionStart } = await this.schedules.claimDue(databaseTime.date(), limit, tx);
       claimed = locked.length;
       // The clock of the jobs' created_at (their transaction's start): the ticks due by then are handled.
-      const now = transactionStart ?? new Date();
+      const now = transactionStart ?? databaseTime.date();
       let budget = TICKS_PER_ROUND;
       const passes = locked
         .filter((s) => s.nextFireAt && s.nextFireAt.getTime() <= now.getTime())
@@ -114,7 +115,7 @@ export class ScheduleFiring {
       await this.schedules.recordFiresMany(passes.map((p) => p.update), tx);
     });
     this.jobs.committed(moved, 'tick', fired.length);
-    const committedAt = Date.now();
+    const committedAt = databaseTime.now();
     for (const { tick } of fired) this.metrics.scheduleFireLateness.observe((committedAt - tick.getTime()) / 1000);
     for (const [reason, n] of skipped) this.metrics.scheduleSkips.inc({ reason }, n);
     // The schedules' own events (one signal each) after the jobs' events of every firing transaction

@@ -14,6 +14,7 @@ import { ScheduleRepository, type ScheduleFields } from './schedule.repository.j
 import { ScheduleNameTakenError, ScheduleNotFoundError, TickTakenError } from './schedule-errors.js';
 import { ScheduleTemplate } from './schedule-template.js';
 import { pauseTimes, triggerInstant } from './domain/tick-plan.js';
+import { databaseTime } from '../common/database-time.js';
 
 export interface Page<T> {
   items: T[];
@@ -44,7 +45,7 @@ export class SchedulesService {
   ) {}
 
   async create(dto: CreateScheduleDto): Promise<Schedule> {
-    const fields = this.fields(dto, null, new Date());
+    const fields = this.fields(dto, null, databaseTime.date());
     let schedule: Schedule;
     try {
       schedule = await this.schedules.insert(uuidv7(), fields);
@@ -68,11 +69,11 @@ export class SchedulesService {
     // unlocked read and the write would otherwise be handed its own tick again (the cursor kept below
     // is the one read), and its overlap rule would cancel or skip against the tick's own job.
     // A pause or resume takes effect from when it was asked for, not from when the row lock was had.
-    const at = new Date();
+    const at = databaseTime.date();
     const result = await this.schedules.transaction(async (tx) => {
       const existing = await this.schedules.find(name, tx, true);
       const same = existing && existing.name === name ? existing : null;
-      const fields = this.fields({ ...dto, name }, same, at, countFrom(same, new Date()));
+      const fields = this.fields({ ...dto, name }, same, at, countFrom(same, databaseTime.date()));
       // Same timing: keep the cursor, so a replace made just as a tick falls due does not lose it.
       if (same && sameTiming(same, fields)) fields.nextFireAt = same.nextFireAt;
       return this.schedules.upsert(uuidv7(), fields, tx);
@@ -89,7 +90,7 @@ export class SchedulesService {
     if (problems.length > 0) throw new ValidationFailedError(problems);
     // A pause or resume takes effect from when it was asked for, not from when the row lock was had
     // (the firing may hold the row meanwhile): a tick after this instant is judged paused or not by it.
-    const at = new Date();
+    const at = databaseTime.date();
     let schedule: Schedule;
     try {
       schedule = await this.schedules.transaction(async (tx) => {
@@ -105,7 +106,7 @@ export class SchedulesService {
           paused: dto.paused ?? current.paused,
           start_at: dto.start_at === undefined ? current.startAt?.toISOString() : dto.start_at,
           end_at: dto.end_at === undefined ? current.endAt?.toISOString() : dto.end_at,
-        }, current, at, countFrom(current, new Date()));
+        }, current, at, countFrom(current, databaseTime.date()));
         if (sameTiming(current, fields)) fields.nextFireAt = current.nextFireAt;
         return this.schedules.update(current.id, fields, tx);
       });
@@ -126,7 +127,7 @@ export class SchedulesService {
   /** The next `n` fire instants from now (GET ?preview=N). */
   upcoming(schedule: Schedule, n: number): Date[] {
     const clock = new CronClock(schedule.cron, schedule.timezone, { startAt: schedule.startAt, endAt: schedule.endAt });
-    const from = schedule.nextFireAt && schedule.nextFireAt.getTime() > Date.now() ? new Date(schedule.nextFireAt.getTime() - 1) : new Date();
+    const from = schedule.nextFireAt && schedule.nextFireAt.getTime() > databaseTime.now() ? new Date(schedule.nextFireAt.getTime() - 1) : databaseTime.date();
     return clock.upcoming(n, from);
   }
 
@@ -160,7 +161,7 @@ export class SchedulesService {
   async trigger(key: string, actor: string | null = null): Promise<Job> {
     // Read before the transaction begins, so that `scheduled_for` is never after the job's `created_at`
     // (the transaction's start); after the last fire, so that two triggers never share an instant.
-    const requested = new Date();
+    const requested = databaseTime.date();
     const { job, schedule, moved } = await this.schedules.transaction(async (tx) => {
       const current = await this.schedules.find(key, tx, true);
       if (!current) throw new ScheduleNotFoundError(key);
@@ -198,7 +199,7 @@ export class SchedulesService {
     dto: Omit<CreateScheduleDto, 'start_at' | 'end_at'> & { start_at?: string | null; end_at?: string | null },
     current: Schedule | null,
     at: Date,
-    from = new Date(),
+    from = databaseTime.date(),
   ): ScheduleFields {
     const problems: FieldProblem[] = [];
     if (UUID.test(dto.name)) {
@@ -208,7 +209,7 @@ export class SchedulesService {
     if ('problems' in check) problems.push(...check.problems);
     const startAt = instant(dto.start_at, 'start_at', problems);
     const endAt = instant(dto.end_at, 'end_at', problems);
-    if (startAt && startAt.getTime() > latestRunAt(new Date()).getTime()) {
+    if (startAt && startAt.getTime() > latestRunAt(databaseTime.date()).getTime()) {
       problems.push({ field: 'start_at', message: `start_at is more than ${MAX_YEARS_AHEAD} years ahead` });
     }
     if (startAt && endAt && startAt.getTime() > endAt.getTime()) {

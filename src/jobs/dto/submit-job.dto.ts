@@ -23,6 +23,7 @@ import { Omittable } from '../../common/omittable.js';
 import { Untransformed } from '../../common/http/request-validation.js';
 import { PRIORITIES, type Priority } from '../domain/job-state.js';
 import { delayProblem, MAX_YEARS_AHEAD, runAtProblem } from '../domain/run-at.js';
+import { databaseTime } from '../../common/database-time.js';
 
 export class ResourceRequirementsDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1, example: 1, description: 'CPU units booked on the worker while the job runs.' })
@@ -105,8 +106,8 @@ const IsRunAt = () =>
   ValidateBy({
     name: 'isRunAt',
     validator: {
-      validate: (value: unknown) => runAtProblem(value, new Date()) === null,
-      defaultMessage: (args?: ValidationArguments) => `${args?.property} ${runAtProblem(args?.value, new Date())} (got "${String(args?.value).slice(0, 100)}")`,
+      validate: (value: unknown) => runAtProblem(value, databaseTime.date()) === null,
+      defaultMessage: (args?: ValidationArguments) => `${args?.property} ${runAtProblem(args?.value, databaseTime.date())} (got "${String(args?.value).slice(0, 100)}")`,
     },
   });
 
@@ -116,11 +117,11 @@ const IsDelay = () =>
     name: 'isDelay',
     validator: {
       validate: (value: unknown, args?: ValidationArguments) =>
-        (args?.object as { run_at?: unknown }).run_at == null && (typeof value !== 'number' || delayProblem(value, new Date()) === null),
+        (args?.object as { run_at?: unknown }).run_at == null && (typeof value !== 'number' || delayProblem(value, databaseTime.date()) === null),
       defaultMessage: (args?: ValidationArguments) =>
         (args?.object as { run_at?: unknown }).run_at != null
           ? `${args?.property} cannot be given together with run_at: give one of them`
-          : `${args?.property} ${delayProblem(args?.value as number, new Date())}`,
+          : `${args?.property} ${delayProblem(args?.value as number, databaseTime.date())}`,
     },
   });
 

@@ -11,7 +11,7 @@ export const CLOCK_AHEAD_TOLERANCE_MS = 1000;
 
 /**
  * The starts of each type in its recent past, for the sliding-window rate limit: every start counts,
- * whatever its outcome. Times are milliseconds on the caller's clock.
+ * whatever its outcome. Times are milliseconds on PostgreSQL's clock as the leader estimates it (databaseTime).
  */
 export class StartLog {
   private readonly starts = new Map<string, number[]>();
