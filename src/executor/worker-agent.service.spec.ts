@@ -28,9 +28,9 @@ describe('WorkerAgent heartbeat', () => {
     const sent: number[] = [];
     const stuck = new Promise<never>(() => undefined);
     const resources = {
-      heartbeat: (_id: string, _token: string, _executing: string[], _running: string[], seq: number) => {
+      heartbeat: (_id: string, _token: string, _executing: string[], seq: number) => {
         sent.push(seq);
-        return sent.length === 1 ? stuck : Promise.resolve({ alive: true, replaced: false, cancelled: [] });
+        return sent.length === 1 ? stuck : Promise.resolve({ alive: true, replaced: false });
       },
     };
     const processor = { heldStartedJobIds: () => [] };
@@ -50,12 +50,41 @@ describe('WorkerAgent heartbeat', () => {
   });
 });
 
+describe('WorkerAgent reading cancels after a beat', () => {
+  it('stops the cancelled handlers, and a read stuck behind a lock on jobs holds back neither the lease nor the next beat', async () => {
+    const { WorkerLease } = await import('./domain/worker-lease.js');
+    const sent: number[] = [];
+    const reads: string[][] = [];
+    let answerRead: (ids: string[]) => void = () => undefined;
+    const resources = {
+      heartbeat: async (_id: string, _token: string, _executing: string[], seq: number) => (sent.push(seq), { alive: true, replaced: false }),
+      cancelledAmong: (ids: string[]) => (reads.push(ids), new Promise<string[]>((resolve) => (answerRead = resolve))),
+    };
+    const stopped: string[] = [];
+    const processor = { heldStartedJobIds: () => [] };
+    const executions = { executingJobIds: () => ['j1', 'j2'], runningJobs: () => [{ id: 'j1' }, { id: 'j2' }], stop: (id: string) => void stopped.push(id) };
+    const lease = new WorkerLease(300);
+    lease.renew(performance.now());
+    const agent = new WorkerAgent({ heartbeatIntervalMs: 20 } as never, { id: 'w1' } as never, resources as never, {} as never, processor as never, executions as never, {} as never, lease);
+    await agent.heartbeat();
+    await agent.heartbeat(); // the first read still waits: the beat goes, no second read
+    expect(sent).toEqual([1, 2]);
+    expect(reads).toEqual([['j1', 'j2']]);
+    expect(lease.isLapsed(performance.now())).toBe(false);
+    answerRead(['j2']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toEqual(['j2']);
+    await agent.heartbeat();
+    expect(reads).toHaveLength(2);
+  });
+});
+
 describe('WorkerAgent replaced by another process under its id', () => {
   it('aborts its jobs, stops beating, and its drain writes nothing to the row, its placements or its jobs', async () => {
     const { WorkerLease } = await import('./domain/worker-lease.js');
     const calls: string[] = [];
     const resources = {
-      heartbeat: async () => (calls.push('beat'), { alive: false, replaced: true, cancelled: [] }),
+      heartbeat: async () => (calls.push('beat'), { alive: false, replaced: true }),
       setStatus: async () => void calls.push('status'),
       register: async () => (calls.push('register'), true),
     };

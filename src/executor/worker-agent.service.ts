@@ -30,6 +30,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   private heartbeatTimer?: NodeJS.Timeout;
   private watchdogTimer?: NodeJS.Timeout;
   private beating = false;
+  private readingCancels = false;
   /** The number of the last heartbeat sent (heartbeat_seq: a late beat of a lower number changes nothing). */
   private beats = 0;
   /** Heartbeats given up on (heartbeatPatienceMs) whose statements have not ended yet. */
@@ -208,17 +209,15 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       this.checkLease();
       const sentAt = performance.now();
       const executing = [...this.executions.executingJobIds(), ...this.processor.heldStartedJobIds()];
-      const running = this.executions.runningJobs().map((job) => job.id);
-      const beat = this.resources.heartbeat(this.identity.id, this.identity.bootToken, executing, running, ++this.beats);
+      const beat = this.resources.heartbeat(this.identity.id, this.identity.bootToken, executing, ++this.beats);
       const answer = await this.withinPatience(beat);
       if (!answer || this.replaced) return;
-      const { alive, replaced, cancelled } = answer;
+      const { alive, replaced } = answer;
       if (replaced) {
         this.replacedByAnother();
       } else if (alive) {
         this.renewed(sentAt);
-        // A cancel whose event did not arrive: the handler is stopped one heartbeat later at most.
-        for (const id of cancelled) this.executions.stop(id, 'cancelled');
+        void this.stopCancelled();
       } else {
         // Declared lost (e.g. after a long pause): its jobs were failed and will run elsewhere.
         for (const job of this.executions.runningJobs()) this.executions.stop(job.id, 'lost');
@@ -230,6 +229,23 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       this.logger.warn({ err: (error as Error).message }, 'heartbeat failed');
     } finally {
       this.beating = false;
+    }
+  }
+
+  /**
+   * A cancel whose event did not arrive: the handler is stopped one heartbeat later at most. Read apart
+   * from the beat, and not waited for by the next one: a lock on `jobs` delays this read, never the lease.
+   */
+  private async stopCancelled(): Promise<void> {
+    const running = this.executions.runningJobs().map((job) => job.id);
+    if (this.readingCancels || running.length === 0) return;
+    this.readingCancels = true;
+    try {
+      for (const id of await this.resources.cancelledAmong(running)) this.executions.stop(id, 'cancelled');
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not read which running jobs were cancelled; the next heartbeat reads it again');
+    } finally {
+      this.readingCancels = false;
     }
   }
 

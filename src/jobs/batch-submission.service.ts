@@ -15,6 +15,7 @@ import { toValidatedDto } from '../common/http/request-validation.js';
 import { mapInSlices } from '../common/time-slices.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Metrics } from '../metrics/metrics.js';
+import { retryLostRaces } from '../database/db-errors.js';
 import { findCycle, topologicalOrder, type Edge } from './domain/dependency-graph.js';
 import type { DependencyView } from './domain/first-state.js';
 import { SubmitBatchItemDto, type SubmitBatchDto } from './dto/submit-job.dto.js';
@@ -95,7 +96,9 @@ export class BatchSubmissionService {
     const cycle = edges.length === 0 ? null : findCycle(edges, items.map(nodeOf));
     if (cycle) throw new DependencyCycleError(cycle);
 
-    const { inserted, published } = await this.jobs.transaction(async (tx) => {
+    // Sent again when it loses to another transaction (a deadlock on the dependencies' locks): every step
+    // below reads afresh, and what the first try set on the items it sets again the same way.
+    const { inserted, published } = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
       await this.reuseExisting(items, tx);
       dropIdsNamedByRef(items);
       const external = [...new Set(items.flatMap((i) => (i.existing || i.idDeps.length === 0 ? NONE : i.idDeps)))];
@@ -132,7 +135,7 @@ export class BatchSubmissionService {
         published.push(moved);
       }
       return { inserted, published };
-    });
+    }));
     for (const moved of published) {
       this.lifecycle.publish(moved);
       const perType = new Map<string, number>();

@@ -12,18 +12,14 @@ export class ResourcesService {
     return this.workers.upsert(worker, replacing);
   }
 
-  /**
-   * `executingJobIds`: what the worker runs or is starting right now; `runningJobIds`: those whose
-   * handler runs, of which the cancelled ones are returned (see WorkerRepository.heartbeat).
-   */
-  heartbeat(
-    id: string,
-    bootToken: string,
-    executingJobIds: readonly string[],
-    runningJobIds: readonly string[],
-    seq: number,
-  ): Promise<HeartbeatAnswer> {
-    return this.workers.heartbeat(id, bootToken, executingJobIds, runningJobIds, seq);
+  /** `executingJobIds`: what the worker runs or is starting right now (see WorkerRepository.heartbeat). */
+  heartbeat(id: string, bootToken: string, executingJobIds: readonly string[], seq: number): Promise<HeartbeatAnswer> {
+    return this.workers.heartbeat(id, bootToken, executingJobIds, seq);
+  }
+
+  /** Which of these running jobs were cancelled (see WorkerRepository.cancelledAmong). */
+  cancelledAmong(jobIds: readonly string[]): Promise<string[]> {
+    return this.workers.cancelledAmong(jobIds);
   }
 
   /** The registry's row of a worker id, as its heartbeats leave it (see WorkerRepository.beatOf). */

@@ -11,7 +11,7 @@ export type WorkerRegistration = Pick<Worker, 'id' | 'host' | 'pid' | 'maxConcur
 };
 
 /** A heartbeat's answer (see WorkerRepository.heartbeat). */
-export type HeartbeatAnswer = { alive: boolean; replaced: boolean; cancelled: string[] };
+export type HeartbeatAnswer = { alive: boolean; replaced: boolean };
 
 /** What a booting process reads of the row of its WORKER_ID (see worker-id-claim.ts). */
 export interface WorkerRowBeat {
@@ -74,31 +74,40 @@ export class WorkerRepository {
    * time of the beat before: a job started before that beat and missing from this list is one the
    * worker no longer runs (the leader's OutcomeReaper). `alive` is false when the worker is no longer
    * active or draining (declared lost, or stopped). `replaced`: the row carries another process's
-   * token (another process registered under this id since). `cancelled`: which of `runningJobIds` were
-   * cancelled: a cancel reaches the handler through the job_cancelled event, and through this answer
-   * when the event was lost (Redis down or reconnecting, a publish that failed after its commit).
+   * token (another process registered under this id since). It reads and writes `workers` alone: a lock
+   * on `jobs` (an operator's VACUUM FULL, a migration) must not hold back the lease, or every running
+   * job would be aborted while PostgreSQL answers (see cancelledAmong for the jobs' side).
    */
   async heartbeat(
     id: string,
     bootToken: string,
     executingJobIds: readonly string[],
-    runningJobIds: readonly string[],
     seq: number,
   ): Promise<HeartbeatAnswer> {
     // `seq`: the beat's number in this process (see the heartbeat_seq migration). A beat that arrives
     // after a later one changes nothing; it answers whether the worker is alive all the same.
     const rows: HeartbeatAnswer[] = await this.sql.query(
       `WITH beat AS (
-         UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[], heartbeat_seq = $4
-         WHERE id = $1 AND boot_token = $5 AND status IN ('active', 'draining') AND heartbeat_seq < $4 RETURNING id
+         UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[], heartbeat_seq = $3
+         WHERE id = $1 AND boot_token = $4 AND status IN ('active', 'draining') AND heartbeat_seq < $3 RETURNING id
        ) SELECT EXISTS (SELECT 1 FROM beat)
-                  OR EXISTS (SELECT 1 FROM workers WHERE id = $1 AND boot_token = $5 AND status IN ('active', 'draining') AND heartbeat_seq >= $4) AS alive,
-                EXISTS (SELECT 1 FROM workers WHERE id = $1 AND boot_token IS DISTINCT FROM $5) AS replaced,
-                ARRAY(SELECT j.id::text FROM jobs j WHERE j.id = ANY($3::uuid[]) AND j.status = 'cancelled') AS cancelled`,
-      [id, executingJobIds, runningJobIds, seq, bootToken]
+                  OR EXISTS (SELECT 1 FROM workers WHERE id = $1 AND boot_token = $4 AND status IN ('active', 'draining') AND heartbeat_seq >= $3) AS alive,
+                EXISTS (SELECT 1 FROM workers WHERE id = $1 AND boot_token IS DISTINCT FROM $4) AS replaced`,
+      [id, executingJobIds, seq, bootToken]
     );
     const row = rows[0];
-    return { alive: row?.alive === true, replaced: row?.replaced === true, cancelled: row?.cancelled ?? [] };
+    return { alive: row?.alive === true, replaced: row?.replaced === true };
+  }
+
+  /**
+   * Which of `jobIds` (the jobs whose handler runs) were cancelled: a cancel reaches the handler through
+   * the job_cancelled event, and through this read, after each heartbeat, when the event was lost
+   * (Redis down or reconnecting, a publish that failed after its commit).
+   */
+  async cancelledAmong(jobIds: readonly string[]): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    const rows: Array<{ id: string }> = await this.sql.query(`SELECT id::text AS id FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'cancelled'`, [jobIds]);
+    return rows.map((r) => r.id);
   }
 
   /** The row of a worker id as its heartbeats leave it (`beat` changes with each one applied), or null. */

@@ -26,22 +26,22 @@ describe('numbered heartbeats', () => {
     const workers = app.app.get(WorkerRepository);
     await workers.upsert({ id: 'w-order', host: 'test', pid: 1, maxConcurrentJobs: 4, maxCpuUnits: 4, maxMemoryMb: 1024, bootToken: FIRST, pidScope: '' });
     const [older, newer] = [randomUUID(), randomUUID()];
-    expect(await workers.heartbeat('w-order', FIRST, [older], [], 1)).toEqual({ alive: true, replaced: false, cancelled: [] });
-    expect(await workers.heartbeat('w-order', FIRST, [older, newer], [], 3)).toEqual({ alive: true, replaced: false, cancelled: [] });
+    expect(await workers.heartbeat('w-order', FIRST, [older], 1)).toEqual({ alive: true, replaced: false });
+    expect(await workers.heartbeat('w-order', FIRST, [older, newer], 3)).toEqual({ alive: true, replaced: false });
     const before = (await client.query(`SELECT executing_job_ids, last_heartbeat_at, previous_heartbeat_at FROM workers WHERE id = 'w-order'`)).rows[0];
-    expect(await workers.heartbeat('w-order', FIRST, [older], [], 2)).toEqual({ alive: true, replaced: false, cancelled: [] }); // the late one
+    expect(await workers.heartbeat('w-order', FIRST, [older], 2)).toEqual({ alive: true, replaced: false }); // the late one
     const after = (await client.query(`SELECT executing_job_ids, last_heartbeat_at, previous_heartbeat_at FROM workers WHERE id = 'w-order'`)).rows[0];
     expect(after).toEqual(before);
     expect(after.executing_job_ids.sort()).toEqual([older, newer].sort());
 
     // Registering again starts the numbers over.
     await workers.upsert({ id: 'w-order', host: 'test', pid: 2, maxConcurrentJobs: 4, maxCpuUnits: 4, maxMemoryMb: 1024, bootToken: FIRST, pidScope: '' });
-    expect(await workers.heartbeat('w-order', FIRST, [newer], [], 1)).toEqual({ alive: true, replaced: false, cancelled: [] });
+    expect(await workers.heartbeat('w-order', FIRST, [newer], 1)).toEqual({ alive: true, replaced: false });
     expect((await client.query(`SELECT executing_job_ids FROM workers WHERE id = 'w-order'`)).rows[0].executing_job_ids).toEqual([newer]);
 
     // A worker declared lost is not alive, whatever the number.
     await client.query(`UPDATE workers SET status = 'lost' WHERE id = 'w-order'`);
-    expect((await workers.heartbeat('w-order', FIRST, [], [], 9)).alive).toBe(false);
+    expect((await workers.heartbeat('w-order', FIRST, [], 9)).alive).toBe(false);
   });
 
   it('a process whose id another registered under is refused from then on: its beats, its status writes, its registering again', async () => {
@@ -50,14 +50,14 @@ describe('numbered heartbeats', () => {
     const worker = { id: 'w-taken', host: 'test', pid: 1, maxConcurrentJobs: 4, maxCpuUnits: 4, maxMemoryMb: 1024, pidScope: '' };
     const jobOfA = randomUUID();
     expect(await workers.upsert({ ...worker, bootToken: a })).toBe(true);
-    expect(await workers.heartbeat('w-taken', a, [jobOfA], [], 7)).toEqual({ alive: true, replaced: false, cancelled: [] });
+    expect(await workers.heartbeat('w-taken', a, [jobOfA], 7)).toEqual({ alive: true, replaced: false });
     // Another process judged A gone (A was frozen past its lease) and registers; a third that judged the id free comes too late.
     expect(await workers.upsert({ ...worker, pid: 2, bootToken: b }, a)).toBe(true);
     expect(await workers.upsert({ ...worker, pid: 3, bootToken: c }, null)).toBe(false);
     // A comes back: its next beat (a higher number than B's) is refused and says why; nothing of B's row changes.
-    expect(await workers.heartbeat('w-taken', b, [], [], 1)).toEqual({ alive: true, replaced: false, cancelled: [] });
+    expect(await workers.heartbeat('w-taken', b, [], 1)).toEqual({ alive: true, replaced: false });
     const before = (await client.query(`SELECT * FROM workers WHERE id = 'w-taken'`)).rows[0];
-    expect(await workers.heartbeat('w-taken', a, [jobOfA], [], 8)).toEqual({ alive: false, replaced: true, cancelled: [] });
+    expect(await workers.heartbeat('w-taken', a, [jobOfA], 8)).toEqual({ alive: false, replaced: true });
     await workers.setStatus('w-taken', a, 'stopped');
     expect(await workers.upsert({ ...worker, bootToken: a }, a)).toBe(false);
     expect((await client.query(`SELECT * FROM workers WHERE id = 'w-taken'`)).rows[0]).toEqual(before);

@@ -48,6 +48,21 @@ describe('a request that loses a deadlock', () => {
     expect(response.body.depends_on.sort()).toEqual([d1, d2]);
   });
 
+  it('a batch whose dependencies it locks is stored (201), not refused', async () => {
+    const [d1, d2] = [(await app.submit({ type: 'noop' })).id as string, (await app.submit({ type: 'noop' })).id as string].sort();
+    await other.query('BEGIN');
+    await other.query(`SET LOCAL deadlock_timeout = '20s'`);
+    await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [d2]);
+    const submitting = app.post('/jobs/batch', { jobs: [{ type: 'noop', depends_on: [d1, d2] }, { type: 'noop' }] });
+    await untilAnotherSessionWaits();
+    await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [d1]);
+    await other.query('COMMIT');
+    const response = await submitting;
+    expect(response.status).toBe(201);
+    expect(response.body.items).toHaveLength(2);
+    expect(response.body.items[0].depends_on.sort()).toEqual([d1, d2]);
+  });
+
   it('a cancel that loses a deadlock on a job downstream is run again (200), not refused', async () => {
     const root = await app.submit({ type: 'noop' });
     const dependent = await app.submit({ type: 'noop', depends_on: [root.id] });
