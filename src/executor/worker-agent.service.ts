@@ -65,6 +65,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       const holder = await this.resources.beatOf(this.identity.id);
       throw new WorkerIdInUseError(this.identity.id, holder?.host ?? 'another host', holder?.pid ?? 0);
     }
+    await this.takeBackEarlierPlacements();
     await this.processor.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.config.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
@@ -157,6 +158,23 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     this.renewed(sentAt);
     await this.signal();
     return true;
+  }
+
+  /**
+   * Before the first hand-over is taken from the queue: the placements a process that died under this id
+   * had not started go back to the scheduler, which places them against this process's capacity (its
+   * old hand-overs in the queue then start nothing). A failure leaves them to the scheduler's stale
+   * hand-over check, as before.
+   */
+  private async takeBackEarlierPlacements(): Promise<void> {
+    try {
+      const taken = await this.placements.unplaceEarlierLife(this.identity.id);
+      if (taken.length === 0) return;
+      this.logger.warn({ jobs: taken.length }, 'placements made for an earlier process under this WORKER_ID were not started: handed back to be placed again');
+      await this.bus.signal({ kind: 'capacity_freed', workerId: this.identity.id }).catch(() => undefined);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not hand back the placements of an earlier process under this WORKER_ID');
+    }
   }
 
   /**

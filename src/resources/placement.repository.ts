@@ -170,6 +170,23 @@ export class PlacementRepository {
     return { leading: rows[0]?.leading ?? false, taken: rows.filter((r) => r.id !== null).map((r) => r.id!) };
   }
 
+  /**
+   * Takes back the jobs placed on a worker id before its current registration and not started: the
+   * placements of a process that died under that id, made for the capacity it had. The process
+   * registering now may have less room (fewer cpu units or slots), so they are placed again, here or
+   * elsewhere, instead of started as they are. Returns their ids.
+   */
+  async unplaceEarlierLife(workerId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.sql.query(
+      `UPDATE jobs j SET allocated = false, placed_at = NULL, worker_id = NULL
+       FROM workers w
+       WHERE w.id = $1 AND j.allocated AND j.worker_id = $1 AND ${statusAmong(['ready'])} AND j.placed_at < w.started_at
+       RETURNING j.id`,
+      [workerId]
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Whether `epoch` is the current leadership epoch. */
   async isCurrentEpoch(epoch: number): Promise<boolean> {
     const rows: Array<{ current: boolean }> = await this.sql.query(`SELECT epoch = $1::bigint AS current FROM scheduler_leadership WHERE id = 1`, [epoch]);

@@ -39,6 +39,11 @@ export class PlacementsService {
   }
 
   /** Takes placements back, under leadership `epoch` when the scheduler does it (null: the worker itself). */
+  /** See PlacementRepository.unplaceEarlierLife. */
+  unplaceEarlierLife(workerId: string): Promise<string[]> {
+    return this.placements.unplaceEarlierLife(workerId);
+  }
+
   async unplace(ids: readonly string[], epoch: number | null): Promise<string[]> {
     const { leading, taken } = await this.placements.unplace(ids, epoch);
     if (!leading) throw new LeadershipLostError(epoch);
