@@ -100,6 +100,22 @@ describe(explainWaiting.name, () => {
     });
   });
 
+  it('counts a worker passed over for a while among the workers, by its capacity, and says so', () => {
+    const bigPassedOver = { ...worker('big', [1, 8, 4096], [0, 0, 0], false), passedOver: true };
+    const small = [worker('s1', [1, 2, 1024]), worker('s2', [1, 2, 1024]), worker('s3', [1, 2, 1024])];
+    const reason = explainWaiting(job('a', 4, 512), [bigPassedOver, ...small]);
+    expect(reason).toMatchObject({
+      code: 'INSUFFICIENT_RESOURCES',
+      message: '0/4 workers fit: 3 insufficient cpu_units, 1 passed over for now (did not start what it was handed)',
+      workers: 4,
+      lacking: { slots: 0, cpu_units: 3, memory_mb: 0 },
+      never_fits: { cpu_units: 3, memory_mb: 0 },
+      passed_over: 1,
+    });
+    // A draining worker is not one the job may run on.
+    expect(explainWaiting(job('a', 4, 512), [worker('big', [1, 8, 4096], [0, 0, 0], false), ...small])).toMatchObject({ workers: 3, never_fits: { cpu_units: 3 } });
+  });
+
   it('says when no worker could ever fit the job', () =>
     expect(explainWaiting(job('a', 16), [worker('w', [4, 8, 4096])])).toMatchObject({ never_fits: { cpu_units: 1, memory_mb: 0 } }));
 });

@@ -13,6 +13,8 @@ export interface WorkerRoom {
   id: string;
   /** Only accepting workers get new jobs (not draining, lost or stopped). */
   accepting: boolean;
+  /** Not accepting for a while only: it did not start what it was handed (the scheduler passes it over). */
+  passedOver?: boolean;
   capacity: Resources;
   allocated: Resources;
 }
@@ -92,14 +94,19 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
       message: workers.length === 0 ? 'no worker is registered' : `0/${workers.length} workers accept jobs (draining, stopping, or passed over for not starting what they were handed)`,
     };
   }
+  // A worker passed over for a while is one of the workers the job may still run on: counted, so that
+  // `never_fits` does not read as "no worker could ever hold it" while a big enough one sits out.
+  const passedOver = workers.filter((w) => !w.accepting && w.passedOver);
   const lacking = { slots: 0, cpu_units: 0, memory_mb: 0 };
   const tooSmall = { cpu_units: 0, memory_mb: 0 };
   let reserved = 0;
+  for (const w of [...accepting, ...passedOver]) {
+    if (w.capacity.cpuUnits < job.cpuUnits) tooSmall.cpu_units += 1;
+    if (w.capacity.memoryMb < job.memoryMb) tooSmall.memory_mb += 1;
+  }
   for (const w of accepting) {
     const room = free(w);
     if (reservedFor?.has(w.id) && reservedFor.get(w.id) !== job.id) reserved += 1;
-    if (w.capacity.cpuUnits < job.cpuUnits) tooSmall.cpu_units += 1;
-    if (w.capacity.memoryMb < job.memoryMb) tooSmall.memory_mb += 1;
     if (room.slots < 1) lacking.slots += 1;
     if (room.cpuUnits < job.cpuUnits) lacking.cpu_units += 1;
     if (room.memoryMb < job.memoryMb) lacking.memory_mb += 1;
@@ -109,13 +116,15 @@ export function explainWaiting(job: QueuedJob, workers: readonly WorkerRoom[], r
   if (lacking.cpu_units) parts.push(`${lacking.cpu_units} insufficient cpu_units`);
   if (lacking.memory_mb) parts.push(`${lacking.memory_mb} insufficient memory_mb`);
   if (reserved) parts.push(`${reserved} reserved for a starving job`);
+  if (passedOver.length) parts.push(`${passedOver.length} passed over for now (did not start what it was handed)`);
   return {
     code: WAITING.INSUFFICIENT_RESOURCES,
-    message: `0/${accepting.length} workers fit: ${parts.join(', ') || 'no room'}`,
-    workers: accepting.length,
+    message: `0/${accepting.length + passedOver.length} workers fit: ${parts.join(', ') || 'no room'}`,
+    workers: accepting.length + passedOver.length,
     lacking,
     ...(tooSmall.cpu_units || tooSmall.memory_mb ? { never_fits: tooSmall } : {}),
     ...(reserved ? { reserved } : {}),
+    ...(passedOver.length ? { passed_over: passedOver.length } : {}),
     requested: { cpu_units: job.cpuUnits, memory_mb: job.memoryMb },
   };
 }

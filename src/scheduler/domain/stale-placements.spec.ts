@@ -68,6 +68,11 @@ describe(passingOver.name, () => {
     expect(passingOver(rooms, new Map([['a', 5_000]]), 4_000).map((r) => r.accepting)).toEqual([false, true]);
     expect(passingOver(rooms, new Map([['a', 5_000]]), 5_000).map((r) => r.accepting)).toEqual([true, true]);
   });
+
+  it('marks them passed over (a waiting job’s reason counts them), but not a draining one', () => {
+    const rooms = roomsOf([worker('a', 'active'), worker('b', 'draining')], new Map());
+    expect(passingOver(rooms, new Map([['a', 5_000], ['b', 5_000]]), 4_000).map((r) => r.passedOver ?? false)).toEqual([true, false]);
+  });
 });
 
 describe(regatedTypes.name, () => {

@@ -53,7 +53,7 @@ export class StaleHandOvers {
 
 /** The rooms of workers being passed over (`until`: worker id -> ms) do not accept jobs until then. */
 export const passingOver = (rooms: WorkerRoom[], until: ReadonlyMap<string, number>, now: number): WorkerRoom[] =>
-  until.size === 0 ? rooms : rooms.map((room) => ((until.get(room.id) ?? 0) > now ? { ...room, accepting: false } : room));
+  until.size === 0 ? rooms : rooms.map((room) => ((until.get(room.id) ?? 0) > now && room.accepting ? { ...room, accepting: false, passedOver: true } : room));
 
 /**
  * Placements a worker has not started in time, by what becomes of them: those on a worker no longer
