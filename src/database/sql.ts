@@ -16,8 +16,13 @@ import { DataSource, type EntityManager } from 'typeorm';
  * (a filter list), so it is not kept prepared. Rows come back for every statement kind (TypeORM's
  * `query` returns `[rows, count]` for a bare UPDATE or DELETE).
  */
+/** Something hand-written SQL can be sent through: Sql (the pool), or a connection of its own. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, values: unknown[]): Promise<T[]>;
+}
+
 @Injectable()
-export class Sql {
+export class Sql implements Queryable {
   private readonly names = new Map<string, string>();
   /** How many times a statement's text was given a new name (see run). */
   private readonly generations = new Map<string, number>();

@@ -13,6 +13,7 @@ import { workerLeaseMs, WorkerLease } from './domain/worker-lease.js';
 import { WORKER_LEASE_VIEW } from '../common/domain/worker-lease-view.js';
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
+import { HeartbeatConnection } from './heartbeat-connection.js';
 import { HandlersModule } from './handlers.module.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { WorkerAgent } from './worker-agent.service.js';
@@ -68,6 +69,7 @@ export class ExecutorModule {
         ExecutionService,
         ExecutionProcessor,
         OutcomeRecorder,
+        HeartbeatConnection,
         WorkerAgent,
         {
           provide: WorkerLease,

@@ -16,7 +16,7 @@ describe('WorkerAgent drain', () => {
     const executions = { drain: () => calls.push('drain'), activeCount: 1, waitIdle: async () => (calls.push('waitIdle'), []) };
     const bus = { signal: async () => undefined };
     const config = { shutdownGraceMs: 2000 };
-    const agent = new WorkerAgent(config as never, { id: 'w1' } as never, resources as never, placements as never, processor as never, executions as never, bus as never, {} as never);
+    const agent = new WorkerAgent(config as never, { id: 'w1' } as never, resources as never, placements as never, processor as never, executions as never, bus as never, {} as never, { drop: () => undefined } as never);
     await agent.beforeApplicationShutdown();
     expect(calls).toEqual(['drain', 'status draining', 'pause', 'waitIdle', 'unplace', 'status stopped', 'discard']);
   });
@@ -38,11 +38,13 @@ describe('WorkerAgent heartbeat', () => {
     const lease = new WorkerLease(300); // patience: a third of it, 100 ms
     lease.renew(performance.now());
     const config = { heartbeatIntervalMs: 20 };
-    const agent = new WorkerAgent(config as never, { id: 'w1' } as never, resources as never, {} as never, processor as never, executions as never, {} as never, lease);
+    let dropped = 0;
+    const agent = new WorkerAgent(config as never, { id: 'w1' } as never, resources as never, {} as never, processor as never, executions as never, {} as never, lease, { drop: () => void (dropped += 1) } as never);
     const first = agent.heartbeat();
     await agent.heartbeat(); // under way: no second beat at once
     expect(sent).toEqual([1]);
     await first; // given up on after 100 ms
+    expect(dropped).toBe(1); // its connection closed: the next beat opens another
     await agent.heartbeat();
     expect(sent).toEqual([1, 2]);
     expect(lease.silentFor(performance.now())).toBeLessThan(100); // renewed by the second beat
@@ -65,7 +67,7 @@ describe('WorkerAgent reading cancels after a beat', () => {
     const executions = { executingJobIds: () => ['j1', 'j2'], runningJobs: () => [{ id: 'j1' }, { id: 'j2' }], stop: (id: string) => void stopped.push(id) };
     const lease = new WorkerLease(300);
     lease.renew(performance.now());
-    const agent = new WorkerAgent({ heartbeatIntervalMs: 20 } as never, { id: 'w1' } as never, resources as never, {} as never, processor as never, executions as never, {} as never, lease);
+    const agent = new WorkerAgent({ heartbeatIntervalMs: 20 } as never, { id: 'w1' } as never, resources as never, {} as never, processor as never, executions as never, {} as never, lease, { drop: () => undefined } as never);
     await agent.heartbeat();
     await agent.heartbeat(); // the first read still waits: the beat goes, no second read
     expect(sent).toEqual([1, 2]);
@@ -102,7 +104,7 @@ describe('WorkerAgent replaced by another process under its id', () => {
     const lease = new WorkerLease(10_000);
     lease.renew(performance.now());
     const config = { heartbeatIntervalMs: 1000, shutdownGraceMs: 2000 };
-    const agent = new WorkerAgent(config as never, { id: 'w1', bootToken: 't1' } as never, resources as never, placements as never, processor as never, executions as never, { signal: async () => undefined } as never, lease);
+    const agent = new WorkerAgent(config as never, { id: 'w1', bootToken: 't1' } as never, resources as never, placements as never, processor as never, executions as never, { signal: async () => undefined } as never, lease, { drop: () => undefined } as never);
     agent.onReplaced = () => void calls.push('replaced');
     await agent.heartbeat();
     // It stops pulling from the queue (the new holder's) at once.

@@ -13,6 +13,7 @@ const MAX_ABANDONED_BEATS = 3;
 import { ExecutionProcessor } from './execution.processor.js';
 import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
+import { HeartbeatConnection } from './heartbeat-connection.js';
 import { within } from '../common/within.js';
 
 /**
@@ -32,7 +33,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   private beating = false;
   private readingCancels = false;
   /** The number of the last heartbeat sent (heartbeat_seq: a late beat of a lower number changes nothing). */
-  private beats = 0;
+  private sent = 0;
   /** Heartbeats given up on (heartbeatPatienceMs) whose statements have not ended yet. */
   private abandonedBeats = 0;
   /** Set when shutdown begins: from then on the worker never registers again. */
@@ -51,6 +52,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly executions: ExecutionService,
     private readonly bus: JobEventBus,
     private readonly lease: WorkerLease,
+    private readonly beats: HeartbeatConnection,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -227,7 +229,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
       this.checkLease();
       const sentAt = performance.now();
       const executing = [...this.executions.executingJobIds(), ...this.processor.heldStartedJobIds()];
-      const beat = this.resources.heartbeat(this.identity.id, this.identity.bootToken, executing, ++this.beats);
+      const beat = this.resources.heartbeat(this.identity.id, this.identity.bootToken, executing, ++this.sent, this.beats);
       const answer = await this.withinPatience(beat);
       if (!answer || this.replaced) return;
       const { alive, replaced } = answer;
@@ -279,6 +281,7 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
     const answer = await within(beat, heartbeatPatienceMs(this.config.heartbeatIntervalMs, this.lease.leaseMs), undefined);
     if (answer !== undefined) return answer;
     this.abandonedBeats += 1;
+    this.beats.drop();
     this.logger.warn('a heartbeat got no answer in time: sending the next one on another connection');
     beat.then(
       () => (this.abandonedBeats -= 1),

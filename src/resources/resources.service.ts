@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Worker, WorkerStatus } from './entities/worker.entity.js';
+import type { Queryable } from '../database/sql.js';
 import { WorkerRepository, type HeartbeatAnswer, type WorkerRegistration, type WorkerRowBeat } from './worker.repository.js';
 
 /** The worker registry (DESIGN §4): who can run jobs, with what capacity, and whether they are alive. */
@@ -12,9 +13,9 @@ export class ResourcesService {
     return this.workers.upsert(worker, replacing);
   }
 
-  /** `executingJobIds`: what the worker runs or is starting right now (see WorkerRepository.heartbeat). */
-  heartbeat(id: string, bootToken: string, executingJobIds: readonly string[], seq: number): Promise<HeartbeatAnswer> {
-    return this.workers.heartbeat(id, bootToken, executingJobIds, seq);
+  /** `executingJobIds`: what the worker runs or is starting right now; `via`: the connection (see WorkerRepository.heartbeat). */
+  heartbeat(id: string, bootToken: string, executingJobIds: readonly string[], seq: number, via?: Queryable): Promise<HeartbeatAnswer> {
+    return this.workers.heartbeat(id, bootToken, executingJobIds, seq, via);
   }
 
   /** Which of these running jobs were cancelled (see WorkerRepository.cancelledAmong). */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '../database/sql.js';
+import { Sql, type Queryable } from '../database/sql.js';
 import { Worker, type WorkerStatus } from './entities/worker.entity.js';
 
 type WorkerRow = Record<string, unknown>;
@@ -83,10 +83,12 @@ export class WorkerRepository {
     bootToken: string,
     executingJobIds: readonly string[],
     seq: number,
+    via: Queryable = this.sql,
   ): Promise<HeartbeatAnswer> {
     // `seq`: the beat's number in this process (see the heartbeat_seq migration). A beat that arrives
-    // after a later one changes nothing; it answers whether the worker is alive all the same.
-    const rows: HeartbeatAnswer[] = await this.sql.query(
+    // after a later one changes nothing; it answers whether the worker is alive all the same. `via`:
+    // the worker's own connection for its beats (HeartbeatConnection), else the pool.
+    const rows: HeartbeatAnswer[] = await via.query(
       `WITH beat AS (
          UPDATE workers SET previous_heartbeat_at = last_heartbeat_at, last_heartbeat_at = now(), executing_job_ids = $2::uuid[], heartbeat_seq = $3
          WHERE id = $1 AND boot_token = $4 AND status IN ('active', 'draining') AND heartbeat_seq < $3 RETURNING id

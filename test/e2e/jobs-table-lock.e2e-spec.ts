@@ -6,8 +6,9 @@ import { expectEventually, startTestAppWithDatabase, type TestApp } from '../sup
 
 /**
  * An operator's lock on `jobs` (VACUUM FULL, ALTER TABLE, a DDL queued behind a long dump) delays the
- * jobs' writes but not the workers' heartbeats: PostgreSQL answers, so no worker fences itself and no
- * running job is failed as lost.
+ * jobs' writes but not the workers' heartbeats, which touch `workers` alone on a connection of their
+ * own: PostgreSQL answers, so no worker fences itself and no running job is failed as lost, even while
+ * every pooled connection waits behind the lock.
  */
 
 const WORKER_LOST_SECONDS = 3; // the lease: three quarters of it
@@ -16,7 +17,7 @@ let app: TestApp;
 let db: pg.Client;
 
 beforeAll(async () => {
-  ({ app, db } = await startTestAppWithDatabase('jobs_table_lock', { ROLE: 'all', HEARTBEAT_INTERVAL_MS: '300', WORKER_LOST_SECONDS: String(WORKER_LOST_SECONDS) }));
+  ({ app, db } = await startTestAppWithDatabase('jobs_table_lock', { ROLE: 'all', HEARTBEAT_INTERVAL_MS: '300', WORKER_LOST_SECONDS: String(WORKER_LOST_SECONDS), DB_POOL_SIZE: '3' }));
 });
 
 afterAll(async () => {
@@ -50,6 +51,23 @@ describe('a lock on the jobs table', () => {
     const job = await app.submit({ type: 'noop', payload: { duration_ms: 6000 }, retry_config: { max_attempts: 1 } });
     await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('running'), { timeoutMs: 10_000 });
     await holdingJobsLock(WORKER_LOST_SECONDS * 1000 + 1000, async () => undefined);
+    const done = await expectEventually(async () => {
+      const now = await app.getJob(job.id);
+      expect(['completed', 'failed']).toContain(now.status);
+      return now;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    expect(done).toMatchObject({ status: 'completed', attempts: 1 });
+  }, 30_000);
+
+  it('held while every pooled connection waits behind it, still leaves the running job its attempt', async () => {
+    const job = await app.submit({ type: 'noop', payload: { duration_ms: 6000 }, retry_config: { max_attempts: 1 } });
+    await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('running'), { timeoutMs: 10_000 });
+    const waiting: Array<Promise<unknown>> = [];
+    await holdingJobsLock(WORKER_LOST_SECONDS * 1000 + 1000, async () => {
+      // Reads of jobs queue behind the lock and take the pool's three connections, and more wait for one.
+      for (let i = 0; i < 8; i++) waiting.push(app.get('/jobs?limit=1'));
+    });
+    await Promise.all(waiting);
     const done = await expectEventually(async () => {
       const now = await app.getJob(job.id);
       expect(['completed', 'failed']).toContain(now.status);
