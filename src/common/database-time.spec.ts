@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DatabaseTime, MAX_KEPT_ROUND_TRIP_MS, STALE_MS } from './database-time.js';
+import { DatabaseTime } from './database-time.js';
 
 /** A DatabaseTime on hand-moved clocks: `mono` (monotonic) and `wall` (the process's own). */
 function clocks(wallStart = 1_000_000) {
@@ -19,39 +19,57 @@ describe('DatabaseTime', () => {
     advance(250);
     expect(time.now()).toBe(1_000_250);
     expect(time.offsetMs()).toBe(0);
+    expect(time.uncertaintyMs()).toBeNull();
   });
 
-  it('places a reading at the middle of its round trip and carries it on the monotonic clock', () => {
+  it('is the process’s own clock, exactly, while that lies within what the readings allow', () => {
+    const { time, advance } = clocks();
+    // Sent at mono 0, answered at mono 40: PostgreSQL read 1_000_032, somewhere in between.
+    advance(40);
+    time.offer(1_000_032, 0, 40);
+    expect(time.now()).toBe(1_000_040);
+    expect(time.offsetMs()).toBe(0);
+    expect(time.uncertaintyMs()).toBe(40);
+  });
+
+  it('is the nearer bound for a process seconds off, carried on the monotonic clock', () => {
     const { state, time, advance } = clocks();
-    // PostgreSQL 3 s ahead: the statement sent at mono 0, answered at mono 10, read 1_003_005 (its middle).
+    // PostgreSQL 3 s ahead: sent at mono 0, answered at mono 10, read 1_003_005.
     advance(10);
     expect(time.offer(1_003_005, 0, 10)).toBe(true);
-    expect(time.now()).toBe(1_003_010);
-    expect(time.offsetMs()).toBe(3000);
+    expect(time.now()).toBe(1_003_005); // at least the reading, 0 ms after the answer
     advance(1000);
-    expect(time.now()).toBe(1_004_010);
+    expect(time.now()).toBe(1_004_005);
     // The process's wall clock steps back an hour: nothing changes.
     state.wall -= 3_600_000;
-    expect(time.now()).toBe(1_004_010);
-    expect(time.date()).toEqual(new Date(1_004_010));
+    expect(time.now()).toBe(1_004_005);
+    expect(time.date()).toEqual(new Date(1_004_005));
+    expect(time.offsetMs()).toBe(3_600_000 + 2995);
   });
 
-  it('keeps the reading it holds against a slow one, until that one is stale', () => {
+  it('narrows with each reading, and a reading that waited behind a busy pool cannot pull it off', () => {
     const { time, advance } = clocks();
-    expect(time.offer(1_000_000, 0, 0)).toBe(true);
+    // The truth: PostgreSQL = monotonic + 1_003_000 (3 s ahead of the wall clock).
+    advance(10);
+    time.offer(1_003_004, 0, 10); // bounds [1_002_994, 1_003_004]
     advance(1000);
-    // A reading that waited 500 ms behind a busy pool, 2 s off: not kept.
-    expect(time.offer(1_003_000, 500, 1000)).toBe(false);
-    expect(time.now()).toBe(1_001_000);
-    // A fast one is kept whatever it says (a suspended VM's monotonic clock missed its sleep).
-    expect(time.offer(1_060_000, 1000, 1000 + MAX_KEPT_ROUND_TRIP_MS)).toBe(true);
-    advance(MAX_KEPT_ROUND_TRIP_MS);
-    expect(time.now()).toBe(1_060_000 + MAX_KEPT_ROUND_TRIP_MS / 2);
-    // Once the reading held is STALE_MS old, a slow reading replaces it.
-    advance(STALE_MS);
-    const sent = 1100 + STALE_MS - 400;
-    expect(time.offer(2_000_000, sent, sent + 400)).toBe(true);
-    expect(time.now()).toBe(2_000_000 + 200);
+    time.offer(1_004_009, 1008, 1010); // [1_002_999, 1_003_001]: the overlap
+    expect(time.uncertaintyMs()).toBe(2);
+    advance(1000);
+    // 8 s waiting for a pooled connection, then read at once: [1_003_000, 1_011_000]. Placed at its middle
+    // it would say 4 s more; as bounds it only agrees with the truth.
+    time.offer(2010 + 1_003_000, 2010 - 8000, 2010);
+    expect(time.now()).toBe(2010 + 1_003_000);
+    expect(time.uncertaintyMs()).toBe(1);
+  });
+
+  it('takes a reading that does not overlap the bounds held: those were wrong (a VM’s monotonic clock missed its sleep)', () => {
+    const { time, advance } = clocks();
+    time.offer(1_000_000, 0, 0);
+    advance(1000);
+    expect(time.offer(1_061_000, 990, 1000)).toBe(true);
+    expect(time.now()).toBe(1_061_000);
+    expect(time.uncertaintyMs()).toBe(10);
   });
 
   it('refuses readings that say nothing: not a number, or a round trip that ends before it began', () => {

@@ -8,27 +8,25 @@
  * `skip`, an API instance ahead started delayed jobs before their `run_at`, a worker behind cut retry
  * backoffs short. So every such judgement reads `databaseTime.now()`.
  *
- * The estimate is one reading of `clock_timestamp()`, placed at the middle of its round trip, carried
- * forward on the process's monotonic clock: a step of the process's wall clock changes nothing, and the
- * error is at most half the round trip of the reading kept. DatabaseClockSampler takes a reading at
- * startup and every 30 s, and keeps those of a short round trip (a reading queued behind a busy pool
- * says little). Until the first reading (and in code that runs without a database) it is `Date.now()`.
+ * A reading of `clock_timestamp()` is PostgreSQL's clock at some instant between the statement's
+ * sending and its answer (a wait for a pooled connection included): so it bounds PostgreSQL's clock,
+ * carried on the process's monotonic clock, between two values. Each reading narrows the bounds held
+ * (their overlap); one that does not overlap them shows them wrong (PostgreSQL's clock was stepped, a
+ * suspended VM's monotonic clock missed its sleep) and replaces them. `now()` is the process's own
+ * clock when that lies within the bounds (on one machine, or machines kept in sync, it is exactly
+ * `Date.now()`), else the nearer bound: a step of the process's wall clock changes nothing, and a slow
+ * reading can only widen nothing. DatabaseClockSampler takes readings at startup and every 30 s. Until
+ * the first (and in code that runs without a database) it is `Date.now()`.
  */
 
-/** A reading slower than this is kept only when the one held is older than STALE_MS. */
-export const MAX_KEPT_ROUND_TRIP_MS = 100;
-/** A reading this old is replaced by any newer one (the monotonic clock does not count a suspended VM's sleep). */
-export const STALE_MS = 5 * 60_000;
-
-interface Reading {
-  /** PostgreSQL's clock at `monotonic`, in ms since the epoch. */
-  databaseMs: number;
-  monotonic: number;
-  roundTripMs: number;
+/** PostgreSQL's clock minus the monotonic clock lies between `low` and `high` (ms). */
+interface Bounds {
+  low: number;
+  high: number;
 }
 
 export class DatabaseTime {
-  private reading: Reading | null = null;
+  private bounds: Bounds | null = null;
 
   constructor(
     private readonly monotonic: () => number = () => performance.now(),
@@ -37,8 +35,11 @@ export class DatabaseTime {
 
   /** PostgreSQL's clock now, in ms since the epoch (the process's own until a first reading). */
   now(): number {
-    const r = this.reading;
-    return r ? r.databaseMs + (this.monotonic() - r.monotonic) : this.wall();
+    const wall = this.wall();
+    const b = this.bounds;
+    if (!b) return wall;
+    const m = this.monotonic();
+    return Math.min(Math.max(wall, m + b.low), m + b.high);
   }
 
   /** `now()` as a Date. */
@@ -46,27 +47,38 @@ export class DatabaseTime {
     return new Date(this.now());
   }
 
-  /** How far PostgreSQL's clock is ahead of this process's own (negative: behind), in ms; 0 before a reading. */
+  /** How far PostgreSQL's clock is ahead of this process's own (negative: behind), in ms; 0 while they agree. */
   offsetMs(): number {
-    return this.reading ? this.now() - this.wall() : 0;
+    return this.bounds ? this.now() - this.wall() : 0;
+  }
+
+  /** The width of the bounds held (how well PostgreSQL's clock is known), in ms; null before a reading. */
+  uncertaintyMs(): number | null {
+    return this.bounds ? this.bounds.high - this.bounds.low : null;
   }
 
   /**
    * Offers a reading: PostgreSQL's clock `databaseMs`, read by a statement sent at `sentAt` and answered
-   * at `receivedAt` (both on the monotonic clock). Returns whether it was kept.
+   * at `receivedAt` (both on the monotonic clock). Returns whether the bounds changed.
    */
   offer(databaseMs: number, sentAt: number, receivedAt: number): boolean {
-    const roundTripMs = receivedAt - sentAt;
-    if (!Number.isFinite(databaseMs) || !(roundTripMs >= 0)) return false;
-    const held = this.reading;
-    const keep = !held || roundTripMs <= MAX_KEPT_ROUND_TRIP_MS || receivedAt - held.monotonic >= STALE_MS;
-    if (keep) this.reading = { databaseMs, monotonic: sentAt + roundTripMs / 2, roundTripMs };
-    return keep;
+    if (!Number.isFinite(databaseMs) || !(receivedAt >= sentAt)) return false;
+    const offered = { low: databaseMs - receivedAt, high: databaseMs - sentAt };
+    const held = this.bounds;
+    if (held && offered.low <= held.high && offered.high >= held.low) {
+      const low = Math.max(held.low, offered.low);
+      const high = Math.min(held.high, offered.high);
+      if (low === held.low && high === held.high) return false;
+      this.bounds = { low, high };
+      return true;
+    }
+    this.bounds = offered;
+    return true;
   }
 
-  /** Forgets the reading (the process's own clock again). */
+  /** Forgets the readings (the process's own clock again). */
   reset(): void {
-    this.reading = null;
+    this.bounds = null;
   }
 }
 

@@ -163,16 +163,16 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * Before the first hand-over is taken from the queue: the placements a process that died under this id
-   * had not started go back to the scheduler, which places them against this process's capacity (its
-   * old hand-overs in the queue then start nothing). A failure leaves them to the scheduler's stale
-   * hand-over check, as before.
+   * Before the first hand-over is taken from the queue: the placements on this id not started (those a
+   * process that died under it had not started, made for its capacity) go back to the scheduler, which
+   * places them against this process's capacity (their old hand-overs in the queue then start nothing).
+   * A failure leaves them to the scheduler's stale hand-over check.
    */
   private async takeBackEarlierPlacements(): Promise<void> {
     try {
-      const taken = await this.placements.unplaceEarlierLife(this.identity.id);
+      const taken = await this.placements.unplaceAllOn(this.identity.id);
       if (taken.length === 0) return;
-      this.logger.warn({ jobs: taken.length }, 'placements made for an earlier process under this WORKER_ID were not started: handed back to be placed again');
+      this.logger.warn({ jobs: taken.length }, 'jobs placed on this WORKER_ID before this process took it were not started: handed back to be placed again');
       await this.bus.signal({ kind: 'capacity_freed', workerId: this.identity.id }).catch(() => undefined);
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'could not hand back the placements of an earlier process under this WORKER_ID');

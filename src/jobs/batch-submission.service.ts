@@ -96,9 +96,11 @@ export class BatchSubmissionService {
     const cycle = edges.length === 0 ? null : findCycle(edges, items.map(nodeOf));
     if (cycle) throw new DependencyCycleError(cycle);
 
-    // Sent again when it loses to another transaction (a deadlock on the dependencies' locks): every step
-    // below reads afresh, and what the first try set on the items it sets again the same way.
+    // Sent again when it loses to another transaction (a deadlock on the dependencies' locks): each try
+    // starts from the items as resolved, and reads afresh which keys name existing jobs.
+    const givenIdDeps = items.map((i) => i.idDeps);
     const { inserted, published } = await retryLostRaces(() => this.jobs.transaction(async (tx) => {
+      items.forEach((item, i) => (item.idDeps = givenIdDeps[i]!));
       await this.reuseExisting(items, tx);
       dropIdsNamedByRef(items);
       const external = [...new Set(items.flatMap((i) => (i.existing || i.idDeps.length === 0 ? NONE : i.idDeps)))];
@@ -251,8 +253,7 @@ export class BatchSubmissionService {
     await this.jobs.lockIdempotencyKeys(keys, tx);
     const existing = new Map((await this.jobs.findByIdempotencyKeys(keys, tx)).map((j) => [j.idempotencyKey!, j]));
     for (const item of items) {
-      const job = item.draft.idempotencyKey ? existing.get(item.draft.idempotencyKey) : undefined;
-      if (job) item.existing = job;
+      if (item.draft.idempotencyKey) item.existing = existing.get(item.draft.idempotencyKey);
     }
   }
 }

@@ -171,16 +171,15 @@ export class PlacementRepository {
   }
 
   /**
-   * Takes back the jobs placed on a worker id before its current registration and not started: the
-   * placements of a process that died under that id, made for the capacity it had. The process
-   * registering now may have less room (fewer cpu units or slots), so they are placed again, here or
-   * elsewhere, instead of started as they are. Returns their ids.
+   * Takes back every job placed on a worker id and not started, for a process registering under it before
+   * it takes its first hand-over: those placed for a process that died under that id were placed for the
+   * capacity it had, and the process registering now may have less room. Any placed on the new
+   * registration meanwhile go too (`placed_at` cannot tell them apart: a stale hand-over rewrites it).
    */
-  async unplaceEarlierLife(workerId: string): Promise<string[]> {
+  async unplaceAllOn(workerId: string): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.sql.query(
       `UPDATE jobs j SET allocated = false, placed_at = NULL, worker_id = NULL
-       FROM workers w
-       WHERE w.id = $1 AND j.allocated AND j.worker_id = $1 AND ${statusAmong(['ready'])} AND j.placed_at < w.started_at
+       WHERE j.allocated AND j.worker_id = $1 AND ${statusAmong(['ready'])}
        RETURNING j.id`,
       [workerId]
     );

@@ -38,12 +38,12 @@ export class PlacementsService {
     return placed;
   }
 
-  /** Takes placements back, under leadership `epoch` when the scheduler does it (null: the worker itself). */
-  /** See PlacementRepository.unplaceEarlierLife. */
-  unplaceEarlierLife(workerId: string): Promise<string[]> {
-    return this.placements.unplaceEarlierLife(workerId);
+  /** See PlacementRepository.unplaceAllOn. */
+  unplaceAllOn(workerId: string): Promise<string[]> {
+    return this.placements.unplaceAllOn(workerId);
   }
 
+  /** Takes placements back, under leadership `epoch` when the scheduler does it (null: the worker itself). */
   async unplace(ids: readonly string[], epoch: number | null): Promise<string[]> {
     const { leading, taken } = await this.placements.unplace(ids, epoch);
     if (!leading) throw new LeadershipLostError(epoch);

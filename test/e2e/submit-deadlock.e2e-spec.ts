@@ -63,6 +63,24 @@ describe('a request that loses a deadlock', () => {
     expect(response.body.items[0].depends_on.sort()).toEqual([d1, d2]);
   });
 
+  it('a batch run again after a deadlock reads afresh which idempotency keys name a job', async () => {
+    const key = `k-${Date.now()}`;
+    const keyed = (await app.submit({ type: 'noop', idempotency_key: key })).id as string;
+    const d2 = (await app.submit({ type: 'noop' })).id as string; // created later: a greater id, locked after the keyed job
+    await other.query('BEGIN');
+    await other.query(`SET LOCAL deadlock_timeout = '20s'`);
+    await other.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [d2]);
+    const submitting = app.post('/jobs/batch', { jobs: [{ type: 'noop', idempotency_key: key }, { type: 'noop', depends_on: [d2] }] });
+    await untilAnotherSessionWaits(); // the batch holds the keyed job FOR SHARE and waits for d2
+    // The key leaves the job meanwhile: granted once the batch's first try is rolled back.
+    await other.query('UPDATE jobs SET idempotency_key = NULL WHERE id = $1', [keyed]);
+    await other.query('COMMIT');
+    const response = await submitting;
+    expect(response.status).toBe(201);
+    expect(response.body.items[0].id).not.toBe(keyed);
+    expect(response.body.items[0].idempotency_key).toBe(key);
+  });
+
   it('a cancel that loses a deadlock on a job downstream is run again (200), not refused', async () => {
     const root = await app.submit({ type: 'noop' });
     const dependent = await app.submit({ type: 'noop', depends_on: [root.id] });
