@@ -3,6 +3,7 @@ import type { AppConfig } from './config/app-config.js';
 import { deploymentOf, type Deployment } from './config/deployment.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
 import { awaitMigratedSchema, ensureDatabaseExists, runMigrations } from './database/prepare-database.js';
+import { checkSessions } from './database/session-check.js';
 
 export interface Runtime {
   /** The configuration the app runs with (DATABASE_URL filled in when the database is embedded). */
@@ -36,9 +37,11 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
   try {
     if (config.runMigrations) {
       if (!embedded) await ensureDatabaseExists(effective.databaseUrl!, { connectTimeoutMs: effective.dbConnectTimeoutMs });
+      await checkSessions(effective);
       await runMigrations(effective);
     } else {
       await awaitMigratedSchema(effective);
+      await checkSessions(effective);
     }
   } catch (error) {
     await embedded?.stop();

@@ -12,6 +12,9 @@ describe(isTransientDbError.name, () => {
     ['driver: Connection terminated unexpectedly', new Error('Connection terminated unexpectedly'), true],
     ['node: ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), true],
     ['nothing at all', undefined, true],
+    // A pooler that hands out server sessions per transaction: of the connection, not of the statement.
+    ['prepared statement already exists', { code: '42P05' }, true],
+    ['prepared statement does not exist', { code: '26000' }, true],
     ['unsupported Unicode escape (NUL in jsonb)', { code: '22P05' }, false],
     ['invalid text representation', { code: '22P02' }, false],
     ['unique violation', { code: '23505' }, false],

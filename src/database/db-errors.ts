@@ -11,11 +11,17 @@ import { isStalePreparedResult } from './sql.js';
  * parameters fail the same way every time, and sending them again would loop forever. Pure.
  */
 const PERMANENT_CLASSES = new Set(['21', '22', '23', '2B', '2D', '2F', '3F', '42', '44', 'P0']);
+/**
+ * Of those classes, the codes that say something of the connection, not of the statement: 42P05 (a
+ * prepared statement of that name already exists) comes from a connection whose session was not its
+ * own (a pooler handing out server sessions per transaction), and may not recur on the next one.
+ */
+const TRANSIENT_CODES = new Set(['42P05']);
 
 export function isTransientDbError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return !isProgrammingError(error);
-  return !PERMANENT_CLASSES.has(code.slice(0, 2));
+  return TRANSIENT_CODES.has(code) || !PERMANENT_CLASSES.has(code.slice(0, 2));
 }
 
 /** A mistake of the code or its data, not of the database or the network (these have no SQLSTATE). */

@@ -62,7 +62,7 @@ export class ResilientPgClient extends pg.Client {
   }
 
   private abandon(limit: number): void {
-    const error = Object.assign(new Error(`PostgreSQL did not answer a statement within ${limit} ms (DB_QUERY_TIMEOUT_MS): its connection is closed`), { code: 'ETIMEDOUT' });
+    const error = Object.assign(new Error(`PostgreSQL did not answer a statement within ${limit} ms (DB_QUERY_TIMEOUT_MS and a margin): its connection is closed`), { code: 'ETIMEDOUT' });
     const stream = (this as unknown as { connection?: { stream?: { destroyed?: boolean; destroy(error?: Error): void } } }).connection?.stream;
     if (!stream || stream.destroyed) return;
     stream.destroy(error);

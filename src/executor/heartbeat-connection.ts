@@ -12,8 +12,9 @@ import { Sql } from '../database/sql.js';
  * The beat reads and writes `workers` alone, so on its own connection it goes through.
  *
  * Opened on first use; after a failed statement, or when the agent gives up on a beat (`drop`), the
- * next beat opens a new one. The embedded database has one session for every connection, so there
- * the beats take the pool like everything else.
+ * next beat opens a new one. A beat for which none can be opened (PostgreSQL or the role at its
+ * connection limit: the pool took the slot back) goes through the pool. The embedded database has one
+ * session for every connection, so there the beats take the pool like everything else.
  */
 @Injectable()
 export class HeartbeatConnection implements OnApplicationShutdown {
@@ -28,7 +29,14 @@ export class HeartbeatConnection implements OnApplicationShutdown {
 
   async query<T = Record<string, unknown>>(text: string, values: unknown[]): Promise<T[]> {
     if (this.config.databaseEmbedded || !this.config.databaseUrl) return this.sql.query<T>(text, values);
-    const client = await this.connection();
+    let client: ResilientPgClient;
+    try {
+      client = await this.connection();
+    } catch {
+      // No connection of its own to be had (the server or the role at its connection limit, the pool
+      // holding every slot): this beat takes the pool, where a connection frees up now and then.
+      return this.sql.query<T>(text, values);
+    }
     try {
       return (await client.query({ text, values })).rows as T[];
     } catch (error) {
@@ -58,7 +66,7 @@ export class HeartbeatConnection implements OnApplicationShutdown {
       const client = new ResilientPgClient({
         connectionString: this.config.databaseUrl,
         application_name: `${applicationName(this.config)}-heartbeat`.slice(0, 63),
-        connectionTimeoutMillis: this.config.dbConnectTimeoutMs,
+        connectionTimeoutMillis: Math.min(this.config.dbConnectTimeoutMs, 1000), // a beat has a few seconds in all
         keepAlive: true,
         options: this.config.dbQueryTimeoutMs > 0 ? `-c statement_timeout=${this.config.dbQueryTimeoutMs}` : undefined,
       });
