@@ -25,6 +25,16 @@ const POOLERS = 'see "Connection poolers" in docs/operations.md';
 export async function checkSessions(config: AppConfig): Promise<void> {
   const url = config.databaseUrl;
   if (config.databaseEmbedded || !url) return;
+  try {
+    await check(config, url);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // PostgreSQL away at this moment: the boot goes on, and its own waits and errors say so.
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not check that DATABASE_URL gives sessions of their own (connection poolers); going on');
+  }
+}
+
+async function check(config: AppConfig, url: string): Promise<void> {
   const options = (dataSourceOptions(config).extra as { options?: string } | undefined)?.options;
   const open = async (): Promise<pg.Client> => {
     const client = new pg.Client({ connectionString: url, application_name: 'draconic-boot', connectionTimeoutMillis: config.dbConnectTimeoutMs, options });
