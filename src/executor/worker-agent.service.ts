@@ -6,7 +6,7 @@ import { PlacementsService } from '../resources/placements.service.js';
 import { ResourcesService } from '../resources/resources.service.js';
 import { processIsAlive } from '../common/process-alive.js';
 import { awaitWorkerIdFree, WorkerIdInUseError } from './worker-id-claim.js';
-import { heartbeatPatienceMs, leaseCheckMs, outcomeRetryDelayMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
+import { heartbeatPatienceMs, leaseCheckMs, registersAgainAfterRefusal, WorkerLease } from './domain/worker-lease.js';
 
 /** Heartbeats given up on and still under way, past which no new one is sent (they would only pile up on a database that answers slowly). */
 const MAX_ABANDONED_BEATS = 3;
@@ -15,6 +15,7 @@ import { ExecutionService } from './execution.service.js';
 import { WorkerIdentity } from './worker-identity.js';
 import { HeartbeatConnection } from './heartbeat-connection.js';
 import { within } from '../common/within.js';
+import { BOOT_DATABASE_WAIT_MS, whileDatabaseAway, writeUntil } from './write-retries.js';
 
 /**
  * The worker's life (DESIGN §4, §5): registers its capacity, heartbeats (each beat says what the
@@ -56,13 +57,21 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const replacing = await awaitWorkerIdFree(this.identity, () => this.resources.beatOf(this.identity.id), {
-      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-      leaseMs: this.lease.leaseMs,
-      drainWaitMs: this.config.shutdownGraceMs + 20_000,
-      isAlive: processIsAlive,
-    });
-    if (!(await this.register(replacing))) {
+    const deadline = performance.now() + BOOT_DATABASE_WAIT_MS;
+    let warned = false;
+    const warn = (error: unknown) => {
+      if (!warned) this.logger.warn({ err: (error as Error).message }, 'PostgreSQL did not take the worker’s registration; trying again');
+      warned = true;
+    };
+    const replacing = await whileDatabaseAway(deadline, warn, () =>
+      awaitWorkerIdFree(this.identity, () => this.resources.beatOf(this.identity.id), {
+        heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+        leaseMs: this.lease.leaseMs,
+        drainWaitMs: this.config.shutdownGraceMs + 20_000,
+        isAlive: processIsAlive,
+      }),
+    );
+    if (!(await whileDatabaseAway(deadline, warn, () => this.register(replacing)))) {
       // Another process registered under the id while this one looked at its row.
       const holder = await this.resources.beatOf(this.identity.id);
       throw new WorkerIdInUseError(this.identity.id, holder?.host ?? 'another host', holder?.pid ?? 0);
@@ -136,21 +145,11 @@ export class WorkerAgent implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** Runs a write of the drain, again after a failure (backing off) until `deadline`; then gives up on it and goes on. */
-  private async persist(what: string, deadline: number, write: () => Promise<unknown>): Promise<void> {
-    for (let failures = 1; ; failures += 1) {
-      try {
-        await write();
-        return;
-      } catch (error) {
-        const wait = outcomeRetryDelayMs(failures);
-        if (performance.now() + wait > deadline) {
-          this.logger.error({ err: error }, `shutdown: could not ${what}; going on without it (the scheduler repairs it)`);
-          return;
-        }
-        this.logger.warn({ err: (error as Error).message }, `shutdown: could not ${what}; trying again`);
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+  private persist(what: string, deadline: number, write: () => Promise<unknown>): Promise<void> {
+    return writeUntil(deadline, write, {
+      retrying: (error) => this.logger.warn({ err: (error as Error).message }, `shutdown: could not ${what}; trying again`),
+      givingUp: (error) => this.logger.error({ err: error }, `shutdown: could not ${what}; going on without it (the scheduler repairs it)`),
+    });
   }
 
   /** Registers this process under its id (taking the row from `replacing`, a holder judged gone); false when another holds it. */
