@@ -15,6 +15,9 @@ describe(isTransientDbError.name, () => {
     // A pooler that hands out server sessions per transaction: of the connection, not of the statement.
     ['prepared statement already exists', { code: '42P05' }, true],
     ['prepared statement does not exist', { code: '26000' }, true],
+    // A data file the server may not use (its folder made read-only): the database's trouble, not the statement's.
+    ['permission denied on a data file', { code: '42501', file: 'md.c', routine: 'mdcreate' }, true],
+    ['permission denied on a table', { code: '42501', file: 'aclchk.c' }, false],
     ['unsupported Unicode escape (NUL in jsonb)', { code: '22P05' }, false],
     ['invalid text representation', { code: '22P02' }, false],
     ['unique violation', { code: '23505' }, false],

@@ -1,4 +1,4 @@
-import { isLostRace, isOverTime } from '../common/http/unavailable-errors.js';
+import { isFileFailure, isLostRace, isOverTime } from '../common/http/unavailable-errors.js';
 import { isStalePreparedResult } from './sql.js';
 
 /**
@@ -14,14 +14,16 @@ const PERMANENT_CLASSES = new Set(['21', '22', '23', '2B', '2D', '2F', '3F', '42
 /**
  * Of those classes, the codes that say something of the connection, not of the statement: 42P05 (a
  * prepared statement of that name already exists) comes from a connection whose session was not its
- * own (a pooler handing out server sessions per transaction), and may not recur on the next one.
+ * own (a pooler handing out server sessions per transaction), and may not recur on the next one. A
+ * 42501 raised by the storage manager (isFileFailure) is a data file the server may not use, not a grant.
  */
 const TRANSIENT_CODES = new Set(['42P05']);
 
 export function isTransientDbError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return !isProgrammingError(error);
-  return TRANSIENT_CODES.has(code) || !PERMANENT_CLASSES.has(code.slice(0, 2));
+  if (TRANSIENT_CODES.has(code) || isFileFailure(code, (error as { file?: string }).file)) return true;
+  return !PERMANENT_CLASSES.has(code.slice(0, 2));
 }
 
 /** A mistake of the code or its data, not of the database or the network (these have no SQLSTATE). */

@@ -14,13 +14,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { keepDataDirLock } from './data-dir-lock.js';
+import { FileFailureScanner } from './embedded-file-failures.js';
 
 export interface EmbeddedThreadData {
   pgdata: string;
   lock: { file: string; token: string };
 }
 
-export type EmbeddedThreadMessage = { type: 'ready'; conn: string } | { type: 'failed'; message: string } | { type: 'stopped' } | { type: 'lost'; message: string };
+export type EmbeddedThreadMessage =
+  | { type: 'ready'; conn: string }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' }
+  | { type: 'lost'; message: string }
+  | { type: 'broken'; message: string };
 
 async function serve(port: NonNullable<typeof parentPort>, { pgdata, lock }: EmbeddedThreadData): Promise<void> {
   keepDataDirLock(lock.file, lock.token, (why) => {
@@ -31,6 +37,11 @@ async function serve(port: NonNullable<typeof parentPort>, { pgdata, lock }: Emb
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const db = await PGlite.create({ dataDir: pgdata });
+  watchFileFailures(db, (message) => {
+    port.postMessage({ type: 'broken', message } satisfies EmbeddedThreadMessage);
+    // PGlite stays broken until reopened (embedded-file-failures.ts): the thread ends, and the app with it.
+    process.exit(1);
+  });
   // The app uses one connection; a few more are accepted so that the migration run's closing
   // connections, or a psql session for a look inside, are not refused.
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 4 });
@@ -45,6 +56,23 @@ async function serve(port: NonNullable<typeof parentPort>, { pgdata, lock }: Emb
     })();
   });
   port.postMessage({ type: 'ready', conn: server.getServerConn() } satisfies EmbeddedThreadMessage);
+}
+
+/** Reads every answer the socket server passes on (execProtocolRawStream) for a failure of the database's files. */
+function watchFileFailures(db: object, broken: (message: string) => void): void {
+  type Stream = (message: Uint8Array, options?: { onRawData?: (data: Uint8Array) => void }) => Promise<unknown>;
+  const target = db as { execProtocolRawStream: Stream };
+  const original = target.execProtocolRawStream.bind(db);
+  target.execProtocolRawStream = (message, options = {}) => {
+    const scanner = new FileFailureScanner(broken);
+    return original(message, {
+      ...options,
+      onRawData: (data) => {
+        options.onRawData?.(data);
+        scanner.push(data);
+      },
+    });
+  };
 }
 
 if (parentPort) {

@@ -80,6 +80,9 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     thread.on('error', (error) => logger.error({ err: error }, "the embedded database's thread failed"));
     thread.on('message', (message: EmbeddedThreadMessage) => {
       if (message.type === 'lost') logger.fatal(`${message.message}: another process took DATA_DIR over while this one was frozen; stopping before writing to it again`);
+      if (message.type === 'broken') {
+        logger.fatal(`the embedded database could not use its files (${message.message}): stopping, as it cannot recover without being reopened; start the service again once DATA_DIR is writable (what was committed is kept)`);
+      }
     });
     thread.on('exit', (code) => {
       if (stopping) return;

@@ -17,6 +17,8 @@ describe(unavailableDependencyOf.name, () => {
     expect(unavailableDependencyOf(withCode('out of memory', '53200'))).toBe('database');
     expect(unavailableDependencyOf(withCode('could not extend file: No space left on device', '53100'))).toBe('database');
     expect(unavailableDependencyOf(withCode('could not read block', '58030'))).toBe('database');
+    expect(unavailableDependencyOf(Object.assign(withCode('could not create file "base/5/16384": Permission denied', '42501'), { file: 'md.c' }))).toBe('database');
+    expect(unavailableDependencyOf(Object.assign(withCode('permission denied for table jobs', '42501'), { file: 'aclchk.c' }))).toBeNull();
     expect(unavailableDependencyOf(withCode('division by zero', '22012'))).toBeNull();
     expect(unavailableDependencyOf(withCode('database "draconic" is not currently accepting connections', '55000'))).toBe('database');
     expect(unavailableDependencyOf(withCode('cannot refresh materialized view concurrently', '55000'))).toBeNull();

@@ -12,6 +12,15 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  */
 const PG_UNAVAILABLE = /^(08...|53...|57014|57P0[123]|25006|58...)$/;
 
+/** The storage manager's source files: a 42501 raised there is a data file the server may not use (its folder made read-only), not a missing grant. */
+const STORAGE_FILES = new Set(['md.c', 'fd.c', 'xlog.c', 'xloginsert.c']);
+
+/** Whether an error's SQLSTATE and source file name a failure of the database's own files (class 58, or 42501 from storage). Pure. */
+export function isFileFailure(sqlState: string | undefined, file: string | undefined): boolean {
+  if (!sqlState) return false;
+  return sqlState.startsWith('58') || (sqlState === '42501' && file !== undefined && STORAGE_FILES.has(file));
+}
+
 /** node-postgres and pg-pool messages of a connection that failed or was never obtained. */
 const PG_MESSAGES = [
   'timeout exceeded when trying to connect',
@@ -75,6 +84,7 @@ export function unavailableDependencyOf(error: unknown): Dependency | null {
   if (typeof e.driverError === 'object' && e.driverError !== null) return unavailableDependencyOf(e.driverError) ?? null;
   const code = typeof e.code === 'string' ? e.code : '';
   if (PG_UNAVAILABLE.test(code) || NETWORK_CODES.has(code)) return 'database';
+  if (isFileFailure(code, typeof (e as { file?: unknown }).file === 'string' ? (e as { file: string }).file : undefined)) return 'database';
   // 55000 is a broad class (an object not in the state asked for): only its refusal of new connections
   // (ALTER DATABASE ... ALLOW_CONNECTIONS false, a database being dropped or renamed) says unavailable.
   if (code === '55000' && message.includes('not currently accepting connections')) return 'database';
