@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { Dependency } from '../common/errors/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { applicationName } from '../database/data-source-options.js';
-import { ResilientPgClient } from '../database/resilient-pg-client.js';
+import { OwnConnection } from '../database/own-connection.js';
 import { RedisConnections } from '../redis/redis-connections.js';
 import { TimeoutError, withTimeout } from './deadline.js';
 
@@ -50,8 +50,7 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
   private readonly listeners = new Set<Listener>();
   private timer?: NodeJS.Timeout;
   private running = false;
-  private pg?: ResilientPgClient;
-  private pgConnecting?: Promise<ResilientPgClient>;
+  private readonly pg: OwnConnection;
   private redisConnection?: Redis;
   private stopped = false;
 
@@ -60,6 +59,7 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
     private readonly db: DataSource,
     @Optional() private readonly redis?: RedisConnections,
   ) {
+    this.pg = new OwnConnection({ connectionString: config.databaseUrl, application_name: `${applicationName(config)}-probe`.slice(0, 63) });
     const now = Date.now();
     this.states.set('database', config.databaseEmbedded ? { up: true, mode: 'embedded', checkedAt: now } : { up: true, checkedAt: now });
     this.states.set('redis', redis ? { up: true, checkedAt: now } : { up: true, mode: 'in-process', checkedAt: now });
@@ -68,7 +68,7 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     if (this.redis) {
       // Commands fail at once while disconnected (no offline queue): a check never waits for a reconnect.
-      // A ping unanswered within the check's time closes the connection too (as dropPg does for PostgreSQL):
+      // A ping unanswered within the check's time closes the connection too (as dropping the PostgreSQL connection does):
       // on a connection that stopped carrying bytes, the next ping goes out on a new one.
       this.redisConnection = this.redis.open('health-probe', {
         enableOfflineQueue: false,
@@ -90,9 +90,7 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
 
   async onApplicationShutdown(): Promise<void> {
     this.beforeApplicationShutdown();
-    const pg = this.pg;
-    this.pg = undefined;
-    await pg?.end().catch(() => undefined);
+    await this.pg.close();
   }
 
   state(dependency: Dependency): DependencyState {
@@ -162,11 +160,11 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
     try {
       await this.selectOne(timeoutMs);
     } catch (error) {
-      this.dropPg();
+      this.pg.drop();
       // The probe's own connection may just have been terminated: one more try on a new one.
       if (error instanceof TimeoutError) throw error;
       await this.selectOne(timeoutMs).catch((again: unknown) => {
-        this.dropPg();
+        this.pg.drop();
         throw again;
       });
     }
@@ -174,46 +172,8 @@ export class DependencyProbe implements OnApplicationBootstrap, BeforeApplicatio
 
   private async selectOne(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    const client = await withTimeout(this.pgClient(timeoutMs), timeoutMs, 'PostgreSQL');
+    const client = await withTimeout(this.stopped ? Promise.reject(new Error('stopped')) : this.pg.get(timeoutMs), timeoutMs, 'PostgreSQL');
     await withTimeout(client.query('SELECT 1'), Math.max(1, deadline - performance.now()), 'PostgreSQL');
-  }
-
-  private pgClient(timeoutMs: number): Promise<ResilientPgClient> {
-    if (this.pg) return Promise.resolve(this.pg);
-    this.pgConnecting ??= (async () => {
-      const client = new ResilientPgClient({
-        connectionString: this.config.databaseUrl,
-        connectionTimeoutMillis: timeoutMs,
-        application_name: `${applicationName(this.config)}-probe`.slice(0, 63),
-      });
-      client.on('end', () => {
-        if (this.pg === client) this.pg = undefined;
-      });
-      try {
-        await client.connect();
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      }
-      if (this.stopped) {
-        await client.end().catch(() => undefined);
-        throw new Error('stopped');
-      }
-      this.pg = client;
-      return client;
-    })().finally(() => {
-      this.pgConnecting = undefined;
-    });
-    return this.pgConnecting;
-  }
-
-  /** Closes the probe's connection at once (a query hanging on it is abandoned with it). */
-  private dropPg(): void {
-    const client = this.pg;
-    this.pg = undefined;
-    if (!client) return;
-    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    void client.end().catch(() => undefined);
   }
 
   private async pingRedis(): Promise<void> {

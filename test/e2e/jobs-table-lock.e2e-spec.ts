@@ -36,6 +36,14 @@ async function holdingJobsLock<T>(ms: number, during: () => Promise<T>): Promise
   }
 }
 
+/** The job once it completed or failed. */
+const ended = (id: string) =>
+  expectEventually(async () => {
+    const job = await app.getJob(id);
+    expect(['completed', 'failed']).toContain(job.status);
+    return job;
+  }, { timeoutMs: 15_000, intervalMs: 100 });
+
 describe('a lock on the jobs table', () => {
   it('does not hold back a heartbeat', async () => {
     const workers = app.app.get(WorkerRepository);
@@ -51,12 +59,7 @@ describe('a lock on the jobs table', () => {
     const job = await app.submit({ type: 'noop', payload: { duration_ms: 6000 }, retry_config: { max_attempts: 1 } });
     await expectEventually(async () => expect((await app.getJob(job.id)).status).toBe('running'), { timeoutMs: 10_000 });
     await holdingJobsLock(WORKER_LOST_SECONDS * 1000 + 1000, async () => undefined);
-    const done = await expectEventually(async () => {
-      const now = await app.getJob(job.id);
-      expect(['completed', 'failed']).toContain(now.status);
-      return now;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
-    expect(done).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await ended(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
   }, 30_000);
 
   it('held while every pooled connection waits behind it, still leaves the running job its attempt', async () => {
@@ -68,11 +71,6 @@ describe('a lock on the jobs table', () => {
       for (let i = 0; i < 8; i++) waiting.push(app.get('/jobs?limit=1'));
     });
     await Promise.all(waiting);
-    const done = await expectEventually(async () => {
-      const now = await app.getJob(job.id);
-      expect(['completed', 'failed']).toContain(now.status);
-      return now;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
-    expect(done).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await ended(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
   }, 30_000);
 });
