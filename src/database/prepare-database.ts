@@ -183,6 +183,20 @@ function connectionLost(error: unknown): boolean {
   return transient(error) || code.startsWith('08') || code === '57P01' || code === '57P02' || /Connection terminated/i.test(error instanceof Error ? error.message : '');
 }
 
+/** One connection of the boot's own to `url` (`options`: session settings sent at connect); a failed connect ends it and throws. */
+export async function connectBootClient(url: string, connectTimeoutMs: number, options?: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: 'draconic-boot', connectionTimeoutMillis: connectTimeoutMs, options });
+  // An idle client whose session ends emits 'error': unheard, it would end the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * A connection to `url`, waited for until `deadline` while PostgreSQL is starting (57P03), not listening
  * or not reachable yet, and with `waitForDatabase` while the database does not exist yet (3D000: the
@@ -195,14 +209,9 @@ async function connectWhenThere(
 ): Promise<pg.Client> {
   let told = false;
   for (;;) {
-    const client = new pg.Client({ connectionString: url, application_name: 'draconic-boot', connectionTimeoutMillis: connectTimeoutMs });
-    // An idle client whose session ends emits 'error': unheard, it would end the process.
-    client.on('error', () => undefined);
     try {
-      await client.connect();
-      return client;
+      return await connectBootClient(url, connectTimeoutMs);
     } catch (error) {
-      await client.end().catch(() => undefined);
       const passing = transient(error) || (waitForDatabase && (error as { code?: string }).code === '3D000');
       if (!passing || Date.now() >= deadline) throw error;
       if (!told) {

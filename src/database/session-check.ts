@@ -4,6 +4,7 @@ import { withoutCredentials } from '../common/logging/boot-banner.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigError } from '../config/load-config.js';
 import { dataSourceOptions } from './data-source-options.js';
+import { connectBootClient } from './prepare-database.js';
 
 const logger = new Logger('Database');
 const POOLERS = 'see "Connection poolers" in docs/operations.md';
@@ -37,13 +38,9 @@ export async function checkSessions(config: AppConfig): Promise<void> {
 async function check(config: AppConfig, url: string): Promise<void> {
   const options = (dataSourceOptions(config).extra as { options?: string } | undefined)?.options;
   const open = async (): Promise<pg.Client> => {
-    const client = new pg.Client({ connectionString: url, application_name: 'draconic-boot', connectionTimeoutMillis: config.dbConnectTimeoutMs, options });
-    client.on('error', () => undefined);
     try {
-      await client.connect();
-      return client;
+      return await connectBootClient(url, config.dbConnectTimeoutMs, options);
     } catch (error) {
-      await client.end().catch(() => undefined);
       const message = error instanceof Error ? error.message : String(error);
       if (/unsupported startup parameter/i.test(message)) {
         throw new ConfigError([
